@@ -1,0 +1,1 @@
+int main(unsigned long h, unsigned long d){return 0;}

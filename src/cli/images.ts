@@ -1,0 +1,30 @@
+import { readFileSync, statSync } from 'node:fs';
+import { ImageError } from '../machine/loader.js';
+import type { Image } from '../machine/machine.js';
+
+/** Read an image file; a missing or unreadable file is a one-line ImageError. */
+export function readImage(path: string, what: string): Image {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new ImageError(`${what} ${path}: no such file`);
+  }
+  if (!st.isFile()) throw new ImageError(`${what} ${path}: not a regular file`);
+  try {
+    return { name: path, bytes: new Uint8Array(readFileSync(path)) };
+  } catch (e) {
+    throw new ImageError(`${what} ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Parse a QEMU-style memory size: "256M", "1G", "512m", "268435456" (bytes if no suffix >= 1M, else MiB like QEMU). */
+export function parseMemSize(s: string): number {
+  const m = /^(\d+)([kKmMgG]?)[bB]?$/.exec(s.trim());
+  if (!m) throw new ImageError(`-m ${s}: expected a size like 256M or 1G`);
+  const n = Number(m[1]);
+  const unit = m[2]!.toUpperCase();
+  // QEMU: a bare number is MiB.
+  const mult = unit === 'K' ? 1024 : unit === 'G' ? 1024 ** 3 : unit === 'M' || unit === '' ? 1024 ** 2 : 1;
+  return n * mult;
+}

@@ -1,0 +1,122 @@
+/**
+ * Architectural constants: trap causes, mstatus fields, CSR numbers.
+ * Names follow the RISC-V privileged spec (v1.12, "20211203").
+ */
+
+// --- Exception causes (priv spec Table 3.6) --------------------------------
+export const CAUSE_MISALIGNED_FETCH = 0;
+export const CAUSE_FETCH_ACCESS = 1;
+export const CAUSE_ILLEGAL_INSTRUCTION = 2;
+export const CAUSE_BREAKPOINT = 3;
+export const CAUSE_MISALIGNED_LOAD = 4;
+export const CAUSE_LOAD_ACCESS = 5;
+export const CAUSE_MISALIGNED_STORE = 6;
+export const CAUSE_STORE_ACCESS = 7;
+export const CAUSE_USER_ECALL = 8;
+export const CAUSE_SUPERVISOR_ECALL = 9;
+export const CAUSE_VIRTUAL_SUPERVISOR_ECALL = 10;
+export const CAUSE_MACHINE_ECALL = 11;
+export const CAUSE_FETCH_PAGE_FAULT = 12;
+export const CAUSE_LOAD_PAGE_FAULT = 13;
+export const CAUSE_STORE_PAGE_FAULT = 15;
+export const CAUSE_FETCH_GUEST_PAGE_FAULT = 20;
+export const CAUSE_LOAD_GUEST_PAGE_FAULT = 21;
+export const CAUSE_VIRTUAL_INSTRUCTION = 22;
+export const CAUSE_STORE_GUEST_PAGE_FAULT = 23;
+
+export const EXCEPTION_NAMES: Record<number, string> = {
+  0: 'misaligned fetch', 1: 'fetch access fault', 2: 'illegal instruction', 3: 'breakpoint',
+  4: 'misaligned load', 5: 'load access fault', 6: 'misaligned store/AMO', 7: 'store/AMO access fault',
+  8: 'ecall from U', 9: 'ecall from S', 10: 'ecall from VS', 11: 'ecall from M',
+  12: 'fetch page fault', 13: 'load page fault', 15: 'store/AMO page fault',
+  20: 'fetch guest-page fault', 21: 'load guest-page fault', 22: 'virtual instruction',
+  23: 'store/AMO guest-page fault',
+};
+export const INTERRUPT_NAMES: Record<number, string> = {
+  1: 'S software', 2: 'VS software', 3: 'M software', 5: 'S timer', 6: 'VS timer', 7: 'M timer',
+  9: 'S external', 10: 'VS external', 11: 'M external', 12: 'S guest external', 13: 'counter overflow',
+};
+
+// --- Privilege levels ------------------------------------------------------
+export const PRV_U = 0;
+export const PRV_S = 1;
+export const PRV_M = 3;
+
+// --- mstatus / sstatus fields (priv spec §3.1.6) — low 32 bits -------------
+export const MSTATUS_SIE = 1 << 1;
+export const MSTATUS_MIE = 1 << 3;
+export const MSTATUS_SPIE = 1 << 5;
+export const MSTATUS_UBE = 1 << 6;
+export const MSTATUS_MPIE = 1 << 7;
+export const MSTATUS_SPP = 1 << 8;
+export const MSTATUS_VS = 3 << 9;
+export const MSTATUS_MPP_SHIFT = 11;
+export const MSTATUS_MPP = 3 << 11;
+export const MSTATUS_FS_SHIFT = 13;
+export const MSTATUS_FS = 3 << 13;
+export const MSTATUS_XS = 3 << 15;
+export const MSTATUS_MPRV = 1 << 17;
+export const MSTATUS_SUM = 1 << 18;
+export const MSTATUS_MXR = 1 << 19;
+export const MSTATUS_TVM = 1 << 20;
+export const MSTATUS_TW = 1 << 21;
+export const MSTATUS_TSR = 1 << 22;
+/** Writable low-word bits of mstatus (MBE/SBE/UBE fixed little-endian, XS/VS zero). */
+export const MSTATUS_WMASK =
+  MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE | MSTATUS_SPP | MSTATUS_MPP | MSTATUS_FS |
+  MSTATUS_MPRV | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_TVM | MSTATUS_TW | MSTATUS_TSR;
+/** sstatus is a restricted view of mstatus (priv spec §4.1.1). */
+export const SSTATUS_MASK =
+  MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_UBE | MSTATUS_SPP | MSTATUS_VS | MSTATUS_FS | MSTATUS_XS |
+  MSTATUS_SUM | MSTATUS_MXR;
+/** mstatus.UXL = mstatus.SXL = 2 (XLEN 64), bits 35:32 — read-only. */
+export const MSTATUS_XL_HI = 0xa; // value of bits 35:32 as a high-word constant
+export const FS_OFF = 0;
+export const FS_DIRTY = 3;
+
+// --- Interrupt bits (mip/mie) ---------------------------------------------
+export const MIP_SSIP = 1 << 1;
+export const MIP_VSSIP = 1 << 2;
+export const MIP_MSIP = 1 << 3;
+export const MIP_STIP = 1 << 5;
+export const MIP_VSTIP = 1 << 6;
+export const MIP_MTIP = 1 << 7;
+export const MIP_SEIP = 1 << 9;
+export const MIP_VSEIP = 1 << 10;
+export const MIP_MEIP = 1 << 11;
+export const MIP_SGEIP = 1 << 12;
+export const MIP_LCOFIP = 1 << 13;
+/** Bits of mie that are writable (no H extension yet, no LCOFI). */
+export const MIE_MASK = MIP_SSIP | MIP_MSIP | MIP_STIP | MIP_MTIP | MIP_SEIP | MIP_MEIP;
+/** Bits of mideleg that are writable: only supervisor interrupts can be delegated. */
+export const MIDELEG_MASK = MIP_SSIP | MIP_STIP | MIP_SEIP;
+/** Bits of mip that software (csrrw in M-mode) may write (priv spec §3.1.9). */
+export const MIP_SW_WMASK = MIP_SSIP | MIP_STIP | MIP_SEIP;
+/** Exceptions that can be delegated to S (everything except ecall from M). */
+export const MEDELEG_MASK = 0xb3ff; // causes 0-9, 12, 13, 15 (no 10/11: ecall from VS/M)
+
+/**
+ * Interrupt priority for taking (priv spec §3.1.9): MEI, MSI, MTI, SEI, SSI, STI.
+ */
+export const IRQ_PRIORITY: readonly number[] = [11, 3, 7, 9, 1, 5];
+
+// --- satp ------------------------------------------------------------------
+export const SATP_MODE_BARE = 0;
+export const SATP_MODE_SV39 = 8;
+export const SATP_MODE_SV48 = 9;
+
+// --- CSR numbers -----------------------------------------------------------
+export const CSR = {
+  fflags: 0x001, frm: 0x002, fcsr: 0x003,
+  cycle: 0xc00, time: 0xc01, instret: 0xc02,
+  sstatus: 0x100, sie: 0x104, stvec: 0x105, scounteren: 0x106, senvcfg: 0x10a,
+  sscratch: 0x140, sepc: 0x141, scause: 0x142, stval: 0x143, sip: 0x144,
+  stimecmp: 0x14d, satp: 0x180,
+  mvendorid: 0xf11, marchid: 0xf12, mimpid: 0xf13, mhartid: 0xf14, mconfigptr: 0xf15,
+  mstatus: 0x300, misa: 0x301, medeleg: 0x302, mideleg: 0x303, mie: 0x304, mtvec: 0x305,
+  mcounteren: 0x306, menvcfg: 0x30a, mcountinhibit: 0x320,
+  mscratch: 0x340, mepc: 0x341, mcause: 0x342, mtval: 0x343, mip: 0x344,
+  pmpcfg0: 0x3a0, pmpaddr0: 0x3b0,
+  mcycle: 0xb00, minstret: 0xb02,
+  tselect: 0x7a0, tdata1: 0x7a1, tdata2: 0x7a2, tdata3: 0x7a3,
+} as const;

@@ -1,0 +1,1094 @@
+/**
+ * One RV64GC hart: register file, privilege, traps and interrupts, memory access through the
+ * MMU/TLB, and the interpreter loop.
+ *
+ * Representation (see DESIGN.md §5):
+ *  - x registers live in a BigInt64Array (64-bit arithmetic) with an Int32Array view of the same
+ *    bytes for loads, stores, addresses and W-ops (no bigint <-> number conversion on those).
+ *    Index 32 is a sink for writes to x0, so no instruction has to test rd != 0.
+ *  - pc is a JS number holding the signed 64-bit value: exact for every address that can be
+ *    fetched (|pc| < 2^53); a jump further away faults before it becomes the pc.
+ *  - All guest state sits in the board's WebAssembly.Memory (Bus), registers and TLBs included.
+ *
+ * Faults inside an instruction are raised by throwing the TRAP sentinel after recording the
+ * cause/tval; the run loop catches it and enters the trap. Nothing a guest does throws
+ * anything else.
+ */
+import type { Bus } from '../machine/bus.js';
+import type { MmioDevice } from '../machine/device.js';
+import { DecodeCache, Op, X_SINK } from '../isa/decode.js';
+import * as C from './constants.js';
+import { Pmp, PMP_R, PMP_W, PMP_X } from './pmp.js';
+import type { HartObserver, CsrWriter } from './observer.js';
+import { CSR_TABLE, csrAccessFault } from './csr.js';
+import { execFp } from './fpu.js';
+
+/** Sentinel thrown to abandon the current instruction; the cause is in hart.excCause. */
+export const TRAP: { readonly trap: true } = Object.freeze({ trap: true });
+
+export const enum HartState {
+  Running = 0,
+  /** Parked in WFI until an interrupt is pending (mip & mie != 0). */
+  Wfi = 1,
+  /** HSM STOPPED (never started, or hart_stop). */
+  Stopped = 2,
+}
+
+/** Memory access kinds (also the TLB index). */
+export const ACC_FETCH = 0;
+export const ACC_LOAD = 1;
+export const ACC_STORE = 2;
+
+const TLB_BITS = 8;
+const TLB_SIZE = 1 << TLB_BITS;
+const TLB_MASK = TLB_SIZE - 1;
+const TWO32 = 4294967296;
+
+/** Native M-mode firmware hook: called after a trap into M-mode was entered. */
+export type MTrapHandler = (h: Hart, cause: number, interrupt: boolean) => void;
+
+/** What a hart needs from its board. */
+export interface HartEnv {
+  /** Current virtual mtime as seen by this hart. */
+  mtime(h: Hart): bigint;
+  /** A machine-level stop was requested (test device, SRST): harts leave their run loops. */
+  readonly halted: boolean;
+}
+
+export class Hart {
+  readonly id: number;
+  readonly bus: Bus;
+  readonly dc: DecodeCache;
+  env: HartEnv;
+
+  // --- register file (views into the shared memory) ---
+  readonly x: BigInt64Array;
+  readonly xi: Int32Array;
+  readonly f: Float64Array;
+  readonly fi: Int32Array;
+  readonly fb: BigInt64Array;
+  pc = 0;
+
+  // --- execution state ---
+  state: HartState = HartState.Stopped;
+  /** Checked before every instruction: set when interrupts must be re-evaluated or the loop must stop. */
+  attention = true;
+  /** Instructions attempted (retired + faulted). Drives virtual time. */
+  steps = 0;
+  /** steps - instret: instructions that trapped instead of retiring. */
+  private notRetired = 0;
+  /** Offset such that this hart's virtual time (in instructions) = steps + vtimeOffset. */
+  vtimeOffset = 0;
+  /** Offsets applied by writes to minstret/mcycle. */
+  private instretAdj = 0n;
+  private cycleAdj = 0n;
+
+  // --- privilege and CSR state ---
+  priv = C.PRV_M;
+  mstatus = 0; // low 32 bits; UXL/SXL and SD are composed on read
+  misa: bigint;
+  medeleg = 0;
+  mideleg = 0;
+  mie = 0;
+  /** mip bits written by software (SSIP, STIP, SEIP). */
+  mipSw = 0;
+  /** mip bits driven by hardware lines (MSIP, MTIP, MEIP, SEIP, and STIP from Sstc). */
+  mipHw = 0;
+  /** Effective mip = mipSw | mipHw. */
+  mip = 0;
+  mtvec = 0n;
+  stvec = 0n;
+  mepc = 0n;
+  sepc = 0n;
+  mcause = 0n;
+  scause = 0n;
+  mtval = 0n;
+  stval = 0n;
+  mscratch = 0n;
+  sscratch = 0n;
+  mcounteren = 0;
+  scounteren = 0;
+  mcountinhibit = 0;
+  menvcfg = 0n;
+  senvcfg = 0n;
+  satp = 0n;
+  stimecmp = 0xffffffffffffffffn;
+  /** fcsr: frm (bits 7:5) and fflags (bits 4:0). */
+  fflags = 0;
+  frm = 0;
+  readonly pmp = new Pmp();
+
+  // --- derived translation state (recomputed by updateTranslation) ---
+  /** satp.MODE (0 bare, 8 Sv39, 9 Sv48). */
+  private satpMode = 0;
+  private satpRoot = 0;
+
+  // --- TLBs: tag = page-aligned VA (NaN = empty), delta = buffer offset - VA ---
+  private readonly tlbTag: Float64Array[];
+  private readonly tlbDelta: Float64Array[];
+  private fetchVa = NaN;
+  private fetchDelta = 0;
+
+  // --- LR/SC reservation (physical address, or -1) ---
+  resvAddr = -1;
+
+  // --- pending exception ---
+  excCause = 0;
+  excTval = 0n;
+
+  obs: HartObserver | null = null;
+  /** Native firmware for traps into M-mode (built-in SBI); null = jump to mtvec. */
+  mTrapHandler: MTrapHandler | null = null;
+  /** Set when the hart hit an unrecoverable condition (double fault); the machine stops. */
+  fatal: string | null = null;
+
+  private readonly dv: DataView;
+  private readonly ramOffset: number;
+
+  constructor(id: number, bus: Bus, dc: DecodeCache, env: HartEnv) {
+    this.id = id;
+    this.bus = bus;
+    this.dc = dc;
+    this.env = env;
+    this.dv = bus.dv;
+    this.ramOffset = bus.ramOffset;
+    const base = bus.hartStateOffset(id);
+    const buf = bus.buffer;
+    this.x = new BigInt64Array(buf, base, 33);
+    this.xi = new Int32Array(buf, base, 66);
+    this.f = new Float64Array(buf, base + 512, 32);
+    this.fi = new Int32Array(buf, base + 512, 64);
+    this.fb = new BigInt64Array(buf, base + 512, 32);
+    this.tlbTag = [];
+    this.tlbDelta = [];
+    let o = base + 1024;
+    for (let k = 0; k < 3; k++) {
+      this.tlbTag.push(new Float64Array(buf, o, TLB_SIZE));
+      o += TLB_SIZE * 8;
+      this.tlbDelta.push(new Float64Array(buf, o, TLB_SIZE));
+      o += TLB_SIZE * 8;
+    }
+    // misa: MXL=2 (RV64), extensions A C D F I M S U (priv spec §3.1.1).
+    const ext = 'ACDFIMSU';
+    let m = 2n << 62n;
+    for (const c of ext) m |= 1n << BigInt(c.charCodeAt(0) - 65);
+    this.misa = m;
+    this.flushTlb();
+  }
+
+  // ======================================================================
+  // Counters
+  // ======================================================================
+  get instret(): number {
+    return this.steps - this.notRetired;
+  }
+  minstretValue(): bigint {
+    return BigInt.asUintN(64, BigInt(this.instret) + this.instretAdj);
+  }
+  mcycleValue(): bigint {
+    return BigInt.asUintN(64, BigInt(this.steps) + this.cycleAdj);
+  }
+  setMinstret(v: bigint): void {
+    this.instretAdj = v - BigInt(this.instret);
+  }
+  setMcycle(v: bigint): void {
+    this.cycleAdj = v - BigInt(this.steps);
+  }
+  /** Virtual time of this hart in instructions. */
+  vtime(): number {
+    return this.steps + this.vtimeOffset;
+  }
+
+  // ======================================================================
+  // Registers (for firmware, loaders, debuggers)
+  // ======================================================================
+  getX(i: number): bigint {
+    return BigInt.asUintN(64, this.x[i]!);
+  }
+  setX(i: number, v: bigint): void {
+    if (i !== 0) this.x[i] = BigInt.asIntN(64, v);
+  }
+  getPc(): bigint {
+    return BigInt.asUintN(64, BigInt(this.pc));
+  }
+  /** Set pc from a 64-bit value. Values that cannot be fetched are clamped into a faulting address. */
+  setPc(v: bigint): void {
+    this.pc = pcNumber(v);
+  }
+
+  // ======================================================================
+  // mstatus / interrupt plumbing
+  // ======================================================================
+  mstatusValue(): bigint {
+    let v = BigInt(this.mstatus >>> 0) | (BigInt(C.MSTATUS_XL_HI) << 32n);
+    if (((this.mstatus & C.MSTATUS_FS) >>> C.MSTATUS_FS_SHIFT) === C.FS_DIRTY) v |= 1n << 63n;
+    return v;
+  }
+  setMstatus(v: number): void {
+    const old = this.mstatus;
+    let n = (v & C.MSTATUS_WMASK) | (old & ~C.MSTATUS_WMASK);
+    // MPP is WARL: the reserved encoding 2 keeps the old value.
+    if (((n & C.MSTATUS_MPP) >>> C.MSTATUS_MPP_SHIFT) === 2) n = (n & ~C.MSTATUS_MPP) | (old & C.MSTATUS_MPP);
+    this.mstatus = n;
+    const xlate = C.MSTATUS_MPRV | C.MSTATUS_SUM | C.MSTATUS_MXR | C.MSTATUS_MPP;
+    if ((old ^ n) & xlate) this.flushTlb();
+    this.attention = true;
+  }
+  /** Mark the FP state dirty (mstatus.FS = Dirty). */
+  markFsDirty(): void {
+    this.mstatus |= C.MSTATUS_FS;
+  }
+
+  private recomputeMip(): void {
+    this.mip = this.mipSw | this.mipHw;
+    this.attention = true;
+  }
+  /** A hardware interrupt line (mip bit number) changed level. */
+  setIrqLine(bit: number, level: boolean): void {
+    const m = 1 << bit;
+    const old = this.mipHw;
+    this.mipHw = level ? old | m : old & ~m;
+    if (this.mipHw !== old) {
+      this.recomputeMip();
+      if (this.obs) this.obs.irqLine(this, bit, level);
+      if (this.state === HartState.Wfi && (this.mip & this.mie) !== 0) this.state = HartState.Running;
+    }
+  }
+  setMipSw(v: number): void {
+    this.mipSw = v & C.MIP_SW_WMASK;
+    this.recomputeMip();
+    if (this.state === HartState.Wfi && (this.mip & this.mie) !== 0) this.state = HartState.Running;
+  }
+  setMie(v: number): void {
+    this.mie = v & C.MIE_MASK;
+    this.attention = true;
+    if (this.state === HartState.Wfi && (this.mip & this.mie) !== 0) this.state = HartState.Running;
+  }
+  /** True when some interrupt is pending and enabled in mie (the WFI wake-up condition, §3.3.3). */
+  wakeable(): boolean {
+    return (this.mip & this.mie) !== 0;
+  }
+
+  /** Sstc: whether stimecmp drives STIP (menvcfg.STCE). */
+  sstcEnabled(): boolean {
+    return (this.menvcfg >> 63n) !== 0n;
+  }
+  /** Recompute the Sstc STIP line from time and stimecmp (priv spec, Sstc chapter). */
+  updateSstc(now: bigint): void {
+    if (!this.sstcEnabled()) {
+      if (this.mipHw & C.MIP_STIP) this.setIrqLine(5, false);
+      return;
+    }
+    this.setIrqLine(5, now >= this.stimecmp);
+  }
+
+  // ======================================================================
+  // Translation context
+  // ======================================================================
+  setSatp(v: bigint): void {
+    const mode = Number(v >> 60n);
+    // WARL: writes of an unsupported mode have no effect (priv spec §4.1.11).
+    if (mode !== C.SATP_MODE_BARE && mode !== C.SATP_MODE_SV39 && mode !== C.SATP_MODE_SV48) return;
+    this.satp = v & 0xf000ffffffffffffn; // 16-bit ASID, 44-bit PPN
+    this.satpMode = mode;
+    this.satpRoot = Number(this.satp & 0xfffffffffffn) * 4096;
+    this.flushTlb();
+  }
+  setPriv(p: number): void {
+    if (p !== this.priv) {
+      this.priv = p;
+      this.flushTlb();
+    }
+    this.attention = true;
+  }
+  flushTlb(): void {
+    for (let k = 0; k < 3; k++) this.tlbTag[k]!.fill(NaN);
+    this.fetchVa = NaN;
+  }
+
+  // ======================================================================
+  // Traps
+  // ======================================================================
+  /** Record an exception and abandon the current instruction. */
+  raise(cause: number, tval: bigint): never {
+    this.excCause = cause;
+    this.excTval = BigInt.asUintN(64, tval);
+    throw TRAP;
+  }
+  illegal(insnBits: number): never {
+    return this.raise(C.CAUSE_ILLEGAL_INSTRUCTION, BigInt(insnBits >>> 0));
+  }
+
+  /**
+   * Enter a trap (priv spec §3.1.6.1, §3.1.7-8, §4.1.1): choose M or S by delegation, save
+   * epc/cause/tval, stack the interrupt-enable and previous-privilege bits, jump to the vector.
+   */
+  enterTrap(cause: number, interrupt: boolean, tval: bigint): void {
+    const from = this.priv;
+    const epc = this.getPc();
+    const deleg = interrupt ? this.mideleg : this.medeleg;
+    const toS = from <= C.PRV_S && ((deleg >>> cause) & 1) !== 0;
+    const causeV = interrupt ? (1n << 63n) | BigInt(cause) : BigInt(cause);
+    let ms = this.mstatus;
+    let vec: bigint;
+    if (toS) {
+      this.sepc = epc;
+      this.scause = causeV;
+      this.stval = tval;
+      ms = (ms & ~C.MSTATUS_SPIE) | ((ms & C.MSTATUS_SIE) ? C.MSTATUS_SPIE : 0);
+      ms &= ~C.MSTATUS_SIE;
+      ms = (ms & ~C.MSTATUS_SPP) | (from === C.PRV_S ? C.MSTATUS_SPP : 0);
+      vec = this.stvec;
+    } else {
+      this.mepc = epc;
+      this.mcause = causeV;
+      this.mtval = tval;
+      ms = (ms & ~C.MSTATUS_MPIE) | ((ms & C.MSTATUS_MIE) ? C.MSTATUS_MPIE : 0);
+      ms &= ~C.MSTATUS_MIE;
+      ms = (ms & ~C.MSTATUS_MPP) | (from << C.MSTATUS_MPP_SHIFT);
+      vec = this.mtvec;
+    }
+    if (ms !== this.mstatus) {
+      const xlate = (ms ^ this.mstatus) & C.MSTATUS_MPP;
+      this.mstatus = ms;
+      if (xlate) this.flushTlb();
+    }
+    this.setPriv(toS ? C.PRV_S : C.PRV_M);
+    // Vectored mode: interrupts go to BASE + 4*cause (§3.1.7).
+    let target = vec & ~3n;
+    if (interrupt && (vec & 3n) === 1n) target += 4n * BigInt(cause);
+    // A fetch fault at the handler address itself would loop forever: report a double fault.
+    if (!interrupt && (cause === C.CAUSE_FETCH_ACCESS || cause === C.CAUSE_FETCH_PAGE_FAULT) && epc === target &&
+      !(toS === false && this.mTrapHandler)) {
+      this.fatal = `double fault: hart ${this.id} cannot fetch its ${toS ? 'S' : 'M'}-mode trap handler at 0x${target.toString(16)} (${C.EXCEPTION_NAMES[cause]})`;
+      this.attention = true;
+    }
+    this.setPc(target);
+    if (this.obs) this.obs.trap(this, cause, interrupt, epc, tval, from, this.priv);
+    if (!toS && this.mTrapHandler) this.mTrapHandler(this, cause, interrupt);
+  }
+
+  /** mret (priv spec §3.3.2). */
+  doMret(): void {
+    const from = this.priv;
+    let ms = this.mstatus;
+    const mpp = (ms & C.MSTATUS_MPP) >>> C.MSTATUS_MPP_SHIFT;
+    ms = (ms & ~C.MSTATUS_MIE) | ((ms & C.MSTATUS_MPIE) ? C.MSTATUS_MIE : 0);
+    ms |= C.MSTATUS_MPIE;
+    ms &= ~C.MSTATUS_MPP; // MPP = U (least-privileged supported mode)
+    if (mpp !== C.PRV_M) ms &= ~C.MSTATUS_MPRV;
+    this.mstatus = ms;
+    this.flushTlb();
+    this.setPriv(mpp);
+    this.resvAddr = -1;
+    this.setPc(this.mepc);
+    if (this.obs) this.obs.trapReturn(this, 'mret', from, mpp);
+  }
+
+  /** sret (priv spec §3.3.2, §4.1.1). */
+  doSret(): void {
+    const from = this.priv;
+    let ms = this.mstatus;
+    const spp = (ms & C.MSTATUS_SPP) ? C.PRV_S : C.PRV_U;
+    ms = (ms & ~C.MSTATUS_SIE) | ((ms & C.MSTATUS_SPIE) ? C.MSTATUS_SIE : 0);
+    ms |= C.MSTATUS_SPIE;
+    ms &= ~C.MSTATUS_SPP;
+    ms &= ~C.MSTATUS_MPRV; // the new privilege is below M
+    this.mstatus = ms;
+    this.flushTlb();
+    this.setPriv(spp);
+    this.resvAddr = -1;
+    this.setPc(this.sepc);
+    if (this.obs) this.obs.trapReturn(this, 'sret', from, spp);
+  }
+
+  /**
+   * Highest-priority pending and enabled interrupt, or -1 (priv spec §3.1.9): interrupts for M
+   * (not delegated) are taken when priv < M or MIE; delegated ones when priv < S, or priv = S and SIE.
+   */
+  pendingInterrupt(): number {
+    const pending = this.mip & this.mie;
+    if (pending === 0) return -1;
+    const ms = this.mstatus;
+    const m = pending & ~this.mideleg;
+    if (m !== 0 && (this.priv < C.PRV_M || (ms & C.MSTATUS_MIE) !== 0)) return highestIrq(m);
+    const s = pending & this.mideleg;
+    if (s !== 0 && (this.priv < C.PRV_S || (this.priv === C.PRV_S && (ms & C.MSTATUS_SIE) !== 0))) return highestIrq(s);
+    return -1;
+  }
+
+  // ======================================================================
+  // CSR access
+  // ======================================================================
+  /** Read a CSR with the privilege checks of an instruction; throws TRAP on a violation. */
+  csrRead(csr: number, insn: number): bigint {
+    const d = CSR_TABLE[csr];
+    if (d === undefined || csrAccessFault(this, csr, false) || (d.pred !== undefined && !d.pred(this))) this.illegal(insn);
+    return d.read(this);
+  }
+  csrWrite(csr: number, v: bigint, insn: number, who: CsrWriter = 'insn'): void {
+    const d = CSR_TABLE[csr];
+    if (d === undefined || d.write === undefined || csrAccessFault(this, csr, true) || (d.pred !== undefined && !d.pred(this))) {
+      this.illegal(insn);
+    }
+    const obs = this.obs;
+    if (obs) {
+      const old = d.read(this);
+      d.write(this, BigInt.asUintN(64, v));
+      obs.csrWrite(this, csr, old, d.read(this), who);
+    } else {
+      d.write(this, BigInt.asUintN(64, v));
+    }
+  }
+  /** CSR write by native firmware or the hypervisor: no privilege check, still observed. */
+  csrSet(csr: number, v: bigint, who: CsrWriter): void {
+    const d = CSR_TABLE[csr];
+    if (d === undefined || d.write === undefined) throw new Error(`internal: no writable CSR 0x${csr.toString(16)}`);
+    const old = this.obs ? d.read(this) : 0n;
+    d.write(this, BigInt.asUintN(64, v));
+    if (this.obs) this.obs.csrWrite(this, csr, old, d.read(this), who);
+  }
+  csrGet(csr: number): bigint {
+    const d = CSR_TABLE[csr];
+    if (d === undefined) throw new Error(`internal: no CSR 0x${csr.toString(16)}`);
+    return d.read(this);
+  }
+
+  // ======================================================================
+  // Address translation (priv spec §4.3-4.4) and PMP (§3.7)
+  // ======================================================================
+  /** Effective privilege for an access kind (MPRV applies to loads and stores, §3.1.6.3). */
+  private effPriv(acc: number): number {
+    if (acc !== ACC_FETCH && this.priv === C.PRV_M && (this.mstatus & C.MSTATUS_MPRV) !== 0) {
+      return (this.mstatus & C.MSTATUS_MPP) >>> C.MSTATUS_MPP_SHIFT;
+    }
+    return this.priv;
+  }
+
+  private pageFault(acc: number, va: bigint): never {
+    return this.raise(acc === ACC_FETCH ? C.CAUSE_FETCH_PAGE_FAULT : acc === ACC_LOAD ? C.CAUSE_LOAD_PAGE_FAULT : C.CAUSE_STORE_PAGE_FAULT, va);
+  }
+  private accessFault(acc: number, va: bigint): never {
+    return this.raise(acc === ACC_FETCH ? C.CAUSE_FETCH_ACCESS : acc === ACC_LOAD ? C.CAUSE_LOAD_ACCESS : C.CAUSE_STORE_ACCESS, va);
+  }
+
+  /** A virtual address outside ±2^53: it can never translate. Raise the right fault with its exact value. */
+  badAddress(acc: number, vaExact: bigint): never {
+    const priv = this.effPriv(acc);
+    if (priv !== C.PRV_M && this.satpMode !== C.SATP_MODE_BARE) this.pageFault(acc, vaExact);
+    return this.accessFault(acc, vaExact);
+  }
+
+  /** Physical-address permission bits from the page walk (returned alongside the address). */
+  private walkPerms = 0;
+
+  /**
+   * Translate `va` for an access of kind `acc`; returns the physical address. Sets walkPerms to
+   * the R/W/X the whole 4 KiB page allows for this access context (for TLB filling).
+   */
+  translate(va: number, acc: number): number {
+    const priv = this.effPriv(acc);
+    const mode = this.satpMode;
+    if (priv === C.PRV_M || mode === C.SATP_MODE_BARE) {
+      if (va < 0) this.accessFault(acc, BigInt.asUintN(64, BigInt(va)));
+      this.walkPerms = PMP_R | PMP_W | PMP_X;
+      return va;
+    }
+    const levels = mode === C.SATP_MODE_SV39 ? 3 : 4;
+    const vaBits = 12 + 9 * levels;
+    // The address must be sign-extended from bit vaBits-1 (§4.4.1).
+    const lim = 2 ** (vaBits - 1);
+    if (va >= lim || va < -lim) this.pageFault(acc, BigInt.asUintN(64, BigInt(va)));
+    const vpnAll = Math.floor((va < 0 ? va + 2 * lim : va) / 4096);
+    let a = this.satpRoot;
+    const dv = this.dv;
+    for (let i = levels - 1; i >= 0; i--) {
+      const vpn = Math.floor(vpnAll / 2 ** (9 * i)) % 512;
+      const pteAddr = a + vpn * 8;
+      // PTE accesses are checked by PMP as S-mode accesses (§3.7.1) and must be in RAM.
+      if (!this.bus.isRam(pteAddr, 8) || (this.pmp.anyActive && (this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_R) === 0)) {
+        this.accessFault(acc, BigInt.asUintN(64, BigInt(va)));
+      }
+      const off = this.ramOffset + pteAddr - this.bus.ramBase;
+      const lo = dv.getUint32(off, true);
+      const hi = dv.getUint32(off + 4, true);
+      const v = lo & 1, r = (lo >>> 1) & 1, w = (lo >>> 2) & 1, xb = (lo >>> 3) & 1;
+      // Reserved bits 63:54 (N, PBMT without Svnapot/Svpbmt) must be zero (§4.4.1).
+      if (v === 0 || (r === 0 && w === 1) || (hi >>> 22) !== 0) this.pageFault(acc, BigInt.asUintN(64, BigInt(va)));
+      const ppn = (hi & 0x3fffff) * 1024 + (lo >>> 10);
+      if (r === 0 && xb === 0) {
+        a = ppn * 4096;
+        continue;
+      }
+      // Leaf PTE: permission checks (§4.3.2 step 5).
+      const u = (lo >>> 4) & 1;
+      if (priv === C.PRV_U) {
+        if (u === 0) this.pageFault(acc, BigInt.asUintN(64, BigInt(va)));
+      } else if (u === 1) {
+        if (acc === ACC_FETCH || (this.mstatus & C.MSTATUS_SUM) === 0) this.pageFault(acc, BigInt.asUintN(64, BigInt(va)));
+      }
+      const mxr = (this.mstatus & C.MSTATUS_MXR) !== 0;
+      const canR = r === 1 || (mxr && xb === 1);
+      if ((acc === ACC_FETCH && xb === 0) || (acc === ACC_LOAD && !canR) || (acc === ACC_STORE && w === 0)) {
+        this.pageFault(acc, BigInt.asUintN(64, BigInt(va)));
+      }
+      // Misaligned superpage (§4.3.2 step 6).
+      const span = 2 ** (9 * i);
+      if (i > 0 && ppn % span !== 0) this.pageFault(acc, BigInt.asUintN(64, BigInt(va)));
+      // Hardware A/D update (§4.3.2 step 7, Svadu behaviour as QEMU).
+      const aBit = (lo >>> 6) & 1, dBit = (lo >>> 7) & 1;
+      if (aBit === 0 || (acc === ACC_STORE && dBit === 0)) {
+        if (this.pmp.anyActive && (this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_W) === 0) {
+          this.accessFault(acc, BigInt.asUintN(64, BigInt(va)));
+        }
+        dv.setUint32(off, lo | 0x40 | (acc === ACC_STORE ? 0x80 : 0), true);
+      }
+      // Permissions for the cached page: stores only once D is set.
+      const dirty = dBit === 1 || acc === ACC_STORE;
+      this.walkPerms = (canR ? PMP_R : 0) | (w === 1 && dirty ? PMP_W : 0) | (xb === 1 ? PMP_X : 0);
+      const pageOff = (vpnAll % span) * 4096 + (va - Math.floor(va / 4096) * 4096);
+      return ppn * 4096 + pageOff;
+    }
+    return this.pageFault(acc, BigInt.asUintN(64, BigInt(va)));
+  }
+
+  /**
+   * Translate + PMP-check an access of `size` bytes that does not cross a page. Returns the
+   * buffer offset for RAM (and fills the TLB when the whole page may be cached) or -1 for a
+   * device access (physical address in mmioPa).
+   */
+  private mmioPa = 0;
+  private resolve(va: number, size: number, acc: number): number {
+    const pa = this.translate(va, acc);
+    const perm = acc === ACC_FETCH ? PMP_X : acc === ACC_LOAD ? PMP_R : PMP_W;
+    const priv = this.effPriv(acc);
+    const pmp = this.pmp;
+    const checkPmp = pmp.anyActive && (priv !== C.PRV_M || pmp.anyLocked);
+    if (checkPmp) {
+      const p = pmp.perms(pa, size, priv);
+      if (p < 0 || (p & perm) === 0) this.accessFault(acc, BigInt.asUintN(64, BigInt(va)));
+    }
+    const bus = this.bus;
+    if (bus.isRam(pa, size)) {
+      const pageVa = va - (va - Math.floor(va / 4096) * 4096);
+      const pagePa = pa - (pa % 4096);
+      let cache = (this.walkPerms & perm) !== 0;
+      if (cache && checkPmp) {
+        const pp = pmp.perms(pagePa, 4096, priv);
+        cache = pp >= 0 && (pp & perm) !== 0;
+      }
+      if (cache) {
+        const idx = (pageVa / 4096) & TLB_MASK;
+        this.tlbTag[acc]![idx] = pageVa;
+        this.tlbDelta[acc]![idx] = this.ramOffset + pagePa - bus.ramBase - pageVa;
+      }
+      return this.ramOffset + pa - bus.ramBase;
+    }
+    if (acc === ACC_FETCH) this.accessFault(acc, BigInt.asUintN(64, BigInt(va)));
+    this.mmioPa = pa;
+    return -1;
+  }
+
+  private mmioDevice(pa: number, size: number, acc: number, va: number): MmioDevice {
+    const d = this.bus.findDevice(pa, size);
+    if (d === undefined) this.accessFault(acc, BigInt.asUintN(64, BigInt(va)));
+    return d;
+  }
+
+  // ----------------------------------------------------------------------
+  // Loads and stores. `va` is the exact virtual address as a number; `lo` its low 32 bits.
+  // ----------------------------------------------------------------------
+  /** Buffer offset of a RAM load, or -1 for MMIO (then mmioPa is set). Handles TLB hits inline. */
+  private loadOff(va: number, lo: number, size: number): number {
+    const idx = (lo >>> 12) & TLB_MASK;
+    const po = lo & 4095;
+    if (this.tlbTag[ACC_LOAD]![idx] === va - po && po <= 4096 - size) return va + this.tlbDelta[ACC_LOAD]![idx]!;
+    return this.loadOffSlow(va, size);
+  }
+  private loadOffSlow(va: number, size: number): number {
+    const po = va - Math.floor(va / 4096) * 4096;
+    if (po + size > 4096) return -2; // crosses a page: byte-wise path
+    return this.resolve(va, size, ACC_LOAD);
+  }
+  private storeOff(va: number, lo: number, size: number): number {
+    const idx = (lo >>> 12) & TLB_MASK;
+    const po = lo & 4095;
+    if (this.tlbTag[ACC_STORE]![idx] === va - po && po <= 4096 - size) {
+      this.storeHook(va);
+      return va + this.tlbDelta[ACC_STORE]![idx]!;
+    }
+    const pof = va - Math.floor(va / 4096) * 4096;
+    if (pof + size > 4096) return -2;
+    return this.resolve(va, size, ACC_STORE);
+  }
+  /** Stores break this hart's LR reservation only through the reservation check in SC. */
+  private storeHook(_va: number): void {}
+
+  /** Read `size` bytes at `va` through the slow path (MMIO or page-crossing). Returns a bigint. */
+  private loadSlowValue(va: number, size: number, off: number): bigint {
+    if (off === -1) {
+      const pa = this.mmioPa;
+      const d = this.mmioDevice(pa, size, ACC_LOAD, va);
+      const v = d.read(pa - d.base, size) & ((1n << BigInt(size * 8)) - 1n);
+      if (this.obs) this.obs.mmio(this, d.name, pa, size, v, false);
+      return v;
+    }
+    // Page-crossing misaligned access: translate both pages first, then assemble byte-wise.
+    const first = 4096 - (va - Math.floor(va / 4096) * 4096);
+    this.resolve(va, first, ACC_LOAD);
+    this.resolve(va + first, size - first, ACC_LOAD);
+    let v = 0n;
+    for (let k = size - 1; k >= 0; k--) {
+      const o = this.resolve(va + k, 1, ACC_LOAD);
+      const b = o >= 0 ? BigInt(this.dv.getUint8(o)) : this.loadSlowValue(va + k, 1, o);
+      v = (v << 8n) | b;
+    }
+    return v;
+  }
+  private storeSlowValue(va: number, size: number, off: number, v: bigint): void {
+    if (off === -1) {
+      const pa = this.mmioPa;
+      const d = this.mmioDevice(pa, size, ACC_STORE, va);
+      const val = BigInt.asUintN(size * 8, v);
+      if (this.obs) this.obs.mmio(this, d.name, pa, size, val, true);
+      d.write(pa - d.base, size, val);
+      return;
+    }
+    const first = 4096 - (va - Math.floor(va / 4096) * 4096);
+    this.resolve(va, first, ACC_STORE);
+    this.resolve(va + first, size - first, ACC_STORE);
+    for (let k = 0; k < size; k++) {
+      const o = this.resolve(va + k, 1, ACC_STORE);
+      const b = BigInt.asUintN(8, v >> BigInt(8 * k));
+      if (o >= 0) this.dv.setUint8(o, Number(b));
+      else this.storeSlowValue(va + k, 1, o, b);
+    }
+  }
+
+  load8(va: number, lo: number): number {
+    const o = this.loadOff(va, lo, 1);
+    return o >= 0 ? this.dv.getUint8(o) : Number(this.loadSlowValue(va, 1, o));
+  }
+  load16(va: number, lo: number): number {
+    const o = this.loadOff(va, lo, 2);
+    return o >= 0 ? this.dv.getUint16(o, true) : Number(this.loadSlowValue(va, 2, o));
+  }
+  load32(va: number, lo: number): number {
+    const o = this.loadOff(va, lo, 4);
+    return o >= 0 ? this.dv.getInt32(o, true) : Number(BigInt.asIntN(32, this.loadSlowValue(va, 4, o)));
+  }
+  /** 64-bit load into integer register pair slot `r2` (= 2*rd) of `dst`. */
+  load64(va: number, lo: number, dst: Int32Array, r2: number): void {
+    const o = this.loadOff(va, lo, 8);
+    if (o >= 0) {
+      dst[r2] = this.dv.getInt32(o, true);
+      dst[r2 + 1] = this.dv.getInt32(o + 4, true);
+    } else {
+      const v = this.loadSlowValue(va, 8, o);
+      dst[r2] = Number(BigInt.asIntN(32, v));
+      dst[r2 + 1] = Number(BigInt.asIntN(32, v >> 32n));
+    }
+  }
+  store8(va: number, lo: number, v: number): void {
+    const o = this.storeOff(va, lo, 1);
+    if (o >= 0) this.dv.setUint8(o, v & 0xff);
+    else this.storeSlowValue(va, 1, o, BigInt(v & 0xff));
+  }
+  store16(va: number, lo: number, v: number): void {
+    const o = this.storeOff(va, lo, 2);
+    if (o >= 0) this.dv.setUint16(o, v & 0xffff, true);
+    else this.storeSlowValue(va, 2, o, BigInt(v & 0xffff));
+  }
+  store32(va: number, lo: number, v: number): void {
+    const o = this.storeOff(va, lo, 4);
+    if (o >= 0) this.dv.setInt32(o, v, true);
+    else this.storeSlowValue(va, 4, o, BigInt(v >>> 0));
+  }
+  store64(va: number, lo: number, src: Int32Array, r2: number): void {
+    const o = this.storeOff(va, lo, 8);
+    if (o >= 0) {
+      this.dv.setInt32(o, src[r2]!, true);
+      this.dv.setInt32(o + 4, src[r2 + 1]!, true);
+    } else {
+      this.storeSlowValue(va, 8, o, (BigInt(src[r2 + 1]!) << 32n) | BigInt(src[r2]! >>> 0));
+    }
+  }
+
+  /**
+   * Physical address of an aligned atomic access (LR/SC/AMO), after the alignment check:
+   * misaligned AMOs raise store/AMO address-misaligned, LR raises load address-misaligned
+   * (priv spec §3.6.3.2; as QEMU). AMOs need read and write permission; their faults are
+   * store/AMO faults.
+   */
+  atomicOff(va: number, size: number, acc: number): number {
+    if (va % size !== 0) {
+      this.raise(acc === ACC_LOAD ? C.CAUSE_MISALIGNED_LOAD : C.CAUSE_MISALIGNED_STORE, BigInt.asUintN(64, BigInt(va)));
+    }
+    const o = this.resolve(va, size, acc);
+    if (o < 0) this.accessFault(acc, BigInt.asUintN(64, BigInt(va))); // no atomics on devices
+    return o;
+  }
+
+  /** Physical address for LR/SC reservation from a buffer offset. */
+  offToPa(o: number): number {
+    return o - this.ramOffset + this.bus.ramBase;
+  }
+
+  /** Read guest physical memory (firmware use). Throws ImageError-like Error outside RAM. */
+  readPhys(pa: number, len: number): Uint8Array {
+    return this.bus.readRam(pa, len);
+  }
+
+  // ======================================================================
+  // Fetch
+  // ======================================================================
+  private fetchFill(pc: number): void {
+    const pageVa = pc - (pc - Math.floor(pc / 4096) * 4096);
+    const idx = (pageVa / 4096) & TLB_MASK;
+    if (this.tlbTag[ACC_FETCH]![idx] !== pageVa) {
+      this.resolve(pc, 2, ACC_FETCH);
+      if (this.tlbTag[ACC_FETCH]![idx] !== pageVa) {
+        // Not cacheable (PMP granularity finer than a page): fall back to per-fetch checks.
+        this.fetchVa = NaN;
+        return;
+      }
+    }
+    this.fetchVa = pageVa;
+    this.fetchDelta = this.tlbDelta[ACC_FETCH]![idx]!;
+  }
+  /** Fetch the raw instruction at pc (16 bits for RVC, else 32); faults throw. */
+  private fetchSlow(pc: number): number {
+    const o = this.resolve(pc, 2, ACC_FETCH);
+    const lo16 = this.dv.getUint16(o, true);
+    if ((lo16 & 3) !== 3) return lo16;
+    // The upper half may sit on the next page: its fault reports that address (§3.1.16).
+    const o2 = this.resolve(pc + 2, 2, ACC_FETCH);
+    return lo16 | (this.dv.getUint16(o2, true) << 16);
+  }
+
+  // ======================================================================
+  // The interpreter
+  // ======================================================================
+  /**
+   * Run at most `budget` instructions (steps). Returns the number of steps taken. Stops early
+   * when the hart parks (WFI), stops (HSM), or the machine halts.
+   */
+  run(budget: number): number {
+    const start = this.steps;
+    const end = start + budget;
+    while (this.steps < end && this.state === HartState.Running && !this.env.halted && this.fatal === null) {
+      try {
+        this.loop(end);
+      } catch (e) {
+        if (e !== TRAP) throw e;
+        this.steps++;
+        this.notRetired++;
+        this.enterTrap(this.excCause, false, this.excTval);
+      }
+    }
+    return this.steps - start;
+  }
+
+  /** Handle `attention`: returns true when the loop must exit. */
+  private serviceAttention(): boolean {
+    this.attention = false;
+    if (this.state !== HartState.Running || this.env.halted || this.fatal !== null) return true;
+    const irq = this.pendingInterrupt();
+    if (irq >= 0) {
+      this.enterTrap(irq, true, 0n);
+      this.attention = true; // re-evaluate in the new context
+      return this.state !== HartState.Running || this.env.halted || this.fatal !== null;
+    }
+    return false;
+  }
+
+  private loop(end: number): void {
+    const x = this.x, xi = this.xi, dv = this.dv, dc = this.dc;
+    const dTag = dc.tag, dOp = dc.op, dRd = dc.rd, dRs1 = dc.rs1, dRs2 = dc.rs2, dImm = dc.imm, dLen = dc.len;
+    const dImm64 = dc.imm64;
+    while (this.steps < end) {
+      if (this.attention && this.serviceAttention()) return;
+      const pc = this.pc;
+      // ---- fetch ----
+      let raw: number;
+      const po = pc - Math.floor(pc / 4096) * 4096;
+      if (pc - po === this.fetchVa || (this.fetchFill(pc), pc - po === this.fetchVa)) {
+        const o = pc + this.fetchDelta;
+        if (po <= 4092) {
+          raw = dv.getInt32(o, true);
+          if ((raw & 3) !== 3) raw &= 0xffff;
+        } else {
+          raw = dv.getUint16(o, true);
+          if ((raw & 3) === 3) raw = this.fetchSlow(pc);
+        }
+      } else {
+        raw = this.fetchSlow(pc);
+      }
+      // ---- decode (cached by raw bits) ----
+      const s = (raw ^ (raw >>> 16) ^ (raw >>> 9)) & 0xffff;
+      if (dTag[s] !== raw) dc.fill(s, raw);
+      const rd = dRd[s]!, rs1 = dRs1[s]!, rs2 = dRs2[s]!, imm = dImm[s]!;
+      let npc = pc + dLen[s]!;
+      // ---- execute ----
+      switch (dOp[s]) {
+        case Op.LUI: x[rd] = dImm64[s]!; break;
+        case Op.AUIPC: { const v = pc + imm; xi[rd * 2] = v | 0; xi[rd * 2 + 1] = Math.floor(v / TWO32); break; }
+        case Op.JAL: { xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = Math.floor(npc / TWO32); npc = pc + imm; break; }
+        case Op.JALR: {
+          const hi = xi[rs1 * 2 + 1]!, lo = xi[rs1 * 2]!;
+          let tgt = hi * TWO32 + (lo >>> 0) + imm;
+          if (hi > 0x1fffff || hi < -0x200000) tgt = pcNumber(BigInt.asIntN(64, x[rs1]! + BigInt(imm)));
+          tgt -= tgt - Math.floor(tgt / 2) * 2; // clear bit 0
+          xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = Math.floor(npc / TWO32);
+          npc = tgt;
+          break;
+        }
+        case Op.BEQ: if (x[rs1] === x[rs2]) npc = pc + imm; break;
+        case Op.BNE: if (x[rs1] !== x[rs2]) npc = pc + imm; break;
+        case Op.BLT: if (x[rs1]! < x[rs2]!) npc = pc + imm; break;
+        case Op.BGE: if (x[rs1]! >= x[rs2]!) npc = pc + imm; break;
+        case Op.BLTU: if (ltu(xi, rs1, rs2)) npc = pc + imm; break;
+        case Op.BGEU: if (!ltu(xi, rs1, rs2)) npc = pc + imm; break;
+        case Op.LB: { const a = ea(this, xi, rs1, imm, ACC_LOAD); const v = this.load8(a, (xi[rs1 * 2]! + imm) | 0); setI32(xi, rd, (v << 24) >> 24); break; }
+        case Op.LH: { const a = ea(this, xi, rs1, imm, ACC_LOAD); const v = this.load16(a, (xi[rs1 * 2]! + imm) | 0); setI32(xi, rd, (v << 16) >> 16); break; }
+        case Op.LW: { const a = ea(this, xi, rs1, imm, ACC_LOAD); setI32(xi, rd, this.load32(a, (xi[rs1 * 2]! + imm) | 0)); break; }
+        case Op.LD: { const a = ea(this, xi, rs1, imm, ACC_LOAD); this.load64(a, (xi[rs1 * 2]! + imm) | 0, xi, rd * 2); break; }
+        case Op.LBU: { const a = ea(this, xi, rs1, imm, ACC_LOAD); const v = this.load8(a, (xi[rs1 * 2]! + imm) | 0); xi[rd * 2] = v; xi[rd * 2 + 1] = 0; break; }
+        case Op.LHU: { const a = ea(this, xi, rs1, imm, ACC_LOAD); const v = this.load16(a, (xi[rs1 * 2]! + imm) | 0); xi[rd * 2] = v; xi[rd * 2 + 1] = 0; break; }
+        case Op.LWU: { const a = ea(this, xi, rs1, imm, ACC_LOAD); const v = this.load32(a, (xi[rs1 * 2]! + imm) | 0); xi[rd * 2] = v; xi[rd * 2 + 1] = 0; break; }
+        case Op.SB: { const a = ea(this, xi, rs1, imm, ACC_STORE); this.store8(a, (xi[rs1 * 2]! + imm) | 0, xi[rs2 * 2]!); break; }
+        case Op.SH: { const a = ea(this, xi, rs1, imm, ACC_STORE); this.store16(a, (xi[rs1 * 2]! + imm) | 0, xi[rs2 * 2]!); break; }
+        case Op.SW: { const a = ea(this, xi, rs1, imm, ACC_STORE); this.store32(a, (xi[rs1 * 2]! + imm) | 0, xi[rs2 * 2]!); break; }
+        case Op.SD: { const a = ea(this, xi, rs1, imm, ACC_STORE); this.store64(a, (xi[rs1 * 2]! + imm) | 0, xi, rs2 * 2); break; }
+        case Op.ADDI: x[rd] = x[rs1]! + dImm64[s]!; break;
+        case Op.SLTI: x[rd] = x[rs1]! < dImm64[s]! ? 1n : 0n; break;
+        case Op.SLTIU: x[rd] = BigInt.asUintN(64, x[rs1]!) < BigInt.asUintN(64, dImm64[s]!) ? 1n : 0n; break;
+        case Op.XORI: x[rd] = x[rs1]! ^ dImm64[s]!; break;
+        case Op.ORI: x[rd] = x[rs1]! | dImm64[s]!; break;
+        case Op.ANDI: x[rd] = x[rs1]! & dImm64[s]!; break;
+        case Op.SLLI: x[rd] = x[rs1]! << dImm64[s]!; break;
+        case Op.SRLI: x[rd] = BigInt.asUintN(64, x[rs1]!) >> dImm64[s]!; break;
+        case Op.SRAI: x[rd] = x[rs1]! >> dImm64[s]!; break;
+        case Op.ADD: x[rd] = x[rs1]! + x[rs2]!; break;
+        case Op.SUB: x[rd] = x[rs1]! - x[rs2]!; break;
+        case Op.SLL: x[rd] = x[rs1]! << BigInt(xi[rs2 * 2]! & 63); break;
+        case Op.SLT: x[rd] = x[rs1]! < x[rs2]! ? 1n : 0n; break;
+        case Op.SLTU: x[rd] = ltu(xi, rs1, rs2) ? 1n : 0n; break;
+        case Op.XOR: x[rd] = x[rs1]! ^ x[rs2]!; break;
+        case Op.SRL: x[rd] = BigInt.asUintN(64, x[rs1]!) >> BigInt(xi[rs2 * 2]! & 63); break;
+        case Op.SRA: x[rd] = x[rs1]! >> BigInt(xi[rs2 * 2]! & 63); break;
+        case Op.OR: x[rd] = x[rs1]! | x[rs2]!; break;
+        case Op.AND: x[rd] = x[rs1]! & x[rs2]!; break;
+        case Op.ADDIW: setI32(xi, rd, (xi[rs1 * 2]! + imm) | 0); break;
+        case Op.SLLIW: setI32(xi, rd, xi[rs1 * 2]! << imm); break;
+        case Op.SRLIW: setI32(xi, rd, xi[rs1 * 2]! >>> imm | 0); break;
+        case Op.SRAIW: setI32(xi, rd, xi[rs1 * 2]! >> imm); break;
+        case Op.ADDW: setI32(xi, rd, (xi[rs1 * 2]! + xi[rs2 * 2]!) | 0); break;
+        case Op.SUBW: setI32(xi, rd, (xi[rs1 * 2]! - xi[rs2 * 2]!) | 0); break;
+        case Op.SLLW: setI32(xi, rd, xi[rs1 * 2]! << (xi[rs2 * 2]! & 31)); break;
+        case Op.SRLW: setI32(xi, rd, xi[rs1 * 2]! >>> (xi[rs2 * 2]! & 31) | 0); break;
+        case Op.SRAW: setI32(xi, rd, xi[rs1 * 2]! >> (xi[rs2 * 2]! & 31)); break;
+        case Op.MUL: x[rd] = x[rs1]! * x[rs2]!; break;
+        case Op.MULH: x[rd] = (x[rs1]! * x[rs2]!) >> 64n; break;
+        case Op.MULHSU: x[rd] = (x[rs1]! * BigInt.asUintN(64, x[rs2]!)) >> 64n; break;
+        case Op.MULHU: x[rd] = (BigInt.asUintN(64, x[rs1]!) * BigInt.asUintN(64, x[rs2]!)) >> 64n; break;
+        case Op.DIV: { const a = x[rs1]!, b = x[rs2]!; x[rd] = b === 0n ? -1n : (b === -1n ? -a : a / b); break; }
+        case Op.DIVU: { const a = BigInt.asUintN(64, x[rs1]!), b = BigInt.asUintN(64, x[rs2]!); x[rd] = b === 0n ? -1n : a / b; break; }
+        case Op.REM: { const a = x[rs1]!, b = x[rs2]!; x[rd] = b === 0n ? a : (b === -1n ? 0n : a % b); break; }
+        case Op.REMU: { const a = BigInt.asUintN(64, x[rs1]!), b = BigInt.asUintN(64, x[rs2]!); x[rd] = b === 0n ? a : a % b; break; }
+        case Op.MULW: setI32(xi, rd, Math.imul(xi[rs1 * 2]!, xi[rs2 * 2]!)); break;
+        case Op.DIVW: { const a = xi[rs1 * 2]!, b = xi[rs2 * 2]!; setI32(xi, rd, b === 0 ? -1 : (b === -1 ? -a | 0 : (a / b) | 0)); break; }
+        case Op.DIVUW: { const a = xi[rs1 * 2]! >>> 0, b = xi[rs2 * 2]! >>> 0; setI32(xi, rd, b === 0 ? -1 : ((a / b) >>> 0) | 0); break; }
+        case Op.REMW: { const a = xi[rs1 * 2]!, b = xi[rs2 * 2]!; setI32(xi, rd, b === 0 ? a : (b === -1 ? 0 : (a % b) | 0)); break; }
+        case Op.REMUW: { const a = xi[rs1 * 2]! >>> 0, b = xi[rs2 * 2]! >>> 0; setI32(xi, rd, b === 0 ? a | 0 : (a % b) | 0); break; }
+        case Op.FENCE: break;
+        case Op.FENCE_I: this.fetchVa = NaN; break;
+        default:
+          npc = this.execSystem(dOp[s]!, dc.ins[s]!, raw, rd, rs1, rs2, imm, pc, npc);
+      }
+      this.pc = npc;
+      this.steps++;
+    }
+  }
+
+  /** Less-common instructions: system, CSR, atomics, FP. Returns the next pc. */
+  private execSystem(op: number, ins: number, raw: number, rd: number, rs1: number, rs2: number, imm: number, pc: number, npc: number): number {
+    const x = this.x, xi = this.xi;
+    switch (op) {
+      case Op.ILLEGAL: return this.illegal(raw);
+      case Op.ECALL:
+        return this.raise(this.priv === C.PRV_U ? C.CAUSE_USER_ECALL : this.priv === C.PRV_S ? C.CAUSE_SUPERVISOR_ECALL : C.CAUSE_MACHINE_ECALL, 0n);
+      case Op.EBREAK: return this.raise(C.CAUSE_BREAKPOINT, this.getPc());
+      case Op.MRET:
+        if (this.priv !== C.PRV_M) this.illegal(raw);
+        this.doMret();
+        return this.pc;
+      case Op.SRET:
+        // TSR=1 makes sret illegal in S-mode (§3.1.6.5).
+        if (this.priv === C.PRV_U || (this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TSR) !== 0)) this.illegal(raw);
+        this.doSret();
+        return this.pc;
+      case Op.WFI:
+        // U-mode WFI is illegal; S-mode WFI with TW=1 is illegal (§3.1.6.5).
+        if (this.priv === C.PRV_U || (this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TW) !== 0)) this.illegal(raw);
+        if (!this.wakeable()) {
+          this.state = HartState.Wfi;
+          this.attention = true;
+        }
+        return npc;
+      case Op.SFENCE_VMA:
+        if (this.priv === C.PRV_U || (this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TVM) !== 0)) this.illegal(raw);
+        this.flushTlb();
+        return npc;
+      case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI: {
+        const csr = imm;
+        const isImm = op >= Op.CSRRWI;
+        const src = isImm ? BigInt(rs1) : BigInt.asUintN(64, x[rs1]!);
+        const kind = isImm ? op - Op.CSRRWI : op - Op.CSRRW; // 0 rw, 1 rs, 2 rc
+        // csrrw with rd=x0 does not read; csrrs/c with rs1/uimm = 0 do not write (§9.1).
+        if (kind === 0) {
+          if (rd !== X_SINK) {
+            const old = this.csrRead(csr, raw);
+            this.csrWrite(csr, src, raw);
+            x[rd] = BigInt.asIntN(64, old);
+          } else {
+            this.csrWrite(csr, src, raw);
+          }
+        } else {
+          const old = this.csrRead(csr, raw);
+          if (rs1 !== 0) this.csrWrite(csr, kind === 1 ? old | src : old & ~src, raw);
+          x[rd] = BigInt.asIntN(64, old);
+        }
+        // CSR writes can change interrupts, translation, counters: re-check before the next insn.
+        this.attention = true;
+        this.fetchVa = NaN;
+        return npc;
+      }
+      case Op.LR_W: case Op.LR_D: {
+        const size = op === Op.LR_W ? 4 : 8;
+        const va = ea(this, xi, rs1, 0, ACC_LOAD);
+        const o = this.atomicOff(va, size, ACC_LOAD);
+        if (size === 4) setI32(xi, rd, this.bus.dv.getInt32(o, true));
+        else { xi[rd * 2] = this.bus.dv.getInt32(o, true); xi[rd * 2 + 1] = this.bus.dv.getInt32(o + 4, true); }
+        this.resvAddr = this.offToPa(o);
+        return npc;
+      }
+      case Op.SC_W: case Op.SC_D: {
+        const size = op === Op.SC_W ? 4 : 8;
+        const va = ea(this, xi, rs1, 0, ACC_STORE);
+        const o = this.atomicOff(va, size, ACC_STORE);
+        if (this.resvAddr === this.offToPa(o)) {
+          if (size === 4) this.bus.dv.setInt32(o, xi[rs2 * 2]!, true);
+          else { this.bus.dv.setInt32(o, xi[rs2 * 2]!, true); this.bus.dv.setInt32(o + 4, xi[rs2 * 2 + 1]!, true); }
+          x[rd] = 0n;
+        } else {
+          x[rd] = 1n;
+        }
+        this.resvAddr = -1;
+        return npc;
+      }
+      default:
+        if (op >= Op.AMOSWAP_W && op <= Op.AMOMAXU_D && op !== Op.LR_D && op !== Op.SC_D) {
+          this.execAmo(op, rd, rs1, rs2);
+          return npc;
+        }
+        if (op >= Op.FLW) {
+          execFp(this, op, ins, raw, rd, rs1, rs2, imm);
+          return npc;
+        }
+        // Hypervisor instructions without the H extension: illegal.
+        return this.illegal(raw);
+    }
+  }
+
+  private execAmo(op: number, rd: number, rs1: number, rs2: number): void {
+    const xi = this.xi, x = this.x, dv = this.bus.dv;
+    const isW = op <= Op.AMOMAXU_W;
+    const va = ea(this, xi, rs1, 0, ACC_STORE);
+    const o = this.atomicOff(va, isW ? 4 : 8, ACC_STORE);
+    const k = isW ? op - Op.AMOSWAP_W : op - Op.AMOSWAP_D;
+    if (isW) {
+      const old = dv.getInt32(o, true);
+      const b = xi[rs2 * 2]!;
+      let n: number;
+      switch (k) {
+        case 0: n = b; break;
+        case 1: n = (old + b) | 0; break;
+        case 2: n = old ^ b; break;
+        case 3: n = old & b; break;
+        case 4: n = old | b; break;
+        case 5: n = old < b ? old : b; break;
+        case 6: n = old > b ? old : b; break;
+        case 7: n = (old >>> 0) < (b >>> 0) ? old : b; break;
+        default: n = (old >>> 0) > (b >>> 0) ? old : b; break;
+      }
+      dv.setInt32(o, n, true);
+      setI32(xi, rd, old);
+    } else {
+      const old = dv.getBigInt64(o, true);
+      const b = x[rs2]!;
+      let n: bigint;
+      switch (k) {
+        case 0: n = b; break;
+        case 1: n = old + b; break;
+        case 2: n = old ^ b; break;
+        case 3: n = old & b; break;
+        case 4: n = old | b; break;
+        case 5: n = old < b ? old : b; break;
+        case 6: n = old > b ? old : b; break;
+        case 7: n = BigInt.asUintN(64, old) < BigInt.asUintN(64, b) ? old : b; break;
+        default: n = BigInt.asUintN(64, old) > BigInt.asUintN(64, b) ? old : b; break;
+      }
+      dv.setBigInt64(o, BigInt.asIntN(64, n), true);
+      x[rd] = old;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------
+function highestIrq(bits: number): number {
+  for (let k = 0; k < C.IRQ_PRIORITY.length; k++) {
+    const c = C.IRQ_PRIORITY[k]!;
+    if (bits & (1 << c)) return c;
+  }
+  return -1;
+}
+
+/** Write a sign-extended 32-bit result. */
+function setI32(xi: Int32Array, rd: number, v: number): void {
+  xi[rd * 2] = v;
+  xi[rd * 2 + 1] = v >> 31;
+}
+
+/** Unsigned 64-bit less-than on register pairs. */
+function ltu(xi: Int32Array, a: number, b: number): boolean {
+  const ah = xi[a * 2 + 1]! >>> 0, bh = xi[b * 2 + 1]! >>> 0;
+  return ah < bh || (ah === bh && (xi[a * 2]! >>> 0) < (xi[b * 2]! >>> 0));
+}
+
+/**
+ * Effective address x[rs1] + imm as an exact number. Registers beyond ±2^53 cannot hold a
+ * reachable address: raise the access's fault with the exact 64-bit value.
+ */
+function ea(h: Hart, xi: Int32Array, rs1: number, imm: number, acc: number): number {
+  const hi = xi[rs1 * 2 + 1]!;
+  if (hi > 0x1fffff || hi < -0x200000) {
+    const v = BigInt.asIntN(64, h.x[rs1]! + BigInt(imm));
+    if (v < BigInt(Number.MAX_SAFE_INTEGER) && v > -BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
+    return h.badAddress(acc, BigInt.asUintN(64, v));
+  }
+  return hi * TWO32 + (xi[rs1 * 2]! >>> 0) + imm;
+}
+
+/**
+ * A 64-bit pc value as the interpreter's number. Values beyond ±2^53 can never be fetched; they
+ * are mapped to a non-canonical number that faults in every translation mode. (The exact
+ * value is lost only for such wild jumps.)
+ */
+export function pcNumber(v: bigint): number {
+  const s = BigInt.asIntN(64, v);
+  if (s <= BigInt(Number.MAX_SAFE_INTEGER) && s >= -BigInt(Number.MAX_SAFE_INTEGER)) return Number(s);
+  return s > 0n ? 2 ** 53 : -(2 ** 53);
+}

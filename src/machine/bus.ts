@@ -1,0 +1,90 @@
+import type { MmioDevice } from './device.js';
+
+/** Bytes of per-hart state kept at the start of the shared memory (registers, TLBs). */
+export const HART_STATE_BYTES = 64 * 1024;
+export const MAX_HARTS = 8;
+const WASM_PAGE = 65536;
+
+/**
+ * The physical address space: one `WebAssembly.Memory` holds every hart's register file and
+ * TLBs followed by guest RAM, so a later translation tier (wasm) can share it without copies.
+ * It is allocated once at its final size (growing would detach the typed-array views).
+ */
+export class Bus {
+  readonly memory: WebAssembly.Memory;
+  readonly buffer: ArrayBuffer;
+  readonly dv: DataView;
+  readonly u8: Uint8Array;
+  /** Offset of guest RAM inside `buffer`. */
+  readonly ramOffset: number;
+  readonly ramBase: number;
+  readonly ramSize: number;
+  readonly ramEnd: number;
+  private devices: MmioDevice[] = [];
+
+  constructor(ramBase: number, ramSize: number) {
+    if (ramSize % 4096 !== 0) throw new Error('RAM size must be a multiple of 4 KiB');
+    this.ramBase = ramBase;
+    this.ramSize = ramSize;
+    this.ramEnd = ramBase + ramSize;
+    this.ramOffset = HART_STATE_BYTES * MAX_HARTS;
+    const pages = Math.ceil((this.ramOffset + ramSize) / WASM_PAGE);
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    this.buffer = this.memory.buffer;
+    this.dv = new DataView(this.buffer);
+    this.u8 = new Uint8Array(this.buffer);
+  }
+
+  /** The hart-state slice of hart `i` (registers, TLBs). */
+  hartState(i: number): ArrayBuffer {
+    return this.buffer;
+  }
+  hartStateOffset(i: number): number {
+    return i * HART_STATE_BYTES;
+  }
+
+  addDevice(d: MmioDevice): void {
+    for (const o of this.devices) {
+      if (d.base < o.base + o.size && o.base < d.base + d.size) {
+        throw new Error(`device ${d.name} overlaps ${o.name}`);
+      }
+    }
+    this.devices.push(d);
+    this.devices.sort((a, b) => a.base - b.base);
+  }
+
+  get deviceList(): readonly MmioDevice[] {
+    return this.devices;
+  }
+
+  /** The device whose window contains [pa, pa+size), or undefined. */
+  findDevice(pa: number, size: number): MmioDevice | undefined {
+    const ds = this.devices;
+    for (let i = 0; i < ds.length; i++) {
+      const d = ds[i]!;
+      if (pa >= d.base && pa + size <= d.base + d.size) return d;
+    }
+    return undefined;
+  }
+
+  isRam(pa: number, size: number): boolean {
+    return pa >= this.ramBase && pa + size <= this.ramEnd;
+  }
+
+  /** Copy bytes into RAM at physical address `pa` (loader use). */
+  writeRam(pa: number, data: Uint8Array): void {
+    if (!this.isRam(pa, data.length)) throw new Error(`range 0x${pa.toString(16)}+0x${data.length.toString(16)} is outside RAM`);
+    this.u8.set(data, this.ramOffset + pa - this.ramBase);
+  }
+
+  readRam(pa: number, len: number): Uint8Array {
+    if (!this.isRam(pa, len)) throw new Error(`range 0x${pa.toString(16)}+0x${len.toString(16)} is outside RAM`);
+    const o = this.ramOffset + pa - this.ramBase;
+    return this.u8.slice(o, o + len);
+  }
+
+  /** View of all of guest RAM (no copy). */
+  ramView(): Uint8Array {
+    return new Uint8Array(this.buffer, this.ramOffset, this.ramSize);
+  }
+}

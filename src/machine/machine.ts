@@ -1,0 +1,334 @@
+/**
+ * The board: a QEMU 7.2 `virt`-compatible machine (RAM at 0x8000_0000, CLINT, PLIC,
+ * NS16550A UART on IRQ 10, SiFive test device, generated DTB) with 1-8 harts.
+ *
+ * The machine is synchronous and does no I/O: images arrive as bytes, console output leaves
+ * through `onConsole`, input enters through the scheduler's input queue.
+ */
+import { Bus, MAX_HARTS } from './bus.js';
+import { DecodeCache } from '../isa/decode.js';
+import { Hart, HartState, type HartEnv } from '../hart/hart.js';
+import * as C from '../hart/constants.js';
+import { Clint, CLINT_NO_DEADLINE } from './clint.js';
+import { Plic } from './plic.js';
+import { Uart16550 } from './uart16550.js';
+import { TestDevice } from './testdev.js';
+import { buildVirtDtb } from './fdt.js';
+import { parseElf, isElf, ImageError, findSymbol, type ElfImage } from './loader.js';
+import { BuiltinSbi } from '../firmware/sbi.js';
+import { IRQ_MTIP, type HartIrqLines } from './device.js';
+
+export const RAM_BASE = 0x8000_0000;
+export const KERNEL_BASE = 0x8020_0000;
+/** mtime ticks once per this many instructions (10 MHz at 1 GIPS, as QEMU -icount shift=0). */
+export const INSNS_PER_TICK = 100;
+export const ISA_STRING = 'rv64imafdc_zicsr_zifencei_zihintpause_zicntr_sstc';
+const MiB = 1024 * 1024;
+
+export interface Image {
+  /** Where it came from (path), for messages and the trace. */
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface MachineConfig {
+  readonly ramSize: number;
+  readonly harts: number;
+  /** 'builtin' = native SBI; 'none' = the kernel starts in M-mode; otherwise a firmware image. */
+  readonly bios: 'builtin' | 'none' | Image;
+  readonly kernel?: Image;
+  readonly initrd?: Image;
+  readonly append?: string;
+  readonly dtb?: Image;
+}
+
+export type HaltKind = 'poweroff' | 'fail' | 'reset' | 'limit' | 'fatal' | 'deadlock' | 'htif';
+
+export interface HaltInfo {
+  readonly kind: HaltKind;
+  /** Process exit status this halt maps to. */
+  readonly exitCode: number;
+  readonly message: string;
+}
+
+/** A loaded program: its symbols (for symbolizing) and entry. */
+export interface LoadedImage {
+  readonly name: string;
+  readonly role: 'firmware' | 'kernel' | 'initrd' | 'dtb';
+  readonly base: number;
+  readonly size: number;
+  readonly entry: number;
+  readonly elf?: ElfImage;
+}
+
+export class Machine implements HartEnv, HartIrqLines {
+  readonly config: MachineConfig;
+  readonly bus: Bus;
+  readonly dc = new DecodeCache();
+  readonly harts: Hart[] = [];
+  readonly clint: Clint;
+  readonly plic: Plic;
+  readonly uart: Uart16550;
+  readonly testdev: TestDevice;
+  readonly sbi: BuiltinSbi | null = null;
+  readonly images: LoadedImage[] = [];
+  dtbAddr = 0;
+  /** HTIF `tohost` address when the kernel ELF defines one (Spike convention). */
+  tohost = -1;
+
+  halt: HaltInfo | null = null;
+  /** The hart currently executing (whose time the devices see). */
+  current: Hart;
+  /** Console output sink. */
+  onConsole: (bytes: Uint8Array) => void = () => {};
+  /** Virtual time (instructions) of the machine's quantum start, maintained by the scheduler. */
+  mtimeOffsetTicks = 0n;
+
+  constructor(config: MachineConfig) {
+    validateConfig(config);
+    this.config = config;
+    this.bus = new Bus(RAM_BASE, config.ramSize);
+    for (let i = 0; i < config.harts; i++) this.harts.push(new Hart(i, this.bus, this.dc, this));
+    this.current = this.harts[0]!;
+    this.clint = new Clint(config.harts, this, () => this.clockTicks());
+    this.plic = new Plic(config.harts, this);
+    this.uart = new Uart16550(this.plic, 10, (b) => this.onConsole(Uint8Array.of(b)));
+    this.testdev = new TestDevice((h) => {
+      if (h.kind === 'poweroff') this.stop({ kind: 'poweroff', exitCode: 0, message: 'test device: poweroff (pass)' });
+      else if (h.kind === 'fail') this.stop({ kind: 'fail', exitCode: h.code === 0 ? 1 : h.code & 0xff || 1, message: `test device: fail, code ${h.code}` });
+      else this.stop({ kind: 'reset', exitCode: 0, message: 'test device: reset requested' });
+    });
+    this.bus.addDevice(this.testdev);
+    this.bus.addDevice(this.clint);
+    this.bus.addDevice(this.plic);
+    this.bus.addDevice(this.uart);
+    if (config.bios === 'builtin') {
+      this.sbi = new BuiltinSbi({
+        harts: this.harts,
+        consoleWrite: (b) => this.onConsole(b),
+        consoleRead: () => this.uartReadByte(),
+        systemReset: (kind, reason) => {
+          if (kind === 'poweroff') {
+            this.stop({ kind: 'poweroff', exitCode: reason === 1 ? 1 : 0, message: reason === 1 ? 'SBI shutdown (reason: system failure)' : 'SBI shutdown' });
+          } else {
+            this.stop({ kind: 'reset', exitCode: 0, message: 'SBI system reset requested' });
+          }
+        },
+        fatal: (m) => this.stop({ kind: 'fatal', exitCode: 3, message: m }),
+      });
+    }
+    this.load();
+  }
+
+  get halted(): boolean {
+    return this.halt !== null;
+  }
+
+  stop(h: HaltInfo): void {
+    if (this.halt === null) this.halt = h;
+    for (const hart of this.harts) hart.attention = true;
+  }
+
+  // ---- HartEnv ----
+  /** mtime as seen by hart `h`: its virtual time in ticks plus the guest's mtime offset. */
+  mtime(h: Hart): bigint {
+    return BigInt.asUintN(64, BigInt(Math.floor(h.vtime() / INSNS_PER_TICK)) + this.clint.mtimeOffset());
+  }
+  private clockTicks(): bigint {
+    return BigInt(Math.floor(this.current.vtime() / INSNS_PER_TICK));
+  }
+
+  // ---- HartIrqLines ----
+  setIrqLine(hart: number, bit: number, level: boolean): void {
+    this.harts[hart]!.setIrqLine(bit, level);
+  }
+
+  /** Recompute the time-driven lines of hart h at its own virtual time (MTIP, Sstc STIP). */
+  updateTimers(h: Hart): void {
+    const now = this.mtime(h);
+    h.setIrqLine(IRQ_MTIP, now >= this.clint.mtimecmpOf(h.id));
+    if (h.sstcEnabled()) h.updateSstc(now);
+  }
+
+  /**
+   * Virtual time (instructions) at which a time-driven line of h next rises, or Infinity.
+   */
+  nextDeadline(h: Hart): number {
+    const now = this.mtime(h);
+    let best = CLINT_NO_DEADLINE;
+    const cmp = this.clint.mtimecmpOf(h.id);
+    if (cmp > now && cmp < best) best = cmp;
+    if (h.sstcEnabled() && h.stimecmp > now && h.stimecmp < best) best = h.stimecmp;
+    if (best === CLINT_NO_DEADLINE) return Infinity;
+    const ticks = best - this.clint.mtimeOffset();
+    if (ticks > BigInt(Math.floor(Number.MAX_SAFE_INTEGER / INSNS_PER_TICK))) return Infinity;
+    return Number(ticks) * INSNS_PER_TICK;
+  }
+
+  private uartReadByte(): number {
+    // Console input for SBI getchar / DBCN read comes from the UART receive buffer.
+    const lsr = Number(this.uart.read(5, 1));
+    if ((lsr & 1) === 0) return -1;
+    return Number(this.uart.read(0, 1));
+  }
+
+  // ---- boot ----
+  private load(): void {
+    const cfg = this.config;
+    const ramEnd = RAM_BASE + cfg.ramSize;
+    let kernelEntry = KERNEL_BASE;
+    let fwEntry = RAM_BASE;
+    const fw = cfg.bios;
+    if (typeof fw === 'object') {
+      const li = this.loadImage(fw, 'firmware', RAM_BASE);
+      fwEntry = li.entry;
+    }
+    if (cfg.kernel) {
+      // Without firmware the kernel goes to the start of RAM (QEMU -bios none).
+      const base = cfg.bios === 'none' ? RAM_BASE : KERNEL_BASE;
+      const li = this.loadImage(cfg.kernel, 'kernel', base);
+      kernelEntry = li.entry;
+      const th = li.elf ? findSymbol(li.elf.symbols, 'tohost') : undefined;
+      if (th) this.tohost = Number(th.value);
+    } else if (cfg.bios !== 'none' && typeof cfg.bios !== 'object') {
+      throw new ImageError('no kernel given: use --kernel PATH');
+    } else if (cfg.bios === 'none') {
+      throw new ImageError('--bios none needs --kernel PATH');
+    }
+    // initrd: QEMU 7.2 riscv_load_initrd puts it at kernel + min(RAM/2, 128 MiB).
+    let initrd: { start: bigint; end: bigint } | undefined;
+    if (cfg.initrd) {
+      const start = kernelEntry + Math.min(cfg.ramSize / 2, 128 * MiB);
+      const li = this.loadRaw(cfg.initrd, 'initrd', start);
+      initrd = { start: BigInt(li.base), end: BigInt(li.base + li.size) };
+    }
+    const dtb = cfg.dtb ? cfg.dtb.bytes : buildVirtDtb({
+      numHarts: cfg.harts,
+      ramBase: BigInt(RAM_BASE),
+      ramSize: BigInt(cfg.ramSize),
+      isa: ISA_STRING,
+      mmuType: 'riscv,sv48',
+      bootargs: cfg.append,
+      initrd,
+    });
+    // QEMU 7.2 riscv_compute_fdt_addr: below min(RAM end, 3 GiB), aligned down to 2 MiB.
+    const top = Math.min(ramEnd, 3072 * MiB);
+    this.dtbAddr = Math.floor((top - dtb.length) / (2 * MiB)) * (2 * MiB);
+    if (this.dtbAddr < RAM_BASE || this.overlapsImage(this.dtbAddr, dtb.length)) {
+      throw new ImageError(`RAM (${cfg.ramSize / MiB} MiB) too small to place the device tree above the loaded images`);
+    }
+    this.bus.writeRam(this.dtbAddr, dtb);
+    this.images.push({ name: cfg.dtb?.name ?? '(generated)', role: 'dtb', base: this.dtbAddr, size: dtb.length, entry: 0 });
+    // fw_dynamic_info (OpenSBI fw_dynamic protocol) just below the DTB: magic, version 2,
+    // next_addr, next_mode = S, options, boot_hart = -1 (any).
+    const info = new DataView(new ArrayBuffer(48));
+    info.setBigUint64(0, 0x4942534fn, true);
+    info.setBigUint64(8, 2n, true);
+    info.setBigUint64(16, BigInt(kernelEntry), true);
+    info.setBigUint64(24, 1n, true);
+    info.setBigUint64(32, 0n, true);
+    info.setBigUint64(40, 0xffffffffffffffffn, true);
+    const infoAddr = this.dtbAddr - 64;
+    this.bus.writeRam(infoAddr, new Uint8Array(info.buffer));
+
+    // Reset state of every hart: M-mode (priv spec §3.4).
+    for (const h of this.harts) {
+      h.priv = C.PRV_M;
+      h.state = HartState.Stopped;
+      h.setX(10, BigInt(h.id));
+      h.setX(11, BigInt(this.dtbAddr));
+      h.setX(12, BigInt(infoAddr));
+    }
+    if (this.sbi) {
+      // Boot hart 0 into the kernel; the others wait in HSM STOPPED.
+      this.sbi.boot(this.harts[0]!, BigInt(kernelEntry), BigInt(this.dtbAddr));
+    } else {
+      const entry = cfg.bios === 'none' ? kernelEntry : fwEntry;
+      for (const h of this.harts) {
+        h.pc = entry;
+        h.state = HartState.Running;
+      }
+    }
+  }
+
+  private overlapsImage(base: number, size: number): boolean {
+    return this.images.some((i) => base < i.base + i.size && i.base < base + size);
+  }
+
+  private checkRange(name: string, base: number, size: number): void {
+    if (base < RAM_BASE || base + size > RAM_BASE + this.config.ramSize) {
+      const dev = this.bus.findDevice(base, 1);
+      if (dev) throw new ImageError(`${name}: segment at 0x${base.toString(16)} overlaps device ${dev.name}`);
+      throw new ImageError(`${name}: 0x${base.toString(16)}-0x${(base + size).toString(16)} does not fit in RAM (0x${RAM_BASE.toString(16)}-0x${(RAM_BASE + this.config.ramSize).toString(16)}); try a larger -m`);
+    }
+    if (this.overlapsImage(base, size)) {
+      const o = this.images.find((i) => base < i.base + i.size && i.base < base + size)!;
+      throw new ImageError(`${name}: 0x${base.toString(16)}+0x${size.toString(16)} overlaps ${o.role} ${o.name}`);
+    }
+  }
+
+  private loadImage(img: Image, role: 'firmware' | 'kernel', rawBase: number): LoadedImage {
+    if (!isElf(img.bytes)) return this.loadRaw(img, role, rawBase);
+    let elf: ElfImage;
+    try {
+      elf = parseElf(img.bytes);
+    } catch (e) {
+      throw new ImageError(`${img.name}: ${(e as Error).message}`);
+    }
+    let lo = Infinity, hi = 0;
+    for (const s of elf.segments) {
+      const base = Number(s.paddr);
+      const size = Number(s.memsz);
+      if (size === 0) continue;
+      if (base < RAM_BASE || base + size > RAM_BASE + this.config.ramSize) this.checkRange(img.name, base, size);
+      lo = Math.min(lo, base);
+      hi = Math.max(hi, base + size);
+    }
+    if (lo === Infinity) throw new ImageError(`${img.name}: ELF has no loadable segments`);
+    this.checkRange(img.name, lo, hi - lo);
+    for (const s of elf.segments) {
+      const base = Number(s.paddr);
+      this.bus.writeRam(base, s.data);
+      // .bss beyond filesz is zero already (fresh RAM).
+    }
+    // Entry: translate a virtual entry into the segment that holds it (physical load).
+    let entry = Number(elf.entry);
+    for (const s of elf.segments) {
+      if (elf.entry >= s.vaddr && elf.entry < s.vaddr + s.memsz) entry = Number(s.paddr + (elf.entry - s.vaddr));
+    }
+    const li: LoadedImage = { name: img.name, role, base: lo, size: hi - lo, entry, elf };
+    this.images.push(li);
+    return li;
+  }
+
+  private loadRaw(img: Image, role: 'firmware' | 'kernel' | 'initrd', base: number): LoadedImage {
+    if (img.bytes.length === 0) throw new ImageError(`${img.name}: empty image`);
+    this.checkRange(img.name, base, img.bytes.length);
+    this.bus.writeRam(base, img.bytes);
+    const li: LoadedImage = { name: img.name, role, base, size: img.bytes.length, entry: base };
+    this.images.push(li);
+    return li;
+  }
+
+  /** Spike HTIF: a non-zero write to tohost ends the run; (code << 1) | 1 is an exit code. */
+  pollTohost(): void {
+    if (this.tohost < 0 || this.halted || !this.bus.isRam(this.tohost, 8)) return;
+    const v = this.bus.dv.getBigUint64(this.bus.ramOffset + this.tohost - RAM_BASE, true);
+    if (v === 0n) return;
+    if ((v & 1n) === 1n) {
+      const code = Number((v >> 1n) & 0xffffffffn);
+      this.stop({ kind: 'htif', exitCode: code === 0 ? 0 : Math.min(code, 255), message: `HTIF tohost exit ${code}` });
+    }
+  }
+}
+
+export function validateConfig(c: MachineConfig): void {
+  if (!Number.isInteger(c.harts) || c.harts < 1 || c.harts > MAX_HARTS) {
+    throw new ImageError(`--smp must be between 1 and ${MAX_HARTS} (got ${c.harts})`);
+  }
+  if (!Number.isInteger(c.ramSize) || c.ramSize < 16 * MiB) {
+    throw new ImageError(`-m must be at least 16 MiB (got ${c.ramSize} bytes)`);
+  }
+  if (c.ramSize > 2048 * MiB) throw new ImageError('-m must be at most 2048 MiB');
+  if (c.ramSize % MiB !== 0) throw new ImageError('-m must be a whole number of MiB');
+}

@@ -1,0 +1,205 @@
+/**
+ * The deterministic scheduler (DESIGN.md §3).
+ *
+ * Harts run round-robin in quanta of Q instructions. Virtual time is counted in instructions:
+ * a round starting at time T gives every runnable hart the interval [T, T+Q); a hart's own
+ * time is T plus what it executed in this round, and mtime = time / 100 (10 MHz at one
+ * instruction per ns, as QEMU -icount shift=0). A slice is cut at the hart's next timer
+ * deadline so timer interrupts are taken at exact instruction boundaries. WFI parks a hart;
+ * a parked hart whose deadline falls inside the round resumes exactly there; when every hart
+ * is parked, time jumps to the earliest deadline. Input bytes are delivered at recorded times.
+ * Nothing here reads the host clock.
+ */
+import type { Machine, HaltInfo } from '../machine/machine.js';
+import { HartState, type Hart } from '../hart/hart.js';
+
+export interface InputEvent {
+  /** Virtual time (instructions) at which the bytes become available to the guest. */
+  readonly vtime: number;
+  readonly bytes: Uint8Array;
+}
+
+export interface SchedulerOptions {
+  /** Instructions per hart per round. */
+  quantum?: number;
+  /** Stop after this many instructions in total (all harts). */
+  maxInsns?: number;
+}
+
+export type StepResult =
+  | { readonly kind: 'halted'; readonly halt: HaltInfo }
+  /** Every hart waits for an interrupt that only input can bring: the caller may add input. */
+  | { readonly kind: 'idle' }
+  | { readonly kind: 'running' };
+
+export const DEFAULT_QUANTUM = 10_000;
+
+export class Scheduler {
+  readonly machine: Machine;
+  readonly quantum: number;
+  readonly maxInsns: number;
+  /** Start of the current round, in instructions. */
+  time = 0;
+  private readonly inputs: InputEvent[] = [];
+  private inputPos = 0;
+  private inputOff = 0;
+  /** Inputs delivered so far, with the time they were delivered (for the trace). */
+  onInputDelivered: ((vtime: number, byte: number) => void) | null = null;
+
+  constructor(machine: Machine, opts: SchedulerOptions = {}) {
+    this.machine = machine;
+    this.quantum = opts.quantum ?? DEFAULT_QUANTUM;
+    this.maxInsns = opts.maxInsns ?? Infinity;
+    if (!(this.quantum >= 1)) throw new Error('quantum must be >= 1');
+  }
+
+  /** Queue input to be delivered at virtual time `vtime` (clamped to now). */
+  addInput(bytes: Uint8Array, vtime = this.time): void {
+    if (bytes.length === 0) return;
+    this.inputs.push({ vtime: Math.max(vtime, this.time), bytes });
+  }
+  hasPendingInput(): boolean {
+    return this.inputPos < this.inputs.length;
+  }
+
+  totalInstructions(): number {
+    let n = 0;
+    for (const h of this.machine.harts) n += h.steps;
+    return n;
+  }
+
+  /** Deliver queued input whose time has come, as far as the UART FIFO has room. */
+  private deliverInput(): void {
+    const uart = this.machine.uart;
+    while (this.inputPos < this.inputs.length) {
+      const ev = this.inputs[this.inputPos]!;
+      if (ev.vtime > this.time) return;
+      while (this.inputOff < ev.bytes.length) {
+        if (uart.rxSpace() <= 0) return;
+        const b = ev.bytes[this.inputOff++]!;
+        uart.pushRx(b);
+        if (this.onInputDelivered) this.onInputDelivered(this.time, b);
+      }
+      this.inputPos++;
+      this.inputOff = 0;
+    }
+  }
+
+  /** Run one hart for the round [T, T+Q). */
+  private runHart(h: Hart, end: number): void {
+    const m = this.machine;
+    m.current = h;
+    if (h.state === HartState.Stopped) return;
+    // Place the hart at the round start.
+    h.vtimeOffset = this.time - h.steps;
+    m.updateTimers(h);
+    while (!m.halted) {
+      if (h.state === HartState.Wfi) {
+        if (!h.wakeable()) {
+          // Sleep until the next deadline if it falls inside this round.
+          const d = m.nextDeadline(h);
+          if (d >= end) return;
+          h.vtimeOffset += Math.max(0, d - h.vtime());
+          m.updateTimers(h);
+          if (!h.wakeable()) continue;
+        }
+        h.state = HartState.Running;
+        h.attention = true;
+      }
+      if (h.state !== HartState.Running) return;
+      const now = h.vtime();
+      if (now >= end) return;
+      const d = m.nextDeadline(h);
+      let budget = Math.min(end, d) - now;
+      if (budget <= 0) {
+        m.updateTimers(h);
+        budget = end - now;
+        const d2 = m.nextDeadline(h);
+        if (d2 > now) budget = Math.min(budget, d2 - now);
+        if (budget <= 0) budget = 1;
+      }
+      const left = this.maxInsns - this.totalInstructions();
+      if (left <= 0) {
+        m.stop({ kind: 'limit', exitCode: 4, message: `instruction limit reached (${this.maxInsns})` });
+        return;
+      }
+      budget = Math.min(budget, left);
+      h.run(budget);
+      if (h.fatal !== null) {
+        m.stop({ kind: 'fatal', exitCode: 3, message: h.fatal });
+        return;
+      }
+      m.updateTimers(h);
+    }
+  }
+
+  /**
+   * Run up to `rounds` rounds. Returns 'halted' with the reason, 'idle' when all harts wait
+   * for input that has not arrived, or 'running' when the round budget is used up.
+   */
+  step(rounds: number): StepResult {
+    const m = this.machine;
+    const Q = this.quantum;
+    for (let r = 0; r < rounds; r++) {
+      if (m.halt) return { kind: 'halted', halt: m.halt };
+      this.deliverInput();
+      const end = this.time + Q;
+      for (const h of m.harts) {
+        this.runHart(h, end);
+        if (m.halted) break;
+      }
+      m.pollTohost();
+      if (m.halt) return { kind: 'halted', halt: m.halt };
+      this.time = end;
+      // Everyone asleep? Jump to the earliest deadline (or report idle / deadlock).
+      let anyRunning = false;
+      let earliest = Infinity;
+      let anyAlive = false;
+      for (const h of m.harts) {
+        if (h.state === HartState.Running) anyRunning = true;
+        if (h.state === HartState.Wfi) {
+          anyAlive = true;
+          m.current = h;
+          h.vtimeOffset = this.time - h.steps;
+          m.updateTimers(h);
+          if (h.wakeable()) anyRunning = true;
+          else earliest = Math.min(earliest, m.nextDeadline(h));
+        }
+      }
+      if (!anyRunning) {
+        if (this.hasPendingInput()) {
+          const next = this.inputs[this.inputPos]!.vtime;
+          if (next > this.time) this.time = Math.min(next, earliest === Infinity ? next : Math.max(this.time, earliest));
+          if (m.uart.rxSpace() <= 0) {
+            // Input can't be delivered and nobody runs: only a timer can help.
+            if (earliest === Infinity) return this.deadlock(anyAlive);
+          }
+          continue;
+        }
+        if (earliest === Infinity) return anyAlive ? { kind: 'idle' } : this.deadlock(false);
+        if (earliest > this.time) this.time = earliest;
+      }
+    }
+    return m.halt ? { kind: 'halted', halt: m.halt } : { kind: 'running' };
+  }
+
+  private deadlock(anyWaiting: boolean): StepResult {
+    const msg = anyWaiting
+      ? 'all harts wait for an interrupt (WFI) and none can arrive'
+      : 'no hart is running (all stopped)';
+    this.machine.stop({ kind: 'deadlock', exitCode: 5, message: msg });
+    return { kind: 'halted', halt: this.machine.halt! };
+  }
+
+  /** Run to completion with no further input: idle becomes a deadlock. */
+  runToEnd(): HaltInfo {
+    for (;;) {
+      const r = this.step(1000);
+      if (r.kind === 'halted') return r.halt;
+      if (r.kind === 'idle') {
+        const res = this.deadlock(true);
+        if (res.kind === 'halted') return res.halt;
+      }
+    }
+  }
+}
