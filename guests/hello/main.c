@@ -33,5 +33,8 @@ int main(unsigned long hartid, unsigned long dtb)
     printf("SBI spec version %ld.%ld\n", (spec >> 24) & 0x7f, spec & 0xffffff);
     printf("SBI impl id %ld (%s), impl version 0x%lx\n", impl, impl_name(impl), implv);
     printf("SBI console: %s\n", sbi_console_has_dbcn() ? "DBCN" : "legacy putchar");
+#ifdef HELLO_FAIL_CODE
+    fail(HELLO_FAIL_CODE);   /* only in the test variant built by `make fail-test` */
+#endif
     sbi_shutdown();
 }

@@ -3,7 +3,7 @@
  * rounding modes and flags lives in isa/softfloat.ts; this file does register access,
  * NaN-boxing (§12.2), rounding-mode selection and mstatus.FS handling.
  */
-import type { Hart } from './hart.js';
+import { eaHi, type Hart } from './hart.js';
 import { Op } from '../isa/decode.js';
 import * as C from './constants.js';
 import * as SF from '../isa/softfloat.js';
@@ -66,19 +66,33 @@ export function execFp(h: Hart, op: number, ins: number, raw: number, rd: number
   switch (op) {
     // ---- loads / stores (no NaN-box check on store: raw bits move, §11.5) ----
     case Op.FLW: {
-      const a = eaF(h, rs1, imm);
-      const v = h.load32(a, (xi[rs1 * 2]! + imm) | 0);
-      set32bits(rd, v);
+      const lo = (xi[rs1 * 2]! + imm) | 0;
+      const o = h.ldo(lo, eaHi(xi, rs1, imm, lo), 4);
+      set32bits(rd, o >= 0 ? h.bus.dv.getInt32(o, true) : Number(BigInt.asIntN(32, h.slowVal)));
       break;
     }
     case Op.FLD: {
-      const a = eaF(h, rs1, imm);
-      h.load64(a, (xi[rs1 * 2]! + imm) | 0, fi, rd * 2);
+      const lo = (xi[rs1 * 2]! + imm) | 0;
+      const o = h.ldo(lo, eaHi(xi, rs1, imm, lo), 8);
+      if (o >= 0) { fi[rd * 2] = h.bus.dv.getInt32(o, true); fi[rd * 2 + 1] = h.bus.dv.getInt32(o + 4, true); }
+      else h.fb[rd] = BigInt.asIntN(64, h.slowVal);
       h.markFsDirty();
       break;
     }
-    case Op.FSW: { const a = eaF(h, rs1, imm, 2); h.store32(a, (xi[rs1 * 2]! + imm) | 0, fi[rs2 * 2]!); break; }
-    case Op.FSD: { const a = eaF(h, rs1, imm, 2); h.store64(a, (xi[rs1 * 2]! + imm) | 0, fi, rs2 * 2); break; }
+    case Op.FSW: {
+      const lo = (xi[rs1 * 2]! + imm) | 0, hi = eaHi(xi, rs1, imm, lo);
+      const o = h.sto(lo, hi, 4);
+      if (o >= 0) h.bus.dv.setInt32(o, fi[rs2 * 2]!, true);
+      else h.storeSlow(lo, hi, 4, BigInt(fi[rs2 * 2]! >>> 0));
+      break;
+    }
+    case Op.FSD: {
+      const lo = (xi[rs1 * 2]! + imm) | 0, hi = eaHi(xi, rs1, imm, lo);
+      const o = h.sto(lo, hi, 8);
+      if (o >= 0) { h.bus.dv.setInt32(o, fi[rs2 * 2]!, true); h.bus.dv.setInt32(o + 4, fi[rs2 * 2 + 1]!, true); }
+      else h.storeSlow(lo, hi, 8, BigInt.asUintN(64, h.fb[rs2]!));
+      break;
+    }
 
     // ---- single precision arithmetic ----
     case Op.FADD_S: case Op.FSUB_S: case Op.FMUL_S: case Op.FDIV_S: {
@@ -193,12 +207,3 @@ export function execFp(h: Hart, op: number, ins: number, raw: number, rd: number
   }
 }
 
-/** Effective address for FP loads/stores (same rules as integer ones). */
-function eaF(h: Hart, rs1: number, imm: number, acc = 1): number {
-  const hi = h.xi[rs1 * 2 + 1]!;
-  if (hi > 0x1fffff || hi < -0x200000) {
-    const v = BigInt.asIntN(64, h.x[rs1]! + BigInt(imm));
-    return h.badAddress(acc, BigInt.asUintN(64, v));
-  }
-  return hi * 4294967296 + (h.xi[rs1 * 2]! >>> 0) + imm;
-}

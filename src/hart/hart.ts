@@ -43,6 +43,8 @@ const TLB_BITS = 8;
 const TLB_SIZE = 1 << TLB_BITS;
 const TLB_MASK = TLB_SIZE - 1;
 const TWO32 = 4294967296;
+/** TLB "hi word" of an empty entry: no reachable address has bits 63:32 equal to this. */
+const TLB_EMPTY = 0x7fffffff;
 
 /** Native M-mode firmware hook: called after a trap into M-mode was entered. */
 export type MTrapHandler = (h: Hart, cause: number, interrupt: boolean) => void;
@@ -123,11 +125,17 @@ export class Hart {
   private satpMode = 0;
   private satpRoot = 0;
 
-  // --- TLBs: tag = page-aligned VA (NaN = empty), delta = buffer offset - VA ---
-  private readonly tlbTag: Float64Array[];
-  private readonly tlbDelta: Float64Array[];
+  // --- TLBs, one per access kind, direct-mapped by VA bits 19:12. Entry k at 4k:
+  //     [VA bits 31:12 (low word, page-aligned), VA bits 63:32, buffer offset of the page, 0].
+  //     Lookups are pure int32 work (no doubles, no bigint). An empty entry has hi = EMPTY.
+  private readonly tlb: Int32Array[];
+  /** Page-aligned VA of the current fetch page (NaN = none) and its buffer offset. */
   private fetchVa = NaN;
-  private fetchDelta = 0;
+  private fetchOff = 0;
+  /** Set by execSystem when it changed pc (mret/sret). */
+  private jumped = false;
+  /** Value produced by a load that went to a device or crossed a page. */
+  slowVal = 0n;
 
   // --- LR/SC reservation (physical address, or -1) ---
   resvAddr = -1;
@@ -159,14 +167,11 @@ export class Hart {
     this.f = new Float64Array(buf, base + 512, 32);
     this.fi = new Int32Array(buf, base + 512, 64);
     this.fb = new BigInt64Array(buf, base + 512, 32);
-    this.tlbTag = [];
-    this.tlbDelta = [];
+    this.tlb = [];
     let o = base + 1024;
     for (let k = 0; k < 3; k++) {
-      this.tlbTag.push(new Float64Array(buf, o, TLB_SIZE));
-      o += TLB_SIZE * 8;
-      this.tlbDelta.push(new Float64Array(buf, o, TLB_SIZE));
-      o += TLB_SIZE * 8;
+      this.tlb.push(new Int32Array(buf, o, TLB_SIZE * 4));
+      o += TLB_SIZE * 16;
     }
     // misa: MXL=2 (RV64), extensions A C D F I M S U (priv spec §3.1.1).
     const ext = 'ACDFIMSU';
@@ -302,7 +307,10 @@ export class Hart {
     this.attention = true;
   }
   flushTlb(): void {
-    for (let k = 0; k < 3; k++) this.tlbTag[k]!.fill(NaN);
+    for (let k = 0; k < 3; k++) {
+      const t = this.tlb[k]!;
+      for (let i = 1; i < t.length; i += 4) t[i] = TLB_EMPTY;
+    }
     this.fetchVa = NaN;
   }
 
@@ -578,9 +586,11 @@ export class Hart {
         cache = pp >= 0 && (pp & perm) !== 0;
       }
       if (cache) {
-        const idx = (pageVa / 4096) & TLB_MASK;
-        this.tlbTag[acc]![idx] = pageVa;
-        this.tlbDelta[acc]![idx] = this.ramOffset + pagePa - bus.ramBase - pageVa;
+        const k = ((pageVa / 4096) & TLB_MASK) << 2;
+        const t = this.tlb[acc]!;
+        t[k] = pageVa | 0;
+        t[k + 1] = Math.floor(pageVa / TWO32) | 0;
+        t[k + 2] = this.ramOffset + pagePa - bus.ramBase;
       }
       return this.ramOffset + pa - bus.ramBase;
     }
@@ -596,122 +606,93 @@ export class Hart {
   }
 
   // ----------------------------------------------------------------------
-  // Loads and stores. `va` is the exact virtual address as a number; `lo` its low 32 bits.
+  // Loads and stores. Addresses arrive as (lo, hi): the low and high 32-bit words of the
+  // 64-bit effective address, so the TLB hit path is pure int32 arithmetic.
   // ----------------------------------------------------------------------
-  /** Buffer offset of a RAM load, or -1 for MMIO (then mmioPa is set). Handles TLB hits inline. */
-  private loadOff(va: number, lo: number, size: number): number {
-    const idx = (lo >>> 12) & TLB_MASK;
-    const po = lo & 4095;
-    if (this.tlbTag[ACC_LOAD]![idx] === va - po && po <= 4096 - size) return va + this.tlbDelta[ACC_LOAD]![idx]!;
-    return this.loadOffSlow(va, size);
-  }
-  private loadOffSlow(va: number, size: number): number {
-    const po = va - Math.floor(va / 4096) * 4096;
-    if (po + size > 4096) return -2; // crosses a page: byte-wise path
-    return this.resolve(va, size, ACC_LOAD);
-  }
-  private storeOff(va: number, lo: number, size: number): number {
-    const idx = (lo >>> 12) & TLB_MASK;
-    const po = lo & 4095;
-    if (this.tlbTag[ACC_STORE]![idx] === va - po && po <= 4096 - size) {
-      this.storeHook(va);
-      return va + this.tlbDelta[ACC_STORE]![idx]!;
+  /** The exact VA as a number; addresses beyond ±2^53 can never translate: fault on them. */
+  private vaOf(lo: number, hi: number, acc: number): number {
+    if (hi > 0x1fffff || hi < -0x200000) {
+      this.badAddress(acc, BigInt.asUintN(64, (BigInt(hi) << 32n) | BigInt(lo >>> 0)));
     }
-    const pof = va - Math.floor(va / 4096) * 4096;
-    if (pof + size > 4096) return -2;
-    return this.resolve(va, size, ACC_STORE);
+    return hi * TWO32 + (lo >>> 0);
   }
-  /** Stores break this hart's LR reservation only through the reservation check in SC. */
-  private storeHook(_va: number): void {}
 
-  /** Read `size` bytes at `va` through the slow path (MMIO or page-crossing). Returns a bigint. */
-  private loadSlowValue(va: number, size: number, off: number): bigint {
-    if (off === -1) {
-      const pa = this.mmioPa;
-      const d = this.mmioDevice(pa, size, ACC_LOAD, va);
-      const v = d.read(pa - d.base, size) & ((1n << BigInt(size * 8)) - 1n);
-      if (this.obs) this.obs.mmio(this, d.name, pa, size, v, false);
-      return v;
+  /**
+   * Buffer offset for a `size`-byte load at (lo, hi) from RAM, or -1 when the access went to a
+   * device or crossed a page: then the zero-extended value is in `slowVal`.
+   */
+  ldo(lo: number, hi: number, size: number): number {
+    const t = this.tlb[ACC_LOAD]!;
+    const i = ((lo >>> 12) & TLB_MASK) << 2;
+    if (t[i] === (lo & -4096) && t[i + 1] === hi && (lo & 4095) <= 4096 - size) return t[i + 2]! + (lo & 4095);
+    return this.loadSlow(lo, hi, size);
+  }
+  private loadSlow(lo: number, hi: number, size: number): number {
+    const va = this.vaOf(lo, hi, ACC_LOAD);
+    if ((lo & 4095) + size > 4096) {
+      this.slowVal = this.loadCrossing(va, size);
+      return -1;
     }
-    // Page-crossing misaligned access: translate both pages first, then assemble byte-wise.
+    const o = this.resolve(va, size, ACC_LOAD);
+    if (o >= 0) return o;
+    this.slowVal = this.mmioRead(this.mmioPa, size, va);
+    return -1;
+  }
+  private mmioRead(pa: number, size: number, va: number): bigint {
+    const d = this.mmioDevice(pa, size, ACC_LOAD, va);
+    const v = d.read(pa - d.base, size) & ((1n << BigInt(size * 8)) - 1n);
+    if (this.obs) this.obs.mmio(this, d.name, pa, size, v, false);
+    return v;
+  }
+  /** A misaligned access spanning two pages: translate both (faults first), then byte-wise. */
+  private loadCrossing(va: number, size: number): bigint {
     const first = 4096 - (va - Math.floor(va / 4096) * 4096);
     this.resolve(va, first, ACC_LOAD);
     this.resolve(va + first, size - first, ACC_LOAD);
     let v = 0n;
     for (let k = size - 1; k >= 0; k--) {
       const o = this.resolve(va + k, 1, ACC_LOAD);
-      const b = o >= 0 ? BigInt(this.dv.getUint8(o)) : this.loadSlowValue(va + k, 1, o);
+      const b = o >= 0 ? BigInt(this.dv.getUint8(o)) : this.mmioRead(this.mmioPa, 1, va + k);
       v = (v << 8n) | b;
     }
     return v;
   }
-  private storeSlowValue(va: number, size: number, off: number, v: bigint): void {
-    if (off === -1) {
-      const pa = this.mmioPa;
-      const d = this.mmioDevice(pa, size, ACC_STORE, va);
-      const val = BigInt.asUintN(size * 8, v);
-      if (this.obs) this.obs.mmio(this, d.name, pa, size, val, true);
-      d.write(pa - d.base, size, val);
+
+  /** Buffer offset for a RAM store, or -1: then the caller completes it with `storeSlow`. */
+  sto(lo: number, hi: number, size: number): number {
+    const t = this.tlb[ACC_STORE]!;
+    const i = ((lo >>> 12) & TLB_MASK) << 2;
+    if (t[i] === (lo & -4096) && t[i + 1] === hi && (lo & 4095) <= 4096 - size) return t[i + 2]! + (lo & 4095);
+    const va = this.vaOf(lo, hi, ACC_STORE);
+    if ((lo & 4095) + size > 4096) return -1;
+    return this.resolve(va, size, ACC_STORE);
+  }
+  /** Device store or page-crossing store of the low `size` bytes of v. */
+  storeSlow(lo: number, hi: number, size: number, v: bigint): void {
+    const va = this.vaOf(lo, hi, ACC_STORE);
+    if ((lo & 4095) + size > 4096) {
+      const first = 4096 - (va - Math.floor(va / 4096) * 4096);
+      this.resolve(va, first, ACC_STORE);
+      this.resolve(va + first, size - first, ACC_STORE);
+      for (let k = 0; k < size; k++) {
+        const b = BigInt.asUintN(8, v >> BigInt(8 * k));
+        const o = this.resolve(va + k, 1, ACC_STORE);
+        if (o >= 0) this.dv.setUint8(o, Number(b));
+        else this.mmioWrite(this.mmioPa, 1, b, va + k);
+      }
       return;
     }
-    const first = 4096 - (va - Math.floor(va / 4096) * 4096);
-    this.resolve(va, first, ACC_STORE);
-    this.resolve(va + first, size - first, ACC_STORE);
-    for (let k = 0; k < size; k++) {
-      const o = this.resolve(va + k, 1, ACC_STORE);
-      const b = BigInt.asUintN(8, v >> BigInt(8 * k));
-      if (o >= 0) this.dv.setUint8(o, Number(b));
-      else this.storeSlowValue(va + k, 1, o, b);
-    }
-  }
-
-  load8(va: number, lo: number): number {
-    const o = this.loadOff(va, lo, 1);
-    return o >= 0 ? this.dv.getUint8(o) : Number(this.loadSlowValue(va, 1, o));
-  }
-  load16(va: number, lo: number): number {
-    const o = this.loadOff(va, lo, 2);
-    return o >= 0 ? this.dv.getUint16(o, true) : Number(this.loadSlowValue(va, 2, o));
-  }
-  load32(va: number, lo: number): number {
-    const o = this.loadOff(va, lo, 4);
-    return o >= 0 ? this.dv.getInt32(o, true) : Number(BigInt.asIntN(32, this.loadSlowValue(va, 4, o)));
-  }
-  /** 64-bit load into integer register pair slot `r2` (= 2*rd) of `dst`. */
-  load64(va: number, lo: number, dst: Int32Array, r2: number): void {
-    const o = this.loadOff(va, lo, 8);
+    const o = this.resolve(va, size, ACC_STORE);
     if (o >= 0) {
-      dst[r2] = this.dv.getInt32(o, true);
-      dst[r2 + 1] = this.dv.getInt32(o + 4, true);
-    } else {
-      const v = this.loadSlowValue(va, 8, o);
-      dst[r2] = Number(BigInt.asIntN(32, v));
-      dst[r2 + 1] = Number(BigInt.asIntN(32, v >> 32n));
+      for (let k = 0; k < size; k++) this.dv.setUint8(o + k, Number(BigInt.asUintN(8, v >> BigInt(8 * k))));
+      return;
     }
+    this.mmioWrite(this.mmioPa, size, BigInt.asUintN(size * 8, v), va);
   }
-  store8(va: number, lo: number, v: number): void {
-    const o = this.storeOff(va, lo, 1);
-    if (o >= 0) this.dv.setUint8(o, v & 0xff);
-    else this.storeSlowValue(va, 1, o, BigInt(v & 0xff));
-  }
-  store16(va: number, lo: number, v: number): void {
-    const o = this.storeOff(va, lo, 2);
-    if (o >= 0) this.dv.setUint16(o, v & 0xffff, true);
-    else this.storeSlowValue(va, 2, o, BigInt(v & 0xffff));
-  }
-  store32(va: number, lo: number, v: number): void {
-    const o = this.storeOff(va, lo, 4);
-    if (o >= 0) this.dv.setInt32(o, v, true);
-    else this.storeSlowValue(va, 4, o, BigInt(v >>> 0));
-  }
-  store64(va: number, lo: number, src: Int32Array, r2: number): void {
-    const o = this.storeOff(va, lo, 8);
-    if (o >= 0) {
-      this.dv.setInt32(o, src[r2]!, true);
-      this.dv.setInt32(o + 4, src[r2 + 1]!, true);
-    } else {
-      this.storeSlowValue(va, 8, o, (BigInt(src[r2 + 1]!) << 32n) | BigInt(src[r2]! >>> 0));
-    }
+  private mmioWrite(pa: number, size: number, v: bigint, va: number): void {
+    const d = this.mmioDevice(pa, size, ACC_STORE, va);
+    if (this.obs) this.obs.mmio(this, d.name, pa, size, v, true);
+    d.write(pa - d.base, size, v);
   }
 
   /**
@@ -742,19 +723,21 @@ export class Hart {
   // ======================================================================
   // Fetch
   // ======================================================================
+  /** Make pc's page the current fetch page if it can be cached (else fetchVa stays NaN). */
   private fetchFill(pc: number): void {
-    const pageVa = pc - (pc - Math.floor(pc / 4096) * 4096);
-    const idx = (pageVa / 4096) & TLB_MASK;
-    if (this.tlbTag[ACC_FETCH]![idx] !== pageVa) {
+    const plo = pc | 0; // ToInt32: exact low word of the (safe-integer) pc
+    const pageVa = pc - (plo & 4095);
+    const k = ((plo >>> 12) & TLB_MASK) << 2;
+    const t = this.tlb[ACC_FETCH]!;
+    const tlo = plo & -4096, thi = Math.floor(pc / TWO32) | 0;
+    this.fetchVa = NaN;
+    if (t[k] !== tlo || t[k + 1] !== thi) {
       this.resolve(pc, 2, ACC_FETCH);
-      if (this.tlbTag[ACC_FETCH]![idx] !== pageVa) {
-        // Not cacheable (PMP granularity finer than a page): fall back to per-fetch checks.
-        this.fetchVa = NaN;
-        return;
-      }
+      // Not cacheable (PMP granularity finer than a page): per-fetch checks.
+      if (t[k] !== tlo || t[k + 1] !== thi) return;
     }
     this.fetchVa = pageVa;
-    this.fetchDelta = this.tlbDelta[ACC_FETCH]![idx]!;
+    this.fetchOff = t[k + 2]!;
   }
   /** Fetch the raw instruction at pc (16 bits for RVC, else 32); faults throw. */
   private fetchSlow(pc: number): number {
@@ -804,16 +787,19 @@ export class Hart {
 
   private loop(end: number): void {
     const x = this.x, xi = this.xi, dv = this.dv, dc = this.dc;
-    const dTag = dc.tag, dOp = dc.op, dRd = dc.rd, dRs1 = dc.rs1, dRs2 = dc.rs2, dImm = dc.imm, dLen = dc.len;
-    const dImm64 = dc.imm64;
+    const dd = dc.data, dImm64 = dc.imm64;
     while (this.steps < end) {
       if (this.attention && this.serviceAttention()) return;
       const pc = this.pc;
       // ---- fetch ----
       let raw: number;
-      const po = pc - Math.floor(pc / 4096) * 4096;
-      if (pc - po === this.fetchVa || (this.fetchFill(pc), pc - po === this.fetchVa)) {
-        const o = pc + this.fetchDelta;
+      let po = pc - this.fetchVa;
+      if (!(po >= 0 && po < 4096)) {
+        this.fetchFill(pc);
+        po = pc - this.fetchVa;
+      }
+      if (po >= 0 && po < 4096) {
+        const o = (this.fetchOff + po) | 0; // an int32 index keeps DataView on its fast path
         if (po <= 4092) {
           raw = dv.getInt32(o, true);
           if ((raw & 3) !== 3) raw &= 0xffff;
@@ -826,11 +812,12 @@ export class Hart {
       }
       // ---- decode (cached by raw bits) ----
       const s = (raw ^ (raw >>> 16) ^ (raw >>> 9)) & 0xffff;
-      if (dTag[s] !== raw) dc.fill(s, raw);
-      const rd = dRd[s]!, rs1 = dRs1[s]!, rs2 = dRs2[s]!, imm = dImm[s]!;
-      let npc = pc + dLen[s]!;
+      const b = s * 8;
+      if (dd[b]! !== raw) dc.fill(s, raw);
+      const rd = dd[b + 2]!, rs1 = dd[b + 3]!, rs2 = dd[b + 4]!, imm = dd[b + 5]!;
+      let npc = pc + dd[b + 6]!;
       // ---- execute ----
-      switch (dOp[s]) {
+      switch (dd[b + 1]) {
         case Op.LUI: x[rd] = dImm64[s]!; break;
         case Op.AUIPC: { const v = pc + imm; xi[rd * 2] = v | 0; xi[rd * 2 + 1] = Math.floor(v / TWO32); break; }
         case Op.JAL: { xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = Math.floor(npc / TWO32); npc = pc + imm; break; }
@@ -849,34 +836,34 @@ export class Hart {
         case Op.BGE: if (x[rs1]! >= x[rs2]!) npc = pc + imm; break;
         case Op.BLTU: if (ltu(xi, rs1, rs2)) npc = pc + imm; break;
         case Op.BGEU: if (!ltu(xi, rs1, rs2)) npc = pc + imm; break;
-        case Op.LB: { const a = ea(this, xi, rs1, imm, ACC_LOAD); const v = this.load8(a, (xi[rs1 * 2]! + imm) | 0); setI32(xi, rd, (v << 24) >> 24); break; }
-        case Op.LH: { const a = ea(this, xi, rs1, imm, ACC_LOAD); const v = this.load16(a, (xi[rs1 * 2]! + imm) | 0); setI32(xi, rd, (v << 16) >> 16); break; }
-        case Op.LW: { const a = ea(this, xi, rs1, imm, ACC_LOAD); setI32(xi, rd, this.load32(a, (xi[rs1 * 2]! + imm) | 0)); break; }
-        case Op.LD: { const a = ea(this, xi, rs1, imm, ACC_LOAD); this.load64(a, (xi[rs1 * 2]! + imm) | 0, xi, rd * 2); break; }
-        case Op.LBU: { const a = ea(this, xi, rs1, imm, ACC_LOAD); const v = this.load8(a, (xi[rs1 * 2]! + imm) | 0); xi[rd * 2] = v; xi[rd * 2 + 1] = 0; break; }
-        case Op.LHU: { const a = ea(this, xi, rs1, imm, ACC_LOAD); const v = this.load16(a, (xi[rs1 * 2]! + imm) | 0); xi[rd * 2] = v; xi[rd * 2 + 1] = 0; break; }
-        case Op.LWU: { const a = ea(this, xi, rs1, imm, ACC_LOAD); const v = this.load32(a, (xi[rs1 * 2]! + imm) | 0); xi[rd * 2] = v; xi[rd * 2 + 1] = 0; break; }
-        case Op.SB: { const a = ea(this, xi, rs1, imm, ACC_STORE); this.store8(a, (xi[rs1 * 2]! + imm) | 0, xi[rs2 * 2]!); break; }
-        case Op.SH: { const a = ea(this, xi, rs1, imm, ACC_STORE); this.store16(a, (xi[rs1 * 2]! + imm) | 0, xi[rs2 * 2]!); break; }
-        case Op.SW: { const a = ea(this, xi, rs1, imm, ACC_STORE); this.store32(a, (xi[rs1 * 2]! + imm) | 0, xi[rs2 * 2]!); break; }
-        case Op.SD: { const a = ea(this, xi, rs1, imm, ACC_STORE); this.store64(a, (xi[rs1 * 2]! + imm) | 0, xi, rs2 * 2); break; }
+        case Op.LB: { const lo = (xi[rs1 * 2]! + imm) | 0; const o = this.ldo(lo, eaHi(xi, rs1, imm, lo), 1); setI32(xi, rd, o >= 0 ? dv.getInt8(o) : Number(BigInt.asIntN(8, this.slowVal))); break; }
+        case Op.LH: { const lo = (xi[rs1 * 2]! + imm) | 0; const o = this.ldo(lo, eaHi(xi, rs1, imm, lo), 2); setI32(xi, rd, o >= 0 ? dv.getInt16(o, true) : Number(BigInt.asIntN(16, this.slowVal))); break; }
+        case Op.LW: { const lo = (xi[rs1 * 2]! + imm) | 0; const o = this.ldo(lo, eaHi(xi, rs1, imm, lo), 4); setI32(xi, rd, o >= 0 ? dv.getInt32(o, true) : Number(BigInt.asIntN(32, this.slowVal))); break; }
+        case Op.LD: { const lo = (xi[rs1 * 2]! + imm) | 0; const o = this.ldo(lo, eaHi(xi, rs1, imm, lo), 8); if (o >= 0) { xi[rd * 2] = dv.getInt32(o, true); xi[rd * 2 + 1] = dv.getInt32(o + 4, true); } else x[rd] = BigInt.asIntN(64, this.slowVal); break; }
+        case Op.LBU: { const lo = (xi[rs1 * 2]! + imm) | 0; const o = this.ldo(lo, eaHi(xi, rs1, imm, lo), 1); xi[rd * 2] = o >= 0 ? dv.getUint8(o) : Number(this.slowVal); xi[rd * 2 + 1] = 0; break; }
+        case Op.LHU: { const lo = (xi[rs1 * 2]! + imm) | 0; const o = this.ldo(lo, eaHi(xi, rs1, imm, lo), 2); xi[rd * 2] = o >= 0 ? dv.getUint16(o, true) : Number(this.slowVal); xi[rd * 2 + 1] = 0; break; }
+        case Op.LWU: { const lo = (xi[rs1 * 2]! + imm) | 0; const o = this.ldo(lo, eaHi(xi, rs1, imm, lo), 4); xi[rd * 2] = o >= 0 ? dv.getInt32(o, true) : Number(BigInt.asIntN(32, this.slowVal)); xi[rd * 2 + 1] = 0; break; }
+        case Op.SB: { const lo = (xi[rs1 * 2]! + imm) | 0; const hi = eaHi(xi, rs1, imm, lo); const o = this.sto(lo, hi, 1); if (o >= 0) dv.setInt8(o, xi[rs2 * 2]!); else this.storeSlow(lo, hi, 1, BigInt(xi[rs2 * 2]! & 0xff)); break; }
+        case Op.SH: { const lo = (xi[rs1 * 2]! + imm) | 0; const hi = eaHi(xi, rs1, imm, lo); const o = this.sto(lo, hi, 2); if (o >= 0) dv.setInt16(o, xi[rs2 * 2]!, true); else this.storeSlow(lo, hi, 2, BigInt(xi[rs2 * 2]! & 0xffff)); break; }
+        case Op.SW: { const lo = (xi[rs1 * 2]! + imm) | 0; const hi = eaHi(xi, rs1, imm, lo); const o = this.sto(lo, hi, 4); if (o >= 0) dv.setInt32(o, xi[rs2 * 2]!, true); else this.storeSlow(lo, hi, 4, BigInt(xi[rs2 * 2]! >>> 0)); break; }
+        case Op.SD: { const lo = (xi[rs1 * 2]! + imm) | 0; const hi = eaHi(xi, rs1, imm, lo); const o = this.sto(lo, hi, 8); if (o >= 0) { dv.setInt32(o, xi[rs2 * 2]!, true); dv.setInt32(o + 4, xi[rs2 * 2 + 1]!, true); } else this.storeSlow(lo, hi, 8, BigInt.asUintN(64, x[rs2]!)); break; }
         case Op.ADDI: x[rd] = x[rs1]! + dImm64[s]!; break;
         case Op.SLTI: x[rd] = x[rs1]! < dImm64[s]! ? 1n : 0n; break;
         case Op.SLTIU: x[rd] = BigInt.asUintN(64, x[rs1]!) < BigInt.asUintN(64, dImm64[s]!) ? 1n : 0n; break;
         case Op.XORI: x[rd] = x[rs1]! ^ dImm64[s]!; break;
         case Op.ORI: x[rd] = x[rs1]! | dImm64[s]!; break;
         case Op.ANDI: x[rd] = x[rs1]! & dImm64[s]!; break;
-        case Op.SLLI: x[rd] = x[rs1]! << dImm64[s]!; break;
-        case Op.SRLI: x[rd] = BigInt.asUintN(64, x[rs1]!) >> dImm64[s]!; break;
-        case Op.SRAI: x[rd] = x[rs1]! >> dImm64[s]!; break;
+        case Op.SLLI: sll(xi, rd, rs1, imm); break;
+        case Op.SRLI: srl(xi, rd, rs1, imm); break;
+        case Op.SRAI: sra(xi, rd, rs1, imm); break;
         case Op.ADD: x[rd] = x[rs1]! + x[rs2]!; break;
         case Op.SUB: x[rd] = x[rs1]! - x[rs2]!; break;
-        case Op.SLL: x[rd] = x[rs1]! << BigInt(xi[rs2 * 2]! & 63); break;
+        case Op.SLL: sll(xi, rd, rs1, xi[rs2 * 2]! & 63); break;
         case Op.SLT: x[rd] = x[rs1]! < x[rs2]! ? 1n : 0n; break;
         case Op.SLTU: x[rd] = ltu(xi, rs1, rs2) ? 1n : 0n; break;
         case Op.XOR: x[rd] = x[rs1]! ^ x[rs2]!; break;
-        case Op.SRL: x[rd] = BigInt.asUintN(64, x[rs1]!) >> BigInt(xi[rs2 * 2]! & 63); break;
-        case Op.SRA: x[rd] = x[rs1]! >> BigInt(xi[rs2 * 2]! & 63); break;
+        case Op.SRL: srl(xi, rd, rs1, xi[rs2 * 2]! & 63); break;
+        case Op.SRA: sra(xi, rd, rs1, xi[rs2 * 2]! & 63); break;
         case Op.OR: x[rd] = x[rs1]! | x[rs2]!; break;
         case Op.AND: x[rd] = x[rs1]! & x[rs2]!; break;
         case Op.ADDIW: setI32(xi, rd, (xi[rs1 * 2]! + imm) | 0); break;
@@ -904,7 +891,12 @@ export class Hart {
         case Op.FENCE: break;
         case Op.FENCE_I: this.fetchVa = NaN; break;
         default:
-          npc = this.execSystem(dOp[s]!, dc.ins[s]!, raw, rd, rs1, rs2, imm, pc, npc);
+          // No doubles cross this call (they would be boxed): a jump sets this.jumped + this.pc.
+          this.execSystem(dd[b + 1]!, dd[b + 7]!, raw, rd, rs1, rs2, imm);
+          if (this.jumped) {
+            this.jumped = false;
+            npc = this.pc;
+          }
       }
       this.pc = npc;
       this.steps++;
@@ -912,22 +904,24 @@ export class Hart {
   }
 
   /** Less-common instructions: system, CSR, atomics, FP. Returns the next pc. */
-  private execSystem(op: number, ins: number, raw: number, rd: number, rs1: number, rs2: number, imm: number, pc: number, npc: number): number {
+  private execSystem(op: number, ins: number, raw: number, rd: number, rs1: number, rs2: number, imm: number): void {
     const x = this.x, xi = this.xi;
     switch (op) {
-      case Op.ILLEGAL: return this.illegal(raw);
+      case Op.ILLEGAL: this.illegal(raw);
       case Op.ECALL:
-        return this.raise(this.priv === C.PRV_U ? C.CAUSE_USER_ECALL : this.priv === C.PRV_S ? C.CAUSE_SUPERVISOR_ECALL : C.CAUSE_MACHINE_ECALL, 0n);
-      case Op.EBREAK: return this.raise(C.CAUSE_BREAKPOINT, this.getPc());
+        this.raise(this.priv === C.PRV_U ? C.CAUSE_USER_ECALL : this.priv === C.PRV_S ? C.CAUSE_SUPERVISOR_ECALL : C.CAUSE_MACHINE_ECALL, 0n);
+      case Op.EBREAK: this.raise(C.CAUSE_BREAKPOINT, this.getPc());
       case Op.MRET:
         if (this.priv !== C.PRV_M) this.illegal(raw);
         this.doMret();
-        return this.pc;
+        this.jumped = true;
+        return;
       case Op.SRET:
         // TSR=1 makes sret illegal in S-mode (§3.1.6.5).
         if (this.priv === C.PRV_U || (this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TSR) !== 0)) this.illegal(raw);
         this.doSret();
-        return this.pc;
+        this.jumped = true;
+        return;
       case Op.WFI:
         // U-mode WFI is illegal; S-mode WFI with TW=1 is illegal (§3.1.6.5).
         if (this.priv === C.PRV_U || (this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TW) !== 0)) this.illegal(raw);
@@ -935,11 +929,11 @@ export class Hart {
           this.state = HartState.Wfi;
           this.attention = true;
         }
-        return npc;
+        return;
       case Op.SFENCE_VMA:
         if (this.priv === C.PRV_U || (this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TVM) !== 0)) this.illegal(raw);
         this.flushTlb();
-        return npc;
+        return;
       case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI: {
         const csr = imm;
         const isImm = op >= Op.CSRRWI;
@@ -962,7 +956,7 @@ export class Hart {
         // CSR writes can change interrupts, translation, counters: re-check before the next insn.
         this.attention = true;
         this.fetchVa = NaN;
-        return npc;
+        return;
       }
       case Op.LR_W: case Op.LR_D: {
         const size = op === Op.LR_W ? 4 : 8;
@@ -971,7 +965,7 @@ export class Hart {
         if (size === 4) setI32(xi, rd, this.bus.dv.getInt32(o, true));
         else { xi[rd * 2] = this.bus.dv.getInt32(o, true); xi[rd * 2 + 1] = this.bus.dv.getInt32(o + 4, true); }
         this.resvAddr = this.offToPa(o);
-        return npc;
+        return;
       }
       case Op.SC_W: case Op.SC_D: {
         const size = op === Op.SC_W ? 4 : 8;
@@ -985,19 +979,19 @@ export class Hart {
           x[rd] = 1n;
         }
         this.resvAddr = -1;
-        return npc;
+        return;
       }
       default:
         if (op >= Op.AMOSWAP_W && op <= Op.AMOMAXU_D && op !== Op.LR_D && op !== Op.SC_D) {
           this.execAmo(op, rd, rs1, rs2);
-          return npc;
+          return;
         }
         if (op >= Op.FLW) {
           execFp(this, op, ins, raw, rd, rs1, rs2, imm);
-          return npc;
+          return;
         }
         // Hypervisor instructions without the H extension: illegal.
-        return this.illegal(raw);
+        this.illegal(raw);
     }
   }
 
@@ -1062,10 +1056,35 @@ function setI32(xi: Int32Array, rd: number, v: number): void {
   xi[rd * 2 + 1] = v >> 31;
 }
 
+/** 64-bit shifts on int32 register pairs (bigint shifts allocate). sh is 0..63. */
+function sll(xi: Int32Array, rd: number, rs: number, sh: number): void {
+  const lo = xi[rs * 2]!, hi = xi[rs * 2 + 1]!;
+  if (sh === 0) { xi[rd * 2] = lo; xi[rd * 2 + 1] = hi; }
+  else if (sh < 32) { xi[rd * 2 + 1] = (hi << sh) | (lo >>> (32 - sh)); xi[rd * 2] = lo << sh; }
+  else { xi[rd * 2 + 1] = lo << (sh - 32); xi[rd * 2] = 0; }
+}
+function srl(xi: Int32Array, rd: number, rs: number, sh: number): void {
+  const lo = xi[rs * 2]!, hi = xi[rs * 2 + 1]!;
+  if (sh === 0) { xi[rd * 2] = lo; xi[rd * 2 + 1] = hi; }
+  else if (sh < 32) { xi[rd * 2] = (lo >>> sh) | (hi << (32 - sh)); xi[rd * 2 + 1] = hi >>> sh; }
+  else { xi[rd * 2] = hi >>> (sh - 32); xi[rd * 2 + 1] = 0; }
+}
+function sra(xi: Int32Array, rd: number, rs: number, sh: number): void {
+  const lo = xi[rs * 2]!, hi = xi[rs * 2 + 1]!;
+  if (sh === 0) { xi[rd * 2] = lo; xi[rd * 2 + 1] = hi; }
+  else if (sh < 32) { xi[rd * 2] = (lo >>> sh) | (hi << (32 - sh)); xi[rd * 2 + 1] = hi >> sh; }
+  else { xi[rd * 2] = hi >> (sh - 32); xi[rd * 2 + 1] = hi >> 31; }
+}
+
 /** Unsigned 64-bit less-than on register pairs. */
 function ltu(xi: Int32Array, a: number, b: number): boolean {
   const ah = xi[a * 2 + 1]! >>> 0, bh = xi[b * 2 + 1]! >>> 0;
   return ah < bh || (ah === bh && (xi[a * 2]! >>> 0) < (xi[b * 2]! >>> 0));
+}
+
+/** Bits 63:32 of x[rs1] + imm, given the low word `lo` of the sum (carry from the low words). */
+export function eaHi(xi: Int32Array, rs1: number, imm: number, lo: number): number {
+  return (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (xi[rs1 * 2]! >>> 0) ? 1 : 0)) | 0;
 }
 
 /**

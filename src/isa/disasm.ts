@@ -15,7 +15,11 @@
  *    addi -> "add a0,a1,5", andi -> "and", ori -> "or", xori -> "xor",
  *    slli/srli/srai -> "sll/srl/sra a0,a1,0x3", addiw -> "addw",
  *    slliw/srliw/sraiw -> "sllw/srlw/sraw", csrrwi/csrrsi/csrrci ->
- *    "csrrw/csrrs/csrrc a0,csr,5" (and csrw/csrs/csrc with rd=x0);
+ *    "csrrw/csrrs/csrrc a0,csr,5" (and csrw/csrs/csrc with rd=x0), while
+ *    the usual aliases still win where they apply (li, mv, nop, not, seqz,
+ *    zext.b, sext.w, neg(w), snez, sltz, sgtz, j, jal, jr, ret, beqz, ...);
+ *  - a few legacy encodings outside RV64GC+H are still named (uret, hret,
+ *    dret, sfence.vm), and 0xc0001073 (csrw cycle,zero) is "unimp";
  *  - compressed instructions print as their base-ISA equivalent with the
  *    same quirks (c.addi4spn -> "add s0,sp,8", c.slli -> "sll"), except HINT
  *    encodings which keep a "c." mnemonic ("c.nop 5", "c.li zero,3",
