@@ -23,6 +23,7 @@ export function machineOptions(cmd: Command): Command {
     .option('-m, --memory <SIZE>', 'RAM size (e.g. 256M, 1G)', '256M')
     .option('--smp <N>', 'number of harts (1-8)', '1')
     .option('--max-insns <N>', 'stop after N instructions (all harts)')
+    .option('--input <FILE>', 'UART input from a file, delivered as soon as the guest listens (deterministic; stdin is live)')
     .option('--quantum <N>', 'scheduler quantum in instructions per hart', intArg('--quantum', 1, 1e9), 10000)
     .option('-q, --quiet', 'no progress or summary on stderr');
 }

@@ -15,6 +15,7 @@ export interface MachineCliOptions {
   maxInsns?: string;
   quantum: number;
   quiet?: boolean;
+  input?: string;
 }
 
 /** Build the machine configuration from CLI flags (throws ImageError with a one-line message). */
@@ -55,17 +56,24 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
     }
     throw e;
   }
+  if (o.input) {
+    try {
+      sched.addInput(readImage(o.input, 'input').bytes, 0);
+    } catch (e) {
+      process.stderr.write(`hvtrace: ${(e as Error).message}\n`);
+      return 2;
+    }
+  }
   machine.onConsole = (b) => process.stdout.write(b);
   const progress = new Progress(!o.quiet && process.stderr.isTTY === true);
   const stdin = process.stdin;
   const interactive = stdin.isTTY === true;
   let stdinEnded = false;
   const onData = (d: Buffer): void => sched.addInput(new Uint8Array(d));
-  if (!stdin.isTTY || interactive) {
+  if (!o.input) {
     stdin.on('data', onData);
     stdin.on('end', () => { stdinEnded = true; });
     stdin.on('error', () => { stdinEnded = true; });
-    if (interactive) stdin.setRawMode?.(true);
   }
   const wall0 = process.hrtime.bigint();
   let halt;
@@ -81,7 +89,6 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
     await new Promise((res) => setImmediate(res));
   }
   stdin.off('data', onData);
-  if (interactive) stdin.setRawMode?.(false);
   stdin.pause();
   stdin.unref?.();
   progress.done();

@@ -23,6 +23,18 @@ import type { HartObserver, CsrWriter } from './observer.js';
 import { CSR_TABLE, csrAccessFault } from './csr.js';
 import { execFp } from './fpu.js';
 
+/** A hart's state as plain data (checkpoints). */
+export interface HartSnapshot {
+  x: bigint[]; f: bigint[]; pc: bigint; priv: number; state: number;
+  steps: number; notRetired: number; vtimeOffset: number; instretAdj: bigint; cycleAdj: bigint;
+  mstatus: number; medeleg: number; mideleg: number; mie: number; mipSw: number; mipHw: number;
+  mtvec: bigint; stvec: bigint; mepc: bigint; sepc: bigint; mcause: bigint; scause: bigint;
+  mtval: bigint; stval: bigint; mscratch: bigint; sscratch: bigint;
+  mcounteren: number; scounteren: number; mcountinhibit: number;
+  menvcfg: bigint; senvcfg: bigint; satp: bigint; stimecmp: bigint;
+  fflags: number; frm: number; pmp: { cfg: number[]; addr: bigint[] }; resvAddr: number;
+}
+
 /** Sentinel thrown to abandon the current instruction; the cause is in hart.excCause. */
 export const TRAP: { readonly trap: true } = Object.freeze({ trap: true });
 
@@ -202,6 +214,48 @@ export class Hart {
   /** Virtual time of this hart in instructions. */
   vtime(): number {
     return this.steps + this.vtimeOffset;
+  }
+
+  // ======================================================================
+  // Checkpoints
+  // ======================================================================
+  /** Everything architectural and scheduling-related about this hart, as plain data. */
+  saveState(): HartSnapshot {
+    return {
+      x: Array.from(this.x.subarray(0, 32), (v) => BigInt.asUintN(64, v)),
+      f: Array.from(this.fb, (v) => BigInt.asUintN(64, v)),
+      pc: this.getPc(), priv: this.priv, state: this.state,
+      steps: this.steps, notRetired: this.notRetired, vtimeOffset: this.vtimeOffset,
+      instretAdj: this.instretAdj, cycleAdj: this.cycleAdj,
+      mstatus: this.mstatus, medeleg: this.medeleg, mideleg: this.mideleg, mie: this.mie,
+      mipSw: this.mipSw, mipHw: this.mipHw,
+      mtvec: this.mtvec, stvec: this.stvec, mepc: this.mepc, sepc: this.sepc, mcause: this.mcause,
+      scause: this.scause, mtval: this.mtval, stval: this.stval, mscratch: this.mscratch, sscratch: this.sscratch,
+      mcounteren: this.mcounteren, scounteren: this.scounteren, mcountinhibit: this.mcountinhibit,
+      menvcfg: this.menvcfg, senvcfg: this.senvcfg, satp: this.satp, stimecmp: this.stimecmp,
+      fflags: this.fflags, frm: this.frm, pmp: this.pmp.saveState(), resvAddr: this.resvAddr,
+    };
+  }
+  restoreState(s: HartSnapshot): void {
+    for (let i = 0; i < 32; i++) this.x[i] = BigInt.asIntN(64, s.x[i]!);
+    this.x[X_SINK] = 0n;
+    for (let i = 0; i < 32; i++) this.fb[i] = BigInt.asIntN(64, s.f[i]!);
+    this.setPc(s.pc);
+    this.priv = s.priv; this.state = s.state as HartState;
+    this.steps = s.steps; this.notRetired = s.notRetired; this.vtimeOffset = s.vtimeOffset;
+    this.instretAdj = s.instretAdj; this.cycleAdj = s.cycleAdj;
+    this.mstatus = s.mstatus; this.medeleg = s.medeleg; this.mideleg = s.mideleg; this.mie = s.mie;
+    this.mipSw = s.mipSw; this.mipHw = s.mipHw; this.mip = s.mipSw | s.mipHw;
+    this.mtvec = s.mtvec; this.stvec = s.stvec; this.mepc = s.mepc; this.sepc = s.sepc; this.mcause = s.mcause;
+    this.scause = s.scause; this.mtval = s.mtval; this.stval = s.stval; this.mscratch = s.mscratch; this.sscratch = s.sscratch;
+    this.mcounteren = s.mcounteren; this.scounteren = s.scounteren; this.mcountinhibit = s.mcountinhibit;
+    this.menvcfg = s.menvcfg; this.senvcfg = s.senvcfg; this.stimecmp = s.stimecmp;
+    this.fflags = s.fflags; this.frm = s.frm; this.pmp.restoreState(s.pmp); this.resvAddr = s.resvAddr;
+    this.satp = 0n;
+    this.setSatp(s.satp);
+    this.flushTlb();
+    this.fatal = null;
+    this.attention = true;
   }
 
   // ======================================================================

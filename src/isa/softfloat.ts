@@ -67,6 +67,9 @@ const U32 = new Uint32Array(F64.buffer);
 F64[0] = 1; // 0x3ff0000000000000: find which 32-bit word holds the sign/exponent
 const HI = U32[1] === 0x3ff00000 ? 1 : 0;
 const LO = 1 - HI;
+/** Scratch binary32 cell and its encoding, for stepping a float by one ulp. */
+const F32A = new Float32Array(1);
+const I32A = new Int32Array(F32A.buffer);
 
 /** POW2[k + 1074] = 2^k exactly, for k in [-1074, 1023]; built from bit patterns (no Math.pow). */
 const POW2 = new Float64Array(1074 + 1024);
@@ -90,6 +93,8 @@ const TWO_M960 = pow2(-960);
 const TWO_M900 = pow2(-900);
 const TWO_M480 = pow2(-480);
 const TWO_M126 = pow2(-126);
+const TWO_M125 = pow2(-125);
+const TWO_127 = pow2(127);
 const TWO_M1022 = pow2(-1022);
 const TWO_31 = pow2(31);
 const TWO_32 = pow2(32);
@@ -669,6 +674,53 @@ function roundScaled(y: number, dm: number, neg: boolean, rm: number): number {
  * after rounding (spec 11.4).
  */
 function roundF32(x: number, dir: number, rm: number): number {
+  const r = Math.fround(x); // RNE of x itself (not of the exact value, when dir != 0)
+  if (r === x && dir === 0) return x; // exactly representable
+  const ax = x < 0 ? -x : x;
+  if (ax >= TWO_M125 && ax <= TWO_127) {
+    // Fast path: r and both its neighbours are normal finite binary32 numbers, so neither
+    // overflow nor tininess is possible; only the choice between r and one neighbour remains.
+    let up: boolean; // exact value > r
+    if (r !== x) {
+      if (rm === RM_RNE || rm >= RM_RMM) {
+        // r is the nearest float unless x is exactly a midpoint between two floats (then the
+        // sticky direction or the tie rule decides): the 29 bits of x below the binary32 lsb
+        // are then 1000...0.
+        F64[0] = x;
+        if ((U32[LO] & 0x1fffffff) === 0x10000000) return roundF32Slow(x, dir, rm);
+        fpState.flags |= FLAG_NX;
+        return r;
+      }
+      up = x > r; // the infinitesimal dir cannot change the side of r
+    } else {
+      fpState.flags |= FLAG_NX;
+      if (rm === RM_RNE || rm >= RM_RMM) return r; // within an infinitesimal of r
+      up = dir > 0;
+    }
+    fpState.flags |= FLAG_NX;
+    // Stepping the binary32 encoding by one moves the magnitude by one ulp (also across binades).
+    F32A[0] = r;
+    switch (rm) {
+      case RM_RTZ:
+        if (up === (r > 0)) return r;
+        I32A[0] -= 1;
+        break;
+      case RM_RDN:
+        if (up) return r;
+        I32A[0] += r > 0 ? -1 : 1;
+        break;
+      default: // RM_RUP
+        if (!up) return r;
+        I32A[0] += r > 0 ? 1 : -1;
+        break;
+    }
+    return F32A[0];
+  }
+  return roundF32Slow(x, dir, rm);
+}
+
+/** The general case of roundF32: binary32 subnormal range, overflow, midpoints. */
+function roundF32Slow(x: number, dir: number, rm: number): number {
   if (dir === 0 && Math.fround(x) === x) return x; // exactly representable
   const neg = x < 0;
   let ax = neg ? -x : x;

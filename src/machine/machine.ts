@@ -7,7 +7,7 @@
  */
 import { Bus, MAX_HARTS } from './bus.js';
 import { DecodeCache } from '../isa/decode.js';
-import { Hart, HartState, type HartEnv } from '../hart/hart.js';
+import { Hart, HartState, type HartEnv, type HartSnapshot } from '../hart/hart.js';
 import * as C from '../hart/constants.js';
 import { Clint, CLINT_NO_DEADLINE } from './clint.js';
 import { Plic } from './plic.js';
@@ -167,6 +167,7 @@ export class Machine implements HartEnv, HartIrqLines {
 
   private uartReadByte(): number {
     // Console input for SBI getchar / DBCN read comes from the UART receive buffer.
+    this.uart.markListening();
     const lsr = Number(this.uart.read(5, 1));
     if ((lsr & 1) === 0) return -1;
     return Number(this.uart.read(0, 1));
@@ -310,6 +311,30 @@ export class Machine implements HartEnv, HartIrqLines {
     return li;
   }
 
+  /**
+   * Machine state except RAM (harts, devices, firmware), as plain data. RAM is saved by the
+   * caller page by page (content-addressed in traces).
+   */
+  saveState(): MachineSnapshot {
+    return {
+      harts: this.harts.map((h) => h.saveState()),
+      clint: this.clint.saveState(),
+      plic: this.plic.saveState(),
+      uart: this.uart.saveState(),
+      testdev: this.testdev.saveState(),
+      hsm: this.sbi ? this.sbi.hsm.slice() : null,
+    };
+  }
+  restoreState(s: MachineSnapshot): void {
+    this.halt = null;
+    this.harts.forEach((h, i) => h.restoreState(s.harts[i]!));
+    this.clint.restoreState(s.clint);
+    this.plic.restoreState(s.plic);
+    this.uart.restoreState(s.uart);
+    this.testdev.restoreState(s.testdev);
+    if (this.sbi && s.hsm) s.hsm.forEach((v, i) => { this.sbi!.hsm[i] = v; });
+  }
+
   /** Spike HTIF: a non-zero write to tohost ends the run; (code << 1) | 1 is an exit code. */
   pollTohost(): void {
     if (this.tohost < 0 || this.halted || !this.bus.isRam(this.tohost, 8)) return;
@@ -320,6 +345,15 @@ export class Machine implements HartEnv, HartIrqLines {
       this.stop({ kind: 'htif', exitCode: code === 0 ? 0 : Math.min(code, 255), message: `HTIF tohost exit ${code}` });
     }
   }
+}
+
+export interface MachineSnapshot {
+  harts: HartSnapshot[];
+  clint: unknown;
+  plic: unknown;
+  uart: unknown;
+  testdev: unknown;
+  hsm: number[] | null;
 }
 
 export function validateConfig(c: MachineConfig): void {

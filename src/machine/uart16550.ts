@@ -97,6 +97,8 @@ interface UartState {
   thrIpending: boolean;
   timeoutIpending: boolean;
   irqLevel: boolean;
+  listening?: boolean;
+  fcrWritten?: boolean;
 }
 
 export class Uart16550 implements MmioDevice {
@@ -151,6 +153,22 @@ export class Uart16550 implements MmioDevice {
   }
 
   // ---------------------------------------------------------------- input side
+
+  /**
+   * Whether the guest is listening to the receiver yet. Input that arrives before is held by
+   * the scheduler: a guest's UART initialisation (FCR with FIFO reset) would otherwise drop
+   * it, and *when* that happens relative to host input would make runs depend on host timing.
+   * Listening = RX interrupt enabled (IER.ERBFI), or RBR read, or LSR polled after the guest
+   * configured the FIFO (FCR written), or console input asked through the firmware.
+   */
+  listening = false;
+  private fcrWritten = false;
+  rxListening(): boolean {
+    return this.listening;
+  }
+  markListening(): void {
+    this.listening = true;
+  }
 
   /**
    * How many bytes the UART will take now (QEMU serial_can_receive): with FIFOs on,
@@ -227,6 +245,7 @@ export class Uart16550 implements MmioDevice {
         return this.mcr;
       case 5: {
         const ret = this.lsr;
+        if (this.fcrWritten) this.listening = true;
         // Reading LSR clears break and overrun indications.
         if (this.lsr & (LSR_BI | LSR_OE)) {
           this.lsr &= ~(LSR_BI | LSR_OE);
@@ -254,6 +273,7 @@ export class Uart16550 implements MmioDevice {
   }
 
   private readRbr(): number {
+    this.listening = true;
     let ret: number;
     if (this.fcr & FCR_FE) {
       ret = this.rxFifo.length === 0 ? 0 : this.rxFifo.shift()!;
@@ -287,6 +307,7 @@ export class Uart16550 implements MmioDevice {
         } else {
           const changed = (this.ier ^ val) & 0x0f;
           this.ier = val & 0x0f;
+          if (val & 1) this.listening = true;
           if (changed & IER_THRI) {
             // Enabling ETBEI while THR is empty raises THRI even if an earlier IIR read
             // acknowledged it; disabling it forgets the pending THRI (serial.c).
@@ -310,6 +331,7 @@ export class Uart16550 implements MmioDevice {
         }
         // Only FE and the trigger level (plus DMA mode bit 3) stick (serial_write_fcr).
         this.fcr = val & 0xc9;
+        this.fcrWritten = true;
         if (this.fcr & FCR_FE) {
           this.iir |= IIR_FE;
           this.rxItl = [1, 4, 8, 14][(this.fcr >> 6) & 3]!;
@@ -402,6 +424,8 @@ export class Uart16550 implements MmioDevice {
       thrIpending: this.thrIpending,
       timeoutIpending: this.timeoutIpending,
       irqLevel: this.irqLevel,
+      listening: this.listening,
+      fcrWritten: this.fcrWritten,
     };
   }
 

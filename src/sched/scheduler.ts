@@ -43,6 +43,11 @@ export class Scheduler {
   private readonly inputs: InputEvent[] = [];
   private inputPos = 0;
   private inputOff = 0;
+  /**
+   * Called after every round, at a round boundary (all harts at `time`): the place to take
+   * checkpoints and state digests. Must not change machine state.
+   */
+  onRoundEnd: ((s: Scheduler) => void) | null = null;
   /** Inputs delivered so far, with the time they were delivered (for the trace). */
   onInputDelivered: ((vtime: number, byte: number) => void) | null = null;
 
@@ -62,6 +67,16 @@ export class Scheduler {
     return this.inputPos < this.inputs.length;
   }
 
+  /** Scheduler state for checkpoints: time and input position. */
+  saveState(): { time: number; inputPos: number; inputOff: number } {
+    return { time: this.time, inputPos: this.inputPos, inputOff: this.inputOff };
+  }
+  restoreState(s: { time: number; inputPos: number; inputOff: number }): void {
+    this.time = s.time;
+    this.inputPos = s.inputPos;
+    this.inputOff = s.inputOff;
+  }
+
   totalInstructions(): number {
     let n = 0;
     for (const h of this.machine.harts) n += h.steps;
@@ -71,6 +86,7 @@ export class Scheduler {
   /** Deliver queued input whose time has come, as far as the UART FIFO has room. */
   private deliverInput(): void {
     const uart = this.machine.uart;
+    if (!uart.rxListening()) return;
     while (this.inputPos < this.inputs.length) {
       const ev = this.inputs[this.inputPos]!;
       if (ev.vtime > this.time) return;
@@ -151,6 +167,7 @@ export class Scheduler {
       m.pollTohost();
       if (m.halt) return { kind: 'halted', halt: m.halt };
       this.time = end;
+      if (this.onRoundEnd) this.onRoundEnd(this);
       // Everyone asleep? Jump to the earliest deadline (or report idle / deadlock).
       let anyRunning = false;
       let earliest = Infinity;

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// npm run bench: the compute benchmark guest (Sv39 paging on) on hvtrace and on QEMU 7.2,
+// measured in the same run. Prints hvtrace's MIPS and the wall-time ratio to QEMU.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const guest = process.argv[2] ?? join(root, 'guests/build/bench.elf');
+const cli = join(root, 'dist/cli/main.js');
+const reps = Number(process.env.BENCH_REPS ?? 1);
+
+function time(cmd, args) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { ms, status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error };
+}
+
+let best;
+for (let i = 0; i < reps; i++) {
+  const r = time(process.execPath, [cli, 'run', '--kernel', guest]);
+  if (r.status !== 0) {
+    console.error(`hvtrace run failed (status ${r.status}):\n${r.stdout.slice(-2000)}\n${r.stderr}`);
+    process.exit(1);
+  }
+  if (!best || r.ms < best.ms) best = r;
+}
+// hvtrace's summary line: "...; instructions hart0=N; ...; X MIPS"
+const m = /instructions ((?:hart\d+=\d+ ?)+);.*?([\d.]+) MIPS/.exec(best.stderr);
+const insns = m ? m[1].split(' ').reduce((s, kv) => s + Number(kv.split('=')[1]), 0) : NaN;
+const coreMips = m ? Number(m[2]) : NaN;
+console.log(`guest: ${guest}`);
+console.log(`hvtrace: ${insns.toLocaleString('en-US')} instructions, wall ${best.ms.toFixed(0)} ms (process), core ${coreMips.toFixed(1)} MIPS (interpreter loop), ${(insns / (best.ms * 1e3)).toFixed(1)} MIPS (process wall)`);
+
+const qemu = 'qemu-system-riscv64';
+const haveQemu = spawnSync(qemu, ['--version'], { stdio: 'ignore' }).status === 0;
+if (!haveQemu) {
+  console.log('qemu: qemu-system-riscv64 not found (apt-get install qemu-system-misc): no ratio');
+  process.exit(0);
+}
+const fw = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
+const qargs = ['-M', 'virt', '-m', '256M', '-smp', '1', '-nographic', '-bios', existsSync(fw) ? fw : 'default', '-kernel', guest];
+let qbest;
+for (let i = 0; i < reps; i++) {
+  const q = time(qemu, qargs);
+  if (q.status !== 0) {
+    console.error(`qemu failed (status ${q.status}): ${q.stderr.slice(-2000)}`);
+    process.exit(1);
+  }
+  if (!qbest || q.ms < qbest.ms) qbest = q;
+}
+console.log(`qemu 7.2 (TCG, same guest, OpenSBI fw_jump): wall ${qbest.ms.toFixed(0)} ms`);
+console.log(`ratio hvtrace/qemu wall time: ${(best.ms / qbest.ms).toFixed(2)}x`);
