@@ -44,10 +44,11 @@ export class Scheduler {
   private inputPos = 0;
   private inputOff = 0;
   /**
-   * Called after every round, at a round boundary (all harts at `time`): the place to take
-   * checkpoints and state digests. Must not change machine state.
+   * Called before every round, at a round boundary (every hart is at `time`, nothing of the
+   * round has run): the place to take checkpoints and state digests, since a run restored
+   * from here continues exactly as the original did. Must not change machine state.
    */
-  onRoundEnd: ((s: Scheduler) => void) | null = null;
+  onRoundStart: ((s: Scheduler) => void) | null = null;
   /** Inputs delivered so far, with the time they were delivered (for the trace). */
   onInputDelivered: ((vtime: number, byte: number) => void) | null = null;
 
@@ -158,6 +159,7 @@ export class Scheduler {
     const Q = this.quantum;
     for (let r = 0; r < rounds; r++) {
       if (m.halt) return { kind: 'halted', halt: m.halt };
+      if (this.onRoundStart) this.onRoundStart(this);
       this.deliverInput();
       const end = this.time + Q;
       for (const h of m.harts) {
@@ -167,7 +169,6 @@ export class Scheduler {
       m.pollTohost();
       if (m.halt) return { kind: 'halted', halt: m.halt };
       this.time = end;
-      if (this.onRoundEnd) this.onRoundEnd(this);
       // Everyone asleep? Jump to the earliest deadline (or report idle / deadlock).
       let anyRunning = false;
       let earliest = Infinity;
