@@ -32,6 +32,38 @@ function isSNaN64(hi: number, lo: number): boolean {
   return (hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0 && (hi & 0x80000) === 0;
 }
 
+// Register helpers (module-level: closures per instruction would be garbage for the GC).
+/** Single-precision operand: a value not NaN-boxed reads as the canonical NaN (§12.2). */
+function b32(fi: Int32Array, r: number): number {
+  return fi[r * 2 + 1] === -1 ? fi[r * 2]! : CANON_NAN_F32;
+}
+function set32(h: Hart, r: number, v: number): void {
+  h.fi[r * 2] = f32ToBits(v);
+  h.fi[r * 2 + 1] = -1;
+  h.markFsDirty();
+}
+function set32bits(h: Hart, r: number, b: number): void {
+  h.fi[r * 2] = b;
+  h.fi[r * 2 + 1] = -1;
+  h.markFsDirty();
+}
+function set64(h: Hart, r: number, v: number): void {
+  if (v !== v) {
+    h.fi[r * 2] = 0;
+    h.fi[r * 2 + 1] = 0x7ff80000;
+  } else {
+    h.f[r] = v;
+  }
+  h.markFsDirty();
+}
+function sn64(fi: Int32Array, r: number): boolean {
+  return isSNaN64(fi[r * 2 + 1]!, fi[r * 2]!);
+}
+function setX32(xi: Int32Array, rd: number, v: number): void {
+  xi[rd * 2] = v;
+  xi[rd * 2 + 1] = v >> 31;
+}
+
 /** Ops that carry a rounding-mode field (reserved values are illegal, §11.2). */
 function hasRm(op: number): boolean {
   return (op >= Op.FMADD_S && op <= Op.FSQRT_S) || (op >= Op.FMADD_D && op <= Op.FSQRT_D) ||
@@ -51,16 +83,6 @@ export function execFp(h: Hart, op: number, ins: number, raw: number, rd: number
     if (rm > 4) h.illegal(raw);
   }
   const f = h.f, fi = h.fi, xi = h.xi, x = h.x;
-  // Single-precision operand: a value not NaN-boxed reads as the canonical NaN (§12.2).
-  const b32 = (r: number): number => (fi[r * 2 + 1] === -1 ? fi[r * 2]! : CANON_NAN_F32);
-  const set32 = (r: number, v: number): void => { fi[r * 2] = f32ToBits(v); fi[r * 2 + 1] = -1; h.markFsDirty(); };
-  const set32bits = (r: number, b: number): void => { fi[r * 2] = b; fi[r * 2 + 1] = -1; h.markFsDirty(); };
-  const set64 = (r: number, v: number): void => {
-    if (v !== v) { fi[r * 2] = 0; fi[r * 2 + 1] = 0x7ff80000; } else f[r] = v;
-    h.markFsDirty();
-  };
-  const sn64 = (r: number): boolean => isSNaN64(fi[r * 2 + 1]!, fi[r * 2]!);
-  const setX32 = (v: number): void => { xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; };
   const rs3 = (ins >>> 27) & 31;
 
   switch (op) {
@@ -68,7 +90,7 @@ export function execFp(h: Hart, op: number, ins: number, raw: number, rd: number
     case Op.FLW: {
       const lo = (xi[rs1 * 2]! + imm) | 0;
       const o = h.ldo(lo, eaHi(xi, rs1, imm, lo), 4);
-      set32bits(rd, o >= 0 ? h.bus.dv.getInt32(o, true) : Number(BigInt.asIntN(32, h.slowVal)));
+      set32bits(h, rd, o >= 0 ? h.bus.dv.getInt32(o, true) : Number(BigInt.asIntN(32, h.slowVal)));
       break;
     }
     case Op.FLD: {
@@ -96,71 +118,71 @@ export function execFp(h: Hart, op: number, ins: number, raw: number, rd: number
 
     // ---- single precision arithmetic ----
     case Op.FADD_S: case Op.FSUB_S: case Op.FMUL_S: case Op.FDIV_S: {
-      const ab = b32(rs1), bb = b32(rs2);
+      const ab = b32(fi, rs1), bb = b32(fi, rs2);
       const a = f32FromBits(ab), b = f32FromBits(bb), sn = isSNaN32(ab) || isSNaN32(bb);
       const r = op === Op.FADD_S ? SF.f32Add(a, b, rm, sn) : op === Op.FSUB_S ? SF.f32Sub(a, b, rm, sn)
         : op === Op.FMUL_S ? SF.f32Mul(a, b, rm, sn) : SF.f32Div(a, b, rm, sn);
-      set32(rd, r);
+      set32(h, rd, r);
       break;
     }
-    case Op.FSQRT_S: { const ab = b32(rs1); set32(rd, SF.f32Sqrt(f32FromBits(ab), rm, isSNaN32(ab))); break; }
+    case Op.FSQRT_S: { const ab = b32(fi, rs1); set32(h, rd, SF.f32Sqrt(f32FromBits(ab), rm, isSNaN32(ab))); break; }
     case Op.FMADD_S: case Op.FMSUB_S: case Op.FNMSUB_S: case Op.FNMADD_S: {
-      const ab = b32(rs1), bb = b32(rs2), cb = b32(rs3);
+      const ab = b32(fi, rs1), bb = b32(fi, rs2), cb = b32(fi, rs3);
       let a = f32FromBits(ab), c = f32FromBits(cb);
       const b = f32FromBits(bb);
       const sn = isSNaN32(ab) || isSNaN32(bb) || isSNaN32(cb);
       if (op === Op.FNMSUB_S || op === Op.FNMADD_S) a = -a;
       if (op === Op.FMSUB_S || op === Op.FNMADD_S) c = -c;
-      set32(rd, SF.f32Fma(a, b, c, rm, sn));
+      set32(h, rd, SF.f32Fma(a, b, c, rm, sn));
       break;
     }
     case Op.FSGNJ_S: case Op.FSGNJN_S: case Op.FSGNJX_S: {
-      const ab = b32(rs1), bb = b32(rs2);
+      const ab = b32(fi, rs1), bb = b32(fi, rs2);
       const sb = op === Op.FSGNJ_S ? bb : op === Op.FSGNJN_S ? ~bb : ab ^ bb;
-      set32bits(rd, (ab & 0x7fffffff) | (sb & 0x80000000));
+      set32bits(h, rd, (ab & 0x7fffffff) | (sb & 0x80000000));
       break;
     }
     case Op.FMIN_S: case Op.FMAX_S: {
-      const ab = b32(rs1), bb = b32(rs2);
+      const ab = b32(fi, rs1), bb = b32(fi, rs2);
       const a = f32FromBits(ab), b = f32FromBits(bb), sn = isSNaN32(ab) || isSNaN32(bb);
-      set32(rd, op === Op.FMIN_S ? SF.fMin(a, b, sn) : SF.fMax(a, b, sn));
+      set32(h, rd, op === Op.FMIN_S ? SF.fMin(a, b, sn) : SF.fMax(a, b, sn));
       break;
     }
     case Op.FEQ_S: case Op.FLT_S: case Op.FLE_S: {
-      const ab = b32(rs1), bb = b32(rs2);
+      const ab = b32(fi, rs1), bb = b32(fi, rs2);
       const a = f32FromBits(ab), b = f32FromBits(bb), sn = isSNaN32(ab) || isSNaN32(bb);
       const r = op === Op.FEQ_S ? SF.fEq(a, b, sn) : op === Op.FLT_S ? SF.fLt(a, b, sn) : SF.fLe(a, b, sn);
       x[rd] = r ? 1n : 0n;
       break;
     }
-    case Op.FCLASS_S: { const ab = b32(rs1); x[rd] = BigInt(SF.fClass32(f32FromBits(ab), isSNaN32(ab))); break; }
-    case Op.FMV_X_W: setX32(fi[rs1 * 2]!); break;
-    case Op.FMV_W_X: set32bits(rd, xi[rs1 * 2]!); break;
-    case Op.FCVT_W_S: setX32(SF.fToI32(f32FromBits(b32(rs1)), rm)); break;
-    case Op.FCVT_WU_S: setX32(SF.fToU32(f32FromBits(b32(rs1)), rm)); break;
-    case Op.FCVT_L_S: x[rd] = SF.fToI64(f32FromBits(b32(rs1)), rm); break;
-    case Op.FCVT_LU_S: x[rd] = BigInt.asIntN(64, SF.fToU64(f32FromBits(b32(rs1)), rm)); break;
-    case Op.FCVT_S_W: set32(rd, SF.i32ToF32(xi[rs1 * 2]!, rm)); break;
-    case Op.FCVT_S_WU: set32(rd, SF.u32ToF32(xi[rs1 * 2]! >>> 0, rm)); break;
-    case Op.FCVT_S_L: set32(rd, SF.i64ToF32(x[rs1]!, rm)); break;
-    case Op.FCVT_S_LU: set32(rd, SF.u64ToF32(BigInt.asUintN(64, x[rs1]!), rm)); break;
+    case Op.FCLASS_S: { const ab = b32(fi, rs1); x[rd] = BigInt(SF.fClass32(f32FromBits(ab), isSNaN32(ab))); break; }
+    case Op.FMV_X_W: setX32(xi, rd, fi[rs1 * 2]!); break;
+    case Op.FMV_W_X: set32bits(h, rd, xi[rs1 * 2]!); break;
+    case Op.FCVT_W_S: setX32(xi, rd, SF.fToI32(f32FromBits(b32(fi, rs1)), rm)); break;
+    case Op.FCVT_WU_S: setX32(xi, rd, SF.fToU32(f32FromBits(b32(fi, rs1)), rm)); break;
+    case Op.FCVT_L_S: x[rd] = SF.fToI64(f32FromBits(b32(fi, rs1)), rm); break;
+    case Op.FCVT_LU_S: x[rd] = BigInt.asIntN(64, SF.fToU64(f32FromBits(b32(fi, rs1)), rm)); break;
+    case Op.FCVT_S_W: set32(h, rd, SF.i32ToF32(xi[rs1 * 2]!, rm)); break;
+    case Op.FCVT_S_WU: set32(h, rd, SF.u32ToF32(xi[rs1 * 2]! >>> 0, rm)); break;
+    case Op.FCVT_S_L: set32(h, rd, SF.i64ToF32(x[rs1]!, rm)); break;
+    case Op.FCVT_S_LU: set32(h, rd, SF.u64ToF32(BigInt.asUintN(64, x[rs1]!), rm)); break;
 
     // ---- double precision ----
     case Op.FADD_D: case Op.FSUB_D: case Op.FMUL_D: case Op.FDIV_D: {
-      const a = f[rs1]!, b = f[rs2]!, sn = sn64(rs1) || sn64(rs2);
+      const a = f[rs1]!, b = f[rs2]!, sn = sn64(fi, rs1) || sn64(fi, rs2);
       const r = op === Op.FADD_D ? SF.f64Add(a, b, rm, sn) : op === Op.FSUB_D ? SF.f64Sub(a, b, rm, sn)
         : op === Op.FMUL_D ? SF.f64Mul(a, b, rm, sn) : SF.f64Div(a, b, rm, sn);
-      set64(rd, r);
+      set64(h, rd, r);
       break;
     }
-    case Op.FSQRT_D: set64(rd, SF.f64Sqrt(f[rs1]!, rm, sn64(rs1))); break;
+    case Op.FSQRT_D: set64(h, rd, SF.f64Sqrt(f[rs1]!, rm, sn64(fi, rs1))); break;
     case Op.FMADD_D: case Op.FMSUB_D: case Op.FNMSUB_D: case Op.FNMADD_D: {
       let a = f[rs1]!, c = f[rs3]!;
       const b = f[rs2]!;
-      const sn = sn64(rs1) || sn64(rs2) || sn64(rs3);
+      const sn = sn64(fi, rs1) || sn64(fi, rs2) || sn64(fi, rs3);
       if (op === Op.FNMSUB_D || op === Op.FNMADD_D) a = -a;
       if (op === Op.FMSUB_D || op === Op.FNMADD_D) c = -c;
-      set64(rd, SF.f64Fma(a, b, c, rm, sn));
+      set64(h, rd, SF.f64Fma(a, b, c, rm, sn));
       break;
     }
     case Op.FSGNJ_D: case Op.FSGNJN_D: case Op.FSGNJX_D: {
@@ -173,27 +195,27 @@ export function execFp(h: Hart, op: number, ins: number, raw: number, rd: number
       break;
     }
     case Op.FMIN_D: case Op.FMAX_D: {
-      const a = f[rs1]!, b = f[rs2]!, sn = sn64(rs1) || sn64(rs2);
-      set64(rd, op === Op.FMIN_D ? SF.fMin(a, b, sn) : SF.fMax(a, b, sn));
+      const a = f[rs1]!, b = f[rs2]!, sn = sn64(fi, rs1) || sn64(fi, rs2);
+      set64(h, rd, op === Op.FMIN_D ? SF.fMin(a, b, sn) : SF.fMax(a, b, sn));
       break;
     }
     case Op.FEQ_D: case Op.FLT_D: case Op.FLE_D: {
-      const a = f[rs1]!, b = f[rs2]!, sn = sn64(rs1) || sn64(rs2);
+      const a = f[rs1]!, b = f[rs2]!, sn = sn64(fi, rs1) || sn64(fi, rs2);
       const r = op === Op.FEQ_D ? SF.fEq(a, b, sn) : op === Op.FLT_D ? SF.fLt(a, b, sn) : SF.fLe(a, b, sn);
       x[rd] = r ? 1n : 0n;
       break;
     }
-    case Op.FCLASS_D: x[rd] = BigInt(SF.fClass64(f[rs1]!, sn64(rs1))); break;
-    case Op.FCVT_S_D: set32(rd, SF.f64ToF32(f[rs1]!, rm, sn64(rs1))); break;
-    case Op.FCVT_D_S: { const ab = b32(rs1); set64(rd, SF.f32ToF64(f32FromBits(ab), isSNaN32(ab))); break; }
-    case Op.FCVT_W_D: setX32(SF.fToI32(f[rs1]!, rm)); break;
-    case Op.FCVT_WU_D: setX32(SF.fToU32(f[rs1]!, rm)); break;
+    case Op.FCLASS_D: x[rd] = BigInt(SF.fClass64(f[rs1]!, sn64(fi, rs1))); break;
+    case Op.FCVT_S_D: set32(h, rd, SF.f64ToF32(f[rs1]!, rm, sn64(fi, rs1))); break;
+    case Op.FCVT_D_S: { const ab = b32(fi, rs1); set64(h, rd, SF.f32ToF64(f32FromBits(ab), isSNaN32(ab))); break; }
+    case Op.FCVT_W_D: setX32(xi, rd, SF.fToI32(f[rs1]!, rm)); break;
+    case Op.FCVT_WU_D: setX32(xi, rd, SF.fToU32(f[rs1]!, rm)); break;
     case Op.FCVT_L_D: x[rd] = SF.fToI64(f[rs1]!, rm); break;
     case Op.FCVT_LU_D: x[rd] = BigInt.asIntN(64, SF.fToU64(f[rs1]!, rm)); break;
-    case Op.FCVT_D_W: set64(rd, xi[rs1 * 2]!); break;
-    case Op.FCVT_D_WU: set64(rd, xi[rs1 * 2]! >>> 0); break;
-    case Op.FCVT_D_L: set64(rd, SF.i64ToF64(x[rs1]!, rm)); break;
-    case Op.FCVT_D_LU: set64(rd, SF.u64ToF64(BigInt.asUintN(64, x[rs1]!), rm)); break;
+    case Op.FCVT_D_W: set64(h, rd, xi[rs1 * 2]!); break;
+    case Op.FCVT_D_WU: set64(h, rd, xi[rs1 * 2]! >>> 0); break;
+    case Op.FCVT_D_L: set64(h, rd, SF.i64ToF64(x[rs1]!, rm)); break;
+    case Op.FCVT_D_LU: set64(h, rd, SF.u64ToF64(BigInt.asUintN(64, x[rs1]!), rm)); break;
     case Op.FMV_X_D: xi[rd * 2] = fi[rs1 * 2]!; xi[rd * 2 + 1] = fi[rs1 * 2 + 1]!; break;
     case Op.FMV_D_X: fi[rd * 2] = xi[rs1 * 2]!; fi[rd * 2 + 1] = xi[rs1 * 2 + 1]!; h.markFsDirty(); break;
     default:

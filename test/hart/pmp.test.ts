@@ -71,7 +71,7 @@ describe('address matching (§3.7.1)', () => {
   it('TOR: entry i covers [pmpaddr(i-1), pmpaddr(i)); entry 0 starts at address 0', () => {
     // entry 0: TOR [0, DATA) RWX (covers the code); entry 1: TOR [DATA, DATA+0x1000) R
     const setup = pmpSetup([BigInt(DATA) >> 2n, BigInt(DATA + 0x1000) >> 2n], cfg(PMP_TOR | PMP_R | PMP_W | PMP_X, PMP_TOR | PMP_R));
-    const inRange = pmpRun(PRV_S, setup, (a) => { a.li(t0, DATA).ld(a0, 0, t0).ld(a0, 0xff8, t0); });
+    const inRange = pmpRun(PRV_S, setup, (a) => { a.li(t0, DATA).ld(a0, 0, t0).li(t0, DATA + 0xff8).ld(a0, 0, t0); });
     expect(inRange.stop).toBe('done');
     const store = pmpRun(PRV_S, setup, (a) => { a.li(t0, DATA).sb(a0, 0, t0); });
     expectAccessFault(store, STORE_AF, BigInt(DATA), PRV_S);
@@ -170,13 +170,15 @@ describe('privilege rules (§3.7.1)', () => {
   });
 
   it('MPRV = 1 with MPP = S makes M-mode loads subject to S-mode PMP checks', () => {
-    const sim = pmpRun(PRV_M, pmpSetup([napot(DATA, 4096)], cfg(PMP_NAPOT | PMP_W)), (a) => {
-      a.li(t0, MS.MPP).csrc(CSR.mstatus, t0);
-      a.li(t0, MS.MPRV | MS.MPP_S).csrs(CSR.mstatus, t0);
-      a.li(t0, DATA).sd(t0, 0, t0); // allowed (W)
-      a.ld(a0, 0, t0); // denied (no R)
+    // entry 0: DATA page execute-only (no R), unlocked: M may read it, S may not.
+    const sim = pmpRun(PRV_M, pmpSetup([napot(DATA, 4096)], cfg(PMP_NAPOT | PMP_X)), (a) => {
+      a.li(t0, DATA).ld(a0, 0, t0); // M-mode: allowed
+      a.li(t1, MS.MPP).csrc(CSR.mstatus, t1);
+      a.li(t1, MS.MPRV | MS.MPP_S).csrs(CSR.mstatus, t1);
+      a.label('i').ld(a0, 8, t0); // effective privilege S: denied
     });
-    expectAccessFault(sim, LOAD_AF, BigInt(DATA), PRV_M);
+    expectAccessFault(sim, LOAD_AF, BigInt(DATA + 8), PRV_M);
+    expect(sim.csr(CSR.mepc)).toBe(BigInt(sim.addr('i')));
   });
 
   it('changing PMP takes effect for the next access (no stale cached permission)', () => {
@@ -226,46 +228,46 @@ describe('locking (§3.7.1)', () => {
 });
 
 describe('PMP and address translation (§3.7.2)', () => {
-  function pagedWithPmp(deny: 'pte' | 'data', code: (a: Asm) => void): Sim {
-    const sim = new Sim((a) => {
-      // entry 0: PT pool (RW for S unless denied), entry 1: DATA page, entry 2: code
-      a.enter(PRV_S, 'low').label('low');
-      code(a);
-    }, { pmpAllowAll: false });
-    const h = sim.h;
-    h.csrSet(CSR.pmpaddr0, napot(PT_POOL, 0x10_0000), 'firmware');
-    h.csrSet(CSR.pmpaddr0 + 1, napot(DATA, 4096), 'firmware');
-    h.csrSet(CSR.pmpaddr0 + 2, napot(RAM_BASE, 0x10_0000), 'firmware');
-    h.csrSet(CSR.pmpcfg0, cfg(PMP_NAPOT | (deny === 'pte' ? 0 : PMP_R | PMP_W), PMP_NAPOT | (deny === 'data' ? 0 : PMP_R | PMP_W),
-      PMP_NAPOT | PMP_R | PMP_W | PMP_X), 'firmware');
-    return sim;
-  }
-
-  it('page-table walk accesses are checked with S-mode PMP rules: load -> access fault 5 with tval = va', () => {
-    const sim = pagedWithPmp('pte', (a) => { a.li(t0, 0x4000_0000).ld(a0, 0, t0); });
+  /** S-mode program with paging; PMP entries are set by `pmp` (pmpAllowAll off). */
+  function paged(code: (a: Asm) => void): { sim: Sim; pt: PageTable } {
+    const sim = new Sim((a) => { a.enter(PRV_S, 'low').label('low'); code(a); }, { pmpAllowAll: false });
     const pt = new PageTable(sim, 'sv39');
     pt.mapCode(RWX);
     pt.map(0x4000_0000, DATA, RW);
-    // the code's own translation also needs the page table: let fetches walk through it.
-    // So deny only the level-0 table of the data VA: use a separate pool region.
-    sim.h.csrSet(CSR.pmpcfg0, cfg(PMP_NAPOT | PMP_R | PMP_W, PMP_NAPOT | PMP_R | PMP_W, PMP_NAPOT | PMP_R | PMP_W | PMP_X), 'firmware');
-    // Re-point entry 0 at just the leaf table of the data mapping, with no permissions.
-    const leafTable = pt.pteAddr(0x4000_0000) & ~0xfff;
-    sim.h.csrSet(CSR.pmpaddr0, napot(leafTable, 4096), 'firmware');
-    sim.h.csrSet(CSR.pmpaddr0 + 3, napot(PT_POOL, 0x10_0000), 'firmware');
-    sim.h.csrSet(CSR.pmpcfg0, cfg(PMP_NAPOT, PMP_NAPOT | PMP_R | PMP_W, PMP_NAPOT | PMP_R | PMP_W | PMP_X, PMP_NAPOT | PMP_R | PMP_W), 'firmware');
     pt.install();
+    return { sim, pt };
+  }
+  function setPmp(sim: Sim, addrs: bigint[], cfg0: bigint): void {
+    addrs.forEach((v, i) => sim.h.csrSet(CSR.pmpaddr0 + i, v, 'firmware'));
+    sim.h.csrSet(CSR.pmpcfg0, cfg0, 'firmware');
+  }
+
+  it('page-table walk accesses are checked with S-mode PMP rules: load -> access fault 5 with tval = va', () => {
+    const { sim, pt } = paged((a) => { a.li(t0, 0x4000_0000).ld(a0, 0, t0); });
+    // entry 0: the leaf table of the data mapping, no permissions; then DATA, code, the pool.
+    const leafPte = pt.pteAddr(0x4000_0000);
+    const leafTable = leafPte - (leafPte % 4096);
+    setPmp(sim, [napot(leafTable, 4096), napot(DATA, 4096), napot(RAM_BASE, 0x10_0000), napot(PT_POOL, 0x10_0000)],
+      cfg(PMP_NAPOT, PMP_NAPOT | PMP_R | PMP_W, PMP_NAPOT | PMP_R | PMP_W | PMP_X, PMP_NAPOT | PMP_R | PMP_W));
     sim.run();
     expect(sim.stop).toBe('mtrap');
     expect(sim.lastTrap).toMatchObject({ cause: LOAD_AF, tval: 0x4000_0000n, from: PRV_S });
   });
 
+  it('a page-table walk for a store denied by PMP -> store access fault 7', () => {
+    const { sim, pt } = paged((a) => { a.li(t0, 0x4000_0010).sd(a0, 0, t0); });
+    const leafPte = pt.pteAddr(0x4000_0000);
+    const leafTable = leafPte - (leafPte % 4096);
+    setPmp(sim, [napot(leafTable, 4096), napot(DATA, 4096), napot(RAM_BASE, 0x10_0000), napot(PT_POOL, 0x10_0000)],
+      cfg(PMP_NAPOT, PMP_NAPOT | PMP_R | PMP_W, PMP_NAPOT | PMP_R | PMP_W | PMP_X, PMP_NAPOT | PMP_R | PMP_W));
+    sim.run();
+    expect(sim.lastTrap).toMatchObject({ cause: STORE_AF, tval: 0x4000_0010n, from: PRV_S });
+  });
+
   it('PMP checks the physical address of a translated access: store -> 7 with tval = va', () => {
-    const sim = pagedWithPmp('data', (a) => { a.li(t0, 0x4000_0008).sd(a0, 0, t0); });
-    const pt = new PageTable(sim, 'sv39');
-    pt.mapCode(RWX);
-    pt.map(0x4000_0000, DATA, RW);
-    pt.install();
+    const { sim } = paged((a) => { a.li(t0, 0x4000_0008).sd(a0, 0, t0); });
+    setPmp(sim, [napot(PT_POOL, 0x10_0000), napot(DATA, 4096), napot(RAM_BASE, 0x10_0000)],
+      cfg(PMP_NAPOT | PMP_R | PMP_W, PMP_NAPOT | PMP_R, PMP_NAPOT | PMP_R | PMP_W | PMP_X));
     sim.run();
     expect(sim.lastTrap).toMatchObject({ cause: STORE_AF, tval: 0x4000_0008n, from: PRV_S });
   });
