@@ -22,6 +22,7 @@ import { Pmp, PMP_R, PMP_W, PMP_X } from './pmp.js';
 import type { HartObserver, CsrWriter } from './observer.js';
 import { CSR_TABLE, csrAccessFault } from './csr.js';
 import { execFp } from './fpu.js';
+import type { Jit } from './jit.js';
 
 /** A hart's state as plain data (checkpoints). */
 export interface HartSnapshot {
@@ -157,6 +158,10 @@ export class Hart {
   excTval = 0n;
 
   obs: HartObserver | null = null;
+  /** Block translation tier shared by the machine's harts (null = interpreter only). */
+  jit: Jit | null = null;
+  /** The FP executor, handed to translated blocks. */
+  readonly execFpHook = execFp;
   /** Native firmware for traps into M-mode (built-in SBI); null = jump to mtvec. */
   mTrapHandler: MTrapHandler | null = null;
   /** Set when the hart hit an unrecoverable condition (double fault); the machine stops. */
@@ -214,6 +219,24 @@ export class Hart {
   /** Virtual time of this hart in instructions. */
   vtime(): number {
     return this.steps + this.vtimeOffset;
+  }
+
+  // ======================================================================
+  // Helpers for translated blocks (jit.ts)
+  // ======================================================================
+  /** kind 0 sll, 1 srl, 2 sra on register pairs. */
+  shift(kind: number, rd: number, rs: number, sh: number): void {
+    if (kind === 0) sll(this.xi, rd, rs, sh);
+    else if (kind === 1) srl(this.xi, rd, rs, sh);
+    else sra(this.xi, rd, rs, sh);
+  }
+  pcFromBig(v: bigint): number {
+    return pcNumber(BigInt.asIntN(64, v));
+  }
+  /** Drop store-TLB entries that map buffer page `page` (it now holds translated code). */
+  forgetStorePage(page: number): void {
+    const t = this.tlb[ACC_STORE]!;
+    for (let k = 0; k < t.length; k += 4) if ((t[k + 2]! >>> 12) === page) t[k + 1] = TLB_EMPTY;
   }
 
   // ======================================================================
@@ -635,6 +658,16 @@ export class Hart {
       const pageVa = va - (va - Math.floor(va / 4096) * 4096);
       const pagePa = pa - (pa % 4096);
       let cache = (this.walkPerms & perm) !== 0;
+      const jit = this.jit;
+      if (acc === ACC_STORE && jit !== null) {
+        const page = (this.ramOffset + pagePa - bus.ramBase) >>> 12;
+        if (jit.isCodePage(page)) {
+          // A store into translated code: drop its blocks; a running block must stop here.
+          jit.invalidatePage(page);
+          this.attention = true;
+          cache = false;
+        }
+      }
       if (cache && checkPmp) {
         const pp = pmp.perms(pagePa, 4096, priv);
         cache = pp >= 0 && (pp & perm) !== 0;
@@ -842,6 +875,7 @@ export class Hart {
   private loop(end: number): void {
     const x = this.x, xi = this.xi, dv = this.dv, dc = this.dc;
     const dd = dc.data, dImm64 = dc.imm64;
+    const jit = this.jit !== null && this.jit.enabled ? this.jit : null;
     while (this.steps < end) {
       if (this.attention && this.serviceAttention()) return;
       const pc = this.pc;
@@ -854,6 +888,13 @@ export class Hart {
       }
       if (po >= 0 && po < 4096) {
         const o = (this.fetchOff + po) | 0; // an int32 index keeps DataView on its fast path
+        if (jit !== null) {
+          const js = jit.lookup(o, pc, dv);
+          if (js >= 0 && this.steps + jit.len[js]! <= end) {
+            jit.fn[js]!(this, x, xi, dv);
+            continue;
+          }
+        }
         if (po <= 4092) {
           raw = dv.getInt32(o, true);
           if ((raw & 3) !== 3) raw &= 0xffff;

@@ -21,6 +21,8 @@ export class Bus {
   readonly ramSize: number;
   readonly ramEnd: number;
   private devices: MmioDevice[] = [];
+  /** Called after RAM was written other than by a hart (loader, firmware): drop translated code. */
+  onRamWrite: ((pa: number, len: number) => void) | null = null;
 
   constructor(ramBase: number, ramSize: number) {
     if (ramSize % 4096 !== 0) throw new Error('RAM size must be a multiple of 4 KiB');
@@ -75,6 +77,7 @@ export class Bus {
   writeRam(pa: number, data: Uint8Array): void {
     if (!this.isRam(pa, data.length)) throw new Error(`range 0x${pa.toString(16)}+0x${data.length.toString(16)} is outside RAM`);
     this.u8.set(data, this.ramOffset + pa - this.ramBase);
+    if (this.onRamWrite) this.onRamWrite(pa, data.length);
   }
 
   readRam(pa: number, len: number): Uint8Array {

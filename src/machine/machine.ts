@@ -16,6 +16,7 @@ import { TestDevice } from './testdev.js';
 import { buildVirtDtb } from './fdt.js';
 import { parseElf, isElf, ImageError, findSymbol, type ElfImage } from './loader.js';
 import { BuiltinSbi } from '../firmware/sbi.js';
+import { Jit } from '../hart/jit.js';
 import { IRQ_MTIP, type HartIrqLines } from './device.js';
 
 export const RAM_BASE = 0x8000_0000;
@@ -40,6 +41,8 @@ export interface MachineConfig {
   readonly initrd?: Image;
   readonly append?: string;
   readonly dtb?: Image;
+  /** Block translation tier (default on; HVTRACE_JIT=0 turns it off). Results are identical. */
+  readonly jit?: boolean;
 }
 
 export type HaltKind = 'poweroff' | 'fail' | 'reset' | 'limit' | 'fatal' | 'deadlock' | 'htif';
@@ -65,6 +68,7 @@ export class Machine implements HartEnv, HartIrqLines {
   readonly config: MachineConfig;
   readonly bus: Bus;
   readonly dc = new DecodeCache();
+  readonly jit: Jit;
   readonly harts: Hart[] = [];
   readonly clint: Clint;
   readonly plic: Plic;
@@ -88,7 +92,18 @@ export class Machine implements HartEnv, HartIrqLines {
     validateConfig(config);
     this.config = config;
     this.bus = new Bus(RAM_BASE, config.ramSize);
-    for (let i = 0; i < config.harts; i++) this.harts.push(new Hart(i, this.bus, this.dc, this));
+    this.jit = new Jit(this.dc, config.jit ?? process.env.HVTRACE_JIT !== '0');
+    for (let i = 0; i < config.harts; i++) {
+      const h = new Hart(i, this.bus, this.dc, this);
+      h.jit = this.jit;
+      this.jit.addHart(h);
+      this.harts.push(h);
+    }
+    this.bus.onRamWrite = (pa, len) => {
+      const first = (this.bus.ramOffset + pa - RAM_BASE) >>> 12;
+      const last = (this.bus.ramOffset + pa + Math.max(len, 1) - 1 - RAM_BASE) >>> 12;
+      for (let p = first; p <= last; p++) this.jit.invalidatePage(p);
+    };
     this.current = this.harts[0]!;
     this.clint = new Clint(config.harts, this, () => this.clockTicks());
     this.plic = new Plic(config.harts, this);
@@ -327,6 +342,8 @@ export class Machine implements HartEnv, HartIrqLines {
   }
   restoreState(s: MachineSnapshot): void {
     this.halt = null;
+    // RAM is restored by the caller around this call: translated code may be stale.
+    this.jit.invalidateAll();
     this.harts.forEach((h, i) => h.restoreState(s.harts[i]!));
     this.clint.restoreState(s.clint);
     this.plic.restoreState(s.plic);

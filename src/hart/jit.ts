@@ -1,0 +1,303 @@
+/**
+ * Block translation tier (DESIGN.md §5): hot straight-line code is compiled with `new Function`
+ * into one JavaScript function per basic block, with register numbers and immediates as
+ * constants, so fetch, decode and dispatch disappear inside a block.
+ *
+ * The interpreter stays the oracle: a block does exactly what the interpreter would do for the
+ * same instructions, including the architectural state at a fault (pc and step count are set
+ * before every instruction that can trap) and the point where interrupts are noticed (a block
+ * leaves as soon as a load or store raised `attention`). A block only runs when it fits entirely
+ * in the scheduler's remaining budget, so quanta and timer deadlines are cut exactly as before.
+ *
+ * Blocks are keyed by the buffer offset (physical address) of their first instruction and never
+ * cross a page. A page holding compiled code is a "code page": stores to it are kept out of the
+ * store TLBs, so they reach `Hart.resolve`, which drops the page's blocks (self-modifying code,
+ * module loading). Writes that bypass the harts (loader, firmware, checkpoint restore) call
+ * `invalidateAll` or `invalidatePage`.
+ */
+import { Op, D_OP, D_RD, D_RS1, D_RS2, D_IMM, D_LEN, D_INS, DecodeCache } from '../isa/decode.js';
+import type { Hart } from './hart.js';
+
+export type BlockFn = (h: Hart, x: BigInt64Array, xi: Int32Array, dv: DataView) => void;
+
+const TABLE_BITS = 16;
+const TABLE_SIZE = 1 << TABLE_BITS;
+const TABLE_MASK = TABLE_SIZE - 1;
+/** Executions of a block start before it is compiled (compiling costs ~25-150 µs). */
+const HOT = 16;
+const MAX_BLOCK = 64;
+/** Invalidations after which a page is no longer translated. */
+const CHURN_LIMIT = 8;
+
+export class Jit {
+  enabled: boolean;
+  /** Block table, direct-mapped by (offset >> 1): tag = buffer offset, -1 = empty. */
+  private readonly tag = new Int32Array(TABLE_SIZE).fill(-1);
+  /** Virtual pc of each block's first instruction: blocks bake pc constants in, so the same
+   * physical code reached through another mapping needs its own block. */
+  private readonly startPc = new Float64Array(TABLE_SIZE);
+  /** Instruction count of each block. */
+  readonly len = new Int32Array(TABLE_SIZE);
+  readonly fn: (BlockFn | null)[] = new Array<BlockFn | null>(TABLE_SIZE).fill(null);
+  private readonly hot = new Int32Array(TABLE_SIZE);
+  /** Code pages (by buffer page index) -> slots of the blocks compiled from them. */
+  private readonly codePages = new Map<number, number[]>();
+  /** How often each page's code was invalidated by stores; pages that keep being written
+   * (code and data sharing a page) are left to the interpreter. */
+  private readonly churn = new Map<number, number>();
+  /** Harts whose store TLBs must forget a page when it becomes a code page. */
+  private readonly harts: Hart[] = [];
+  blocksCompiled = 0;
+  /** Translator failures (bugs): the interpreter ran that code instead. Tests assert none. */
+  readonly compileErrors: string[] = [];
+
+  constructor(private readonly dc: DecodeCache, enabled = true) {
+    this.enabled = enabled;
+  }
+
+  addHart(h: Hart): void {
+    this.harts.push(h);
+  }
+
+  static slot(off: number): number {
+    return (off >>> 1) & TABLE_MASK;
+  }
+
+  /** The block starting at buffer offset `off`, compiling it once it is hot; -1 if none. */
+  lookup(off: number, pc: number, dv: DataView): number {
+    const s = (off >>> 1) & TABLE_MASK;
+    if (this.tag[s] === off && this.startPc[s] === pc) return s;
+    if (++this.hot[s] < HOT) return -1;
+    this.hot[s] = 0;
+    return this.compile(s, off, pc, dv);
+  }
+
+  isCodePage(bufferPage: number): boolean {
+    return this.codePages.has(bufferPage);
+  }
+
+  /** Drop every block of a code page (a store reached it). */
+  invalidatePage(bufferPage: number): void {
+    const slots = this.codePages.get(bufferPage);
+    if (slots === undefined) return;
+    for (const s of slots) {
+      if ((this.tag[s]! >>> 12) === bufferPage) {
+        this.tag[s] = -1;
+        this.fn[s] = null;
+      }
+    }
+    this.codePages.delete(bufferPage);
+    this.churn.set(bufferPage, (this.churn.get(bufferPage) ?? 0) + 1);
+  }
+
+  invalidateAll(): void {
+    this.tag.fill(-1);
+    this.fn.fill(null);
+    this.hot.fill(0);
+    this.codePages.clear();
+    this.churn.clear();
+  }
+
+  private compile(s: number, off: number, pc: number, dv: DataView): number {
+    const page = off >>> 12;
+    if ((this.churn.get(page) ?? 0) >= CHURN_LIMIT) {
+      this.hot[s] = -1 << 30;
+      return -1;
+    }
+    const dc = this.dc, dd = dc.data;
+    const body: string[] = [];
+    let n = 0;
+    let o = off;
+    let p = pc;
+    let ended = false;
+    while (n < MAX_BLOCK && !ended) {
+      const po = o & 4095;
+      if (po > 4094) break;
+      let raw = dv.getUint16(o, true);
+      if ((raw & 3) === 3) {
+        if (po > 4092) break; // 32-bit instruction crossing the page: leave it to the interpreter
+        raw = dv.getInt32(o, true);
+      }
+      const ds = DecodeCache.slot(raw);
+      if (dd[ds * 8] !== raw) dc.fill(ds, raw);
+      const b = ds * 8;
+      const op = dd[b + D_OP]!;
+      const len = dd[b + D_LEN]!;
+      const code = emit(op, dd[b + D_RD]!, dd[b + D_RS1]!, dd[b + D_RS2]!, dd[b + D_IMM]!, dc.imm64[ds]!, dd[b + D_INS]!, raw, p, p + len, n);
+      if (code === null) break;
+      body.push(code.text);
+      n++;
+      o += len;
+      p += len;
+      ended = code.ends;
+    }
+    if (n === 0) {
+      this.hot[s] = -1 << 30; // not translatable: stop counting
+      return -1;
+    }
+    if (!ended) body.push(`h.steps = S0 + ${n}; h.pc = ${p};`);
+    const src = `"use strict";\nconst S0 = h.steps; let lo = 0, hi = 0, o = 0;\n${body.join('\n')}\n`;
+    let fn: (h: Hart, x: BigInt64Array, xi: Int32Array, dv: DataView, execFp: unknown) => void;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval
+      fn = new Function('h', 'x', 'xi', 'dv', 'execFp', src) as typeof fn;
+    } catch (e) {
+      // A translator bug must not stop the guest: the interpreter runs this code instead.
+      this.compileErrors.push(`${(e as Error).message} in block at pc 0x${pc.toString(16)}:\n${src}`);
+      this.hot[s] = -1 << 30;
+      return -1;
+    }
+    const bound: BlockFn = (h, x, xi, dv2) => fn(h, x, xi, dv2, h.execFpHook);
+    if (!this.codePages.has(page)) {
+      this.codePages.set(page, []);
+      // The page just became a code page: no hart may keep a fast store path to it.
+      for (const h of this.harts) h.forgetStorePage(page);
+    }
+    this.codePages.get(page)!.push(s);
+    this.tag[s] = off;
+    this.startPc[s] = pc;
+    this.fn[s] = bound;
+    this.len[s] = n;
+    this.blocksCompiled++;
+    return s;
+  }
+}
+
+interface Emitted { text: string; ends: boolean }
+
+const big = (v: bigint): string => `${v}n`;
+
+/** Low/high words of a (safe-integer) number as int32 literals. */
+function pair(v: number): [number, number] {
+  return [v | 0, Math.floor(v / 4294967296) | 0];
+}
+
+/**
+ * JavaScript for one instruction, mirroring Hart.loop exactly. `i` is its index in the block.
+ * Returns null for instructions the translator leaves to the interpreter.
+ */
+function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm64: bigint, ins: number,
+  raw: number, pc: number, npc: number, i: number): Emitted | null {
+  const X = (r: number): string => `x[${r}]`;
+  const LO = (r: number): string => `xi[${r * 2}]`;
+  const HI = (r: number): string => `xi[${r * 2 + 1}]`;
+  const set32 = (v: string): string => `{ const v_ = ${v}; xi[${rd * 2}] = v_; xi[${rd * 2 + 1}] = v_ >> 31; }`;
+  /** Before an instruction that can trap or touch a device: make pc and step count exact. */
+  const sync = `h.pc = ${pc}; h.steps = S0 + ${i};`;
+  /** After a memory access: leave if it raised attention (interrupt line, code write). */
+  const leave = `if (h.attention) { h.steps = S0 + ${i + 1}; h.pc = ${npc}; return; }`;
+  const ea = `lo = (${LO(rs1)} + ${imm}) | 0; hi = (${HI(rs1)} + ${imm >> 31} + ((lo >>> 0) < (${LO(rs1)} >>> 0) ? 1 : 0)) | 0;`;
+  const fin = (target: string): string => `h.steps = S0 + ${i + 1}; h.pc = ${target}; return;`;
+  const [nlo, nhi] = pair(npc);
+  const linkRd = `xi[${rd * 2}] = ${nlo}; xi[${rd * 2 + 1}] = ${nhi};`;
+  const t = (text: string): Emitted => ({ text, ends: false });
+  const end = (text: string): Emitted => ({ text, ends: true });
+  switch (op) {
+    case Op.LUI: return t(`${X(rd)} = ${big(imm64)};`);
+    case Op.AUIPC: { const [a, b] = pair(pc + imm); return t(`xi[${rd * 2}] = ${a}; xi[${rd * 2 + 1}] = ${b};`); }
+    case Op.JAL: return end(`${linkRd} ${fin(String(pc + imm))}`);
+    case Op.JALR:
+      // Same target computation as the interpreter (pcNumber for out-of-range registers).
+      return end(`{ const hi_ = ${HI(rs1)}, lo_ = ${LO(rs1)}; let tgt = hi_ * 4294967296 + (lo_ >>> 0) + ${imm};
+        if (hi_ > 0x1fffff || hi_ < -0x200000) tgt = h.pcFromBig(${X(rs1)} + ${big(BigInt(imm))});
+        tgt -= tgt - Math.floor(tgt / 2) * 2; ${linkRd} ${fin('tgt')} }`);
+    case Op.BEQ: return end(`if (${X(rs1)} === ${X(rs2)}) { ${fin(String(pc + imm))} } ${fin(String(npc))}`);
+    case Op.BNE: return end(`if (${X(rs1)} !== ${X(rs2)}) { ${fin(String(pc + imm))} } ${fin(String(npc))}`);
+    case Op.BLT: return end(`if (${X(rs1)} < ${X(rs2)}) { ${fin(String(pc + imm))} } ${fin(String(npc))}`);
+    case Op.BGE: return end(`if (${X(rs1)} >= ${X(rs2)}) { ${fin(String(pc + imm))} } ${fin(String(npc))}`);
+    case Op.BLTU: case Op.BGEU: {
+      const lt = `((${HI(rs1)} >>> 0) < (${HI(rs2)} >>> 0) || ((${HI(rs1)} >>> 0) === (${HI(rs2)} >>> 0) && (${LO(rs1)} >>> 0) < (${LO(rs2)} >>> 0)))`;
+      return end(`if (${op === Op.BLTU ? '' : '!'}${lt}) { ${fin(String(pc + imm))} } ${fin(String(npc))}`);
+    }
+    case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU: {
+      const size = op === Op.LB || op === Op.LBU ? 1 : op === Op.LH || op === Op.LHU ? 2 : op === Op.LD ? 8 : 4;
+      let use: string;
+      switch (op) {
+        case Op.LB: use = set32(`o >= 0 ? dv.getInt8(o) : Number(BigInt.asIntN(8, h.slowVal))`); break;
+        case Op.LH: use = set32(`o >= 0 ? dv.getInt16(o, true) : Number(BigInt.asIntN(16, h.slowVal))`); break;
+        case Op.LW: use = set32(`o >= 0 ? dv.getInt32(o, true) : Number(BigInt.asIntN(32, h.slowVal))`); break;
+        case Op.LD: use = `if (o >= 0) { xi[${rd * 2}] = dv.getInt32(o, true); xi[${rd * 2 + 1}] = dv.getInt32(o + 4, true); } else x[${rd}] = BigInt.asIntN(64, h.slowVal);`; break;
+        case Op.LBU: use = `xi[${rd * 2}] = o >= 0 ? dv.getUint8(o) : Number(h.slowVal); xi[${rd * 2 + 1}] = 0;`; break;
+        case Op.LHU: use = `xi[${rd * 2}] = o >= 0 ? dv.getUint16(o, true) : Number(h.slowVal); xi[${rd * 2 + 1}] = 0;`; break;
+        default: use = `xi[${rd * 2}] = o >= 0 ? dv.getInt32(o, true) : Number(BigInt.asIntN(32, h.slowVal)); xi[${rd * 2 + 1}] = 0;`;
+      }
+      return t(`${sync} ${ea} o = h.ldo(lo, hi, ${size}); ${use} ${leave}`);
+    }
+    case Op.SB: case Op.SH: case Op.SW: case Op.SD: {
+      const size = op === Op.SB ? 1 : op === Op.SH ? 2 : op === Op.SW ? 4 : 8;
+      let fast: string, slow: string;
+      switch (op) {
+        case Op.SB: fast = `dv.setInt8(o, ${LO(rs2)})`; slow = `BigInt(${LO(rs2)} & 0xff)`; break;
+        case Op.SH: fast = `dv.setInt16(o, ${LO(rs2)}, true)`; slow = `BigInt(${LO(rs2)} & 0xffff)`; break;
+        case Op.SW: fast = `dv.setInt32(o, ${LO(rs2)}, true)`; slow = `BigInt(${LO(rs2)} >>> 0)`; break;
+        default: fast = `{ dv.setInt32(o, ${LO(rs2)}, true); dv.setInt32(o + 4, ${HI(rs2)}, true); }`; slow = `BigInt.asUintN(64, ${X(rs2)})`;
+      }
+      return t(`${sync} ${ea} o = h.sto(lo, hi, ${size}); if (o >= 0) { ${fast}; } else h.storeSlow(lo, hi, ${size}, ${slow}); ${leave}`);
+    }
+    case Op.ADDI: return t(`${X(rd)} = ${X(rs1)} + ${big(imm64)};`);
+    case Op.SLTI: return t(`${X(rd)} = ${X(rs1)} < ${big(imm64)} ? 1n : 0n;`);
+    case Op.SLTIU: return t(`${X(rd)} = BigInt.asUintN(64, ${X(rs1)}) < ${big(BigInt.asUintN(64, imm64))} ? 1n : 0n;`);
+    case Op.XORI: return t(`${X(rd)} = ${X(rs1)} ^ ${big(imm64)};`);
+    case Op.ORI: return t(`${X(rd)} = ${X(rs1)} | ${big(imm64)};`);
+    case Op.ANDI: return t(`${X(rd)} = ${X(rs1)} & ${big(imm64)};`);
+    case Op.SLLI: case Op.SRLI: case Op.SRAI: return t(shiftConst(op, rd, rs1, imm));
+    case Op.ADD: return t(`${X(rd)} = ${X(rs1)} + ${X(rs2)};`);
+    case Op.SUB: return t(`${X(rd)} = ${X(rs1)} - ${X(rs2)};`);
+    case Op.SLL: return t(`h.shift(0, ${rd}, ${rs1}, ${LO(rs2)} & 63);`);
+    case Op.SRL: return t(`h.shift(1, ${rd}, ${rs1}, ${LO(rs2)} & 63);`);
+    case Op.SRA: return t(`h.shift(2, ${rd}, ${rs1}, ${LO(rs2)} & 63);`);
+    case Op.SLT: return t(`${X(rd)} = ${X(rs1)} < ${X(rs2)} ? 1n : 0n;`);
+    case Op.SLTU: return t(`${X(rd)} = ((${HI(rs1)} >>> 0) < (${HI(rs2)} >>> 0) || ((${HI(rs1)} >>> 0) === (${HI(rs2)} >>> 0) && (${LO(rs1)} >>> 0) < (${LO(rs2)} >>> 0))) ? 1n : 0n;`);
+    case Op.XOR: return t(`${X(rd)} = ${X(rs1)} ^ ${X(rs2)};`);
+    case Op.OR: return t(`${X(rd)} = ${X(rs1)} | ${X(rs2)};`);
+    case Op.AND: return t(`${X(rd)} = ${X(rs1)} & ${X(rs2)};`);
+    case Op.ADDIW: return t(set32(`(${LO(rs1)} + ${imm}) | 0`));
+    case Op.SLLIW: return t(set32(`${LO(rs1)} << ${imm}`));
+    case Op.SRLIW: return t(set32(`(${LO(rs1)} >>> ${imm}) | 0`));
+    case Op.SRAIW: return t(set32(`${LO(rs1)} >> ${imm}`));
+    case Op.ADDW: return t(set32(`(${LO(rs1)} + ${LO(rs2)}) | 0`));
+    case Op.SUBW: return t(set32(`(${LO(rs1)} - ${LO(rs2)}) | 0`));
+    case Op.SLLW: return t(set32(`${LO(rs1)} << (${LO(rs2)} & 31)`));
+    case Op.SRLW: return t(set32(`(${LO(rs1)} >>> (${LO(rs2)} & 31)) | 0`));
+    case Op.SRAW: return t(set32(`${LO(rs1)} >> (${LO(rs2)} & 31)`));
+    case Op.MUL: return t(`${X(rd)} = ${X(rs1)} * ${X(rs2)};`);
+    case Op.MULH: return t(`${X(rd)} = (${X(rs1)} * ${X(rs2)}) >> 64n;`);
+    case Op.MULHSU: return t(`${X(rd)} = (${X(rs1)} * BigInt.asUintN(64, ${X(rs2)})) >> 64n;`);
+    case Op.MULHU: return t(`${X(rd)} = (BigInt.asUintN(64, ${X(rs1)}) * BigInt.asUintN(64, ${X(rs2)})) >> 64n;`);
+    case Op.DIV: return t(`{ const a_ = ${X(rs1)}, b_ = ${X(rs2)}; ${X(rd)} = b_ === 0n ? -1n : (b_ === -1n ? -a_ : a_ / b_); }`);
+    case Op.DIVU: return t(`{ const a_ = BigInt.asUintN(64, ${X(rs1)}), b_ = BigInt.asUintN(64, ${X(rs2)}); ${X(rd)} = b_ === 0n ? -1n : a_ / b_; }`);
+    case Op.REM: return t(`{ const a_ = ${X(rs1)}, b_ = ${X(rs2)}; ${X(rd)} = b_ === 0n ? a_ : (b_ === -1n ? 0n : a_ % b_); }`);
+    case Op.REMU: return t(`{ const a_ = BigInt.asUintN(64, ${X(rs1)}), b_ = BigInt.asUintN(64, ${X(rs2)}); ${X(rd)} = b_ === 0n ? a_ : a_ % b_; }`);
+    case Op.MULW: return t(set32(`Math.imul(${LO(rs1)}, ${LO(rs2)})`));
+    case Op.DIVW: return t(`{ const a_ = ${LO(rs1)}, b_ = ${LO(rs2)}; ${set32(`b_ === 0 ? -1 : (b_ === -1 ? -a_ | 0 : (a_ / b_) | 0)`)} }`);
+    case Op.DIVUW: return t(`{ const a_ = ${LO(rs1)} >>> 0, b_ = ${LO(rs2)} >>> 0; ${set32(`b_ === 0 ? -1 : ((a_ / b_) >>> 0) | 0`)} }`);
+    case Op.REMW: return t(`{ const a_ = ${LO(rs1)}, b_ = ${LO(rs2)}; ${set32(`b_ === 0 ? a_ : (b_ === -1 ? 0 : (a_ % b_) | 0)`)} }`);
+    case Op.REMUW: return t(`{ const a_ = ${LO(rs1)} >>> 0, b_ = ${LO(rs2)} >>> 0; ${set32(`b_ === 0 ? a_ | 0 : (a_ % b_) | 0`)} }`);
+    case Op.FENCE: return t('');
+    default:
+      if (op >= Op.FLW) {
+        // Floating point: the interpreter's own implementation, with pc and steps exact.
+        return t(`${sync} execFp(h, ${op}, ${ins}, ${raw}, ${rd}, ${rs1}, ${rs2}, ${imm}); ${leave}`);
+      }
+      return null;
+  }
+}
+
+function shiftConst(op: number, rd: number, rs1: number, sh: number): string {
+  const lo = `xi[${rs1 * 2}]`, hi = `xi[${rs1 * 2 + 1}]`;
+  const dlo = `xi[${rd * 2}]`, dhi = `xi[${rd * 2 + 1}]`;
+  if (sh === 0) return `{ const l_ = ${lo}, h_ = ${hi}; ${dlo} = l_; ${dhi} = h_; }`;
+  if (op === Op.SLLI) {
+    return sh < 32
+      ? `{ const l_ = ${lo}, h_ = ${hi}; ${dhi} = (h_ << ${sh}) | (l_ >>> ${32 - sh}); ${dlo} = l_ << ${sh}; }`
+      : `{ const l_ = ${lo}; ${dhi} = l_ << ${sh - 32}; ${dlo} = 0; }`;
+  }
+  if (op === Op.SRLI) {
+    return sh < 32
+      ? `{ const l_ = ${lo}, h_ = ${hi}; ${dlo} = (l_ >>> ${sh}) | (h_ << ${32 - sh}); ${dhi} = h_ >>> ${sh}; }`
+      : `{ const h_ = ${hi}; ${dlo} = h_ >>> ${sh - 32}; ${dhi} = 0; }`;
+  }
+  return sh < 32
+    ? `{ const l_ = ${lo}, h_ = ${hi}; ${dlo} = (l_ >>> ${sh}) | (h_ << ${32 - sh}); ${dhi} = h_ >> ${sh}; }`
+    : `{ const h_ = ${hi}; ${dlo} = h_ >> ${sh - 32}; ${dhi} = h_ >> 31; }`;
+}
