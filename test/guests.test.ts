@@ -267,7 +267,7 @@ function guestSuite(bios: Bios): void {
         expect(r.text).toMatch(/^bench: instret \d+$/m);
         expect(l.at(-1)).toBe('PASS');
         expectPoweroff(r);
-      }, 240_000);
+      }, 600_000);
     } else {
       it('bench (capped): enters its kernels under Sv39 and runs to the cap without a fault', () => {
         // OpenSBI 1.1's stopped harts spin (MSIP stays pending in sbi_hsm_hart_wait), so

@@ -160,8 +160,6 @@ export class Hart {
   obs: HartObserver | null = null;
   /** Block translation tier shared by the machine's harts (null = interpreter only). */
   jit: Jit | null = null;
-  /** The FP executor, handed to translated blocks. */
-  readonly execFpHook = execFp;
   /** Native firmware for traps into M-mode (built-in SBI); null = jump to mtvec. */
   mTrapHandler: MTrapHandler | null = null;
   /** Set when the hart hit an unrecoverable condition (double fault); the machine stops. */

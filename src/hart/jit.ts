@@ -17,6 +17,7 @@
  */
 import { Op, D_OP, D_RD, D_RS1, D_RS2, D_IMM, D_LEN, D_INS, DecodeCache } from '../isa/decode.js';
 import type { Hart } from './hart.js';
+import { execFp as execFpRef } from './fpu.js';
 
 export type BlockFn = (h: Hart, x: BigInt64Array, xi: Int32Array, dv: DataView) => void;
 
@@ -24,7 +25,7 @@ const TABLE_BITS = 16;
 const TABLE_SIZE = 1 << TABLE_BITS;
 const TABLE_MASK = TABLE_SIZE - 1;
 /** Executions of a block start before it is compiled (compiling costs ~25-150 µs). */
-const HOT = 16;
+const HOT = Number(process.env.HVTRACE_JIT_HOT ?? 256);
 const MAX_BLOCK = 64;
 /** Invalidations after which a page is no longer translated. */
 const CHURN_LIMIT = 8;
@@ -137,17 +138,17 @@ export class Jit {
     }
     if (!ended) body.push(`h.steps = S0 + ${n}; h.pc = ${p};`);
     const src = `"use strict";\nconst S0 = h.steps; let lo = 0, hi = 0, o = 0;\n${body.join('\n')}\n`;
-    let fn: (h: Hart, x: BigInt64Array, xi: Int32Array, dv: DataView, execFp: unknown) => void;
+    let fn: BlockFn;
     try {
+      // The outer function binds execFp once; the block itself takes (h, x, xi, dv).
       // eslint-disable-next-line @typescript-eslint/no-implied-eval
-      fn = new Function('h', 'x', 'xi', 'dv', 'execFp', src) as typeof fn;
+      fn = new Function('execFp', `return function block(h, x, xi, dv) {\n${src}}`)(execFpRef) as BlockFn;
     } catch (e) {
       // A translator bug must not stop the guest: the interpreter runs this code instead.
       this.compileErrors.push(`${(e as Error).message} in block at pc 0x${pc.toString(16)}:\n${src}`);
       this.hot[s] = -1 << 30;
       return -1;
     }
-    const bound: BlockFn = (h, x, xi, dv2) => fn(h, x, xi, dv2, h.execFpHook);
     if (!this.codePages.has(page)) {
       this.codePages.set(page, []);
       // The page just became a code page: no hart may keep a fast store path to it.
@@ -156,7 +157,7 @@ export class Jit {
     this.codePages.get(page)!.push(s);
     this.tag[s] = off;
     this.startPc[s] = pc;
-    this.fn[s] = bound;
+    this.fn[s] = fn;
     this.len[s] = n;
     this.blocksCompiled++;
     return s;

@@ -43,16 +43,25 @@
  * detected after rounding." UF is raised only when the result is tiny AND inexact (IEEE 754-2008
  * 7.5, default exception handling). OF always comes with NX (IEEE 754-2008 7.4).
  *
- * All functions are pure apart from OR-ing flags into fpState.flags, and fully deterministic.
+ * binary32 operands are JS numbers holding exact binary32 values (Math.fround(x) === x); the
+ * caller unboxes NaN-boxed registers first (spec 12.2: an improperly NaN-boxed value reads as the
+ * canonical NaN), and the results of the f32 functions are again exact binary32 values.
+ *
+ * All functions are pure apart from OR-ing flags into fpState.flags (they never clear flags),
+ * and fully deterministic: no host time, randomness or host rounding-mode state is involved.
  */
 
 // ---------------------------------------------------------------------------------------------
 // Public constants and state
 // ---------------------------------------------------------------------------------------------
 
-/** Rounding modes, encoded as in the frm field / rm instruction field (spec Table 11.1). */
+/**
+ * Rounding modes, encoded as in the frm field / rm instruction field (spec 11.2, rounding mode
+ * encoding table). Only 0..4 are valid: the caller resolves DYN (7) through frm and raises an
+ * illegal-instruction exception for 5/6 (any other value behaves as RNE here).
+ */
 export const RM_RNE = 0, RM_RTZ = 1, RM_RDN = 2, RM_RUP = 3, RM_RMM = 4;
-/** Accrued exception flags, encoded as in fflags (spec Table 11.2). */
+/** Accrued exception flags, encoded as in fflags (spec 11.2, accrued exception flag encoding table). */
 export const FLAG_NX = 1, FLAG_UF = 2, FLAG_OF = 4, FLAG_DZ = 8, FLAG_NV = 16;
 
 /** Accumulated exception flags; operations OR into fpState.flags. The caller reads and clears it. */
@@ -900,7 +909,11 @@ export function fMax(a: number, b: number, snan: boolean): number {
   return Math.max(a, b);
 }
 
-/** fclass bits (spec Table 11.5) for a value whose smallest normal magnitude is minNormal. */
+/**
+ * fclass mask (spec 11.9: bit 0 -inf, 1 negative normal, 2 negative subnormal, 3 -0, 4 +0,
+ * 5 positive subnormal, 6 positive normal, 7 +inf, 8 sNaN, 9 qNaN) for a value whose smallest
+ * normal magnitude is minNormal.
+ */
 function fclass(a: number, isSNaN: boolean, minNormal: number): number {
   if (a !== a) return isSNaN ? 1 << 8 : 1 << 9;
   if (a === Infinity) return 1 << 7;
@@ -948,10 +961,13 @@ function roundToIntegral(a: number, rm: number): number {
   }
 }
 
-// Float -> integer (spec Table 11.4): the value is rounded in mode rm first; if the rounded value
-// does not fit the destination, the result is clipped to the nearest representable integer (NaN
-// counts as +inf) and only NV is raised. Otherwise NX is raised when the rounding was inexact.
-// These accept binary32 or binary64 values alike (a binary32 value is exact in a double).
+// Float -> integer (spec 11.7 and its table of float-to-integer conversion domains): "If the
+// rounded result is not representable in the destination format, it is clipped to the nearest
+// value and the invalid flag is set." The value is rounded in mode rm first, so e.g.
+// 2147483647.5 overflows fcvt.w in RNE but not in RDN. NaN converts like +inf. Out-of-range
+// conversions raise only NV (as in IEEE 754 and Berkeley SoftFloat, which Spike uses); in-range
+// inexact conversions raise NX. These accept binary32 or binary64 values alike (a binary32 value
+// is exact in a double).
 
 /** fcvt.w.s / fcvt.w.d: signed 32-bit result. */
 export function fToI32(a: number, rm: number): number {

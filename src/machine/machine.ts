@@ -8,6 +8,7 @@
 import { Bus, MAX_HARTS } from './bus.js';
 import { DecodeCache } from '../isa/decode.js';
 import { Hart, HartState, type HartEnv, type HartSnapshot } from '../hart/hart.js';
+import type { HartObserver } from '../hart/observer.js';
 import * as C from '../hart/constants.js';
 import { Clint, CLINT_NO_DEADLINE } from './clint.js';
 import { Plic } from './plic.js';
@@ -43,6 +44,12 @@ export interface MachineConfig {
   readonly dtb?: Image;
   /** Block translation tier (default on; HVTRACE_JIT=0 turns it off). Results are identical. */
   readonly jit?: boolean;
+  /**
+   * Observer attached to every hart before the machine boots, so that the firmware's setup of
+   * the boot hart (CSR writes, mret) is observed too (trace recording / replay). Not part of
+   * the stored configuration.
+   */
+  readonly observer?: HartObserver;
 }
 
 export type HaltKind = 'poweroff' | 'fail' | 'reset' | 'limit' | 'fatal' | 'deadlock' | 'htif';
@@ -97,6 +104,7 @@ export class Machine implements HartEnv, HartIrqLines {
       const h = new Hart(i, this.bus, this.dc, this);
       h.jit = this.jit;
       this.jit.addHart(h);
+      h.obs = config.observer ?? null;
       this.harts.push(h);
     }
     this.bus.onRamWrite = (pa, len) => {

@@ -4,11 +4,17 @@
  * rest. 64-bit values are bigints (unsigned), stored as SQLite INTEGER (signed 64-bit
  * two's complement, read back with safe integers).
  *
+ * Common columns: `vtime` = the hart's own virtual time (instructions) at the event; `instret` =
+ * the hart's retired-instruction count (`Hart.instret`: a trapping instruction does not retire);
+ * `priv` = the privilege the hart was in when the event happened (for a trap: the privilege it
+ * was taken FROM; for trap_return: the privilege executing the xRET); `virt` = V (always false
+ * until the H extension lands).
+ *
  * Column use per kind:
  * | kind         | pc              | a                         | b            | c                      | payload                                  |
  * |--------------|-----------------|---------------------------|--------------|------------------------|------------------------------------------|
  * | trap         | epc             | cause (bit 63 = interrupt)| tval         | handler pc             | { from, to } privileges (+ htval, htinst)|
- * | trap_return  | pc of xRET      | 0 = mret, 1 = sret        | new pc       | new privilege          | { from }                                 |
+ * | trap_return  | return address  | 0 = mret, 1 = sret        | new pc       | new privilege          | { from }                                 |
  * | csr_write    | pc              | csr number                | old value    | new value              | { who: insn / firmware / hypervisor }    |
  * | sbi_call     | pc of ecall     | extension id              | function id  | error (a0 on return)   | { args[6], value, handler, caller }      |
  * | mmio         | pc              | physical address          | value        | size | (write ? 0x100:0)| { device }                               |
@@ -18,6 +24,16 @@
  * | halt         | pc              | exit code                 |              |                        | { kind, message }                        |
  * | vm_exit      | guest pc        | reason code               | vcpu         | detail                 | { reason, ... }                          |
  * | vm_entry     | guest pc        | vcpu                      |              |                        |                                          |
+ *
+ * Notes: `input` events are emitted at the round boundary where the scheduler hands the byte to
+ * the UART, with hart 0's pc/instret/priv and vtime = the scheduler's time. `halt` is the last
+ * event of a complete trace: hart = the hart that was running (Machine.current), exit code as
+ * the process exit status, payload { kind: HaltKind, message }. Empty cells are NULL.
+ * `sbi_call` payload: { args: bigint[6] (a0..a5 at the ecall), value: bigint (a1 on return),
+ * handler: 'firmware' | 'hypervisor', caller: privilege }.
+ * `trap_return` pc: the hart reports xRET after the jump, without the xRET's own pc, so the row
+ * pc is the return address (= b); `sbi_call` pc is the ecall (mepc at the call).
+ * SBI calls that do not return (hart_stop, system reset, non-retentive suspend) have error 0.
  */
 export type EventKind =
   | 'trap' | 'trap_return' | 'csr_write' | 'sbi_call' | 'mmio' | 'irq' | 'hart_state'
@@ -44,3 +60,158 @@ export interface TraceEvent {
   c: bigint | null;
   payload: Record<string, unknown> | null;
 }
+
+/** Numeric code of each kind (index in EVENT_KINDS): used by EventBatch. */
+export const KIND_CODE: Readonly<Record<EventKind, number>> = Object.freeze(
+  Object.fromEntries(EVENT_KINDS.map((k, i) => [k, i])) as Record<EventKind, number>,
+);
+
+/** hart_state codes (column a). */
+export const HART_STATE_CODE = { start: 0, stop: 1, suspend: 2, resume: 3 } as const;
+
+/**
+ * A batch of events in columns (struct of arrays), reused by the recorder so that recording
+ * allocates almost nothing per event. Row i is event `seq[i]`. Consumers must use a batch
+ * synchronously (the recorder clears and refills it after the sink returns); `get(i)` makes a
+ * TraceEvent object when one is wanted.
+ *
+ * Representation: `pc` holds the signed 64-bit pc as a JS number (exact: every fetchable pc is
+ * below 2^53 in magnitude); a/b/c hold the 64-bit values as signed BigInt64 (the SQLite
+ * representation) with bit k of `present[i]` telling whether column k (a=1, b=2, c=4) is
+ * non-NULL; `kind` is KIND_CODE; `payload` holds plain objects (often shared, frozen constants:
+ * never mutate them).
+ */
+export class EventBatch {
+  readonly capacity: number;
+  length = 0;
+  readonly seq: Float64Array;
+  readonly vtime: Float64Array;
+  readonly instret: Float64Array;
+  readonly pc: Float64Array;
+  readonly hart: Uint8Array;
+  readonly priv: Uint8Array;
+  readonly virt: Uint8Array;
+  readonly kind: Uint8Array;
+  readonly present: Uint8Array;
+  readonly a: BigInt64Array;
+  readonly b: BigInt64Array;
+  readonly c: BigInt64Array;
+  readonly payload: (Readonly<Record<string, unknown>> | null)[];
+
+  constructor(capacity = 4096) {
+    this.capacity = capacity;
+    this.seq = new Float64Array(capacity);
+    this.vtime = new Float64Array(capacity);
+    this.instret = new Float64Array(capacity);
+    this.pc = new Float64Array(capacity);
+    this.hart = new Uint8Array(capacity);
+    this.priv = new Uint8Array(capacity);
+    this.virt = new Uint8Array(capacity);
+    this.kind = new Uint8Array(capacity);
+    this.present = new Uint8Array(capacity);
+    this.a = new BigInt64Array(capacity);
+    this.b = new BigInt64Array(capacity);
+    this.c = new BigInt64Array(capacity);
+    this.payload = new Array<Readonly<Record<string, unknown>> | null>(capacity).fill(null);
+  }
+
+  clear(): void {
+    this.payload.fill(null, 0, this.length);
+    this.length = 0;
+  }
+
+  /** Append one event given as an object (importers, tests). Returns false when full. */
+  push(e: TraceEvent): boolean {
+    const i = this.length;
+    if (i >= this.capacity) return false;
+    this.seq[i] = e.seq;
+    this.vtime[i] = e.vtime;
+    this.instret[i] = e.instret;
+    this.pc[i] = pcToNumber(e.pc);
+    this.hart[i] = e.hart;
+    this.priv[i] = e.priv;
+    this.virt[i] = e.virt ? 1 : 0;
+    this.kind[i] = KIND_CODE[e.kind];
+    let p = 0;
+    if (e.a !== null) { this.a[i] = e.a; p |= 1; }
+    if (e.b !== null) { this.b[i] = e.b; p |= 2; }
+    if (e.c !== null) { this.c[i] = e.c; p |= 4; }
+    this.present[i] = p;
+    this.payload[i] = e.payload;
+    this.length = i + 1;
+    return true;
+  }
+
+  /** Row i as a TraceEvent (64-bit values unsigned). */
+  get(i: number): TraceEvent {
+    const p = this.present[i]!;
+    return {
+      seq: this.seq[i]!,
+      vtime: this.vtime[i]!,
+      hart: this.hart[i]!,
+      instret: this.instret[i]!,
+      pc: BigInt.asUintN(64, BigInt(this.pc[i]!)),
+      priv: this.priv[i]!,
+      virt: this.virt[i] !== 0,
+      kind: EVENT_KINDS[this.kind[i]!]!,
+      a: p & 1 ? BigInt.asUintN(64, this.a[i]!) : null,
+      b: p & 2 ? BigInt.asUintN(64, this.b[i]!) : null,
+      c: p & 4 ? BigInt.asUintN(64, this.c[i]!) : null,
+      payload: (this.payload[i] ?? null) as Record<string, unknown> | null,
+    };
+  }
+
+  toArray(): TraceEvent[] {
+    const out: TraceEvent[] = [];
+    for (let i = 0; i < this.length; i++) out.push(this.get(i));
+    return out;
+  }
+}
+
+/** A 64-bit pc (unsigned bigint) as the signed JS number used in EventBatch. */
+export function pcToNumber(pc: bigint): number {
+  return Number(BigInt.asIntN(64, pc));
+}
+
+/**
+ * Field-by-field comparison of two events. Returns the names of the fields that differ (empty
+ * when equal). Payloads are compared structurally (bigints by value, arrays and objects
+ * recursively), so an event made by the recorder and one read back from a trace compare equal.
+ */
+export function eventDiff(x: TraceEvent, y: TraceEvent): string[] {
+  const d: string[] = [];
+  if (x.seq !== y.seq) d.push('seq');
+  if (x.vtime !== y.vtime) d.push('vtime');
+  if (x.hart !== y.hart) d.push('hart');
+  if (x.instret !== y.instret) d.push('instret');
+  if (x.pc !== y.pc) d.push('pc');
+  if (x.priv !== y.priv) d.push('priv');
+  if (x.virt !== y.virt) d.push('virt');
+  if (x.kind !== y.kind) d.push('kind');
+  if (x.a !== y.a) d.push('a');
+  if (x.b !== y.b) d.push('b');
+  if (x.c !== y.c) d.push('c');
+  if (!valueEqual(x.payload, y.payload)) d.push('payload');
+  return d;
+}
+
+export function valueEqual(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  if (x === null || y === null || typeof x !== 'object' || typeof y !== 'object') return false;
+  if (Array.isArray(x) !== Array.isArray(y)) return false;
+  if (x instanceof Uint8Array || y instanceof Uint8Array) {
+    if (!(x instanceof Uint8Array && y instanceof Uint8Array) || x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+    return true;
+  }
+  const kx = Object.keys(x as object), ky = Object.keys(y as object);
+  if (kx.length !== ky.length) return false;
+  for (const k of kx) {
+    if (!Object.prototype.hasOwnProperty.call(y, k)) return false;
+    if (!valueEqual((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
+/** Human-readable names of privilege levels. */
+export const PRIV_NAMES: readonly string[] = ['U', 'S', 'H', 'M'];

@@ -69,6 +69,40 @@ describe('LR/SC (§8.2)', () => {
     expect(sim.read32(DATA + 0x1000)).toBe(0);
   });
 
+  it('a store by another hart to the reserved address makes the sc fail (§8.2)', () => {
+    // hart 0: lr.w ; (hart 1 stores) ; sc.w        hart 1: sw
+    const sim = new Sim((a) => {
+      a.bne(a0, zero, 'other');
+      a.lr_w(a1, s1);
+      a.sc_w(a2, a3, s1);
+      a.j('done');
+      a.label('other').sw(t0, 0, s1);
+      a.label('spin').j('spin');
+    }, { harts: 2, regs: { [s1]: DATA, [a3]: 111n, [t0]: 222n } });
+    sim.step(0, 3); // j start, bne, lr.w
+    sim.step(1, 3); // j start, bne (taken), sw
+    expect(sim.read32(DATA)).toBe(222);
+    sim.step(0, 1); // sc.w
+    expect(sim.x(a2)).not.toBe(0n);
+    expect(sim.read32(DATA)).toBe(222); // the other hart's store is not overwritten
+  });
+
+  it('an AMO by another hart to the reserved address makes the sc fail (§8.2)', () => {
+    const sim = new Sim((a) => {
+      a.bne(a0, zero, 'other');
+      a.lr_d(a1, s1);
+      a.sc_d(a2, a3, s1);
+      a.j('done');
+      a.label('other').amo('add', 'd', zero, t0, s1);
+      a.label('spin').j('spin');
+    }, { harts: 2, regs: { [s1]: DATA, [a3]: 111n, [t0]: 5n } });
+    sim.step(0, 3);
+    sim.step(1, 3);
+    sim.step(0, 1);
+    expect(sim.x(a2)).not.toBe(0n);
+    expect(sim.read64(DATA)).toBe(5n);
+  });
+
   it('sc.w to an address outside the reserved word: if it fails, nothing is written', () => {
     const sim = runProgram((a) => {
       a.lr_w(a0, s1);

@@ -497,6 +497,8 @@ export interface SimOptions {
   regs?: Record<number, bigint | number>;
   /** RAM size in MiB (default 16). */
   ramMiB?: number;
+  /** Number of harts (default 1). All start at RAM_BASE with a0 = hartid; only hart 0 is run by `run()`. */
+  harts?: number;
 }
 
 export class Sim {
@@ -512,19 +514,21 @@ export class Sim {
     this.asm = asm;
     this.m = new Machine({
       ramSize: (opts.ramMiB ?? 16) * 1024 * 1024,
-      harts: 1,
+      harts: opts.harts ?? 1,
       bios: 'none',
       kernel: { name: 'hart-test', bytes: image },
     });
     const h = this.m.harts[0]!;
     this.h = h;
-    h.csrSet(CSR.mtvec, BigInt(opts.mtvec ?? MTRAP), 'firmware');
-    h.csrSet(CSR.stvec, BigInt(opts.stvec ?? STRAP), 'firmware');
-    if (opts.pmpAllowAll ?? true) {
-      h.csrSet(CSR.pmpaddr0, (1n << 54n) - 1n, 'firmware');
-      h.csrSet(CSR.pmpcfg0, 0x1fn, 'firmware'); // A = NAPOT, RWX
+    for (const hh of this.m.harts) {
+      hh.csrSet(CSR.mtvec, BigInt(opts.mtvec ?? MTRAP), 'firmware');
+      hh.csrSet(CSR.stvec, BigInt(opts.stvec ?? STRAP), 'firmware');
+      if (opts.pmpAllowAll ?? true) {
+        hh.csrSet(CSR.pmpaddr0, (1n << 54n) - 1n, 'firmware');
+        hh.csrSet(CSR.pmpcfg0, 0x1fn, 'firmware'); // A = NAPOT, RWX
+      }
+      for (const [k, v] of Object.entries(opts.regs ?? {})) hh.setX(Number(k), BigInt(v));
     }
-    for (const [k, v] of Object.entries(opts.regs ?? {})) h.setX(Number(k), BigInt(v));
     const self = this;
     const obs: HartObserver = {
       trap(hh, cause, interrupt, epc, tval, from, to) {
@@ -576,6 +580,14 @@ export class Sim {
       else if (s !== undefined) this.stop = s;
     }
     return this.stop;
+  }
+
+  /** Run hart `i` for exactly `n` steps (for multi-hart interleavings). */
+  step(i: number, n = 1): void {
+    const hh = this.m.harts[i]!;
+    this.m.current = hh;
+    for (let k = 0; k < n; k++) hh.run(1);
+    this.m.current = this.h;
   }
 
   // ---- inspection ----

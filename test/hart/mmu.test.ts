@@ -140,6 +140,25 @@ describe('Sv39 and Sv48 page walks (§4.3.2, §4.4, §4.5)', () => {
   });
 });
 
+describe('executing at an upper-half (negative) virtual address', () => {
+  it('auipc, jal and jalr produce sign-extended 64-bit addresses', () => {
+    const hi = 0xffffffc000000000n;
+    const { sim } = mmu((a) => { a.li(t0, hi).jalr(zero, t0, 0); }, (pt, s) => {
+      // at hi: auipc a0, 0 ; jal ra, +8 ; (skipped) ; jalr a2, 0(a0) -> hi again? no: ebreak
+      const code = new Asm(Number(BigInt.asIntN(64, hi)));
+      code.auipc(a0, 0).jal(ra, code.here + 8).nop().auipc(a1, 0x1).addi(a2, zero, 0).bne(a0, zero, code.here + 8).nop().ebreak();
+      s.m.bus.writeRam(DATA, code.assemble());
+      pt.map(hi, DATA, RX);
+    });
+    expect(sim.csr(CSR.mcause)).toBe(3n);
+    expect(sim.x(a0)).toBe(hi);
+    expect(sim.x(ra)).toBe(hi + 8n);
+    expect(sim.x(a1)).toBe(hi + 0xcn + 0x1000n);
+    expect(sim.csr(CSR.mepc)).toBe(hi + 0x1cn);
+    expect(sim.csr(CSR.mtval)).toBe(hi + 0x1cn);
+  });
+});
+
 describe('invalid PTEs and misaligned superpages raise page faults (§4.3.2 steps 3, 6)', () => {
   it.each([
     ['2 MiB leaf with PPN[0] != 0', 1, RAM_BASE + 0x40_1000],
@@ -450,6 +469,19 @@ describe('accesses spanning two pages (§3.1.16: tval = address of the faulting 
       pt.map(VA + 0x1000n, DATA + 0x1000, RO);
     });
     expectFault(sim, STORE_PF, VA + 0x1000n);
+  });
+
+  it('a 32-bit instruction straddling two mapped pages with non-contiguous frames executes', () => {
+    const { sim } = mmu((a) => { a.li(t0, VA + 0xffen).jalr(zero, t0, 0); }, (pt, s) => {
+      // addi a0, zero, 0x123 = 0x12300513: low half at DATA+0x3ffe, high half at DATA+0x0000
+      s.write32(DATA + 0x3ffc, 0x05130001);
+      s.write32(DATA, (0x9002 << 16) | 0x1230); // high half of the addi, then c.ebreak
+      pt.map(VA, DATA + 0x3000, RX);
+      pt.map(VA + 0x1000n, DATA, RX);
+    });
+    expect(sim.csr(CSR.mcause)).toBe(3n); // c.ebreak after the straddling addi
+    expect(sim.csr(CSR.mepc)).toBe(VA + 0x1002n);
+    expect(sim.x(a0)).toBe(0x123n);
   });
 
   it('a 32-bit instruction straddling into an unmapped page: mepc = instruction, mtval = second page', () => {

@@ -3,6 +3,7 @@
  * (privileged spec 1.12: §2.1, §3.1.6-3.1.14, §3.3, §4.1; unprivileged 20191213 ch. 9-10).
  */
 import { describe, expect, it } from 'vitest';
+import { Scheduler } from '../../src/sched/scheduler.js';
 import {
   Asm, Sim, runProgram, a0, a1, a2, s1, t0, t1, t2, zero, CSR, MS, IRQ, INT, PRV_M, PRV_S, PRV_U,
   MTRAP, STRAP, DATA, CLINT, encCsr, MRET, SRET, WFI, ECALL, EBREAK,
@@ -615,6 +616,25 @@ describe('interrupts (priv §3.1.9, §4.1.3)', () => {
     expect(sim.traps[0]).toMatchObject({ cause: 9, interrupt: true, to: PRV_S, pc: BigInt(sim.addr('vt') + 4 * 9) });
   });
 
+  it('a CLINT timer interrupt wakes WFI under the scheduler (mtimecmp <= mtime raises MTIP)', () => {
+    const sim = new Sim((a) => {
+      a.la(t0, 'h').csrw(CSR.mtvec, t0);
+      a.li(t1, CLINT + 0x4000).li(t0, 50).sd(t0, 0, t1); // mtimecmp[0] = 50 ticks
+      a.li(t0, bit(IRQ.MTI)).csrw(CSR.mie, t0).csrsi(CSR.mstatus, 8);
+      a.label('w').wfi();
+      a.label('spin').j('spin');
+      a.align(4).label('h');
+      a.csrr(s1, CSR.mcause).csrr(a1, CSR.mepc).csrr(a2, CSR.time);
+      a.li(t1, 0x10_0000).li(t0, 0x5555).sw(t0, 0, t1);
+      a.j('h');
+    });
+    const halt = new Scheduler(sim.m).runToEnd();
+    expect(halt.kind).toBe('poweroff');
+    expect(sim.x(s1)).toBe(INT | 7n);
+    expect(sim.x(a1)).toBe(BigInt(sim.addr('spin'))); // wfi completed; mepc = next instruction
+    expect(sim.x(a2)).toBeGreaterThanOrEqual(50n);
+  });
+
   it('a CLINT msip write raises MSIP and is taken as cause 3', () => {
     const sim = runProgram((a) => {
       a.li(t0, bit(IRQ.MSI)).csrw(CSR.mie, t0).csrsi(CSR.mstatus, 8);
@@ -667,6 +687,20 @@ describe('counters and counter-enable gating (priv §3.1.10-3.1.12, §4.1.5; unp
     expect(sim.x(a2) - sim.x(a1)).toBe(1n);
   });
 
+  it('the time CSR shadows the CLINT mtime register', () => {
+    const sim = runProgram((a) => {
+      a.li(t1, CLINT + 0xbff8).li(t0, 1_000_000).sd(t0, 0, t1);
+      a.csrr(a0, CSR.time);
+      a.ld(a1, 0, t1);
+      a.csrr(a2, CSR.time);
+    });
+    expect(sim.traps).toEqual([]);
+    expect(sim.x(a0)).toBeGreaterThanOrEqual(1_000_000n);
+    expect(sim.x(a0)).toBeLessThan(1_000_010n);
+    expect(sim.x(a1)).toBeGreaterThanOrEqual(sim.x(a0));
+    expect(sim.x(a2)).toBeGreaterThanOrEqual(sim.x(a1));
+  });
+
   it('a write to minstret sets the counter seen by the next read', () => {
     const sim = runProgram((a) => {
       a.li(t0, 1000).csrw(CSR.minstret, t0);
@@ -689,5 +723,145 @@ describe('counters and counter-enable gating (priv §3.1.10-3.1.12, §4.1.5; unp
   });
 });
 
-// keep imports used
-void [MTRAP, STRAP, ECALL, EBREAK, a2];
+describe('CSR fields and WARL behaviour (priv §3.1, §4.1)', () => {
+  it('misa reports RV64 (MXL = 2) with A, C, D, F, I, M, S, U', () => {
+    const sim = runProgram((a) => { a.csrr(a0, CSR.misa); });
+    const ext = 'ACDFIMSU'.split('').reduce((m, c) => m | bit(c.charCodeAt(0) - 65), 0n);
+    expect(sim.x(a0) >> 62n).toBe(2n);
+    expect(sim.x(a0) & 0x3ffffffn).toBe(ext);
+  });
+
+  it('mepc/sepc bit 0 always reads 0 (IALIGN = 16)', () => {
+    const sim = runProgram((a) => {
+      a.li(t0, 0x80001235).csrw(CSR.mepc, t0).csrw(CSR.sepc, t0);
+      a.csrr(a0, CSR.mepc).csrr(a1, CSR.sepc);
+    });
+    expect(sim.x(a0)).toBe(0x80001234n);
+    expect(sim.x(a1)).toBe(0x80001234n);
+  });
+
+  it('mip: only SSIP, STIP and SEIP are writable from M; MSIP/MTIP/MEIP are read-only', () => {
+    const sim = runProgram((a) => { a.li(t0, -1).csrw(CSR.mip, t0).csrr(a0, CSR.mip); });
+    expect(sim.x(a0)).toBe(bit(IRQ.SSI) | bit(IRQ.STI) | bit(IRQ.SEI));
+  });
+
+  it('sip: S-mode can write only SSIP (when delegated); sie: only delegated bits', () => {
+    const sim = runProgram(lower(PRV_S, (a) => {
+      a.li(t0, bit(IRQ.SSI) | bit(IRQ.STI) | bit(IRQ.SEI)).csrw(CSR.mideleg, t0);
+      a.csrw(CSR.mie, zero);
+    }, (a) => {
+      a.li(t0, -1).csrw(CSR.sip, t0).csrr(a0, CSR.sip);
+      a.li(t0, -1).csrw(CSR.sie, t0).csrr(a1, CSR.sie);
+    }));
+    expect(sim.traps).toEqual([]);
+    expect(sim.x(a0)).toBe(bit(IRQ.SSI));
+    expect(sim.x(a1)).toBe(bit(IRQ.SSI) | bit(IRQ.STI) | bit(IRQ.SEI));
+    expect(sim.csr(CSR.mie)).toBe(bit(IRQ.SSI) | bit(IRQ.STI) | bit(IRQ.SEI));
+  });
+
+  it('sie writes do not touch non-delegated (M-level) enables', () => {
+    const sim = runProgram(lower(PRV_S, (a) => {
+      a.li(t0, bit(IRQ.SSI)).csrw(CSR.mideleg, t0);
+      a.li(t0, bit(IRQ.MTI) | bit(IRQ.STI)).csrw(CSR.mie, t0);
+    }, (a) => { a.li(t0, -1).csrw(CSR.sie, t0); }));
+    expect(sim.csr(CSR.mie)).toBe(bit(IRQ.MTI) | bit(IRQ.STI) | bit(IRQ.SSI));
+  });
+
+  it('sstatus is a view of mstatus without the M-only fields', () => {
+    const sim = runProgram((a) => {
+      a.li(t0, MS.MIE | MS.MPIE | MS.MPP | MS.MPRV | MS.TVM | MS.TW | MS.TSR | MS.SIE | MS.SUM | MS.MXR).csrs(CSR.mstatus, t0);
+      a.csrr(a0, CSR.sstatus);
+      a.li(t0, -1).csrw(CSR.sstatus, t0);
+      a.csrr(a1, CSR.mstatus);
+    });
+    const m = sim.x(a0);
+    expect(m & (MS.MIE | MS.MPIE | MS.MPP | MS.MPRV | MS.TVM | MS.TW | MS.TSR)).toBe(0n);
+    expect(m & (MS.SIE | MS.SUM | MS.MXR)).toBe(MS.SIE | MS.SUM | MS.MXR);
+    // writing all ones through sstatus leaves the M-only fields as they were
+    expect(sim.x(a1) & (MS.MPRV | MS.TVM | MS.TW | MS.TSR | MS.MPP)).toBe(MS.MPRV | MS.TVM | MS.TW | MS.TSR | MS.MPP);
+    expect(sim.x(a1) & (MS.SPIE | MS.SPP)).toBe(MS.SPIE | MS.SPP);
+  });
+
+  it('mhartid reads the hart id', () => {
+    const sim = runProgram((a) => { a.csrr(a1, CSR.mhartid); });
+    expect(sim.x(a1)).toBe(0n);
+  });
+});
+
+describe('physical access faults (priv §3.1.15, §3.6)', () => {
+  it('a load from an address with no RAM or device -> load access fault 5, mtval = address', () => {
+    const sim = runProgram((a) => { a.li(t0, 0x40).label('i').ld(a0, 0, t0); });
+    expect(sim.lastTrap).toMatchObject({ cause: 5, tval: 0x40n, epc: BigInt(sim.addr('i')) });
+  });
+
+  it('a store to an address with no RAM or device -> store access fault 7', () => {
+    const sim = runProgram((a) => { a.li(t0, 0x7000_0000).sw(a0, 4, t0); });
+    expect(sim.lastTrap).toMatchObject({ cause: 7, tval: 0x7000_0004n });
+  });
+
+  it('a load beyond the end of RAM -> load access fault 5', () => {
+    const sim = runProgram((a) => { a.li(t0, 0x8000_0000 + 16 * 1024 * 1024).lw(a0, 0, t0); });
+    expect(sim.lastTrap).toMatchObject({ cause: 5, tval: BigInt(0x8000_0000 + 16 * 1024 * 1024) });
+  });
+
+  it('an instruction fetch from a device (CLINT) -> fetch access fault 1, mepc = mtval = target', () => {
+    const sim = runProgram((a) => { a.li(t0, CLINT).jalr(zero, t0, 0); });
+    expect(sim.lastTrap).toMatchObject({ cause: 1, tval: BigInt(CLINT), epc: BigInt(CLINT) });
+  });
+
+  it('M-mode (bare) loads from addresses with high bits set -> access fault with the exact address', () => {
+    for (const va of [0xffffffff80000000n, 0x8000000000000000n, 0x0100000000000000n]) {
+      const sim = runProgram((a) => { a.li(t0, va).ld(a0, 0, t0); });
+      expect(sim.lastTrap, `0x${va.toString(16)}`).toMatchObject({ cause: 5, tval: va });
+    }
+  });
+
+  it('an instruction fetch from unmapped physical memory -> fetch access fault 1', () => {
+    const sim = runProgram((a) => { a.li(t0, 0x1000).jalr(zero, t0, 0); });
+    expect(sim.lastTrap).toMatchObject({ cause: 1, tval: 0x1000n, epc: 0x1000n });
+  });
+});
+
+describe('unimplemented extensions are illegal', () => {
+  const hlvW = ((0x34 << 25) | (0 << 20) | (a1 << 15) | (4 << 12) | (a0 << 7) | 0x73) >>> 0;
+  const hfenceGvma = ((0x31 << 25) | 0x73) >>> 0;
+  it.each([
+    ['hlv.w (misa.H = 0)', hlvW],
+    ['hfence.gvma (misa.H = 0)', hfenceGvma],
+    ['csrr hstatus (no H CSRs)', encCsr(2, a0, 0x600, 0)],
+    ['slliw with shamt[5] = 1 (reserved, unpriv §5.2)', 0x0205951b],
+  ])('%s', (_n, w) => {
+    const sim = runProgram((a) => { a.word(w); });
+    expect(sim.lastTrap).toMatchObject({ cause: 2, tval: BigInt(w) });
+  });
+});
+
+describe('Sstc (stimecmp)', () => {
+  const STCE = 1n << 63n;
+  it('with menvcfg.STCE = 1, STIP follows stimecmp <= time and is read-only in mip', () => {
+    const sim = runProgram((a) => {
+      a.li(t0, STCE).csrs(CSR.menvcfg, t0);
+      a.csrw(CSR.stimecmp, zero);
+      a.csrr(a0, CSR.mip);
+      a.li(t0, bit(IRQ.STI)).csrc(CSR.mip, t0);
+      a.csrr(a1, CSR.mip);
+      a.li(t0, -1).csrw(CSR.stimecmp, t0);
+      a.csrr(a2, CSR.mip);
+    });
+    expect(sim.traps).toEqual([]);
+    expect(sim.x(a0) & bit(IRQ.STI)).toBe(bit(IRQ.STI));
+    expect(sim.x(a1) & bit(IRQ.STI)).toBe(bit(IRQ.STI));
+    expect(sim.x(a2) & bit(IRQ.STI)).toBe(0n);
+  });
+
+  it('stimecmp from S-mode needs menvcfg.STCE and mcounteren.TM', () => {
+    const cases: [bigint, number, boolean][] = [[0n, 2, false], [STCE, 0, false], [STCE, 2, true]];
+    for (const [envcfg, tm, ok] of cases) {
+      const sim = runProgram(lower(PRV_S, (a) => {
+        a.li(t0, envcfg).csrw(CSR.menvcfg, t0).li(t0, tm).csrw(CSR.mcounteren, t0);
+      }, (a) => { a.csrr(a0, CSR.stimecmp); }));
+      if (ok) expect(sim.traps).toEqual([]);
+      else expect(sim.lastTrap, `menvcfg=${envcfg} TM=${tm}`).toMatchObject({ cause: 2, from: PRV_S });
+    }
+  });
+});
