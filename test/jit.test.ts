@@ -15,6 +15,7 @@ function runGuest(name: string, harts: number, jit: boolean, input?: string) {
     bios: 'builtin',
     kernel: { name, bytes: new Uint8Array(readFileSync(`guests/build/${name}.elf`)) },
     jit,
+    jitHot: 2, // translate nearly everything, so every translated instruction form is exercised
   });
   const out: number[] = [];
   m.onConsole = (b) => out.push(...b);

@@ -25,7 +25,7 @@ const TABLE_BITS = 16;
 const TABLE_SIZE = 1 << TABLE_BITS;
 const TABLE_MASK = TABLE_SIZE - 1;
 /** Executions of a block start before it is compiled (compiling costs ~25-150 µs). */
-const HOT = Number(process.env.HVTRACE_JIT_HOT ?? 256);
+export const DEFAULT_JIT_HOT = 256;
 const MAX_BLOCK = 64;
 /** Invalidations after which a page is no longer translated. */
 const CHURN_LIMIT = 8;
@@ -52,7 +52,12 @@ export class Jit {
   /** Translator failures (bugs): the interpreter ran that code instead. Tests assert none. */
   readonly compileErrors: string[] = [];
 
-  constructor(private readonly dc: DecodeCache, enabled = true) {
+  /**
+   * @param hot executions of a block start before it is compiled. Code run fewer than a few
+   *   hundred times is cheaper to interpret: V8 runs a fresh function in its bytecode
+   *   interpreter until it is hot itself, and compiling costs 25-150 µs.
+   */
+  constructor(private readonly dc: DecodeCache, enabled = true, private readonly hotThreshold = DEFAULT_JIT_HOT) {
     this.enabled = enabled;
   }
 
@@ -68,7 +73,7 @@ export class Jit {
   lookup(off: number, pc: number, dv: DataView): number {
     const s = (off >>> 1) & TABLE_MASK;
     if (this.tag[s] === off && this.startPc[s] === pc) return s;
-    if (++this.hot[s] < HOT) return -1;
+    if (++this.hot[s] < this.hotThreshold) return -1;
     this.hot[s] = 0;
     return this.compile(s, off, pc, dv);
   }

@@ -44,6 +44,8 @@ export interface MachineConfig {
   readonly dtb?: Image;
   /** Block translation tier (default on; HVTRACE_JIT=0 turns it off). Results are identical. */
   readonly jit?: boolean;
+  /** Executions before a block is translated (tests use a low value to translate everything). */
+  readonly jitHot?: number;
   /**
    * Observer attached to every hart before the machine boots, so that the firmware's setup of
    * the boot hart (CSR writes, mret) is observed too (trace recording / replay). Not part of
@@ -99,7 +101,7 @@ export class Machine implements HartEnv, HartIrqLines {
     validateConfig(config);
     this.config = config;
     this.bus = new Bus(RAM_BASE, config.ramSize);
-    this.jit = new Jit(this.dc, config.jit ?? process.env.HVTRACE_JIT !== '0');
+    this.jit = new Jit(this.dc, config.jit ?? process.env.HVTRACE_JIT !== '0', config.jitHot);
     for (let i = 0; i < config.harts; i++) {
       const h = new Hart(i, this.bus, this.dc, this);
       h.jit = this.jit;
