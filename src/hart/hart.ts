@@ -889,7 +889,7 @@ export class Hart {
         if (jit !== null) {
           const js = jit.lookup(o, pc, dv);
           if (js >= 0 && this.steps + jit.len[js]! <= end) {
-            jit.fn[js]!(this, x, xi, dv);
+            jit.fn[js]!(this, x, xi, dv, end);
             continue;
           }
         }

@@ -19,7 +19,8 @@ import { Op, D_OP, D_RD, D_RS1, D_RS2, D_IMM, D_LEN, D_INS, DecodeCache } from '
 import type { Hart } from './hart.js';
 import { execFp as execFpRef } from './fpu.js';
 
-export type BlockFn = (h: Hart, x: BigInt64Array, xi: Int32Array, dv: DataView) => void;
+/** A translated block; `end` is the step count it must not pass (the scheduler's budget). */
+export type BlockFn = (h: Hart, x: BigInt64Array, xi: Int32Array, dv: DataView, end: number) => void;
 
 const TABLE_BITS = 16;
 const TABLE_SIZE = 1 << TABLE_BITS;
@@ -129,7 +130,7 @@ export class Jit {
       const b = ds * 8;
       const op = dd[b + D_OP]!;
       const len = dd[b + D_LEN]!;
-      const code = emit(op, dd[b + D_RD]!, dd[b + D_RS1]!, dd[b + D_RS2]!, dd[b + D_IMM]!, dc.imm64[ds]!, dd[b + D_INS]!, raw, p, p + len, n);
+      const code = emit(op, dd[b + D_RD]!, dd[b + D_RS1]!, dd[b + D_RS2]!, dd[b + D_IMM]!, dc.imm64[ds]!, dd[b + D_INS]!, raw, p, p + len, n, pc);
       if (code === null) break;
       body.push(code.text);
       n++;
@@ -141,13 +142,15 @@ export class Jit {
       this.hot[s] = -1 << 30; // not translatable: stop counting
       return -1;
     }
-    if (!ended) body.push(`h.steps = S0 + ${n}; h.pc = ${p};`);
-    const src = `"use strict";\nconst S0 = h.steps; let lo = 0, hi = 0, o = 0;\n${body.join('\n')}\n`;
+    if (!ended) body.push(`h.steps = S0 + ${n}; h.pc = ${p}; return;`);
+    // A branch back to the block's own start loops inside the function (see selfLoop).
+    const text = body.join('\n').replace(/__N__/g, String(n));
+    const src = `"use strict";\nlet S0 = h.steps; let lo = 0, hi = 0, o = 0;\nfor (;;) {\n${text}\n}\n`;
     let fn: BlockFn;
     try {
       // The outer function binds execFp once; the block itself takes (h, x, xi, dv).
       // eslint-disable-next-line @typescript-eslint/no-implied-eval
-      fn = new Function('execFp', `return function block(h, x, xi, dv) {\n${src}}`)(execFpRef) as BlockFn;
+      fn = new Function('execFp', `return function block(h, x, xi, dv, end) {\n${src}}`)(execFpRef) as BlockFn;
     } catch (e) {
       // A translator bug must not stop the guest: the interpreter runs this code instead.
       this.compileErrors.push(`${(e as Error).message} in block at pc 0x${pc.toString(16)}:\n${src}`);
@@ -183,7 +186,7 @@ function pair(v: number): [number, number] {
  * Returns null for instructions the translator leaves to the interpreter.
  */
 function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm64: bigint, ins: number,
-  raw: number, pc: number, npc: number, i: number): Emitted | null {
+  raw: number, pc: number, npc: number, i: number, start: number): Emitted | null {
   const X = (r: number): string => `x[${r}]`;
   const LO = (r: number): string => `xi[${r * 2}]`;
   const HI = (r: number): string => `xi[${r * 2 + 1}]`;
@@ -194,6 +197,13 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
   const leave = `if (h.attention) { h.steps = S0 + ${i + 1}; h.pc = ${npc}; return; }`;
   const ea = `lo = (${LO(rs1)} + ${imm}) | 0; hi = (${HI(rs1)} + ${imm >> 31} + ((lo >>> 0) < (${LO(rs1)} >>> 0) ? 1 : 0)) | 0;`;
   const fin = (target: string): string => `h.steps = S0 + ${i + 1}; h.pc = ${target}; return;`;
+  /**
+   * Taken branch to `target`. A branch back to the block start stays in the function while the
+   * next iteration fits in the budget and nothing needs attention: exactly the points where the
+   * interpreter loop would also go on (the block is __N__ instructions long, this is the last).
+   */
+  const taken = (target: number): string => target !== start ? fin(String(target))
+    : `S0 += __N__; if (S0 + __N__ <= end && !h.attention) continue; h.steps = S0; h.pc = ${start}; return;`;
   const [nlo, nhi] = pair(npc);
   const linkRd = `xi[${rd * 2}] = ${nlo}; xi[${rd * 2 + 1}] = ${nhi};`;
   const t = (text: string): Emitted => ({ text, ends: false });
@@ -201,19 +211,19 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
   switch (op) {
     case Op.LUI: return t(`${X(rd)} = ${big(imm64)};`);
     case Op.AUIPC: { const [a, b] = pair(pc + imm); return t(`xi[${rd * 2}] = ${a}; xi[${rd * 2 + 1}] = ${b};`); }
-    case Op.JAL: return end(`${linkRd} ${fin(String(pc + imm))}`);
+    case Op.JAL: return end(`${linkRd} ${taken(pc + imm)}`);
     case Op.JALR:
       // Same target computation as the interpreter (pcNumber for out-of-range registers).
       return end(`{ const hi_ = ${HI(rs1)}, lo_ = ${LO(rs1)}; let tgt = hi_ * 4294967296 + (lo_ >>> 0) + ${imm};
         if (hi_ > 0x1fffff || hi_ < -0x200000) tgt = h.pcFromBig(${X(rs1)} + ${big(BigInt(imm))});
         tgt -= tgt - Math.floor(tgt / 2) * 2; ${linkRd} ${fin('tgt')} }`);
-    case Op.BEQ: return end(`if (${X(rs1)} === ${X(rs2)}) { ${fin(String(pc + imm))} } ${fin(String(npc))}`);
-    case Op.BNE: return end(`if (${X(rs1)} !== ${X(rs2)}) { ${fin(String(pc + imm))} } ${fin(String(npc))}`);
-    case Op.BLT: return end(`if (${X(rs1)} < ${X(rs2)}) { ${fin(String(pc + imm))} } ${fin(String(npc))}`);
-    case Op.BGE: return end(`if (${X(rs1)} >= ${X(rs2)}) { ${fin(String(pc + imm))} } ${fin(String(npc))}`);
+    case Op.BEQ: return end(`if (${X(rs1)} === ${X(rs2)}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
+    case Op.BNE: return end(`if (${X(rs1)} !== ${X(rs2)}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
+    case Op.BLT: return end(`if (${X(rs1)} < ${X(rs2)}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
+    case Op.BGE: return end(`if (${X(rs1)} >= ${X(rs2)}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
     case Op.BLTU: case Op.BGEU: {
       const lt = `((${HI(rs1)} >>> 0) < (${HI(rs2)} >>> 0) || ((${HI(rs1)} >>> 0) === (${HI(rs2)} >>> 0) && (${LO(rs1)} >>> 0) < (${LO(rs2)} >>> 0)))`;
-      return end(`if (${op === Op.BLTU ? '' : '!'}${lt}) { ${fin(String(pc + imm))} } ${fin(String(npc))}`);
+      return end(`if (${op === Op.BLTU ? '' : '!'}${lt}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
     }
     case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU: {
       const size = op === Op.LB || op === Op.LBU ? 1 : op === Op.LH || op === Op.LHU ? 2 : op === Op.LD ? 8 : 4;
