@@ -69,8 +69,8 @@ def(C.CSR.mcycle, { name: 'mcycle', read: (h) => h.mcycleValue(), write: (h, v) 
 def(C.CSR.minstret, { name: 'minstret', read: (h) => h.minstretValue(), write: (h, v) => h.setMinstret(v) });
 def(C.CSR.mcountinhibit, {
   name: 'mcountinhibit', read: (h) => u(h.mcountinhibit),
-  // CY and IR are recorded but counting is not inhibited: virtual time needs them running.
-  write: (h, v) => { h.mcountinhibit = Number(v & 0xfffffffdn); },
+  // CY, TM and IR are read-only zero (a WARL choice): virtual time needs the counters running.
+  write: (h, v) => { h.mcountinhibit = Number(v & 0xfffffff8n); },
 });
 def(C.CSR.mcounteren, { name: 'mcounteren', read: (h) => u(h.mcounteren), write: (h, v) => { h.mcounteren = lo32(v); } });
 def(C.CSR.scounteren, { name: 'scounteren', read: (h) => u(h.scounteren), write: (h, v) => { h.scounteren = lo32(v); } });

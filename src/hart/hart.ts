@@ -56,6 +56,8 @@ const TLB_BITS = 8;
 const TLB_SIZE = 1 << TLB_BITS;
 const TLB_MASK = TLB_SIZE - 1;
 const TWO32 = 4294967296;
+/** pc sentinel for jump targets beyond ±2^53 (see setPc). */
+const WILD = 2 ** 53;
 /** TLB "hi word" of an empty entry: no reachable address has bits 63:32 equal to this. */
 const TLB_EMPTY = 0x7fffffff;
 
@@ -194,6 +196,7 @@ export class Hart {
     for (const c of ext) m |= 1n << BigInt(c.charCodeAt(0) - 65);
     this.misa = m;
     this.flushTlb();
+    bus.resv.register(this);
   }
 
   // ======================================================================
@@ -229,7 +232,9 @@ export class Hart {
     else sra(this.xi, rd, rs, sh);
   }
   pcFromBig(v: bigint): number {
-    return pcNumber(BigInt.asIntN(64, v));
+    const n = pcNumber(BigInt.asIntN(64, v));
+    if (n === WILD || n === -WILD) this.wildPc = BigInt.asUintN(64, v);
+    return n;
   }
   /** Drop store-TLB entries that map buffer page `page` (it now holds translated code). */
   forgetStorePage(page: number): void {
@@ -271,7 +276,9 @@ export class Hart {
     this.scause = s.scause; this.mtval = s.mtval; this.stval = s.stval; this.mscratch = s.mscratch; this.sscratch = s.sscratch;
     this.mcounteren = s.mcounteren; this.scounteren = s.scounteren; this.mcountinhibit = s.mcountinhibit;
     this.menvcfg = s.menvcfg; this.senvcfg = s.senvcfg; this.stimecmp = s.stimecmp;
-    this.fflags = s.fflags; this.frm = s.frm; this.pmp.restoreState(s.pmp); this.resvAddr = s.resvAddr;
+    this.fflags = s.fflags; this.frm = s.frm; this.pmp.restoreState(s.pmp);
+    this.bus.resv.release(this);
+    if (s.resvAddr >= 0) this.bus.resv.reserve(this, s.resvAddr);
     this.satp = 0n;
     this.setSatp(s.satp);
     this.flushTlb();
@@ -289,11 +296,22 @@ export class Hart {
     if (i !== 0) this.x[i] = BigInt.asIntN(64, v);
   }
   getPc(): bigint {
-    return BigInt.asUintN(64, BigInt(this.pc));
+    return this.vaBig(this.pc);
   }
-  /** Set pc from a 64-bit value. Values that cannot be fetched are clamped into a faulting address. */
+  /**
+   * Set pc from a 64-bit value. A value beyond ±2^53 can never be fetched: pc becomes a
+   * sentinel (±2^53, which faults in every translation mode) and the exact value is kept in
+   * wildPc, so epc and tval of the resulting fetch fault are exact.
+   */
   setPc(v: bigint): void {
-    this.pc = pcNumber(v);
+    this.pc = this.pcFromBig(v);
+  }
+  /** The exact jump target behind a ±2^53 pc sentinel. */
+  private wildPc = 0n;
+  /** A VA number as the unsigned 64-bit value it stands for (the pc sentinel maps to wildPc). */
+  vaBig(va: number): bigint {
+    if (va === WILD || va === -WILD) return this.wildPc;
+    return BigInt.asUintN(64, BigInt(va));
   }
 
   // ======================================================================
@@ -463,7 +481,7 @@ export class Hart {
     this.mstatus = ms;
     this.flushTlb();
     this.setPriv(mpp);
-    this.resvAddr = -1;
+    this.bus.resv.release(this);
     this.setPc(this.mepc);
     if (this.obs) this.obs.trapReturn(this, 'mret', from, mpp);
   }
@@ -480,7 +498,7 @@ export class Hart {
     this.mstatus = ms;
     this.flushTlb();
     this.setPriv(spp);
-    this.resvAddr = -1;
+    this.bus.resv.release(this);
     this.setPc(this.sepc);
     if (this.obs) this.obs.trapReturn(this, 'sret', from, spp);
   }
@@ -514,6 +532,9 @@ export class Hart {
     if (d === undefined || d.write === undefined || csrAccessFault(this, csr, true) || (d.pred !== undefined && !d.pred(this))) {
       this.illegal(insn);
     }
+    // A write to minstret/mcycle takes effect after the writing instruction completes
+    // (§3.1.10): that instruction's own retirement must not count.
+    if (csr === C.CSR.minstret || csr === C.CSR.mcycle) v -= 1n;
     const obs = this.obs;
     if (obs) {
       const old = d.read(this);
@@ -573,7 +594,7 @@ export class Hart {
     const priv = this.effPriv(acc);
     const mode = this.satpMode;
     if (priv === C.PRV_M || mode === C.SATP_MODE_BARE) {
-      if (va < 0) this.accessFault(acc, BigInt.asUintN(64, BigInt(va)));
+      if (va < 0) this.accessFault(acc, this.vaBig(va));
       this.walkPerms = PMP_R | PMP_W | PMP_X;
       return va;
     }
@@ -581,7 +602,7 @@ export class Hart {
     const vaBits = 12 + 9 * levels;
     // The address must be sign-extended from bit vaBits-1 (§4.4.1).
     const lim = 2 ** (vaBits - 1);
-    if (va >= lim || va < -lim) this.pageFault(acc, BigInt.asUintN(64, BigInt(va)));
+    if (va >= lim || va < -lim) this.pageFault(acc, this.vaBig(va));
     const vpnAll = Math.floor((va < 0 ? va + 2 * lim : va) / 4096);
     let a = this.satpRoot;
     const dv = this.dv;
@@ -589,15 +610,15 @@ export class Hart {
       const vpn = Math.floor(vpnAll / 2 ** (9 * i)) % 512;
       const pteAddr = a + vpn * 8;
       // PTE accesses are checked by PMP as S-mode accesses (§3.7.1) and must be in RAM.
-      if (!this.bus.isRam(pteAddr, 8) || (this.pmp.anyActive && (this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_R) === 0)) {
-        this.accessFault(acc, BigInt.asUintN(64, BigInt(va)));
+      if (!this.bus.isRam(pteAddr, 8) || (this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_R) === 0) {
+        this.accessFault(acc, this.vaBig(va));
       }
       const off = this.ramOffset + pteAddr - this.bus.ramBase;
       const lo = dv.getUint32(off, true);
       const hi = dv.getUint32(off + 4, true);
       const v = lo & 1, r = (lo >>> 1) & 1, w = (lo >>> 2) & 1, xb = (lo >>> 3) & 1;
       // Reserved bits 63:54 (N, PBMT without Svnapot/Svpbmt) must be zero (§4.4.1).
-      if (v === 0 || (r === 0 && w === 1) || (hi >>> 22) !== 0) this.pageFault(acc, BigInt.asUintN(64, BigInt(va)));
+      if (v === 0 || (r === 0 && w === 1) || (hi >>> 22) !== 0) this.pageFault(acc, this.vaBig(va));
       const ppn = (hi & 0x3fffff) * 1024 + (lo >>> 10);
       if (r === 0 && xb === 0) {
         a = ppn * 4096;
@@ -606,23 +627,23 @@ export class Hart {
       // Leaf PTE: permission checks (§4.3.2 step 5).
       const u = (lo >>> 4) & 1;
       if (priv === C.PRV_U) {
-        if (u === 0) this.pageFault(acc, BigInt.asUintN(64, BigInt(va)));
+        if (u === 0) this.pageFault(acc, this.vaBig(va));
       } else if (u === 1) {
-        if (acc === ACC_FETCH || (this.mstatus & C.MSTATUS_SUM) === 0) this.pageFault(acc, BigInt.asUintN(64, BigInt(va)));
+        if (acc === ACC_FETCH || (this.mstatus & C.MSTATUS_SUM) === 0) this.pageFault(acc, this.vaBig(va));
       }
       const mxr = (this.mstatus & C.MSTATUS_MXR) !== 0;
       const canR = r === 1 || (mxr && xb === 1);
       if ((acc === ACC_FETCH && xb === 0) || (acc === ACC_LOAD && !canR) || (acc === ACC_STORE && w === 0)) {
-        this.pageFault(acc, BigInt.asUintN(64, BigInt(va)));
+        this.pageFault(acc, this.vaBig(va));
       }
       // Misaligned superpage (§4.3.2 step 6).
       const span = 2 ** (9 * i);
-      if (i > 0 && ppn % span !== 0) this.pageFault(acc, BigInt.asUintN(64, BigInt(va)));
+      if (i > 0 && ppn % span !== 0) this.pageFault(acc, this.vaBig(va));
       // Hardware A/D update (§4.3.2 step 7, Svadu behaviour as QEMU).
       const aBit = (lo >>> 6) & 1, dBit = (lo >>> 7) & 1;
       if (aBit === 0 || (acc === ACC_STORE && dBit === 0)) {
-        if (this.pmp.anyActive && (this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_W) === 0) {
-          this.accessFault(acc, BigInt.asUintN(64, BigInt(va)));
+        if ((this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_W) === 0) {
+          this.accessFault(acc, this.vaBig(va));
         }
         dv.setUint32(off, lo | 0x40 | (acc === ACC_STORE ? 0x80 : 0), true);
       }
@@ -632,7 +653,7 @@ export class Hart {
       const pageOff = (vpnAll % span) * 4096 + (va - Math.floor(va / 4096) * 4096);
       return ppn * 4096 + pageOff;
     }
-    return this.pageFault(acc, BigInt.asUintN(64, BigInt(va)));
+    return this.pageFault(acc, this.vaBig(va));
   }
 
   /**
@@ -646,10 +667,12 @@ export class Hart {
     const perm = acc === ACC_FETCH ? PMP_X : acc === ACC_LOAD ? PMP_R : PMP_W;
     const priv = this.effPriv(acc);
     const pmp = this.pmp;
-    const checkPmp = pmp.anyActive && (priv !== C.PRV_M || pmp.anyLocked);
+    // S/U accesses are always checked (with no active entry they fail, §3.7.1); M-mode ones
+    // whenever an entry is active (a partial match fails even for M).
+    const checkPmp = priv !== C.PRV_M || pmp.anyActive;
     if (checkPmp) {
       const p = pmp.perms(pa, size, priv);
-      if (p < 0 || (p & perm) === 0) this.accessFault(acc, BigInt.asUintN(64, BigInt(va)));
+      if (p < 0 || (p & perm) === 0) this.accessFault(acc, this.vaBig(va));
     }
     const bus = this.bus;
     if (bus.isRam(pa, size)) {
@@ -666,6 +689,13 @@ export class Hart {
           cache = false;
         }
       }
+      if (acc === ACC_STORE && bus.resv.any) {
+        const page = (this.ramOffset + pagePa - bus.ramBase) >>> 12;
+        if (bus.resv.isReservedPage(page)) {
+          bus.resv.storeTo(this, pa, size);
+          cache = false;
+        }
+      }
       if (cache && checkPmp) {
         const pp = pmp.perms(pagePa, 4096, priv);
         cache = pp >= 0 && (pp & perm) !== 0;
@@ -679,14 +709,14 @@ export class Hart {
       }
       return this.ramOffset + pa - bus.ramBase;
     }
-    if (acc === ACC_FETCH) this.accessFault(acc, BigInt.asUintN(64, BigInt(va)));
+    if (acc === ACC_FETCH) this.accessFault(acc, this.vaBig(va));
     this.mmioPa = pa;
     return -1;
   }
 
   private mmioDevice(pa: number, size: number, acc: number, va: number): MmioDevice {
     const d = this.bus.findDevice(pa, size);
-    if (d === undefined) this.accessFault(acc, BigInt.asUintN(64, BigInt(va)));
+    if (d === undefined) this.accessFault(acc, this.vaBig(va));
     return d;
   }
 
@@ -788,10 +818,10 @@ export class Hart {
    */
   atomicOff(va: number, size: number, acc: number): number {
     if (va % size !== 0) {
-      this.raise(acc === ACC_LOAD ? C.CAUSE_MISALIGNED_LOAD : C.CAUSE_MISALIGNED_STORE, BigInt.asUintN(64, BigInt(va)));
+      this.raise(acc === ACC_LOAD ? C.CAUSE_MISALIGNED_LOAD : C.CAUSE_MISALIGNED_STORE, this.vaBig(va));
     }
     const o = this.resolve(va, size, acc);
-    if (o < 0) this.accessFault(acc, BigInt.asUintN(64, BigInt(va))); // no atomics on devices
+    if (o < 0) this.accessFault(acc, this.vaBig(va)); // no atomics on devices
     return o;
   }
 
@@ -917,7 +947,7 @@ export class Hart {
         case Op.JALR: {
           const hi = xi[rs1 * 2 + 1]!, lo = xi[rs1 * 2]!;
           let tgt = hi * TWO32 + (lo >>> 0) + imm;
-          if (hi > 0x1fffff || hi < -0x200000) tgt = pcNumber(BigInt.asIntN(64, x[rs1]! + BigInt(imm)));
+          if (hi > 0x1fffff || hi < -0x200000) tgt = this.pcFromBig(x[rs1]! + BigInt(imm));
           tgt -= tgt - Math.floor(tgt / 2) * 2; // clear bit 0
           xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = Math.floor(npc / TWO32);
           npc = tgt;
@@ -1043,7 +1073,11 @@ export class Hart {
           }
         } else {
           const old = this.csrRead(csr, raw);
-          if (rs1 !== 0) this.csrWrite(csr, kind === 1 ? old | src : old & ~src, raw);
+          if (rs1 !== 0) {
+            // mip.SEIP: the read-modify-write sees only the software-writable bit (§3.1.9).
+            const base = csr === C.CSR.mip ? (old & ~BigInt(C.MIP_SEIP)) | BigInt(this.mipSw & C.MIP_SEIP) : old;
+            this.csrWrite(csr, kind === 1 ? base | src : base & ~src, raw);
+          }
           x[rd] = BigInt.asIntN(64, old);
         }
         // CSR writes can change interrupts, translation, counters: re-check before the next insn.
@@ -1057,7 +1091,7 @@ export class Hart {
         const o = this.atomicOff(va, size, ACC_LOAD);
         if (size === 4) setI32(xi, rd, this.bus.dv.getInt32(o, true));
         else { xi[rd * 2] = this.bus.dv.getInt32(o, true); xi[rd * 2 + 1] = this.bus.dv.getInt32(o + 4, true); }
-        this.resvAddr = this.offToPa(o);
+        this.bus.resv.reserve(this, this.offToPa(o));
         return;
       }
       case Op.SC_W: case Op.SC_D: {
@@ -1071,7 +1105,7 @@ export class Hart {
         } else {
           x[rd] = 1n;
         }
-        this.resvAddr = -1;
+        this.bus.resv.release(this);
         return;
       }
       default:

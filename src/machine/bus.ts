@@ -1,4 +1,5 @@
 import type { MmioDevice } from './device.js';
+import { Reservations } from '../hart/reservations.js';
 
 /** Bytes of per-hart state kept at the start of the shared memory (registers, TLBs). */
 export const HART_STATE_BYTES = 64 * 1024;
@@ -21,6 +22,8 @@ export class Bus {
   readonly ramSize: number;
   readonly ramEnd: number;
   private devices: MmioDevice[] = [];
+  /** LR/SC reservations of the harts sharing this memory. */
+  readonly resv: Reservations;
   /** Called after RAM was written other than by a hart (loader, firmware): drop translated code. */
   onRamWrite: ((pa: number, len: number) => void) | null = null;
 
@@ -35,6 +38,7 @@ export class Bus {
     this.buffer = this.memory.buffer;
     this.dv = new DataView(this.buffer);
     this.u8 = new Uint8Array(this.buffer);
+    this.resv = new Reservations((pa) => (this.ramOffset + pa - this.ramBase) >>> 12);
   }
 
   /** The hart-state slice of hart `i` (registers, TLBs). */

@@ -280,3 +280,21 @@ describe('compressed instructions (§16)', () => {
     expect(sim.x(a2)).toBe(BigInt(sim.addr('x') + 4));
   });
 });
+
+describe('fence.i (unpriv ch. 3)', () => {
+  it('an instruction stored by the hart is executed after fence.i', () => {
+    const sim = runProgram((a) => {
+      a.la(t0, 'patch');
+      a.li(a1, 0x02a00513); // addi a0, zero, 42
+      a.label('loop');
+      a.label('patch').addi(a0, zero, 1); // executed once as-is, then patched
+      a.bne(a3, zero, 'done');
+      a.sw(a1, 0, t0);
+      a.fence_i();
+      a.addi(a3, zero, 1);
+      a.j('loop');
+    });
+    expect(sim.stop).toBe('done');
+    expect(sim.x(a0)).toBe(42n);
+  });
+});

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  Sim, runProgram, a0, a1, a2, a3, s1, t0, zero, CSR, PRV_S, PRV_M, DATA, RAM_BASE,
+  Sim, runProgram, a0, a1, a2, a3, s1, t0, zero, CSR, PRV_S, DATA, RAM_BASE,
   PMP_R, PMP_X, PMP_W, PMP_NAPOT, napot, type AmoName,
 } from './harness.js';
 
@@ -69,9 +69,7 @@ describe('LR/SC (§8.2)', () => {
     expect(sim.read32(DATA + 0x1000)).toBe(0);
   });
 
-  // BUG (temporarily it.fails): stores/AMOs never clear other harts' reservations (hart.ts storeHook is a
-  // no-op; SC only compares this hart's resvAddr), so LR/SC is not atomic across harts.
-  it.fails('a store by another hart to the reserved address makes the sc fail (§8.2)', () => {
+  it('a store by another hart to the reserved address makes the sc fail (§8.2)', () => {
     // hart 0: lr.w ; (hart 1 stores) ; sc.w        hart 1: sw
     const sim = new Sim((a) => {
       a.bne(a0, zero, 'other');
@@ -89,8 +87,7 @@ describe('LR/SC (§8.2)', () => {
     expect(sim.read32(DATA)).toBe(222); // the other hart's store is not overwritten
   });
 
-  // BUG (temporarily it.fails): same as above (execAmo/store paths do not invalidate reservations).
-  it.fails('an AMO by another hart to the reserved address makes the sc fail (§8.2)', () => {
+  it('an AMO by another hart to the reserved address makes the sc fail (§8.2)', () => {
     const sim = new Sim((a) => {
       a.bne(a0, zero, 'other');
       a.lr_d(a1, s1);
@@ -231,4 +228,3 @@ describe('atomics and memory protection', () => {
   });
 });
 
-void [PRV_M];

@@ -8,7 +8,6 @@
  *   0x8000_0000  j start
  *   0x8000_0100  mtrap:  j mtrap          (default mtvec: "stop on a trap into M")
  *   0x8000_0200  mskip:  mepc += insn length; mret   (uses t5/t6)
- *   0x8000_0300  mret_to: mret            (for tests that just want to return)
  *   0x8000_1000  strap:  j strap          (default stvec: "stop on a trap into S")
  *   0x8000_1100  sskip:  sepc += insn length; sret   (uses t5/t6)
  *   0x8000_2000  start:  <test body> ; done: j done

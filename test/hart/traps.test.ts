@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../../src/sched/scheduler.js';
 import {
   Asm, Sim, runProgram, a0, a1, a2, s1, t0, t1, t2, zero, CSR, MS, IRQ, INT, PRV_M, PRV_S, PRV_U,
-  MTRAP, STRAP, DATA, CLINT, encCsr, MRET, SRET, WFI, ECALL, EBREAK,
+  DATA, CLINT, encCsr, MRET, SRET, WFI,
 } from './harness.js';
 
 const CAUSE = {
@@ -416,9 +416,7 @@ describe('CSR access rules (priv §2.1, unpriv §9.1)', () => {
     expect(sim.x(a0) & MS.SD).toBe(0n); // FS = Off, so SD = 0
   });
 
-  // BUG (temporarily it.fails): src/hart/hart.ts execSystem CSRRS/CSRRC reads mip via csrRead (mipSw | mipHw) and
-  // writes old|src back, so the external SEIP level is latched into mipSw.SEIP (csr.ts mip write).
-  it.fails('mip.SEIP: csrrs/csrrc read-modify-write uses only the software-writable SEIP bit (§3.1.9)', () => {
+  it('mip.SEIP: csrrs/csrrc read-modify-write uses only the software-writable SEIP bit (§3.1.9)', () => {
     const sim = new Sim((a) => {
       a.li(t0, bit(IRQ.SSI)).csrs(CSR.mip, t0); // read-modify-write of mip while the external SEIP line is high
       a.csrr(a0, CSR.mip);
@@ -703,10 +701,7 @@ describe('counters and counter-enable gating (priv §3.1.10-3.1.12, §4.1.5; unp
     expect(sim.x(a2)).toBeGreaterThanOrEqual(sim.x(a1));
   });
 
-  // BUG (temporarily it.fails): Hart.setMinstret (src/hart/hart.ts) does not discount the writing instruction's
-  // own retirement, so the next read returns value + 1 (priv §3.1.10: the write takes effect after the
-  // writing instruction has otherwise completed; Spike: "the write takes precedence over the increment").
-  it.fails('a write to minstret sets the counter seen by the next read', () => {
+  it('a write to minstret sets the counter seen by the next read', () => {
     const sim = runProgram((a) => {
       a.li(t0, 1000).csrw(CSR.minstret, t0);
       a.csrr(a0, CSR.minstret);
@@ -715,9 +710,7 @@ describe('counters and counter-enable gating (priv §3.1.10-3.1.12, §4.1.5; unp
     expect(sim.x(a0)).toBe(1000n);
   });
 
-  // BUG (temporarily it.fails): csr.ts mcountinhibit keeps CY/IR writable but never inhibits counting
-  // (priv §3.1.12). Either inhibit, or make CY/IR read-only 0 (legal WARL).
-  it.fails('if mcountinhibit.IR reads 1, minstret does not advance (WARL: it may also read 0)', () => {
+  it('if mcountinhibit.IR reads 1, minstret does not advance (WARL: it may also read 0)', () => {
     const sim = runProgram((a) => {
       a.csrwi(CSR.mcountinhibit, 5);
       a.csrr(a2, CSR.mcountinhibit);
