@@ -38,9 +38,21 @@
  *    (causes 8 and 9) legitimately differ in number and place. The comparison therefore keeps
  *    traps taken from S/U-mode that are NOT environment calls: illegal instructions,
  *    breakpoints, faults and interrupts must be identical.
+ *
+ * In both cases QEMU runs `-icount shift=0,sleep=off`: one instruction per ns, so mtime
+ * (10 MHz) ticks every 100 instructions as in hvtrace, and the run is reproducible. Timer
+ * interrupts are still compared by epc only through guests that take them at a fixed
+ * instruction (isa-check waits in wfi with interrupts open for exactly one boundary), since
+ * absolute instruction counts differ whenever the firmware differs.
+ *
+ * Not a difference in traps but worth knowing: QEMU 7.2 resets the ACLINT mtimecmp to 0, so
+ * MTIP is pending from reset; hvtrace's Machine builds its Clint with the all-ones default.
+ * Only M-mode code that enables mie.MTIE before writing mtimecmp can tell (with --bios none it
+ * takes an immediate machine timer interrupt on QEMU and none on hvtrace); OpenSBI writes
+ * mtimecmp = -1 first and the built-in SBI never enables MTIE, so these comparisons do not.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -173,41 +185,67 @@ export function runQemu(o: QemuRunOptions): Promise<QemuRunResult> {
     ...(o.extraArgs ?? []),
   ];
   const qemu = o.qemu ?? QEMU_BINARY;
+  // The console goes to a file, not a pipe: a pipe that is not drained (the caller busy in
+  // synchronous code) would stall QEMU once its buffer fills.
+  const outPath = join(dir, 'console.out');
+  const outFd = openSync(outPath, 'w');
+  const cleanup = (): void => {
+    rmSync(dir, { recursive: true, force: true });
+  };
   return new Promise((resolve, reject) => {
-    const child = spawn(qemu, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
+    let child: ChildProcess;
+    try {
+      child = spawn(qemu, argv, { stdio: ['ignore', outFd, 'pipe'] });
+    } catch (e) {
+      cleanup();
+      reject(e);
+      return;
+    } finally {
+      closeSync(outFd);
+    }
     const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.stderr?.on('data', (d: Buffer) => err.push(d));
     let timedOut = false;
+    let exited = false;
+    child.on('exit', () => {
+      exited = true;
+    });
     const timer = setTimeout(() => {
+      if (exited) return;
       timedOut = true;
       child.kill('SIGTERM'); // lets QEMU flush its log
-      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      setTimeout(() => {
+        if (!exited) child.kill('SIGKILL');
+      }, 5000).unref();
     }, o.timeoutMs ?? 120_000);
+    let settled = false;
     child.on('error', (e) => {
+      // Spawning failed (e.g. no such binary); 'close' may follow and is then ignored.
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      rmSync(dir, { recursive: true, force: true });
+      cleanup();
       reject(e);
     });
     child.on('close', (code, signal) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      let text = '';
-      try {
-        text = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
       let log: TrapRecord[];
+      let consoleText: string;
       try {
+        const text = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
+        consoleText = readFileSync(outPath, 'latin1');
         log = parseQemuIntLog(text, !timedOut && signal === null);
       } catch (e) {
         reject(e);
         return;
+      } finally {
+        cleanup();
       }
       resolve({
         log,
-        console: Buffer.concat(out).toString('latin1'),
+        console: consoleText,
         exitCode: code,
         signal,
         timedOut,

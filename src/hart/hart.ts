@@ -1033,7 +1033,8 @@ export class Hart {
       case Op.ILLEGAL: this.illegal(raw);
       case Op.ECALL:
         this.raise(this.priv === C.PRV_U ? C.CAUSE_USER_ECALL : this.priv === C.PRV_S ? C.CAUSE_SUPERVISOR_ECALL : C.CAUSE_MACHINE_ECALL, 0n);
-      case Op.EBREAK: this.raise(C.CAUSE_BREAKPOINT, this.getPc());
+      // xtval for a breakpoint may be 0 or the pc (§3.1.16): 0, as QEMU 7.2.
+      case Op.EBREAK: this.raise(C.CAUSE_BREAKPOINT, 0n);
       case Op.MRET:
         if (this.priv !== C.PRV_M) this.illegal(raw);
         this.doMret();

@@ -155,7 +155,7 @@ describe('executing at an upper-half (negative) virtual address', () => {
     expect(sim.x(ra)).toBe(hi + 8n);
     expect(sim.x(a1)).toBe(hi + 0xcn + 0x1000n);
     expect(sim.csr(CSR.mepc)).toBe(hi + 0x1cn);
-    expect(sim.csr(CSR.mtval)).toBe(hi + 0x1cn);
+    expect(sim.csr(CSR.mtval)).toBe(0n); // ebreak writes 0 to mtval (as QEMU 7.2)
   });
 });
 

@@ -16,13 +16,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Machine, type HaltInfo, type MachineConfig } from '../../src/machine/machine.js';
-import { Scheduler } from '../../src/sched/scheduler.js';
+import type { HaltInfo, MachineConfig } from '../../src/machine/machine.js';
 import type { HartObserver } from '../../src/hart/observer.js';
 import {
-  compareTraps, formatDiff, formatTrap, isEcallFromSU, isFromSU, isFromSUByAddress, isKnownQemuDeviation,
+  compareTraps, formatDiff, formatTrap, isEcallFromSU, parseQemuIntLog, isFromSU, isFromSUByAddress, isKnownQemuDeviation,
   qemuVersion, runQemu, trapName, DEBIAN_FW_JUMP, QEMU_CPU_MATCHING_HVTRACE, type QemuRunResult, type TrapRecord,
 } from '../../src/diff/qemu-log.js';
+
+// The emulator is loaded from dist/ (built by `npm run test:reference`), not from src/: the
+// interpreter relies on tsc inlining `const enum Op` into numeric switch cases, which vitest's
+// per-file transform cannot do across modules, and that makes it ~10x slower (the ~600 M
+// instructions of the runs below would take over ten minutes instead of about one).
+const DIST = new URL('../../dist/', import.meta.url);
+if (!existsSync(new URL('machine/machine.js', DIST))) throw new Error('dist/ not built: run `npm run build` (npm run test:reference does)');
+const { Machine } = (await import(new URL('machine/machine.js', DIST).href)) as typeof import('../../src/machine/machine.js');
+const { Scheduler } = (await import(new URL('sched/scheduler.js', DIST).href)) as typeof import('../../src/sched/scheduler.js');
 
 const GUESTS = ['hello', 'isa-check', 'bench'] as const;
 const MEM_MIB = 256;
@@ -71,16 +79,21 @@ function expectCleanHvExit(r: HvRun): void {
   expect(r.halt.exitCode, r.halt.message).toBe(0);
 }
 
-/** Assert two trap sequences are identical; on failure the message shows the first difference. */
-function expectSameTraps(what: string, qemu: readonly TrapRecord[], hv: readonly TrapRecord[]): number {
+const summary: string[] = [];
+
+/**
+ * Assert two trap sequences are identical; on failure the message shows the first difference
+ * with context. `note` goes into the summary printed at the end either way.
+ */
+function expectSameTraps(what: string, qemu: readonly TrapRecord[], hv: readonly TrapRecord[], note = ''): void {
   const d = compareTraps(qemu, hv);
+  summary.push(d.identical
+    ? `${what}: ${d.compared} traps identical${note}`
+    : `${what}: DIFFER at #${d.index} of ${qemu.length}/${hv.length}: qemu ${formatTrap(d.expected)} / hvtrace ${formatTrap(d.actual)}${note}`);
   expect(d.identical, `${what}: ${formatDiff(d, qemu, hv)}`).toBe(true);
-  return d.compared;
 }
 
 const normalizeConsole = (s: string): string => s.replace(/\r\n/g, '\n');
-
-const summary: string[] = [];
 
 beforeAll(() => {
   const v = qemuVersion();
@@ -93,6 +106,27 @@ afterAll(() => {
   if (summary.length) console.log(`traps vs QEMU 7.2:\n${summary.map((s) => `  ${s}`).join('\n')}`);
 });
 
+describe('parseQemuIntLog', () => {
+  it('reads QEMU 7.2 -d int lines and ignores everything else', () => {
+    const text = [
+      'riscv_cpu_do_interrupt: hart:0, async:0, cause:0000000000000002, epc:0x0000000080007e68, tval:0x000000003c002873, desc=illegal_instruction',
+      'some other log line',
+      'riscv_cpu_do_interrupt: hart:3, async:1, cause:0000000000000005, epc:0xffffffff802037dc, tval:0x0000000000000000, desc=supervisor_timer',
+      '',
+    ].join('\n');
+    expect(parseQemuIntLog(text)).toEqual([
+      { hart: 0, interrupt: false, cause: 2, epc: 0x80007e68n, tval: 0x3c002873n, desc: 'illegal_instruction' },
+      { hart: 3, interrupt: true, cause: 5, epc: 0xffffffff802037dcn, tval: 0n, desc: 'supervisor_timer' },
+    ]);
+  });
+
+  it('rejects a malformed trap line unless it is the truncated last one', () => {
+    const bad = 'riscv_cpu_do_interrupt: hart:0, async:0, cause:02';
+    expect(() => parseQemuIntLog(`${bad}\nriscv_cpu_do_interrupt: hart:0, async:0, cause:0000000000000009, epc:0x0000000080200000, tval:0x0000000000000000, desc=supervisor_ecall\n`)).toThrow(/unrecognised/);
+    expect(parseQemuIntLog(`${bad}\n`)).toEqual([]);
+  });
+});
+
 describe.each(GUESTS)('%s, single hart', (guest) => {
   const kernel = guestPath(guest);
 
@@ -100,9 +134,9 @@ describe.each(GUESTS)('%s, single hart', (guest) => {
     let qemu: QemuRunResult;
     let hv: HvRun;
     beforeAll(async () => {
-      const q = runQemu({ kernel, bios: DEBIAN_FW_JUMP, cpu: QEMU_CPU_MATCHING_HVTRACE, memMiB: MEM_MIB, smp: 1 });
+      // QEMU first: hvtrace runs synchronously and would starve QEMU's timeout timer.
+      qemu = await runQemu({ kernel, bios: DEBIAN_FW_JUMP, cpu: QEMU_CPU_MATCHING_HVTRACE, memMiB: MEM_MIB, smp: 1 });
       hv = runHvtrace(kernel, { name: DEBIAN_FW_JUMP, bytes: new Uint8Array(readFileSync(DEBIAN_FW_JUMP)) });
-      qemu = await q;
     });
 
     it('both runs power off cleanly', () => {
@@ -118,16 +152,15 @@ describe.each(GUESTS)('%s, single hart', (guest) => {
     it('traps taken from S/U-mode are identical', () => {
       const q = qemu.log.filter(isFromSUByAddress);
       const h = hv.log.filter(isFromSU);
-      const n = expectSameTraps(`${guest} fw_jump S/U`, q, h);
-      summary.push(`${guest} fw_jump: ${n} S/U-mode traps identical`);
+      expectSameTraps(`${guest} fw_jump, from S/U`, q, h);
     });
 
     it('all traps, M-mode included, are identical (QEMU 7.2 spec deviations excepted)', () => {
       const dropped = qemu.log.filter((r) => isKnownQemuDeviation(r) !== null);
       const q = qemu.log.filter((r) => isKnownQemuDeviation(r) === null);
-      const n = expectSameTraps(`${guest} fw_jump all`, q, hv.log);
-      summary.push(`${guest} fw_jump: ${n} traps (all privileges) identical; ${dropped.length} QEMU-only M-mode traps from QEMU deviations: ` +
-        dropped.map((r) => `${formatTrap(r)} [${isKnownQemuDeviation(r)}]`).join('; '));
+      const note = `; QEMU-only M-mode traps left out (QEMU 7.2 deviations): ${dropped.length}` +
+        dropped.map((r) => `\n      ${formatTrap(r)} [${isKnownQemuDeviation(r)}]`).join('');
+      expectSameTraps(`${guest} fw_jump, all privileges`, q, hv.log, note);
     });
 
     it('the console output is identical', () => {
@@ -139,9 +172,8 @@ describe.each(GUESTS)('%s, single hart', (guest) => {
     let qemu: QemuRunResult;
     let hv: HvRun;
     beforeAll(async () => {
-      const q = runQemu({ kernel, bios: 'default', cpu: QEMU_CPU_MATCHING_HVTRACE, memMiB: MEM_MIB, smp: 1 });
+      qemu = await runQemu({ kernel, bios: 'default', cpu: QEMU_CPU_MATCHING_HVTRACE, memMiB: MEM_MIB, smp: 1 });
       hv = runHvtrace(kernel, 'builtin');
-      qemu = await q;
     });
 
     it('both runs power off cleanly', () => {
@@ -156,10 +188,9 @@ describe.each(GUESTS)('%s, single hart', (guest) => {
     it('traps taken from S/U-mode other than SBI calls are identical', () => {
       const q = qemu.log.filter((r) => isFromSUByAddress(r) && !isEcallFromSU(r));
       const h = hv.log.filter((r) => isFromSU(r) && !isEcallFromSU(r));
-      const n = expectSameTraps(`${guest} builtin S/U non-ecall`, q, h);
       const qe = qemu.log.filter((r) => isFromSUByAddress(r) && isEcallFromSU(r)).length;
       const he = hv.log.filter(isEcallFromSU).length;
-      summary.push(`${guest} builtin: ${n} S/U-mode non-ecall traps identical (SBI ecalls not compared: QEMU ${qe}, hvtrace ${he})`);
+      expectSameTraps(`${guest} builtin, from S/U except ecalls`, q, h, ` (SBI ecalls not compared: QEMU ${qe}, hvtrace ${he})`);
     });
   });
 });
