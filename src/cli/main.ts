@@ -3,7 +3,10 @@
  * hvtrace command line.
  */
 import { Command, Option, InvalidArgumentError } from 'commander';
+import { EVENT_KINDS } from '../trace/model.js';
 import { runCommand } from './run.js';
+import { recordCommand } from './record.js';
+import { infoCommand, eventsCommand, queryCommand } from './inspect.js';
 
 function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -37,6 +40,42 @@ program
 machineOptions(program.command('run').description('run a machine; the guest console goes to stdout'))
   .action(async (opts) => {
     process.exitCode = await runCommand(opts);
+  });
+
+machineOptions(program.command('record').description('run a machine like `run` and record a trace (default: the bundled smp-kernel on 4 harts)'))
+  .option('-o, --output <FILE>', 'trace file (default: traces/<kernel>-<n>.trace, the next free n)')
+  .option('--overwrite', 'replace an existing trace file')
+  .option('--checkpoint-every <N>', 'instructions between checkpoints, e.g. 50M (0 = none)', '50000000')
+  .option('--digest-every <N>', 'instructions between state digests, e.g. 10M (0 = none)', '10000000')
+  .action(async (opts, cmd: Command) => {
+    process.exitCode = await recordCommand({ ...opts, smpGiven: cmd.getOptionValueSource('smp') !== 'default' });
+  });
+
+program.command('info').description('describe a trace: configuration, images, status, counts, console output')
+  .argument('<FILE>', 'trace file')
+  .option('--json', 'one JSON object')
+  .action((file: string, opts) => {
+    process.exitCode = infoCommand(file, opts);
+  });
+
+program.command('events').description('list the events of a trace, one per line, with the instruction at pc')
+  .argument('<FILE>', 'trace file')
+  .option('--kind <K>', `event kind (repeatable or comma-separated): ${EVENT_KINDS.join(', ')}`, (v: string, prev: string[] = []) => [...prev, v])
+  .option('--hart <H>', 'only events of this hart')
+  .option('--from <SEQ>', 'first event (seq number, inclusive)')
+  .option('--to <SEQ>', 'last event (seq number, inclusive)')
+  .option('--limit <N>', 'at most N events')
+  .option('--json', 'JSON Lines (64-bit values as hex strings)')
+  .action((file: string, opts) => {
+    process.exitCode = eventsCommand(file, opts);
+  });
+
+program.command('query').description('run a read-only SQL query on a trace (tables and views: see schemas/trace.sql)')
+  .argument('<FILE>', 'trace file')
+  .argument('<SQL>', 'one SELECT statement; payload_json(payload) decodes payloads')
+  .option('--json', 'rows as a JSON array of objects')
+  .action((file: string, sql: string, opts) => {
+    process.exitCode = queryCommand(file, sql, opts);
   });
 
 // QEMU users type -append / -kernel with one dash: accept those spellings too.

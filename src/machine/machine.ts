@@ -115,7 +115,10 @@ export class Machine implements HartEnv, HartIrqLines {
       for (let p = first; p <= last; p++) this.jit.invalidatePage(p);
     };
     this.current = this.harts[0]!;
-    this.clint = new Clint(config.harts, this, () => this.clockTicks());
+    // mtimecmp resets to 0 as on QEMU 7.2 (the spec leaves it unspecified): MTIP is pending
+    // from reset, so an M-mode program that enables MTIE without programming the timer traps
+    // at once on both.
+    this.clint = new Clint(config.harts, this, () => this.clockTicks(), { resetMtimecmp: 0n });
     this.plic = new Plic(config.harts, this);
     this.uart = new Uart16550(this.plic, 10, (b) => this.onConsole(Uint8Array.of(b)));
     this.testdev = new TestDevice((h) => {
