@@ -76,14 +76,22 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
     stdin.on('error', () => { stdinEnded = true; });
   }
   const wall0 = process.hrtime.bigint();
+  if (!o.input) {
+    // Pace idle time to the wall clock (1 instruction = 1 ns) while stdin is open.
+    sched.idleCap = () => (stdinEnded ? Infinity : Number(process.hrtime.bigint() - wall0));
+  }
   let halt;
   for (;;) {
     const r = sched.step(64);
     progress.update(sched);
     if (r.kind === 'halted') { halt = r.halt; break; }
     if (r.kind === 'idle') {
-      if (stdinEnded || stdin.destroyed) { halt = sched.runToEnd(); break; }
-      await new Promise((res) => setTimeout(res, 10));
+      if (stdinEnded || stdin.destroyed) {
+        sched.idleCap = null;
+        halt = sched.runToEnd();
+        break;
+      }
+      await new Promise((res) => setTimeout(res, 5));
       continue;
     }
     await new Promise((res) => setImmediate(res));

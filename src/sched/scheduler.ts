@@ -49,6 +49,13 @@ export class Scheduler {
    * from here continues exactly as the original did. Must not change machine state.
    */
   onRoundStart: ((s: Scheduler) => void) | null = null;
+  /**
+   * While set, idle time skipping (every hart waiting for a timer) stops at this virtual time
+   * and step() returns 'idle'. The CLI sets it while live input (a terminal, a pipe) is open,
+   * so a guest waiting for a keypress does not race through its timeouts before the bytes
+   * can arrive. Recorded runs store when input arrived, so replays do not need it.
+   */
+  idleCap: (() => number) | null = null;
   /** Inputs delivered so far, with the time they were delivered (for the trace). */
   onInputDelivered: ((vtime: number, byte: number) => void) | null = null;
 
@@ -195,6 +202,12 @@ export class Scheduler {
           continue;
         }
         if (earliest === Infinity) return anyAlive ? { kind: 'idle' } : this.deadlock(false);
+        const cap = this.idleCap ? this.idleCap() : Infinity;
+        if (earliest > cap) {
+          // Live input may still come: idle time only advances as fast as the caller allows.
+          if (cap > this.time) this.time = cap;
+          return { kind: 'idle' };
+        }
         if (earliest > this.time) this.time = earliest;
       }
     }
