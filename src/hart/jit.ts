@@ -17,7 +17,8 @@
  */
 import { Op, D_OP, D_RD, D_RS1, D_RS2, D_IMM, D_LEN, D_INS, DecodeCache } from '../isa/decode.js';
 import type { Hart } from './hart.js';
-import { execFp as execFpRef } from './fpu.js';
+import { execFp as execFpRef, hasRm } from './fpu.js';
+import * as SF from '../isa/softfloat.js';
 
 /** A translated block; `end` is the step count it must not pass (the scheduler's budget). */
 export type BlockFn = (h: Hart, x: BigInt64Array, xi: Int32Array, dv: DataView, end: number) => void;
@@ -150,7 +151,7 @@ export class Jit {
     try {
       // The outer function binds execFp once; the block itself takes (h, x, xi, dv).
       // eslint-disable-next-line @typescript-eslint/no-implied-eval
-      fn = new Function('execFp', `return function block(h, x, xi, dv, end) {\n${src}}`)(execFpRef) as BlockFn;
+      fn = new Function('execFp', 'SF', `return function block(h, x, xi, dv, end) {\nconst f = h.f, fi = h.fi;\n${src}}`)(execFpRef, SF) as BlockFn;
     } catch (e) {
       // A translator bug must not stop the guest: the interpreter runs this code instead.
       this.compileErrors.push(`${(e as Error).message} in block at pc 0x${pc.toString(16)}:\n${src}`);
@@ -290,13 +291,65 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
     case Op.REMW: return t(`{ const a_ = ${LO(rs1)}, b_ = ${LO(rs2)}; ${set32(`b_ === 0 ? a_ : (b_ === -1 ? 0 : (a_ % b_) | 0)`)} }`);
     case Op.REMUW: return t(`{ const a_ = ${LO(rs1)} >>> 0, b_ = ${LO(rs2)} >>> 0; ${set32(`b_ === 0 ? a_ | 0 : (a_ % b_) | 0`)} }`);
     case Op.FENCE: return t('');
-    default:
+    default: {
+      const fp = emitFp(op, rd, rs1, rs2, ins, raw, sync, leave);
+      if (fp !== null) return t(fp);
       if (op >= Op.FLW) {
         // Floating point: the interpreter's own implementation, with pc and steps exact.
         return t(`${sync} execFp(h, ${op}, ${ins}, ${raw}, ${rd}, ${rs1}, ${rs2}, ${imm}); ${leave}`);
       }
       return null;
+    }
   }
+}
+
+/**
+ * Inline code for the hottest double-precision instructions (the rest go through execFp).
+ * Same checks as execFp: mstatus.FS off or a reserved rounding mode -> illegal instruction;
+ * flags accumulate into fflags; results and flag updates make FS dirty.
+ */
+function emitFp(op: number, rd: number, rs1: number, rs2: number, ins: number, raw: number, sync: string, leave: string): string | null {
+  const fsOff = `if ((h.mstatus & 0x6000) === 0) { ${sync} h.illegal(${raw}); }`;
+  let rm = (ins >>> 12) & 7;
+  let rmCode = '';
+  if (hasRm(op)) {
+    if (rm === 5 || rm === 6) return null; // reserved: the interpreter raises illegal
+    if (rm === 7) {
+      rmCode = `const rm_ = h.frm; if (rm_ > 4) { ${sync} h.illegal(${raw}); }`;
+    }
+  }
+  const RM = rm === 7 ? 'rm_' : String(rm);
+  const sn = (r: number): string => `((fi[${r * 2 + 1}] & 0x7ff80000) === 0x7ff00000 && ((fi[${r * 2 + 1}] & 0x7ffff) | fi[${r * 2}]) !== 0)`;
+  const set64 = `if (r_ !== r_) { fi[${rd * 2}] = 0; fi[${rd * 2 + 1}] = 0x7ff80000; } else f[${rd}] = r_;`;
+  const flags = `const fl_ = SF.fpState.flags; if (fl_ !== 0) { SF.fpState.flags = 0; h.fflags |= fl_; } h.mstatus |= 0x6000;`;
+  const rs3 = (ins >>> 27) & 31;
+  switch (op) {
+    case Op.FADD_D: case Op.FSUB_D: case Op.FMUL_D: case Op.FDIV_D: {
+      const fn = op === Op.FADD_D ? 'f64Add' : op === Op.FSUB_D ? 'f64Sub' : op === Op.FMUL_D ? 'f64Mul' : 'f64Div';
+      return `{ ${fsOff} ${rmCode} const r_ = SF.${fn}(f[${rs1}], f[${rs2}], ${RM}, ${sn(rs1)} || ${sn(rs2)}); ${set64} ${flags} }`;
+    }
+    case Op.FMADD_D: case Op.FMSUB_D: case Op.FNMSUB_D: case Op.FNMADD_D: {
+      const na = op === Op.FNMSUB_D || op === Op.FNMADD_D ? '-' : '';
+      const nc = op === Op.FMSUB_D || op === Op.FNMADD_D ? '-' : '';
+      return `{ ${fsOff} ${rmCode} const r_ = SF.f64Fma(${na}f[${rs1}], f[${rs2}], ${nc}f[${rs3}], ${RM}, ${sn(rs1)} || ${sn(rs2)} || ${sn(rs3)}); ${set64} ${flags} }`;
+    }
+    case Op.FLD:
+      return `{ ${fsOff} ${sync} ${eaOf(rs1, immIOf(ins))} o = h.ldo(lo, hi, 8);
+        if (o >= 0) { fi[${rd * 2}] = dv.getInt32(o, true); fi[${rd * 2 + 1}] = dv.getInt32(o + 4, true); } else h.fb[${rd}] = BigInt.asIntN(64, h.slowVal);
+        h.mstatus |= 0x6000; ${leave} }`;
+    case Op.FSD:
+      return `{ ${fsOff} ${sync} ${eaOf(rs1, immSOf(ins))} o = h.sto(lo, hi, 8);
+        if (o >= 0) { dv.setInt32(o, fi[${rs2 * 2}], true); dv.setInt32(o + 4, fi[${rs2 * 2 + 1}], true); } else h.storeSlow(lo, hi, 8, BigInt.asUintN(64, h.fb[${rs2}])); ${leave} }`;
+    default:
+      return null;
+  }
+}
+
+const immIOf = (ins: number): number => ins >> 20;
+const immSOf = (ins: number): number => ((ins >> 25) << 5) | ((ins >>> 7) & 0x1f);
+/** lo/hi words of x[rs1] + imm (see Hart eaHi). */
+function eaOf(rs1: number, imm: number): string {
+  return `lo = (xi[${rs1 * 2}] + ${imm}) | 0; hi = (xi[${rs1 * 2 + 1}] + ${imm >> 31} + ((lo >>> 0) < (xi[${rs1 * 2}] >>> 0) ? 1 : 0)) | 0;`;
 }
 
 function shiftConst(op: number, rd: number, rs1: number, sh: number): string {
