@@ -7,6 +7,8 @@ import { EVENT_KINDS } from '../trace/model.js';
 import { runCommand } from './run.js';
 import { recordCommand } from './record.js';
 import { infoCommand, eventsCommand, queryCommand } from './inspect.js';
+import { replayCommand } from './replay.js';
+import { diffCommand, importQemuCommand } from './diff.js';
 
 function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -76,6 +78,42 @@ program.command('query').description('run a read-only SQL query on a trace (tabl
   .option('--json', 'rows as a JSON array of objects')
   .action((file: string, sql: string, opts) => {
     process.exitCode = queryCommand(file, sql, opts);
+  });
+
+// ---- replay / diff / import (src/cli/replay.ts, src/cli/diff.ts) ----
+program.command('replay').description('replay a trace and report the first divergence (exit 0 match, 1 divergence, 2 unusable); --to: land on an instruction and show the machine')
+  .argument('<FILE>', 'trace file')
+  .option('--to <POS>', 'stop at POS: N (global instruction count), HART:COUNT (instret), seq:N (the step that emits event N), pc:ADDR or pc:ADDR#K (hex or ELF symbol; H:pc:... for one hart)')
+  .option('--force', 'replay even when images, schema or hvtrace version differ from the recording')
+  .option('--json', 'one JSON object')
+  .option('--events <N>', 'with --to: events to show before the position', '8')
+  .option('--no-digests', 'do not compare the stored state digests')
+  .option('--console', 'print the guest console output while replaying')
+  .action((file: string, opts) => {
+    process.exitCode = replayCommand(file, opts);
+  });
+
+program.command('diff').description('compare two traces event by event (exit 0 same, 1 different, 2 unusable)')
+  .argument('<A>', 'expected trace (e.g. the golden one, or a reference import)')
+  .argument('<B>', 'actual trace')
+  .option('--kinds <K,K>', `compare only these event kinds (${EVENT_KINDS.join(', ')})`)
+  .option('--ignore <FIELD,...>', 'fields not compared: seq, vtime, hart, instret, pc, priv, virt, a, b, c, payload')
+  .option('--format <text|json|junit>', 'report format', 'text')
+  .option('--context <N>', 'events shown before the divergence', '5')
+  .option('--no-digests', 'do not use state digests to skip the common start')
+  .action((a: string, b: string, opts) => {
+    process.exitCode = diffCommand(a, b, opts);
+  });
+
+program.command('import').description('convert another emulator\'s log into a reference trace for `hvtrace diff`')
+  .command('qemu').description('a QEMU 7.2 `-d int` log (trap lines) -> trace of trap events')
+  .argument('<LOG>', 'QEMU log file (-D FILE -d int)')
+  .option('-o, --output <FILE>', 'trace file to write')
+  .option('--overwrite', 'replace an existing file')
+  .option('--drop-known-deviations', 'leave out traps where QEMU 7.2 deviates from the spec (CSRs it lacks; src/diff/qemu-log.ts)')
+  .option('-q, --quiet', 'no summary on stderr')
+  .action((log: string, opts) => {
+    process.exitCode = importQemuCommand(log, opts);
   });
 
 // QEMU users type -append / -kernel with one dash: accept those spellings too.

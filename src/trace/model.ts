@@ -96,6 +96,10 @@ export class EventBatch {
   readonly a: BigInt64Array;
   readonly b: BigInt64Array;
   readonly c: BigInt64Array;
+  /** Int32 views of a/b/c (low word at 2i, high word at 2i+1): small values without a BigInt. */
+  readonly a32: Int32Array;
+  readonly b32: Int32Array;
+  readonly c32: Int32Array;
   readonly payload: (Readonly<Record<string, unknown>> | null)[];
 
   constructor(capacity = 4096) {
@@ -112,6 +116,9 @@ export class EventBatch {
     this.a = new BigInt64Array(capacity);
     this.b = new BigInt64Array(capacity);
     this.c = new BigInt64Array(capacity);
+    this.a32 = new Int32Array(this.a.buffer);
+    this.b32 = new Int32Array(this.b.buffer);
+    this.c32 = new Int32Array(this.c.buffer);
     this.payload = new Array<Readonly<Record<string, unknown>> | null>(capacity).fill(null);
   }
 

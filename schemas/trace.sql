@@ -1,0 +1,194 @@
+-- hvtrace trace store, schema version 1 (DESIGN.md §4). This file is the source of truth: the
+-- writer (src/trace/store.ts) executes it verbatim on a new file, and `PRAGMA user_version`
+-- carries the schema version. A reader refuses a trace whose user_version is newer than it
+-- knows.
+--
+-- Integers: every 64-bit value (pc, CSR values, addresses, causes) is stored as a signed 64-bit
+-- INTEGER holding the two's-complement bits of the unsigned value (BigInt.asIntN(64, v));
+-- readers convert back with BigInt.asUintN(64, v). In SQL use printf('0x%x', col) to see the
+-- unsigned hex value (the views below add *_hex columns for addresses).
+--
+-- Compressed blobs (images.data, pages.data) are raw DEFLATE (node:zlib deflateRawSync,
+-- RFC 1951, no zlib/gzip header).
+
+PRAGMA user_version = 1;
+
+-- Key/value metadata. Values are TEXT (JSON where structured) unless noted.
+--   format          'hvtrace'
+--   schema_version  '1'
+--   hvtrace_version package version that wrote the trace
+--   status          'recording' | 'complete' | 'aborted'
+--   config          JSON, schemas/machine-config.schema.json (machine config with images by
+--                   role/name/sha256/size, quantum, max-insns, digest/checkpoint intervals, input)
+--   loaded_images   JSON array of { name, role, base, size, entry } as the machine loaded them
+--   exit            JSON { kind, exitCode, message } (absent while recording / when aborted early)
+--   counts          JSON { events, byKind: {kind: n}, instret: [per hart], totalInstret, steps: [per hart],
+--                   vtime, consoleBytes, inputs, checkpoints, digests, pages }
+--   console_sha256  hex sha256 of the whole console output
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value
+);
+
+-- The images the run was configured with (firmware, kernel, initrd, dtb), so that a trace is
+-- self-contained for replay. data = raw-DEFLATE of the file bytes; sha256/size are of the
+-- uncompressed bytes.
+CREATE TABLE images (
+  role   TEXT PRIMARY KEY,          -- 'firmware' | 'kernel' | 'initrd' | 'dtb'
+  name   TEXT NOT NULL,             -- path given on the command line
+  sha256 TEXT NOT NULL,
+  size   INTEGER NOT NULL,
+  data   BLOB NOT NULL
+);
+
+-- One row per event, in global order (seq from 0, no gaps). Column use per kind: see the table
+-- in src/trace/model.ts and the views below. payload = msgpack (msgpackr) map, or NULL;
+-- described by schemas/event-payload.schema.json.
+CREATE TABLE events (
+  seq     INTEGER PRIMARY KEY,
+  vtime   INTEGER NOT NULL,         -- the hart's virtual time, in instructions
+  hart    INTEGER NOT NULL,
+  instret INTEGER NOT NULL,         -- the hart's retired instructions at the event
+  pc      INTEGER NOT NULL,
+  priv    INTEGER NOT NULL,         -- 0 U, 1 S, 3 M: the privilege the event happened in
+  virt    INTEGER NOT NULL,         -- V (0 until the H extension)
+  kind    TEXT NOT NULL,
+  a       INTEGER,
+  b       INTEGER,
+  c       INTEGER,
+  payload BLOB
+);
+
+-- UART input bytes as delivered to the guest (also present as 'input' events; seq = that
+-- event's seq).
+CREATE TABLE inputs (
+  id    INTEGER PRIMARY KEY,
+  vtime INTEGER NOT NULL,           -- scheduler time (round start) of the delivery
+  byte  INTEGER NOT NULL,
+  seq   INTEGER                     -- seq of the matching 'input' event
+);
+
+-- Input as it was queued in the scheduler (Scheduler.addInput(data, vtime), vtime already
+-- clamped to the time of the call). Replay queues exactly these to reproduce the deliveries.
+CREATE TABLE input_queue (
+  id    INTEGER PRIMARY KEY,
+  vtime INTEGER NOT NULL,
+  data  BLOB NOT NULL
+);
+
+-- Guest console output in chunks (consecutive bytes from one hart, cut at event batches).
+CREATE TABLE console (
+  seq       INTEGER PRIMARY KEY,      -- chunk number from 0
+  vtime     INTEGER NOT NULL,         -- virtual time of the chunk's first byte (writing hart)
+  hart      INTEGER,                  -- hart that wrote it (NULL: not attributable)
+  event_seq INTEGER NOT NULL,         -- seq of the next event at the chunk's first byte
+  data      BLOB NOT NULL
+);
+
+-- Checkpoints, taken at scheduler round boundaries (every hart at `vtime`).
+--   state = msgpack { machine: Machine.saveState(), scheduler: Scheduler.saveState() }
+--   pages = the non-zero RAM pages: repeated 36-byte records [u32 LE page index][32-byte sha256];
+--           pages not listed are all zero. Page contents live in `pages`.
+CREATE TABLE checkpoints (
+  id            INTEGER PRIMARY KEY,
+  vtime         INTEGER NOT NULL,
+  total_instret INTEGER NOT NULL,     -- instructions executed by all harts (Scheduler.totalInstructions)
+  seq           INTEGER NOT NULL,     -- seq of the next event after the checkpoint
+  console_seq   INTEGER NOT NULL,     -- console chunks written before it
+  console_bytes INTEGER NOT NULL,     -- console bytes written before it
+  state         BLOB NOT NULL,
+  pages         BLOB NOT NULL
+);
+
+-- Content-addressed 4 KiB RAM pages shared by all checkpoints: hash = sha256 of the 4096
+-- uncompressed bytes; data = raw DEFLATE of them.
+CREATE TABLE pages (
+  hash BLOB PRIMARY KEY,
+  data BLOB NOT NULL
+) WITHOUT ROWID;
+
+-- Periodic state digests (round boundaries; plus one at the end of a complete run, final = 1),
+-- so a differ can find the first divergent window without re-running everything.
+--   state_hash = sha256 hex of msgpack { machine: Machine.saveState(), scheduler: Scheduler.saveState() }
+--   ram_hash   = sha256 hex over the per-page 64-bit fast hashes of RAM (see recorder.ts ramPageHashes)
+CREATE TABLE digests (
+  id            INTEGER PRIMARY KEY,
+  vtime         INTEGER NOT NULL,
+  total_instret INTEGER NOT NULL,
+  seq           INTEGER NOT NULL,     -- seq of the next event
+  hart_instret  TEXT NOT NULL,        -- JSON array, instret per hart
+  state_hash    TEXT NOT NULL,
+  ram_hash      TEXT NOT NULL,
+  final         INTEGER NOT NULL DEFAULT 0
+);
+
+-- ---- one view per event kind, with readable column names ----
+
+CREATE VIEW traps AS
+  SELECT seq, vtime, hart, instret, priv AS from_priv, virt,
+         pc AS epc, printf('0x%x', pc) AS epc_hex,
+         (a & 0x7fffffffffffffff) AS cause, (a < 0) AS interrupt,
+         b AS tval, printf('0x%x', b) AS tval_hex,
+         c AS handler, printf('0x%x', c) AS handler_hex, payload
+  FROM events WHERE kind = 'trap';
+
+CREATE VIEW trap_returns AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv AS from_priv, virt,
+         CASE a WHEN 0 THEN 'mret' WHEN 1 THEN 'sret' ELSE a END AS insn,
+         b AS return_pc, printf('0x%x', b) AS return_pc_hex, c AS to_priv, payload
+  FROM events WHERE kind = 'trap_return';
+
+CREATE VIEW csr_writes AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt,
+         a AS csr, b AS old, printf('0x%x', b) AS old_hex, c AS new, printf('0x%x', c) AS new_hex, payload
+  FROM events WHERE kind = 'csr_write';
+
+CREATE VIEW sbi_calls AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt,
+         a AS eid, printf('0x%x', a) AS eid_hex, b AS fid, c AS error, payload
+  FROM events WHERE kind = 'sbi_call';
+
+CREATE VIEW mmio AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt,
+         a AS address, printf('0x%x', a) AS address_hex, b AS value, printf('0x%x', b) AS value_hex,
+         (c & 255) AS size, ((c >> 8) & 1) AS write, payload
+  FROM events WHERE kind = 'mmio';
+
+CREATE VIEW interrupts AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt,
+         a AS bit, b AS level
+  FROM events WHERE kind = 'irq';
+
+CREATE VIEW hart_states AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt,
+         a AS state_code,
+         CASE a WHEN 0 THEN 'start' WHEN 1 THEN 'stop' WHEN 2 THEN 'suspend' WHEN 3 THEN 'resume' END AS state
+  FROM events WHERE kind = 'hart_state';
+
+CREATE VIEW input_events AS
+  SELECT seq, vtime, hart, instret, pc, a AS byte
+  FROM events WHERE kind = 'input';
+
+CREATE VIEW vm_exits AS
+  SELECT seq, vtime, hart, instret, pc AS guest_pc, printf('0x%x', pc) AS guest_pc_hex, priv, virt,
+         a AS reason, b AS vcpu, c AS detail, payload
+  FROM events WHERE kind = 'vm_exit';
+
+CREATE VIEW vm_entries AS
+  SELECT seq, vtime, hart, instret, pc AS guest_pc, printf('0x%x', pc) AS guest_pc_hex, priv, virt,
+         a AS vcpu
+  FROM events WHERE kind = 'vm_entry';
+
+CREATE VIEW halts AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, a AS exit_code, payload
+  FROM events WHERE kind = 'halt';
+
+-- @deferred: everything below runs when the recording finishes (complete or aborted), not at
+-- creation: building the indexes once is cheaper than maintaining them per insert. A trace
+-- whose writer died without finishing has no indexes (queries still work, more slowly).
+CREATE INDEX events_kind ON events(kind, seq);
+CREATE INDEX events_hart ON events(hart, seq);
+CREATE INDEX events_vtime ON events(vtime);
+CREATE INDEX checkpoints_instret ON checkpoints(total_instret);
+CREATE INDEX digests_instret ON digests(total_instret);
+

@@ -1,0 +1,348 @@
+/**
+ * Trace inspection commands: `hvtrace info`, `hvtrace events`, `hvtrace query`. All open the
+ * trace read-only (TraceReader) and never modify it. Errors are one line on stderr, exit 2.
+ */
+import { TraceReader, TraceError, toJson, type TraceCounts, type ImageRole } from '../trace/store.js';
+import { EVENT_KINDS, PRIV_NAMES, type EventKind, type TraceEvent } from '../trace/model.js';
+import { disassemble, csrName } from '../isa/disasm.js';
+import { parseElf, isElf, symbolizer, type ElfImage } from '../machine/loader.js';
+import { EXCEPTION_NAMES, INTERRUPT_NAMES } from '../hart/constants.js';
+
+const hex = (v: bigint | number): string => `0x${(typeof v === 'bigint' ? BigInt.asUintN(64, v) : v).toString(16)}`;
+const MiB = 1024 * 1024;
+
+function withReader<T>(file: string, f: (r: TraceReader) => T): T {
+  const r = TraceReader.open(file);
+  try {
+    return f(r);
+  } finally {
+    r.close();
+  }
+}
+
+function fail(e: unknown): number {
+  if (e instanceof TraceError) {
+    process.stderr.write(`hvtrace: ${e.message}\n`);
+    return e.exitCode;
+  }
+  throw e;
+}
+
+/** Write to stdout, tolerating a closed pipe (`hvtrace events x | head`). */
+function out(s: string): void {
+  try {
+    process.stdout.write(s);
+  } catch {
+    /* EPIPE */
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// info
+// ---------------------------------------------------------------------------------------------
+
+/** Counts from meta, or (for a trace that was never finished) computed from the tables. */
+function effectiveCounts(r: TraceReader): TraceCounts {
+  const c = r.counts;
+  if (c) return c;
+  const byKind = r.countsByKind();
+  const harts = r.config.machine?.harts ?? 0;
+  const instret: number[] = [];
+  for (let h = 0; h < harts; h++) {
+    const q = r.query('SELECT max(instret) FROM events WHERE hart = ?', [h]).rows[0]![0];
+    instret.push(q === null ? 0 : Number(q));
+  }
+  const n = (sql: string): number => Number(r.query(sql).rows[0]![0] ?? 0);
+  return {
+    events: Object.values(byKind).reduce((s, x) => s + x, 0),
+    byKind,
+    instret,
+    steps: [],
+    totalInstret: instret.reduce((s, x) => s + x, 0),
+    vtime: n('SELECT max(vtime) FROM events'),
+    consoleBytes: n('SELECT coalesce(sum(length(data)), 0) FROM console'),
+    inputs: n('SELECT count(*) FROM inputs'),
+    checkpoints: n('SELECT count(*) FROM checkpoints'),
+    digests: n('SELECT count(*) FROM digests'),
+    pages: n('SELECT count(*) FROM pages'),
+  };
+}
+
+export function infoCommand(file: string, o: { json?: boolean }): number {
+  try {
+    return withReader(file, (r) => {
+      const cfg = r.config;
+      const counts = effectiveCounts(r);
+      const images = r.images();
+      const loaded = r.loadedImages();
+      const consoleBytes = r.consoleBytes();
+      if (o.json) {
+        out(`${toJson({
+          file, status: r.status, schemaVersion: r.schemaVersion, hvtraceVersion: r.meta('hvtrace_version'),
+          config: cfg, images, loadedImages: loaded, exit: r.exit, counts,
+          exact: r.counts !== null,
+          consoleSha256: r.consoleSha256, console: Buffer.from(consoleBytes).toString('utf8'),
+        })}\n`);
+        return 0;
+      }
+      const lines: string[] = [];
+      const exit = r.exit;
+      lines.push(`trace:        ${file}`);
+      lines.push(`status:       ${r.status}${exit ? ` (${exit.kind}, exit ${exit.exitCode}: ${exit.message})` : ''}`);
+      lines.push(`written by:   ${cfg.producer}, hvtrace ${cfg.hvtraceVersion}, schema ${r.schemaVersion}`);
+      const m = cfg.machine;
+      if (m) {
+        const bios = typeof m.bios === 'object' ? m.bios.name : m.bios;
+        lines.push(`machine:      ${m.harts} hart${m.harts > 1 ? 's' : ''}, ${m.ramSize / MiB} MiB RAM, bios ${bios}${m.kernel ? `, kernel ${m.kernel.name}` : ''}${m.initrd ? `, initrd ${m.initrd.name}` : ''}${m.dtb ? `, dtb ${m.dtb.name}` : ''}`);
+        if (m.append !== undefined) lines.push(`append:       ${m.append}`);
+      }
+      const every = (n: number | null): string => (n === null ? 'off' : `every ${n.toLocaleString('en-US')} instructions`);
+      lines.push(`scheduler:    quantum ${cfg.quantum ?? '-'}, max-insns ${cfg.maxInsns ?? 'none'}`);
+      lines.push(`digests:      ${every(cfg.digestEvery)} (${counts.digests} stored)`);
+      lines.push(`checkpoints:  ${every(cfg.checkpointEvery)} (${counts.checkpoints} stored, ${counts.pages} distinct pages)`);
+      lines.push(`input:        ${cfg.input.source}${cfg.input.name ? ` ${cfg.input.name}` : ''} (${counts.inputs} bytes delivered)`);
+      lines.push('images:');
+      for (const i of images) {
+        const li = loaded.find((l) => l.role === i.role);
+        lines.push(`  ${i.role.padEnd(9)} ${i.name}  ${i.size} bytes  sha256 ${i.sha256}${li ? `  at ${hex(li.base)}-${hex(li.base + li.size)}` : ''}`);
+      }
+      const dtb = loaded.find((l) => l.role === 'dtb' && !images.some((i) => i.role === 'dtb'));
+      if (dtb) lines.push(`  dtb       ${dtb.name}  ${dtb.size} bytes  at ${hex(dtb.base)}`);
+      lines.push(`instructions: ${counts.instret.map((n, i) => `hart${i}=${n}`).join(' ')}  total ${counts.totalInstret}${r.counts ? '' : ' (from the last events: trace not finished)'}`);
+      lines.push(`virtual time: ${(counts.vtime / 1e9).toFixed(6)} s (${counts.vtime} instructions)`);
+      lines.push(`events:       ${counts.events}`);
+      for (const k of [...EVENT_KINDS, ...Object.keys(counts.byKind).filter((k) => !EVENT_KINDS.includes(k as EventKind))]) {
+        const n = counts.byKind[k];
+        if (n) lines.push(`  ${k.padEnd(12)} ${n}`);
+      }
+      lines.push(`console:      ${consoleBytes.length} bytes${r.consoleSha256 ? `, sha256 ${r.consoleSha256}` : ''}`);
+      out(`${lines.join('\n')}\n`);
+      if (consoleBytes.length) {
+        const text = Buffer.from(consoleBytes).toString('utf8');
+        out(`${text}${text.endsWith('\n') ? '' : '\n'}`);
+      }
+      return 0;
+    });
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// events
+// ---------------------------------------------------------------------------------------------
+
+/** Code bytes and symbols from the images stored in a trace. */
+class CodeMap {
+  private readonly regions: { lo: bigint; hi: bigint; bytes: Uint8Array }[] = [];
+  private readonly syms: ((a: bigint) => string | undefined)[] = [];
+
+  constructor(r: TraceReader) {
+    const loaded = r.loadedImages();
+    for (const img of r.images()) {
+      if (img.role !== 'firmware' && img.role !== 'kernel') continue;
+      let bytes: Uint8Array | null;
+      try {
+        bytes = r.imageBytes(img.role as ImageRole);
+      } catch {
+        continue;
+      }
+      if (!bytes) continue;
+      if (isElf(bytes)) {
+        let elf: ElfImage;
+        try {
+          elf = parseElf(bytes);
+        } catch {
+          continue;
+        }
+        for (const s of elf.segments) {
+          if (s.data.length === 0) continue;
+          this.regions.push({ lo: s.vaddr, hi: s.vaddr + BigInt(s.data.length), bytes: s.data });
+          if (s.paddr !== s.vaddr) this.regions.push({ lo: s.paddr, hi: s.paddr + BigInt(s.data.length), bytes: s.data });
+        }
+        if (elf.symbols.length) this.syms.push(symbolizer(elf.symbols));
+      } else {
+        const li = loaded.find((l) => l.role === img.role);
+        if (li) this.regions.push({ lo: BigInt(li.base), hi: BigInt(li.base + bytes.length), bytes });
+      }
+    }
+  }
+
+  /** Instruction bits at pc (16 or 32 bits), or null when pc is not inside a stored image. */
+  insn(pc: bigint): number | null {
+    for (const g of this.regions) {
+      if (pc >= g.lo && pc + 2n <= g.hi) {
+        const o = Number(pc - g.lo);
+        const lo16 = g.bytes[o]! | (g.bytes[o + 1]! << 8);
+        if ((lo16 & 3) !== 3) return lo16;
+        if (pc + 4n > g.hi) return null;
+        return (lo16 | (g.bytes[o + 2]! << 16) | (g.bytes[o + 3]! << 24)) >>> 0;
+      }
+    }
+    return null;
+  }
+  symbol = (a: bigint): string | undefined => {
+    for (const s of this.syms) {
+      const n = s(a);
+      if (n !== undefined) return n;
+    }
+    return undefined;
+  };
+  disasm(pc: bigint): string | null {
+    const bits = this.insn(pc);
+    if (bits === null) return null;
+    try {
+      return disassemble(bits, pc, { symbolize: this.symbol }).text;
+    } catch {
+      return null;
+    }
+  }
+}
+
+const SBI_EXT: Record<number, string> = {
+  0x10: 'BASE', 0x54494d45: 'TIME', 0x735049: 'IPI', 0x52464e43: 'RFENCE', 0x48534d: 'HSM', 0x53525354: 'SRST',
+  0x4442434e: 'DBCN', 0: 'legacy set_timer', 1: 'legacy putchar', 2: 'legacy getchar', 3: 'legacy clear_ipi',
+  4: 'legacy send_ipi', 5: 'legacy fence_i', 6: 'legacy sfence_vma', 7: 'legacy sfence_vma_asid', 8: 'legacy shutdown',
+};
+const IRQ_BITS: Record<number, string> = { 1: 'SSIP', 3: 'MSIP', 5: 'STIP', 7: 'MTIP', 9: 'SEIP', 11: 'MEIP' };
+const STATES = ['start', 'stop', 'suspend', 'resume'];
+const signed = (v: bigint): bigint => BigInt.asIntN(64, v);
+
+/** One-line description of what an event says (without the common columns). */
+export function describeEvent(e: TraceEvent): string {
+  const a = e.a ?? 0n, b = e.b ?? 0n, c = e.c ?? 0n;
+  const p = (e.payload ?? {}) as Record<string, unknown>;
+  const pn = (v: unknown): string => (typeof v === 'number' ? PRIV_NAMES[v] ?? String(v) : '?');
+  switch (e.kind) {
+    case 'trap': {
+      const intr = (a >> 63n) === 1n;
+      const cause = Number(a & 0x7fffffffffffffffn);
+      const name = (intr ? INTERRUPT_NAMES : EXCEPTION_NAMES)[cause] ?? 'unknown';
+      return `${intr ? 'interrupt' : 'exception'} ${cause} (${name}) tval=${hex(b)} -> ${hex(c)} [${pn(p.from)}->${pn(p.to)}]`;
+    }
+    case 'trap_return':
+      return `${a === 0n ? 'mret' : 'sret'} -> ${hex(b)} [${pn(p.from)}->${PRIV_NAMES[Number(c)] ?? c}]`;
+    case 'csr_write':
+      return `${csrName(Number(a))} ${hex(b)} -> ${hex(c)}${p.who && p.who !== 'insn' ? ` (${String(p.who)})` : ''}`;
+    case 'sbi_call': {
+      const args = Array.isArray(p.args) ? (p.args as bigint[]).map((x) => hex(x)).join(', ') : '';
+      const ext = SBI_EXT[Number(a)] ?? hex(a);
+      return `${ext} fid=${b} (${args}) -> error=${signed(c)} value=${typeof p.value === 'bigint' ? hex(p.value) : '-'}`;
+    }
+    case 'mmio':
+      return `${(c & 0x100n) ? 'write' : 'read '} ${String(p.device ?? '?')} ${hex(a)} size ${c & 0xffn} value=${hex(b)}`;
+    case 'irq':
+      return `${IRQ_BITS[Number(a)] ?? `bit ${a}`} ${b === 1n ? 'raised' : 'lowered'}`;
+    case 'hart_state':
+      return STATES[Number(a)] ?? `state ${a}`;
+    case 'input': {
+      const ch = Number(a);
+      return `byte ${hex(a)}${ch >= 0x20 && ch < 0x7f ? ` '${String.fromCharCode(ch)}'` : ''}`;
+    }
+    case 'halt':
+      return `${String(p.kind ?? '?')} exit ${a}: ${String(p.message ?? '')}`;
+    default:
+      return `a=${e.a === null ? '-' : hex(e.a)} b=${e.b === null ? '-' : hex(e.b)} c=${e.c === null ? '-' : hex(e.c)}${e.payload ? ` ${toJson(e.payload)}` : ''}`;
+  }
+}
+
+export interface EventsCliOptions {
+  kind?: string[];
+  hart?: string;
+  from?: string;
+  to?: string;
+  limit?: string;
+  json?: boolean;
+}
+
+function intOpt(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v.replace(/_/g, ''));
+  if (!Number.isSafeInteger(n) || n < 0) throw new TraceError(`${flag} ${v}: expected a non-negative integer`);
+  return n;
+}
+
+export function eventsCommand(file: string, o: EventsCliOptions): number {
+  try {
+    const kinds = (o.kind ?? []).flatMap((k) => k.split(',')).map((k) => k.trim()).filter(Boolean);
+    for (const k of kinds) {
+      if (!EVENT_KINDS.includes(k as EventKind)) throw new TraceError(`--kind ${k}: unknown event kind (one of ${EVENT_KINDS.join(', ')})`);
+    }
+    const hart = intOpt('--hart', o.hart);
+    const from = intOpt('--from', o.from);
+    const to = intOpt('--to', o.to);
+    const limit = intOpt('--limit', o.limit);
+    return withReader(file, (r) => {
+      const code = new CodeMap(r);
+      const filter = {
+        kinds: kinds as EventKind[],
+        hart,
+        from,
+        to: to === undefined ? undefined : to + 1, // --to is inclusive
+        limit,
+      };
+      for (const batch of r.eventBatches(filter, 2048)) {
+        const lines: string[] = [];
+        for (const e of batch) {
+          const dis = code.disasm(e.pc);
+          const sym = code.symbol(e.pc);
+          if (o.json) {
+            lines.push(toJson({
+              seq: e.seq, vtime: e.vtime, hart: e.hart, instret: e.instret, pc: hex(e.pc), priv: e.priv, virt: e.virt,
+              kind: e.kind, a: e.a === null ? null : hex(e.a), b: e.b === null ? null : hex(e.b), c: e.c === null ? null : hex(e.c),
+              payload: e.payload, text: describeEvent(e), ...(sym ? { symbol: sym } : {}), ...(dis ? { insn: dis } : {}),
+            }));
+          } else {
+            const where = `${hex(e.pc)}${sym ? ` <${sym}>` : ''}`;
+            lines.push(`${String(e.seq).padStart(7)}  h${e.hart} ${PRIV_NAMES[e.priv] ?? e.priv}${e.virt ? 'V' : ' '} vt=${e.vtime} i=${e.instret}  ${where}  ${e.kind.padEnd(11)} ${describeEvent(e)}${dis ? `  | ${dis}` : ''}`);
+          }
+        }
+        out(`${lines.join('\n')}\n`);
+      }
+      return 0;
+    });
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// query
+// ---------------------------------------------------------------------------------------------
+
+function cellText(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'bigint' || typeof v === 'number') return String(v);
+  if (v instanceof Uint8Array) {
+    const h = Buffer.from(v).toString('hex');
+    return `x'${h.length > 64 ? `${h.slice(0, 64)}…` : h}'`;
+  }
+  return String(v);
+}
+function cellJson(v: unknown): unknown {
+  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  return v;
+}
+
+export function queryCommand(file: string, sql: string, o: { json?: boolean }): number {
+  try {
+    return withReader(file, (r) => {
+      const res = r.query(sql);
+      if (o.json) {
+        const objs = res.rows.map((row) => Object.fromEntries(res.columns.map((c, i) => [c, cellJson(row[i])])));
+        out(`${JSON.stringify(objs, null, 0)}\n`);
+        return 0;
+      }
+      const cells = res.rows.map((row) => row.map(cellText));
+      const w = res.columns.map((c, i) => Math.min(60, Math.max(c.length, ...cells.map((row) => row[i]!.length))));
+      const fmt = (row: string[]): string => row.map((s, i) => (i === row.length - 1 ? s : s.padEnd(w[i]!))).join('  ').trimEnd();
+      const lines = [fmt(res.columns), fmt(w.map((n) => '-'.repeat(n))), ...cells.map(fmt)];
+      lines.push(`(${res.rows.length} row${res.rows.length === 1 ? '' : 's'})`);
+      out(`${lines.join('\n')}\n`);
+      return 0;
+    });
+  } catch (e) {
+    return fail(e);
+  }
+}

@@ -1,0 +1,730 @@
+/**
+ * Streaming event comparison (DESIGN.md §4: "Replay compares events one by one (kind and every
+ * field); the first mismatch is the divergence ... A comparison that matched zero events is a
+ * failure, not a pass").
+ *
+ * Two streams of TraceEvent, "expected" (the recorded / reference trace) and "actual" (the
+ * replay / the other trace), are compared position by position after an optional kind filter:
+ * kind, then every field (seq, vtime, hart, instret, pc, priv, virt, a, b, c, payload
+ * deep-equal) unless ignored. The first position where they differ, or where one stream ends
+ * before the other, is the divergence; the comparer keeps the N events before it on each side
+ * (context) and per-kind counts of everything it saw on each side.
+ *
+ * Three ways to drive it:
+ *  - `compareEvents(expected, actual, opts)`: two sync or async iterables (a TraceReader's
+ *    event iterator, arrays, generators); resolves to the result;
+ *  - `compareEventsSync(...)`: the same for sync iterables, no promise;
+ *  - `EventComparer`: push events one at a time from either side (`expected(ev)`,
+ *    `actual(ev)`, `endExpected()`, `endActual()`), e.g. from a recorder's sink during replay,
+ *    then `result()`.
+ *
+ * Reference imports (traces converted from another emulator's log, e.g. QEMU `-d int`) do not
+ * know every field: the caller passes which fields each side has (`fields.expected` /
+ * `fields.actual`), and only fields both sides have are compared.
+ *
+ * Sequence numbers count events of every kind, so when a kind filter is given `seq` is not
+ * compared (an extra event of an unselected kind would shift every later seq); the summary
+ * lists it under `ignored`.
+ */
+import { EVENT_KINDS, type EventKind, type TraceEvent } from '../trace/model.js';
+import { TraceReader, TraceError } from '../trace/store.js';
+import { parseElf, isElf, symbolizer } from '../machine/loader.js';
+import { disassemble } from '../isa/disasm.js';
+
+export const EVENT_FIELDS = ['kind', 'seq', 'vtime', 'hart', 'instret', 'pc', 'priv', 'virt', 'a', 'b', 'c', 'payload'] as const;
+export type EventField = (typeof EVENT_FIELDS)[number];
+
+export class CompareError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CompareError';
+  }
+}
+
+export interface CompareOptions {
+  /** Compare only events of these kinds (both sides are filtered). */
+  kinds?: readonly EventKind[];
+  /** Fields not compared. `kind` cannot be ignored. */
+  ignore?: readonly string[];
+  /** Fields each side has (reference imports); only fields both have are compared. */
+  fields?: { expected?: readonly string[]; actual?: readonly string[] };
+  /** Events kept before the divergence on each side (default 5). */
+  context?: number;
+  /**
+   * Keep reading both streams after the divergence to complete the per-kind counts (default
+   * true). False stops at the divergence: counts are then of what was read.
+   */
+  drain?: boolean;
+  /**
+   * Number of (filtered) positions already known to be equal and skipped by the caller, e.g.
+   * through matching state digests: reported indexes start there.
+   */
+  startIndex?: number;
+}
+
+export type DivergenceReason =
+  /** Both sides have an event here and some compared field differs. */
+  | 'mismatch'
+  /** The expected stream goes on, the actual one ended. */
+  | 'missing'
+  /** The actual stream goes on, the expected one ended. */
+  | 'extra';
+
+export interface FieldDifference {
+  field: EventField;
+  expected: unknown;
+  actual: unknown;
+}
+
+export interface Divergence {
+  reason: DivergenceReason;
+  /** Position in the (filtered) streams, from 0. */
+  index: number;
+  expected: TraceEvent | null;
+  actual: TraceEvent | null;
+  /** The fields that differ (for 'mismatch'; `kind` first when the kinds differ). */
+  differences: FieldDifference[];
+  /** The events just before the divergence on each side (oldest first). */
+  before: { expected: TraceEvent[]; actual: TraceEvent[] };
+}
+
+export type KindCounts = Partial<Record<EventKind, number>>;
+
+export interface CompareSummary {
+  /** Positions compared (matched ones plus the divergent one), including skipped ones. */
+  compared: number;
+  /** Positions that matched (including the skipped `startIndex`). */
+  matched: number;
+  /** Positions skipped as known-equal (startIndex). */
+  skipped: number;
+  /** Events read on each side, and per kind (all kinds, before the filter). */
+  expected: { events: number; perKind: KindCounts };
+  actual: { events: number; perKind: KindCounts };
+  /** The fields that were compared, and those that were not (ignored or not on both sides). */
+  fieldsCompared: EventField[];
+  ignored: EventField[];
+  kinds: EventKind[] | null;
+  /** Whether both streams were read to their end (false when drain was off). */
+  complete: boolean;
+}
+
+export interface CompareResult {
+  /** 'same': every position matched and at least one was compared; 'different'; 'empty': nothing to compare (an error, never a pass). */
+  status: 'same' | 'different' | 'empty';
+  divergence: Divergence | null;
+  summary: CompareSummary;
+}
+
+/** Resolve the option lists into the set of compared fields (throws CompareError on bad names). */
+export function resolveFields(opts: CompareOptions): { compared: EventField[]; ignored: EventField[] } {
+  const ignore = new Set<string>();
+  for (const f of opts.ignore ?? []) {
+    if (!(EVENT_FIELDS as readonly string[]).includes(f)) {
+      throw new CompareError(`unknown event field "${f}" (fields: ${EVENT_FIELDS.join(', ')})`);
+    }
+    if (f === 'kind') throw new CompareError('the field "kind" cannot be ignored (use --kinds to select kinds)');
+    ignore.add(f);
+  }
+  if (opts.kinds && opts.kinds.length > 0) ignore.add('seq');
+  const has = (list: readonly string[] | undefined, f: string) => list === undefined || list.includes(f);
+  const compared: EventField[] = [];
+  const ignored: EventField[] = [];
+  for (const f of EVENT_FIELDS) {
+    const on = f === 'kind' || (!ignore.has(f) && has(opts.fields?.expected, f) && has(opts.fields?.actual, f));
+    (on ? compared : ignored).push(f);
+  }
+  return { compared, ignored };
+}
+
+/** Validate a kinds list (throws CompareError). */
+export function parseKinds(list: readonly string[]): EventKind[] {
+  const out: EventKind[] = [];
+  for (const k of list) {
+    if (!(EVENT_KINDS as readonly string[]).includes(k)) {
+      throw new CompareError(`unknown event kind "${k}" (kinds: ${EVENT_KINDS.join(', ')})`);
+    }
+    if (!out.includes(k as EventKind)) out.push(k as EventKind);
+  }
+  return out;
+}
+
+/** Deep equality for payload values: plain objects, arrays, typed arrays, bigint, number (NaN-aware), strings, null. */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b);
+  if (a === null || b === null || a === undefined || b === undefined) return false;
+  if (typeof a !== 'object' || typeof b !== 'object') return false;
+  if (ArrayBuffer.isView(a) || ArrayBuffer.isView(b)) {
+    if (!ArrayBuffer.isView(a) || !ArrayBuffer.isView(b)) return false;
+    const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+    return true;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (a instanceof Map || b instanceof Map) {
+    if (!(a instanceof Map) || !(b instanceof Map) || a.size !== b.size) return false;
+    for (const [k, v] of a) if (!b.has(k) || !deepEqual(v, b.get(k))) return false;
+    return true;
+  }
+  // Plain objects: keys whose value is undefined count as absent.
+  const ka = Object.keys(a as object).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b as object).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
+    if (!deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
+function fieldEqual(f: EventField, x: TraceEvent, y: TraceEvent): boolean {
+  if (f === 'payload') return deepEqual(x.payload, y.payload);
+  return x[f] === y[f];
+}
+
+/** Push-driven comparer: feed both sides in any interleaving, then read `result()`. */
+export class EventComparer {
+  readonly compared: readonly EventField[];
+  readonly ignored: readonly EventField[];
+  private readonly kinds: Set<EventKind> | null;
+  private readonly kindList: EventKind[] | null;
+  private readonly context: number;
+  private readonly drain: boolean;
+  private readonly start: number;
+  private readonly qe: TraceEvent[] = [];
+  private readonly qa: TraceEvent[] = [];
+  private qeHead = 0;
+  private qaHead = 0;
+  private readonly ctxE: TraceEvent[] = [];
+  private readonly ctxA: TraceEvent[] = [];
+  private endedE = false;
+  private endedA = false;
+  private matchedN = 0;
+  private readonly countE = { events: 0, perKind: {} as KindCounts };
+  private readonly countA = { events: 0, perKind: {} as KindCounts };
+  /** The first divergence, once found. */
+  divergence: Divergence | null = null;
+  /** Called once, when the divergence is found. */
+  onDivergence: ((d: Divergence) => void) | null = null;
+
+  constructor(opts: CompareOptions = {}) {
+    const { compared, ignored } = resolveFields(opts);
+    this.compared = compared;
+    this.ignored = ignored;
+    this.kindList = opts.kinds && opts.kinds.length > 0 ? parseKinds(opts.kinds) : null;
+    this.kinds = this.kindList ? new Set(this.kindList) : null;
+    this.context = Math.max(0, opts.context ?? 5);
+    this.drain = opts.drain ?? true;
+    this.start = Math.max(0, opts.startIndex ?? 0);
+  }
+
+  /** True when the comparer does not need more events (diverged and not draining). */
+  get done(): boolean {
+    return this.divergence !== null && !this.drain;
+  }
+
+  /** Positions matched so far (not counting skipped ones). */
+  get matched(): number {
+    return this.matchedN;
+  }
+
+  /** One event of the expected stream. */
+  expected(ev: TraceEvent): void {
+    count(this.countE, ev);
+    if (this.divergence || (this.kinds && !this.kinds.has(ev.kind))) return;
+    this.qe.push(ev);
+    this.pump();
+  }
+
+  /** One event of the actual stream. */
+  actual(ev: TraceEvent): void {
+    count(this.countA, ev);
+    if (this.divergence || (this.kinds && !this.kinds.has(ev.kind))) return;
+    this.qa.push(ev);
+    this.pump();
+  }
+
+  endExpected(): void {
+    this.endedE = true;
+    this.pump();
+  }
+  endActual(): void {
+    this.endedA = true;
+    this.pump();
+  }
+
+  /** Compare one pair directly (the fields that differ; empty = equal). */
+  differences(e: TraceEvent, a: TraceEvent): FieldDifference[] {
+    const out: FieldDifference[] = [];
+    for (const f of this.compared) {
+      if (!fieldEqual(f, e, a)) out.push({ field: f, expected: e[f], actual: a[f] });
+    }
+    return out;
+  }
+
+  private pump(): void {
+    while (this.divergence === null) {
+      const he = this.qeHead < this.qe.length;
+      const ha = this.qaHead < this.qa.length;
+      if (he && ha) {
+        const e = this.qe[this.qeHead++]!;
+        const a = this.qa[this.qaHead++]!;
+        const d = this.differences(e, a);
+        if (d.length > 0) {
+          this.diverge('mismatch', e, a, d);
+          return;
+        }
+        this.matchedN++;
+        if (this.context > 0) {
+          pushCtx(this.ctxE, e, this.context);
+          pushCtx(this.ctxA, a, this.context);
+        }
+        continue;
+      }
+      if (he && this.endedA) {
+        this.diverge('missing', this.qe[this.qeHead++]!, null, []);
+        return;
+      }
+      if (ha && this.endedE) {
+        this.diverge('extra', null, this.qa[this.qaHead++]!, []);
+        return;
+      }
+      break;
+    }
+    // Keep the queues small.
+    if (this.qeHead > 1024 && this.qeHead * 2 > this.qe.length) {
+      this.qe.splice(0, this.qeHead);
+      this.qeHead = 0;
+    }
+    if (this.qaHead > 1024 && this.qaHead * 2 > this.qa.length) {
+      this.qa.splice(0, this.qaHead);
+      this.qaHead = 0;
+    }
+  }
+
+  private diverge(reason: DivergenceReason, e: TraceEvent | null, a: TraceEvent | null, d: FieldDifference[]): void {
+    this.divergence = {
+      reason,
+      index: this.start + this.matchedN,
+      expected: e,
+      actual: a,
+      differences: d,
+      before: { expected: this.ctxE.slice(), actual: this.ctxA.slice() },
+    };
+    this.qe.length = 0;
+    this.qa.length = 0;
+    this.qeHead = this.qaHead = 0;
+    if (this.onDivergence) this.onDivergence(this.divergence);
+  }
+
+  /** The result so far (call after both ends for a final answer). */
+  result(): CompareResult {
+    const matched = this.start + this.matchedN;
+    const compared = matched + (this.divergence ? 1 : 0);
+    const summary: CompareSummary = {
+      compared,
+      matched,
+      skipped: this.start,
+      expected: { events: this.countE.events, perKind: { ...this.countE.perKind } },
+      actual: { events: this.countA.events, perKind: { ...this.countA.perKind } },
+      fieldsCompared: [...this.compared],
+      ignored: [...this.ignored],
+      kinds: this.kindList ? [...this.kindList] : null,
+      complete: this.endedE && this.endedA,
+    };
+    const status = this.divergence ? 'different' : compared === 0 ? 'empty' : 'same';
+    return { status, divergence: this.divergence, summary };
+  }
+}
+
+function count(c: { events: number; perKind: KindCounts }, ev: TraceEvent): void {
+  c.events++;
+  c.perKind[ev.kind] = (c.perKind[ev.kind] ?? 0) + 1;
+}
+
+function pushCtx(buf: TraceEvent[], ev: TraceEvent, n: number): void {
+  buf.push(ev);
+  if (buf.length > n) buf.shift();
+}
+
+type AnyIterable<T> = Iterable<T> | AsyncIterable<T>;
+
+function iter<T>(s: AnyIterable<T>): Iterator<T> | AsyncIterator<T> {
+  const a = (s as AsyncIterable<T>)[Symbol.asyncIterator];
+  if (typeof a === 'function') return a.call(s);
+  return (s as Iterable<T>)[Symbol.iterator]();
+}
+
+/**
+ * Compare two event streams (sync or async iterables). Reads them in lock step (so memory
+ * stays bounded by the context), stops at the first divergence unless `drain`.
+ */
+export async function compareEvents(
+  expected: AnyIterable<TraceEvent>,
+  actual: AnyIterable<TraceEvent>,
+  opts: CompareOptions = {},
+): Promise<CompareResult> {
+  const c = new EventComparer(opts);
+  const ie = iter(expected);
+  const ia = iter(actual);
+  let doneE = false;
+  let doneA = false;
+  try {
+    while (!(doneE && doneA) && !c.done) {
+      if (!doneE) {
+        const r = await ie.next();
+        if (r.done) { doneE = true; c.endExpected(); } else c.expected(r.value);
+      }
+      if (!doneA && !c.done) {
+        const r = await ia.next();
+        if (r.done) { doneA = true; c.endActual(); } else c.actual(r.value);
+      }
+    }
+  } finally {
+    if (!doneE) await ie.return?.();
+    if (!doneA) await ia.return?.();
+  }
+  return c.result();
+}
+
+/** `compareEvents` for sync iterables. */
+export function compareEventsSync(expected: Iterable<TraceEvent>, actual: Iterable<TraceEvent>, opts: CompareOptions = {}): CompareResult {
+  const c = new EventComparer(opts);
+  const ie = expected[Symbol.iterator]();
+  const ia = actual[Symbol.iterator]();
+  let doneE = false;
+  let doneA = false;
+  try {
+    while (!(doneE && doneA) && !c.done) {
+      if (!doneE) {
+        const r = ie.next();
+        if (r.done) { doneE = true; c.endExpected(); } else c.expected(r.value);
+      }
+      if (!doneA && !c.done) {
+        const r = ia.next();
+        if (r.done) { doneA = true; c.endActual(); } else c.actual(r.value);
+      }
+    }
+  } finally {
+    if (!doneE) ie.return?.();
+    if (!doneA) ia.return?.();
+  }
+  return c.result();
+}
+
+// ---------------------------------------------------------------------------
+// Formatting helpers shared by the differ and the replayer
+// ---------------------------------------------------------------------------
+
+const PRIV_NAMES = ['U', 'S', 'H', 'M'];
+
+export function hex(v: bigint | number | null | undefined): string {
+  if (v === null || v === undefined) return '-';
+  const b = typeof v === 'bigint' ? v : BigInt(v);
+  return '0x' + BigInt.asUintN(64, b).toString(16);
+}
+
+/** JSON-safe copy of a value: bigints become "0x..." strings, typed arrays arrays. */
+export function toJsonValue(v: unknown): unknown {
+  if (typeof v === 'bigint') return hex(v);
+  if (v === null || v === undefined) return v ?? null;
+  if (ArrayBuffer.isView(v)) return Array.from(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  if (Array.isArray(v)) return v.map(toJsonValue);
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), toJsonValue(x)]));
+  if (typeof v === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as object)) if (x !== undefined) o[k] = toJsonValue(x);
+    return o;
+  }
+  return v;
+}
+
+export function eventToJson(ev: TraceEvent | null, symbolize?: (a: bigint) => string | undefined): unknown {
+  if (!ev) return null;
+  const o = toJsonValue(ev) as Record<string, unknown>;
+  const sym = symbolize?.(ev.pc);
+  if (sym) o['symbol'] = sym;
+  return o;
+}
+
+function payloadText(p: Record<string, unknown> | null): string {
+  if (!p) return '';
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(p)) {
+    if (v === undefined) continue;
+    parts.push(`${k}=${typeof v === 'string' ? v : JSON.stringify(toJsonValue(v))}`);
+  }
+  return parts.length ? ' {' + parts.join(' ') + '}' : '';
+}
+
+/** One line for an event: `#seq hart H instret N pc 0x... <sym> [S] kind a=.. b=.. c=.. {payload}`. */
+export function formatEvent(ev: TraceEvent, symbolize?: (a: bigint) => string | undefined): string {
+  const sym = symbolize?.(ev.pc);
+  const priv = (PRIV_NAMES[ev.priv] ?? String(ev.priv)) + (ev.virt ? 'V' : '');
+  const abc = (['a', 'b', 'c'] as const).filter((k) => ev[k] !== null).map((k) => `${k}=${hex(ev[k])}`).join(' ');
+  return `#${ev.seq} hart ${ev.hart} instret ${ev.instret} vtime ${ev.vtime} pc ${hex(ev.pc)}${sym ? ` <${sym}>` : ''} [${priv}] ${ev.kind}${abc ? ' ' + abc : ''}${payloadText(ev.payload)}`;
+}
+
+export function formatValue(f: EventField, v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'bigint') return hex(v);
+  if (f === 'priv' && typeof v === 'number') return `${v} (${PRIV_NAMES[v] ?? '?'})`;
+  if (typeof v === 'object') return JSON.stringify(toJsonValue(v));
+  return String(v);
+}
+
+/** Multi-line text report of a divergence (no trailing newline). */
+export function formatDivergence(d: Divergence, symbolize?: (a: bigint) => string | undefined, labels = ['expected', 'actual']): string {
+  const [le, la] = labels as [string, string];
+  const out: string[] = [];
+  const at = d.expected ?? d.actual!;
+  const sym = symbolize?.(at.pc);
+  if (d.reason === 'mismatch') {
+    out.push(`first divergence at event index ${d.index}: ${le} #${d.expected!.seq} vs ${la} #${d.actual!.seq}, hart ${at.hart}, instret ${at.instret}, pc ${hex(at.pc)}${sym ? ` <${sym}>` : ''}`);
+    for (const x of d.differences) {
+      out.push(`  ${x.field}: ${le} ${formatValue(x.field, x.expected)}, ${la} ${formatValue(x.field, x.actual)}`);
+    }
+  } else if (d.reason === 'missing') {
+    out.push(`first divergence at event index ${d.index}: ${la} ended, ${le} goes on with #${at.seq} (hart ${at.hart}, instret ${at.instret}, pc ${hex(at.pc)}${sym ? ` <${sym}>` : ''})`);
+  } else {
+    out.push(`first divergence at event index ${d.index}: ${le} ended, ${la} goes on with #${at.seq} (hart ${at.hart}, instret ${at.instret}, pc ${hex(at.pc)}${sym ? ` <${sym}>` : ''})`);
+  }
+  out.push(`  ${le}: ${d.expected ? formatEvent(d.expected, symbolize) : '(end of trace)'}`);
+  out.push(`  ${la}: ${d.actual ? formatEvent(d.actual, symbolize) : '(end of trace)'}`);
+  const n = Math.max(d.before.expected.length, d.before.actual.length);
+  if (n > 0) {
+    out.push(`  events before (${le} | ${la} when different):`);
+    for (let i = 0; i < n; i++) {
+      const e = d.before.expected[d.before.expected.length - n + i];
+      const a = d.before.actual[d.before.actual.length - n + i];
+      const te = e ? formatEvent(e, symbolize) : '';
+      const ta = a ? formatEvent(a, symbolize) : '';
+      out.push(`    ${te}`);
+      if (ta !== te) out.push(`  | ${ta}`);
+    }
+  }
+  return out.join('\n');
+}
+
+/** Per-kind counts as "trap 12, csr_write 40". */
+export function formatKindCounts(c: KindCounts): string {
+  const parts = EVENT_KINDS.filter((k) => c[k]).map((k) => `${k} ${c[k]}`);
+  return parts.length ? parts.join(', ') : 'none';
+}
+
+// ---------------------------------------------------------------------------
+// Trace files
+// ---------------------------------------------------------------------------
+
+/** What a reference import (meta 'reference') declares about itself. */
+export interface ReferenceInfo {
+  /** e.g. "qemu 7.2 -d int". */
+  source: string;
+  /** Fields its events carry; the others are placeholders and are not compared. */
+  fields: string[];
+  /** Kinds it can express; a diff against it compares only those (unless --kinds says otherwise). */
+  kinds: EventKind[];
+  [k: string]: unknown;
+}
+
+export function referenceInfo(r: TraceReader): ReferenceInfo | null {
+  const m = r.meta('reference');
+  if (!m) return null;
+  try {
+    const v = JSON.parse(m) as ReferenceInfo;
+    if (!Array.isArray(v.fields) || !Array.isArray(v.kinds)) throw new Error('fields/kinds missing');
+    return v;
+  } catch (e) {
+    throw new TraceError(`${r.path}: corrupt meta 'reference' (${(e as Error).message})`);
+  }
+}
+
+/** Symbols and instruction text for addresses, from the ELF / raw images stored in a trace. */
+export class TraceCode {
+  private readonly syms: ((a: bigint) => string | undefined)[] = [];
+  private readonly regions: { va: bigint; bytes: Uint8Array }[] = [];
+
+  constructor(r: TraceReader) {
+    let loaded: { role: string; base: number }[] = [];
+    try {
+      loaded = r.loadedImages();
+    } catch {
+      loaded = [];
+    }
+    for (const img of r.images()) {
+      if (img.role !== 'firmware' && img.role !== 'kernel') continue;
+      let bytes: Uint8Array | null;
+      try {
+        bytes = r.imageBytes(img.role);
+      } catch {
+        continue;
+      }
+      if (!bytes) continue;
+      if (isElf(bytes)) {
+        try {
+          const elf = parseElf(bytes);
+          if (img.role === 'kernel') this.syms.unshift(symbolizer(elf.symbols));
+          else this.syms.push(symbolizer(elf.symbols));
+          for (const s of elf.segments) this.regions.push({ va: s.vaddr, bytes: s.data });
+        } catch {
+          /* not usable */
+        }
+      } else {
+        const li = loaded.find((l) => l.role === img.role);
+        if (li) this.regions.push({ va: BigInt(li.base), bytes });
+      }
+    }
+  }
+
+  symbolize = (addr: bigint): string | undefined => {
+    for (const s of this.syms) {
+      const r = s(addr);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  };
+
+  /** The instruction at addr as the image has it (static bytes), or undefined. */
+  disasm(addr: bigint): string | undefined {
+    for (const r of this.regions) {
+      if (addr < r.va || addr + 2n > r.va + BigInt(r.bytes.length)) continue;
+      const o = Number(addr - r.va);
+      let raw = r.bytes[o]! | (r.bytes[o + 1]! << 8);
+      if ((raw & 3) === 3) {
+        if (o + 4 > r.bytes.length) return undefined;
+        raw = (raw | (r.bytes[o + 2]! << 16) | (r.bytes[o + 3]! << 24)) >>> 0;
+      }
+      return disassemble(raw, addr, { symbolize: this.symbolize }).text;
+    }
+    return undefined;
+  }
+}
+
+export interface TraceDiffOptions extends CompareOptions {
+  /** Use matching state digests to skip the equal start of both traces (default true). */
+  digests?: boolean;
+}
+
+export interface TraceDiffReport extends CompareResult {
+  a: string;
+  b: string;
+  /** Where the comparison started thanks to equal digests (null: from the start). */
+  skippedTo: { seq: number; totalInstret: number; digests: number } | null;
+  reference: { a: ReferenceInfo | null; b: ReferenceInfo | null };
+  /** Symbol / instruction at the divergence (from the expected side's images, else the actual's). */
+  where: { pc: bigint; symbol?: string; insn?: string } | null;
+  codeA: TraceCode;
+  codeB: TraceCode;
+}
+
+/**
+ * The last seq both traces agree on through their state digests: the longest common prefix of
+ * digests with the same instruction count, virtual time, event count, per-hart instret, state
+ * and RAM hashes. Equal whole-machine state at the same instruction count after the same number
+ * of events is taken to mean the same events so far; the comparison still re-reads `context`
+ * events before the skip point (a disagreement there is reported normally).
+ */
+function digestSkip(a: TraceReader, b: TraceReader): { seq: number; totalInstret: number; digests: number } | null {
+  const da = a.digests().filter((d) => !d.final);
+  const db = b.digests().filter((d) => !d.final);
+  let k = 0;
+  while (k < da.length && k < db.length) {
+    const x = da[k]!, y = db[k]!;
+    if (x.totalInstret !== y.totalInstret || x.vtime !== y.vtime || x.seq !== y.seq || x.stateHash !== y.stateHash ||
+      x.ramHash !== y.ramHash || x.hartInstret.join(',') !== y.hartInstret.join(',')) break;
+    k++;
+  }
+  if (k === 0) return null;
+  const last = da[k - 1]!;
+  return last.seq > 0 ? { seq: last.seq, totalInstret: last.totalInstret, digests: k } : null;
+}
+
+/** Compare two trace files. Throws TraceError (unusable input) or CompareError (bad options). */
+export function diffTraces(pathA: string, pathB: string, opts: TraceDiffOptions = {}): TraceDiffReport {
+  const ra = TraceReader.open(pathA);
+  let rb: TraceReader;
+  try {
+    rb = TraceReader.open(pathB);
+  } catch (e) {
+    ra.close();
+    throw e;
+  }
+  try {
+    const refA = referenceInfo(ra);
+    const refB = referenceInfo(rb);
+    let kinds = opts.kinds && opts.kinds.length ? parseKinds(opts.kinds) : null;
+    if (!kinds && (refA || refB)) {
+      // A reference expresses only some kinds: compare those (both references: the common ones).
+      const ks = EVENT_KINDS.filter((k) => (!refA || refA.kinds.includes(k)) && (!refB || refB.kinds.includes(k)));
+      kinds = ks;
+      if (ks.length === 0) throw new CompareError('the two reference traces have no event kind in common');
+    }
+    const cmpOpts: CompareOptions = {
+      ...opts,
+      kinds: kinds ?? undefined,
+      fields: { expected: refA?.fields ?? opts.fields?.expected, actual: refB?.fields ?? opts.fields?.actual },
+      drain: false,
+    };
+    // Skip the common start through digests (both traces must be hvtrace recordings).
+    let skippedTo: TraceDiffReport['skippedTo'] = null;
+    let from = 0;
+    let startIndex = 0;
+    const context = Math.max(0, opts.context ?? 5);
+    if (opts.digests !== false && !refA && !refB) {
+      const s = digestSkip(ra, rb);
+      if (s) {
+        const kf = kinds ?? undefined;
+        // Start `context` (filtered) events before the skip point so the report has them.
+        const seqBefore = (r: TraceReader): number => {
+          if (context === 0) return s.seq;
+          const q = r.query(
+            `SELECT seq FROM events WHERE seq < ?${kf ? ` AND kind IN (${kf.map(() => '?').join(',')})` : ''} ORDER BY seq DESC LIMIT 1 OFFSET ?`,
+            [s.seq, ...(kf ?? []), context - 1],
+          );
+          return q.rows.length ? Number(q.rows[0]![0] as bigint) : 0;
+        };
+        const fa = seqBefore(ra);
+        const fb = seqBefore(rb);
+        if (fa === fb && fa > 0) {
+          from = fa;
+          startIndex = ra.eventCount({ to: from, kinds: kf });
+          skippedTo = s;
+        }
+      }
+    }
+    const res = compareEventsSync(ra.events({ from }), rb.events({ from }), { ...cmpOpts, startIndex });
+    // Per-kind counts of the whole traces (the comparison stops at the divergence).
+    const kf = kinds ?? undefined;
+    const sideCounts = (r: TraceReader) => {
+      const all = r.countsByKind() as KindCounts;
+      const perKind: KindCounts = {};
+      for (const k of EVENT_KINDS) if (all[k] && (!kinds || kinds.includes(k))) perKind[k] = all[k];
+      return { events: r.eventCount({ kinds: kf }), perKind };
+    };
+    res.summary.expected = sideCounts(ra);
+    res.summary.actual = sideCounts(rb);
+    res.summary.complete = true;
+    if (res.summary.compared === 0) res.status = 'empty';
+    const codeA = new TraceCode(ra);
+    const codeB = new TraceCode(rb);
+    let where: TraceDiffReport['where'] = null;
+    const d = res.divergence;
+    if (d) {
+      const at = d.expected ?? d.actual!;
+      const code = d.expected ? codeA : codeB;
+      const symbol = code.symbolize(at.pc) ?? (d.expected ? codeB : codeA).symbolize(at.pc);
+      const insn = code.disasm(at.pc);
+      where = { pc: at.pc, ...(symbol ? { symbol } : {}), ...(insn ? { insn } : {}) };
+    }
+    return { ...res, a: pathA, b: pathB, skippedTo, reference: { a: refA, b: refB }, where, codeA, codeB };
+  } finally {
+    ra.close();
+    rb.close();
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * `hvtrace import qemu LOG -o FILE`: a QEMU 7.2 `-d int` log as a reference trace.
+ *
+ * Each `riscv_cpu_do_interrupt: hart:H, async:A, cause:C, epc:E, tval:T, desc=D` line (parsed by
+ * src/diff/qemu-log.ts) becomes one `trap` event:
+ *   hart = H, pc = epc, a = cause with bit 63 set for interrupts (async:1), b = tval,
+ *   payload = { desc: D }, seq = the line's order among trap lines.
+ * QEMU does not log the rest, so vtime / instret / priv are 0, virt false, c (handler pc) NULL,
+ * and meta 'reference' says so:
+ *   { source: 'qemu 7.2 -d int', log, sha256, fields: ['kind', 'hart', 'pc', 'a', 'b'], kinds: ['trap'] }
+ * The differ reads it and compares only the fields and kinds both sides have (src/diff/compare.ts).
+ * The trace has no machine configuration, so it cannot be replayed, only diffed.
+ * `dropKnownDeviations` leaves out the traps listed in QEMU_KNOWN_MMODE_DEVIATIONS (where QEMU
+ * 7.2 deviates from the spec); meta 'reference'.dropped counts them.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { parseQemuIntLog, isKnownQemuDeviation } from './qemu-log.js';
+import { TraceWriter, TraceError, HVTRACE_VERSION, SCHEMA_VERSION, type TraceConfig } from '../trace/store.js';
+import type { TraceEvent } from '../trace/model.js';
+
+export const QEMU_REFERENCE_FIELDS = ['kind', 'hart', 'pc', 'a', 'b'] as const;
+
+export interface ImportResult {
+  readonly path: string;
+  readonly events: number;
+  readonly harts: number[];
+  /** Traps left out by `dropKnownDeviations`. */
+  readonly dropped: number;
+}
+
+export interface ImportOptions {
+  overwrite?: boolean;
+  /**
+   * Leave out the traps QEMU 7.2 takes where it deviates from the privileged spec
+   * (QEMU_KNOWN_MMODE_DEVIATIONS in src/diff/qemu-log.ts: CSRs it lacks that must read as 0).
+   */
+  dropKnownDeviations?: boolean;
+}
+
+/** Read a QEMU `-d int` log and write it as a reference trace. Throws TraceError (one line). */
+export function importQemuLog(logPath: string, outPath: string, opts: ImportOptions = {}): ImportResult {
+  let text: string;
+  let raw: Buffer;
+  try {
+    if (!statSync(logPath).isFile()) throw new Error('not a regular file');
+    raw = readFileSync(logPath);
+    text = raw.toString('latin1');
+  } catch (e) {
+    throw new TraceError(`${logPath}: cannot read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  let traps;
+  try {
+    traps = parseQemuIntLog(text, true);
+  } catch (e) {
+    throw new TraceError(`${logPath}: ${(e as Error).message}`);
+  }
+  if (traps.length === 0) {
+    throw new TraceError(`${logPath}: no trap lines (riscv_cpu_do_interrupt: ...): not a QEMU -d int log, or QEMU took no trap`);
+  }
+  const all = traps.length;
+  if (opts.dropKnownDeviations) traps = traps.filter((t) => isKnownQemuDeviation(t) === null);
+  const events: TraceEvent[] = traps.map((t, i) => ({
+    seq: i,
+    vtime: 0,
+    hart: t.hart,
+    instret: 0,
+    pc: BigInt.asUintN(64, t.epc),
+    priv: 0,
+    virt: false,
+    kind: 'trap',
+    a: BigInt(t.cause) | (t.interrupt ? 1n << 63n : 0n),
+    b: BigInt.asUintN(64, t.tval),
+    c: null,
+    payload: { desc: t.desc },
+  }));
+  const config: TraceConfig = {
+    producer: 'hvtrace import qemu',
+    hvtraceVersion: HVTRACE_VERSION,
+    schemaVersion: SCHEMA_VERSION,
+    machine: null,
+    quantum: null,
+    maxInsns: null,
+    digestEvery: null,
+    checkpointEvery: null,
+    input: { source: 'none' },
+  };
+  const reference = {
+    source: 'qemu 7.2 -d int',
+    log: logPath,
+    sha256: createHash('sha256').update(raw).digest('hex'),
+    fields: [...QEMU_REFERENCE_FIELDS],
+    kinds: ['trap'],
+    dropped: all - traps.length,
+  };
+  const w = TraceWriter.create(outPath, { config, meta: { reference: JSON.stringify(reference) } }, { overwrite: opts.overwrite });
+  try {
+    w.writeEvents(events);
+    w.finish('complete', { exit: null });
+  } catch (e) {
+    w.close();
+    throw e;
+  }
+  const harts = [...new Set(traps.map((t) => t.hart))].sort((a, b) => a - b);
+  return { path: outPath, events: events.length, harts, dropped: all - traps.length };
+}

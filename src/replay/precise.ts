@@ -1,0 +1,366 @@
+/**
+ * Run a machine to an exact instruction: a Scheduler whose `runUntil(target)` replicates
+ * `Scheduler.step`'s round logic exactly (same rounds, same quanta, same timer cuts, same WFI
+ * sleeping and idle jumps) and additionally caps every hart slice so that the run stops at the
+ * requested instruction boundary, in the middle of a round if need be.
+ *
+ * Why this is exact: `Hart.run(n)` executes exactly n steps unless the hart parks, stops or
+ * the machine halts, and `run(a)` followed by `run(b)` (with nothing in between) is the same
+ * as `run(a + b)`: the loop keeps all its state in the hart and re-checks `attention` before
+ * every instruction either way. So cutting a slice where the original run did not cut it does
+ * not change what executes; the scheduler's own work between slices (`updateTimers`) runs only
+ * where the original ran it. The target is checked after every cut.
+ *
+ * Stop targets:
+ *  - `globalCount(N)`: the first point where all harts together have executed N steps
+ *    (`Scheduler.totalInstructions()`; the same count `--max-insns N` stops at);
+ *  - `beforeStep(N)`: the last point before step N + 1 (after the scheduler work between);
+ *  - `hartInstret(H, T)`: the first point where hart H's instret is T;
+ *  - `hartSteps(H, S)`: the first point where hart H's step count is S;
+ *  - `pcHit(addr, k, hart?)`: the k-th time a hart is about to execute the instruction at addr
+ *    (pending interrupts already taken, nothing of the instruction done). Found without
+ *    single-stepping: a per-hart fetch hook sees every fetch on the target's page only (the
+ *    hart's cached fetch page is disabled for that page), so the rest of the run keeps full
+ *    speed. The hook wraps the hart's private `fetchFill`; `pcHookAvailable()` checks it.
+ *
+ * The Scheduler's private members (input queue, deliverInput, deadlock) are reached through a
+ * typed cast: they are plain TypeScript `private` properties. A `protected` on those four, or a
+ * `budgetCap`/`stopAfterSlice` hook in Scheduler.runHart, would remove the cast.
+ */
+import { Scheduler, type StepResult, type InputEvent } from '../sched/scheduler.js';
+import { HartState, type Hart } from '../hart/hart.js';
+import type { HaltInfo } from '../machine/machine.js';
+
+export interface StopTarget {
+  /** Human description, e.g. "instruction 1000000" or "hart 0 instret 52". */
+  readonly label: string;
+  /** Most steps hart h may run from here without passing the target (>= 1), or Infinity. */
+  cap(h: Hart, s: Scheduler): number;
+  /** Whether the machine is at the target now (checked at start and after every slice). */
+  reached(s: Scheduler): boolean;
+  /**
+   * Optional: checked right before every `h.run` (after the scheduler's own work for that slice:
+   * round start, input delivery, timer updates); true stops there, before hart h's next step.
+   */
+  beforeRun?(h: Hart, s: Scheduler): boolean;
+  /** Optional per-run setup/teardown (e.g. fetch hooks). */
+  attach?(s: PreciseScheduler): void;
+  detach?(s: PreciseScheduler): void;
+}
+
+export type RunUntilResult =
+  | { readonly kind: 'reached'; readonly hart: number }
+  | { readonly kind: 'halted'; readonly halt: HaltInfo };
+
+interface SchedulerInternals {
+  inputs: InputEvent[];
+  inputPos: number;
+  deliverInput(): void;
+  deadlock(anyWaiting: boolean): StepResult;
+}
+
+/** Thrown by a fetch hook to leave Hart.run at an instruction boundary. */
+const STOP = Object.freeze({ stop: true });
+
+export class PreciseScheduler extends Scheduler {
+  /** The hart that was running when the target was last reached. */
+  stoppedHart = -1;
+  /** True while a hart executes inside runUntil (observers can tell hart work from scheduler work). */
+  inHartRun = false;
+  /**
+   * Where a reached target left the round: the round's end, the hart being run and what was left
+   * of its current slice (-1 = the slice had ended). The next runUntil continues from there.
+   */
+  private resume: { end: number; hi: number; rem: number } | null = null;
+
+  private get internals(): SchedulerInternals {
+    return this as unknown as SchedulerInternals;
+  }
+
+  /** True when the last runUntil stopped inside a round (Scheduler.step must not be used then). */
+  get midRound(): boolean {
+    return this.resume !== null;
+  }
+
+  /**
+   * Run until `target` is reached (returns 'reached': the machine stopped between two
+   * instructions, possibly mid-round) or the run ends (halt; 'idle' with no input left becomes a
+   * deadlock, as in runToEnd). Can be called again with a later target: it continues exactly
+   * where the previous call stopped.
+   */
+  runUntil(target: StopTarget): RunUntilResult {
+    target.attach?.(this);
+    try {
+      return this.runUntilInner(target);
+    } finally {
+      target.detach?.(this);
+    }
+  }
+
+  /** Run to the end (halt), continuing a stopped round first. */
+  runToHalt(): HaltInfo {
+    const r = this.runUntil({ label: 'end', cap: () => Infinity, reached: () => false });
+    return (r as { halt: HaltInfo }).halt;
+  }
+
+  private runUntilInner(target: StopTarget): RunUntilResult {
+    const m = this.machine;
+    const Q = this.quantum;
+    const p = this.internals;
+    if (m.halt) return { kind: 'halted', halt: m.halt };
+    if (target.reached(this)) {
+      this.stoppedHart = m.current.id;
+      return { kind: 'reached', hart: m.current.id };
+    }
+    for (;;) {
+      let end: number;
+      let startHi = 0;
+      let startRem: number | null = null;
+      if (this.resume) {
+        ({ end, hi: startHi, rem: startRem } = this.resume);
+        this.resume = null;
+      } else {
+        if (m.halt) return { kind: 'halted', halt: m.halt };
+        if (this.onRoundStart) this.onRoundStart(this);
+        p.deliverInput();
+        end = this.time + Q;
+      }
+      const harts = m.harts;
+      for (let hi = startHi; hi < harts.length; hi++) {
+        const h = harts[hi]!;
+        const rem = this.runHartUntil(h, end, target, hi === startHi ? startRem : null);
+        if (rem !== NOT_REACHED) {
+          this.resume = { end, hi, rem };
+          this.stoppedHart = h.id;
+          return { kind: 'reached', hart: h.id };
+        }
+        if (m.halted) break;
+      }
+      m.pollTohost();
+      if (m.halt) return { kind: 'halted', halt: m.halt };
+      this.time = end;
+      // Identical to Scheduler.step from here.
+      let anyRunning = false;
+      let earliest = Infinity;
+      let anyAlive = false;
+      for (const h of m.harts) {
+        if (h.state === HartState.Running) anyRunning = true;
+        if (h.state === HartState.Wfi) {
+          anyAlive = true;
+          m.current = h;
+          h.vtimeOffset = this.time - h.steps;
+          m.updateTimers(h);
+          if (h.wakeable()) anyRunning = true;
+          else earliest = Math.min(earliest, m.nextDeadline(h));
+        }
+      }
+      if (!anyRunning) {
+        if (this.hasPendingInput()) {
+          const next = p.inputs[p.inputPos]!.vtime;
+          if (next > this.time) this.time = Math.min(next, earliest === Infinity ? next : Math.max(this.time, earliest));
+          if (m.uart.rxSpace() <= 0) {
+            if (earliest === Infinity) {
+              const r = p.deadlock(anyAlive);
+              return { kind: 'halted', halt: (r as { halt: HaltInfo }).halt };
+            }
+          }
+          continue;
+        }
+        if (earliest === Infinity) {
+          // step() would report idle (or deadlock); with no input to come, runToEnd makes it a deadlock.
+          const r = p.deadlock(anyAlive);
+          return { kind: 'halted', halt: (r as { halt: HaltInfo }).halt };
+        }
+        if (earliest > this.time) this.time = earliest;
+      }
+    }
+  }
+
+  /**
+   * Scheduler.runHart with capped slices. Returns NOT_REACHED, or (target reached) what is left
+   * of the current slice (0 = the slice had ended), for resuming. `resumeRem` non-null continues
+   * a hart stopped mid-round: > 0 = inside a slice, 0 = right after one (no round-start
+   * placement either way).
+   */
+  private runHartUntil(h: Hart, end: number, t: StopTarget, resumeRem: number | null): number {
+    const m = this.machine;
+    m.current = h;
+    let rem = -1;
+    if (resumeRem === null) {
+      if (h.state === HartState.Stopped) return NOT_REACHED;
+      // Place the hart at the round start.
+      h.vtimeOffset = this.time - h.steps;
+      m.updateTimers(h);
+    } else if (resumeRem > 0) {
+      rem = resumeRem;
+    } else {
+      m.updateTimers(h);
+    }
+    while (!m.halted) {
+      if (rem < 0) {
+        if (h.state === HartState.Wfi) {
+          if (!h.wakeable()) {
+            const d = m.nextDeadline(h);
+            if (d >= end) return NOT_REACHED;
+            h.vtimeOffset += Math.max(0, d - h.vtime());
+            m.updateTimers(h);
+            if (!h.wakeable()) continue;
+          }
+          h.state = HartState.Running;
+          h.attention = true;
+        }
+        if (h.state !== HartState.Running) return NOT_REACHED;
+        const now = h.vtime();
+        if (now >= end) return NOT_REACHED;
+        const d = m.nextDeadline(h);
+        let budget = Math.min(end, d) - now;
+        if (budget <= 0) {
+          m.updateTimers(h);
+          budget = end - now;
+          const d2 = m.nextDeadline(h);
+          if (d2 > now) budget = Math.min(budget, d2 - now);
+          if (budget <= 0) budget = 1;
+        }
+        const left = this.maxInsns - this.totalInstructions();
+        if (left <= 0) {
+          m.stop({ kind: 'limit', exitCode: 4, message: `instruction limit reached (${this.maxInsns})` });
+          return NOT_REACHED;
+        }
+        rem = Math.min(budget, left);
+      }
+      // ---- the slice `h.run(budget)` of Scheduler.runHart, cut at the target ----
+      while (rem > 0) {
+        if (t.beforeRun && t.beforeRun(h, this)) return rem;
+        const k = Math.min(rem, Math.max(1, t.cap(h, this)));
+        const s0 = h.steps;
+        let hit = false;
+        this.inHartRun = true;
+        try {
+          h.run(k);
+        } catch (e) {
+          if (e !== STOP) throw e;
+          hit = true;
+        } finally {
+          this.inHartRun = false;
+        }
+        const ran = h.steps - s0;
+        rem -= ran;
+        if (hit) return rem;
+        if (h.fatal !== null) {
+          m.stop({ kind: 'fatal', exitCode: 3, message: h.fatal });
+          return NOT_REACHED;
+        }
+        if (t.reached(this)) return ran < k || rem <= 0 ? 0 : rem;
+        if (ran < k) break;
+      }
+      rem = -1;
+      m.updateTimers(h);
+    }
+    return NOT_REACHED;
+  }
+}
+
+const NOT_REACHED = -2;
+
+// ---------------------------------------------------------------------------
+// Targets
+// ---------------------------------------------------------------------------
+
+export function globalCount(n: number): StopTarget {
+  return {
+    label: `instruction ${n}`,
+    cap: (_h, s) => n - s.totalInstructions(),
+    reached: (s) => s.totalInstructions() >= n,
+  };
+}
+
+/**
+ * Right before the step that takes the global count from n to n + 1 (after any scheduler work
+ * between the steps: where the first point with count n (globalCount) is before that work).
+ */
+export function beforeStep(n: number): StopTarget {
+  return {
+    label: `before instruction ${n + 1}`,
+    cap: (_h, s) => n - s.totalInstructions(),
+    reached: () => false,
+    beforeRun: (_h, s) => s.totalInstructions() >= n,
+  };
+}
+
+export function hartInstret(hart: number, n: number): StopTarget {
+  return {
+    label: `hart ${hart} instret ${n}`,
+    cap: (h) => (h.id === hart ? n - h.instret : Infinity),
+    reached: (s) => s.machine.harts[hart]!.instret >= n,
+  };
+}
+
+export function hartSteps(hart: number, n: number): StopTarget {
+  return {
+    label: `hart ${hart} step ${n}`,
+    cap: (h) => (h.id === hart ? n - h.steps : Infinity),
+    reached: (s) => s.machine.harts[hart]!.steps >= n,
+  };
+}
+
+interface HartFetchInternals {
+  fetchFill(pc: number): void;
+  fetchVa: number;
+}
+
+/** Whether this build's Hart has the fetch path the pc hook wraps. */
+export function pcHookAvailable(h: Hart): boolean {
+  const x = h as unknown as HartFetchInternals;
+  return typeof x.fetchFill === 'function' && 'fetchVa' in x;
+}
+
+/**
+ * The k-th (from 1) time any hart (or `hart`) is about to execute the instruction at `addr`.
+ * `hits` reports how many times it was reached so far (for messages when the run ends first).
+ */
+export function pcHit(addr: bigint, k = 1, hart?: number): StopTarget & { hits: number } {
+  const pcNum = Number(BigInt.asIntN(64, addr));
+  const page = pcNum - (pcNum - Math.floor(pcNum / 4096) * 4096);
+  let stopNow = false;
+  const installed: Hart[] = [];
+  const t = {
+    label: `pc 0x${BigInt.asUintN(64, addr).toString(16)}${k > 1 ? ` (hit ${k})` : ''}${hart !== undefined ? ` on hart ${hart}` : ''}`,
+    hits: 0,
+    cap: () => Infinity,
+    reached: () => stopNow,
+    attach(s: PreciseScheduler) {
+      for (const h of s.machine.harts) {
+        if (hart !== undefined && h.id !== hart) continue;
+        if (!pcHookAvailable(h)) throw new Error('pc positions need Hart.fetchFill (hart internals changed): use an instruction count instead');
+        const x = h as unknown as HartFetchInternals;
+        const orig = Object.getPrototypeOf(h).fetchFill as (this: Hart, pc: number) => void;
+        Object.defineProperty(h, 'fetchFill', {
+          configurable: true,
+          writable: true,
+          value(this: Hart, pc: number): void {
+            if (pc === pcNum && !stopNow) {
+              t.hits++;
+              if (t.hits >= k) {
+                stopNow = true;
+                throw STOP;
+              }
+            }
+            orig.call(this, pc);
+            // Keep the target's page uncached so every fetch on it comes back here.
+            if ((this as unknown as HartFetchInternals).fetchVa === page) (this as unknown as HartFetchInternals).fetchVa = NaN;
+          },
+        });
+        x.fetchVa = NaN;
+        installed.push(h);
+      }
+    },
+    detach() {
+      for (const h of installed) {
+        delete (h as unknown as Record<string, unknown>)['fetchFill'];
+        (h as unknown as HartFetchInternals).fetchVa = NaN;
+      }
+      installed.length = 0;
+    },
+  };
+  return t;
+}

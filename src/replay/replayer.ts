@@ -1,0 +1,965 @@
+/**
+ * Replay and seek (DESIGN.md §3-4).
+ *
+ * `replay(path)` rebuilds the machine from the configuration and images stored in the trace,
+ * queues the recorded UART input exactly as it was queued (input_queue), attaches the same
+ * Recorder the recording used with a sink that compares every event with the stored one
+ * (src/diff/compare.ts), runs, and reports the first divergence: seq, hart, instret, pc with
+ * symbol and disassembly, expected vs actual, the events just before. It also compares the
+ * stored state digests at the same round starts (a state difference that no event shows yet),
+ * and the end of the run: halt kind and exit code, per-hart instruction counts, console output.
+ *
+ * `seek(path, POS)` lands on an exact instruction and describes the machine there. POS:
+ *   N              the global instruction count (all harts' steps, as --max-insns counts);
+ *   HART:COUNT     the first point where hart HART's instret is COUNT;
+ *   seq:N          just before the step (of event N's hart) during which event N is emitted;
+ *   pc:ADDR[#K]    the first (K-th) time a hart is about to execute ADDR (hex, or an ELF
+ *                  symbol, optionally +offset); `H:pc:ADDR[#K]` restricts it to hart H.
+ * It restores the nearest checkpoint at or before the position (pc: from the start, since hit
+ * counts are counted from the start) and runs with PreciseScheduler (src/replay/precise.ts),
+ * which stops exactly there. The events produced on the way are compared with the trace too.
+ *
+ * Refusals (TraceError, exit 2): no machine configuration (an imported trace), image bytes that
+ * do not match the recorded sha256, another trace schema or hvtrace version, an unfinished trace;
+ * `force` turns all but the first into warnings.
+ */
+import { createHash } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
+import {
+  TraceReader, TraceError, SCHEMA_VERSION, HVTRACE_VERSION,
+  type TraceConfig, type ExitInfo, type ImageRole, type ImageRef, type CheckpointInfo, type DigestRow,
+} from '../trace/store.js';
+import { Recorder, RamWriteTracker, stateDigest, restoreCheckpoint } from '../trace/recorder.js';
+import type { EventBatch, TraceEvent } from '../trace/model.js';
+import { Machine, type MachineConfig, type HaltInfo, type Image, type MachineSnapshot } from '../machine/machine.js';
+import { DEFAULT_QUANTUM, type Scheduler } from '../sched/scheduler.js';
+import { HartState, type Hart } from '../hart/hart.js';
+import { symbolizer, type ElfSymbol } from '../machine/loader.js';
+import { disassemble, ABI_NAMES, FABI_NAMES } from '../isa/disasm.js';
+import { PreciseScheduler, globalCount, beforeStep, hartInstret, pcHit, type StopTarget, type RunUntilResult } from './precise.js';
+import type { HartObserver, CsrWriter, SbiCallRecord } from '../hart/observer.js';
+import { EventComparer, hex, type Divergence } from '../diff/compare.js';
+
+// ---------------------------------------------------------------------------------------------
+// opening a trace for replay
+// ---------------------------------------------------------------------------------------------
+
+export interface ReplayOpenOptions {
+  /** Replay despite image / version / status mismatches (they become warnings). */
+  force?: boolean;
+}
+
+export interface OpenedTrace {
+  readonly reader: TraceReader;
+  readonly trace: TraceConfig;
+  readonly machineConfig: MachineConfig;
+  /** Problems that `force` let through. */
+  readonly warnings: string[];
+}
+
+const short = (h: string): string => h.slice(0, 12);
+const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Open a trace and check that it can be replayed by this hvtrace. Throws TraceError with a
+ * one-line message; the reader is closed on error.
+ */
+export function openForReplay(path: string, opts: ReplayOpenOptions = {}): OpenedTrace {
+  const reader = TraceReader.open(path);
+  try {
+    return checkReplayable(reader, opts);
+  } catch (e) {
+    reader.close();
+    throw e;
+  }
+}
+
+function checkReplayable(reader: TraceReader, opts: ReplayOpenOptions): OpenedTrace {
+  const path = reader.path;
+  const trace = reader.config;
+  if (!trace.machine) {
+    throw new TraceError(`${path}: cannot replay: the trace has no machine configuration (produced by ${trace.producer}; a reference import can only be diffed)`);
+  }
+  const problems: string[] = [];
+  if (reader.schemaVersion !== SCHEMA_VERSION || trace.schemaVersion !== SCHEMA_VERSION) {
+    problems.push(`trace schema version ${trace.schemaVersion ?? reader.schemaVersion} differs from this hvtrace's (${SCHEMA_VERSION})`);
+  }
+  if (trace.hvtraceVersion !== HVTRACE_VERSION) {
+    problems.push(`recorded by hvtrace ${trace.hvtraceVersion}, this is hvtrace ${HVTRACE_VERSION} (the emulator may behave differently)`);
+  }
+  if (reader.status === 'recording') problems.push('the recording was never finished (status: recording)');
+  const m = trace.machine;
+  const refs: [ImageRole, ImageRef | undefined][] = [
+    ['firmware', typeof m.bios === 'object' ? m.bios : undefined],
+    ['kernel', m.kernel], ['initrd', m.initrd], ['dtb', m.dtb],
+  ];
+  const stored = new Map(reader.images().map((i) => [i.role, i]));
+  const images = new Map<ImageRole, Image>();
+  for (const [role, ref] of refs) {
+    if (!ref) continue;
+    const s = stored.get(role);
+    if (!s) throw new TraceError(`${path}: cannot replay: the ${role} image (${ref.name}) is not stored in the trace`);
+    let bytes: Uint8Array;
+    try {
+      const r = reader.query('SELECT data FROM images WHERE role = ?', [role]);
+      bytes = new Uint8Array(inflateRawSync(r.rows[0]![0] as Buffer));
+    } catch (e) {
+      throw new TraceError(`${path}: cannot replay: the ${role} image is corrupt (${(e as Error).message})`);
+    }
+    const actual = sha256hex(bytes);
+    if (actual !== ref.sha256 || bytes.length !== ref.size) {
+      problems.push(`the ${role} image stored in the trace (sha256 ${short(actual)}, ${bytes.length} bytes) is not the one recorded (${ref.name}: sha256 ${short(ref.sha256)}, ${ref.size} bytes)`);
+    } else if (s.sha256 !== ref.sha256) {
+      problems.push(`the ${role} image table entry (sha256 ${short(s.sha256)}) disagrees with the recorded configuration (sha256 ${short(ref.sha256)})`);
+    }
+    images.set(role, { name: ref.name, bytes });
+  }
+  if (problems.length > 0 && !opts.force) {
+    throw new TraceError(`${path}: cannot replay: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : ''}; use --force to replay anyway`);
+  }
+  const machineConfig: MachineConfig = {
+    ramSize: m.ramSize,
+    harts: m.harts,
+    bios: typeof m.bios === 'object' ? images.get('firmware')! : m.bios,
+    kernel: images.get('kernel'),
+    initrd: images.get('initrd'),
+    append: m.append,
+    dtb: images.get('dtb'),
+  };
+  return { reader, trace, machineConfig, warnings: problems };
+}
+
+// ---------------------------------------------------------------------------------------------
+// code and symbols
+// ---------------------------------------------------------------------------------------------
+
+/** Symbols of every ELF image the machine loaded, and instruction bytes from its memory. */
+export class CodeView {
+  readonly machine: Machine;
+  private readonly syms: ((a: bigint) => string | undefined)[];
+  private readonly symbols: ElfSymbol[];
+
+  constructor(machine: Machine) {
+    this.machine = machine;
+    const withElf = machine.images.filter((i) => i.elf);
+    // Kernel symbols first: they name guest code; firmware symbols after.
+    withElf.sort((a, b) => (a.role === 'kernel' ? -1 : 0) - (b.role === 'kernel' ? -1 : 0));
+    this.syms = withElf.map((i) => symbolizer(i.elf!.symbols));
+    this.symbols = withElf.flatMap((i) => i.elf!.symbols);
+  }
+
+  symbolize = (addr: bigint): string | undefined => {
+    for (const s of this.syms) {
+      const r = s(addr);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  };
+
+  /** Address of a symbol (functions preferred), or undefined. */
+  lookup(name: string): bigint | undefined {
+    let best: ElfSymbol | undefined;
+    for (const s of this.symbols) {
+      if (s.name !== name) continue;
+      if (!best || (best.type !== 'func' && s.type === 'func')) best = s;
+    }
+    return best?.value;
+  }
+
+  /**
+   * Physical address of a virtual instruction address as hart h would fetch it now, by a
+   * read-only page-table walk (no A/D updates, no faults), or null.
+   */
+  fetchPa(h: Hart | null, va: bigint): number | null {
+    const bus = this.machine.bus;
+    const ok = (pa: number) => (bus.isRam(pa, 2) ? pa : null);
+    if (!h || h.priv === 3) return va < 2n ** 53n ? ok(Number(va)) : null;
+    const satp = h.satp;
+    const mode = Number(satp >> 60n);
+    if (mode === 0) return va < 2n ** 53n ? ok(Number(va)) : null;
+    const levels = mode === 8 ? 3 : 4;
+    let a = Number(satp & 0xfffffffffffn) * 4096;
+    const sva = BigInt.asIntN(64, va);
+    const vpn = (BigInt.asUintN(64, sva) >> 12n) & ((1n << BigInt(9 * levels)) - 1n);
+    for (let i = levels - 1; i >= 0; i--) {
+      const idx = Number((vpn >> BigInt(9 * i)) & 511n);
+      const pteAddr = a + idx * 8;
+      if (!bus.isRam(pteAddr, 8)) return null;
+      const pte = bus.dv.getBigUint64(bus.ramOffset + pteAddr - bus.ramBase, true);
+      if ((pte & 1n) === 0n) return null;
+      const ppn = (pte >> 10n) & 0xfffffffffffn;
+      if ((pte & 0xan) !== 0n) {
+        const span = 1n << BigInt(12 + 9 * i);
+        return ok(Number(ppn * 4096n + (BigInt.asUintN(64, sva) & (span - 1n))));
+      }
+      a = Number(ppn) * 4096;
+    }
+    return null;
+  }
+
+  /** The raw instruction at va (16 or 32 bits), or null when it cannot be read. */
+  insnAt(h: Hart | null, va: bigint): number | null {
+    const pa = this.fetchPa(h, va);
+    if (pa === null) return null;
+    const bus = this.machine.bus;
+    const lo = bus.dv.getUint16(bus.ramOffset + pa - bus.ramBase, true);
+    if ((lo & 3) !== 3) return lo;
+    const pa2 = this.fetchPa(h, va + 2n);
+    if (pa2 === null) return null;
+    return (lo | (bus.dv.getUint16(bus.ramOffset + pa2 - bus.ramBase, true) << 16)) >>> 0;
+  }
+
+  /** "addi a0,a0,1" for the instruction at va, or undefined. */
+  disasm(h: Hart | null, va: bigint): string | undefined {
+    const raw = this.insnAt(h, va);
+    if (raw === null) return undefined;
+    return disassemble(raw, va, { symbolize: this.symbolize }).text;
+  }
+
+  /**
+   * Disassembly around `pc`: up to `before` instructions before it (found by decoding forward
+   * from a few candidate start addresses until one lands exactly on pc: RVC makes going
+   * backwards ambiguous) and `after` from it on.
+   */
+  around(h: Hart | null, pc: bigint, before = 6, after = 8): DisasmLine[] {
+    const lines: DisasmLine[] = [];
+    const line = (va: bigint): DisasmLine | null => {
+      const raw = this.insnAt(h, va);
+      if (raw === null) return null;
+      const len = (raw & 3) === 3 ? 4 : 2;
+      return {
+        pc: va, raw: raw >>> 0, length: len, symbol: this.symbolize(va),
+        text: disassemble(raw, va, { symbolize: this.symbolize }).text, current: va === pc,
+      };
+    };
+    // Before: try starts from far to near.
+    for (let back = BigInt(before * 4); back >= 2n; back -= 2n) {
+      if (pc < back) continue;
+      const seq: DisasmLine[] = [];
+      let va = pc - back;
+      let ok = true;
+      while (va < pc) {
+        const l = line(va);
+        if (!l) { ok = false; break; }
+        seq.push(l);
+        va += BigInt(l.length);
+      }
+      if (ok && va === pc) {
+        lines.push(...seq.slice(-before));
+        break;
+      }
+    }
+    let va = pc;
+    for (let i = 0; i < after; i++) {
+      const l = line(va);
+      if (!l) break;
+      lines.push(l);
+      va += BigInt(l.length);
+    }
+    return lines;
+  }
+}
+
+export interface DisasmLine {
+  pc: bigint;
+  raw: number;
+  length: number;
+  symbol: string | undefined;
+  text: string;
+  current: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// a replay run: machine + scheduler + recorder comparing with the trace
+// ---------------------------------------------------------------------------------------------
+
+interface RunOptions {
+  context?: number;
+  digests?: boolean;
+  onConsole?: (bytes: Uint8Array) => void;
+  /** Note where event `watchSeq` is emitted (`ReplayRun.noted`). */
+  watchSeq?: number;
+}
+
+/**
+ * Where an event was emitted: the global instruction count then, the hart that was executing,
+ * and the context: inside an instruction ('insn'), inside trap entry after a faulting
+ * instruction was counted ('exc'), inside interrupt entry before the next instruction ('irq'),
+ * or in the scheduler between instructions ('sched': input delivery, timer lines).
+ */
+export interface EmissionPoint {
+  readonly total: number;
+  readonly hart: number;
+  readonly context: 'insn' | 'exc' | 'irq' | 'sched';
+}
+
+/** Forwards to the recorder; notes where the event with seq `watch` is emitted. */
+class WatchingObserver implements HartObserver {
+  ctx: 'insn' | 'exc' | 'irq' = 'insn';
+  noted: EmissionPoint | null = null;
+  constructor(private readonly rec: Recorder, private readonly watch: number, private readonly run: () => { sched: PreciseScheduler | undefined; machine: Machine | undefined }) {}
+  note(): void {
+    if (this.noted || this.rec.seq !== this.watch) return;
+    const { sched, machine } = this.run();
+    // Events of the machine's construction (firmware boot) come before instruction 0.
+    if (!sched || !machine) this.noted = { total: 0, hart: 0, context: 'sched' };
+    else this.noted = { total: sched.totalInstructions(), hart: machine.current.id, context: sched.inHartRun ? this.ctx : 'sched' };
+  }
+  trap(h: Hart, cause: number, interrupt: boolean, epc: bigint, tval: bigint, fromPriv: number, toPriv: number): void {
+    this.note();
+    this.rec.trap(h, cause, interrupt, epc, tval, fromPriv, toPriv);
+  }
+  trapReturn(h: Hart, insn: 'mret' | 'sret', fromPriv: number, toPriv: number): void {
+    this.note();
+    this.rec.trapReturn(h, insn, fromPriv, toPriv);
+  }
+  csrWrite(h: Hart, csr: number, oldValue: bigint, newValue: bigint, who: CsrWriter): void {
+    this.note();
+    this.rec.csrWrite(h, csr, oldValue, newValue, who);
+  }
+  mmio(h: Hart, device: string, pa: number, size: number, value: bigint, write: boolean): void {
+    this.note();
+    this.rec.mmio(h, device, pa, size, value, write);
+  }
+  irqLine(h: Hart, bit: number, level: boolean): void {
+    this.note();
+    this.rec.irqLine(h, bit, level);
+  }
+  sbiCall(h: Hart, call: SbiCallRecord): void {
+    this.note();
+    this.rec.sbiCall(h, call);
+  }
+  hartState(h: Hart, state: 'start' | 'stop' | 'suspend' | 'resume'): void {
+    this.note();
+    this.rec.hartState(h, state);
+  }
+}
+
+class ReplayRun {
+  readonly opened: OpenedTrace;
+  readonly reader: TraceReader;
+  readonly machine: Machine;
+  readonly sched: PreciseScheduler;
+  readonly recorder: Recorder;
+  readonly comparer: EventComparer;
+  readonly code: CodeView;
+  private expectedIt: Iterator<TraceEvent>;
+  private expectedLeft = true;
+  private readonly console = createHash('sha256');
+  consoleBytes = 0;
+  /** Set when RunOptions.watchSeq was emitted. */
+  private readonly watcher: WatchingObserver | null = null;
+  /** Digest comparison state. */
+  private readonly digests: DigestRow[];
+  private di = 0;
+  digestsCompared = 0;
+  digestMismatch: { stored: DigestRow; actual: DigestRow | null; what: string } | null = null;
+
+  constructor(opened: OpenedTrace, opts: RunOptions = {}) {
+    this.opened = opened;
+    this.reader = opened.reader;
+    const trace = opened.trace;
+    this.comparer = new EventComparer({ context: opts.context ?? 8, drain: false });
+    this.expectedIt = this.reader.events();
+    this.recorder = new Recorder((b) => this.onBatch(b));
+    let observer: HartObserver = this.recorder;
+    if (opts.watchSeq !== undefined) {
+      this.watcher = new WatchingObserver(this.recorder, opts.watchSeq, () => this);
+      observer = this.watcher;
+    }
+    try {
+      this.machine = new Machine({ ...opened.machineConfig, observer });
+    } catch (e) {
+      throw new TraceError(`${this.reader.path}: cannot rebuild the machine: ${(e as Error).message}`);
+    }
+    // Track written pages: digests and checkpoint restores then touch only those (reading all
+    // of a fresh 256 MiB RAM costs seconds of page faults).
+    RamWriteTracker.of(this.machine);
+    this.sched = new PreciseScheduler(this.machine, {
+      quantum: trace.quantum ?? DEFAULT_QUANTUM,
+      maxInsns: trace.maxInsns ?? undefined,
+    });
+    for (const q of this.reader.inputQueue()) this.sched.addInput(q.data, q.vtime);
+    this.sched.onInputDelivered = (vtime, byte) => {
+      this.watcher?.note();
+      this.recorder.input(this.machine.harts[0]!, vtime, byte);
+    };
+    if (this.watcher) {
+      // Trap entry: events inside it belong to the faulting instruction (already counted) or to
+      // an interrupt taken before the next one.
+      const w = this.watcher;
+      for (const h of this.machine.harts) {
+        const orig = h.enterTrap;
+        h.enterTrap = function (this: Hart, cause: number, interrupt: boolean, tval: bigint): void {
+          const prev = w.ctx;
+          w.ctx = interrupt ? 'irq' : 'exc';
+          try {
+            orig.call(this, cause, interrupt, tval);
+          } finally {
+            w.ctx = prev;
+          }
+        };
+      }
+    }
+    this.machine.onConsole = (b) => {
+      this.console.update(b);
+      this.consoleBytes += b.length;
+      opts.onConsole?.(b);
+    };
+    this.code = new CodeView(this.machine);
+    this.digests = opts.digests === false ? [] : this.reader.digests().filter((d) => !d.final);
+    if (this.digests.length > 0) this.sched.onRoundStart = (s) => this.roundStart(s);
+  }
+
+  private onBatch(b: EventBatch): void {
+    const c = this.comparer;
+    for (let i = 0; i < b.length; i++) {
+      if (c.divergence) return;
+      c.actual(b.get(i));
+      this.pullExpected();
+    }
+  }
+
+  private pullExpected(): void {
+    if (!this.expectedLeft) return;
+    const r = this.expectedIt.next();
+    if (r.done) {
+      this.expectedLeft = false;
+      this.comparer.endExpected();
+    } else {
+      this.comparer.expected(r.value);
+    }
+  }
+
+  /** After the run: no more actual events; read what is left of the expected ones (one is enough to diverge). */
+  endActual(): void {
+    this.recorder.flush();
+    this.comparer.endActual();
+    while (this.expectedLeft && !this.comparer.divergence) this.pullExpected();
+  }
+
+  /** Restore checkpoint `ck` and position the event comparison at its seq. */
+  restore(ck: CheckpointInfo): void {
+    const data = restoreCheckpoint(this.reader, ck.id, this.machine, this.sched);
+    repairDeviceRestore(this.machine, data.state.machine as MachineSnapshot);
+    this.recorder.batch.clear();
+    this.recorder.seq = ck.seq;
+    this.expectedIt = this.reader.events({ from: ck.seq });
+    this.expectedLeft = true;
+    while (this.digests[this.di] && this.digests[this.di]!.totalInstret <= ck.totalInstret) this.di++;
+  }
+
+  private roundStart(s: Scheduler): void {
+    if (this.digestMismatch || this.di >= this.digests.length) return;
+    const d = this.digests[this.di]!;
+    const total = s.totalInstructions();
+    if (total < d.totalInstret) return;
+    this.di++;
+    this.digestsCompared++;
+    const mine = stateDigest(this.machine, s, this.recorder.seq);
+    const what = digestDifference(d, mine);
+    if (what) this.digestMismatch = { stored: d, actual: mine, what };
+  }
+
+  finalDigest(): void {
+    if (this.digestMismatch) return;
+    const fin = this.reader.digests().find((d) => d.final);
+    if (!fin) return;
+    this.digestsCompared++;
+    const mine = stateDigest(this.machine, this.sched, this.recorder.seq, { final: true });
+    const what = digestDifference(fin, mine);
+    if (what) this.digestMismatch = { stored: fin, actual: mine, what };
+  }
+
+  /** Where the watched event was emitted (RunOptions.watchSeq), once it was. */
+  get noted(): EmissionPoint | null {
+    return this.watcher?.noted ?? null;
+  }
+
+  consoleSha256(): string {
+    return this.console.copy().digest('hex');
+  }
+
+  close(): void {
+    this.recorder.detach(this.machine.harts);
+  }
+}
+
+/**
+ * Work around device restoreState methods that do not restore every field their saveState
+ * writes (Uart16550.restoreState drops `listening` and `fcrWritten`: input then stays queued
+ * after a restore and the run diverges). For each device, scalar fields whose value after the
+ * restore differs from the checkpoint's are set directly. A no-op once the devices restore
+ * everything.
+ */
+export function repairDeviceRestore(machine: Machine, snap: MachineSnapshot): string[] {
+  const fixed: string[] = [];
+  const devs: [string, { saveState(): unknown }, unknown][] = [
+    ['clint', machine.clint, snap.clint], ['plic', machine.plic, snap.plic], ['uart', machine.uart, snap.uart], ['testdev', machine.testdev, snap.testdev],
+  ];
+  for (const [name, dev, stored] of devs) {
+    if (!stored || typeof stored !== 'object') continue;
+    const now = dev.saveState() as Record<string, unknown>;
+    for (const [k, v] of Object.entries(stored as Record<string, unknown>)) {
+      if (typeof v !== 'boolean' && typeof v !== 'number') continue;
+      if (now[k] === v || !(k in (dev as object))) continue;
+      (dev as unknown as Record<string, unknown>)[k] = v;
+      fixed.push(`${name}.${k}`);
+    }
+  }
+  return fixed;
+}
+
+function digestDifference(stored: DigestRow, mine: DigestRow): string | null {
+  if (stored.totalInstret !== mine.totalInstret) return `no round started at instruction ${stored.totalInstret} (the replay's round started at ${mine.totalInstret})`;
+  const w: string[] = [];
+  if (stored.vtime !== mine.vtime) w.push(`virtual time ${stored.vtime} vs ${mine.vtime}`);
+  if (stored.seq !== mine.seq) w.push(`event count ${stored.seq} vs ${mine.seq}`);
+  if (stored.hartInstret.join(',') !== mine.hartInstret.join(',')) w.push(`per-hart instret ${stored.hartInstret.join('/')} vs ${mine.hartInstret.join('/')}`);
+  if (stored.stateHash !== mine.stateHash) w.push('hart/device state differs');
+  if (stored.ramHash !== mine.ramHash) w.push('RAM differs');
+  return w.length ? w.join('; ') : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// replay
+// ---------------------------------------------------------------------------------------------
+
+export interface ReplayOptions extends ReplayOpenOptions, RunOptions {}
+
+export interface EventDivergenceInfo {
+  readonly divergence: Divergence;
+  readonly seq: number;
+  readonly hart: number;
+  readonly instret: number;
+  readonly pc: bigint;
+  readonly symbol?: string;
+  readonly insn?: string;
+}
+
+export interface ReplayIssue {
+  readonly kind: 'event' | 'digest' | 'end' | 'instructions' | 'console';
+  /** One line. */
+  readonly message: string;
+  readonly event?: EventDivergenceInfo;
+}
+
+export interface ReplayReport {
+  readonly trace: string;
+  readonly status: 'match' | 'divergence';
+  readonly warnings: string[];
+  readonly events: { readonly expected: number; readonly compared: number; readonly matched: number };
+  readonly digests: { readonly stored: number; readonly compared: number };
+  readonly instructions: { readonly expected: number | null; readonly actual: number; readonly perHart: number[] };
+  readonly end: { readonly expected: ExitInfo | null; readonly actual: ExitInfo | null };
+  /** Everything that differs; the first is the primary divergence. */
+  readonly issues: ReplayIssue[];
+  readonly wallMs: number;
+  /** Symbols of the trace's images (for formatting). */
+  readonly symbolize: (addr: bigint) => string | undefined;
+}
+
+function describeEventDivergence(run: ReplayRun, d: Divergence): EventDivergenceInfo {
+  const at = d.expected ?? d.actual!;
+  const h = run.machine.harts[at.hart] ?? null;
+  const symbol = run.code.symbolize(at.pc);
+  const insn = run.code.disasm(h, at.pc);
+  return { divergence: d, seq: at.seq, hart: at.hart, instret: at.instret, pc: at.pc, ...(symbol ? { symbol } : {}), ...(insn ? { insn } : {}) };
+}
+
+function eventIssue(run: ReplayRun, d: Divergence): ReplayIssue {
+  const info = describeEventDivergence(run, d);
+  const where = `hart ${info.hart}, instret ${info.instret}, pc ${hex(info.pc)}${info.symbol ? ` <${info.symbol}>` : ''}${info.insn ? ` (${info.insn})` : ''}`;
+  let message: string;
+  if (d.reason === 'mismatch') {
+    message = `event #${info.seq} differs (${d.differences.map((x) => x.field).join(', ')}) at ${where}`;
+  } else if (d.reason === 'missing') {
+    message = `the replay ended before event #${info.seq} (${d.expected!.kind}) at ${where}`;
+  } else {
+    message = `the replay produced an event the recording does not have: #${info.seq} (${d.actual!.kind}) at ${where}`;
+  }
+  return { kind: 'event', message, event: info };
+}
+
+/** Replay a trace and compare it with the recording. Throws TraceError when it cannot be replayed. */
+export function replay(path: string, opts: ReplayOptions = {}): ReplayReport {
+  const opened = openForReplay(path, opts);
+  try {
+    return replayOpened(opened, opts);
+  } finally {
+    opened.reader.close();
+  }
+}
+
+export function replayOpened(opened: OpenedTrace, opts: RunOptions = {}): ReplayReport {
+  const wall0 = process.hrtime.bigint();
+  const reader = opened.reader;
+  const expectedEvents = reader.eventCount();
+  const counts = reader.counts;
+  const run = new ReplayRun(opened, opts);
+  const { sched, machine, comparer, recorder } = run;
+  let halt: HaltInfo | null = null;
+  const aborted = reader.status === 'aborted';
+  const stopAt = aborted && counts ? (counts.steps ?? []).reduce((a, b) => a + b, 0) : Infinity;
+  const stopTime = aborted && counts ? counts.vtime : Infinity;
+  try {
+    for (;;) {
+      if (aborted && sched.totalInstructions() >= stopAt && sched.time >= stopTime) break;
+      const r = sched.step(aborted ? 1 : 64);
+      recorder.flush();
+      if (r.kind === 'halted') { halt = r.halt; break; }
+      if (r.kind === 'idle') {
+        if (aborted && sched.totalInstructions() >= stopAt) break;
+        halt = sched.runToEnd();
+        break;
+      }
+      if (comparer.divergence) break;
+    }
+    if (halt && !comparer.divergence) recorder.halt(machine.current, halt);
+    run.endActual();
+    if (halt && !comparer.divergence) run.finalDigest();
+  } finally {
+    run.close();
+  }
+  const res = comparer.result();
+  const issues: ReplayIssue[] = [];
+  if (res.divergence) issues.push(eventIssue(run, res.divergence));
+  if (run.digestMismatch) {
+    const d = run.digestMismatch;
+    issues.push({ kind: 'digest', message: `state digest at instruction ${d.stored.totalInstret}${d.stored.final ? ' (end of run)' : ''} differs: ${d.what}` });
+  }
+  const exp = reader.exit;
+  const actual: ExitInfo | null = halt ? { kind: halt.kind, exitCode: halt.exitCode, message: halt.message } : null;
+  if (!res.divergence) {
+    if (!aborted && exp && (!actual || actual.kind !== exp.kind || actual.exitCode !== exp.exitCode)) {
+      issues.push({ kind: 'end', message: `the run ended differently: recorded ${exp.kind} (exit ${exp.exitCode}), replay ${actual ? `${actual.kind} (exit ${actual.exitCode})` : 'did not halt'}` });
+    }
+    if (aborted && actual) issues.push({ kind: 'end', message: `the recording was aborted, but the replay halted: ${actual.kind} (exit ${actual.exitCode})` });
+    const perHart = machine.harts.map((h) => h.instret);
+    if (counts?.instret && counts.instret.join(',') !== perHart.join(',')) {
+      issues.push({ kind: 'instructions', message: `instructions per hart differ: recorded ${counts.instret.join('/')}, replay ${perHart.join('/')}` });
+    }
+    const cs = reader.consoleSha256;
+    if (cs && !aborted && cs !== run.consoleSha256()) {
+      issues.push({ kind: 'console', message: `console output differs (sha256 ${short(cs)} recorded, ${short(run.consoleSha256())} replayed, ${run.consoleBytes} bytes)` });
+    }
+  }
+  if (res.summary.compared === 0) {
+    throw new TraceError(`${reader.path}: nothing to compare: the trace has no events and the replay produced none`);
+  }
+  return {
+    trace: reader.path,
+    status: issues.length ? 'divergence' : 'match',
+    warnings: opened.warnings,
+    events: { expected: expectedEvents, compared: res.summary.compared, matched: res.summary.matched },
+    digests: { stored: reader.digests().length, compared: run.digestsCompared },
+    instructions: {
+      expected: counts ? (counts.steps ?? []).reduce((a, b) => a + b, 0) : null,
+      actual: sched.totalInstructions(),
+      perHart: machine.harts.map((h) => h.instret),
+    },
+    end: { expected: exp, actual },
+    issues,
+    wallMs: Number(process.hrtime.bigint() - wall0) / 1e6,
+    symbolize: run.code.symbolize,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// seek
+// ---------------------------------------------------------------------------------------------
+
+export type SeekPosition =
+  | { readonly kind: 'count'; readonly n: number }
+  | { readonly kind: 'hart'; readonly hart: number; readonly instret: number }
+  | { readonly kind: 'seq'; readonly seq: number }
+  | { readonly kind: 'pc'; readonly addr: string; readonly hit: number; readonly hart?: number };
+
+function parseCount(s: string): number | null {
+  const m = /^(\d[\d_]*)([kKmMgG]?)$/.exec(s);
+  if (!m) return null;
+  const n = Number(m[1]!.replace(/_/g, '')) * ({ '': 1, k: 1e3, m: 1e6, g: 1e9 } as Record<string, number>)[m[2]!.toLowerCase()]!;
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** Parse a --to position (throws TraceError). */
+export function parsePosition(text: string): SeekPosition {
+  const s = text.trim();
+  const bad = (why = 'expected N, HART:COUNT, seq:N, pc:ADDR or pc:ADDR#K (ADDR hex or an ELF symbol)') =>
+    new TraceError(`--to ${text}: ${why}`);
+  let m: RegExpExecArray | null;
+  if ((m = /^seq:(.+)$/.exec(s))) {
+    const n = parseCount(m[1]!);
+    if (n === null) throw bad('seq:N needs an event number');
+    return { kind: 'seq', seq: n };
+  }
+  if ((m = /^(?:(\d+):)?pc:([^#]+)(?:#(\d+))?$/.exec(s))) {
+    const hit = m[3] === undefined ? 1 : Number(m[3]);
+    if (!(hit >= 1)) throw bad('pc:ADDR#K needs K >= 1');
+    return { kind: 'pc', addr: m[2]!, hit, ...(m[1] !== undefined ? { hart: Number(m[1]) } : {}) };
+  }
+  if ((m = /^(\d+):(.+)$/.exec(s))) {
+    const n = parseCount(m[2]!);
+    if (n === null) throw bad('HART:COUNT needs an instruction count');
+    return { kind: 'hart', hart: Number(m[1]), instret: n };
+  }
+  const n = parseCount(s);
+  if (n !== null) return { kind: 'count', n };
+  throw bad();
+}
+
+/** Resolve a pc position's address: 0x-hex, a symbol (optionally +offset), or bare hex digits. */
+export function resolveAddress(code: CodeView, text: string): bigint {
+  const t = text.trim();
+  if (/^0x[0-9a-f]+$/i.test(t)) return BigInt(t);
+  const m = /^([A-Za-z_.$][\w.$]*)(?:\+(0x[0-9a-f]+|\d+))?$/i.exec(t);
+  if (m) {
+    const base = code.lookup(m[1]!);
+    if (base !== undefined) return base + (m[2] ? BigInt(m[2]) : 0n);
+  }
+  if (/^[0-9a-f]+$/i.test(t)) return BigInt('0x' + t);
+  const names = code.machine.images.filter((i) => i.elf).map((i) => `${i.role} ${i.name}`);
+  throw new TraceError(`--to pc:${text}: no symbol "${m ? m[1] : t}" in the trace's ELF images${names.length ? ` (${names.join(', ')})` : ' (none has symbols)'}; give a hex address like 0x80200000`);
+}
+
+export interface HartView {
+  readonly id: number;
+  readonly state: 'running' | 'wfi' | 'stopped';
+  readonly pc: bigint;
+  readonly symbol?: string;
+  readonly priv: number;
+  readonly instret: number;
+  readonly steps: number;
+  /** x0..x31 (unsigned). */
+  readonly x: bigint[];
+  /** f0..f31 raw bits. */
+  readonly f: bigint[];
+  readonly csrs: Record<string, bigint>;
+  readonly disasm: DisasmLine[];
+}
+
+export interface SeekReport {
+  readonly trace: string;
+  readonly position: string;
+  readonly target: SeekPosition;
+  /** The checkpoint the run started from (null: the start of the run). */
+  readonly checkpoint: CheckpointInfo | null;
+  /** The hart whose instruction is next (the one the position is about). */
+  readonly hart: number;
+  readonly totalInstructions: number;
+  /** Scheduler time of the current round. */
+  readonly roundTime: number;
+  /** seq of the next event (events before it have happened). */
+  readonly nextSeq: number;
+  readonly harts: HartView[];
+  /** The events just before the position, from the trace. */
+  readonly lastEvents: TraceEvent[];
+  /** For seq:N, event N (the next event); else the trace's next event. */
+  readonly nextEvent: TraceEvent | null;
+  /** When the run to the position did not produce the recorded events. */
+  readonly divergence: ReplayIssue | null;
+  readonly warnings: string[];
+  /** Symbols of the trace's images (for formatting). */
+  readonly symbolize: (addr: bigint) => string | undefined;
+  readonly timing: { readonly restoreMs: number; readonly runMs: number; readonly totalMs: number; readonly passes: number; readonly instructionsRun: number };
+}
+
+export interface SeekOptions extends ReplayOpenOptions {
+  /** Events to show before the position (default 8). */
+  events?: number;
+  /** Instructions of disassembly before / after pc (default 6 / 8). */
+  disasmBefore?: number;
+  disasmAfter?: number;
+}
+
+const CSRS: [string, number][] = [
+  ['mstatus', 0x300], ['misa', 0x301], ['medeleg', 0x302], ['mideleg', 0x303], ['mie', 0x304], ['mtvec', 0x305],
+  ['mscratch', 0x340], ['mepc', 0x341], ['mcause', 0x342], ['mtval', 0x343], ['mip', 0x344],
+  ['sstatus', 0x100], ['sie', 0x104], ['stvec', 0x105], ['sscratch', 0x140], ['sepc', 0x141], ['scause', 0x142],
+  ['stval', 0x143], ['sip', 0x144], ['satp', 0x180],
+];
+
+function hartView(code: CodeView, h: Hart, opts: SeekOptions): HartView {
+  const csrs: Record<string, bigint> = {};
+  for (const [name, num] of CSRS) {
+    try {
+      csrs[name] = h.csrGet(num);
+    } catch {
+      /* not implemented */
+    }
+  }
+  const pc = h.getPc();
+  const symbol = code.symbolize(pc);
+  return {
+    id: h.id,
+    state: h.state === HartState.Running ? 'running' : h.state === HartState.Wfi ? 'wfi' : 'stopped',
+    pc,
+    ...(symbol ? { symbol } : {}),
+    priv: h.priv,
+    instret: h.instret,
+    steps: h.steps,
+    x: Array.from({ length: 32 }, (_, i) => h.getX(i)),
+    f: Array.from(h.fb, (v) => BigInt.asUintN(64, v)),
+    csrs,
+    disasm: code.around(h, pc, opts.disasmBefore ?? 6, opts.disasmAfter ?? 8),
+  };
+}
+
+export const REGISTER_NAMES = { x: ABI_NAMES, f: FABI_NAMES };
+
+/** Hart instret at a checkpoint, from its decoded state. */
+function checkpointInstret(reader: TraceReader, ck: CheckpointInfo, hart: number): number {
+  const st = reader.checkpoint(ck.id).state.machine as MachineSnapshot;
+  const h = st.harts[hart];
+  return h ? h.steps - h.notRetired : 0;
+}
+
+/** Seek to a position in a trace and describe the machine there. */
+export function seek(path: string, position: string, opts: SeekOptions = {}): SeekReport {
+  const target = parsePosition(position);
+  const opened = openForReplay(path, opts);
+  try {
+    return seekOpened(opened, position, target, opts);
+  } finally {
+    opened.reader.close();
+  }
+}
+
+export function seekOpened(opened: OpenedTrace, position: string, target: SeekPosition, opts: SeekOptions = {}): SeekReport {
+  const t0 = process.hrtime.bigint();
+  const ms = (a: bigint, b: bigint) => Number(b - a) / 1e6;
+  const reader = opened.reader;
+  const counts = reader.counts;
+  const nHarts = opened.machineConfig.harts;
+  const total = counts ? (counts.steps ?? []).reduce((a, b) => a + b, 0) : null;
+  let restoreMs = 0;
+  let runMs = 0;
+  let passes = 0;
+  let instructionsRun = 0;
+
+  const beyond = (label: string, r: RunUntilResult, run: ReplayRun): TraceError =>
+    new TraceError(`${reader.path}: position ${position} (${label}) is beyond the end of the trace: the run ended (${(r as { halt: HaltInfo }).halt.message}) at instruction ${run.sched.totalInstructions()}`);
+
+  /** A fresh run from checkpoint `ck` (or the start). */
+  const start = (ck: CheckpointInfo | null, watchSeq?: number): ReplayRun => {
+    const a = process.hrtime.bigint();
+    const run = new ReplayRun(opened, { digests: false, context: 8, watchSeq });
+    if (ck) run.restore(ck);
+    restoreMs += ms(a, process.hrtime.bigint());
+    passes++;
+    return run;
+  };
+  const go = (run: ReplayRun, t: StopTarget): RunUntilResult => {
+    const a = process.hrtime.bigint();
+    const before = run.sched.totalInstructions();
+    const r = run.sched.runUntil(t);
+    run.recorder.flush();
+    instructionsRun += run.sched.totalInstructions() - before;
+    runMs += ms(a, process.hrtime.bigint());
+    return r;
+  };
+
+  let run: ReplayRun;
+  let ck: CheckpointInfo | null = null;
+  let focus = -1;
+  let nextEvent: TraceEvent | null = null;
+  switch (target.kind) {
+    case 'count': {
+      if (total !== null && target.n > total) {
+        throw new TraceError(`${reader.path}: position ${position} is beyond the end of the trace (${total} instructions)`);
+      }
+      ck = reader.checkpointAtOrBefore({ totalInstret: target.n });
+      run = start(ck);
+      const t = globalCount(target.n);
+      const r = go(run, t);
+      if (r.kind !== 'reached') throw beyond(t.label, r, run);
+      focus = r.hart;
+      break;
+    }
+    case 'hart': {
+      if (target.hart >= nHarts) throw new TraceError(`--to ${position}: the trace has ${nHarts} hart${nHarts > 1 ? 's' : ''} (0..${nHarts - 1})`);
+      const end = counts?.instret?.[target.hart];
+      if (end !== undefined && target.instret > end) {
+        throw new TraceError(`${reader.path}: position ${position} is beyond the end of the trace (hart ${target.hart} retired ${end} instructions)`);
+      }
+      const cks = reader.checkpoints();
+      for (let i = cks.length - 1; i >= 0; i--) {
+        if (checkpointInstret(reader, cks[i]!, target.hart) <= target.instret) { ck = cks[i]!; break; }
+      }
+      run = start(ck);
+      const t = hartInstret(target.hart, target.instret);
+      const r = go(run, t);
+      if (r.kind !== 'reached') throw beyond(t.label, r, run);
+      focus = target.hart;
+      break;
+    }
+    case 'pc': {
+      run = start(null);
+      const addr = resolveAddress(run.code, target.addr);
+      if (target.hart !== undefined && target.hart >= nHarts) throw new TraceError(`--to ${position}: the trace has ${nHarts} hart${nHarts > 1 ? 's' : ''}`);
+      const t = pcHit(addr, target.hit, target.hart);
+      const r = go(run, t);
+      if (r.kind !== 'reached') {
+        throw new TraceError(`${reader.path}: position ${position}: pc ${hex(addr)} was reached ${t.hits} time${t.hits === 1 ? '' : 's'} before the run ended (${(r as { halt: HaltInfo }).halt.message})`);
+      }
+      focus = r.hart;
+      break;
+    }
+    case 'seq': {
+      const ev = reader.event(target.seq);
+      if (!ev) throw new TraceError(`${reader.path}: position ${position}: no event ${target.seq} (the trace has events 0..${reader.maxSeq()})`);
+      nextEvent = ev;
+      ck = reader.checkpointAtOrBefore({ seq: target.seq });
+      focus = ev.hart;
+      if (ev.kind === 'halt') {
+        // The halt is recorded when the run has ended: land at the end.
+        run = start(ck);
+        go(run, { label: 'end', cap: () => Infinity, reached: () => false });
+        break;
+      }
+      // Pass 1: run until event N is emitted, noting where (instruction count and context).
+      const p1 = start(ck, target.seq);
+      go(p1, { label: `event ${target.seq}`, cap: () => Infinity, reached: () => p1.noted !== null });
+      const at = p1.noted;
+      p1.close();
+      if (!at) throw new TraceError(`${reader.path}: position ${position}: the replay did not produce event ${target.seq}`);
+      // Pass 2: land right before the step that emits it (or, for an event the scheduler emits
+      // between instructions, at the first point after the instruction before it).
+      run = start(ck);
+      const t = at.context === 'sched' ? globalCount(at.total) : beforeStep(at.context === 'exc' ? at.total - 1 : at.total);
+      const r = go(run, t);
+      if (r.kind !== 'reached') throw beyond(t.label, r, run);
+      focus = at.context === 'sched' ? ev.hart : at.hart;
+      break;
+    }
+  }
+  run = run!;
+  try {
+    const seqNow = run.recorder.seq;
+    const n = opts.events ?? 8;
+    const lastEvents = n > 0 ? reader.readEvents({ from: Math.max(0, seqNow - n), to: seqNow }) : [];
+    if (!nextEvent) nextEvent = reader.event(seqNow);
+    const d = run.comparer.divergence;
+    const harts = run.machine.harts.map((h) => hartView(run.code, h, opts));
+    return {
+      trace: reader.path,
+      position,
+      target,
+      checkpoint: ck,
+      hart: focus,
+      totalInstructions: run.sched.totalInstructions(),
+      roundTime: run.sched.time,
+      nextSeq: seqNow,
+      harts,
+      lastEvents,
+      nextEvent,
+      divergence: d ? eventIssue(run, d) : null,
+      warnings: opened.warnings,
+      symbolize: run.code.symbolize,
+      timing: { restoreMs, runMs, totalMs: ms(t0, process.hrtime.bigint()), passes, instructionsRun },
+    };
+  } finally {
+    run.close();
+  }
+}
+
