@@ -472,6 +472,7 @@ export class Hart {
   /** mret (priv spec §3.3.2). */
   doMret(): void {
     const from = this.priv;
+    const xretPc = this.pc;
     let ms = this.mstatus;
     const mpp = (ms & C.MSTATUS_MPP) >>> C.MSTATUS_MPP_SHIFT;
     ms = (ms & ~C.MSTATUS_MIE) | ((ms & C.MSTATUS_MPIE) ? C.MSTATUS_MIE : 0);
@@ -483,12 +484,13 @@ export class Hart {
     this.setPriv(mpp);
     this.bus.resv.release(this);
     this.setPc(this.mepc);
-    if (this.obs) this.obs.trapReturn(this, 'mret', from, mpp);
+    if (this.obs) this.obs.trapReturn(this, 'mret', from, mpp, xretPc);
   }
 
   /** sret (priv spec §3.3.2, §4.1.1). */
   doSret(): void {
     const from = this.priv;
+    const xretPc = this.pc;
     let ms = this.mstatus;
     const spp = (ms & C.MSTATUS_SPP) ? C.PRV_S : C.PRV_U;
     ms = (ms & ~C.MSTATUS_SIE) | ((ms & C.MSTATUS_SPIE) ? C.MSTATUS_SIE : 0);
@@ -500,7 +502,7 @@ export class Hart {
     this.setPriv(spp);
     this.bus.resv.release(this);
     this.setPc(this.sepc);
-    if (this.obs) this.obs.trapReturn(this, 'sret', from, spp);
+    if (this.obs) this.obs.trapReturn(this, 'sret', from, spp, xretPc);
   }
 
   /**

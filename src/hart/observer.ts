@@ -12,8 +12,9 @@ export type CsrWriter = 'insn' | 'firmware' | 'hypervisor';
 export interface HartObserver {
   /** A trap was taken (after the CSRs were updated; `h.pc` is the handler address). */
   trap(h: Hart, cause: number, interrupt: boolean, epc: bigint, tval: bigint, fromPriv: number, toPriv: number): void;
-  /** mret / sret completed (`h.pc` is the return address). */
-  trapReturn(h: Hart, insn: 'mret' | 'sret', fromPriv: number, toPriv: number): void;
+  /** mret / sret completed (`h.pc` is the return address; `xretPc` the pc of the xRET, or of
+   * the M-mode handler for native firmware). */
+  trapReturn(h: Hart, insn: 'mret' | 'sret', fromPriv: number, toPriv: number, xretPc: number): void;
   /** A CSR was written: value before and after (WARL-legalised). */
   csrWrite(h: Hart, csr: number, oldValue: bigint, newValue: bigint, who: CsrWriter): void;
   /** A load or store reached a device. `value` is what was read or written. */

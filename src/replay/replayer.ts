@@ -37,7 +37,7 @@ import { HartState, type Hart } from '../hart/hart.js';
 import { symbolizer, type ElfSymbol } from '../machine/loader.js';
 import { disassemble, ABI_NAMES, FABI_NAMES } from '../isa/disasm.js';
 import { PreciseScheduler, globalCount, beforeStep, hartInstret, pcHit, type StopTarget, type RunUntilResult } from './precise.js';
-import type { HartObserver, CsrWriter, SbiCallRecord } from '../hart/observer.js';
+import type { HartObserver } from '../hart/observer.js';
 import { EventComparer, hex, type Divergence } from '../diff/compare.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -305,68 +305,35 @@ class WatchingObserver implements HartObserver {
     if (!sched || !machine) this.noted = { total: 0, hart: 0, context: 'sched' };
     else this.noted = { total: sched.totalInstructions(), hart: machine.current.id, context: sched.inHartRun ? this.ctx : 'sched' };
   }
-  trap(h: Hart, cause: number, interrupt: boolean, epc: bigint, tval: bigint, fromPriv: number, toPriv: number): void {
+  // Every HartObserver method: note, then forward all arguments unchanged.
+  trap(...a: Parameters<HartObserver['trap']>): void {
     this.note();
-    this.rec.trap(h, cause, interrupt, epc, tval, fromPriv, toPriv);
+    this.rec.trap(...a);
   }
-  trapReturn(h: Hart, insn: 'mret' | 'sret', fromPriv: number, toPriv: number): void {
+  trapReturn(...a: Parameters<HartObserver['trapReturn']>): void {
     this.note();
-    this.rec.trapReturn(h, insn, fromPriv, toPriv);
+    this.rec.trapReturn(...a);
   }
-  csrWrite(h: Hart, csr: number, oldValue: bigint, newValue: bigint, who: CsrWriter): void {
+  csrWrite(...a: Parameters<HartObserver['csrWrite']>): void {
     this.note();
-    this.rec.csrWrite(h, csr, oldValue, newValue, who);
+    this.rec.csrWrite(...a);
   }
-  mmio(h: Hart, device: string, pa: number, size: number, value: bigint, write: boolean): void {
+  mmio(...a: Parameters<HartObserver['mmio']>): void {
     this.note();
-    this.rec.mmio(h, device, pa, size, value, write);
+    this.rec.mmio(...a);
   }
-  irqLine(h: Hart, bit: number, level: boolean): void {
+  irqLine(...a: Parameters<HartObserver['irqLine']>): void {
     this.note();
-    this.rec.irqLine(h, bit, level);
+    this.rec.irqLine(...a);
   }
-  sbiCall(h: Hart, call: SbiCallRecord): void {
+  sbiCall(...a: Parameters<HartObserver['sbiCall']>): void {
     this.note();
-    this.rec.sbiCall(h, call);
+    this.rec.sbiCall(...a);
   }
-  hartState(h: Hart, state: 'start' | 'stop' | 'suspend' | 'resume'): void {
+  hartState(...a: Parameters<HartObserver['hartState']>): void {
     this.note();
-    this.rec.hartState(h, state);
+    this.rec.hartState(...a);
   }
-}
-
-class ReplayRun {
-  readonly opened: OpenedTrace;
-  readonly reader: TraceReader;
-  readonly machine: Machine;
-  readonly sched: PreciseScheduler;
-  readonly recorder: Recorder;
-  readonly comparer: EventComparer;
-  readonly code: CodeView;
-  private expectedIt: Iterator<TraceEvent>;
-  private expectedLeft = true;
-  private readonly console = createHash('sha256');
-  consoleBytes = 0;
-  /** Set when RunOptions.watchSeq was emitted. */
-  private readonly watcher: WatchingObserver | null = null;
-  /** Digest comparison state. */
-  private readonly digests: DigestRow[];
-  private di = 0;
-  digestsCompared = 0;
-  digestMismatch: { stored: DigestRow; actual: DigestRow | null; what: string } | null = null;
-
-  constructor(opened: OpenedTrace, opts: RunOptions = {}) {
-    this.opened = opened;
-    this.reader = opened.reader;
-    const trace = opened.trace;
-    this.comparer = new EventComparer({ context: opts.context ?? 8, drain: false });
-    this.expectedIt = this.reader.events();
-    this.recorder = new Recorder((b) => this.onBatch(b));
-    let observer: HartObserver = this.recorder;
-    if (opts.watchSeq !== undefined) {
-      this.watcher = new WatchingObserver(this.recorder, opts.watchSeq, () => this);
-      observer = this.watcher;
-    }
     try {
       this.machine = new Machine({ ...opened.machineConfig, observer });
     } catch (e) {

@@ -146,12 +146,11 @@ export class Recorder implements HartObserver {
     b.payload[i] = TRAP_PAYLOAD[((fromPriv & 3) << 2) | (toPriv & 3)]!;
     this.end(i);
   }
-  trapReturn(h: Hart, insn: 'mret' | 'sret', fromPriv: number, toPriv: number): void {
-    // The observer is called after the jump: h.pc is the return address already, and the pc of
-    // the xRET itself is not reported by the hart, so the row pc is the return address (= b).
+  trapReturn(h: Hart, insn: 'mret' | 'sret', fromPriv: number, toPriv: number, xretPc: number): void {
+    // Called after the jump: h.pc is the return address (b); the row's pc is the xRET's own.
     const b = this.batch;
     const ret = h.pc;
-    const i = this.row(h, K_TRAP_RETURN, ret, fromPriv);
+    const i = this.row(h, K_TRAP_RETURN, xretPc, fromPriv);
     b.a[i] = insn === 'mret' ? SMALL[0]! : SMALL[1]!;
     b.b[i] = BigInt.asIntN(64, BigInt(ret));
     b.c[i] = small(toPriv);
