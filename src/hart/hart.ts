@@ -709,7 +709,9 @@ export class Hart {
         t[k + 1] = Math.floor(pageVa / TWO32) | 0;
         t[k + 2] = this.ramOffset + pagePa - bus.ramBase;
       }
-      return this.ramOffset + pa - bus.ramBase;
+      const off = this.ramOffset + pa - bus.ramBase;
+      if (acc === ACC_STORE && bus.onStore !== null) bus.onStore(off, size);
+      return off;
     }
     if (acc === ACC_FETCH) this.accessFault(acc, this.vaBig(va));
     this.mmioPa = pa;

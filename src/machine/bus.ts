@@ -24,6 +24,12 @@ export class Bus {
   private devices: MmioDevice[] = [];
   /** LR/SC reservations of the harts sharing this memory. */
   readonly resv: Reservations;
+  /**
+   * Called when a hart is about to store to RAM at buffer offset `off` through the slow path,
+   * which includes the first store to every page (later ones may hit the store TLB, which
+   * only ever holds pages that went through here). Used to track which pages may be non-zero.
+   */
+  onStore: ((off: number, size: number) => void) | null = null;
   /** Called after RAM was written other than by a hart (loader, firmware): drop translated code. */
   onRamWrite: ((pa: number, len: number) => void) | null = null;
 

@@ -271,18 +271,12 @@ export class RamWriteTracker {
     const bus = machine.bus;
     this.ramOffset = bus.ramOffset;
     this.touched = new Uint8Array(bus.ramSize >>> 12);
-    const harts = machine.harts as unknown as { resolve?: unknown }[];
-    this.active = harts.every((h) => typeof h.resolve === 'function');
-    if (!this.active) return;
-    const self = this;
-    for (const h of harts) {
-      const orig = h.resolve as (va: number, size: number, acc: number) => number;
-      h.resolve = function (this: unknown, va: number, size: number, acc: number): number {
-        const o = orig.call(this, va, size, acc);
-        if (acc === 2 && o >= 0) self.markOffset(o, size);
-        return o;
-      };
-    }
+    this.active = true;
+    const prevStore = bus.onStore;
+    bus.onStore = (o: number, size: number): void => {
+      this.markOffset(o, size);
+      if (prevStore) prevStore(o, size);
+    };
     const prevHook = bus.onRamWrite;
     bus.onRamWrite = (pa: number, len: number): void => {
       this.markRange(pa - bus.ramBase, len);
