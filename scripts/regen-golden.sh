@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run build --silent
 hv() { node dist/cli/main.js "$@" < /dev/null > /dev/null; }
-hv record --kernel guests/build/hello.elf -o traces/hello-1.trace --overwrite -q
-hv record --kernel guests/build/smp-kernel.elf --smp 1 -o traces/smp-kernel-1.trace --overwrite -q
-hv record --kernel guests/build/smp-kernel.elf --smp 4 --input traces/smp-kernel.input -o traces/smp-kernel-4.trace --overwrite -q
-ls -l traces/*.trace
+hv record --kernel guests/build/hello.elf -o traces/golden/hello-smp1.trace --overwrite -q
+hv record --kernel guests/build/smp-kernel.elf --smp 1 -o traces/golden/smp-kernel-smp1.trace --overwrite -q
+hv record --kernel guests/build/smp-kernel.elf --smp 4 --input traces/golden/smp-kernel.input -o traces/golden/smp-kernel-smp4.trace --overwrite -q
+ls -l traces/golden/*.trace

@@ -11,9 +11,9 @@ import { join } from 'node:path';
  */
 const CLI = 'dist/cli/main.js';
 const GOLDEN: { trace: string; args: string[] }[] = [
-  { trace: 'traces/hello-1.trace', args: ['--kernel', 'guests/build/hello.elf'] },
-  { trace: 'traces/smp-kernel-1.trace', args: ['--kernel', 'guests/build/smp-kernel.elf', '--smp', '1'] },
-  { trace: 'traces/smp-kernel-4.trace', args: ['--kernel', 'guests/build/smp-kernel.elf', '--smp', '4', '--input', 'traces/smp-kernel.input'] },
+  { trace: 'traces/golden/hello-smp1.trace', args: ['--kernel', 'guests/build/hello.elf'] },
+  { trace: 'traces/golden/smp-kernel-smp1.trace', args: ['--kernel', 'guests/build/smp-kernel.elf', '--smp', '1'] },
+  { trace: 'traces/golden/smp-kernel-smp4.trace', args: ['--kernel', 'guests/build/smp-kernel.elf', '--smp', '4', '--input', 'traces/golden/smp-kernel.input'] },
 ];
 
 describe('golden traces', () => {
