@@ -21,13 +21,22 @@ export interface ReplayCliOptions {
   console?: boolean;
 }
 
+/** Write to stdout; a reader that went away (`| head`) ends the process quietly. */
 function out(s: string): void {
+  if (!pipeGuard) {
+    pipeGuard = true;
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   try {
     process.stdout.write(s);
   } catch {
     /* EPIPE */
   }
 }
+let pipeGuard = false;
 
 const h64 = (v: bigint): string => `0x${BigInt.asUintN(64, v).toString(16).padStart(16, '0')}`;
 
@@ -84,7 +93,7 @@ function seekText(r: SeekReport, file: string): string {
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   const ck = r.checkpoint ? `checkpoint ${r.checkpoint.id} at instruction ${r.checkpoint.totalInstret}` : 'the start';
   const t = r.timing;
-  lines.push(`${file} at ${r.position}: instruction ${r.totalInstructions} (hart ${r.hart} next), next event #${r.nextSeq}; from ${ck}: ${t.instructionsRun} instructions in ${t.passes} pass${t.passes > 1 ? 'es' : ''}, ${(t.totalMs / 1000).toFixed(2)} s (restore ${(t.restoreMs / 1000).toFixed(2)} s, run ${(t.runMs / 1000).toFixed(2)} s)`);
+  lines.push(`${file} at ${r.position}: instruction ${r.totalInstructions}, hart ${r.hart}, next event #${r.nextSeq}; from ${ck}: ${t.instructionsRun} instructions in ${t.passes} pass${t.passes > 1 ? 'es' : ''}, ${(t.totalMs / 1000).toFixed(2)} s (restore ${(t.restoreMs / 1000).toFixed(2)} s, run ${(t.runMs / 1000).toFixed(2)} s)`);
   if (r.divergence) lines.push(`warning: the run to this position diverged from the recording: ${r.divergence.message}`);
   const focus = r.harts.find((h) => h.id === r.hart);
   if (focus) lines.push(...hartText(focus, true));

@@ -315,12 +315,19 @@ export function pcHookAvailable(h: Hart): boolean {
 }
 
 /**
- * The k-th (from 1) time any hart (or `hart`) is about to execute the instruction at `addr`.
- * `hits` reports how many times it was reached so far (for messages when the run ends first).
+ * The k-th (from 1) time any hart (or `hart`) is about to execute the instruction at `addr`
+ * (pending interrupts already taken). `hits` reports how often it was reached so far.
+ *
+ * How: Hart.loop fetches from a cached page window and calls fetchFill for any pc outside it.
+ * The hook wraps fetchFill (per hart instance) and keeps the target's page uncached, so every
+ * fetch on that page comes through it (and takes the slow path); the rest of the run keeps the
+ * fast path and translated blocks (which never cross a page, and are only looked up on the
+ * fast path, so none can run through the target). Cost: code on the target's page runs at
+ * slow-path speed (about 6 MIPS); a breakpoint compare in Hart.loop would remove that.
  */
 export function pcHit(addr: bigint, k = 1, hart?: number): StopTarget & { hits: number } {
-  const pcNum = Number(BigInt.asIntN(64, addr));
-  const page = pcNum - (pcNum - Math.floor(pcNum / 4096) * 4096);
+  const target = Number(BigInt.asIntN(64, addr));
+  const page = target - (target - Math.floor(target / 4096) * 4096);
   let stopNow = false;
   const installed: Hart[] = [];
   const t = {
@@ -332,13 +339,12 @@ export function pcHit(addr: bigint, k = 1, hart?: number): StopTarget & { hits: 
       for (const h of s.machine.harts) {
         if (hart !== undefined && h.id !== hart) continue;
         if (!pcHookAvailable(h)) throw new Error('pc positions need Hart.fetchFill (hart internals changed): use an instruction count instead');
-        const x = h as unknown as HartFetchInternals;
         const orig = Object.getPrototypeOf(h).fetchFill as (this: Hart, pc: number) => void;
         Object.defineProperty(h, 'fetchFill', {
           configurable: true,
           writable: true,
           value(this: Hart, pc: number): void {
-            if (pc === pcNum && !stopNow) {
+            if (pc === target && !stopNow) {
               t.hits++;
               if (t.hits >= k) {
                 stopNow = true;
@@ -346,11 +352,11 @@ export function pcHit(addr: bigint, k = 1, hart?: number): StopTarget & { hits: 
               }
             }
             orig.call(this, pc);
-            // Keep the target's page uncached so every fetch on it comes back here.
-            if ((this as unknown as HartFetchInternals).fetchVa === page) (this as unknown as HartFetchInternals).fetchVa = NaN;
+            const x = this as unknown as HartFetchInternals;
+            if (x.fetchVa === page) x.fetchVa = NaN;
           },
         });
-        x.fetchVa = NaN;
+        (h as unknown as HartFetchInternals).fetchVa = NaN;
         installed.push(h);
       }
     },

@@ -12,7 +12,13 @@
  * `seek(path, POS)` lands on an exact instruction and describes the machine there. POS:
  *   N              the global instruction count (all harts' steps, as --max-insns counts);
  *   HART:COUNT     the first point where hart HART's instret is COUNT;
- *   seq:N          just before the step (of event N's hart) during which event N is emitted;
+ *   seq:N          just before the instruction that emits event N (of whichever hart executes it;
+ *                  a trap entry counts with the instruction that faulted, an interrupt entry with
+ *                  the instruction it precedes), so all events of one instruction land at the
+ *                  same point; events the scheduler emits between instructions (input delivery,
+ *                  timer lines) land right after the instruction before them, and events of
+ *                  the machine's construction (firmware boot) at instruction 0. Found in two
+ *                  passes: one that notes where event N is emitted, one that stops there;
  *   pc:ADDR[#K]    the first (K-th) time a hart is about to execute ADDR (hex, or an ELF
  *                  symbol, optionally +offset); `H:pc:ADDR[#K]` restricts it to hart H.
  * It restores the nearest checkpoint at or before the position (pc: from the start, since hit
@@ -334,6 +340,40 @@ class WatchingObserver implements HartObserver {
     this.note();
     this.rec.hartState(...a);
   }
+}
+
+class ReplayRun {
+  readonly opened: OpenedTrace;
+  readonly reader: TraceReader;
+  readonly machine: Machine;
+  readonly sched: PreciseScheduler;
+  readonly recorder: Recorder;
+  readonly comparer: EventComparer;
+  readonly code: CodeView;
+  private expectedIt: Iterator<TraceEvent>;
+  private expectedLeft = true;
+  private readonly console = createHash('sha256');
+  consoleBytes = 0;
+  /** Set when RunOptions.watchSeq was emitted. */
+  private readonly watcher: WatchingObserver | null = null;
+  /** Digest comparison state. */
+  private readonly digests: DigestRow[];
+  private di = 0;
+  digestsCompared = 0;
+  digestMismatch: { stored: DigestRow; actual: DigestRow | null; what: string } | null = null;
+
+  constructor(opened: OpenedTrace, opts: RunOptions = {}) {
+    this.opened = opened;
+    this.reader = opened.reader;
+    const trace = opened.trace;
+    this.comparer = new EventComparer({ context: opts.context ?? 8, drain: false });
+    this.expectedIt = this.reader.events();
+    this.recorder = new Recorder((b) => this.onBatch(b));
+    let observer: HartObserver = this.recorder;
+    if (opts.watchSeq !== undefined) {
+      this.watcher = new WatchingObserver(this.recorder, opts.watchSeq, () => this);
+      observer = this.watcher;
+    }
     try {
       this.machine = new Machine({ ...opened.machineConfig, observer });
     } catch (e) {
@@ -357,11 +397,11 @@ class WatchingObserver implements HartObserver {
       const w = this.watcher;
       for (const h of this.machine.harts) {
         const orig = h.enterTrap;
-        h.enterTrap = function (this: Hart, cause: number, interrupt: boolean, tval: bigint): void {
+        h.enterTrap = function (this: Hart, ...args: Parameters<Hart['enterTrap']>): void {
           const prev = w.ctx;
-          w.ctx = interrupt ? 'irq' : 'exc';
+          w.ctx = args[1] ? 'irq' : 'exc';
           try {
-            orig.call(this, cause, interrupt, tval);
+            orig.apply(this, args);
           } finally {
             w.ctx = prev;
           }
