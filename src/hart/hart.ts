@@ -160,6 +160,13 @@ export class Hart {
   excTval = 0n;
 
   obs: HartObserver | null = null;
+  /**
+   * Breakpoint: before executing the instruction at `breakPc` (pending interrupts already
+   * taken), `onBreakPc` is called; it may throw to stop the run there (replay --to pc:ADDR).
+   * Translated blocks that contain breakPc are not used while it is set. NaN = none.
+   */
+  breakPc = NaN;
+  onBreakPc: ((h: Hart) => void) | null = null;
   /** Block translation tier shared by the machine's harts (null = interpreter only). */
   jit: Jit | null = null;
   /** Native firmware for traps into M-mode (built-in SBI); null = jump to mtvec. */
@@ -911,6 +918,7 @@ export class Hart {
     while (this.steps < end) {
       if (this.attention && this.serviceAttention()) return;
       const pc = this.pc;
+      if (pc === this.breakPc && this.onBreakPc !== null) this.onBreakPc(this);
       // ---- fetch ----
       let raw: number;
       let po = pc - this.fetchVa;
@@ -922,7 +930,8 @@ export class Hart {
         const o = (this.fetchOff + po) | 0; // an int32 index keeps DataView on its fast path
         if (jit !== null) {
           const js = jit.lookup(o, pc, dv);
-          if (js >= 0 && this.steps + jit.len[js]! <= end) {
+          const bp = this.breakPc;
+          if (js >= 0 && this.steps + jit.len[js]! <= end && !(bp >= pc && bp < jit.endPc[js]!)) {
             jit.fn[js]!(this, x, xi, dv, end);
             continue;
           }

@@ -39,6 +39,8 @@ export class Jit {
   /** Virtual pc of each block's first instruction: blocks bake pc constants in, so the same
    * physical code reached through another mapping needs its own block. */
   private readonly startPc = new Float64Array(TABLE_SIZE);
+  /** pc just past each block's last instruction (breakpoints inside a block skip it). */
+  readonly endPc = new Float64Array(TABLE_SIZE);
   /** Instruction count of each block. */
   readonly len = new Int32Array(TABLE_SIZE);
   readonly fn: (BlockFn | null)[] = new Array<BlockFn | null>(TABLE_SIZE).fill(null);
@@ -166,6 +168,7 @@ export class Jit {
     this.codePages.get(page)!.push(s);
     this.tag[s] = off;
     this.startPc[s] = pc;
+    this.endPc[s] = p;
     this.fn[s] = fn;
     this.len[s] = n;
     this.blocksCompiled++;

@@ -451,5 +451,7 @@ export class Uart16550 implements MmioDevice {
     this.thrIpending = !!s.thrIpending;
     this.timeoutIpending = !!s.timeoutIpending;
     this.irqLevel = !!s.irqLevel;
+    this.listening = !!s.listening;
+    this.fcrWritten = !!s.fcrWritten;
   }
 }

@@ -18,14 +18,10 @@
  *  - `hartInstret(H, T)`: the first point where hart H's instret is T;
  *  - `hartSteps(H, S)`: the first point where hart H's step count is S;
  *  - `pcHit(addr, k, hart?)`: the k-th time a hart is about to execute the instruction at addr
- *    (pending interrupts already taken, nothing of the instruction done). Found without
- *    single-stepping: a per-hart fetch hook sees every fetch on the target's page only (the
- *    hart's cached fetch page is disabled for that page), so the rest of the run keeps full
- *    speed. The hook wraps the hart's private `fetchFill`; `pcHookAvailable()` checks it.
+ *    (pending interrupts already taken, nothing of the instruction done), found with the
+ *    hart's breakpoint hook (Hart.breakPc / onBreakPc) at full speed.
  *
- * The Scheduler's private members (input queue, deliverInput, deadlock) are reached through a
- * typed cast: they are plain TypeScript `private` properties. A `protected` on those four, or a
- * `budgetCap`/`stopAfterSlice` hook in Scheduler.runHart, would remove the cast.
+ * The Scheduler's input queue, deliverInput and deadlock are `protected` for this subclass.
  */
 import { Scheduler, type StepResult, type InputEvent } from '../sched/scheduler.js';
 import { HartState, type Hart } from '../hart/hart.js';
@@ -52,14 +48,7 @@ export type RunUntilResult =
   | { readonly kind: 'reached'; readonly hart: number }
   | { readonly kind: 'halted'; readonly halt: HaltInfo };
 
-interface SchedulerInternals {
-  inputs: InputEvent[];
-  inputPos: number;
-  deliverInput(): void;
-  deadlock(anyWaiting: boolean): StepResult;
-}
-
-/** Thrown by a fetch hook to leave Hart.run at an instruction boundary. */
+/** Thrown by the breakpoint hook to leave Hart.run at an instruction boundary. */
 const STOP = Object.freeze({ stop: true });
 
 export class PreciseScheduler extends Scheduler {
@@ -72,10 +61,6 @@ export class PreciseScheduler extends Scheduler {
    * of its current slice (-1 = the slice had ended). The next runUntil continues from there.
    */
   private resume: { end: number; hi: number; rem: number } | null = null;
-
-  private get internals(): SchedulerInternals {
-    return this as unknown as SchedulerInternals;
-  }
 
   /** True when the last runUntil stopped inside a round (Scheduler.step must not be used then). */
   get midRound(): boolean {
@@ -106,7 +91,7 @@ export class PreciseScheduler extends Scheduler {
   private runUntilInner(target: StopTarget): RunUntilResult {
     const m = this.machine;
     const Q = this.quantum;
-    const p = this.internals;
+    const p = this;
     if (m.halt) return { kind: 'halted', halt: m.halt };
     if (target.reached(this)) {
       this.stoppedHart = m.current.id;
@@ -303,31 +288,8 @@ export function hartSteps(hart: number, n: number): StopTarget {
   };
 }
 
-interface HartFetchInternals {
-  fetchFill(pc: number): void;
-  fetchVa: number;
-}
-
-/** Whether this build's Hart has the fetch path the pc hook wraps. */
-export function pcHookAvailable(h: Hart): boolean {
-  const x = h as unknown as HartFetchInternals;
-  return typeof x.fetchFill === 'function' && 'fetchVa' in x;
-}
-
-/**
- * The k-th (from 1) time any hart (or `hart`) is about to execute the instruction at `addr`
- * (pending interrupts already taken). `hits` reports how often it was reached so far.
- *
- * How: Hart.loop fetches from a cached page window and calls fetchFill for any pc outside it.
- * The hook wraps fetchFill (per hart instance) and keeps the target's page uncached, so every
- * fetch on that page comes through it (and takes the slow path); the rest of the run keeps the
- * fast path and translated blocks (which never cross a page, and are only looked up on the
- * fast path, so none can run through the target). Cost: code on the target's page runs at
- * slow-path speed (about 6 MIPS); a breakpoint compare in Hart.loop would remove that.
- */
 export function pcHit(addr: bigint, k = 1, hart?: number): StopTarget & { hits: number } {
   const target = Number(BigInt.asIntN(64, addr));
-  const page = target - (target - Math.floor(target / 4096) * 4096);
   let stopNow = false;
   const installed: Hart[] = [];
   const t = {
@@ -336,34 +298,26 @@ export function pcHit(addr: bigint, k = 1, hart?: number): StopTarget & { hits: 
     cap: () => Infinity,
     reached: () => stopNow,
     attach(s: PreciseScheduler) {
+      // The hart's breakpoint hook: called before the instruction at breakPc executes;
+      // translated blocks containing it are bypassed, so every arrival is seen.
       for (const h of s.machine.harts) {
         if (hart !== undefined && h.id !== hart) continue;
-        if (!pcHookAvailable(h)) throw new Error('pc positions need Hart.fetchFill (hart internals changed): use an instruction count instead');
-        const orig = Object.getPrototypeOf(h).fetchFill as (this: Hart, pc: number) => void;
-        Object.defineProperty(h, 'fetchFill', {
-          configurable: true,
-          writable: true,
-          value(this: Hart, pc: number): void {
-            if (pc === target && !stopNow) {
-              t.hits++;
-              if (t.hits >= k) {
-                stopNow = true;
-                throw STOP;
-              }
-            }
-            orig.call(this, pc);
-            const x = this as unknown as HartFetchInternals;
-            if (x.fetchVa === page) x.fetchVa = NaN;
-          },
-        });
-        (h as unknown as HartFetchInternals).fetchVa = NaN;
+        h.breakPc = target;
+        h.onBreakPc = () => {
+          if (stopNow) return;
+          t.hits++;
+          if (t.hits >= k) {
+            stopNow = true;
+            throw STOP;
+          }
+        };
         installed.push(h);
       }
     },
     detach() {
       for (const h of installed) {
-        delete (h as unknown as Record<string, unknown>)['fetchFill'];
-        (h as unknown as HartFetchInternals).fetchVa = NaN;
+        h.breakPc = NaN;
+        h.onBreakPc = null;
       }
       installed.length = 0;
     },

@@ -448,7 +448,6 @@ class ReplayRun {
   /** Restore checkpoint `ck` and position the event comparison at its seq. */
   restore(ck: CheckpointInfo): void {
     const data = restoreCheckpoint(this.reader, ck.id, this.machine, this.sched);
-    repairDeviceRestore(this.machine, data.state.machine as MachineSnapshot);
     this.recorder.batch.clear();
     this.recorder.seq = ck.seq;
     this.expectedIt = this.reader.events({ from: ck.seq });
@@ -490,31 +489,6 @@ class ReplayRun {
   close(): void {
     this.recorder.detach(this.machine.harts);
   }
-}
-
-/**
- * Work around device restoreState methods that do not restore every field their saveState
- * writes (Uart16550.restoreState drops `listening` and `fcrWritten`: input then stays queued
- * after a restore and the run diverges). For each device, scalar fields whose value after the
- * restore differs from the checkpoint's are set directly. A no-op once the devices restore
- * everything.
- */
-export function repairDeviceRestore(machine: Machine, snap: MachineSnapshot): string[] {
-  const fixed: string[] = [];
-  const devs: [string, { saveState(): unknown }, unknown][] = [
-    ['clint', machine.clint, snap.clint], ['plic', machine.plic, snap.plic], ['uart', machine.uart, snap.uart], ['testdev', machine.testdev, snap.testdev],
-  ];
-  for (const [name, dev, stored] of devs) {
-    if (!stored || typeof stored !== 'object') continue;
-    const now = dev.saveState() as Record<string, unknown>;
-    for (const [k, v] of Object.entries(stored as Record<string, unknown>)) {
-      if (typeof v !== 'boolean' && typeof v !== 'number') continue;
-      if (now[k] === v || !(k in (dev as object))) continue;
-      (dev as unknown as Record<string, unknown>)[k] = v;
-      fixed.push(`${name}.${k}`);
-    }
-  }
-  return fixed;
 }
 
 function digestDifference(stored: DigestRow, mine: DigestRow): string | null {

@@ -40,9 +40,9 @@ export class Scheduler {
   readonly maxInsns: number;
   /** Start of the current round, in instructions. */
   time = 0;
-  private readonly inputs: InputEvent[] = [];
-  private inputPos = 0;
-  private inputOff = 0;
+  protected readonly inputs: InputEvent[] = [];
+  protected inputPos = 0;
+  protected inputOff = 0;
   /**
    * Called before every round, at a round boundary (every hart is at `time`, nothing of the
    * round has run): the place to take checkpoints and state digests, since a run restored
@@ -92,7 +92,7 @@ export class Scheduler {
   }
 
   /** Deliver queued input whose time has come, as far as the UART FIFO has room. */
-  private deliverInput(): void {
+  protected deliverInput(): void {
     const uart = this.machine.uart;
     if (!uart.rxListening()) return;
     while (this.inputPos < this.inputs.length) {
@@ -214,7 +214,7 @@ export class Scheduler {
     return m.halt ? { kind: 'halted', halt: m.halt } : { kind: 'running' };
   }
 
-  private deadlock(anyWaiting: boolean): StepResult {
+  protected deadlock(anyWaiting: boolean): StepResult {
     const msg = anyWaiting
       ? 'all harts wait for an interrupt (WFI) and none can arrive'
       : 'no hart is running (all stopped)';
