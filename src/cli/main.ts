@@ -33,6 +33,12 @@ export function machineOptions(cmd: Command): Command {
     .option('-q, --quiet', 'no progress or summary on stderr');
 }
 
+// `hvtrace events big.trace | head`: a closed pipe ends the output quietly, not with a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 const program = new Command();
 program
   .name('hvtrace')
