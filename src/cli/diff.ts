@@ -11,6 +11,7 @@ import {
 } from '../diff/compare.js';
 import { importQemuLog } from '../diff/qemu-import.js';
 import { TraceError } from '../trace/store.js';
+import { out } from './output.js';
 
 export interface DiffCliOptions {
   kinds?: string;
@@ -22,22 +23,6 @@ export interface DiffCliOptions {
 
 const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
-/** Write to stdout; a reader that went away (`| head`) ends the process quietly. */
-function out(s: string): void {
-  if (!pipeGuard) {
-    pipeGuard = true;
-    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw e;
-    });
-  }
-  try {
-    process.stdout.write(s);
-  } catch {
-    /* EPIPE */
-  }
-}
-let pipeGuard = false;
 
 function xmlEscape(s: string): string {
   // Also drop characters XML 1.0 cannot carry.

@@ -7,6 +7,7 @@ import { EVENT_KINDS, PRIV_NAMES, type EventKind, type TraceEvent } from '../tra
 import { disassemble, csrName } from '../isa/disasm.js';
 import { parseElf, isElf, symbolizer, type ElfImage } from '../machine/loader.js';
 import { EXCEPTION_NAMES, INTERRUPT_NAMES } from '../hart/constants.js';
+import { out } from './output.js';
 
 const hex = (v: bigint | number): string => `0x${(typeof v === 'bigint' ? BigInt.asUintN(64, v) : v).toString(16)}`;
 const MiB = 1024 * 1024;
@@ -28,14 +29,6 @@ function fail(e: unknown): number {
   throw e;
 }
 
-/** Write to stdout, tolerating a closed pipe (`hvtrace events x | head`). */
-function out(s: string): void {
-  try {
-    process.stdout.write(s);
-  } catch {
-    /* EPIPE */
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // info

@@ -11,6 +11,7 @@ import { formatDivergence, hex, toJsonValue, eventToJson } from '../diff/compare
 import { TraceError } from '../trace/store.js';
 import { PRIV_NAMES } from '../trace/model.js';
 import { describeEvent } from './inspect.js';
+import { out } from './output.js';
 
 export interface ReplayCliOptions {
   to?: string;
@@ -21,22 +22,6 @@ export interface ReplayCliOptions {
   console?: boolean;
 }
 
-/** Write to stdout; a reader that went away (`| head`) ends the process quietly. */
-function out(s: string): void {
-  if (!pipeGuard) {
-    pipeGuard = true;
-    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw e;
-    });
-  }
-  try {
-    process.stdout.write(s);
-  } catch {
-    /* EPIPE */
-  }
-}
-let pipeGuard = false;
 
 const h64 = (v: bigint): string => `0x${BigInt.asUintN(64, v).toString(16).padStart(16, '0')}`;
 
