@@ -121,43 +121,12 @@ export class PreciseScheduler extends Scheduler {
         }
         if (m.halted) break;
       }
-      m.pollTohost();
-      if (m.halt) return { kind: 'halted', halt: m.halt };
-      this.time = end;
-      // Identical to Scheduler.step from here.
-      let anyRunning = false;
-      let earliest = Infinity;
-      let anyAlive = false;
-      for (const h of m.harts) {
-        if (h.state === HartState.Running) anyRunning = true;
-        if (h.state === HartState.Wfi) {
-          anyAlive = true;
-          m.current = h;
-          h.vtimeOffset = this.time - h.steps;
-          m.updateTimers(h);
-          if (h.wakeable()) anyRunning = true;
-          else earliest = Math.min(earliest, m.nextDeadline(h));
-        }
-      }
-      if (!anyRunning) {
-        if (this.hasPendingInput()) {
-          const next = p.inputs[p.inputPos]!.vtime;
-          if (next > this.time) this.time = Math.min(next, earliest === Infinity ? next : Math.max(this.time, earliest));
-          if (m.uart.rxSpace() <= 0) {
-            if (earliest === Infinity) {
-              const r = p.deadlock(anyAlive);
-              return { kind: 'halted', halt: (r as { halt: HaltInfo }).halt };
-            }
-          }
-          continue;
-        }
-        if (earliest === Infinity) {
-          // step() would report idle (or deadlock); with no input to come, runToEnd makes it a deadlock.
-          const r = p.deadlock(anyAlive);
-          return { kind: 'halted', halt: (r as { halt: HaltInfo }).halt };
-        }
-        if (earliest > this.time) this.time = earliest;
-      }
+      const res = this.finishRound(end);
+      if (res === null) continue;
+      if (res.kind === 'halted') return res;
+      // 'idle': every hart waits for input that will never come (replay queued it all).
+      const r = p.deadlock(true);
+      return { kind: 'halted', halt: (r as { halt: HaltInfo }).halt };
     }
   }
 

@@ -173,45 +173,57 @@ export class Scheduler {
         this.runHart(h, end);
         if (m.halted) break;
       }
-      m.pollTohost();
-      if (m.halt) return { kind: 'halted', halt: m.halt };
-      this.time = end;
-      // Everyone asleep? Jump to the earliest deadline (or report idle / deadlock).
-      let anyRunning = false;
-      let earliest = Infinity;
-      let anyAlive = false;
-      for (const h of m.harts) {
-        if (h.state === HartState.Running) anyRunning = true;
-        if (h.state === HartState.Wfi) {
-          anyAlive = true;
-          m.current = h;
-          h.vtimeOffset = this.time - h.steps;
-          m.updateTimers(h);
-          if (h.wakeable()) anyRunning = true;
-          else earliest = Math.min(earliest, m.nextDeadline(h));
-        }
-      }
-      if (!anyRunning) {
-        if (this.hasPendingInput()) {
-          const next = this.inputs[this.inputPos]!.vtime;
-          if (next > this.time) this.time = Math.min(next, earliest === Infinity ? next : Math.max(this.time, earliest));
-          if (m.uart.rxSpace() <= 0) {
-            // Input can't be delivered and nobody runs: only a timer can help.
-            if (earliest === Infinity) return this.deadlock(anyAlive);
-          }
-          continue;
-        }
-        if (earliest === Infinity) return anyAlive ? { kind: 'idle' } : this.deadlock(false);
-        const cap = this.idleCap ? this.idleCap() : Infinity;
-        if (earliest > cap) {
-          // Live input may still come: idle time only advances as fast as the caller allows.
-          if (cap > this.time) this.time = cap;
-          return { kind: 'idle' };
-        }
-        if (earliest > this.time) this.time = earliest;
-      }
+      const res = this.finishRound(end);
+      if (res !== null) return res;
     }
     return m.halt ? { kind: 'halted', halt: m.halt } : { kind: 'running' };
+  }
+
+  /**
+   * End of a round at `end`: advance time; when every hart sleeps, jump to the earliest timer
+   * deadline or input time. Returns null to go on with the next round, or the result to report
+   * ('idle': all harts wait and only input could wake them, or idleCap stopped the jump).
+   */
+  protected finishRound(end: number): StepResult | null {
+    const m = this.machine;
+    m.pollTohost();
+    if (m.halt) return { kind: 'halted', halt: m.halt };
+    this.time = end;
+    // Everyone asleep? Jump to the earliest deadline (or report idle / deadlock).
+    let anyRunning = false;
+    let earliest = Infinity;
+    let anyAlive = false;
+    for (const h of m.harts) {
+      if (h.state === HartState.Running) anyRunning = true;
+      if (h.state === HartState.Wfi) {
+        anyAlive = true;
+        m.current = h;
+        h.vtimeOffset = this.time - h.steps;
+        m.updateTimers(h);
+        if (h.wakeable()) anyRunning = true;
+        else earliest = Math.min(earliest, m.nextDeadline(h));
+      }
+    }
+    if (!anyRunning) {
+      if (this.hasPendingInput()) {
+        const next = this.inputs[this.inputPos]!.vtime;
+        if (next > this.time) this.time = Math.min(next, earliest === Infinity ? next : Math.max(this.time, earliest));
+        if (m.uart.rxSpace() <= 0) {
+          // Input can't be delivered and nobody runs: only a timer can help.
+          if (earliest === Infinity) return this.deadlock(anyAlive);
+        }
+        return null;
+      }
+      if (earliest === Infinity) return anyAlive ? { kind: 'idle' } : this.deadlock(false);
+      const cap = this.idleCap ? this.idleCap() : Infinity;
+      if (earliest > cap) {
+        // Live input may still come: idle time only advances as fast as the caller allows.
+        if (cap > this.time) this.time = cap;
+        return { kind: 'idle' };
+      }
+      if (earliest > this.time) this.time = earliest;
+    }
+    return null;
   }
 
   protected deadlock(anyWaiting: boolean): StepResult {
