@@ -67,7 +67,6 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
   machine.onConsole = (b) => process.stdout.write(b);
   const progress = new Progress(!o.quiet && process.stderr.isTTY === true);
   const stdin = process.stdin;
-  const interactive = stdin.isTTY === true;
   let stdinEnded = false;
   const onData = (d: Buffer): void => sched.addInput(new Uint8Array(d));
   if (!o.input) {

@@ -11,7 +11,8 @@ export const PMP_W = 2;
 export const PMP_X = 4;
 const PMP_A_SHIFT = 3;
 const PMP_L = 0x80;
-const A_OFF = 0, A_TOR = 1, A_NA4 = 2, A_NAPOT = 3;
+// A field encodings; everything that is not OFF/TOR/NA4 is NAPOT (3).
+const A_OFF = 0, A_TOR = 1, A_NA4 = 2;
 export const PMP_COUNT = 16;
 
 export class Pmp {

@@ -23,7 +23,7 @@
  *
  * The Scheduler's input queue, deliverInput and deadlock are `protected` for this subclass.
  */
-import { Scheduler, type StepResult, type InputEvent } from '../sched/scheduler.js';
+import { Scheduler } from '../sched/scheduler.js';
 import { HartState, type Hart } from '../hart/hart.js';
 import type { HaltInfo } from '../machine/machine.js';
 

@@ -447,7 +447,7 @@ class ReplayRun {
 
   /** Restore checkpoint `ck` and position the event comparison at its seq. */
   restore(ck: CheckpointInfo): void {
-    const data = restoreCheckpoint(this.reader, ck.id, this.machine, this.sched);
+    restoreCheckpoint(this.reader, ck.id, this.machine, this.sched);
     this.recorder.batch.clear();
     this.recorder.seq = ck.seq;
     this.expectedIt = this.reader.events({ from: ck.seq });

@@ -51,7 +51,7 @@ import { Scheduler, type StepResult } from '../sched/scheduler.js';
 import { EventBatch, KIND_CODE, HART_STATE_CODE } from './model.js';
 import {
   TraceWriter, TraceReader, HVTRACE_VERSION, SCHEMA_VERSION, encodeState, storedMachineConfig,
-  type DigestRow, type PageRef, type CheckpointInfo, type CheckpointData, type TraceConfig, type ExitInfo,
+  type DigestRow, type PageRef, type CheckpointData, type TraceConfig, type ExitInfo,
   type TraceCounts, type LoadedImageInfo,
 } from './store.js';
 
