@@ -99,7 +99,11 @@ interface UartState {
   irqLevel: boolean;
   listening?: boolean;
   fcrWritten?: boolean;
+  lsrPolls?: number;
 }
+
+/** Consecutive LSR reads without a transmit after which the guest counts as polling for input. */
+const LSR_POLLS_LISTENING = 64;
 
 export class Uart16550 implements MmioDevice {
   readonly name = 'uart';
@@ -158,11 +162,16 @@ export class Uart16550 implements MmioDevice {
    * Whether the guest is listening to the receiver yet. Input that arrives before is held by
    * the scheduler: a guest's UART initialisation (FCR with FIFO reset) would otherwise drop
    * it, and *when* that happens relative to host input would make runs depend on host timing.
-   * Listening = RX interrupt enabled (IER.ERBFI), or RBR read, or LSR polled after the guest
-   * configured the FIFO (FCR written), or console input asked through the firmware.
+   * Listening = RX interrupt enabled (IER.ERBFI), or RBR read, or LSR polled many times in a
+   * row without a transmit in between (a polling reader, e.g. OpenSBI's getchar), or console
+   * input asked through the firmware. Polling LSR to transmit does not count: Linux's console
+   * does that long before anyone reads, and the 8250 driver resets the FIFO when the console
+   * is opened, which would drop input delivered that early.
    */
   listening = false;
   private fcrWritten = false;
+  /** LSR reads since the last THR write (see `listening`). */
+  private lsrPolls = 0;
   rxListening(): boolean {
     return this.listening;
   }
@@ -245,7 +254,7 @@ export class Uart16550 implements MmioDevice {
         return this.mcr;
       case 5: {
         const ret = this.lsr;
-        if (this.fcrWritten) this.listening = true;
+        if (++this.lsrPolls >= LSR_POLLS_LISTENING) this.listening = true;
         // Reading LSR clears break and overrun indications.
         if (this.lsr & (LSR_BI | LSR_OE)) {
           this.lsr &= ~(LSR_BI | LSR_OE);
@@ -298,6 +307,7 @@ export class Uart16550 implements MmioDevice {
         if (this.lcr & LCR_DLAB) {
           this.divider = (this.divider & 0xff00) | val;
         } else {
+          this.lsrPolls = 0;
           this.writeThr(val);
         }
         return;
@@ -426,6 +436,7 @@ export class Uart16550 implements MmioDevice {
       irqLevel: this.irqLevel,
       listening: this.listening,
       fcrWritten: this.fcrWritten,
+      lsrPolls: this.lsrPolls,
     };
   }
 
@@ -453,5 +464,6 @@ export class Uart16550 implements MmioDevice {
     this.irqLevel = !!s.irqLevel;
     this.listening = !!s.listening;
     this.fcrWritten = !!s.fcrWritten;
+    this.lsrPolls = s.lsrPolls ?? 0;
   }
 }

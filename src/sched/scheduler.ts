@@ -43,6 +43,8 @@ export class Scheduler {
   protected readonly inputs: InputEvent[] = [];
   protected inputPos = 0;
   protected inputOff = 0;
+  /** Round time from which input may be delivered (-1: the guest is not listening yet). */
+  protected listenFrom = -1;
   /**
    * Called before every round, at a round boundary (every hart is at `time`, nothing of the
    * round has run): the place to take checkpoints and state digests, since a run restored
@@ -76,13 +78,14 @@ export class Scheduler {
   }
 
   /** Scheduler state for checkpoints: time and input position. */
-  saveState(): { time: number; inputPos: number; inputOff: number } {
-    return { time: this.time, inputPos: this.inputPos, inputOff: this.inputOff };
+  saveState(): { time: number; inputPos: number; inputOff: number; listenFrom: number } {
+    return { time: this.time, inputPos: this.inputPos, inputOff: this.inputOff, listenFrom: this.listenFrom };
   }
-  restoreState(s: { time: number; inputPos: number; inputOff: number }): void {
+  restoreState(s: { time: number; inputPos: number; inputOff: number; listenFrom?: number }): void {
     this.time = s.time;
     this.inputPos = s.inputPos;
     this.inputOff = s.inputOff;
+    this.listenFrom = s.listenFrom ?? -1;
   }
 
   totalInstructions(): number {
@@ -95,6 +98,11 @@ export class Scheduler {
   protected deliverInput(): void {
     const uart = this.machine.uart;
     if (!uart.rxListening()) return;
+    // Deliver from the round after the one in which the guest started listening: a driver
+    // that enables receive interrupts usually finishes setting up (Linux's 8250 startup reads
+    // RBR once "for luck") before it really consumes input.
+    if (this.listenFrom < 0) this.listenFrom = this.time + this.quantum;
+    if (this.time < this.listenFrom) return;
     while (this.inputPos < this.inputs.length) {
       const ev = this.inputs[this.inputPos]!;
       if (ev.vtime > this.time) return;
