@@ -152,35 +152,10 @@ export class PreciseScheduler extends Scheduler {
     }
     while (!m.halted) {
       if (rem < 0) {
-        if (h.state === HartState.Wfi) {
-          if (!h.wakeable()) {
-            const d = m.nextDeadline(h);
-            if (d >= end) return NOT_REACHED;
-            h.vtimeOffset += Math.max(0, d - h.vtime());
-            m.updateTimers(h);
-            if (!h.wakeable()) continue;
-          }
-          h.state = HartState.Running;
-          h.attention = true;
-        }
-        if (h.state !== HartState.Running) return NOT_REACHED;
-        const now = h.vtime();
-        if (now >= end) return NOT_REACHED;
-        const d = m.nextDeadline(h);
-        let budget = Math.min(end, d) - now;
-        if (budget <= 0) {
-          m.updateTimers(h);
-          budget = end - now;
-          const d2 = m.nextDeadline(h);
-          if (d2 > now) budget = Math.min(budget, d2 - now);
-          if (budget <= 0) budget = 1;
-        }
-        const left = this.maxInsns - this.totalInstructions();
-        if (left <= 0) {
-          m.stop({ kind: 'limit', exitCode: 4, message: `instruction limit reached (${this.maxInsns})` });
-          return NOT_REACHED;
-        }
-        rem = Math.min(budget, left);
+        // Scheduler.nextSlice: the same slice the plain scheduler would run next.
+        const budget = this.nextSlice(h, end);
+        if (budget <= 0) return NOT_REACHED;
+        rem = budget;
       }
       // ---- the slice `h.run(budget)` of Scheduler.runHart, cut at the target ----
       while (rem > 0) {

@@ -126,11 +126,30 @@ export class Scheduler {
     h.vtimeOffset = this.time - h.steps;
     m.updateTimers(h);
     while (!m.halted) {
+      const budget = this.nextSlice(h, end);
+      if (budget <= 0) return;
+      h.run(budget);
+      if (h.fatal !== null) {
+        m.stop({ kind: 'fatal', exitCode: 3, message: h.fatal });
+        return;
+      }
+      m.updateTimers(h);
+    }
+  }
+
+  /**
+   * The next slice for hart h in the round ending at `end`: wakes a parked hart whose timer
+   * deadline falls inside the round (at exactly that time), and cuts the slice at the hart's
+   * next deadline and at the instruction limit. 0 = nothing more to run this round.
+   */
+  protected nextSlice(h: Hart, end: number): number {
+    const m = this.machine;
+    while (!m.halted) {
       if (h.state === HartState.Wfi) {
         if (!h.wakeable()) {
           // Sleep until the next deadline if it falls inside this round.
           const d = m.nextDeadline(h);
-          if (d >= end) return;
+          if (d >= end) return 0;
           h.vtimeOffset += Math.max(0, d - h.vtime());
           m.updateTimers(h);
           if (!h.wakeable()) continue;
@@ -138,9 +157,9 @@ export class Scheduler {
         h.state = HartState.Running;
         h.attention = true;
       }
-      if (h.state !== HartState.Running) return;
+      if (h.state !== HartState.Running) return 0;
       const now = h.vtime();
-      if (now >= end) return;
+      if (now >= end) return 0;
       const d = m.nextDeadline(h);
       let budget = Math.min(end, d) - now;
       if (budget <= 0) {
@@ -153,16 +172,11 @@ export class Scheduler {
       const left = this.maxInsns - this.totalInstructions();
       if (left <= 0) {
         m.stop({ kind: 'limit', exitCode: 4, message: `instruction limit reached (${this.maxInsns})` });
-        return;
+        return 0;
       }
-      budget = Math.min(budget, left);
-      h.run(budget);
-      if (h.fatal !== null) {
-        m.stop({ kind: 'fatal', exitCode: 3, message: h.fatal });
-        return;
-      }
-      m.updateTimers(h);
+      return Math.min(budget, left);
     }
+    return 0;
   }
 
   /**
