@@ -2,12 +2,12 @@
  * Trace inspection commands: `hvtrace info`, `hvtrace events`, `hvtrace query`. All open the
  * trace read-only (TraceReader) and never modify it. Errors are one line on stderr, exit 2.
  */
-import { TraceReader, TraceError, toJson, type TraceCounts, type ImageRole } from '../trace/store.js';
+import { TraceReader, TraceError, toJson, type TraceCounts } from '../trace/store.js';
 import { EVENT_KINDS, PRIV_NAMES, type EventKind, type TraceEvent } from '../trace/model.js';
-import { disassemble, csrName } from '../isa/disasm.js';
-import { parseElf, isElf, symbolizer, type ElfImage } from '../machine/loader.js';
+import { csrName } from '../isa/disasm.js';
 import { EXCEPTION_NAMES, INTERRUPT_NAMES } from '../hart/constants.js';
 import { out } from './output.js';
+import { TraceCode } from '../trace/code.js';
 
 const hex = (v: bigint | number): string => `0x${(typeof v === 'bigint' ? BigInt.asUintN(64, v) : v).toString(16)}`;
 const MiB = 1024 * 1024;
@@ -125,73 +125,6 @@ export function infoCommand(file: string, o: { json?: boolean }): number {
 // events
 // ---------------------------------------------------------------------------------------------
 
-/** Code bytes and symbols from the images stored in a trace. */
-class CodeMap {
-  private readonly regions: { lo: bigint; hi: bigint; bytes: Uint8Array }[] = [];
-  private readonly syms: ((a: bigint) => string | undefined)[] = [];
-
-  constructor(r: TraceReader) {
-    const loaded = r.loadedImages();
-    for (const img of r.images()) {
-      if (img.role !== 'firmware' && img.role !== 'kernel') continue;
-      let bytes: Uint8Array | null;
-      try {
-        bytes = r.imageBytes(img.role as ImageRole);
-      } catch {
-        continue;
-      }
-      if (!bytes) continue;
-      if (isElf(bytes)) {
-        let elf: ElfImage;
-        try {
-          elf = parseElf(bytes);
-        } catch {
-          continue;
-        }
-        for (const s of elf.segments) {
-          if (s.data.length === 0) continue;
-          this.regions.push({ lo: s.vaddr, hi: s.vaddr + BigInt(s.data.length), bytes: s.data });
-          if (s.paddr !== s.vaddr) this.regions.push({ lo: s.paddr, hi: s.paddr + BigInt(s.data.length), bytes: s.data });
-        }
-        if (elf.symbols.length) this.syms.push(symbolizer(elf.symbols));
-      } else {
-        const li = loaded.find((l) => l.role === img.role);
-        if (li) this.regions.push({ lo: BigInt(li.base), hi: BigInt(li.base + bytes.length), bytes });
-      }
-    }
-  }
-
-  /** Instruction bits at pc (16 or 32 bits), or null when pc is not inside a stored image. */
-  insn(pc: bigint): number | null {
-    for (const g of this.regions) {
-      if (pc >= g.lo && pc + 2n <= g.hi) {
-        const o = Number(pc - g.lo);
-        const lo16 = g.bytes[o]! | (g.bytes[o + 1]! << 8);
-        if ((lo16 & 3) !== 3) return lo16;
-        if (pc + 4n > g.hi) return null;
-        return (lo16 | (g.bytes[o + 2]! << 16) | (g.bytes[o + 3]! << 24)) >>> 0;
-      }
-    }
-    return null;
-  }
-  symbol = (a: bigint): string | undefined => {
-    for (const s of this.syms) {
-      const n = s(a);
-      if (n !== undefined) return n;
-    }
-    return undefined;
-  };
-  disasm(pc: bigint): string | null {
-    const bits = this.insn(pc);
-    if (bits === null) return null;
-    try {
-      return disassemble(bits, pc, { symbolize: this.symbol }).text;
-    } catch {
-      return null;
-    }
-  }
-}
-
 const SBI_EXT: Record<number, string> = {
   0x10: 'BASE', 0x54494d45: 'TIME', 0x735049: 'IPI', 0x52464e43: 'RFENCE', 0x48534d: 'HSM', 0x53525354: 'SRST',
   0x4442434e: 'DBCN', 0: 'legacy set_timer', 1: 'legacy putchar', 2: 'legacy getchar', 3: 'legacy clear_ipi',
@@ -266,7 +199,7 @@ export function eventsCommand(file: string, o: EventsCliOptions): number {
     const to = intOpt('--to', o.to);
     const limit = intOpt('--limit', o.limit);
     return withReader(file, (r) => {
-      const code = new CodeMap(r);
+      const code = new TraceCode(r);
       const filter = {
         kinds: kinds as EventKind[],
         hart,
@@ -278,7 +211,7 @@ export function eventsCommand(file: string, o: EventsCliOptions): number {
         const lines: string[] = [];
         for (const e of batch) {
           const dis = code.disasm(e.pc);
-          const sym = code.symbol(e.pc);
+          const sym = code.symbolize(e.pc);
           if (o.json) {
             lines.push(toJson({
               seq: e.seq, vtime: e.vtime, hart: e.hart, instret: e.instret, pc: hex(e.pc), priv: e.priv, virt: e.virt,

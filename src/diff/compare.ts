@@ -28,8 +28,9 @@
  */
 import { EVENT_KINDS, type EventKind, type TraceEvent } from '../trace/model.js';
 import { TraceReader, TraceError } from '../trace/store.js';
-import { parseElf, isElf, symbolizer } from '../machine/loader.js';
-import { disassemble } from '../isa/disasm.js';
+import { TraceCode } from '../trace/code.js';
+
+export { TraceCode };
 
 export const EVENT_FIELDS = ['kind', 'seq', 'vtime', 'hart', 'instret', 'pc', 'priv', 'virt', 'a', 'b', 'c', 'payload'] as const;
 export type EventField = (typeof EVENT_FIELDS)[number];
@@ -542,67 +543,6 @@ export function referenceInfo(r: TraceReader): ReferenceInfo | null {
     return v;
   } catch (e) {
     throw new TraceError(`${r.path}: corrupt meta 'reference' (${(e as Error).message})`);
-  }
-}
-
-/** Symbols and instruction text for addresses, from the ELF / raw images stored in a trace. */
-export class TraceCode {
-  private readonly syms: ((a: bigint) => string | undefined)[] = [];
-  private readonly regions: { va: bigint; bytes: Uint8Array }[] = [];
-
-  constructor(r: TraceReader) {
-    let loaded: { role: string; base: number }[] = [];
-    try {
-      loaded = r.loadedImages();
-    } catch {
-      loaded = [];
-    }
-    for (const img of r.images()) {
-      if (img.role !== 'firmware' && img.role !== 'kernel') continue;
-      let bytes: Uint8Array | null;
-      try {
-        bytes = r.imageBytes(img.role);
-      } catch {
-        continue;
-      }
-      if (!bytes) continue;
-      if (isElf(bytes)) {
-        try {
-          const elf = parseElf(bytes);
-          if (img.role === 'kernel') this.syms.unshift(symbolizer(elf.symbols));
-          else this.syms.push(symbolizer(elf.symbols));
-          for (const s of elf.segments) this.regions.push({ va: s.vaddr, bytes: s.data });
-        } catch {
-          /* not usable */
-        }
-      } else {
-        const li = loaded.find((l) => l.role === img.role);
-        if (li) this.regions.push({ va: BigInt(li.base), bytes });
-      }
-    }
-  }
-
-  symbolize = (addr: bigint): string | undefined => {
-    for (const s of this.syms) {
-      const r = s(addr);
-      if (r !== undefined) return r;
-    }
-    return undefined;
-  };
-
-  /** The instruction at addr as the image has it (static bytes), or undefined. */
-  disasm(addr: bigint): string | undefined {
-    for (const r of this.regions) {
-      if (addr < r.va || addr + 2n > r.va + BigInt(r.bytes.length)) continue;
-      const o = Number(addr - r.va);
-      let raw = r.bytes[o]! | (r.bytes[o + 1]! << 8);
-      if ((raw & 3) === 3) {
-        if (o + 4 > r.bytes.length) return undefined;
-        raw = (raw | (r.bytes[o + 2]! << 16) | (r.bytes[o + 3]! << 24)) >>> 0;
-      }
-      return disassemble(raw, addr, { symbolize: this.symbolize }).text;
-    }
-    return undefined;
   }
 }
 
