@@ -120,7 +120,7 @@ export const DEBIAN_FW_JUMP = process.env['FW_JUMP'] ?? '/usr/lib/riscv64-linux-
  * no PMU counters, no debug triggers). The default `rv64` adds H, Zba/Zbb/Zbc/Zbs, 16
  * mhpmcounters and the Sdtrig trigger CSRs; OpenSBI would probe and use those.
  */
-export const QEMU_CPU_MATCHING_HVTRACE = 'rv64,h=false,zba=false,zbb=false,zbc=false,zbs=false,pmu-num=0,debug=false,sstc=true';
+export const QEMU_CPU_MATCHING_HVTRACE = 'rv64,h=true,zba=false,zbb=false,zbc=false,zbs=false,pmu-num=0,debug=false,sstc=true';
 
 export interface QemuRunOptions {
   /** Kernel / payload image (ELF or raw). */

@@ -51,9 +51,14 @@ export interface FirmwarePlatform {
   fatal(message: string): void;
 }
 
-/** OpenSBI's delegations: misaligned fetch, breakpoint, U-ecall, page faults (sbi_hart.c). */
+/**
+ * OpenSBI's delegations (sbi_hart.c delegate_traps): misaligned fetch, breakpoint, U-ecall,
+ * page faults, and with the H extension VS-ecall, guest-page faults and virtual instruction.
+ */
 export const SBI_MEDELEG = (1 << C.CAUSE_MISALIGNED_FETCH) | (1 << C.CAUSE_BREAKPOINT) | (1 << C.CAUSE_USER_ECALL) |
-  (1 << C.CAUSE_FETCH_PAGE_FAULT) | (1 << C.CAUSE_LOAD_PAGE_FAULT) | (1 << C.CAUSE_STORE_PAGE_FAULT);
+  (1 << C.CAUSE_FETCH_PAGE_FAULT) | (1 << C.CAUSE_LOAD_PAGE_FAULT) | (1 << C.CAUSE_STORE_PAGE_FAULT) |
+  (1 << C.CAUSE_VIRTUAL_SUPERVISOR_ECALL) | (1 << C.CAUSE_FETCH_GUEST_PAGE_FAULT) |
+  (1 << C.CAUSE_LOAD_GUEST_PAGE_FAULT) | (1 << C.CAUSE_VIRTUAL_INSTRUCTION) | (1 << C.CAUSE_STORE_GUEST_PAGE_FAULT);
 export const SBI_MIDELEG = C.MIP_SSIP | C.MIP_STIP | C.MIP_SEIP;
 
 const U64 = (v: bigint): bigint => BigInt.asUintN(64, v);
@@ -217,10 +222,12 @@ export class BuiltinSbi {
         return [SBI_SUCCESS, 0n];
       }
       case EXT_RFENCE: {
-        if (fid > 2) return [SBI_ERR_NOT_SUPPORTED, 0n]; // hfence.* need the H extension
+        // 0 fence.i, 1-2 sfence.vma(_asid), 3-6 hfence.gvma(_vmid) / hfence.vvma(_asid).
+        if (fid > 6) return [SBI_ERR_NOT_SUPPORTED, 0n];
         const sel = this.selectHarts(a[0]!, a[1]!);
         if (sel === null) return [SBI_ERR_INVALID_PARAM, 0n];
-        // fence.i needs nothing (decode is keyed by instruction bits); sfence.vma flushes TLBs.
+        // fence.i needs nothing (decode is keyed by instruction bits); the others flush TLBs
+        // (one TLB holds the combined translation, whatever the stage).
         for (const i of sel) this.harts()[i]!.flushTlb();
         return [SBI_SUCCESS, 0n];
       }

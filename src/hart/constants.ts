@@ -86,19 +86,23 @@ export const MIP_VSEIP = 1 << 10;
 export const MIP_MEIP = 1 << 11;
 export const MIP_SGEIP = 1 << 12;
 export const MIP_LCOFIP = 1 << 13;
-/** Bits of mie that are writable (no H extension yet, no LCOFI). */
-export const MIE_MASK = MIP_SSIP | MIP_MSIP | MIP_STIP | MIP_MTIP | MIP_SEIP | MIP_MEIP;
+/** Bits of mie that are writable (with the H extension's VSSIE/VSTIE/VSEIE/SGEIE; no LCOFI). */
+export const MIE_MASK = MIP_SSIP | MIP_MSIP | MIP_STIP | MIP_MTIP | MIP_SEIP | MIP_MEIP |
+  MIP_VSSIP | MIP_VSTIP | MIP_VSEIP | MIP_SGEIP;
 /** Bits of mideleg that are writable: only supervisor interrupts can be delegated. */
 export const MIDELEG_MASK = MIP_SSIP | MIP_STIP | MIP_SEIP;
 /** Bits of mip that software (csrrw in M-mode) may write (priv spec §3.1.9). */
 export const MIP_SW_WMASK = MIP_SSIP | MIP_STIP | MIP_SEIP;
 /** Exceptions that can be delegated to S (everything except ecall from M). */
-export const MEDELEG_MASK = 0xb3ff; // causes 0-9, 12, 13, 15 (no 10/11: ecall from VS/M)
+export const MEDELEG_MASK = 0xf0b7ff; // causes 0-10, 12, 13, 15, 20-23 (not 11: ecall from M)
+/** Exceptions HS-mode can delegate to VS (§8.2.2): not 9-11 (ecalls from HS/VS/M) nor 20-23. */
+export const HEDELEG_MASK = 0xb1ff;
 
 /**
- * Interrupt priority for taking (priv spec §3.1.9): MEI, MSI, MTI, SEI, SSI, STI.
+ * Interrupt priority for taking (priv spec §3.1.9, §8.4.?): MEI, MSI, MTI, SEI, SSI, STI, SGEI,
+ * VSEI, VSSI, VSTI.
  */
-export const IRQ_PRIORITY: readonly number[] = [11, 3, 7, 9, 1, 5];
+export const IRQ_PRIORITY: readonly number[] = [11, 3, 7, 9, 1, 5, 12, 10, 2, 6];
 
 // --- satp ------------------------------------------------------------------
 export const SATP_MODE_BARE = 0;
@@ -119,4 +123,35 @@ export const CSR = {
   pmpcfg0: 0x3a0, pmpaddr0: 0x3b0,
   mcycle: 0xb00, minstret: 0xb02,
   tselect: 0x7a0, tdata1: 0x7a1, tdata2: 0x7a2, tdata3: 0x7a3,
+  // Hypervisor extension (priv spec chapter 8)
+  hstatus: 0x600, hedeleg: 0x602, hideleg: 0x603, hie: 0x604, htimedelta: 0x605,
+  hcounteren: 0x606, hgeie: 0x607, henvcfg: 0x60a, htval: 0x643, hip: 0x644, hvip: 0x645,
+  htinst: 0x64a, hgatp: 0x680, hgeip: 0xe12,
+  vsstatus: 0x200, vsie: 0x204, vstvec: 0x205, vsscratch: 0x240, vsepc: 0x241, vscause: 0x242,
+  vstval: 0x243, vsip: 0x244, vstimecmp: 0x24d, vsatp: 0x280,
+  mtinst: 0x34a, mtval2: 0x34b,
 } as const;
+
+// --- hstatus fields (priv spec §8.2.1) ---------------------------------------
+export const HSTATUS_VSBE = 1 << 5;
+export const HSTATUS_GVA = 1 << 6;
+export const HSTATUS_SPV = 1 << 7;
+export const HSTATUS_SPVP = 1 << 8;
+export const HSTATUS_HU = 1 << 9;
+export const HSTATUS_VGEIN_SHIFT = 12;
+export const HSTATUS_VTVM = 1 << 20;
+export const HSTATUS_VTW = 1 << 21;
+export const HSTATUS_VTSR = 1 << 22;
+/** hstatus.VSXL = 2 (bits 33:32): VS-mode XLEN is 64 (read-only). */
+export const HSTATUS_VSXL_HI = 0x2;
+/** Writable low-word hstatus bits (VSBE fixed little-endian; GEILEN = 0 so VGEIN is 0). */
+export const HSTATUS_WMASK = HSTATUS_GVA | HSTATUS_SPV | HSTATUS_SPVP | HSTATUS_HU | HSTATUS_VTVM |
+  HSTATUS_VTW | HSTATUS_VTSR;
+
+// --- mstatus high word (RV64): MPV (bit 39) and GVA (bit 38), priv spec §8.2.? -------
+export const MSTATUSH_GVA = 1 << 6; // bit 38 as a bit of the high word
+export const MSTATUSH_MPV = 1 << 7; // bit 39
+
+/** VS-level interrupt bits (hip/hie/hvip/hideleg): VSSIP, VSTIP, VSEIP, SGEIP. */
+export const MIP_VS_MASK = MIP_VSSIP | MIP_VSTIP | MIP_VSEIP;
+export const MIP_HS_MASK = MIP_VS_MASK | MIP_SGEIP;

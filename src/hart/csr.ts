@@ -10,8 +10,8 @@ import { PMP_COUNT } from './pmp.js';
 
 export interface CsrDef {
   readonly name: string;
-  /** Extra access condition (counter enables, FS, TVM, Sstc); false = illegal instruction. */
-  readonly pred?: (h: Hart) => boolean;
+  /** Extra access condition (counter enables, FS, TVM, Sstc): CSR_OK, CSR_ILLEGAL or CSR_VIRTUAL. */
+  readonly pred?: (h: Hart) => number;
   readonly read: (h: Hart) => bigint;
   /** Absent for read-only CSRs. Receives an unsigned 64-bit value. */
   readonly write?: (h: Hart, v: bigint) => void;
@@ -19,10 +19,31 @@ export interface CsrDef {
 
 export const CSR_TABLE: (CsrDef | undefined)[] = new Array<CsrDef | undefined>(4096).fill(undefined);
 
-/** True when the CSR number itself forbids this access at the current privilege. */
-export function csrAccessFault(h: Hart, csr: number, write: boolean): boolean {
-  if (write && (csr >>> 10) === 3) return true;
-  return h.priv < ((csr >>> 8) & 3);
+/** Outcomes of an access check. */
+export const CSR_OK = 0;
+export const CSR_ILLEGAL = 1;
+/** Virtual-instruction exception (priv spec §8.6.1). */
+export const CSR_VIRTUAL = 2;
+const ok = (b: boolean): number => (b ? CSR_OK : CSR_ILLEGAL);
+
+/**
+ * Whether an instruction may access `csr` now (priv spec §2.1, §8.6.1): bits 11:10 = 3 are
+ * read-only; bits 9:8 give the lowest privilege (0 U, 1 S, 2 hypervisor = HS, 3 M). With V = 1,
+ * an access to a supervisor or hypervisor CSR above the current level that HS-mode could make
+ * is a virtual-instruction exception; M-level CSRs stay illegal.
+ */
+export function csrAccess(h: Hart, csr: number, d: CsrDef, write: boolean): number {
+  if (write && (csr >>> 10) === 3) return CSR_ILLEGAL;
+  const level = (csr >>> 8) & 3;
+  if (h.priv !== C.PRV_M) {
+    if (!h.virt) {
+      // HS-mode has the hypervisor level (2); U-mode only level 0.
+      if (level > (h.priv === C.PRV_S ? 2 : 0)) return CSR_ILLEGAL;
+    } else if (level > h.priv) {
+      return level === 3 ? CSR_ILLEGAL : CSR_VIRTUAL;
+    }
+  }
+  return d.pred === undefined ? CSR_OK : d.pred(h);
 }
 
 function def(num: number, d: CsrDef): void {
@@ -32,7 +53,7 @@ const u = (n: number): bigint => BigInt(n >>> 0);
 const lo32 = (v: bigint): number => Number(v & 0xffffffffn) | 0;
 
 // ---------------------------------------------------------------- FP (§11.2)
-const fsOn = (h: Hart): boolean => (h.mstatus & C.MSTATUS_FS) !== 0;
+const fsOn = (h: Hart): number => ok(h.fpOn());
 def(C.CSR.fflags, {
   name: 'fflags', pred: fsOn, read: (h) => u(h.fflags),
   write: (h, v) => { h.fflags = Number(v & 0x1fn); h.markFsDirty(); },
@@ -47,17 +68,30 @@ def(C.CSR.fcsr, {
 });
 
 // ------------------------------------------------- counters (Zicntr, §3.1.11)
-/** cycle/time/instret/hpmcounterN are readable below M only if enabled by mcounteren/scounteren. */
-function counterEnabled(bit: number): (h: Hart) => boolean {
+/**
+ * cycle/time/instret/hpmcounterN are readable below M only if enabled by mcounteren (else
+ * illegal), with V = 1 by hcounteren, and in (V)U-mode by scounteren; a bit clear in
+ * hcounteren or (for VU) scounteren while set in mcounteren is a virtual instruction (§8.6.1).
+ */
+function counterEnabled(bit: number): (h: Hart) => number {
   return (h) => {
-    if (h.priv === C.PRV_M) return true;
-    if (((h.mcounteren >>> bit) & 1) === 0) return false;
-    if (h.priv === C.PRV_U && ((h.scounteren >>> bit) & 1) === 0) return false;
-    return true;
+    if (h.priv === C.PRV_M) return CSR_OK;
+    if (((h.mcounteren >>> bit) & 1) === 0) return CSR_ILLEGAL;
+    if (h.virt) {
+      if (((h.hcounteren >>> bit) & 1) === 0) return CSR_VIRTUAL;
+      if (h.priv === C.PRV_U && ((h.scounteren >>> bit) & 1) === 0) return CSR_VIRTUAL;
+      return CSR_OK;
+    }
+    if (h.priv === C.PRV_U && ((h.scounteren >>> bit) & 1) === 0) return CSR_ILLEGAL;
+    return CSR_OK;
   };
 }
 def(C.CSR.cycle, { name: 'cycle', pred: counterEnabled(0), read: (h) => h.mcycleValue() });
-def(C.CSR.time, { name: 'time', pred: counterEnabled(1), read: (h) => h.env.mtime(h) });
+// With V = 1 the time CSR reads time + htimedelta (§8.2.?).
+def(C.CSR.time, {
+  name: 'time', pred: counterEnabled(1),
+  read: (h) => (h.virt ? BigInt.asUintN(64, h.env.mtime(h) + h.htimedelta) : h.env.mtime(h)),
+});
 def(C.CSR.instret, { name: 'instret', pred: counterEnabled(2), read: (h) => h.minstretValue() });
 for (let n = 3; n < 32; n++) {
   def(0xc00 + n, { name: `hpmcounter${n}`, pred: counterEnabled(n), read: () => 0n });
@@ -83,12 +117,16 @@ def(C.CSR.mhartid, { name: 'mhartid', read: (h) => BigInt(h.id) });
 def(C.CSR.mconfigptr, { name: 'mconfigptr', read: () => 0n });
 
 // ------------------------------------------------------------ trap setup
-def(C.CSR.mstatus, { name: 'mstatus', read: (h) => h.mstatusValue(), write: (h, v) => h.setMstatus(lo32(v)) });
+def(C.CSR.mstatus, {
+  name: 'mstatus', read: (h) => h.mstatusValue(),
+  write: (h, v) => { h.setMstatus(lo32(v)); h.setMstatusH(Number((v >> 32n) & 0xffn)); },
+});
 def(C.CSR.misa, { name: 'misa', read: (h) => h.misa, write: () => { /* WARL: fixed */ } });
 def(C.CSR.medeleg, { name: 'medeleg', read: (h) => u(h.medeleg), write: (h, v) => { h.medeleg = lo32(v) & C.MEDELEG_MASK; } });
+// The VS-level interrupts and SGEI are always delegated (read-only one, §8.4.?; QEMU 7.2 too).
 def(C.CSR.mideleg, {
   name: 'mideleg', read: (h) => u(h.mideleg),
-  write: (h, v) => { h.mideleg = lo32(v) & C.MIDELEG_MASK; h.attention = true; },
+  write: (h, v) => { h.mideleg = (lo32(v) & C.MIDELEG_MASK) | C.MIP_HS_MASK; h.attention = true; },
 });
 def(C.CSR.mie, { name: 'mie', read: (h) => u(h.mie), write: (h, v) => h.setMie(lo32(v)) });
 def(C.CSR.mip, {
@@ -98,6 +136,8 @@ def(C.CSR.mip, {
     let mask = C.MIP_SW_WMASK;
     if (h.sstcEnabled()) mask &= ~C.MIP_STIP;
     h.setMipSw((h.mipSw & ~mask) | (lo32(v) & mask));
+    // mip.VSSIP is an alias of hvip.VSSIP (§8.2.?).
+    h.setHvip((h.hvip & ~C.MIP_VSSIP) | (lo32(v) & C.MIP_VSSIP));
   },
 });
 /** xtvec: MODE 0 (direct) or 1 (vectored); other modes leave the register unchanged (as QEMU). */
@@ -148,19 +188,39 @@ for (let i = 0; i < 64; i++) {
 }
 
 // ------------------------------------------------------- supervisor (§4.1)
+/** The supervisor interrupts sip/sie show in HS-mode (VS bits are in hip/hie instead). */
+const S_IRQS = C.MIP_SSIP | C.MIP_STIP | C.MIP_SEIP;
+/** vsip / vsie: the VS bits of hip/hie delegated by hideleg, shifted down one (VSSIP -> SSIP). */
+const vsipRead = (h: Hart): bigint => u((h.mip & h.hideleg & C.MIP_VS_MASK) >>> 1);
+const vsieRead = (h: Hart): bigint => u((h.mie & h.hideleg & C.MIP_VS_MASK) >>> 1);
+function vsipWrite(h: Hart, v: bigint): void {
+  // Only SSIP (-> hvip.VSSIP) is writable through vsip.
+  const mask = C.MIP_VSSIP & h.hideleg;
+  h.setHvip((h.hvip & ~mask) | ((lo32(v) << 1) & mask));
+}
+function vsieWrite(h: Hart, v: bigint): void {
+  const mask = C.MIP_VS_MASK & h.hideleg;
+  h.setMie((h.mie & ~mask) | ((lo32(v) << 1) & mask));
+}
 def(C.CSR.sstatus, {
   name: 'sstatus',
   read: (h) => h.mstatusValue() & (BigInt(C.SSTATUS_MASK) | (3n << 32n) | (1n << 63n)),
   write: (h, v) => h.setMstatus((h.mstatus & ~C.SSTATUS_MASK) | (lo32(v) & C.SSTATUS_MASK)),
 });
+// With V = 1, sie/sip are vsie/vsip (§8.2.?).
 def(C.CSR.sie, {
-  name: 'sie', read: (h) => u(h.mie & h.mideleg),
-  write: (h, v) => h.setMie((h.mie & ~h.mideleg) | (lo32(v) & h.mideleg)),
+  name: 'sie', read: (h) => (h.virt ? vsieRead(h) : u(h.mie & h.mideleg & S_IRQS)),
+  write: (h, v) => {
+    if (h.virt) return vsieWrite(h, v);
+    const mask = h.mideleg & S_IRQS;
+    h.setMie((h.mie & ~mask) | (lo32(v) & mask));
+  },
 });
 def(C.CSR.sip, {
-  name: 'sip', read: (h) => u(h.mip & h.mideleg),
+  name: 'sip', read: (h) => (h.virt ? vsipRead(h) : u(h.mip & h.mideleg & S_IRQS)),
   // Only SSIP is writable through sip (§4.1.3).
   write: (h, v) => {
+    if (h.virt) return vsipWrite(h, v);
     const mask = C.MIP_SSIP & h.mideleg;
     h.setMipSw((h.mipSw & ~mask) | (lo32(v) & mask));
   },
@@ -171,18 +231,131 @@ def(C.CSR.sscratch, { name: 'sscratch', read: (h) => h.sscratch, write: (h, v) =
 def(C.CSR.sepc, { name: 'sepc', read: (h) => h.sepc, write: (h, v) => { h.sepc = v & ~1n; } });
 def(C.CSR.scause, { name: 'scause', read: (h) => h.scause, write: (h, v) => { h.scause = v; } });
 def(C.CSR.stval, { name: 'stval', read: (h) => h.stval, write: (h, v) => { h.stval = v; } });
-/** satp is illegal in S-mode while mstatus.TVM = 1 (§3.1.6.5). */
-const satpOk = (h: Hart): boolean => !(h.priv === C.PRV_S && (h.mstatus & C.MSTATUS_TVM) !== 0);
+/** satp is illegal in HS-mode while mstatus.TVM = 1 (§3.1.6.5); in VS-mode hstatus.VTVM makes it virtual. */
+const satpOk = (h: Hart): number => {
+  if (h.priv !== C.PRV_S) return CSR_OK;
+  if (h.virt) return (h.hstatus & C.HSTATUS_VTVM) !== 0 ? CSR_VIRTUAL : CSR_OK;
+  return ok((h.mstatus & C.MSTATUS_TVM) === 0);
+};
 def(C.CSR.satp, { name: 'satp', pred: satpOk, read: (h) => h.satp, write: (h, v) => h.setSatp(v) });
 /**
  * Sstc stimecmp: below M it needs menvcfg.STCE and mcounteren.TM (Sstc spec §1.1, §2.1).
  */
-const stimecmpOk = (h: Hart): boolean =>
-  h.priv === C.PRV_M || (h.sstcEnabled() && (h.mcounteren & 2) !== 0);
+const stimecmpOk = (h: Hart): number => {
+  if (h.priv === C.PRV_M) return CSR_OK;
+  if (!(h.sstcEnabled() && (h.mcounteren & 2) !== 0)) return CSR_ILLEGAL;
+  // With V = 1 stimecmp is vstimecmp, which needs henvcfg.STCE and hcounteren.TM.
+  if (h.virt && !((h.henvcfg >> 63n) !== 0n && (h.hcounteren & 2) !== 0)) return CSR_VIRTUAL;
+  return CSR_OK;
+};
 def(C.CSR.stimecmp, {
-  name: 'stimecmp', pred: stimecmpOk, read: (h) => h.stimecmp,
-  write: (h, v) => { h.stimecmp = v; h.updateSstc(h.env.mtime(h)); },
+  name: 'stimecmp', pred: stimecmpOk, read: (h) => (h.virt ? h.vstimecmp : h.stimecmp),
+  write: (h, v) => {
+    if (h.virt) h.vstimecmp = v;
+    else h.stimecmp = v;
+    h.updateSstc(h.env.mtime(h));
+  },
 });
+
+// ------------------------------------------------ hypervisor (§8.2) ------
+def(C.CSR.hstatus, {
+  name: 'hstatus', read: (h) => u(h.hstatus) | (BigInt(C.HSTATUS_VSXL_HI) << 32n),
+  write: (h, v) => { h.hstatus = lo32(v) & C.HSTATUS_WMASK; h.attention = true; },
+});
+// hedeleg: ecalls from HS/VS/M and the guest-page and virtual-instruction faults stay in HS (§8.2.2).
+def(C.CSR.hedeleg, { name: 'hedeleg', read: (h) => u(h.hedeleg), write: (h, v) => { h.hedeleg = lo32(v) & C.HEDELEG_MASK; } });
+def(C.CSR.hideleg, {
+  name: 'hideleg', read: (h) => u(h.hideleg),
+  write: (h, v) => { h.hideleg = lo32(v) & C.MIP_VS_MASK; h.attention = true; },
+});
+def(C.CSR.hie, {
+  name: 'hie', read: (h) => u(h.mie & C.MIP_HS_MASK),
+  write: (h, v) => h.setMie((h.mie & ~C.MIP_HS_MASK) | (lo32(v) & C.MIP_HS_MASK)),
+});
+def(C.CSR.hip, {
+  name: 'hip', read: (h) => u(h.mip & C.MIP_HS_MASK),
+  // Only VSSIP (an alias of hvip.VSSIP) is writable in hip.
+  write: (h, v) => h.setHvip((h.hvip & ~C.MIP_VSSIP) | (lo32(v) & C.MIP_VSSIP)),
+});
+def(C.CSR.hvip, { name: 'hvip', read: (h) => u(h.hvip), write: (h, v) => h.setHvip(lo32(v)) });
+def(C.CSR.hcounteren, { name: 'hcounteren', read: (h) => u(h.hcounteren), write: (h, v) => { h.hcounteren = lo32(v); } });
+def(C.CSR.htimedelta, {
+  name: 'htimedelta', read: (h) => h.htimedelta,
+  write: (h, v) => { h.htimedelta = v; h.updateSstc(h.env.mtime(h)); },
+});
+// GEILEN = 0: no guest external interrupts; hgeie/hgeip are zero.
+def(C.CSR.hgeie, { name: 'hgeie', read: () => 0n, write: () => {} });
+def(C.CSR.hgeip, { name: 'hgeip', read: () => 0n });
+def(C.CSR.htval, { name: 'htval', read: (h) => h.htval, write: (h, v) => { h.htval = v; } });
+def(C.CSR.htinst, { name: 'htinst', read: (h) => h.htinst, write: (h, v) => { h.htinst = v; } });
+/** hgatp is illegal in HS-mode while mstatus.TVM = 1 (§8.2.18). */
+def(C.CSR.hgatp, {
+  name: 'hgatp', pred: (h) => ok(!(h.priv === C.PRV_S && (h.mstatus & C.MSTATUS_TVM) !== 0)),
+  read: (h) => h.hgatp, write: (h, v) => h.setHgatp(v),
+});
+// henvcfg: FIOM and STCE; STCE is read-only zero while menvcfg.STCE = 0 (Sstc §2.2).
+def(C.CSR.henvcfg, {
+  name: 'henvcfg', read: (h) => h.henvcfg,
+  write: (h, v) => {
+    h.henvcfg = v & ((h.sstcEnabled() ? 1n << 63n : 0n) | 1n);
+    h.updateSstc(h.env.mtime(h));
+  },
+});
+
+// ---------------------------------------------- VS CSRs (§8.2.10-) -------
+/** vsstatus in sstatus layout: UXL = 2 (bits 33:32), SD from FS. */
+function vsstatusRead(h: Hart): bigint {
+  const st = h.vsStatus() & C.SSTATUS_MASK;
+  let v = u(st) | (2n << 32n);
+  if (((st & C.MSTATUS_FS) >>> C.MSTATUS_FS_SHIFT) === C.FS_DIRTY) v |= 1n << 63n;
+  return v;
+}
+const VS_WMASK = C.SSTATUS_MASK & ~(C.MSTATUS_UBE | C.MSTATUS_VS | C.MSTATUS_XS);
+def(C.CSR.vsstatus, {
+  name: 'vsstatus', read: vsstatusRead,
+  write: (h, v) => {
+    const n = lo32(v) & VS_WMASK;
+    if (h.virt) h.setMstatus((h.mstatus & ~VS_WMASK) | n);
+    else { h.other.status = (h.other.status & ~VS_WMASK) | n; h.flushTlb(); }
+  },
+});
+def(C.CSR.vsie, { name: 'vsie', read: vsieRead, write: vsieWrite });
+def(C.CSR.vsip, { name: 'vsip', read: vsipRead, write: vsipWrite });
+/** A VS CSR that substitutes for supervisor CSR `key` while V = 1. */
+function vsReg(num: number, name: string, key: 'stvec' | 'sscratch' | 'sepc' | 'scause' | 'stval', legal: (v: bigint) => bigint | null): void {
+  def(num, {
+    name,
+    read: (h) => (h.virt ? h[key] : h.other[key]),
+    write: (h, v) => {
+      const n = legal(v);
+      if (n === null) return;
+      if (h.virt) h[key] = n;
+      else h.other[key] = n;
+    },
+  });
+}
+vsReg(C.CSR.vstvec, 'vstvec', 'stvec', (v) => ((v & 3n) < 2n ? v : null));
+vsReg(C.CSR.vsscratch, 'vsscratch', 'sscratch', (v) => v);
+vsReg(C.CSR.vsepc, 'vsepc', 'sepc', (v) => v & ~1n);
+vsReg(C.CSR.vscause, 'vscause', 'scause', (v) => v);
+vsReg(C.CSR.vstval, 'vstval', 'stval', (v) => v);
+def(C.CSR.vsatp, {
+  name: 'vsatp', read: (h) => h.vsatpValue(),
+  write: (h, v) => {
+    if (h.virt) { h.setSatp(v); return; }
+    const mode = Number(v >> 60n);
+    if (mode !== C.SATP_MODE_BARE && mode !== C.SATP_MODE_SV39 && mode !== C.SATP_MODE_SV48) return;
+    h.other.satp = v & 0xf000ffffffffffffn;
+    h.flushTlb();
+  },
+});
+def(C.CSR.vstimecmp, {
+  name: 'vstimecmp', pred: (h) => ok(h.priv === C.PRV_M || h.sstcEnabled()),
+  read: (h) => h.vstimecmp,
+  write: (h, v) => { h.vstimecmp = v; h.updateSstc(h.env.mtime(h)); },
+});
+def(C.CSR.mtval2, { name: 'mtval2', read: (h) => h.mtval2, write: (h, v) => { h.mtval2 = v; } });
+def(C.CSR.mtinst, { name: 'mtinst', read: (h) => h.mtinst, write: (h, v) => { h.mtinst = v; } });
 
 /** Name of a CSR number ("0x7c0" when unknown). */
 export function csrTableName(csr: number): string {

@@ -5,7 +5,6 @@
  */
 import { eaHi, type Hart } from './hart.js';
 import { Op } from '../isa/decode.js';
-import * as C from './constants.js';
 import * as SF from '../isa/softfloat.js';
 
 const scratch = new ArrayBuffer(8);
@@ -82,7 +81,7 @@ export function hasRm(op: number): boolean {
 }
 
 export function execFp(h: Hart, op: number, ins: number, raw: number, rd: number, rs1: number, rs2: number, imm: number): void {
-  if ((h.mstatus & C.MSTATUS_FS) === 0) h.illegal(raw);
+  if (!h.fpOn()) h.illegal(raw);
   let rm = 0;
   if (hasRm(op)) {
     rm = (ins >>> 12) & 7;

@@ -20,7 +20,7 @@ import { DecodeCache, Op, X_SINK } from '../isa/decode.js';
 import * as C from './constants.js';
 import { Pmp, PMP_R, PMP_W, PMP_X } from './pmp.js';
 import type { HartObserver, CsrWriter } from './observer.js';
-import { CSR_TABLE, csrAccessFault } from './csr.js';
+import { CSR_TABLE, csrAccess, CSR_OK, CSR_VIRTUAL } from './csr.js';
 import { execFp } from './fpu.js';
 import type { Jit } from './jit.js';
 
@@ -34,6 +34,14 @@ export interface HartSnapshot {
   mcounteren: number; scounteren: number; mcountinhibit: number;
   menvcfg: bigint; senvcfg: bigint; satp: bigint; stimecmp: bigint;
   fflags: number; frm: number; pmp: { cfg: number[]; addr: bigint[] }; resvAddr: number;
+  /** Hypervisor-extension state (absent in checkpoints of harts that never used it). */
+  hyp?: HypSnapshot;
+}
+export interface HypSnapshot {
+  virt: boolean; mstatusH: number; hstatus: number; hedeleg: number; hideleg: number; hvip: number;
+  hcounteren: number; htimedelta: bigint; htval: bigint; htinst: bigint; hgatp: bigint; henvcfg: bigint;
+  mtval2: bigint; mtinst: bigint; vstimecmp: bigint;
+  other: { status: number; stvec: bigint; sscratch: bigint; sepc: bigint; scause: bigint; stval: bigint; satp: bigint };
 }
 
 /** Sentinel thrown to abandon the current instruction; the cause is in hart.excCause. */
@@ -63,6 +71,22 @@ const TLB_EMPTY = 0x7fffffff;
 
 /** Native M-mode firmware hook: called after a trap into M-mode was entered. */
 export type MTrapHandler = (h: Hart, cause: number, interrupt: boolean) => void;
+
+/**
+ * Native HS-mode software (the built-in hypervisor): takes the place of code at `stvec` while
+ * the hart is in HS-mode (S with V = 0).
+ */
+export interface HsHandler {
+  /**
+   * A trap into HS-mode was entered architecturally (sepc/scause/stval/htval/htinst,
+   * hstatus.SPV/SPVP/GVA, sstatus.SPP/SPIE set; V = 0). The handler must leave HS-mode
+   * before returning, normally with `h.doSret()` (hstatus.SPV = 1 re-enters the guest), or
+   * park the hart (WFI) at an idle address in HS-mode.
+   */
+  onTrap(h: Hart, cause: number, interrupt: boolean): void;
+  /** The hart entered HS-mode from M-mode (firmware boot or HSM start) at `h.pc`. */
+  onEnter(h: Hart): void;
+}
 
 /** What a hart needs from its board. */
 export interface HartEnv {
@@ -102,10 +126,15 @@ export class Hart {
 
   // --- privilege and CSR state ---
   priv = C.PRV_M;
+  /** The virtualization mode V (priv spec §8.1): true in VS- and VU-mode. */
+  virt = false;
+  /** mstatus bits 39:32 as a number: MPV (bit 39) and GVA (bit 38); UXL/SXL are composed on read. */
+  mstatusH = 0;
   mstatus = 0; // low 32 bits; UXL/SXL and SD are composed on read
   misa: bigint;
   medeleg = 0;
-  mideleg = 0;
+  /** mideleg; the VS-level interrupts and SGEI are always delegated (read-only one). */
+  mideleg = C.MIP_HS_MASK;
   mie = 0;
   /** mip bits written by software (SSIP, STIP, SEIP). */
   mipSw = 0;
@@ -134,6 +163,33 @@ export class Hart {
   fflags = 0;
   frm = 0;
   readonly pmp = new Pmp();
+
+  // --- hypervisor extension (priv spec chapter 8) ---
+  /** hstatus low word (VSXL is composed on read). */
+  hstatus = 0;
+  hedeleg = 0;
+  hideleg = 0;
+  /** hvip: the VSSIP/VSTIP/VSEIP bits injected by the hypervisor. */
+  hvip = 0;
+  hcounteren = 0;
+  htimedelta = 0n;
+  htval = 0n;
+  htinst = 0n;
+  hgatp = 0n;
+  henvcfg = 0n;
+  mtval2 = 0n;
+  mtinst = 0n;
+  vstimecmp = 0xffffffffffffffffn;
+  /**
+   * The supervisor CSRs of the world not currently running. Like QEMU, the hart keeps the
+   * live supervisor state in the ordinary fields (mstatus's S bits, stvec, sepc, …, satp):
+   * HS's while V = 0 and the VS CSRs while V = 1 (§8.2: "when V=1 the VS CSRs substitute for
+   * the supervisor CSRs"). Changing V swaps these with the live ones (swapSupervisor).
+   */
+  readonly other = { status: 0, stvec: 0n, sscratch: 0n, sepc: 0n, scause: 0n, stval: 0n, satp: 0n };
+  /** G-stage (hgatp) mode 0 / 8 (Sv39x4) / 9 (Sv48x4), root address, VMID. */
+  private hgatpMode = 0;
+  private hgatpRoot = 0;
 
   // --- derived translation state (recomputed by updateTranslation) ---
   /** satp.MODE (0 bare, 8 Sv39, 9 Sv48). */
@@ -171,6 +227,8 @@ export class Hart {
   jit: Jit | null = null;
   /** Native firmware for traps into M-mode (built-in SBI); null = jump to mtvec. */
   mTrapHandler: MTrapHandler | null = null;
+  /** Native HS-mode software (built-in hypervisor); null = HS-mode runs code at stvec. */
+  hsHandler: HsHandler | null = null;
   /** Set when the hart hit an unrecoverable condition (double fault); the machine stops. */
   fatal: string | null = null;
 
@@ -197,8 +255,8 @@ export class Hart {
       this.tlb.push(new Int32Array(buf, o, TLB_SIZE * 4));
       o += TLB_SIZE * 16;
     }
-    // misa: MXL=2 (RV64), extensions A C D F I M S U (priv spec §3.1.1).
-    const ext = 'ACDFIMSU';
+    // misa: MXL=2 (RV64), extensions A C D F H I M S U (priv spec §3.1.1).
+    const ext = 'ACDFHIMSU';
     let m = 2n << 62n;
     for (const c of ext) m |= 1n << BigInt(c.charCodeAt(0) - 65);
     this.misa = m;
@@ -267,6 +325,12 @@ export class Hart {
       mcounteren: this.mcounteren, scounteren: this.scounteren, mcountinhibit: this.mcountinhibit,
       menvcfg: this.menvcfg, senvcfg: this.senvcfg, satp: this.satp, stimecmp: this.stimecmp,
       fflags: this.fflags, frm: this.frm, pmp: this.pmp.saveState(), resvAddr: this.resvAddr,
+      hyp: {
+        virt: this.virt, mstatusH: this.mstatusH, hstatus: this.hstatus, hedeleg: this.hedeleg,
+        hideleg: this.hideleg, hvip: this.hvip, hcounteren: this.hcounteren, htimedelta: this.htimedelta,
+        htval: this.htval, htinst: this.htinst, hgatp: this.hgatp, henvcfg: this.henvcfg,
+        mtval2: this.mtval2, mtinst: this.mtinst, vstimecmp: this.vstimecmp, other: { ...this.other },
+      },
     };
   }
   restoreState(s: HartSnapshot): void {
@@ -277,7 +341,7 @@ export class Hart {
     this.priv = s.priv; this.state = s.state as HartState;
     this.steps = s.steps; this.notRetired = s.notRetired; this.vtimeOffset = s.vtimeOffset;
     this.instretAdj = s.instretAdj; this.cycleAdj = s.cycleAdj;
-    this.mstatus = s.mstatus; this.medeleg = s.medeleg; this.mideleg = s.mideleg; this.mie = s.mie;
+    this.mstatus = s.mstatus; this.medeleg = s.medeleg; this.mideleg = s.mideleg | C.MIP_HS_MASK; this.mie = s.mie;
     this.mipSw = s.mipSw; this.mipHw = s.mipHw; this.mip = s.mipSw | s.mipHw;
     this.mtvec = s.mtvec; this.stvec = s.stvec; this.mepc = s.mepc; this.sepc = s.sepc; this.mcause = s.mcause;
     this.scause = s.scause; this.mtval = s.mtval; this.stval = s.stval; this.mscratch = s.mscratch; this.sscratch = s.sscratch;
@@ -286,6 +350,25 @@ export class Hart {
     this.fflags = s.fflags; this.frm = s.frm; this.pmp.restoreState(s.pmp);
     this.bus.resv.release(this);
     if (s.resvAddr >= 0) this.bus.resv.reserve(this, s.resvAddr);
+    const y = s.hyp;
+    this.virt = y?.virt ?? false;
+    this.mstatusH = y?.mstatusH ?? 0;
+    this.hstatus = y?.hstatus ?? 0;
+    this.hedeleg = y?.hedeleg ?? 0;
+    this.hideleg = y?.hideleg ?? 0;
+    this.hvip = y?.hvip ?? 0;
+    this.hcounteren = y?.hcounteren ?? 0;
+    this.htimedelta = y?.htimedelta ?? 0n;
+    this.htval = y?.htval ?? 0n;
+    this.htinst = y?.htinst ?? 0n;
+    this.henvcfg = y?.henvcfg ?? 0n;
+    this.mtval2 = y?.mtval2 ?? 0n;
+    this.mtinst = y?.mtinst ?? 0n;
+    this.vstimecmp = y?.vstimecmp ?? 0xffffffffffffffffn;
+    Object.assign(this.other, y?.other ?? { status: 0, stvec: 0n, sscratch: 0n, sepc: 0n, scause: 0n, stval: 0n, satp: 0n });
+    this.hgatp = 0n;
+    this.setHgatp(y?.hgatp ?? 0n);
+    this.mip = this.mipSw | this.mipHw | this.hvip;
     this.satp = 0n;
     this.setSatp(s.satp);
     this.flushTlb();
@@ -325,7 +408,7 @@ export class Hart {
   // mstatus / interrupt plumbing
   // ======================================================================
   mstatusValue(): bigint {
-    let v = BigInt(this.mstatus >>> 0) | (BigInt(C.MSTATUS_XL_HI) << 32n);
+    let v = BigInt(this.mstatus >>> 0) | (BigInt(C.MSTATUS_XL_HI | this.mstatusH) << 32n);
     if (((this.mstatus & C.MSTATUS_FS) >>> C.MSTATUS_FS_SHIFT) === C.FS_DIRTY) v |= 1n << 63n;
     return v;
   }
@@ -339,14 +422,74 @@ export class Hart {
     if ((old ^ n) & xlate) this.flushTlb();
     this.attention = true;
   }
-  /** Mark the FP state dirty (mstatus.FS = Dirty). */
+  /** mstatus.MPV / mstatus.GVA (bits 39:38, as MSTATUSH_* bits of the high word). */
+  setMstatusH(v: number): void {
+    const n = v & (C.MSTATUSH_MPV | C.MSTATUSH_GVA);
+    // MPV selects the translation of MPRV accesses (§8.2.? mstatus.MPV): cached translations go.
+    if ((n ^ this.mstatusH) & C.MSTATUSH_MPV) this.flushTlb();
+    this.mstatusH = n;
+  }
+  /**
+   * FP instructions are legal when mstatus.FS is not Off and, with V = 1, vsstatus.FS is not
+   * Off either (§8.2.? "When V=1, both vsstatus.FS and the HS-level sstatus.FS are in effect").
+   * While V = 1 the live mstatus.FS holds vsstatus.FS and `other.status` HS's.
+   */
+  fpOn(): boolean {
+    return (this.mstatus & C.MSTATUS_FS) !== 0 && (!this.virt || (this.other.status & C.MSTATUS_FS) !== 0);
+  }
+  /** Mark the FP state dirty (mstatus.FS = Dirty, and vsstatus.FS too while V = 1). */
   markFsDirty(): void {
     this.mstatus |= C.MSTATUS_FS;
+    if (this.virt) this.other.status |= C.MSTATUS_FS;
+  }
+
+  /** mstatus bits that belong to the supervisor and are banked between HS and VS. */
+  static readonly BANKED_STATUS = C.MSTATUS_SIE | C.MSTATUS_SPIE | C.MSTATUS_UBE | C.MSTATUS_SPP |
+    C.MSTATUS_FS | C.MSTATUS_VS | C.MSTATUS_SUM | C.MSTATUS_MXR;
+  /** The HS-level sstatus bits, whatever V is. */
+  hsStatus(): number {
+    return this.virt ? this.other.status : this.mstatus;
+  }
+  /** vsstatus's bits (in mstatus positions), whatever V is. */
+  vsStatus(): number {
+    return this.virt ? this.mstatus & Hart.BANKED_STATUS : this.other.status;
+  }
+  /** vsatp, whatever V is. */
+  vsatpValue(): bigint {
+    return this.virt ? this.satp : this.other.satp;
+  }
+
+  /**
+   * Change V, swapping the live supervisor CSRs with the banked ones (QEMU's
+   * riscv_cpu_swap_hypervisor_regs). Translation changes: the TLBs are flushed.
+   */
+  setVirt(v: boolean): void {
+    if (v === this.virt) return;
+    const o = this.other;
+    const m = Hart.BANKED_STATUS;
+    const live = this.mstatus & m;
+    this.mstatus = (this.mstatus & ~m) | (o.status & m);
+    o.status = live;
+    let t = this.stvec; this.stvec = o.stvec; o.stvec = t;
+    t = this.sscratch; this.sscratch = o.sscratch; o.sscratch = t;
+    t = this.sepc; this.sepc = o.sepc; o.sepc = t;
+    t = this.scause; this.scause = o.scause; o.scause = t;
+    t = this.stval; this.stval = o.stval; o.stval = t;
+    t = this.satp; this.satp = 0n; this.setSatp(o.satp); o.satp = t;
+    this.virt = v;
+    this.flushTlb();
+    this.attention = true;
   }
 
   private recomputeMip(): void {
-    this.mip = this.mipSw | this.mipHw;
+    this.mip = this.mipSw | this.mipHw | this.hvip;
     this.attention = true;
+  }
+  /** hvip (§8.2.?): VSSIP/VSTIP/VSEIP injected by the hypervisor. */
+  setHvip(v: number): void {
+    this.hvip = v & C.MIP_VS_MASK;
+    this.recomputeMip();
+    if (this.state === HartState.Wfi && (this.mip & this.mie) !== 0) this.state = HartState.Running;
   }
   /** A hardware interrupt line (mip bit number) changed level. */
   setIrqLine(bit: number, level: boolean): void {
@@ -378,13 +521,35 @@ export class Hart {
   sstcEnabled(): boolean {
     return (this.menvcfg >> 63n) !== 0n;
   }
-  /** Recompute the Sstc STIP line from time and stimecmp (priv spec, Sstc chapter). */
+  /** Sstc for guests: vstimecmp drives VSTIP when henvcfg.STCE (and menvcfg.STCE) are set. */
+  vsstcEnabled(): boolean {
+    return (this.menvcfg >> 63n) !== 0n && (this.henvcfg >> 63n) !== 0n;
+  }
+  /**
+   * Recompute the Sstc lines from time: STIP = time >= stimecmp, VSTIP (the hardware part) =
+   * time + htimedelta >= vstimecmp (Sstc spec §2; priv spec §8.2.? htimedelta).
+   */
   updateSstc(now: bigint): void {
     if (!this.sstcEnabled()) {
       if (this.mipHw & C.MIP_STIP) this.setIrqLine(5, false);
-      return;
+    } else {
+      this.setIrqLine(5, now >= this.stimecmp);
     }
-    this.setIrqLine(5, now >= this.stimecmp);
+    if (!this.vsstcEnabled()) {
+      if (this.mipHw & C.MIP_VSTIP) this.setIrqLine(6, false);
+    } else {
+      this.setIrqLine(6, BigInt.asUintN(64, now + this.htimedelta) >= this.vstimecmp);
+    }
+  }
+  /** The next mtime at which an Sstc line rises (stimecmp or vstimecmp - htimedelta), or null. */
+  sstcDeadline(now: bigint): bigint | null {
+    let best: bigint | null = null;
+    if (this.sstcEnabled() && this.stimecmp > now) best = this.stimecmp;
+    if (this.vsstcEnabled()) {
+      const t = BigInt.asUintN(64, this.vstimecmp - this.htimedelta);
+      if (t > now && (best === null || t < best)) best = t;
+    }
+    return best;
   }
 
   // ======================================================================
@@ -397,6 +562,17 @@ export class Hart {
     this.satp = v & 0xf000ffffffffffffn; // 16-bit ASID, 44-bit PPN
     this.satpMode = mode;
     this.satpRoot = Number(this.satp & 0xfffffffffffn) * 4096;
+    this.flushTlb();
+  }
+  /** hgatp (§8.2.18): MODE Bare/Sv39x4/Sv48x4, 14-bit VMID, root PPN with bits 1:0 zero. */
+  setHgatp(v: bigint): void {
+    const mode = Number(v >> 60n);
+    // An unsupported MODE makes the whole write have no effect (as for satp).
+    if (mode !== C.SATP_MODE_BARE && mode !== C.SATP_MODE_SV39 && mode !== C.SATP_MODE_SV48) return;
+    this.hgatp = v & 0xf3fffffffffffffcn; // MODE, VMID 57:44, PPN 43:2
+    if (mode === C.SATP_MODE_BARE) this.hgatp = 0n; // Bare: the other fields must be zero (WARL)
+    this.hgatpMode = mode;
+    this.hgatpRoot = Number(this.hgatp & 0xfffffffffffn) * 4096;
     this.flushTlb();
   }
   setPriv(p: number): void {
@@ -421,6 +597,32 @@ export class Hart {
   raise(cause: number, tval: bigint): never {
     this.excCause = cause;
     this.excTval = BigInt.asUintN(64, tval);
+    this.excGpa = 0n;
+    this.excTinst = 0n;
+    this.excGva = false;
+    throw TRAP;
+  }
+  /** raise() for a fault whose tval is the address of an access of kind `acc` (sets GVA). */
+  raiseAddr(cause: number, acc: number, va: bigint): never {
+    this.setCtx(acc);
+    const gva = this.eVirt;
+    this.excCause = cause;
+    this.excTval = BigInt.asUintN(64, va);
+    this.excGpa = 0n;
+    this.excTinst = 0n;
+    this.excGva = gva;
+    throw TRAP;
+  }
+  /** A guest-page fault (§8.5.1): cause 20/21/23 for the access kind, htval/mtval2 = GPA >> 2. */
+  private guestPageFault(acc: number, va: bigint, gpa: bigint, implicit: boolean): never {
+    this.excCause = acc === ACC_FETCH ? C.CAUSE_FETCH_GUEST_PAGE_FAULT : acc === ACC_LOAD ? C.CAUSE_LOAD_GUEST_PAGE_FAULT : C.CAUSE_STORE_GUEST_PAGE_FAULT;
+    this.excTval = BigInt.asUintN(64, va);
+    this.excGpa = BigInt.asUintN(64, gpa);
+    // htinst: like QEMU 7.2, 0 for explicit accesses; for the implicit read of a VS-stage
+    // page-table entry the pseudoinstruction 0x3000 ("ld", §8.6.3 Table 8.12), 0x3020 for its
+    // A/D write.
+    this.excTinst = implicit ? (this.adUpdate ? 0x3020n : 0x3000n) : 0n;
+    this.excGva = true;
     throw TRAP;
   }
   illegal(insnBits: number): never {
@@ -428,93 +630,153 @@ export class Hart {
   }
 
   /**
-   * Enter a trap (priv spec §3.1.6.1, §3.1.7-8, §4.1.1): choose M or S by delegation, save
-   * epc/cause/tval, stack the interrupt-enable and previous-privilege bits, jump to the vector.
+   * Exception details beyond cause and tval, recorded by raise() for the trap about to be taken:
+   * the faulting guest-physical address (guest-page faults, for htval/mtval2 = GPA >> 2), the
+   * value for htinst/mtinst, and whether tval holds a guest virtual address (hstatus.GVA /
+   * mstatus.GVA).
+   */
+  excGpa = 0n;
+  excTinst = 0n;
+  excGva = false;
+
+  /**
+   * Enter a trap (priv spec §3.1.6.1, §3.1.7-8, §4.1.1, §8.6.4): choose M, HS or VS by
+   * medeleg/mideleg and hedeleg/hideleg, save epc/cause/tval (and htval/htinst/mtval2/mtinst),
+   * stack the interrupt-enable and previous-privilege bits (with MPV/SPV/SPVP for the H
+   * extension), jump to the vector.
    */
   enterTrap(cause: number, interrupt: boolean, tval: bigint): void {
     const from = this.priv;
+    const fromVirt = this.virt;
     const epc = this.getPc();
-    const deleg = interrupt ? this.mideleg : this.medeleg;
-    const toS = from <= C.PRV_S && ((deleg >>> cause) & 1) !== 0;
-    const causeV = interrupt ? (1n << 63n) | BigInt(cause) : BigInt(cause);
-    let ms = this.mstatus;
-    let vec: bigint;
-    if (toS) {
-      this.sepc = epc;
-      this.scause = causeV;
-      this.stval = tval;
-      ms = (ms & ~C.MSTATUS_SPIE) | ((ms & C.MSTATUS_SIE) ? C.MSTATUS_SPIE : 0);
-      ms &= ~C.MSTATUS_SIE;
-      ms = (ms & ~C.MSTATUS_SPP) | (from === C.PRV_S ? C.MSTATUS_SPP : 0);
-      vec = this.stvec;
+    // Guest-address details apply to exceptions only; consume them so nothing leaks.
+    const gpa = interrupt ? 0n : this.excGpa;
+    const tinst = interrupt ? 0n : this.excTinst;
+    const gva = !interrupt && this.excGva;
+    this.excGpa = 0n; this.excTinst = 0n; this.excGva = false;
+    let target: number; // 0 = M, 1 = HS, 2 = VS
+    if (interrupt) {
+      target = ((this.mideleg >>> cause) & 1) === 0 ? 0 : ((this.hideleg >>> cause) & 1) !== 0 && fromVirt ? 2 : 1;
+    } else if (from <= C.PRV_S && ((this.medeleg >>> cause) & 1) !== 0) {
+      target = fromVirt && ((this.hedeleg >>> cause) & 1) !== 0 ? 2 : 1;
     } else {
+      target = 0;
+    }
+    // VS-level interrupts reach a VS handler with the supervisor codes (§8.6.4: VSSI 2 -> 1, ...).
+    const reported = target === 2 && interrupt && (cause === 2 || cause === 6 || cause === 10) ? cause - 1 : cause;
+    const causeV = interrupt ? (1n << 63n) | BigInt(reported) : BigInt(reported);
+    let vec: bigint;
+    if (target === 0) {
+      this.setVirt(false);
       this.mepc = epc;
       this.mcause = causeV;
       this.mtval = tval;
+      this.mtval2 = gpa >> 2n;
+      this.mtinst = tinst;
+      let ms = this.mstatus;
       ms = (ms & ~C.MSTATUS_MPIE) | ((ms & C.MSTATUS_MIE) ? C.MSTATUS_MPIE : 0);
       ms &= ~C.MSTATUS_MIE;
       ms = (ms & ~C.MSTATUS_MPP) | (from << C.MSTATUS_MPP_SHIFT);
-      vec = this.mtvec;
-    }
-    if (ms !== this.mstatus) {
-      const xlate = (ms ^ this.mstatus) & C.MSTATUS_MPP;
+      if ((ms ^ this.mstatus) & C.MSTATUS_MPP) this.flushTlb();
       this.mstatus = ms;
-      if (xlate) this.flushTlb();
+      this.setMstatusH((fromVirt ? C.MSTATUSH_MPV : 0) | (gva ? C.MSTATUSH_GVA : 0));
+      vec = this.mtvec;
+    } else {
+      if (target === 1) {
+        this.setVirt(false);
+        this.htval = gpa >> 2n;
+        this.htinst = tinst;
+        let hs = this.hstatus & ~(C.HSTATUS_SPV | C.HSTATUS_GVA);
+        if (fromVirt) hs = (hs & ~C.HSTATUS_SPVP) | C.HSTATUS_SPV | (from === C.PRV_S ? C.HSTATUS_SPVP : 0);
+        if (gva) hs |= C.HSTATUS_GVA;
+        this.hstatus = hs;
+      }
+      // The live supervisor CSRs are HS's (target 1) or the VS CSRs (target 2, V stays 1).
+      this.sepc = epc;
+      this.scause = causeV;
+      this.stval = tval;
+      let ms = this.mstatus;
+      ms = (ms & ~C.MSTATUS_SPIE) | ((ms & C.MSTATUS_SIE) ? C.MSTATUS_SPIE : 0);
+      ms &= ~C.MSTATUS_SIE;
+      ms = (ms & ~C.MSTATUS_SPP) | (from === C.PRV_S ? C.MSTATUS_SPP : 0);
+      this.mstatus = ms;
+      vec = this.stvec;
     }
-    this.setPriv(toS ? C.PRV_S : C.PRV_M);
+    this.setPriv(target === 0 ? C.PRV_M : C.PRV_S);
     // Vectored mode: interrupts go to BASE + 4*cause (§3.1.7).
-    let target = vec & ~3n;
-    if (interrupt && (vec & 3n) === 1n) target += 4n * BigInt(cause);
+    let target_ = vec & ~3n;
+    if (interrupt && (vec & 3n) === 1n) target_ += 4n * BigInt(reported);
+    const native = (target === 0 && this.mTrapHandler !== null) || (target === 1 && this.hsHandler !== null);
     // A fetch fault at the handler address itself would loop forever: report a double fault.
-    if (!interrupt && (cause === C.CAUSE_FETCH_ACCESS || cause === C.CAUSE_FETCH_PAGE_FAULT) && epc === target &&
-      !(toS === false && this.mTrapHandler)) {
-      this.fatal = `double fault: hart ${this.id} cannot fetch its ${toS ? 'S' : 'M'}-mode trap handler at 0x${target.toString(16)} (${C.EXCEPTION_NAMES[cause]})`;
+    if (!interrupt && isFetchFault(cause) && epc === target_ && !native) {
+      const lvl = target === 0 ? 'M' : target === 1 ? 'S' : 'VS';
+      this.fatal = `double fault: hart ${this.id} cannot fetch its ${lvl}-mode trap handler at 0x${target_.toString(16)} (${C.EXCEPTION_NAMES[cause]})`;
       this.attention = true;
     }
-    this.setPc(target);
-    if (this.obs) this.obs.trap(this, cause, interrupt, epc, tval, from, this.priv);
-    if (!toS && this.mTrapHandler) this.mTrapHandler(this, cause, interrupt);
+    this.setPc(target_);
+    if (this.obs) this.obs.trap(this, cause, interrupt, epc, tval, from, this.priv, fromVirt, this.virt);
+    if (target === 0 && this.mTrapHandler) this.mTrapHandler(this, cause, interrupt);
+    else if (target === 1 && this.hsHandler) this.hsHandler.onTrap(this, cause, interrupt);
   }
 
-  /** mret (priv spec §3.3.2). */
+  /** mret (priv spec §3.3.2, §8.6.4): to MPP, and to V = MPV when MPP is not M. */
   doMret(): void {
     const from = this.priv;
     const xretPc = this.pc;
     let ms = this.mstatus;
     const mpp = (ms & C.MSTATUS_MPP) >>> C.MSTATUS_MPP_SHIFT;
+    const mpv = mpp !== C.PRV_M && (this.mstatusH & C.MSTATUSH_MPV) !== 0;
     ms = (ms & ~C.MSTATUS_MIE) | ((ms & C.MSTATUS_MPIE) ? C.MSTATUS_MIE : 0);
     ms |= C.MSTATUS_MPIE;
     ms &= ~C.MSTATUS_MPP; // MPP = U (least-privileged supported mode)
     if (mpp !== C.PRV_M) ms &= ~C.MSTATUS_MPRV;
     this.mstatus = ms;
+    this.setMstatusH(this.mstatusH & ~C.MSTATUSH_MPV);
     this.flushTlb();
+    this.setVirt(mpv);
     this.setPriv(mpp);
     this.bus.resv.release(this);
     this.setPc(this.mepc);
-    if (this.obs) this.obs.trapReturn(this, 'mret', from, mpp, xretPc);
+    if (this.obs) this.obs.trapReturn(this, 'mret', from, mpp, xretPc, false, mpv);
+    if (mpp === C.PRV_S && !mpv && this.hsHandler) this.hsHandler.onEnter(this);
   }
 
-  /** sret (priv spec §3.3.2, §4.1.1). */
+  /**
+   * sret (priv spec §3.3.2, §4.1.1, §8.6.4): in HS-mode it returns to V = hstatus.SPV and
+   * clears SPV; in VS-mode it works on vsstatus and stays in V = 1.
+   */
   doSret(): void {
     const from = this.priv;
+    const fromVirt = this.virt;
     const xretPc = this.pc;
     let ms = this.mstatus;
     const spp = (ms & C.MSTATUS_SPP) ? C.PRV_S : C.PRV_U;
     ms = (ms & ~C.MSTATUS_SIE) | ((ms & C.MSTATUS_SPIE) ? C.MSTATUS_SIE : 0);
     ms |= C.MSTATUS_SPIE;
     ms &= ~C.MSTATUS_SPP;
-    ms &= ~C.MSTATUS_MPRV; // the new privilege is below M
+    // The new privilege is below M (MPRV = 0, §3.1.6.3); in VS-mode mstatus.MPRV is not touched.
+    if (!fromVirt) ms &= ~C.MSTATUS_MPRV;
     this.mstatus = ms;
+    let toVirt = fromVirt;
+    if (!fromVirt && from === C.PRV_S) {
+      toVirt = (this.hstatus & C.HSTATUS_SPV) !== 0;
+      this.hstatus &= ~C.HSTATUS_SPV;
+    }
+    const ret = this.sepc; // HS's sepc: read before V changes banks
     this.flushTlb();
+    this.setVirt(toVirt);
     this.setPriv(spp);
     this.bus.resv.release(this);
-    this.setPc(this.sepc);
-    if (this.obs) this.obs.trapReturn(this, 'sret', from, spp, xretPc);
+    this.setPc(ret);
+    if (this.obs) this.obs.trapReturn(this, 'sret', from, spp, xretPc, fromVirt, toVirt);
   }
 
   /**
-   * Highest-priority pending and enabled interrupt, or -1 (priv spec §3.1.9): interrupts for M
-   * (not delegated) are taken when priv < M or MIE; delegated ones when priv < S, or priv = S and SIE.
+   * Highest-priority pending and enabled interrupt, or -1 (priv spec §3.1.9, §8.4.?). An
+   * interrupt goes to M unless delegated by mideleg, then to HS unless delegated by hideleg,
+   * then to VS. M-level ones are enabled when priv < M or MIE; HS-level ones whenever V = 1, or
+   * in U, or in HS with SIE; VS-level ones only with V = 1, in VU, or in VS with vsstatus.SIE.
+   * A higher target level wins over a lower one.
    */
   pendingInterrupt(): number {
     const pending = this.mip & this.mie;
@@ -522,8 +784,13 @@ export class Hart {
     const ms = this.mstatus;
     const m = pending & ~this.mideleg;
     if (m !== 0 && (this.priv < C.PRV_M || (ms & C.MSTATUS_MIE) !== 0)) return highestIrq(m);
-    const s = pending & this.mideleg;
-    if (s !== 0 && (this.priv < C.PRV_S || (this.priv === C.PRV_S && (ms & C.MSTATUS_SIE) !== 0))) return highestIrq(s);
+    if (this.priv === C.PRV_M) return -1;
+    const hs = pending & this.mideleg & ~this.hideleg;
+    const sie = (ms & C.MSTATUS_SIE) !== 0; // HS's SIE when V = 0, vsstatus.SIE when V = 1
+    if (hs !== 0 && (this.virt || this.priv === C.PRV_U || sie)) return highestIrq(hs);
+    if (!this.virt) return -1;
+    const vs = pending & this.mideleg & this.hideleg;
+    if (vs !== 0 && (this.priv === C.PRV_U || sie)) return highestIrq(vs);
     return -1;
   }
 
@@ -533,14 +800,20 @@ export class Hart {
   /** Read a CSR with the privilege checks of an instruction; throws TRAP on a violation. */
   csrRead(csr: number, insn: number): bigint {
     const d = CSR_TABLE[csr];
-    if (d === undefined || csrAccessFault(this, csr, false) || (d.pred !== undefined && !d.pred(this))) this.illegal(insn);
+    if (d === undefined) this.illegal(insn);
+    const a = csrAccess(this, csr, d, false);
+    if (a !== CSR_OK) this.csrFault(a, insn);
     return d.read(this);
+  }
+  private csrFault(a: number, insn: number): never {
+    return a === CSR_VIRTUAL ? this.virtualInsn(insn) : this.illegal(insn);
   }
   csrWrite(csr: number, v: bigint, insn: number, who: CsrWriter = 'insn'): void {
     const d = CSR_TABLE[csr];
-    if (d === undefined || d.write === undefined || csrAccessFault(this, csr, true) || (d.pred !== undefined && !d.pred(this))) {
-      this.illegal(insn);
-    }
+    if (d === undefined) this.illegal(insn);
+    const a = csrAccess(this, csr, d, true);
+    if (a !== CSR_OK) this.csrFault(a, insn);
+    if (d.write === undefined) this.illegal(insn);
     // A write to minstret/mcycle takes effect after the writing instruction completes
     // (§3.1.10): that instruction's own retirement must not count.
     if (csr === C.CSR.minstret || csr === C.CSR.mcycle) v -= 1n;
@@ -570,54 +843,115 @@ export class Hart {
   // ======================================================================
   // Address translation (priv spec §4.3-4.4) and PMP (§3.7)
   // ======================================================================
-  /** Effective privilege for an access kind (MPRV applies to loads and stores, §3.1.6.3). */
-  private effPriv(acc: number): number {
-    if (acc !== ACC_FETCH && this.priv === C.PRV_M && (this.mstatus & C.MSTATUS_MPRV) !== 0) {
-      return (this.mstatus & C.MSTATUS_MPP) >>> C.MSTATUS_MPP_SHIFT;
+  /**
+   * Access context for translation, set by setCtx: the effective privilege and V of an access
+   * (MPRV/MPP/MPV for M-mode loads and stores, §3.1.6.3 and §8.2.?; hstatus.SPVP with V = 1
+   * for HLV/HLVX/HSV, §8.3).
+   */
+  private ePriv = C.PRV_M;
+  private eVirt = false;
+  /** Set while an HLV/HSV (1) or HLVX (2) instruction accesses memory. */
+  hlv = 0;
+  /** Set while the A/D bits of a VS-stage PTE are being written (for htinst). */
+  private adUpdate = false;
+
+  private setCtx(acc: number): void {
+    if (this.hlv !== 0) {
+      this.ePriv = (this.hstatus & C.HSTATUS_SPVP) !== 0 ? C.PRV_S : C.PRV_U;
+      this.eVirt = true;
+    } else if (acc !== ACC_FETCH && this.priv === C.PRV_M && (this.mstatus & C.MSTATUS_MPRV) !== 0) {
+      const mpp = (this.mstatus & C.MSTATUS_MPP) >>> C.MSTATUS_MPP_SHIFT;
+      this.ePriv = mpp;
+      this.eVirt = mpp !== C.PRV_M && (this.mstatusH & C.MSTATUSH_MPV) !== 0;
+    } else {
+      this.ePriv = this.priv;
+      this.eVirt = this.virt;
     }
-    return this.priv;
   }
 
   private pageFault(acc: number, va: bigint): never {
-    return this.raise(acc === ACC_FETCH ? C.CAUSE_FETCH_PAGE_FAULT : acc === ACC_LOAD ? C.CAUSE_LOAD_PAGE_FAULT : C.CAUSE_STORE_PAGE_FAULT, va);
+    return this.raiseAddr(acc === ACC_FETCH ? C.CAUSE_FETCH_PAGE_FAULT : acc === ACC_LOAD ? C.CAUSE_LOAD_PAGE_FAULT : C.CAUSE_STORE_PAGE_FAULT, acc, va);
   }
   private accessFault(acc: number, va: bigint): never {
-    return this.raise(acc === ACC_FETCH ? C.CAUSE_FETCH_ACCESS : acc === ACC_LOAD ? C.CAUSE_LOAD_ACCESS : C.CAUSE_STORE_ACCESS, va);
+    return this.raiseAddr(acc === ACC_FETCH ? C.CAUSE_FETCH_ACCESS : acc === ACC_LOAD ? C.CAUSE_LOAD_ACCESS : C.CAUSE_STORE_ACCESS, acc, va);
   }
 
   /** A virtual address outside ±2^53: it can never translate. Raise the right fault with its exact value. */
   badAddress(acc: number, vaExact: bigint): never {
-    const priv = this.effPriv(acc);
-    if (priv !== C.PRV_M && this.satpMode !== C.SATP_MODE_BARE) this.pageFault(acc, vaExact);
+    this.setCtx(acc);
+    const priv = this.ePriv;
+    if (priv !== C.PRV_M) {
+      if (!this.eVirt) {
+        if (this.satpMode !== C.SATP_MODE_BARE) this.pageFault(acc, vaExact);
+      } else {
+        if ((this.vsatpValue() >> 60n) !== 0n) this.pageFault(acc, vaExact);
+        if (this.hgatpMode !== C.SATP_MODE_BARE) this.guestPageFault(acc, vaExact, vaExact, false);
+      }
+    }
     return this.accessFault(acc, vaExact);
   }
 
   /** Physical-address permission bits from the page walk (returned alongside the address). */
   private walkPerms = 0;
+  /** Permission bits of the last G-stage translation. */
+  private gPerms = 0;
 
   /**
    * Translate `va` for an access of kind `acc`; returns the physical address. Sets walkPerms to
    * the R/W/X the whole 4 KiB page allows for this access context (for TLB filling).
    */
   translate(va: number, acc: number): number {
-    const priv = this.effPriv(acc);
-    const mode = this.satpMode;
-    if (priv === C.PRV_M || mode === C.SATP_MODE_BARE) {
+    this.setCtx(acc);
+    const priv = this.ePriv;
+    if (priv === C.PRV_M || (!this.eVirt && this.satpMode === C.SATP_MODE_BARE)) {
       if (va < 0) this.accessFault(acc, this.vaBig(va));
       this.walkPerms = PMP_R | PMP_W | PMP_X;
       return va;
     }
+    if (!this.eVirt) return this.walk(va, acc, this.satpMode, this.satpRoot, priv, this.mstatus, this.mstatus, false);
+    // Two-stage translation (§8.5): VS-stage with vsatp, then G-stage with hgatp.
+    let mode: number, root: number;
+    if (this.virt) {
+      mode = this.satpMode; root = this.satpRoot;
+    } else {
+      const v = this.other.satp;
+      mode = Number(v >> 60n); root = Number(v & 0xfffffffffffn) * 4096;
+    }
+    const vs = this.vsStatus();
+    const hs = this.hsStatus();
+    let gpa: number, perms: number;
+    if (mode === C.SATP_MODE_BARE) {
+      gpa = va;
+      perms = PMP_R | PMP_W | PMP_X;
+    } else {
+      // vsstatus.MXR affects the VS stage only; the HS-level MXR both (§8.2.?).
+      gpa = this.walk(va, acc, mode, root, priv, vs, vs | (hs & C.MSTATUS_MXR), true);
+      perms = this.walkPerms;
+    }
+    const pa = this.gTranslate(gpa, acc, va, false, hs);
+    this.walkPerms = perms & this.gPerms;
+    return pa;
+  }
+
+  /**
+   * Single-stage walk (§4.3.2) for S-mode (satp) or the VS stage (vsatp, `twoStage`: every PTE
+   * address is a guest-physical address that goes through the G stage first). `status` gives
+   * SUM, `mxrStatus` MXR.
+   */
+  private walk(va: number, acc: number, mode: number, root: number, priv: number, status: number, mxrStatus: number, twoStage: boolean): number {
     const levels = mode === C.SATP_MODE_SV39 ? 3 : 4;
     const vaBits = 12 + 9 * levels;
     // The address must be sign-extended from bit vaBits-1 (§4.4.1).
     const lim = 2 ** (vaBits - 1);
     if (va >= lim || va < -lim) this.pageFault(acc, this.vaBig(va));
     const vpnAll = Math.floor((va < 0 ? va + 2 * lim : va) / 4096);
-    let a = this.satpRoot;
+    let a = root;
     const dv = this.dv;
+    const hlvx = this.hlv === 2;
     for (let i = levels - 1; i >= 0; i--) {
       const vpn = Math.floor(vpnAll / 2 ** (9 * i)) % 512;
-      const pteAddr = a + vpn * 8;
+      let pteAddr = a + vpn * 8;
+      if (twoStage) pteAddr = this.gTranslate(pteAddr, acc, va, true, this.hsStatus());
       // PTE accesses are checked by PMP as S-mode accesses (§3.7.1) and must be in RAM.
       if (!this.bus.isRam(pteAddr, 8) || (this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_R) === 0) {
         this.accessFault(acc, this.vaBig(va));
@@ -638,10 +972,11 @@ export class Hart {
       if (priv === C.PRV_U) {
         if (u === 0) this.pageFault(acc, this.vaBig(va));
       } else if (u === 1) {
-        if (acc === ACC_FETCH || (this.mstatus & C.MSTATUS_SUM) === 0) this.pageFault(acc, this.vaBig(va));
+        if (acc === ACC_FETCH || (status & C.MSTATUS_SUM) === 0) this.pageFault(acc, this.vaBig(va));
       }
-      const mxr = (this.mstatus & C.MSTATUS_MXR) !== 0;
-      const canR = r === 1 || (mxr && xb === 1);
+      const mxr = (mxrStatus & C.MSTATUS_MXR) !== 0;
+      // HLVX reads need execute permission instead of read permission (§8.3).
+      const canR = hlvx ? xb === 1 : r === 1 || (mxr && xb === 1);
       if ((acc === ACC_FETCH && xb === 0) || (acc === ACC_LOAD && !canR) || (acc === ACC_STORE && w === 0)) {
         this.pageFault(acc, this.vaBig(va));
       }
@@ -651,10 +986,20 @@ export class Hart {
       // Hardware A/D update (§4.3.2 step 7, Svadu behaviour as QEMU).
       const aBit = (lo >>> 6) & 1, dBit = (lo >>> 7) & 1;
       if (aBit === 0 || (acc === ACC_STORE && dBit === 0)) {
+        if (twoStage) {
+          // The update is an implicit store to guest memory: the G stage must allow it.
+          this.adUpdate = true;
+          try {
+            this.gTranslate(a + vpn * 8, ACC_STORE, va, true, this.hsStatus(), acc);
+          } finally {
+            this.adUpdate = false;
+          }
+        }
         if ((this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_W) === 0) {
           this.accessFault(acc, this.vaBig(va));
         }
         dv.setUint32(off, lo | 0x40 | (acc === ACC_STORE ? 0x80 : 0), true);
+        if (this.bus.onStore !== null) this.bus.onStore(off, 4);
       }
       // Permissions for the cached page: stores only once D is set.
       const dirty = dBit === 1 || acc === ACC_STORE;
@@ -666,6 +1011,65 @@ export class Hart {
   }
 
   /**
+   * G-stage translation (§8.5.1) of guest-physical `gpa` for an access of kind `acc` made on
+   * behalf of guest-virtual `va`. Every access counts as a U-mode access (leaves need U = 1);
+   * only the HS-level MXR applies. Faults are guest-page faults (cause by `faultAcc`, the
+   * original access type, §8.5.1), with the GPA for htval. `implicit`: the access is a VS-stage
+   * page-table access. Sets gPerms.
+   */
+  private gTranslate(gpa: number, acc: number, va: number, implicit: boolean, hs: number, faultAcc = acc): number {
+    const mode = this.hgatpMode;
+    if (mode === C.SATP_MODE_BARE) {
+      this.gPerms = PMP_R | PMP_W | PMP_X;
+      if (gpa < 0) this.accessFault(faultAcc, this.vaBig(va));
+      return gpa;
+    }
+    const levels = mode === C.SATP_MODE_SV39 ? 3 : 4;
+    // Sv39x4 / Sv48x4: 41- / 50-bit guest physical addresses (two extra bits at the root).
+    const gpaBits = 12 + 9 * levels + 2;
+    if (gpa < 0 || gpa >= 2 ** gpaBits) this.guestPageFault(faultAcc, this.vaBig(va), gpa < 0 ? BigInt.asUintN(64, BigInt(gpa)) : BigInt(gpa), implicit);
+    const vpnAll = Math.floor(gpa / 4096);
+    let a = this.hgatpRoot;
+    const dv = this.dv;
+    const hlvx = this.hlv === 2 && !implicit;
+    const fault = (): never => this.guestPageFault(faultAcc, this.vaBig(va), BigInt(gpa), implicit);
+    for (let i = levels - 1; i >= 0; i--) {
+      // The root index has 11 bits (the x4 root table is 16 KiB).
+      const vpn = i === levels - 1 ? Math.floor(vpnAll / 2 ** (9 * i)) : Math.floor(vpnAll / 2 ** (9 * i)) % 512;
+      const pteAddr = a + vpn * 8;
+      if (!this.bus.isRam(pteAddr, 8) || (this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_R) === 0) {
+        this.accessFault(faultAcc, this.vaBig(va));
+      }
+      const off = this.ramOffset + pteAddr - this.bus.ramBase;
+      const lo = dv.getUint32(off, true);
+      const hi = dv.getUint32(off + 4, true);
+      const v = lo & 1, r = (lo >>> 1) & 1, w = (lo >>> 2) & 1, xb = (lo >>> 3) & 1;
+      if (v === 0 || (r === 0 && w === 1) || (hi >>> 22) !== 0) fault();
+      const ppn = (hi & 0x3fffff) * 1024 + (lo >>> 10);
+      if (r === 0 && xb === 0) {
+        a = ppn * 4096;
+        continue;
+      }
+      if (((lo >>> 4) & 1) === 0) fault();
+      const mxr = (hs & C.MSTATUS_MXR) !== 0;
+      const canR = hlvx ? xb === 1 : r === 1 || (mxr && xb === 1);
+      if ((acc === ACC_FETCH && xb === 0) || (acc === ACC_LOAD && !canR) || (acc === ACC_STORE && w === 0)) fault();
+      const span = 2 ** (9 * i);
+      if (i > 0 && ppn % span !== 0) fault();
+      const aBit = (lo >>> 6) & 1, dBit = (lo >>> 7) & 1;
+      if (aBit === 0 || (acc === ACC_STORE && dBit === 0)) {
+        if ((this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_W) === 0) this.accessFault(faultAcc, this.vaBig(va));
+        dv.setUint32(off, lo | 0x40 | (acc === ACC_STORE ? 0x80 : 0), true);
+        if (this.bus.onStore !== null) this.bus.onStore(off, 4);
+      }
+      const dirty = dBit === 1 || acc === ACC_STORE;
+      this.gPerms = (canR ? PMP_R : 0) | (w === 1 && dirty ? PMP_W : 0) | (xb === 1 ? PMP_X : 0);
+      return ppn * 4096 + (vpnAll % span) * 4096 + (gpa % 4096);
+    }
+    return fault();
+  }
+
+  /**
    * Translate + PMP-check an access of `size` bytes that does not cross a page. Returns the
    * buffer offset for RAM (and fills the TLB when the whole page may be cached) or -1 for a
    * device access (physical address in mmioPa).
@@ -673,8 +1077,9 @@ export class Hart {
   private mmioPa = 0;
   private resolve(va: number, size: number, acc: number): number {
     const pa = this.translate(va, acc);
-    const perm = acc === ACC_FETCH ? PMP_X : acc === ACC_LOAD ? PMP_R : PMP_W;
-    const priv = this.effPriv(acc);
+    // HLVX: execute permission stands in for read permission (§8.3).
+    const perm = acc === ACC_FETCH || this.hlv === 2 ? PMP_X : acc === ACC_LOAD ? PMP_R : PMP_W;
+    const priv = this.ePriv; // set by translate
     const pmp = this.pmp;
     // S/U accesses are always checked (with no active entry they fail, §3.7.1); M-mode ones
     // whenever an entry is active (a partial match fails even for M).
@@ -687,7 +1092,8 @@ export class Hart {
     if (bus.isRam(pa, size)) {
       const pageVa = va - (va - Math.floor(va / 4096) * 4096);
       const pagePa = pa - (pa % 4096);
-      let cache = (this.walkPerms & perm) !== 0;
+      // HLV/HSV accesses use another translation context: never cached in the TLB.
+      let cache = (this.walkPerms & perm) !== 0 && this.hlv === 0;
       const jit = this.jit;
       if (acc === ACC_STORE && jit !== null) {
         const page = (this.ramOffset + pagePa - bus.ramBase) >>> 12;
@@ -1045,7 +1451,9 @@ export class Hart {
     switch (op) {
       case Op.ILLEGAL: this.illegal(raw);
       case Op.ECALL:
-        this.raise(this.priv === C.PRV_U ? C.CAUSE_USER_ECALL : this.priv === C.PRV_S ? C.CAUSE_SUPERVISOR_ECALL : C.CAUSE_MACHINE_ECALL, 0n);
+        // From VS-mode the cause is 10; from VU-mode it is 8 like U (§8.6.?).
+        this.raise(this.priv === C.PRV_U ? C.CAUSE_USER_ECALL : this.priv === C.PRV_S
+          ? (this.virt ? C.CAUSE_VIRTUAL_SUPERVISOR_ECALL : C.CAUSE_SUPERVISOR_ECALL) : C.CAUSE_MACHINE_ECALL, 0n);
       // xtval for a breakpoint may be 0 or the pc (§3.1.16): 0, as QEMU 7.2.
       case Op.EBREAK: this.raise(C.CAUSE_BREAKPOINT, 0n);
       case Op.MRET:
@@ -1054,22 +1462,51 @@ export class Hart {
         this.jumped = true;
         return;
       case Op.SRET:
-        // TSR=1 makes sret illegal in S-mode (§3.1.6.5).
-        if (this.priv === C.PRV_U || (this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TSR) !== 0)) this.illegal(raw);
+        // TSR=1 makes sret illegal in HS-mode (§3.1.6.5); in VS-mode hstatus.VTSR makes it a
+        // virtual-instruction exception, and in VU-mode it always is one (§8.6.1).
+        if (this.virt) {
+          if (this.priv === C.PRV_U || (this.hstatus & C.HSTATUS_VTSR) !== 0) this.virtualInsn(raw);
+        } else if (this.priv === C.PRV_U || (this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TSR) !== 0)) {
+          this.illegal(raw);
+        }
         this.doSret();
         this.jumped = true;
         return;
       case Op.WFI:
-        // U-mode WFI is illegal; S-mode WFI with TW=1 is illegal (§3.1.6.5).
-        if (this.priv === C.PRV_U || (this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TW) !== 0)) this.illegal(raw);
+        // U-mode WFI is illegal; S-mode WFI with TW=1 is illegal (§3.1.6.5). mstatus.TW applies
+        // to VS/VU too; otherwise VU-mode WFI, or VS-mode WFI with hstatus.VTW, is a virtual
+        // instruction (§8.6.1).
+        if (this.priv !== C.PRV_M && (this.mstatus & C.MSTATUS_TW) !== 0) this.illegal(raw);
+        if (this.virt) {
+          if (this.priv === C.PRV_U || (this.hstatus & C.HSTATUS_VTW) !== 0) this.virtualInsn(raw);
+        } else if (this.priv === C.PRV_U) {
+          this.illegal(raw);
+        }
         if (!this.wakeable()) {
           this.state = HartState.Wfi;
           this.attention = true;
         }
         return;
       case Op.SFENCE_VMA:
-        if (this.priv === C.PRV_U || (this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TVM) !== 0)) this.illegal(raw);
+        // mstatus.TVM governs HS-mode; hstatus.VTVM VS-mode; VU-mode: virtual instruction.
+        if (this.virt) {
+          if (this.priv === C.PRV_U || (this.hstatus & C.HSTATUS_VTVM) !== 0) this.virtualInsn(raw);
+        } else if (this.priv === C.PRV_U || (this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TVM) !== 0)) {
+          this.illegal(raw);
+        }
         this.flushTlb();
+        return;
+      case Op.HFENCE_VVMA: case Op.HFENCE_GVMA:
+        // Hypervisor fences: virtual instruction in VS/VU, illegal in U; HFENCE.GVMA is illegal
+        // in HS-mode with mstatus.TVM = 1 (§8.3.2).
+        if (this.virt) this.virtualInsn(raw);
+        if (this.priv === C.PRV_U) this.illegal(raw);
+        if (op === Op.HFENCE_GVMA && this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TVM) !== 0) this.illegal(raw);
+        this.flushTlb();
+        return;
+      case Op.HLV_B: case Op.HLV_BU: case Op.HLV_H: case Op.HLV_HU: case Op.HLVX_HU: case Op.HLV_W:
+      case Op.HLV_WU: case Op.HLVX_WU: case Op.HLV_D: case Op.HSV_B: case Op.HSV_H: case Op.HSV_W: case Op.HSV_D:
+        this.execHlv(op, raw, rd, rs1, rs2);
         return;
       case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI: {
         const csr = imm;
@@ -1131,8 +1568,85 @@ export class Hart {
           execFp(this, op, ins, raw, rd, rs1, rs2, imm);
           return;
         }
-        // Hypervisor instructions without the H extension: illegal.
         this.illegal(raw);
+    }
+  }
+
+  /** Virtual-instruction exception (cause 22, §8.6.1); tval holds the instruction like illegal. */
+  virtualInsn(insnBits: number): never {
+    return this.raise(C.CAUSE_VIRTUAL_INSTRUCTION, BigInt(insnBits >>> 0));
+  }
+
+  /**
+   * HLV/HLVX/HSV (§8.3.1): loads and stores as VS/VU (hstatus.SPVP) with two-stage translation,
+   * from M, HS, or U with hstatus.HU; virtual instruction in VS/VU.
+   */
+  private execHlv(op: number, raw: number, rd: number, rs1: number, rs2: number): void {
+    if (this.virt) this.virtualInsn(raw);
+    if (this.priv === C.PRV_U && (this.hstatus & C.HSTATUS_HU) === 0) this.illegal(raw);
+    const va = ea(this, this.xi, rs1, 0, op >= Op.HSV_B ? ACC_STORE : ACC_LOAD);
+    this.hlv = op === Op.HLVX_HU || op === Op.HLVX_WU ? 2 : 1;
+    try {
+      switch (op) {
+        case Op.HSV_B: this.hypStore(va, 1, this.getX(rs2)); return;
+        case Op.HSV_H: this.hypStore(va, 2, this.getX(rs2)); return;
+        case Op.HSV_W: this.hypStore(va, 4, this.getX(rs2)); return;
+        case Op.HSV_D: this.hypStore(va, 8, this.getX(rs2)); return;
+      }
+      const size = op === Op.HLV_B || op === Op.HLV_BU ? 1 : op === Op.HLV_H || op === Op.HLV_HU || op === Op.HLVX_HU ? 2 : op === Op.HLV_D ? 8 : 4;
+      const v = this.hypLoad(va, size);
+      const signed = op === Op.HLV_B || op === Op.HLV_H || op === Op.HLV_W;
+      this.x[rd] = signed ? BigInt.asIntN(size * 8, v) : BigInt.asIntN(64, v);
+    } finally {
+      this.hlv = 0;
+    }
+  }
+  /** A load at `va` in the current (HLV) context, bypassing the TLB. Faults throw TRAP. */
+  private hypLoad(va: number, size: number): bigint {
+    const off = va - Math.floor(va / 4096) * 4096;
+    if (off + size > 4096) return this.loadCrossing(va, size);
+    const o = this.resolve(va, size, ACC_LOAD);
+    if (o < 0) return this.mmioRead(this.mmioPa, size, va);
+    let v = 0n;
+    for (let k = size - 1; k >= 0; k--) v = (v << 8n) | BigInt(this.dv.getUint8(o + k));
+    return v;
+  }
+  private hypStore(va: number, size: number, v: bigint): void {
+    const lo = va | 0, hi = Math.floor(va / TWO32) | 0;
+    this.storeSlow(lo, hi, size, v);
+  }
+
+  /**
+   * Guest-virtual memory as HLV/HLVX/HSV see it (two-stage, hstatus.SPVP privilege), for native
+   * hypervisor code: the value, or null on a fault (cause and tval in excCause/excTval; no trap
+   * is taken).
+   */
+  guestLoad(va: bigint, size: 1 | 2 | 4 | 8, exec: boolean): bigint | null {
+    const n = pcNumber(va);
+    this.hlv = exec ? 2 : 1;
+    try {
+      if (n === WILD || n === -WILD) this.badAddress(ACC_LOAD, va);
+      return this.hypLoad(n, size);
+    } catch (e) {
+      if (e !== TRAP) throw e;
+      return null;
+    } finally {
+      this.hlv = 0;
+    }
+  }
+  /** HSV for native hypervisor code: false on a fault (see guestLoad). */
+  guestStore(va: bigint, size: 1 | 2 | 4 | 8, value: bigint): boolean {
+    const n = pcNumber(va);
+    this.hlv = 1;
+    try {
+      if (n === WILD || n === -WILD) this.badAddress(ACC_STORE, va);
+      this.hypStore(n, size, BigInt.asUintN(size * 8, value));
+      return true;
+    } catch (e) {
+      if (e !== TRAP) throw e;
+      return false;
+    } finally {
+      this.hlv = 0;
     }
   }
 
@@ -1183,6 +1697,10 @@ export class Hart {
 // ---------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------
+function isFetchFault(cause: number): boolean {
+  return cause === C.CAUSE_FETCH_ACCESS || cause === C.CAUSE_FETCH_PAGE_FAULT || cause === C.CAUSE_FETCH_GUEST_PAGE_FAULT;
+}
+
 function highestIrq(bits: number): number {
   for (let k = 0; k < C.IRQ_PRIORITY.length; k++) {
     const c = C.IRQ_PRIORITY[k]!;

@@ -312,11 +312,11 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
 
 /**
  * Inline code for the hottest double-precision instructions (the rest go through execFp).
- * Same checks as execFp: mstatus.FS off or a reserved rounding mode -> illegal instruction;
+ * Same checks as execFp: FP off (mstatus.FS, and vsstatus.FS with V = 1) or a reserved rounding mode -> illegal instruction;
  * flags accumulate into fflags; results and flag updates make FS dirty.
  */
 function emitFp(op: number, rd: number, rs1: number, rs2: number, ins: number, raw: number, sync: string, leave: string): string | null {
-  const fsOff = `if ((h.mstatus & 0x6000) === 0) { ${sync} h.illegal(${raw}); }`;
+  const fsOff = `if (!h.fpOn()) { ${sync} h.illegal(${raw}); }`;
   let rm = (ins >>> 12) & 7;
   let rmCode = '';
   if (hasRm(op)) {
@@ -328,7 +328,7 @@ function emitFp(op: number, rd: number, rs1: number, rs2: number, ins: number, r
   const RM = rm === 7 ? 'rm_' : String(rm);
   const sn = (r: number): string => `((fi[${r * 2 + 1}] & 0x7ff80000) === 0x7ff00000 && ((fi[${r * 2 + 1}] & 0x7ffff) | fi[${r * 2}]) !== 0)`;
   const set64 = `if (r_ !== r_) { fi[${rd * 2}] = 0; fi[${rd * 2 + 1}] = 0x7ff80000; } else f[${rd}] = r_;`;
-  const flags = `const fl_ = SF.fpState.flags; if (fl_ !== 0) { SF.fpState.flags = 0; h.fflags |= fl_; } h.mstatus |= 0x6000;`;
+  const flags = `const fl_ = SF.fpState.flags; if (fl_ !== 0) { SF.fpState.flags = 0; h.fflags |= fl_; } h.markFsDirty();`;
   const rs3 = (ins >>> 27) & 31;
   switch (op) {
     case Op.FADD_D: case Op.FSUB_D: case Op.FMUL_D: case Op.FDIV_D: {
@@ -343,7 +343,7 @@ function emitFp(op: number, rd: number, rs1: number, rs2: number, ins: number, r
     case Op.FLD:
       return `{ ${fsOff} ${sync} ${eaOf(rs1, immIOf(ins))} o = h.ldo(lo, hi, 8);
         if (o >= 0) { fi[${rd * 2}] = dv.getInt32(o, true); fi[${rd * 2 + 1}] = dv.getInt32(o + 4, true); } else h.fb[${rd}] = BigInt.asIntN(64, h.slowVal);
-        h.mstatus |= 0x6000; ${leave} }`;
+        h.markFsDirty(); ${leave} }`;
     case Op.FSD:
       return `{ ${fsOff} ${sync} ${eaOf(rs1, immSOf(ins))} o = h.sto(lo, hi, 8);
         if (o >= 0) { dv.setInt32(o, fi[${rs2 * 2}], true); dv.setInt32(o + 4, fi[${rs2 * 2 + 1}], true); } else h.storeSlow(lo, hi, 8, BigInt.asUintN(64, h.fb[${rs2}])); ${leave} }`;

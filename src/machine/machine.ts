@@ -24,7 +24,7 @@ export const RAM_BASE = 0x8000_0000;
 export const KERNEL_BASE = 0x8020_0000;
 /** mtime ticks once per this many instructions (10 MHz at 1 GIPS, as QEMU -icount shift=0). */
 export const INSNS_PER_TICK = 100;
-export const ISA_STRING = 'rv64imafdc_zicsr_zifencei_zihintpause_zicntr_sstc';
+export const ISA_STRING = 'rv64imafdch_zicsr_zifencei_zihintpause_zicntr_sstc';
 const MiB = 1024 * 1024;
 
 export interface Image {
@@ -175,7 +175,7 @@ export class Machine implements HartEnv, HartIrqLines {
   updateTimers(h: Hart): void {
     const now = this.mtime(h);
     h.setIrqLine(IRQ_MTIP, now >= this.clint.mtimecmpOf(h.id));
-    if (h.sstcEnabled()) h.updateSstc(now);
+    if (h.sstcEnabled() || h.vsstcEnabled() || (h.mipHw & 0x60) !== 0) h.updateSstc(now);
   }
 
   /**
@@ -186,7 +186,8 @@ export class Machine implements HartEnv, HartIrqLines {
     let best = CLINT_NO_DEADLINE;
     const cmp = this.clint.mtimecmpOf(h.id);
     if (cmp > now && cmp < best) best = cmp;
-    if (h.sstcEnabled() && h.stimecmp > now && h.stimecmp < best) best = h.stimecmp;
+    const sstc = h.sstcDeadline(now);
+    if (sstc !== null && sstc < best) best = sstc;
     if (best === CLINT_NO_DEADLINE) return Infinity;
     const ticks = best - this.clint.mtimeOffset();
     if (ticks > BigInt(Math.floor(Number.MAX_SAFE_INTEGER / INSNS_PER_TICK))) return Infinity;

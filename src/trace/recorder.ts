@@ -72,6 +72,11 @@ const SMALL: bigint[] = Array.from({ length: 4096 }, (_, i) => BigInt(i));
 const small = (n: number): bigint => (n >= 0 && n < 4096 ? SMALL[n]! : BigInt(n));
 const INT_CAUSE: bigint[] = Array.from({ length: 64 }, (_, i) => BigInt.asIntN(64, (1n << 63n) | BigInt(i)));
 const TRAP_PAYLOAD: Readonly<Record<string, unknown>>[] = Array.from({ length: 16 }, (_, i) => Object.freeze({ from: i >> 2, to: i & 3 }));
+/** Trap payloads when V is involved: index ((from << 2 | to) * 4 + fromVirt * 2 + toVirt). */
+const TRAP_PAYLOAD_V: Readonly<Record<string, unknown>>[] = Array.from({ length: 64 }, (_, k) => {
+  const i = k >> 2;
+  return Object.freeze({ from: i >> 2, to: i & 3, fromVirt: (k & 2) !== 0, toVirt: (k & 1) !== 0 });
+});
 const RET_PAYLOAD: Readonly<Record<string, unknown>>[] = Array.from({ length: 4 }, (_, i) => Object.freeze({ from: i }));
 const WHO_PAYLOAD: Record<CsrWriter, Readonly<Record<string, unknown>>> = {
   insn: Object.freeze({ who: 'insn' }),
@@ -125,7 +130,7 @@ export class Recorder implements HartObserver {
     b.pc[i] = pc;
     b.hart[i] = h.id;
     b.priv[i] = priv;
-    b.virt[i] = 0;
+    b.virt[i] = h.virt ? 1 : 0;
     b.kind[i] = kind;
     return i;
   }
@@ -136,26 +141,32 @@ export class Recorder implements HartObserver {
   }
 
   // ---- HartObserver ----
-  trap(h: Hart, cause: number, interrupt: boolean, epc: bigint, tval: bigint, fromPriv: number, toPriv: number): void {
+  trap(h: Hart, cause: number, interrupt: boolean, epc: bigint, tval: bigint, fromPriv: number, toPriv: number,
+    fromVirt = false, toVirt = false): void {
     const b = this.batch;
     const i = this.row(h, K_TRAP, Number(BigInt.asIntN(64, epc)), fromPriv);
+    b.virt[i] = fromVirt ? 1 : 0;
     b.a[i] = interrupt ? (cause < 64 ? INT_CAUSE[cause]! : (1n << 63n) | BigInt(cause)) : small(cause);
     b.b[i] = tval;
     b.c[i] = BigInt(h.pc); // signed pc number -> BigInt64 slot (same bits)
     b.present[i] = P_A | P_B | P_C;
-    b.payload[i] = TRAP_PAYLOAD[((fromPriv & 3) << 2) | (toPriv & 3)]!;
+    b.payload[i] = fromVirt || toVirt
+      ? TRAP_PAYLOAD_V[(((fromPriv & 3) << 2) | (toPriv & 3)) * 4 + (fromVirt ? 2 : 0) + (toVirt ? 1 : 0)]!
+      : TRAP_PAYLOAD[((fromPriv & 3) << 2) | (toPriv & 3)]!;
     this.end(i);
   }
-  trapReturn(h: Hart, insn: 'mret' | 'sret', fromPriv: number, toPriv: number, xretPc: number): void {
+  trapReturn(h: Hart, insn: 'mret' | 'sret', fromPriv: number, toPriv: number, xretPc: number,
+    fromVirt = false, toVirt = false): void {
     // Called after the jump: h.pc is the return address (b); the row's pc is the xRET's own.
     const b = this.batch;
     const ret = h.pc;
     const i = this.row(h, K_TRAP_RETURN, xretPc, fromPriv);
+    b.virt[i] = fromVirt ? 1 : 0;
     b.a[i] = insn === 'mret' ? SMALL[0]! : SMALL[1]!;
     b.b[i] = BigInt.asIntN(64, BigInt(ret));
     b.c[i] = small(toPriv);
     b.present[i] = P_A | P_B | P_C;
-    b.payload[i] = RET_PAYLOAD[fromPriv & 3]!;
+    b.payload[i] = fromVirt || toVirt ? Object.freeze({ from: fromPriv, fromVirt, toVirt }) : RET_PAYLOAD[fromPriv & 3]!;
     this.end(i);
   }
   csrWrite(h: Hart, csr: number, oldValue: bigint, newValue: bigint, who: CsrWriter): void {
