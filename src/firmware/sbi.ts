@@ -101,6 +101,8 @@ export class BuiltinSbi {
     h.setX(10, a0);
     h.setX(11, a1);
     h.doMret();
+    // Native HS-mode software (the built-in hypervisor) takes over where its code would start.
+    if (h.hsHandler) h.hsHandler.onEnter(h);
   }
 
   /** Cold boot of the boot hart: the next stage runs in S-mode with a0 = hartid, a1 = DTB. */
@@ -138,26 +140,51 @@ export class BuiltinSbi {
   /**
    * Forward an exception the firmware does not handle to S-mode, as OpenSBI's
    * sbi_trap_redirect: S-mode sees exactly the trap it would have seen had it been delegated.
+   * With the H extension a trap from VS/VU goes to VS-mode when hedeleg delegates it, else to
+   * HS-mode with hstatus.SPV/SPVP/GVA, htval and htinst set from mtval2/mtinst.
    */
   private redirectToS(h: Hart, cause: number): void {
     const epc = h.mepc, tval = h.mtval;
     const fromPriv = (h.mstatus & C.MSTATUS_MPP) >>> C.MSTATUS_MPP_SHIFT;
-    const stvec = h.stvec & ~3n;
-    if ((cause === C.CAUSE_FETCH_ACCESS || cause === C.CAUSE_FETCH_PAGE_FAULT) && epc === stvec) {
-      this.plat.fatal(`double fault: hart ${h.id} cannot fetch its S-mode trap handler at 0x${stvec.toString(16)} (${C.EXCEPTION_NAMES[cause]})`);
+    const prevVirt = (h.mstatusH & C.MSTATUSH_MPV) !== 0;
+    const gva = (h.mstatusH & C.MSTATUSH_GVA) !== 0;
+    const nextVirt = prevVirt && ((h.hedeleg >>> cause) & 1) !== 0;
+    const vec = (nextVirt ? h.csrGet(C.CSR.vstvec) : h.stvec) & ~3n;
+    if ((cause === C.CAUSE_FETCH_ACCESS || cause === C.CAUSE_FETCH_PAGE_FAULT) && epc === vec) {
+      this.plat.fatal(`double fault: hart ${h.id} cannot fetch its ${nextVirt ? 'VS' : 'S'}-mode trap handler at 0x${vec.toString(16)} (${C.EXCEPTION_NAMES[cause]})`);
       return;
     }
-    h.csrSet(C.CSR.sepc, epc, 'firmware');
-    h.csrSet(C.CSR.scause, BigInt(cause), 'firmware');
-    h.csrSet(C.CSR.stval, tval, 'firmware');
-    let ms = h.mstatus;
-    ms = (ms & ~C.MSTATUS_SPIE) | ((ms & C.MSTATUS_SIE) ? C.MSTATUS_SPIE : 0);
-    ms &= ~C.MSTATUS_SIE;
-    ms = (ms & ~C.MSTATUS_SPP) | (fromPriv === C.PRV_S ? C.MSTATUS_SPP : 0);
+    const spp = fromPriv === C.PRV_S ? C.MSTATUS_SPP : 0;
+    const stackSie = (st: number): number => {
+      st = (st & ~C.MSTATUS_SPIE) | ((st & C.MSTATUS_SIE) ? C.MSTATUS_SPIE : 0);
+      return (st & ~C.MSTATUS_SIE & ~C.MSTATUS_SPP) | spp;
+    };
+    let msH = h.mstatusH & ~C.MSTATUSH_MPV;
+    if (nextVirt) {
+      h.csrSet(C.CSR.vstval, tval, 'firmware');
+      h.csrSet(C.CSR.vsepc, epc, 'firmware');
+      h.csrSet(C.CSR.vscause, BigInt(cause), 'firmware');
+      h.csrSet(C.CSR.vsstatus, BigInt(stackSie(Number(h.csrGet(C.CSR.vsstatus) & 0xffffffffn)) >>> 0), 'firmware');
+      msH |= C.MSTATUSH_MPV;
+    } else {
+      let hs = Number(h.csrGet(C.CSR.hstatus) & 0xffffffffn);
+      if (prevVirt) hs = (hs & ~C.HSTATUS_SPVP) | (fromPriv === C.PRV_S ? C.HSTATUS_SPVP : 0);
+      hs = (hs & ~(C.HSTATUS_SPV | C.HSTATUS_GVA)) | (prevVirt ? C.HSTATUS_SPV : 0) | (gva ? C.HSTATUS_GVA : 0);
+      h.csrSet(C.CSR.hstatus, BigInt(hs >>> 0), 'firmware');
+      h.csrSet(C.CSR.htval, h.mtval2, 'firmware');
+      h.csrSet(C.CSR.htinst, h.mtinst, 'firmware');
+      h.csrSet(C.CSR.stval, tval, 'firmware');
+      h.csrSet(C.CSR.sepc, epc, 'firmware');
+      h.csrSet(C.CSR.scause, BigInt(cause), 'firmware');
+    }
+    let ms = nextVirt ? h.mstatus : stackSie(h.mstatus);
     ms = (ms & ~C.MSTATUS_MPP) | (C.PRV_S << C.MSTATUS_MPP_SHIFT);
-    h.csrSet(C.CSR.mstatus, h.mstatusValue() & ~0xffffffffn | BigInt(ms >>> 0), 'firmware');
-    h.csrSet(C.CSR.mepc, stvec, 'firmware');
+    const hi = BigInt(msH) << 32n;
+    h.csrSet(C.CSR.mstatus, (h.mstatusValue() & ~0xffffffffn & ~(0xc0n << 32n)) | hi | BigInt(ms >>> 0), 'firmware');
+    h.csrSet(C.CSR.mepc, vec, 'firmware');
     h.doMret();
+    // Native HS-mode software sees the redirected trap as if it had been delegated.
+    if (!nextVirt && h.hsHandler) h.hsHandler.onTrap(h, cause, false);
   }
 
   // --------------------------------------------------------------------------

@@ -738,7 +738,6 @@ export class Hart {
     this.bus.resv.release(this);
     this.setPc(this.mepc);
     if (this.obs) this.obs.trapReturn(this, 'mret', from, mpp, xretPc, false, mpv);
-    if (mpp === C.PRV_S && !mpv && this.hsHandler) this.hsHandler.onEnter(this);
   }
 
   /**
