@@ -69,6 +69,12 @@ export const MSTATUS_WMASK =
 export const SSTATUS_MASK =
   MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_UBE | MSTATUS_SPP | MSTATUS_VS | MSTATUS_FS | MSTATUS_XS |
   MSTATUS_SUM | MSTATUS_MXR;
+/**
+ * mstatus bits that belong to the supervisor and are banked between HS and VS (vsstatus):
+ * SIE, SPIE, UBE, SPP, VS, FS, SUM, MXR (priv spec §8.2.11).
+ */
+export const MSTATUS_BANKED = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_UBE | MSTATUS_SPP | MSTATUS_FS |
+  MSTATUS_VS | MSTATUS_SUM | MSTATUS_MXR;
 /** mstatus.UXL = mstatus.SXL = 2 (XLEN 64), bits 35:32 — read-only. */
 export const MSTATUS_XL_HI = 0xa; // value of bits 35:32 as a high-word constant
 export const FS_OFF = 0;

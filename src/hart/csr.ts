@@ -118,8 +118,18 @@ def(C.CSR.mconfigptr, { name: 'mconfigptr', read: () => 0n });
 
 // ------------------------------------------------------------ trap setup
 def(C.CSR.mstatus, {
-  name: 'mstatus', read: (h) => h.mstatusValue(),
-  write: (h, v) => { h.setMstatus(lo32(v)); h.setMstatusH(Number((v >> 32n) & 0xffn)); },
+  name: 'mstatus', read: (h) => h.mstatusArch(),
+  write: (h, v) => {
+    if (h.virt) {
+      // Only native code can write mstatus while V = 1: the S bits go to HS's banked copy.
+      const m = C.MSTATUS_BANKED;
+      h.other.status = (h.other.status & ~m) | (lo32(v) & m & C.MSTATUS_WMASK);
+      h.setMstatus((h.mstatus & m) | (lo32(v) & ~m));
+    } else {
+      h.setMstatus(lo32(v));
+    }
+    h.setMstatusH(Number((v >> 32n) & 0xffn));
+  },
 });
 def(C.CSR.misa, { name: 'misa', read: (h) => h.misa, write: () => { /* WARL: fixed */ } });
 def(C.CSR.medeleg, { name: 'medeleg', read: (h) => u(h.medeleg), write: (h, v) => { h.medeleg = lo32(v) & C.MEDELEG_MASK; } });

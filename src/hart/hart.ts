@@ -407,6 +407,18 @@ export class Hart {
   // ======================================================================
   // mstatus / interrupt plumbing
   // ======================================================================
+  /**
+   * mstatus as M-mode sees it, whatever V is: while V = 1 the live supervisor bits are
+   * vsstatus's, so HS's banked copy is shown instead (for firmware, debuggers, checkpoints).
+   */
+  mstatusArch(): bigint {
+    if (!this.virt) return this.mstatusValue();
+    const m = Hart.BANKED_STATUS;
+    const lo = (this.mstatus & ~m) | (this.other.status & m);
+    let v = BigInt(lo >>> 0) | (BigInt(C.MSTATUS_XL_HI | this.mstatusH) << 32n);
+    if (((lo & C.MSTATUS_FS) >>> C.MSTATUS_FS_SHIFT) === C.FS_DIRTY) v |= 1n << 63n;
+    return v;
+  }
   mstatusValue(): bigint {
     let v = BigInt(this.mstatus >>> 0) | (BigInt(C.MSTATUS_XL_HI | this.mstatusH) << 32n);
     if (((this.mstatus & C.MSTATUS_FS) >>> C.MSTATUS_FS_SHIFT) === C.FS_DIRTY) v |= 1n << 63n;
@@ -444,8 +456,7 @@ export class Hart {
   }
 
   /** mstatus bits that belong to the supervisor and are banked between HS and VS. */
-  static readonly BANKED_STATUS = C.MSTATUS_SIE | C.MSTATUS_SPIE | C.MSTATUS_UBE | C.MSTATUS_SPP |
-    C.MSTATUS_FS | C.MSTATUS_VS | C.MSTATUS_SUM | C.MSTATUS_MXR;
+  static readonly BANKED_STATUS = C.MSTATUS_BANKED;
   /** The HS-level sstatus bits, whatever V is. */
   hsStatus(): number {
     return this.virt ? this.other.status : this.mstatus;
@@ -564,13 +575,15 @@ export class Hart {
     this.satpRoot = Number(this.satp & 0xfffffffffffn) * 4096;
     this.flushTlb();
   }
-  /** hgatp (§8.2.18): MODE Bare/Sv39x4/Sv48x4, 14-bit VMID, root PPN with bits 1:0 zero. */
+  /**
+   * hgatp (§8.2.18): MODE Bare/Sv39x4/Sv48x4, 14-bit VMID, root PPN with bits 1:0 zero. Unlike
+   * satp, a write with an unsupported MODE is not ignored: the fields are WARL, and MODE keeps
+   * its previous (legal) value.
+   */
   setHgatp(v: bigint): void {
-    const mode = Number(v >> 60n);
-    // An unsupported MODE makes the whole write have no effect (as for satp).
-    if (mode !== C.SATP_MODE_BARE && mode !== C.SATP_MODE_SV39 && mode !== C.SATP_MODE_SV48) return;
-    this.hgatp = v & 0xf3fffffffffffffcn; // MODE, VMID 57:44, PPN 43:2
-    if (mode === C.SATP_MODE_BARE) this.hgatp = 0n; // Bare: the other fields must be zero (WARL)
+    let mode = Number(v >> 60n);
+    if (mode !== C.SATP_MODE_BARE && mode !== C.SATP_MODE_SV39 && mode !== C.SATP_MODE_SV48) mode = this.hgatpMode;
+    this.hgatp = (BigInt(mode) << 60n) | (v & 0x03fffffffffffffcn); // VMID 57:44, PPN 43:2
     this.hgatpMode = mode;
     this.hgatpRoot = Number(this.hgatp & 0xfffffffffffn) * 4096;
     this.flushTlb();
@@ -950,7 +963,9 @@ export class Hart {
     for (let i = levels - 1; i >= 0; i--) {
       const vpn = Math.floor(vpnAll / 2 ** (9 * i)) % 512;
       let pteAddr = a + vpn * 8;
-      if (twoStage) pteAddr = this.gTranslate(pteAddr, acc, va, true, this.hsStatus());
+      // The walk reads the PTE: the G stage checks read permission, a fault reports the original
+      // access type (§8.5.1).
+      if (twoStage) pteAddr = this.gTranslate(pteAddr, ACC_LOAD, va, true, this.hsStatus(), acc);
       // PTE accesses are checked by PMP as S-mode accesses (§3.7.1) and must be in RAM.
       if (!this.bus.isRam(pteAddr, 8) || (this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_R) === 0) {
         this.accessFault(acc, this.vaBig(va));
@@ -961,7 +976,7 @@ export class Hart {
       const v = lo & 1, r = (lo >>> 1) & 1, w = (lo >>> 2) & 1, xb = (lo >>> 3) & 1;
       // Reserved bits 63:54 (N, PBMT without Svnapot/Svpbmt) must be zero (§4.4.1).
       if (v === 0 || (r === 0 && w === 1) || (hi >>> 22) !== 0) this.pageFault(acc, this.vaBig(va));
-      const ppn = (hi & 0x3fffff) * 1024 + (lo >>> 10);
+      const ppn = (hi & 0x3fffff) * 4194304 + (lo >>> 10);
       if (r === 0 && xb === 0) {
         a = ppn * 4096;
         continue;
@@ -1044,7 +1059,7 @@ export class Hart {
       const hi = dv.getUint32(off + 4, true);
       const v = lo & 1, r = (lo >>> 1) & 1, w = (lo >>> 2) & 1, xb = (lo >>> 3) & 1;
       if (v === 0 || (r === 0 && w === 1) || (hi >>> 22) !== 0) fault();
-      const ppn = (hi & 0x3fffff) * 1024 + (lo >>> 10);
+      const ppn = (hi & 0x3fffff) * 4194304 + (lo >>> 10);
       if (r === 0 && xb === 0) {
         a = ppn * 4096;
         continue;
