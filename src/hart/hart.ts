@@ -770,7 +770,7 @@ export class Hart {
     if (!fromVirt) ms &= ~C.MSTATUS_MPRV;
     this.mstatus = ms;
     let toVirt = fromVirt;
-    if (!fromVirt && from === C.PRV_S) {
+    if (!fromVirt) { // in M- or HS-mode (§8.6.4)
       toVirt = (this.hstatus & C.HSTATUS_SPV) !== 0;
       this.hstatus &= ~C.HSTATUS_SPV;
     }
@@ -1335,6 +1335,9 @@ export class Hart {
     const x = this.x, xi = this.xi, dv = this.dv, dc = this.dc;
     const dd = dc.data, dImm64 = dc.imm64;
     const jit = this.jit !== null && this.jit.enabled ? this.jit : null;
+    // Translated blocks are looked up only where one can start: at loop entry (after a trap,
+    // an interrupt check or a block exit) and after a control-transfer instruction.
+    let entry = true;
     while (this.steps < end) {
       if (this.attention && this.serviceAttention()) return;
       const pc = this.pc;
@@ -1348,7 +1351,7 @@ export class Hart {
       }
       if (po >= 0 && po < 4096) {
         const o = (this.fetchOff + po) | 0; // an int32 index keeps DataView on its fast path
-        if (jit !== null) {
+        if (jit !== null && entry) {
           const js = jit.lookup(o, pc, dv);
           const bp = this.breakPc;
           if (js >= 0 && this.steps + jit.len[js]! <= end && !(bp >= pc && bp < jit.endPc[js]!)) {
@@ -1372,9 +1375,11 @@ export class Hart {
       if (dd[b]! !== raw) dc.fill(s, raw);
       const rd = dd[b + 2]!, rs1 = dd[b + 3]!, rs2 = dd[b + 4]!, imm = dd[b + 5]!;
       let npc = pc + dd[b + 6]!;
+      const op = dd[b + 1]!;
+      entry = op >= Op.JAL && op <= Op.BGEU;
       // ---- execute ----
-      switch (dd[b + 1]) {
-        case Op.LUI: x[rd] = dImm64[s]!; break;
+      switch (op) {
+        case Op.LUI: setI32(xi, rd, imm); break;
         case Op.AUIPC: { const v = pc + imm; xi[rd * 2] = v | 0; xi[rd * 2 + 1] = Math.floor(v / TWO32); break; }
         case Op.JAL: { xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = Math.floor(npc / TWO32); npc = pc + imm; break; }
         case Op.JALR: {
@@ -1386,10 +1391,12 @@ export class Hart {
           npc = tgt;
           break;
         }
-        case Op.BEQ: if (x[rs1] === x[rs2]) npc = pc + imm; break;
-        case Op.BNE: if (x[rs1] !== x[rs2]) npc = pc + imm; break;
-        case Op.BLT: if (x[rs1]! < x[rs2]!) npc = pc + imm; break;
-        case Op.BGE: if (x[rs1]! >= x[rs2]!) npc = pc + imm; break;
+        // Comparisons on int32 words: bigint compares allocate in V8 11 (measured: most of the
+        // interpreter's garbage).
+        case Op.BEQ: if (xi[rs1 * 2] === xi[rs2 * 2] && xi[rs1 * 2 + 1] === xi[rs2 * 2 + 1]) npc = pc + imm; break;
+        case Op.BNE: if (xi[rs1 * 2] !== xi[rs2 * 2] || xi[rs1 * 2 + 1] !== xi[rs2 * 2 + 1]) npc = pc + imm; break;
+        case Op.BLT: if (lt(xi, rs1, rs2)) npc = pc + imm; break;
+        case Op.BGE: if (!lt(xi, rs1, rs2)) npc = pc + imm; break;
         case Op.BLTU: if (ltu(xi, rs1, rs2)) npc = pc + imm; break;
         case Op.BGEU: if (!ltu(xi, rs1, rs2)) npc = pc + imm; break;
         case Op.LB: { const lo = (xi[rs1 * 2]! + imm) | 0; const o = this.ldo(lo, eaHi(xi, rs1, imm, lo), 1); setI32(xi, rd, o >= 0 ? dv.getInt8(o) : Number(BigInt.asIntN(8, this.slowVal))); break; }
@@ -1404,8 +1411,8 @@ export class Hart {
         case Op.SW: { const lo = (xi[rs1 * 2]! + imm) | 0; const hi = eaHi(xi, rs1, imm, lo); const o = this.sto(lo, hi, 4); if (o >= 0) dv.setInt32(o, xi[rs2 * 2]!, true); else this.storeSlow(lo, hi, 4, BigInt(xi[rs2 * 2]! >>> 0)); break; }
         case Op.SD: { const lo = (xi[rs1 * 2]! + imm) | 0; const hi = eaHi(xi, rs1, imm, lo); const o = this.sto(lo, hi, 8); if (o >= 0) { dv.setInt32(o, xi[rs2 * 2]!, true); dv.setInt32(o + 4, xi[rs2 * 2 + 1]!, true); } else this.storeSlow(lo, hi, 8, BigInt.asUintN(64, x[rs2]!)); break; }
         case Op.ADDI: x[rd] = x[rs1]! + dImm64[s]!; break;
-        case Op.SLTI: x[rd] = x[rs1]! < dImm64[s]! ? 1n : 0n; break;
-        case Op.SLTIU: x[rd] = BigInt.asUintN(64, x[rs1]!) < BigInt.asUintN(64, dImm64[s]!) ? 1n : 0n; break;
+        case Op.SLTI: { const h = xi[rs1 * 2 + 1]!, ih = imm >> 31; xi[rd * 2] = h < ih || (h === ih && (xi[rs1 * 2]! >>> 0) < (imm >>> 0)) ? 1 : 0; xi[rd * 2 + 1] = 0; break; }
+        case Op.SLTIU: { const h = xi[rs1 * 2 + 1]! >>> 0, ih = (imm >> 31) >>> 0; xi[rd * 2] = h < ih || (h === ih && (xi[rs1 * 2]! >>> 0) < (imm >>> 0)) ? 1 : 0; xi[rd * 2 + 1] = 0; break; }
         case Op.XORI: x[rd] = x[rs1]! ^ dImm64[s]!; break;
         case Op.ORI: x[rd] = x[rs1]! | dImm64[s]!; break;
         case Op.ANDI: x[rd] = x[rs1]! & dImm64[s]!; break;
@@ -1415,8 +1422,8 @@ export class Hart {
         case Op.ADD: x[rd] = x[rs1]! + x[rs2]!; break;
         case Op.SUB: x[rd] = x[rs1]! - x[rs2]!; break;
         case Op.SLL: sll(xi, rd, rs1, xi[rs2 * 2]! & 63); break;
-        case Op.SLT: x[rd] = x[rs1]! < x[rs2]! ? 1n : 0n; break;
-        case Op.SLTU: x[rd] = ltu(xi, rs1, rs2) ? 1n : 0n; break;
+        case Op.SLT: { const v = lt(xi, rs1, rs2) ? 1 : 0; xi[rd * 2] = v; xi[rd * 2 + 1] = 0; break; }
+        case Op.SLTU: { const v = ltu(xi, rs1, rs2) ? 1 : 0; xi[rd * 2] = v; xi[rd * 2 + 1] = 0; break; }
         case Op.XOR: x[rd] = x[rs1]! ^ x[rs2]!; break;
         case Op.SRL: srl(xi, rd, rs1, xi[rs2 * 2]! & 63); break;
         case Op.SRA: sra(xi, rd, rs1, xi[rs2 * 2]! & 63); break;
@@ -1452,6 +1459,7 @@ export class Hart {
           if (this.jumped) {
             this.jumped = false;
             npc = this.pc;
+            entry = true;
           }
       }
       this.pc = npc;
@@ -1750,6 +1758,11 @@ function sra(xi: Int32Array, rd: number, rs: number, sh: number): void {
 }
 
 /** Unsigned 64-bit less-than on register pairs. */
+/** Signed 64-bit less-than on register pairs. */
+function lt(xi: Int32Array, a: number, b: number): boolean {
+  const ah = xi[a * 2 + 1]!, bh = xi[b * 2 + 1]!;
+  return ah < bh || (ah === bh && (xi[a * 2]! >>> 0) < (xi[b * 2]! >>> 0));
+}
 function ltu(xi: Int32Array, a: number, b: number): boolean {
   const ah = xi[a * 2 + 1]! >>> 0, bh = xi[b * 2 + 1]! >>> 0;
   return ah < bh || (ah === bh && (xi[a * 2]! >>> 0) < (xi[b * 2]! >>> 0));

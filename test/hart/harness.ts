@@ -10,6 +10,8 @@
  *   0x8000_0200  mskip:  mepc += insn length; mret   (uses t5/t6)
  *   0x8000_1000  strap:  j strap          (default stvec: "stop on a trap into S")
  *   0x8000_1100  sskip:  sepc += insn length; sret   (uses t5/t6)
+ *   0x8000_1800  vstrap: j vstrap         (H: default vstvec of guest(): "stop on a trap into VS")
+ *   0x8000_1900  vsskip: sepc (= vsepc when V=1) += insn length; sret
  *   0x8000_2000  start:  <test body> ; done: j done
  *
  *   0x8010_0000  DATA    scratch data area (zeroed)
@@ -54,6 +56,11 @@ export const START = RAM_BASE + 0x2000;
 export const DATA = RAM_BASE + 0x10_0000;
 export const PT_POOL = RAM_BASE + 0x20_0000;
 export const TEST_DEV = 0x10_0000;
+/** H extension: VS-mode trap stub ("stop on a trap into VS") and VS skip handler (vsepc via sepc, sret). */
+export const VSTRAP = RAM_BASE + 0x1800;
+export const VSSKIP = RAM_BASE + 0x1900;
+/** Pool for G-stage (Sv39x4/Sv48x4) tables: 16 KiB-aligned root (priv §8.5.1). */
+export const G_POOL = RAM_BASE + 0x30_0000;
 export const CLINT = 0x200_0000;
 
 // ---------------------------------------------------------------------------------------------
@@ -302,6 +309,24 @@ export class Asm {
   sret(): this { return this.word(SRET); }
   wfi(): this { return this.word(WFI); }
   sfence_vma(rs1 = 0, rs2 = 0): this { return this.word(encR(0x73, 0, 0, rs1, rs2, 0x09)); }
+  // ---- H extension (priv spec §8.3): SYSTEM opcode; HLV/HLVX/HSV use funct3 = 100, HFENCE funct3 = 000 ----
+  hfence_vvma(rs1 = 0, rs2 = 0): this { return this.word(encR(0x73, 0, 0, rs1, rs2, 0x11)); }
+  hfence_gvma(rs1 = 0, rs2 = 0): this { return this.word(encR(0x73, 0, 0, rs1, rs2, 0x31)); }
+  private hlv(f7: number, sel: number, rd: number, rs1: number): this { return this.word(encR(0x73, rd, 4, rs1, sel, f7)); }
+  hlv_b(rd: number, rs1: number): this { return this.hlv(0x30, 0, rd, rs1); }
+  hlv_bu(rd: number, rs1: number): this { return this.hlv(0x30, 1, rd, rs1); }
+  hlv_h(rd: number, rs1: number): this { return this.hlv(0x32, 0, rd, rs1); }
+  hlv_hu(rd: number, rs1: number): this { return this.hlv(0x32, 1, rd, rs1); }
+  hlvx_hu(rd: number, rs1: number): this { return this.hlv(0x32, 3, rd, rs1); }
+  hlv_w(rd: number, rs1: number): this { return this.hlv(0x34, 0, rd, rs1); }
+  hlv_wu(rd: number, rs1: number): this { return this.hlv(0x34, 1, rd, rs1); }
+  hlvx_wu(rd: number, rs1: number): this { return this.hlv(0x34, 3, rd, rs1); }
+  hlv_d(rd: number, rs1: number): this { return this.hlv(0x36, 0, rd, rs1); }
+  /** hsv.x rs2, (rs1) */
+  hsv_b(rs2: number, rs1: number): this { return this.word(encR(0x73, 0, 4, rs1, rs2, 0x31)); }
+  hsv_h(rs2: number, rs1: number): this { return this.word(encR(0x73, 0, 4, rs1, rs2, 0x33)); }
+  hsv_w(rs2: number, rs1: number): this { return this.word(encR(0x73, 0, 4, rs1, rs2, 0x35)); }
+  hsv_d(rs2: number, rs1: number): this { return this.word(encR(0x73, 0, 4, rs1, rs2, 0x37)); }
   csrrw(rd: number, csr: number, rs1: number): this { return this.word(encCsr(1, rd, csr, rs1)); }
   csrrs(rd: number, csr: number, rs1: number): this { return this.word(encCsr(2, rd, csr, rs1)); }
   csrrc(rd: number, csr: number, rs1: number): this { return this.word(encCsr(3, rd, csr, rs1)); }
@@ -419,6 +444,14 @@ export class Asm {
     if (priv !== 0) this.li(t6, priv << 11).csrs(CSR.mstatus, t6);
     return this.la(t6, t).csrw(CSR.mepc, t6).mret();
   }
+  /**
+   * Leave M-mode for VS-mode (priv = S) or VU-mode (priv = U) at `t` via mret with MPV = 1
+   * (priv spec §8.6.4, Table 8.8; uses t6). MPIE is left as it is.
+   */
+  enterV(priv: number, t: Target): this {
+    this.li(t6, 1n << 39n).csrs(CSR.mstatus, t6);
+    return this.enter(priv, t);
+  }
 }
 
 export type AmoName = 'swap' | 'add' | 'xor' | 'and' | 'or' | 'min' | 'max' | 'minu' | 'maxu';
@@ -444,7 +477,7 @@ function emitSkip(a: Asm, epc: number, ret: 'mret' | 'sret'): void {
 
 /**
  * Build the standard image. `body` assembles the test starting at START; `done` is appended
- * after it. Labels `mtrap`, `mskip`, `strap`, `sskip`, `start`, `done` are defined.
+ * after it. Labels `mtrap`, `mskip`, `strap`, `sskip`, `vstrap`, `vsskip`, `start`, `done` are defined.
  */
 export function buildImage(body: (a: Asm) => void): { image: Uint8Array; asm: Asm } {
   const a = new Asm(RAM_BASE);
@@ -454,6 +487,10 @@ export function buildImage(body: (a: Asm) => void): { image: Uint8Array; asm: As
   emitSkip(a, CSR.mepc, 'mret');
   a.org(STRAP).label('strap').j('strap');
   a.org(SSKIP).label('sskip');
+  emitSkip(a, CSR.sepc, 'sret');
+  // H extension: VS-level stubs (sepc/sret executed with V = 1 access vsepc / return within V = 1).
+  a.org(VSTRAP).label('vstrap').j('vstrap');
+  a.org(VSSKIP).label('vsskip');
   emitSkip(a, CSR.sepc, 'sret');
   a.org(START).label('start');
   body(a);
@@ -480,7 +517,7 @@ export interface RetRecord {
   to: number;
   pc: bigint;
 }
-export type StopReason = 'done' | 'mtrap' | 'strap' | 'stop' | 'wfi' | 'limit' | 'halt' | 'fatal';
+export type StopReason = 'done' | 'mtrap' | 'strap' | 'vstrap' | 'stop' | 'wfi' | 'limit' | 'halt' | 'fatal';
 
 export interface SimOptions {
   /**
@@ -560,6 +597,7 @@ export class Sim {
       [this.addr('done'), 'done'],
       [MTRAP, 'mtrap'],
       [STRAP, 'strap'],
+      [VSTRAP, 'vstrap'],
     ]);
     const extra = new Set(opts.extraStops ?? []);
     const max = opts.maxSteps ?? 100_000;
@@ -736,3 +774,164 @@ export const MS = {
 export const IRQ = { SSI: 1, MSI: 3, STI: 5, MTI: 7, SEI: 9, MEI: 11 } as const;
 
 export const INT = 1n << 63n;
+
+// ---------------------------------------------------------------------------------------------
+// Hypervisor extension (priv spec 1.12 chapter 8)
+// ---------------------------------------------------------------------------------------------
+/** mstatus bits added by the H extension (RV64, §8.4.1). */
+export const MSH = { GVA: 1n << 38n, MPV: 1n << 39n } as const;
+/** hstatus fields (§8.2.1). */
+export const HS = {
+  VSBE: 1n << 5n, GVA: 1n << 6n, SPV: 1n << 7n, SPVP: 1n << 8n, HU: 1n << 9n, VGEIN: 0x3fn << 12n,
+  VTVM: 1n << 20n, VTW: 1n << 21n, VTSR: 1n << 22n, VSXL: 3n << 32n, VSXL_64: 2n << 32n,
+} as const;
+/** VS-level and guest-external interrupt numbers (mip/hip bits, §8.2.3). */
+export const VIRQ = { VSSI: 2, VSTI: 6, VSEI: 10, SGEI: 12 } as const;
+export const HGATP_BARE = 0n, HGATP_SV39X4 = 8n, HGATP_SV48X4 = 9n;
+/** G-stage leaves must have U = 1 (all G-stage accesses are U-level, §8.5.1). */
+export const G_RWX = RWX | PTE_U, G_RW = RW | PTE_U, G_RO = RO | PTE_U, G_XO = XO | PTE_U, G_RX = RX | PTE_U;
+
+/**
+ * A G-stage table (Sv39x4 / Sv48x4, §8.5.1): like Sv39/Sv48 but the root is 16 KiB (2048
+ * entries, 16 KiB-aligned) and its VPN has 2 more bits (GPA bits 40:30 for Sv39x4). Tables are
+ * written at host physical addresses from `pool` (G-stage tables live in host memory).
+ */
+export class GuestPageTable {
+  readonly levels: number;
+  readonly root: number;
+  private next: number;
+
+  constructor(private readonly sim: Sim, readonly mode: 'sv39x4' | 'sv48x4', pool = G_POOL) {
+    if (pool % 16384 !== 0) throw new Error('G-stage root must be 16 KiB aligned');
+    this.levels = mode === 'sv39x4' ? 3 : 4;
+    this.root = pool;
+    this.next = pool + 16384;
+  }
+
+  private vpn(gpa: bigint, level: number): number {
+    const mask = level === this.levels - 1 ? 2047n : 511n;
+    return Number((BigInt.asUintN(64, gpa) >> BigInt(12 + 9 * level)) & mask);
+  }
+
+  /** Address of the PTE for `gpa` at `level` (0 = 4 KiB leaf), allocating tables on the way. */
+  pteAddr(gpa: bigint | number, level = 0): number {
+    const v = BigInt(gpa);
+    let table = this.root;
+    for (let l = this.levels - 1; l > level; l--) {
+      const pa = table + this.vpn(v, l) * 8;
+      let pte = this.sim.read64(pa);
+      if ((pte & 1n) === 0n) {
+        const t = this.next;
+        this.next += 4096;
+        pte = (BigInt(t >>> 12) << 10n) | 1n;
+        this.sim.write64(pa, pte);
+      } else if ((pte & 0xen) !== 0n) {
+        throw new Error(`GuestPageTable: gpa 0x${v.toString(16)} already mapped by a leaf at level ${l}`);
+      }
+      table = Number(pte >> 10n) * 4096;
+    }
+    return table + this.vpn(v, level) * 8;
+  }
+  /** Map `gpa` -> host `pa` with a leaf at `level` (0: 4 KiB, 1: 2 MiB, 2: 1 GiB, 3: 512 GiB). */
+  map(gpa: bigint | number, pa: number | bigint, flags: number, level = 0): this {
+    this.sim.write64(this.pteAddr(gpa, level), (BigInt(pa) >> 12n) << 10n | BigInt(flags));
+    return this;
+  }
+  /** Identity-map [pa, pa + pages*4K) with 4 KiB leaves. */
+  identity(pa: number, pages: number, flags: number): this {
+    for (let k = 0; k < pages; k++) this.map(pa + k * 4096, pa + k * 4096, flags);
+    return this;
+  }
+  setPte(gpa: bigint | number, pte: bigint, level = 0): this {
+    this.sim.write64(this.pteAddr(gpa, level), pte);
+    return this;
+  }
+  pte(gpa: bigint | number, level = 0): bigint {
+    return this.sim.read64(this.pteAddr(gpa, level));
+  }
+  hgatp(vmid = 0): bigint {
+    return ((this.mode === 'sv39x4' ? HGATP_SV39X4 : HGATP_SV48X4) << 60n) | (BigInt(vmid) << 44n) | BigInt(this.root >>> 12);
+  }
+}
+
+/** hgatp / vsatp values for a given mode with the standard pool roots (known before assembly). */
+export function hgatpFor(mode: 'bare' | 'sv39x4' | 'sv48x4', vmid = 0, pool = G_POOL): bigint {
+  if (mode === 'bare') return 0n;
+  return ((mode === 'sv39x4' ? HGATP_SV39X4 : HGATP_SV48X4) << 60n) | (BigInt(vmid) << 44n) | BigInt(pool >>> 12);
+}
+export function vsatpFor(mode: 'bare' | 'sv39' | 'sv48', asid = 0, pool = PT_POOL): bigint {
+  if (mode === 'bare') return 0n;
+  return ((mode === 'sv39' ? SATP_SV39 : SATP_SV48) << 60n) | (BigInt(asid) << 44n) | BigInt(pool >>> 12);
+}
+
+export interface GuestOpts {
+  /** VS-stage scheme (vsatp). Default 'sv39'. */
+  vs?: 'bare' | 'sv39' | 'sv48';
+  /** G-stage scheme (hgatp). Default 'sv39x4'. */
+  g?: 'bare' | 'sv39x4' | 'sv48x4';
+  /** PRV_S: run `code` in VS-mode (default); PRV_U: in VU-mode. */
+  priv?: number;
+  vmid?: number;
+  /** M-mode code run after hgatp/vsatp/vstvec are set, before entering the guest. */
+  setup?: (a: Asm) => void;
+  /** Code placed after the guest code and its `done` (labels for handlers, data). */
+  tail?: (a: Asm) => void;
+  /** The test's own mappings, after the defaults. */
+  map?: (t: GuestTables, sim: Sim) => void;
+  regs?: Record<number, bigint | number>;
+  maxSteps?: number;
+}
+export interface GuestTables {
+  /** VS-stage table (null when vs = 'bare'); its tables live at GPA = HPA in PT_POOL. */
+  vs: PageTable | null;
+  /** G-stage table (null when g = 'bare'). */
+  g: GuestPageTable | null;
+}
+
+/**
+ * Build (not run) a program that sets hgatp, vsatp (identity roots PT_POOL / G_POOL) and
+ * vstvec = VSTRAP in M-mode, runs `setup`, then enters VS (or VU) at label `guest` with mret
+ * (MPV = 1) and runs `code` there. Default mappings, so that only the test's own mappings matter:
+ *  - G-stage: identity 4 KiB pages, U+RWX, A/D set, for the 16 code pages and 32 pages of the
+ *    VS-stage table pool;
+ *  - VS-stage: identity 4 KiB pages for the code: RWX (VS) or, when priv = U, U+RWX for pages
+ *    >= 2 (pages 0-1 hold the trap stubs, run in VS).
+ * Nothing is delegated: traps go to M (`mtrap`) unless `setup` writes medeleg/hedeleg.
+ */
+export function makeGuest(code: (a: Asm) => void, o: GuestOpts = {}): { sim: Sim } & GuestTables {
+  const vsMode = o.vs ?? 'sv39', gMode = o.g ?? 'sv39x4', priv = o.priv ?? PRV_S;
+  const sim = new Sim((a) => {
+    a.li(t0, hgatpFor(gMode, o.vmid ?? 0)).csrw(CSR.hgatp, t0);
+    a.li(t0, vsatpFor(vsMode)).csrw(CSR.vsatp, t0);
+    a.li(t0, VSTRAP).csrw(CSR.vstvec, t0);
+    o.setup?.(a);
+    a.enterV(priv, 'guest');
+    a.label('guest');
+    code(a);
+    if (o.tail) {
+      a.j('done');
+      o.tail(a);
+    }
+  }, { regs: o.regs });
+  const g = gMode === 'bare' ? null : new GuestPageTable(sim, gMode);
+  const vs = vsMode === 'bare' ? null : new PageTable(sim, vsMode);
+  if (g) {
+    g.identity(RAM_BASE, 16, G_RWX);
+    g.identity(PT_POOL, 32, G_RWX);
+  }
+  if (vs) {
+    for (let k = 0; k < 16; k++) {
+      const pa = RAM_BASE + k * 4096;
+      vs.map(pa, pa, priv === PRV_U && k >= 2 ? RWX | PTE_U : RWX);
+    }
+  }
+  o.map?.({ vs, g }, sim);
+  return { sim, vs, g };
+}
+
+/** makeGuest, then run. */
+export function runGuest(code: (a: Asm) => void, o: GuestOpts = {}): { sim: Sim } & GuestTables {
+  const r = makeGuest(code, o);
+  r.sim.run({ maxSteps: o.maxSteps });
+  return r;
+}
