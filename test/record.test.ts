@@ -207,6 +207,37 @@ describe('JSON schemas', () => {
       r.close();
     }
   });
+
+  it('a guest run under the built-in hypervisor (V = 1 traps, vm_exit, vm_entry) follows them too', () => {
+    const cfgSchema = JSON.parse(readFileSync(`${ROOT}schemas/machine-config.schema.json`, 'utf8')) as Record<string, unknown>;
+    const evSchema = JSON.parse(readFileSync(`${ROOT}schemas/event-payload.schema.json`, 'utf8')) as Record<string, unknown>;
+    const byKind = evSchema['x-by-kind'] as Record<string, string>;
+    const p = `${GUESTS}/smp-kernel.elf`;
+    const path = join(dir, `guest-${traceNo++}.trace`);
+    const session = RecordSession.create({
+      path, maxInsns: SAFETY_CAP,
+      config: {
+        ramSize: 512 * MiB, harts: 2, bios: 'builtin',
+        guests: [{ image: { name: p, bytes: new Uint8Array(readFileSync(p)) }, vcpus: 2, memSize: 128 * MiB }],
+      },
+    });
+    expect(session.runToEnd().kind).toBe('poweroff');
+    session.finish();
+    const { events, r } = readAll(path);
+    try {
+      expect(validate(cfgSchema, cfgSchema, r.config)).toEqual([]);
+      const kinds = new Set<string>();
+      for (const e of events) {
+        kinds.add(e.kind);
+        const errs = validate(resolveRef(evSchema, byKind[e.kind]!), evSchema, e.payload);
+        if (errs.length) expect.fail(`seq ${e.seq} (${e.kind}): ${errs.join('; ')}`);
+      }
+      expect(kinds.has('vm_exit') && kinds.has('vm_entry')).toBe(true);
+      expect(events.some((e) => e.kind === 'trap' && e.virt)).toBe(true);
+    } finally {
+      r.close();
+    }
+  });
 });
 
 describe('tiers', () => {

@@ -12,6 +12,7 @@ import {
 import { importQemuLog } from '../diff/qemu-import.js';
 import { TraceError } from '../trace/store.js';
 import { out } from './output.js';
+import { loadSymbolFiles } from './inspect.js';
 
 export interface DiffCliOptions {
   kinds?: string;
@@ -19,6 +20,8 @@ export interface DiffCliOptions {
   format?: string;
   context?: string;
   digests?: boolean;
+  /** --symbols files (ELF or System.map). */
+  symbols?: string[];
 }
 
 const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
@@ -85,7 +88,9 @@ export function diffCommand(a: string, b: string, o: DiffCliOptions): number {
   }
   let r: TraceDiffReport;
   try {
-    r = diffTraces(a, b, { kinds: list(o.kinds) as never, ignore: list(o.ignore), context, digests: o.digests !== false });
+    const symbols = loadSymbolFiles(o.symbols);
+    r = diffTraces(a, b, { kinds: list(o.kinds) as never, ignore: list(o.ignore), context, digests: o.digests !== false, symbols });
+    for (const n of new Set([...r.codeA.notes, ...r.codeB.notes])) process.stderr.write(`hvtrace: warning: ${n}\n`);
   } catch (e) {
     if (e instanceof TraceError || e instanceof CompareError) return fail(e.message);
     throw e;

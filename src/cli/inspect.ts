@@ -8,6 +8,7 @@ import { csrName } from '../isa/disasm.js';
 import { EXCEPTION_NAMES, INTERRUPT_NAMES } from '../hart/constants.js';
 import { out } from './output.js';
 import { TraceCode } from '../trace/code.js';
+import { readSymbolFile, type SymbolFile } from '../machine/symbols.js';
 
 const hex = (v: bigint | number): string => `0x${(typeof v === 'bigint' ? BigInt.asUintN(64, v) : v).toString(16)}`;
 const MiB = 1024 * 1024;
@@ -19,6 +20,27 @@ function withReader<T>(file: string, f: (r: TraceReader) => T): T {
   } finally {
     r.close();
   }
+}
+
+/**
+ * The `--symbols FILE` options (repeatable; ELF or System.map, told apart by content). A file that
+ * cannot be used is a TraceError (one line, exit 2).
+ */
+export function loadSymbolFiles(paths: readonly string[] | undefined): SymbolFile[] {
+  const files: SymbolFile[] = [];
+  for (const p of paths ?? []) {
+    try {
+      files.push(readSymbolFile(p));
+    } catch (e) {
+      throw new TraceError((e as Error).message);
+    }
+  }
+  return files;
+}
+
+/** Notes about symbol sources, as warnings on stderr. */
+export function warnSymbolNotes(notes: readonly string[]): void {
+  for (const n of notes) process.stderr.write(`hvtrace: warning: ${n}\n`);
 }
 
 function fail(e: unknown): number {
@@ -179,6 +201,8 @@ export interface EventsCliOptions {
   to?: string;
   limit?: string;
   json?: boolean;
+  /** --symbols files (ELF or System.map). */
+  symbols?: string[];
 }
 
 function intOpt(flag: string, v: string | undefined): number | undefined {
@@ -198,8 +222,10 @@ export function eventsCommand(file: string, o: EventsCliOptions): number {
     const from = intOpt('--from', o.from);
     const to = intOpt('--to', o.to);
     const limit = intOpt('--limit', o.limit);
+    const symbols = loadSymbolFiles(o.symbols);
     return withReader(file, (r) => {
-      const code = new TraceCode(r);
+      const code = new TraceCode(r, { symbols });
+      warnSymbolNotes(code.notes);
       const filter = {
         kinds: kinds as EventKind[],
         hart,

@@ -25,13 +25,22 @@ export function machineOptions(cmd: Command): Command {
     .option('--initrd <PATH>', 'initial ramdisk')
     .addOption(new Option('--append <ARGS>', 'kernel command line (chosen/bootargs)'))
     .option('--dtb <PATH>', 'use this device tree blob instead of the generated one')
-    .option('-m, --memory <SIZE>', 'RAM size (e.g. 256M, 1G)', '256M')
+    .option('-m, --memory <SIZE>', 'RAM size (e.g. 256M, 1G; default 256M, with --guest enough for the guests)')
     .option('--smp <N>', 'number of harts (1-8)', '1')
+    .option('--guest <IMAGE>', 'run IMAGE (ELF or raw) as a guest of the built-in hypervisor (repeatable: one VM each)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--vcpus <N>', 'vCPUs of each guest (1-8, default 1)')
+    .option('--guest-mem <SIZE>', 'RAM of each guest (default 128M)')
+    .option('--guest-append <ARGS>', 'guest kernel command line (chosen/bootargs of its device tree)')
+    .option('--guest-initrd <PATH>', 'guest initial ramdisk')
     .option('--max-insns <N>', 'stop after N instructions (all harts)')
     .option('--input <FILE>', 'UART input from a file, delivered as soon as the guest listens (deterministic; stdin is live)')
     .option('--quantum <N>', 'scheduler quantum in instructions per hart', intArg('--quantum', 1, 1e9), 10000)
     .option('-q, --quiet', 'no progress or summary on stderr');
 }
+
+/** `--symbols FILE` (repeatable) for the commands that show code locations (src/machine/symbols.ts). */
+const SYMBOLS_OPTION = ['--symbols <FILE>', 'symbols from an ELF file or a System.map (repeatable; a System.map next to a raw kernel Image is used without it)',
+  (v: string, prev: string[] = []) => [...prev, v]] as const;
 
 // `hvtrace events big.trace | head`: a closed pipe ends the output quietly, not with a stack trace.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -74,6 +83,7 @@ program.command('events').description('list the events of a trace, one per line,
   .option('--to <SEQ>', 'last event (seq number, inclusive)')
   .option('--limit <N>', 'at most N events')
   .option('--json', 'JSON Lines (64-bit values as hex strings)')
+  .option(...SYMBOLS_OPTION)
   .action((file: string, opts) => {
     process.exitCode = eventsCommand(file, opts);
   });
@@ -89,12 +99,13 @@ program.command('query').description('run a read-only SQL query on a trace (tabl
 // ---- replay / diff / import (src/cli/replay.ts, src/cli/diff.ts) ----
 program.command('replay').description('replay a trace and report the first divergence (exit 0 match, 1 divergence, 2 unusable); --to: land on an instruction and show the machine')
   .argument('<FILE>', 'trace file')
-  .option('--to <POS>', 'stop at POS: N (global instruction count), HART:COUNT (instret), seq:N (the step that emits event N), pc:ADDR or pc:ADDR#K (hex or ELF symbol; H:pc:... for one hart)')
+  .option('--to <POS>', 'stop at POS: N (global instruction count), HART:COUNT (instret), seq:N (the step that emits event N), pc:ADDR or pc:ADDR#K (hex, SYMBOL or SYMBOL+OFFSET; H:pc:... for one hart)')
   .option('--force', 'replay even when images, schema or hvtrace version differ from the recording')
   .option('--json', 'one JSON object')
   .option('--events <N>', 'with --to: events to show before the position', '8')
   .option('--no-digests', 'do not compare the stored state digests')
   .option('--console', 'print the guest console output while replaying')
+  .option(...SYMBOLS_OPTION)
   .action((file: string, opts) => {
     process.exitCode = replayCommand(file, opts);
   });
@@ -107,6 +118,7 @@ program.command('diff').description('compare two traces event by event (exit 0 s
   .option('--format <text|json|junit>', 'report format', 'text')
   .option('--context <N>', 'events shown before the divergence', '5')
   .option('--no-digests', 'do not use state digests to skip the common start')
+  .option(...SYMBOLS_OPTION)
   .action((a: string, b: string, opts) => {
     process.exitCode = diffCommand(a, b, opts);
   });

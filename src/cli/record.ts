@@ -54,7 +54,7 @@ export async function recordCommand(o: RecordCliOptions): Promise<number> {
   const stdin = process.stdin;
   try {
     const opts = { ...o };
-    if (!opts.kernel && opts.bios === 'builtin') {
+    if (!opts.kernel && opts.bios === 'builtin' && !(opts.guest && opts.guest.length > 0)) {
       opts.kernel = join(PACKAGE_ROOT, DEFAULT_GUEST);
       if (!o.smpGiven) opts.smp = '4';
     }
@@ -62,7 +62,7 @@ export async function recordCommand(o: RecordCliOptions): Promise<number> {
     const digestEvery = parseCount('--digest-every', o.digestEvery, DEFAULT_DIGEST_EVERY);
     const checkpointEvery = parseCount('--checkpoint-every', o.checkpointEvery, DEFAULT_CHECKPOINT_EVERY);
     const maxInsns = parseMaxInsns(o.maxInsns);
-    const source = cfg.kernel ?? (typeof cfg.bios === 'object' ? cfg.bios : undefined);
+    const source = cfg.kernel ?? cfg.guests?.[0]?.image ?? (typeof cfg.bios === 'object' ? cfg.bios : undefined);
     const name = source ? basename(source.name).replace(/\.[^.]*$/, '') || 'trace' : 'trace';
     if (o.output) {
       path = o.output;

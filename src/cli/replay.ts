@@ -10,7 +10,7 @@ import { replay, seek, parsePosition, REGISTER_NAMES, type ReplayReport, type Se
 import { formatDivergence, hex, toJsonValue, eventToJson } from '../diff/compare.js';
 import { TraceError } from '../trace/store.js';
 import { PRIV_NAMES } from '../trace/model.js';
-import { describeEvent } from './inspect.js';
+import { describeEvent, loadSymbolFiles } from './inspect.js';
 import { out } from './output.js';
 
 export interface ReplayCliOptions {
@@ -20,6 +20,8 @@ export interface ReplayCliOptions {
   digests?: boolean;
   events?: string;
   console?: boolean;
+  /** --symbols files (ELF or System.map). */
+  symbols?: string[];
 }
 
 
@@ -51,7 +53,7 @@ function replayText(r: ReplayReport, file: string): string {
 function hartText(h: HartView, focus: boolean): string[] {
   const lines: string[] = [];
   const state = h.state === 'running' ? '' : ` (${h.state})`;
-  lines.push(`hart ${h.id}${focus ? ' *' : ''}: pc ${hex(h.pc)}${h.symbol ? ` <${h.symbol}>` : ''}  priv ${PRIV_NAMES[h.priv] ?? h.priv}  instret ${h.instret}  steps ${h.steps}${state}`);
+  lines.push(`hart ${h.id}${focus ? ' *' : ''}: pc ${hex(h.pc)}${h.symbol ? ` <${h.symbol}>` : ''}  priv ${h.virt ? 'V' : ''}${PRIV_NAMES[h.priv] ?? h.priv}  instret ${h.instret}  steps ${h.steps}${state}`);
   if (!focus) return lines;
   for (let i = 0; i < 32; i += 4) {
     lines.push('  ' + [0, 1, 2, 3].map((k) => `${REGISTER_NAMES.x[i + k]!.padStart(4)} ${h64(h.x[i + k]!)}`).join('  '));
@@ -138,16 +140,18 @@ function replayJson(r: ReplayReport): unknown {
 
 export function replayCommand(file: string, o: ReplayCliOptions): number {
   try {
+    const symbols = loadSymbolFiles(o.symbols);
     if (o.to !== undefined) {
       parsePosition(o.to);
       const n = o.events === undefined ? 8 : Number(o.events);
       if (!Number.isInteger(n) || n < 0) throw new TraceError(`--events ${o.events}: expected a non-negative integer`);
-      const r = seek(file, o.to, { force: o.force, events: n });
+      const r = seek(file, o.to, { force: o.force, events: n, symbols });
       out(o.json ? `${JSON.stringify(seekJson(r))}\n` : `${seekText(r, file)}\n`);
       return r.divergence ? 1 : 0;
     }
     const r = replay(file, {
       force: o.force,
+      symbols,
       digests: o.digests !== false,
       onConsole: o.console ? (b) => out(Buffer.from(b).toString('latin1')) : undefined,
     });

@@ -2,6 +2,8 @@ import { Machine, type MachineConfig } from '../machine/machine.js';
 import { Scheduler } from '../sched/scheduler.js';
 import { ImageError } from '../machine/loader.js';
 import { readImage, parseMemSize } from './images.js';
+import type { GuestConfig } from '../hypervisor/config.js';
+import { DEFAULT_GUEST_MEM, MAX_VCPUS, hostRamFor } from '../hypervisor/layout.js';
 import { Progress } from './progress.js';
 
 export interface MachineCliOptions {
@@ -10,8 +12,15 @@ export interface MachineCliOptions {
   initrd?: string;
   append?: string;
   dtb?: string;
-  memory: string;
+  /** -m; default 256M, or what the guests need. */
+  memory?: string;
   smp: string;
+  /** Built-in hypervisor guests (repeatable --guest) and their options. */
+  guest?: string[];
+  vcpus?: string;
+  guestMem?: string;
+  guestAppend?: string;
+  guestInitrd?: string;
   maxInsns?: string;
   quantum: number;
   quiet?: boolean;
@@ -23,15 +32,53 @@ export function machineConfigFromCli(o: MachineCliOptions): MachineConfig {
   const harts = Number(o.smp);
   if (!Number.isInteger(harts) || harts < 1 || harts > 8) throw new ImageError(`--smp must be between 1 and 8 (got ${o.smp})`);
   const bios = o.bios === 'builtin' || o.bios === 'none' ? o.bios : readImage(o.bios, 'firmware');
+  const guests = guestsFromCli(o);
+  const ramSize = o.memory !== undefined ? parseMemSize(o.memory)
+    : guests ? hostRamFor(guests.map((g) => g.memSize)) : parseMemSize('256M');
+  if (guests && o.memory === undefined && ramSize > 2048 * 1024 * 1024) {
+    throw new ImageError(`the guests need ${ramSize / (1024 * 1024)} MiB of host RAM, more than hvtrace's 2048 MiB: use a smaller --guest-mem`);
+  }
   return {
-    ramSize: parseMemSize(o.memory),
+    ramSize,
     harts,
     bios,
     kernel: o.kernel ? readImage(o.kernel, 'kernel') : undefined,
     initrd: o.initrd ? readImage(o.initrd, 'initrd') : undefined,
     append: o.append,
     dtb: o.dtb ? readImage(o.dtb, 'dtb') : undefined,
+    ...(guests ? { guests } : {}),
   };
+}
+
+/** The --guest flags as guest configurations (undefined without --guest); one-line errors. */
+function guestsFromCli(o: MachineCliOptions): GuestConfig[] | undefined {
+  const images = o.guest ?? [];
+  if (images.length === 0) {
+    for (const [flag, v] of [['--vcpus', o.vcpus], ['--guest-mem', o.guestMem], ['--guest-append', o.guestAppend], ['--guest-initrd', o.guestInitrd]] as const) {
+      if (v !== undefined) throw new ImageError(`${flag} needs --guest IMAGE`);
+    }
+    return undefined;
+  }
+  if (o.bios !== 'builtin') throw new ImageError(`--guest needs the built-in firmware (--bios builtin), not --bios ${o.bios}: the built-in hypervisor runs on it`);
+  if (o.kernel) throw new ImageError('--guest and --kernel exclude each other: the built-in hypervisor is the payload at 0x80200000');
+  const vcpus = o.vcpus === undefined ? 1 : Number(o.vcpus);
+  if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > MAX_VCPUS) throw new ImageError(`--vcpus must be between 1 and ${MAX_VCPUS} (got ${o.vcpus})`);
+  let memSize = DEFAULT_GUEST_MEM;
+  if (o.guestMem !== undefined) {
+    try {
+      memSize = parseMemSize(o.guestMem);
+    } catch {
+      throw new ImageError(`--guest-mem ${o.guestMem}: expected a size like 128M or 1G`);
+    }
+  }
+  const initrd = o.guestInitrd ? readImage(o.guestInitrd, 'guest initrd') : undefined;
+  return images.map((path) => ({
+    image: readImage(path, 'guest'),
+    vcpus,
+    memSize,
+    ...(o.guestAppend !== undefined ? { append: o.guestAppend } : {}),
+    ...(initrd ? { initrd } : {}),
+  }));
 }
 
 export function parseMaxInsns(s: string | undefined): number | undefined {

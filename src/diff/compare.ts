@@ -28,7 +28,7 @@
  */
 import { EVENT_KINDS, type EventKind, type TraceEvent } from '../trace/model.js';
 import { TraceReader, TraceError } from '../trace/store.js';
-import { TraceCode } from '../trace/code.js';
+import { TraceCode, type TraceCodeOptions } from '../trace/code.js';
 
 export { TraceCode };
 
@@ -546,7 +546,7 @@ export function referenceInfo(r: TraceReader): ReferenceInfo | null {
   }
 }
 
-export interface TraceDiffOptions extends CompareOptions {
+export interface TraceDiffOptions extends CompareOptions, TraceCodeOptions {
   /** Use matching state digests to skip the equal start of both traces (default true). */
   digests?: boolean;
 }
@@ -651,8 +651,8 @@ export function diffTraces(pathA: string, pathB: string, opts: TraceDiffOptions 
     res.summary.actual = sideCounts(rb);
     res.summary.complete = true;
     if (res.summary.compared === 0) res.status = 'empty';
-    const codeA = new TraceCode(ra);
-    const codeB = new TraceCode(rb);
+    const codeA = new TraceCode(ra, { symbols: opts.symbols, autoSymbols: opts.autoSymbols });
+    const codeB = new TraceCode(rb, { symbols: opts.symbols, autoSymbols: opts.autoSymbols });
     let where: TraceDiffReport['where'] = null;
     const d = res.divergence;
     if (d) {

@@ -19,6 +19,9 @@ import { parseElf, isElf, ImageError, findSymbol, type ElfImage } from './loader
 import { BuiltinSbi } from '../firmware/sbi.js';
 import { Jit } from '../hart/jit.js';
 import { IRQ_MTIP, type HartIrqLines } from './device.js';
+import { Hypervisor, type HypervisorSnapshot } from '../hypervisor/hypervisor.js';
+import type { GuestConfig } from '../hypervisor/config.js';
+import { HV_ENTRY, hostRamFor } from '../hypervisor/layout.js';
 
 export const RAM_BASE = 0x8000_0000;
 export const KERNEL_BASE = 0x8020_0000;
@@ -42,6 +45,11 @@ export interface MachineConfig {
   readonly initrd?: Image;
   readonly append?: string;
   readonly dtb?: Image;
+  /**
+   * Guests of the built-in hypervisor (src/hypervisor): the built-in SBI boots the hypervisor
+   * at 0x8020_0000 instead of a kernel, and it runs these as VMs.
+   */
+  readonly guests?: readonly GuestConfig[];
   /** Block translation tier (default on; HVTRACE_JIT=0 turns it off). Results are identical. */
   readonly jit?: boolean;
   /** Executions before a block is translated (tests use a low value to translate everything). */
@@ -63,10 +71,17 @@ export interface HaltInfo {
   readonly message: string;
 }
 
+/**
+ * What a loaded range is: the machine's images, or (with guests) what the built-in hypervisor
+ * writes at boot: its own code and tables, each guest's image, initrd and device tree.
+ */
+export type LoadedRole = 'firmware' | 'kernel' | 'initrd' | 'dtb' | 'hypervisor' |
+  `guest${number}` | `guest${number}-initrd` | `guest${number}-dtb`;
+
 /** A loaded program: its symbols (for symbolizing) and entry. */
 export interface LoadedImage {
   readonly name: string;
-  readonly role: 'firmware' | 'kernel' | 'initrd' | 'dtb';
+  readonly role: LoadedRole;
   readonly base: number;
   readonly size: number;
   readonly entry: number;
@@ -84,6 +99,8 @@ export class Machine implements HartEnv, HartIrqLines {
   readonly uart: Uart16550;
   readonly testdev: TestDevice;
   readonly sbi: BuiltinSbi | null = null;
+  /** The built-in hypervisor when the configuration has guests. */
+  readonly hypervisor: Hypervisor | null = null;
   readonly images: LoadedImage[] = [];
   dtbAddr = 0;
   /** HTIF `tohost` address when the kernel ELF defines one (Spike convention). */
@@ -135,21 +152,46 @@ export class Machine implements HartEnv, HartIrqLines {
         harts: this.harts,
         consoleWrite: (b) => this.onConsole(b),
         consoleRead: () => this.uartReadByte(),
-        systemReset: (kind, reason) => {
-          if (kind === 'poweroff') {
-            this.stop({ kind: 'poweroff', exitCode: reason === 1 ? 1 : 0, message: reason === 1 ? 'SBI shutdown (reason: system failure)' : 'SBI shutdown' });
-          } else {
-            this.stop({ kind: 'reset', exitCode: 0, message: 'SBI system reset requested' });
-          }
-        },
+        systemReset: (kind, reason) => this.systemReset(kind, reason),
         fatal: (m) => this.stop({ kind: 'fatal', exitCode: 3, message: m }),
       });
+    }
+    if (config.guests && config.guests.length > 0) {
+      const sbi = this.sbi!;
+      const hv = new Hypervisor({
+        harts: this.harts,
+        mem: this.bus,
+        plic: this.plic,
+        isa: ISA_STRING,
+        now: () => this.mtime(this.current),
+        consoleWrite: (b) => this.onConsole(b),
+        consoleRead: () => this.uartReadByte(),
+        startHart: (id) => {
+          // SBI HSM hart_start of a pCPU, by the hypervisor: the firmware enters it at HV_ENTRY.
+          const h = this.harts[id]!;
+          if (h.obs) h.obs.hartState(h, 'start');
+          sbi.boot(h, BigInt(HV_ENTRY), BigInt(this.dtbAddr));
+        },
+        systemReset: (kind, reason) => this.systemReset(kind, reason),
+        stopMachine: (m) => this.stop({ kind: 'fatal', exitCode: 3, message: m }),
+      }, config.guests);
+      this.hypervisor = hv;
+      for (const h of this.harts) h.hsHandler = hv;
     }
     this.load();
   }
 
   get halted(): boolean {
     return this.halt !== null;
+  }
+
+  /** SBI SRST (the firmware's, or the hypervisor's when the last VM shuts down). */
+  private systemReset(kind: 'poweroff' | 'reset', reason: number): void {
+    if (kind === 'poweroff') {
+      this.stop({ kind: 'poweroff', exitCode: reason === 1 ? 1 : 0, message: reason === 1 ? 'SBI shutdown (reason: system failure)' : 'SBI shutdown' });
+    } else {
+      this.stop({ kind: 'reset', exitCode: 0, message: 'SBI system reset requested' });
+    }
   }
 
   stop(h: HaltInfo): void {
@@ -213,7 +255,16 @@ export class Machine implements HartEnv, HartIrqLines {
       const li = this.loadImage(fw, 'firmware', RAM_BASE);
       fwEntry = li.entry;
     }
-    if (cfg.kernel) {
+    const hv = this.hypervisor;
+    if (hv) {
+      // The built-in hypervisor is the payload at 0x8020_0000 (no image: it is native code);
+      // the guests' images, initrds and DTBs are placed in host RAM by it at boot.
+      kernelEntry = HV_ENTRY;
+      for (const r of hv.guestRegions()) {
+        this.checkRange(r.name, r.base, r.size);
+        this.images.push({ name: r.name, role: r.role, base: r.base, size: r.size, entry: /^guest\d+$/.test(r.role) ? r.base : 0 });
+      }
+    } else if (cfg.kernel) {
       // Without firmware the kernel goes to the start of RAM (QEMU -bios none).
       const base = cfg.bios === 'none' ? RAM_BASE : KERNEL_BASE;
       const li = this.loadImage(cfg.kernel, 'kernel', base);
@@ -272,6 +323,8 @@ export class Machine implements HartEnv, HartIrqLines {
     if (this.sbi) {
       // Boot hart 0 into the kernel; the others wait in HSM STOPPED.
       this.sbi.boot(this.harts[0]!, BigInt(kernelEntry), BigInt(this.dtbAddr));
+      // What the hypervisor wrote at boot (its idle loop, the G-stage tables).
+      if (hv) for (const r of hv.hypervisorRegions()) this.images.push({ name: r.name, role: 'hypervisor', base: r.base, size: r.size, entry: 0 });
     } else {
       const entry = cfg.bios === 'none' ? kernelEntry : fwEntry;
       for (const h of this.harts) {
@@ -352,6 +405,7 @@ export class Machine implements HartEnv, HartIrqLines {
       uart: this.uart.saveState(),
       testdev: this.testdev.saveState(),
       hsm: this.sbi ? this.sbi.hsm.slice() : null,
+      ...(this.hypervisor ? { hyp: this.hypervisor.saveState() } : {}),
     };
   }
   restoreState(s: MachineSnapshot): void {
@@ -364,6 +418,7 @@ export class Machine implements HartEnv, HartIrqLines {
     this.uart.restoreState(s.uart);
     this.testdev.restoreState(s.testdev);
     if (this.sbi && s.hsm) s.hsm.forEach((v, i) => { this.sbi!.hsm[i] = v; });
+    if (this.hypervisor && s.hyp) this.hypervisor.restoreState(s.hyp);
   }
 
   /** Spike HTIF: a non-zero write to tohost ends the run; (code << 1) | 1 is an exit code. */
@@ -385,6 +440,8 @@ export interface MachineSnapshot {
   uart: unknown;
   testdev: unknown;
   hsm: number[] | null;
+  /** The built-in hypervisor's state (present only with guests). */
+  hyp?: HypervisorSnapshot;
 }
 
 export function validateConfig(c: MachineConfig): void {
@@ -396,4 +453,13 @@ export function validateConfig(c: MachineConfig): void {
   }
   if (c.ramSize > 2048 * MiB) throw new ImageError('-m must be at most 2048 MiB');
   if (c.ramSize % MiB !== 0) throw new ImageError('-m must be a whole number of MiB');
+  if (c.guests && c.guests.length > 0) {
+    if (c.bios !== 'builtin') throw new ImageError('--guest needs the built-in firmware (--bios builtin): the built-in hypervisor runs on it');
+    if (c.kernel) throw new ImageError('--guest and --kernel exclude each other: the built-in hypervisor is the payload at 0x80200000');
+    if (c.initrd || c.append !== undefined) throw new ImageError('--initrd and --append are for --kernel; use --guest-initrd and --guest-append for a guest');
+    const need = hostRamFor(c.guests.map((g) => g.memSize));
+    if (c.ramSize < need) {
+      throw new ImageError(`-m ${c.ramSize / MiB}M is too small for the guests: guest RAM starts at 0x90000000 and needs ${need / MiB}M of host RAM (or leave -m out)`);
+    }
+  }
 }

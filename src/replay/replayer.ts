@@ -19,8 +19,10 @@
  *                  timer lines) land right after the instruction before them, and events of
  *                  the machine's construction (firmware boot) at instruction 0. Found in two
  *                  passes: one that notes where event N is emitted, one that stops there;
- *   pc:ADDR[#K]    the first (K-th) time a hart is about to execute ADDR (hex, or an ELF
- *                  symbol, optionally +offset); `H:pc:ADDR[#K]` restricts it to hart H.
+ *   pc:ADDR[#K]    the first (K-th) time a hart is about to execute ADDR (hex, or a symbol,
+ *                  optionally +offset, from the trace's ELF images, `--symbols` files or the
+ *                  System.map next to a raw kernel Image: src/machine/symbols.ts);
+ *                  `H:pc:ADDR[#K]` restricts it to hart H.
  * It restores the nearest checkpoint at or before the position (pc: from the start, since hit
  * counts are counted from the start) and runs with PreciseScheduler (src/replay/precise.ts),
  * which stops exactly there. The events produced on the way are compared with the trace too.
@@ -40,7 +42,7 @@ import type { EventBatch, TraceEvent } from '../trace/model.js';
 import { Machine, type MachineConfig, type HaltInfo, type Image, type MachineSnapshot } from '../machine/machine.js';
 import { DEFAULT_QUANTUM, type Scheduler } from '../sched/scheduler.js';
 import { HartState, type Hart } from '../hart/hart.js';
-import { symbolizer, type ElfSymbol } from '../machine/loader.js';
+import { SymbolTable, symbolSourcesFor, type SymbolFile } from '../machine/symbols.js';
 import { disassemble, ABI_NAMES, FABI_NAMES } from '../isa/disasm.js';
 import { PreciseScheduler, globalCount, beforeStep, hartInstret, pcHit, type StopTarget, type RunUntilResult } from './precise.js';
 import type { HartObserver } from '../hart/observer.js';
@@ -50,9 +52,17 @@ import { EventComparer, hex, type Divergence } from '../diff/compare.js';
 // opening a trace for replay
 // ---------------------------------------------------------------------------------------------
 
-export interface ReplayOpenOptions {
+export interface ReplayOpenOptions extends SymbolOptions {
   /** Replay despite image / version / status mismatches (they become warnings). */
   force?: boolean;
+}
+
+/** Symbols beyond the ELF images in the trace (src/machine/symbols.ts). */
+export interface SymbolOptions {
+  /** `--symbols` files (ELF or System.map), looked up before the images' own symbols. */
+  symbols?: readonly SymbolFile[];
+  /** Use the System.map next to a raw kernel Image (default true). */
+  autoSymbols?: boolean;
 }
 
 export interface OpenedTrace {
@@ -61,6 +71,7 @@ export interface OpenedTrace {
   readonly machineConfig: MachineConfig;
   /** Problems that `force` let through. */
   readonly warnings: string[];
+  readonly symbolOptions: SymbolOptions;
 }
 
 const short = (h: string): string => h.slice(0, 12);
@@ -98,6 +109,8 @@ function checkReplayable(reader: TraceReader, opts: ReplayOpenOptions): OpenedTr
   const refs: [ImageRole, ImageRef | undefined][] = [
     ['firmware', typeof m.bios === 'object' ? m.bios : undefined],
     ['kernel', m.kernel], ['initrd', m.initrd], ['dtb', m.dtb],
+    // Guests of the built-in hypervisor.
+    ...(m.guests ?? []).flatMap((g, k): [ImageRole, ImageRef | undefined][] => [[`guest${k}`, g.image], [`guest${k}-initrd`, g.initrd]]),
   ];
   const stored = new Map(reader.images().map((i) => [i.role, i]));
   const images = new Map<ImageRole, Image>();
@@ -131,45 +144,48 @@ function checkReplayable(reader: TraceReader, opts: ReplayOpenOptions): OpenedTr
     initrd: images.get('initrd'),
     append: m.append,
     dtb: images.get('dtb'),
+    ...(m.guests ? {
+      guests: m.guests.map((g, k) => ({
+        image: images.get(`guest${k}`)!, vcpus: g.vcpus, memSize: g.memSize, append: g.append, initrd: images.get(`guest${k}-initrd`),
+      })),
+    } : {}),
   };
-  return { reader, trace, machineConfig, warnings: problems };
+  return { reader, trace, machineConfig, warnings: problems, symbolOptions: { symbols: opts.symbols, autoSymbols: opts.autoSymbols } };
 }
 
 // ---------------------------------------------------------------------------------------------
 // code and symbols
 // ---------------------------------------------------------------------------------------------
 
-/** Symbols of every ELF image the machine loaded, and instruction bytes from its memory. */
+/**
+ * Symbols (the `--symbols` files, the ELF images the machine loaded with the kernel's first, the
+ * System.map next to a raw kernel Image) and instruction bytes from the machine's memory.
+ */
 export class CodeView {
   readonly machine: Machine;
-  private readonly syms: ((a: bigint) => string | undefined)[];
-  private readonly symbols: ElfSymbol[];
+  readonly symbols: SymbolTable;
+  /** Notes about the symbol sources (a System.map next to the kernel that does not match it). */
+  readonly notes: string[];
 
-  constructor(machine: Machine) {
+  constructor(machine: Machine, opts: SymbolOptions = {}) {
     this.machine = machine;
-    const withElf = machine.images.filter((i) => i.elf);
-    // Kernel symbols first: they name guest code; firmware symbols after.
-    withElf.sort((a, b) => (a.role === 'kernel' ? -1 : 0) - (b.role === 'kernel' ? -1 : 0));
-    this.syms = withElf.map((i) => symbolizer(i.elf!.symbols));
-    this.symbols = withElf.flatMap((i) => i.elf!.symbols);
+    const k = machine.images.find((i) => i.role === 'kernel');
+    const kb = machine.config.kernel?.bytes;
+    const r = symbolSourcesFor({
+      elf: machine.images.filter((i) => i.elf).map((i) => ({ role: i.role, name: i.name, symbols: i.elf!.symbols })),
+      kernel: k && kb ? { name: k.name, bytes: kb, base: k.base } : undefined,
+      files: opts.symbols,
+      auto: opts.autoSymbols,
+    });
+    this.symbols = new SymbolTable(r.sources);
+    this.notes = r.notes;
   }
 
-  symbolize = (addr: bigint): string | undefined => {
-    for (const s of this.syms) {
-      const r = s(addr);
-      if (r !== undefined) return r;
-    }
-    return undefined;
-  };
+  symbolize = (addr: bigint): string | undefined => this.symbols.symbolize(addr);
 
   /** Address of a symbol (functions preferred), or undefined. */
   lookup(name: string): bigint | undefined {
-    let best: ElfSymbol | undefined;
-    for (const s of this.symbols) {
-      if (s.name !== name) continue;
-      if (!best || (best.type !== 'func' && s.type === 'func')) best = s;
-    }
-    return best?.value;
+    return this.symbols.lookup(name);
   }
 
   /**
@@ -340,6 +356,14 @@ class WatchingObserver implements HartObserver {
     this.note();
     this.rec.hartState(...a);
   }
+  vmExit(...a: Parameters<NonNullable<HartObserver['vmExit']>>): void {
+    this.note();
+    this.rec.vmExit(...a);
+  }
+  vmEntry(...a: Parameters<NonNullable<HartObserver['vmEntry']>>): void {
+    this.note();
+    this.rec.vmEntry(...a);
+  }
 }
 
 class ReplayRun {
@@ -413,7 +437,7 @@ class ReplayRun {
       this.consoleBytes += b.length;
       opts.onConsole?.(b);
     };
-    this.code = new CodeView(this.machine);
+    this.code = new CodeView(this.machine, opened.symbolOptions);
     this.digests = opts.digests === false ? [] : this.reader.digests().filter((d) => !d.final);
     if (this.digests.length > 0) this.sched.onRoundStart = (s) => this.roundStart(s);
   }
@@ -631,7 +655,7 @@ export function replayOpened(opened: OpenedTrace, opts: RunOptions = {}): Replay
   return {
     trace: reader.path,
     status: issues.length ? 'divergence' : 'match',
-    warnings: opened.warnings,
+    warnings: [...opened.warnings, ...run.code.notes],
     events: { expected: expectedEvents, compared: res.summary.compared, matched: res.summary.matched },
     digests: { stored: reader.digests().length, compared: run.digestsCompared },
     instructions: {
@@ -666,7 +690,7 @@ function parseCount(s: string): number | null {
 /** Parse a --to position (throws TraceError). */
 export function parsePosition(text: string): SeekPosition {
   const s = text.trim();
-  const bad = (why = 'expected N, HART:COUNT, seq:N, pc:ADDR or pc:ADDR#K (ADDR hex or an ELF symbol)') =>
+  const bad = (why = 'expected N, HART:COUNT, seq:N, pc:ADDR or pc:ADDR#K (ADDR hex, SYMBOL or SYMBOL+OFFSET)') =>
     new TraceError(`--to ${text}: ${why}`);
   let m: RegExpExecArray | null;
   if ((m = /^seq:(.+)$/.exec(s))) {
@@ -689,18 +713,22 @@ export function parsePosition(text: string): SeekPosition {
   throw bad();
 }
 
-/** Resolve a pc position's address: 0x-hex, a symbol (optionally +offset), or bare hex digits. */
-export function resolveAddress(code: CodeView, text: string): bigint {
+/**
+ * Resolve a pc position's address: 0x-hex, a symbol optionally with an offset (`name+0x10`,
+ * `name+16`), or bare hex digits (a symbol of that name wins). The result is a 64-bit address.
+ */
+export function resolveAddress(symbols: SymbolTable, text: string): bigint {
   const t = text.trim();
-  if (/^0x[0-9a-f]+$/i.test(t)) return BigInt(t);
+  if (/^0x[0-9a-f]+$/i.test(t)) return BigInt.asUintN(64, BigInt(t));
   const m = /^([A-Za-z_.$][\w.$]*)(?:\+(0x[0-9a-f]+|\d+))?$/i.exec(t);
   if (m) {
-    const base = code.lookup(m[1]!);
-    if (base !== undefined) return base + (m[2] ? BigInt(m[2]) : 0n);
+    const base = symbols.lookup(m[1]!);
+    if (base !== undefined) return BigInt.asUintN(64, base + (m[2] ? BigInt(m[2]) : 0n));
   }
   if (/^[0-9a-f]+$/i.test(t)) return BigInt('0x' + t);
-  const names = code.machine.images.filter((i) => i.elf).map((i) => `${i.role} ${i.name}`);
-  throw new TraceError(`--to pc:${text}: no symbol "${m ? m[1] : t}" in the trace's ELF images${names.length ? ` (${names.join(', ')})` : ' (none has symbols)'}; give a hex address like 0x80200000`);
+  const names = symbols.sources.filter((s) => s.symbols.length > 0).map((s) => s.name);
+  const what = m ? `no symbol "${m[1]}" in ${names.length ? names.join(', ') : 'the trace (its images have no symbols; a raw kernel needs --symbols System.map)'}` : 'expected a hex address, SYMBOL or SYMBOL+OFFSET';
+  throw new TraceError(`--to pc:${text}: ${what}; give a hex address like 0x80200000`);
 }
 
 export interface HartView {
@@ -709,6 +737,8 @@ export interface HartView {
   readonly pc: bigint;
   readonly symbol?: string;
   readonly priv: number;
+  /** V (virtualization mode, H extension): priv 1 / 0 are then VS / VU. */
+  readonly virt: boolean;
   readonly instret: number;
   readonly steps: number;
   /** x0..x31 (unsigned). */
@@ -777,6 +807,7 @@ function hartView(code: CodeView, h: Hart, opts: SeekOptions): HartView {
     pc,
     ...(symbol ? { symbol } : {}),
     priv: h.priv,
+    virt: h.virt,
     instret: h.instret,
     steps: h.steps,
     x: Array.from({ length: 32 }, (_, i) => h.getX(i)),
@@ -876,7 +907,7 @@ export function seekOpened(opened: OpenedTrace, position: string, target: SeekPo
     }
     case 'pc': {
       run = start(null);
-      const addr = resolveAddress(run.code, target.addr);
+      const addr = resolveAddress(run.code.symbols, target.addr);
       if (target.hart !== undefined && target.hart >= nHarts) throw new TraceError(`--to ${position}: the trace has ${nHarts} hart${nHarts > 1 ? 's' : ''}`);
       const t = pcHit(addr, target.hit, target.hart);
       const r = go(run, t);
@@ -935,7 +966,7 @@ export function seekOpened(opened: OpenedTrace, position: string, target: SeekPo
       lastEvents,
       nextEvent,
       divergence: d ? eventIssue(run, d) : null,
-      warnings: opened.warnings,
+      warnings: [...opened.warnings, ...run.code.notes],
       symbolize: run.code.symbolize,
       timing: { restoreMs, runMs, totalMs: ms(t0, process.hrtime.bigint()), passes, instructionsRun },
     };

@@ -2,17 +2,31 @@
  * Static view of the code stored in a trace: instruction bits, disassembly and symbols for an
  * address, from the firmware / kernel images the trace carries (ELF segments by virtual and
  * physical address, raw images at their load address). Used by `events` and by `diff`.
+ *
+ * Symbols: the `--symbols` files, the ELF images (kernel first), the System.map next to a raw
+ * kernel Image (src/machine/symbols.ts). A System.map that describes the raw kernel also places
+ * its bytes at their link (virtual) addresses, so kernel pcs after the MMU is on disassemble too.
  */
 import type { TraceReader, ImageRole } from './store.js';
-import { parseElf, isElf, symbolizer } from '../machine/loader.js';
+import { parseElf, isElf, type ElfSymbol } from '../machine/loader.js';
+import { SymbolTable, symbolSourcesFor, type KernelRef, type SymbolFile } from '../machine/symbols.js';
 import { disassemble } from '../isa/disasm.js';
+
+export interface TraceCodeOptions {
+  symbols?: readonly SymbolFile[];
+  /** Use the System.map next to a raw kernel Image (default true). */
+  autoSymbols?: boolean;
+}
 
 export class TraceCode {
   private readonly regions: { lo: bigint; hi: bigint; bytes: Uint8Array }[] = [];
-  /** Kernel symbols first: they name guest code; firmware symbols after. */
-  private readonly syms: ((a: bigint) => string | undefined)[] = [];
+  readonly symbols: SymbolTable;
+  /** Notes about the symbol sources (a System.map next to the kernel that does not match it). */
+  readonly notes: string[];
 
-  constructor(r: TraceReader) {
+  constructor(r: TraceReader, opts: TraceCodeOptions = {}) {
+    const elf: { role: string; name: string; symbols: ElfSymbol[] }[] = [];
+    let kernel: KernelRef | undefined;
     let loaded: { role: string; base: number }[] = [];
     try {
       loaded = r.loadedImages();
@@ -30,24 +44,31 @@ export class TraceCode {
       if (!bytes) continue;
       if (isElf(bytes)) {
         try {
-          const elf = parseElf(bytes);
-          for (const s of elf.segments) {
+          const parsed = parseElf(bytes);
+          for (const s of parsed.segments) {
             if (s.data.length === 0) continue;
             const n = BigInt(s.data.length);
             this.regions.push({ lo: s.vaddr, hi: s.vaddr + n, bytes: s.data });
             if (s.paddr !== s.vaddr) this.regions.push({ lo: s.paddr, hi: s.paddr + n, bytes: s.data });
           }
-          if (elf.symbols.length) {
-            if (img.role === 'kernel') this.syms.unshift(symbolizer(elf.symbols));
-            else this.syms.push(symbolizer(elf.symbols));
-          }
+          if (parsed.symbols.length) elf.push({ role: img.role, name: img.name, symbols: parsed.symbols });
         } catch {
           /* not a usable ELF: no code view for it */
         }
       } else {
         const li = loaded.find((l) => l.role === img.role);
         if (li) this.regions.push({ lo: BigInt(li.base), hi: BigInt(li.base + bytes.length), bytes });
+        if (li && img.role === 'kernel') kernel = { name: img.name, bytes, base: li.base };
       }
+    }
+    const res = symbolSourcesFor({ elf, kernel, files: opts.symbols, auto: opts.autoSymbols });
+    this.symbols = new SymbolTable(res.sources);
+    this.notes = res.notes;
+    for (const s of res.sources) {
+      if (!s.alias || !kernel) continue;
+      const n = BigInt(kernel.bytes.length);
+      this.regions.push({ lo: s.alias.link, hi: s.alias.link + n, bytes: kernel.bytes });
+      break;
     }
   }
 
@@ -66,13 +87,7 @@ export class TraceCode {
   }
 
   /** `func+0x1c` for an address inside a known symbol, or undefined. */
-  symbolize = (a: bigint): string | undefined => {
-    for (const s of this.syms) {
-      const n = s(a);
-      if (n !== undefined) return n;
-    }
-    return undefined;
-  };
+  symbolize = (a: bigint): string | undefined => this.symbols.symbolize(a);
 
   /** objdump-style text of the instruction at pc, or undefined. */
   disasm(pc: bigint): string | undefined {

@@ -22,8 +22,8 @@
  * | hart_state   | pc              | 0 start 1 stop 2 suspend 3 resume |      |                        |                                          |
  * | input        | pc of hart 0    | byte                      |              |                        |                                          |
  * | halt         | pc              | exit code                 |              |                        | { kind, message }                        |
- * | vm_exit      | guest pc        | reason code               | vcpu         | detail                 | { reason, ... }                          |
- * | vm_entry     | guest pc        | vcpu                      |              |                        |                                          |
+ * | vm_exit      | guest pc        | reason code               | vcpu         | detail                 | { reason, vm, cause, message? }          |
+ * | vm_entry     | guest pc        | vcpu                      | vm           |                        |                                          |
  *
  * Notes: `input` events are emitted at the round boundary where the scheduler hands the byte to
  * the UART, with hart 0's pc/instret/priv and vtime = the scheduler's time. `halt` is the last
@@ -34,6 +34,12 @@
  * `trap_return` pc: the hart reports xRET after the jump, without the xRET's own pc, so the row
  * pc is the return address (= b); `sbi_call` pc is the ecall (mepc at the call).
  * SBI calls that do not return (hart_stop, system reset, non-retentive suspend) have error 0.
+ * `vm_exit` / `vm_entry` come from the built-in hypervisor (src/hypervisor): reason codes are
+ * VM_EXIT in src/hypervisor/exits.ts (1 sbi_call, 2 timer_irq, 3 software_irq, 4 external_irq,
+ * 5 mmio_load, 6 mmio_store, 7 wfi, 8 guest_page_fault, 9 virtual_instruction, 10 exception,
+ * 11 vm_stopped); detail is the SBI extension id, faulting GPA, instruction bits or cause; a
+ * VM stop has no vcpu (NULL) and payload.message says why. An `sbi_call` handled by the
+ * hypervisor has handler 'hypervisor', pc = the guest's ecall and virt = 1.
  */
 export type EventKind =
   | 'trap' | 'trap_return' | 'csr_write' | 'sbi_call' | 'mmio' | 'irq' | 'hart_state'

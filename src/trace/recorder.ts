@@ -45,7 +45,7 @@
 import { createHash } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
 import type { Hart } from '../hart/hart.js';
-import type { HartObserver, CsrWriter, SbiCallRecord } from '../hart/observer.js';
+import type { HartObserver, CsrWriter, SbiCallRecord, VmExitRecord } from '../hart/observer.js';
 import { Machine, type HaltInfo, type MachineConfig, type MachineSnapshot } from '../machine/machine.js';
 import { Scheduler, type StepResult } from '../sched/scheduler.js';
 import { EventBatch, KIND_CODE, HART_STATE_CODE } from './model.js';
@@ -64,6 +64,8 @@ const K_IRQ = KIND_CODE.irq;
 const K_HART_STATE = KIND_CODE.hart_state;
 const K_INPUT = KIND_CODE.input;
 const K_HALT = KIND_CODE.halt;
+const K_VM_EXIT = KIND_CODE.vm_exit;
+const K_VM_ENTRY = KIND_CODE.vm_entry;
 
 const P_A = 1, P_B = 2, P_C = 4;
 
@@ -205,8 +207,11 @@ export class Recorder implements HartObserver {
   }
   sbiCall(h: Hart, call: SbiCallRecord): void {
     const b = this.batch;
-    // The ecall's pc: the firmware reports the call while in M-mode; mepc holds the ecall.
-    const i = this.row(h, K_SBI, Number(BigInt.asIntN(64, h.mepc)), call.callerPriv);
+    // The ecall's pc: the firmware reports the call while in M-mode, mepc holds the ecall; the
+    // hypervisor reports a guest's call in HS-mode, sepc holds it (and the caller had V = 1).
+    const guest = call.handler === 'hypervisor';
+    const i = this.row(h, K_SBI, Number(BigInt.asIntN(64, guest ? h.sepc : h.mepc)), call.callerPriv);
+    if (guest) b.virt[i] = 1;
     b.a[i] = BigInt(call.eid);
     b.b[i] = BigInt(call.fid);
     b.c[i] = call.error;
@@ -219,6 +224,29 @@ export class Recorder implements HartObserver {
     const i = this.row(h, K_HART_STATE, h.pc, h.priv);
     b.a[i] = SMALL[HART_STATE_CODE[state]]!;
     b.present[i] = P_A;
+    b.payload[i] = null;
+    this.end(i);
+  }
+  vmExit(h: Hart, e: VmExitRecord): void {
+    const b = this.batch;
+    const i = this.row(h, K_VM_EXIT, Number(BigInt.asIntN(64, e.guestPc)), h.priv);
+    b.a[i] = small(e.code);
+    b.c[i] = BigInt.asIntN(64, e.detail);
+    let p = P_A | P_C;
+    if (e.vcpu >= 0) { b.b[i] = small(e.vcpu); p |= P_B; }
+    b.present[i] = p;
+    b.payload[i] = {
+      reason: e.reason, vm: e.vm, cause: e.cause,
+      ...(e.message !== undefined ? { message: e.message } : {}),
+    };
+    this.end(i);
+  }
+  vmEntry(h: Hart, vm: number, vcpu: number, guestPc: bigint): void {
+    const b = this.batch;
+    const i = this.row(h, K_VM_ENTRY, Number(BigInt.asIntN(64, guestPc)), h.priv);
+    b.a[i] = small(vcpu);
+    b.b[i] = small(vm);
+    b.present[i] = P_A | P_B;
     b.payload[i] = null;
     this.end(i);
   }

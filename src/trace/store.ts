@@ -83,7 +83,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { Packr } from 'msgpackr';
 import { EVENT_KINDS, EventBatch, type EventKind, type TraceEvent } from './model.js';
-import type { Image, MachineConfig } from '../machine/machine.js';
+import type { Image, MachineConfig, LoadedRole } from '../machine/machine.js';
 
 export const SCHEMA_VERSION = 1;
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -105,7 +105,8 @@ export class TraceError extends Error {
 }
 
 export type TraceStatus = 'recording' | 'complete' | 'aborted';
-export type ImageRole = 'firmware' | 'kernel' | 'initrd' | 'dtb';
+/** Roles in the `images` table; guest k of the built-in hypervisor stores 'guest<k>' and 'guest<k>-initrd'. */
+export type ImageRole = 'firmware' | 'kernel' | 'initrd' | 'dtb' | `guest${number}` | `guest${number}-initrd`;
 
 export interface ImageRef {
   readonly name: string;
@@ -129,6 +130,17 @@ export interface StoredMachineConfig {
   readonly initrd?: ImageRef;
   readonly append?: string;
   readonly dtb?: ImageRef;
+  /** Guests of the built-in hypervisor (images in roles 'guest<k>' / 'guest<k>-initrd'). */
+  readonly guests?: readonly StoredGuestConfig[];
+}
+
+/** One guest of the built-in hypervisor, as stored (MachineConfig.guests). */
+export interface StoredGuestConfig {
+  readonly image: ImageRef;
+  readonly vcpus: number;
+  readonly memSize: number;
+  readonly append?: string;
+  readonly initrd?: ImageRef;
 }
 
 /** Everything that determines a run, as stored in meta 'config'. */
@@ -150,7 +162,7 @@ export interface TraceConfig {
 
 export interface LoadedImageInfo {
   readonly name: string;
-  readonly role: ImageRole;
+  readonly role: LoadedRole;
   readonly base: number;
   readonly size: number;
   readonly entry: number;
@@ -309,6 +321,15 @@ export function storedMachineConfig(cfg: MachineConfig): { machine: StoredMachin
     ...(cfg.initrd ? { initrd: ref(cfg.initrd, 'initrd') } : {}),
     ...(cfg.append !== undefined ? { append: cfg.append } : {}),
     ...(cfg.dtb ? { dtb: ref(cfg.dtb, 'dtb') } : {}),
+    ...(cfg.guests && cfg.guests.length > 0 ? {
+      guests: cfg.guests.map((g, k): StoredGuestConfig => ({
+        image: ref(g.image, `guest${k}`)!,
+        vcpus: g.vcpus,
+        memSize: g.memSize,
+        ...(g.append !== undefined ? { append: g.append } : {}),
+        ...(g.initrd ? { initrd: ref(g.initrd, `guest${k}-initrd`) } : {}),
+      })),
+    } : {}),
   };
   return { machine, images };
 }
@@ -828,6 +849,15 @@ export class TraceReader {
       initrd: img(m.initrd, 'initrd'),
       append: m.append,
       dtb: img(m.dtb, 'dtb'),
+      ...(m.guests ? {
+        guests: m.guests.map((g, k) => ({
+          image: img(g.image, `guest${k}`)!,
+          vcpus: g.vcpus,
+          memSize: g.memSize,
+          append: g.append,
+          initrd: img(g.initrd, `guest${k}-initrd`),
+        })),
+      } : {}),
     };
   }
 

@@ -1,0 +1,34 @@
+/**
+ * What the built-in hypervisor needs from the board and the firmware below it. The machine
+ * implements it (src/machine/machine.ts); calls into the firmware (starting a pCPU) are direct
+ * calls, as the DESIGN allows for native components.
+ */
+import type { Hart } from '../hart/hart.js';
+import type { MmioDevice } from '../machine/device.js';
+import type { PhysMem } from './gpt.js';
+
+export interface HvPlatform {
+  /** The physical harts (pCPUs). */
+  readonly harts: readonly Hart[];
+  /** Host physical memory. */
+  readonly mem: PhysMem;
+  /** The real PLIC (offsets from its base, 4-byte registers). */
+  readonly plic: MmioDevice & { readonly numContexts: number };
+  /** The host's riscv,isa string (the guests get it without H). */
+  readonly isa: string;
+  /** Current mtime of the hart that is executing. */
+  now(): bigint;
+  /** Guest console output (DBCN, legacy putchar). */
+  consoleWrite(bytes: Uint8Array): void;
+  /** One byte of console input, or -1. */
+  consoleRead(): number;
+  /**
+   * SBI HSM hart_start of pCPU `id` into HS-mode at HV_ENTRY (a0 = id, a1 = host DTB): the
+   * firmware's mret reaches the hypervisor's onEnter before this returns.
+   */
+  startHart(id: number): void;
+  /** SBI SRST on behalf of the last VM that shut down. */
+  systemReset(kind: 'poweroff' | 'reset', reason: number): void;
+  /** The last VM stopped for a reason other than a shutdown: stop the machine (one line). */
+  stopMachine(message: string): void;
+}

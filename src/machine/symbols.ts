@@ -1,0 +1,281 @@
+/**
+ * Symbol sources beyond the ELF images a machine loads: Linux `System.map` files (`nm -n`
+ * output: `ADDRESS TYPE NAME` per line) and ELF files given with `--symbols`, plus the
+ * System.map found next to a raw kernel Image.
+ *
+ * A System.map has link addresses: for a Linux Image, the kernel's virtual addresses
+ * (0xffffffff80000000 + offset on riscv64), which are the pcs once the MMU is on. The code that
+ * runs before (`_start`, head.S) runs at its load address; a System.map that describes the raw
+ * kernel image the machine loaded (its `_end - _start` equals the Image header's image_size) also
+ * names those physical pcs (`SymbolSource.alias`).
+ *
+ * Errors are ImageError with a one-line message.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ImageError, isElf, parseElf, symbolizer, type ElfSymbol } from './loader.js';
+
+export interface SymbolAlias {
+  /** Physical load address of the image. */
+  readonly phys: bigint;
+  /** The link address the image's first byte has in the symbol file (`_start`). */
+  readonly link: bigint;
+  readonly size: bigint;
+}
+
+export interface SymbolSource {
+  /** For messages: `System.map guests/build/linux/System.map`, `ELF fw.elf`. */
+  readonly name: string;
+  readonly format: 'elf' | 'system.map';
+  readonly symbols: readonly ElfSymbol[];
+  /** Physical addresses [phys, phys + size) run the code linked at [link, link + size). */
+  readonly alias?: SymbolAlias;
+}
+
+/** A symbol file read from disk (`--symbols FILE`). */
+export interface SymbolFile extends SymbolSource {
+  readonly path: string;
+}
+
+const MAP_LINE = /^([0-9a-fA-F]{1,16})\s+([A-Za-z?-])\s+(\S+)/;
+
+/**
+ * Parse the text of a System.map / `nm` listing. Undefined (`U`, `w`, `v`), absolute (`A`, `a`)
+ * and debugging (`N`, `-`) entries are left out, like the ELF loader leaves out SHN_UNDEF / SHN_ABS;
+ * so are compiler-local labels (`.L…`, `$x`). Text (`T`, `t`, `W`) becomes 'func', data / bss /
+ * read-only (`D d B b R r G g S s V`) 'object'. System.map has no sizes: every symbol is a label
+ * covering up to the next address. Throws ImageError naming the first malformed line.
+ */
+export function parseSystemMap(text: string, what = 'System.map'): ElfSymbol[] {
+  const out: ElfSymbol[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    const m = MAP_LINE.exec(line);
+    if (!m) {
+      // `nm` prints undefined symbols without an address: "                 U name".
+      if (/^[Uwv]\s+\S+$/.test(line)) continue;
+      throw new ImageError(`${what}: line ${i + 1} is not "ADDRESS TYPE NAME": ${JSON.stringify(line.slice(0, 60))}`);
+    }
+    const t = m[2]!;
+    const name = m[3]!;
+    if ('AaUwvN-?'.includes(t)) continue;
+    if (name.startsWith('$') || name.startsWith('.L')) continue;
+    const type: ElfSymbol['type'] = 'TtWw'.includes(t) ? 'func' : 'DdBbRrGgSsVv'.includes(t) ? 'object' : 'other';
+    out.push({ name, value: BigInt(`0x${m[1]}`), size: 0n, type });
+  }
+  return out;
+}
+
+/** Does the text look like a System.map (its first non-empty line is `ADDRESS TYPE NAME`)? */
+export function looksLikeSystemMap(bytes: Uint8Array): boolean {
+  const head = Buffer.from(bytes.subarray(0, 4096)).toString('latin1');
+  for (const l of head.split('\n')) {
+    if (l.trim() === '') continue;
+    return MAP_LINE.test(l.trim()) && /^[0-9a-fA-F]{8,16}\s/.test(l.trim());
+  }
+  return false;
+}
+
+/** A symbol source from the bytes of an ELF file or a System.map; `path` names it in messages. */
+export function symbolFileFromBytes(path: string, bytes: Uint8Array): SymbolFile {
+  if (isElf(bytes)) {
+    let symbols: ElfSymbol[];
+    try {
+      symbols = parseElf(bytes).symbols;
+    } catch (e) {
+      throw new ImageError(`--symbols ${path}: ${(e as Error).message}`);
+    }
+    if (symbols.length === 0) throw new ImageError(`--symbols ${path}: the ELF file has no symbols (stripped?)`);
+    return { path, name: `ELF ${path}`, format: 'elf', symbols };
+  }
+  if (looksLikeSystemMap(bytes)) {
+    const symbols = parseSystemMap(Buffer.from(bytes).toString('latin1'), `--symbols ${path}`);
+    if (symbols.length === 0) throw new ImageError(`--symbols ${path}: the System.map has no usable symbols`);
+    return { path, name: `System.map ${path}`, format: 'system.map', symbols };
+  }
+  throw new ImageError(`--symbols ${path}: neither an ELF file nor a System.map ("ADDRESS TYPE NAME" lines)`);
+}
+
+/** Read a `--symbols FILE` (ELF or System.map, told apart by content). */
+export function readSymbolFile(path: string): SymbolFile {
+  let bytes: Uint8Array;
+  try {
+    if (!statSync(path).isFile()) throw new ImageError(`--symbols ${path}: not a regular file`);
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (e) {
+    if (e instanceof ImageError) throw e;
+    throw new ImageError(`--symbols ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  return symbolFileFromBytes(path, bytes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linux Image <-> System.map
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The RISC-V Linux Image header (Documentation/riscv/boot-image-header.rst): `image_size` at
+ * offset 16 and the magic "RISCV\0\0\0" at 48 (or "RSC\x05" at 56). Null for anything else.
+ */
+export function riscvImageHeader(bytes: Uint8Array): { imageSize: bigint; textOffset: bigint } | null {
+  if (bytes.length < 64) return null;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = Buffer.from(bytes.subarray(48, 56)).toString('latin1');
+  const magic2 = dv.getUint32(56, true);
+  if (magic !== 'RISCV\0\0\0' && magic2 !== 0x05435352) return null;
+  return { textOffset: dv.getBigUint64(8, true), imageSize: dv.getBigUint64(16, true) };
+}
+
+/** `_start` .. `_end` of a kernel symbol list, or null. */
+export function kernelLinkRange(symbols: readonly ElfSymbol[]): { start: bigint; end: bigint } | null {
+  let start: bigint | undefined;
+  let end: bigint | undefined;
+  for (const s of symbols) {
+    if (start === undefined && s.name === '_start') start = s.value;
+    if (end === undefined && s.name === '_end') end = s.value;
+  }
+  return start !== undefined && end !== undefined && end > start ? { start, end } : null;
+}
+
+/**
+ * If the symbols (a System.map or a vmlinux's) describe this raw kernel image (a RISC-V Linux Image whose header
+ * image_size equals `_end - _start`), the physical alias of its code; else null.
+ */
+export function kernelAlias(symbols: readonly ElfSymbol[], kernel: { bytes: Uint8Array; base: number }): SymbolAlias | null {
+  if (isElf(kernel.bytes)) return null;
+  const hdr = riscvImageHeader(kernel.bytes);
+  const r = kernelLinkRange(symbols);
+  if (!hdr || !r || r.end - r.start !== hdr.imageSize) return null;
+  return { phys: BigInt(kernel.base), link: r.start, size: hdr.imageSize };
+}
+
+/** The kernel image of a machine or trace, as the symbol lookup needs it. */
+export interface KernelRef {
+  /** The path it was loaded from (as recorded). */
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  /** Physical load address. */
+  readonly base: number;
+}
+
+export interface ResolvedSymbols {
+  readonly sources: SymbolSource[];
+  /** Things the user should know (a System.map next to the image that does not match it). */
+  readonly notes: string[];
+}
+
+/** An ELF image the machine loaded, with its symbols. */
+export interface ElfImageSymbols {
+  readonly role: string;
+  readonly name: string;
+  readonly symbols: readonly ElfSymbol[];
+}
+
+/**
+ * The symbol sources for a machine / trace, in lookup order:
+ *  1. the `--symbols` files (one that describes the raw kernel image, a System.map or the
+ *     vmlinux of the build, also names its physical addresses);
+ *  2. the kernel, if an ELF file with symbols;
+ *  3. unless a `--symbols` file already describes the kernel: `System.map` in the directory of a
+ *     raw RISC-V Linux kernel Image (the path recorded in the trace, relative to the current
+ *     directory), when its `_end - _start` equals the Image header's image_size. One stat and
+ *     nothing else when there is no such file; a System.map that does not match is left out
+ *     with a note;
+ *  4. the other ELF images (firmware).
+ */
+export function symbolSourcesFor(opts: {
+  elf?: readonly ElfImageSymbols[];
+  kernel?: KernelRef;
+  files?: readonly SymbolFile[];
+  auto?: boolean;
+}): ResolvedSymbols {
+  const notes: string[] = [];
+  const sources: SymbolSource[] = [];
+  const k = opts.kernel;
+  let kernelCovered = false;
+  for (const f of opts.files ?? []) {
+    const alias = k ? kernelAlias(f.symbols, k) : null;
+    if (alias) kernelCovered = true;
+    sources.push(alias ? { ...f, alias } : f);
+  }
+  const elf = (opts.elf ?? []).filter((e) => e.symbols.length > 0);
+  const fromElf = (e: ElfImageSymbols): SymbolSource => ({ name: `${e.role} ${e.name}`, format: 'elf', symbols: e.symbols });
+  for (const e of elf) if (e.role === 'kernel') sources.push(fromElf(e));
+  if (opts.auto !== false && k && !kernelCovered && !isElf(k.bytes) && riscvImageHeader(k.bytes)) {
+    const path = join(dirname(k.name), 'System.map');
+    if (existsSync(path)) {
+      try {
+        const f = readSymbolFile(path);
+        const alias = kernelAlias(f.symbols, k);
+        if (alias) sources.push({ ...f, name: `System.map ${path} (next to the kernel image)`, alias });
+        else notes.push(`${path} does not describe the kernel image ${k.name} (its _end - _start is not the image size): not used; pass --symbols to use it anyway`);
+      } catch (e) {
+        notes.push(`${path} next to the kernel image is not usable: ${(e as Error).message}`);
+      }
+    }
+  }
+  for (const e of elf) if (e.role !== 'kernel') sources.push(fromElf(e));
+  return { sources, notes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// lookup over several sources
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Address -> `name+0x1c` and name -> address over several symbol sources, in order (the first
+ * source that names an address wins). A source with an alias also names the physical addresses
+ * of its image.
+ */
+export class SymbolTable {
+  private readonly syms: { sym: (a: bigint) => string | undefined; alias?: SymbolAlias }[];
+
+  constructor(readonly sources: readonly SymbolSource[]) {
+    this.syms = sources.map((s) => ({ sym: symbolizer(s.symbols), ...(s.alias ? { alias: s.alias } : {}) }));
+  }
+
+  get empty(): boolean {
+    return this.sources.every((s) => s.symbols.length === 0);
+  }
+
+  /** `func` / `func+0x1c` for addr, or undefined. */
+  symbolize = (addr: bigint): string | undefined => {
+    for (const s of this.syms) {
+      const n = s.sym(addr);
+      if (n !== undefined) return n;
+    }
+    for (const s of this.syms) {
+      const a = s.alias;
+      if (a && addr >= a.phys && addr - a.phys < a.size) {
+        const n = s.sym(addr - a.phys + a.link);
+        if (n !== undefined) return n;
+      }
+    }
+    return undefined;
+  };
+
+  /** The address of `name` (a function preferred over data; then source order, then file order). */
+  lookup(name: string): bigint | undefined {
+    let best: ElfSymbol | undefined;
+    for (const src of this.sources) {
+      for (const s of src.symbols) {
+        if (s.name !== name) continue;
+        if (!best) best = s;
+        else if (best.type !== 'func' && s.type === 'func') best = s;
+        if (best.type === 'func') return best.value;
+      }
+    }
+    return best?.value;
+  }
+
+  /** The physical address the code at link address `addr` is loaded at, or null. */
+  physicalOf(addr: bigint): bigint | null {
+    for (const s of this.sources) {
+      const a = s.alias;
+      if (a && addr >= a.link && addr - a.link < a.size) return addr - a.link + a.phys;
+    }
+    return null;
+  }
+}
