@@ -113,6 +113,15 @@ export class BuiltinSbi {
     this.enterSupervisor(h, entry, BigInt(h.id), dtb);
   }
 
+  /**
+   * HSM hart_start for native S-mode software (the built-in hypervisor starting its pCPUs):
+   * the same checks and effects as the SBI call. Returns the SBI error code.
+   */
+  hartStart(id: number, addr: bigint, opaque: bigint): bigint {
+    const r = this.hsmCall(this.harts()[0]!, 0, [BigInt(id), addr, opaque]);
+    return r === null ? SBI_SUCCESS : r[0];
+  }
+
   // --------------------------------------------------------------------------
   // Trap entry from the hart
   // --------------------------------------------------------------------------

@@ -100,9 +100,6 @@ export class Hypervisor implements HsHandler {
   onEnter(h: Hart): void {
     this.guard(h, () => {
       const p = this.percpu[h.id]!;
-      // An mret to stvec is not a boot: the firmware redirects a trap it took from a guest
-      // into HS-mode (OpenSBI's sbi_trap_redirect) and calls onTrap right after.
-      if (p.ready && h.getPc() === BigInt(HV_TRAP_VECTOR)) return;
       const first = !this.booted;
       if (first) this.boot();
       p.setupCsrs(h);

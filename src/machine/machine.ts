@@ -168,9 +168,8 @@ export class Machine implements HartEnv, HartIrqLines {
         consoleRead: () => this.uartReadByte(),
         startHart: (id) => {
           // SBI HSM hart_start of a pCPU, by the hypervisor: the firmware enters it at HV_ENTRY.
-          const h = this.harts[id]!;
-          if (h.obs) h.obs.hartState(h, 'start');
-          sbi.boot(h, BigInt(HV_ENTRY), BigInt(this.dtbAddr));
+          const err = sbi.hartStart(id, BigInt(HV_ENTRY), BigInt(this.dtbAddr));
+          if (err !== 0n) this.stop({ kind: 'fatal', exitCode: 3, message: `hypervisor: SBI hart_start(${id}) failed: ${err}` });
         },
         systemReset: (kind, reason) => this.systemReset(kind, reason),
         stopMachine: (m) => this.stop({ kind: 'fatal', exitCode: 3, message: m }),
