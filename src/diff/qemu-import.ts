@@ -14,8 +14,8 @@
  * 7.2 deviates from the spec); meta 'reference'.dropped counts them.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { parseQemuIntLog, isKnownQemuDeviation } from './qemu-log.js';
+import { statSync } from 'node:fs';
+import { parseQemuIntLogFile, isKnownQemuDeviation } from './qemu-log.js';
 import { TraceWriter, TraceError, HVTRACE_VERSION, SCHEMA_VERSION, type TraceConfig } from '../trace/store.js';
 import type { TraceEvent } from '../trace/model.js';
 
@@ -40,20 +40,19 @@ export interface ImportOptions {
 
 /** Read a QEMU `-d int` log and write it as a reference trace. Throws TraceError (one line). */
 export function importQemuLog(logPath: string, outPath: string, opts: ImportOptions = {}): ImportResult {
-  let text: string;
-  let raw: Buffer;
+  const hash = createHash('sha256');
+  let traps;
   try {
     if (!statSync(logPath).isFile()) throw new Error('not a regular file');
-    raw = readFileSync(logPath);
-    text = raw.toString('latin1');
   } catch (e) {
     throw new TraceError(`${logPath}: cannot read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  let traps;
   try {
-    traps = parseQemuIntLog(text, true);
+    // Streamed: a Linux boot's log has one line per trap and can be large.
+    traps = parseQemuIntLogFile(logPath, true, (bytes) => hash.update(bytes));
   } catch (e) {
-    throw new TraceError(`${logPath}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new TraceError(code ? `${logPath}: cannot read: ${(e as Error).message}` : `${logPath}: ${(e as Error).message}`);
   }
   if (traps.length === 0) {
     throw new TraceError(`${logPath}: no trap lines (riscv_cpu_do_interrupt: ...): not a QEMU -d int log, or QEMU took no trap`);
@@ -88,7 +87,7 @@ export function importQemuLog(logPath: string, outPath: string, opts: ImportOpti
   const reference = {
     source: 'qemu 7.2 -d int',
     log: logPath,
-    sha256: createHash('sha256').update(raw).digest('hex'),
+    sha256: hash.digest('hex'),
     fields: [...QEMU_REFERENCE_FIELDS],
     kinds: ['trap'],
     dropped: all - traps.length,

@@ -52,7 +52,7 @@
  * mtimecmp = -1 first and the built-in SBI never enables MTIE, so these comparisons do not.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -76,35 +76,93 @@ export interface TrapRecord {
 const LINE_RE =
   /^riscv_cpu_do_interrupt: hart:(-?\d+), async:([01]), cause:([0-9a-fA-F]+), epc:0x([0-9a-fA-F]+), tval:0x([0-9a-fA-F]+), desc=(\S*)\s*$/;
 
+function parseTrapLine(m: RegExpExecArray): TrapRecord {
+  return {
+    hart: Number(m[1]),
+    interrupt: m[2] === '1',
+    cause: Number(BigInt('0x' + m[3]!)),
+    epc: BigInt('0x' + m[4]!),
+    tval: BigInt('0x' + m[5]!),
+    desc: m[6]!,
+  };
+}
+
 /**
- * Parse QEMU 7.2 `-d int` output. Lines that are not trap lines (other log categories, a
- * truncated last line) are ignored; `strict` makes a line that starts like a trap line but
- * does not match the format an error instead.
+ * Incremental parser for QEMU 7.2 `-d int` output: feed it the log in pieces of any size
+ * (`push`), then `end()`. Lines that are not trap lines (other log categories) are ignored. A
+ * line that starts like a trap line but does not match the format is an error in `strict` mode
+ * unless nothing but blank lines follows it (the last line may be cut short when QEMU was
+ * killed); without `strict` it is skipped.
  */
-export function parseQemuIntLog(text: string, strict = true): TrapRecord[] {
-  const out: TrapRecord[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.replace(/\r$/, '');
-    if (!line.startsWith('riscv_cpu_do_interrupt:')) continue;
-    const m = LINE_RE.exec(line);
-    if (!m) {
-      // The last line may be cut short when QEMU was killed.
-      if (strict && i < lines.length - 1 && lines.slice(i + 1).some((l) => l.trim() !== '')) {
-        throw new Error(`qemu log line ${i + 1}: unrecognised trap line: ${line}`);
-      }
-      continue;
+export class QemuIntLogParser {
+  readonly records: TrapRecord[] = [];
+  private partial = '';
+  private lineNo = 0;
+  /** A malformed trap line not yet known to be the last one. */
+  private pendingBad: { line: string; lineNo: number } | null = null;
+
+  constructor(private readonly strict = true) {}
+
+  push(text: string): void {
+    if (text.length === 0) return;
+    const data = this.partial + text;
+    let start = 0;
+    for (;;) {
+      const nl = data.indexOf('\n', start);
+      if (nl < 0) break;
+      this.line(data.slice(start, nl));
+      start = nl + 1;
     }
-    out.push({
-      hart: Number(m[1]),
-      interrupt: m[2] === '1',
-      cause: Number(BigInt('0x' + m[3]!)),
-      epc: BigInt('0x' + m[4]!),
-      tval: BigInt('0x' + m[5]!),
-      desc: m[6]!,
-    });
+    this.partial = data.slice(start);
   }
-  return out;
+
+  end(): TrapRecord[] {
+    if (this.partial !== '') {
+      this.line(this.partial);
+      this.partial = '';
+    }
+    return this.records;
+  }
+
+  private line(raw: string): void {
+    this.lineNo++;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (this.pendingBad !== null && line.trim() !== '') {
+      throw new Error(`qemu log line ${this.pendingBad.lineNo}: unrecognised trap line: ${this.pendingBad.line}`);
+    }
+    if (!line.startsWith('riscv_cpu_do_interrupt:')) return;
+    const m = LINE_RE.exec(line);
+    if (m) this.records.push(parseTrapLine(m));
+    else if (this.strict) this.pendingBad = { line, lineNo: this.lineNo };
+  }
+}
+
+/** Parse a whole QEMU 7.2 `-d int` log held in memory (see QemuIntLogParser). */
+export function parseQemuIntLog(text: string, strict = true): TrapRecord[] {
+  const p = new QemuIntLogParser(strict);
+  p.push(text);
+  return p.end();
+}
+
+/**
+ * Parse a QEMU `-d int` log file without holding it in memory (a Linux boot logs one line per
+ * trap: tens of MB for long runs). `onChunk` sees the raw bytes, e.g. to hash them.
+ */
+export function parseQemuIntLogFile(path: string, strict = true, onChunk?: (bytes: Buffer) => void): TrapRecord[] {
+  const p = new QemuIntLogParser(strict);
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(4 << 20);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      onChunk?.(buf.subarray(0, n));
+      p.push(buf.toString('latin1', 0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return p.end();
 }
 
 // ----------------------------------------------------------------------------
@@ -116,11 +174,12 @@ export const QEMU_BINARY = process.env['QEMU'] ?? 'qemu-system-riscv64';
 export const DEBIAN_FW_JUMP = process.env['FW_JUMP'] ?? '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
 
 /**
- * A QEMU 7.2 CPU model with hvtrace's ISA (rv64imafdc_zicsr_zifencei_zihintpause_zicntr_sstc,
- * no PMU counters, no debug triggers). The default `rv64` adds H, Zba/Zbb/Zbc/Zbs, 16
- * mhpmcounters and the Sdtrig trigger CSRs; OpenSBI would probe and use those.
+ * A QEMU 7.2 CPU model with hvtrace's ISA (rv64imafdch_zicsr_zifencei_zihintpause_zicntr_sstc,
+ * no PMU counters, no debug triggers) and ID CSRs (marchid = mimpid = 0; QEMU's default is its
+ * version, 0x70216, which Linux shows in /proc/cpuinfo). The default `rv64` adds Zba/Zbb/Zbc/Zbs,
+ * 16 mhpmcounters and the Sdtrig trigger CSRs; OpenSBI would probe and use those.
  */
-export const QEMU_CPU_MATCHING_HVTRACE = 'rv64,h=true,zba=false,zbb=false,zbc=false,zbs=false,pmu-num=0,debug=false,sstc=true';
+export const QEMU_CPU_MATCHING_HVTRACE = 'rv64,h=true,zba=false,zbb=false,zbc=false,zbs=false,pmu-num=0,debug=false,sstc=true,marchid=0,mimpid=0';
 
 export interface QemuRunOptions {
   /** Kernel / payload image (ELF or raw). */
@@ -131,7 +190,15 @@ export interface QemuRunOptions {
   readonly memMiB?: number;
   /** `-cpu` model; undefined = QEMU's default. */
   readonly cpu?: string;
+  /** Kernel command line (`-append`). */
+  readonly append?: string;
+  /** Device tree blob (`-dtb`) instead of QEMU's generated one (QEMU 7.2 still adds /chosen/rng-seed). */
+  readonly dtb?: string;
+  /** `-seed N`: makes QEMU's guest random numbers (the DT's rng-seed) reproducible. */
+  readonly seed?: number;
   readonly extraArgs?: readonly string[];
+  /** Write the raw `-d int` log here (kept) instead of a temporary file. */
+  readonly logPath?: string;
   /** Kill QEMU after this long (default 120 s). */
   readonly timeoutMs?: number;
   readonly qemu?: string;
@@ -170,7 +237,7 @@ export function qemuVersion(qemu = QEMU_BINARY): string | null {
  */
 export function runQemu(o: QemuRunOptions): Promise<QemuRunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'hvtrace-qemu-'));
-  const logPath = join(dir, 'int.log');
+  const logPath = o.logPath ?? join(dir, 'int.log');
   const argv = [
     '-M', 'virt',
     ...(o.cpu ? ['-cpu', o.cpu] : []),
@@ -182,6 +249,9 @@ export function runQemu(o: QemuRunOptions): Promise<QemuRunResult> {
     '-smp', String(o.smp ?? 1),
     '-bios', o.bios ?? 'default',
     '-kernel', o.kernel,
+    ...(o.append !== undefined ? ['-append', o.append] : []),
+    ...(o.dtb !== undefined ? ['-dtb', o.dtb] : []),
+    ...(o.seed !== undefined ? ['-seed', String(o.seed)] : []),
     ...(o.extraArgs ?? []),
   ];
   const qemu = o.qemu ?? QEMU_BINARY;
@@ -234,9 +304,8 @@ export function runQemu(o: QemuRunOptions): Promise<QemuRunResult> {
       let log: TrapRecord[];
       let consoleText: string;
       try {
-        const text = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
         consoleText = readFileSync(outPath, 'latin1');
-        log = parseQemuIntLog(text, !timedOut && signal === null);
+        log = existsSync(logPath) ? parseQemuIntLogFile(logPath, !timedOut && signal === null) : [];
       } catch (e) {
         reject(e);
         return;

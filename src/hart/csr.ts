@@ -355,7 +355,7 @@ def(C.CSR.vsatp, {
     if (h.virt) { h.setSatp(v); return; }
     const mode = Number(v >> 60n);
     if (mode !== C.SATP_MODE_BARE && mode !== C.SATP_MODE_SV39 && mode !== C.SATP_MODE_SV48) return;
-    h.other.satp = v & 0xf000ffffffffffffn;
+    h.other.satp = BigInt.asUintN(64, v);
     h.flushTlb();
   },
 });

@@ -570,7 +570,8 @@ export class Hart {
     const mode = Number(v >> 60n);
     // WARL: writes of an unsupported mode have no effect (priv spec §4.1.11).
     if (mode !== C.SATP_MODE_BARE && mode !== C.SATP_MODE_SV39 && mode !== C.SATP_MODE_SV48) return;
-    this.satp = v & 0xf000ffffffffffffn; // 16-bit ASID, 44-bit PPN
+    // MODE 63:60, ASID 59:44 (ASIDLEN = 16, as QEMU; the spec leaves it open, §4.1.11), PPN 43:0.
+    this.satp = BigInt.asUintN(64, v);
     this.satpMode = mode;
     this.satpRoot = Number(this.satp & 0xfffffffffffn) * 4096;
     this.flushTlb();

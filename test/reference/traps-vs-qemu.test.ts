@@ -14,12 +14,14 @@
  * Needs qemu-system-riscv64 7.2 and Debian's opensbi (scripts/setup-reference.sh).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HaltInfo, MachineConfig } from '../../src/machine/machine.js';
 import type { HartObserver } from '../../src/hart/observer.js';
 import {
-  compareTraps, formatDiff, formatTrap, isEcallFromSU, parseQemuIntLog, isFromSU, isFromSUByAddress, isKnownQemuDeviation,
+  compareTraps, formatDiff, formatTrap, isEcallFromSU, parseQemuIntLog, parseQemuIntLogFile, QemuIntLogParser, isFromSU, isFromSUByAddress, isKnownQemuDeviation,
   qemuVersion, runQemu, trapName, DEBIAN_FW_JUMP, QEMU_CPU_MATCHING_HVTRACE, type QemuRunResult, type TrapRecord,
 } from '../../src/diff/qemu-log.js';
 
@@ -124,6 +126,32 @@ describe('parseQemuIntLog', () => {
     const bad = 'riscv_cpu_do_interrupt: hart:0, async:0, cause:02';
     expect(() => parseQemuIntLog(`${bad}\nriscv_cpu_do_interrupt: hart:0, async:0, cause:0000000000000009, epc:0x0000000080200000, tval:0x0000000000000000, desc=supervisor_ecall\n`)).toThrow(/unrecognised/);
     expect(parseQemuIntLog(`${bad}\n`)).toEqual([]);
+  });
+
+  it('streams: the same records whatever the pieces (QemuIntLogParser, parseQemuIntLogFile)', () => {
+    const good = 'riscv_cpu_do_interrupt: hart:0, async:1, cause:0000000000000009, epc:0xffffffff801a82be, tval:0x0000000000000000, desc=s_external';
+    const text = `other\r\n${good}\r\n\n${good.replace('hart:0', 'hart:1')}\n`;
+    const whole = parseQemuIntLog(text);
+    expect(whole.map((r) => r.hart)).toEqual([0, 1]);
+    for (let cut = 0; cut <= text.length; cut++) {
+      const p = new QemuIntLogParser();
+      p.push(text.slice(0, cut));
+      p.push(text.slice(cut));
+      expect(p.end()).toEqual(whole);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'hvtrace-qlog-'));
+    try {
+      const f = join(dir, 'int.log');
+      writeFileSync(f, text + good.slice(0, 30)); // a truncated last line is ignored
+      const bytes: Buffer[] = [];
+      expect(parseQemuIntLogFile(f, true, (b) => void bytes.push(Buffer.from(b)))).toEqual(whole);
+      expect(Buffer.concat(bytes).toString('latin1')).toBe(text + good.slice(0, 30));
+      writeFileSync(f, `${good.slice(0, 30)}\n${good}\n`); // a malformed line that is not the last
+      expect(() => parseQemuIntLogFile(f)).toThrow(/line 1: unrecognised/);
+      expect(parseQemuIntLogFile(f, false)).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
