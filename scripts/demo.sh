@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# npm run demo: record the bundled multi-hart kernel on 4 harts, show the trace, replay it.
+# npm run demo: record the bundled multi-hart kernel on 4 harts, show the trace, replay it; then
+# the same kernel as a guest of the built-in hypervisor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm install --no-audit --no-fund
@@ -16,3 +17,12 @@ hv events traces/demo.trace --kind sbi_call --limit 5
 echo
 echo "== hvtrace replay traces/demo.trace"
 hv replay traces/demo.trace
+echo
+echo "== hvtrace record --guest (the same kernel as a guest of the built-in hypervisor: 4 vCPUs on 2 harts)"
+hv record --guest guests/build/smp-kernel.elf --vcpus 4 --smp 2 -o traces/demo-guest.trace --overwrite -q < /dev/null | tail -n 2
+echo
+echo "== hvtrace events traces/demo-guest.trace --kind vm_exit --limit 5"
+hv events traces/demo-guest.trace --kind vm_exit --limit 5
+echo
+echo "== hvtrace replay traces/demo-guest.trace"
+hv replay traces/demo-guest.trace
