@@ -217,3 +217,31 @@ describe('Uart16550', () => {
     expect(calls[3]).toEqual([0, IRQ_SEIP, false]);
   });
 });
+
+describe('Uart16550: when the guest counts as listening (input is held until then)', () => {
+  it("one read of an empty RBR (Linux 8250 startup clearing the receiver) is not listening", () => {
+    const { uart, r } = setup();
+    r(LSR); r(RBR); r(IIR); r(MSR);
+    expect(uart.rxListening()).toBe(false);
+  });
+  it('repeated reads of an empty RBR (a reader that ignores LSR) are', () => {
+    const { uart, r } = setup();
+    for (let i = 0; i < 3; i++) r(RBR);
+    expect(uart.rxListening()).toBe(false);
+    r(RBR);
+    expect(uart.rxListening()).toBe(true);
+  });
+  it('enabling the RX interrupt (IER.ERBFI) is', () => {
+    const { uart, w } = setup();
+    w(IER, 1);
+    expect(uart.rxListening()).toBe(true);
+  });
+  it('64 LSR polls without a transmit are; LSR polls between transmits are not', () => {
+    const a = setup();
+    for (let i = 0; i < 63; i++) { a.r(LSR); if (i % 10 === 9) a.w(THR, 0x41); }
+    expect(a.uart.rxListening()).toBe(false);
+    const b = setup();
+    for (let i = 0; i < 64; i++) b.r(LSR);
+    expect(b.uart.rxListening()).toBe(true);
+  });
+});

@@ -108,8 +108,14 @@ export function infoCommand(file: string, o: { json?: boolean }): number {
       const m = cfg.machine;
       if (m) {
         const bios = typeof m.bios === 'object' ? m.bios.name : m.bios;
-        lines.push(`machine:      ${m.harts} hart${m.harts > 1 ? 's' : ''}, ${m.ramSize / MiB} MiB RAM, bios ${bios}${m.kernel ? `, kernel ${m.kernel.name}` : ''}${m.initrd ? `, initrd ${m.initrd.name}` : ''}${m.dtb ? `, dtb ${m.dtb.name}` : ''}`);
+        const vms = m.guests?.length ?? 0;
+        const hv = vms > 0 ? `, built-in hypervisor with ${vms} guest${vms > 1 ? 's' : ''}` : '';
+        lines.push(`machine:      ${m.harts} hart${m.harts > 1 ? 's' : ''}, ${m.ramSize / MiB} MiB RAM, bios ${bios}${m.kernel ? `, kernel ${m.kernel.name}` : ''}${m.initrd ? `, initrd ${m.initrd.name}` : ''}${m.dtb ? `, dtb ${m.dtb.name}` : ''}${hv}`);
         if (m.append !== undefined) lines.push(`append:       ${m.append}`);
+        for (const [k, g] of (m.guests ?? []).entries()) {
+          const mem = g.memSize % MiB === 0 ? `${g.memSize / MiB} MiB` : `${g.memSize} bytes`;
+          lines.push(`${`guest${k}:`.padEnd(14)}${g.image.name}, ${g.vcpus} vCPU${g.vcpus > 1 ? 's' : ''}, ${mem} RAM${g.initrd ? `, initrd ${g.initrd.name}` : ''}${g.append !== undefined ? `, append ${JSON.stringify(g.append)}` : ''}`);
+        }
       }
       const every = (n: number | null): string => (n === null ? 'off' : `every ${n.toLocaleString('en-US')} instructions`);
       lines.push(`scheduler:    quantum ${cfg.quantum ?? '-'}, max-insns ${cfg.maxInsns ?? 'none'}`);
@@ -156,6 +162,46 @@ const IRQ_BITS: Record<number, string> = { 1: 'SSIP', 3: 'MSIP', 5: 'STIP', 7: '
 const STATES = ['start', 'stop', 'suspend', 'resume'];
 const signed = (v: bigint): bigint => BigInt.asIntN(64, v);
 
+/** `M`, `S`, `U`; with V = 1 `VS`, `VU` (H extension). */
+export function privName(priv: number, virt: boolean): string {
+  return `${virt ? 'V' : ''}${PRIV_NAMES[priv] ?? priv}`;
+}
+
+/**
+ * The privileges of a trap / trap return. When V is involved (payload fromVirt / toVirt), S with
+ * V = 0 is the hypervisor's: `HS`, and V = 1 gives `VS` / `VU`.
+ */
+function transition(p: Record<string, unknown>, to: number): string {
+  const v = 'fromVirt' in p || 'toVirt' in p;
+  const n = (x: unknown, virt: unknown): string => {
+    if (typeof x !== 'number') return '?';
+    if (virt === true) return privName(x, true);
+    return v && x === 1 ? 'HS' : PRIV_NAMES[x] ?? String(x);
+  };
+  return `[${n(p.from, p.fromVirt)}->${n(to, p.toVirt)}]`;
+}
+
+/** VM exit reasons (src/hypervisor/exits.ts VM_EXIT), by code. */
+const VM_EXIT_REASONS: Record<number, string> = {
+  1: 'sbi_call', 2: 'timer_irq', 3: 'software_irq', 4: 'external_irq', 5: 'mmio_load', 6: 'mmio_store', 7: 'wfi',
+  8: 'guest_page_fault', 9: 'virtual_instruction', 10: 'exception', 11: 'vm_stopped',
+};
+
+function vmExitText(a: bigint, b: bigint | null, c: bigint | null, p: Record<string, unknown>): string {
+  const reason = typeof p.reason === 'string' ? p.reason : VM_EXIT_REASONS[Number(a)] ?? `reason ${a}`;
+  const who = `vm ${typeof p.vm === 'number' ? p.vm : '?'}${b === null ? '' : ` vcpu ${b}`}`;
+  const d = c ?? 0n;
+  let detail = '';
+  switch (reason) {
+    case 'sbi_call': detail = ` ${SBI_EXT[Number(d)] ?? hex(d)}`; break;
+    case 'mmio_load': case 'mmio_store': case 'guest_page_fault': detail = ` gpa=${hex(d)}`; break;
+    case 'wfi': case 'virtual_instruction': detail = ` insn=${hex(d)}`; break;
+    case 'exception': detail = ` cause ${d} (${EXCEPTION_NAMES[Number(d)] ?? 'unknown'})`; break;
+    default: break;
+  }
+  return `${who}: ${reason}${detail}${typeof p.message === 'string' ? `: ${p.message}` : ''}`;
+}
+
 /** One-line description of what an event says (without the common columns). */
 export function describeEvent(e: TraceEvent): string {
   const a = e.a ?? 0n, b = e.b ?? 0n, c = e.c ?? 0n;
@@ -166,10 +212,10 @@ export function describeEvent(e: TraceEvent): string {
       const intr = (a >> 63n) === 1n;
       const cause = Number(a & 0x7fffffffffffffffn);
       const name = (intr ? INTERRUPT_NAMES : EXCEPTION_NAMES)[cause] ?? 'unknown';
-      return `${intr ? 'interrupt' : 'exception'} ${cause} (${name}) tval=${hex(b)} -> ${hex(c)} [${pn(p.from)}->${pn(p.to)}]`;
+      return `${intr ? 'interrupt' : 'exception'} ${cause} (${name}) tval=${hex(b)} -> ${hex(c)} ${'fromVirt' in p ? transition(p, Number(p.to)) : `[${pn(p.from)}->${pn(p.to)}]`}`;
     }
     case 'trap_return':
-      return `${a === 0n ? 'mret' : 'sret'} -> ${hex(b)} [${pn(p.from)}->${PRIV_NAMES[Number(c)] ?? c}]`;
+      return `${a === 0n ? 'mret' : 'sret'} -> ${hex(b)} ${'fromVirt' in p ? transition(p, Number(c)) : `[${pn(p.from)}->${PRIV_NAMES[Number(c)] ?? c}]`}`;
     case 'csr_write':
       return `${csrName(Number(a))} ${hex(b)} -> ${hex(c)}${p.who && p.who !== 'insn' ? ` (${String(p.who)})` : ''}`;
     case 'sbi_call': {
@@ -189,6 +235,10 @@ export function describeEvent(e: TraceEvent): string {
     }
     case 'halt':
       return `${String(p.kind ?? '?')} exit ${a}: ${String(p.message ?? '')}`;
+    case 'vm_exit':
+      return vmExitText(a, e.b, e.c, p);
+    case 'vm_entry':
+      return `vm ${b} vcpu ${a}`;
     default:
       return `a=${e.a === null ? '-' : hex(e.a)} b=${e.b === null ? '-' : hex(e.b)} c=${e.c === null ? '-' : hex(e.c)}${e.payload ? ` ${toJson(e.payload)}` : ''}`;
   }
@@ -236,8 +286,7 @@ export function eventsCommand(file: string, o: EventsCliOptions): number {
       for (const batch of r.eventBatches(filter, 2048)) {
         const lines: string[] = [];
         for (const e of batch) {
-          const dis = code.disasm(e.pc);
-          const sym = code.symbolize(e.pc);
+          const { symbol: sym, insn: dis } = code.forEvent(e);
           if (o.json) {
             lines.push(toJson({
               seq: e.seq, vtime: e.vtime, hart: e.hart, instret: e.instret, pc: hex(e.pc), priv: e.priv, virt: e.virt,
@@ -246,7 +295,7 @@ export function eventsCommand(file: string, o: EventsCliOptions): number {
             }));
           } else {
             const where = `${hex(e.pc)}${sym ? ` <${sym}>` : ''}`;
-            lines.push(`${String(e.seq).padStart(7)}  h${e.hart} ${PRIV_NAMES[e.priv] ?? e.priv}${e.virt ? 'V' : ' '} vt=${e.vtime} i=${e.instret}  ${where}  ${e.kind.padEnd(11)} ${describeEvent(e)}${dis ? `  | ${dis}` : ''}`);
+            lines.push(`${String(e.seq).padStart(7)}  h${e.hart} ${privName(e.priv, e.virt).padEnd(2)} vt=${e.vtime} i=${e.instret}  ${where}  ${e.kind.padEnd(11)} ${describeEvent(e)}${dis ? `  | ${dis}` : ''}`);
           }
         }
         out(`${lines.join('\n')}\n`);

@@ -9,8 +9,7 @@
 import { replay, seek, parsePosition, REGISTER_NAMES, type ReplayReport, type SeekReport, type HartView } from '../replay/replayer.js';
 import { formatDivergence, hex, toJsonValue, eventToJson } from '../diff/compare.js';
 import { TraceError } from '../trace/store.js';
-import { PRIV_NAMES } from '../trace/model.js';
-import { describeEvent, loadSymbolFiles } from './inspect.js';
+import { describeEvent, loadSymbolFiles, privName } from './inspect.js';
 import { out } from './output.js';
 
 export interface ReplayCliOptions {
@@ -27,9 +26,9 @@ export interface ReplayCliOptions {
 
 const h64 = (v: bigint): string => `0x${BigInt.asUintN(64, v).toString(16).padStart(16, '0')}`;
 
-function eventLine(e: Parameters<typeof describeEvent>[0], sym: (a: bigint) => string | undefined): string {
-  const s = sym(e.pc);
-  return `#${e.seq} h${e.hart} ${PRIV_NAMES[e.priv] ?? e.priv} i=${e.instret} ${hex(e.pc)}${s ? ` <${s}>` : ''} ${e.kind} ${describeEvent(e)}`;
+function eventLine(e: Parameters<typeof describeEvent>[0], sym: (e: Parameters<typeof describeEvent>[0]) => string | undefined): string {
+  const s = sym(e);
+  return `#${e.seq} h${e.hart} ${privName(e.priv, e.virt)} i=${e.instret} ${hex(e.pc)}${s ? ` <${s}>` : ''} ${e.kind} ${describeEvent(e)}`;
 }
 
 function replayText(r: ReplayReport, file: string): string {
@@ -53,7 +52,7 @@ function replayText(r: ReplayReport, file: string): string {
 function hartText(h: HartView, focus: boolean): string[] {
   const lines: string[] = [];
   const state = h.state === 'running' ? '' : ` (${h.state})`;
-  lines.push(`hart ${h.id}${focus ? ' *' : ''}: pc ${hex(h.pc)}${h.symbol ? ` <${h.symbol}>` : ''}  priv ${h.virt ? 'V' : ''}${PRIV_NAMES[h.priv] ?? h.priv}  instret ${h.instret}  steps ${h.steps}${state}`);
+  lines.push(`hart ${h.id}${focus ? ' *' : ''}: pc ${hex(h.pc)}${h.symbol ? ` <${h.symbol}>` : ''}  priv ${privName(h.priv, h.virt)}  instret ${h.instret}  steps ${h.steps}${state}`);
   if (!focus) return lines;
   for (let i = 0; i < 32; i += 4) {
     lines.push('  ' + [0, 1, 2, 3].map((k) => `${REGISTER_NAMES.x[i + k]!.padStart(4)} ${h64(h.x[i + k]!)}`).join('  '));
@@ -85,7 +84,7 @@ function seekText(r: SeekReport, file: string): string {
   const focus = r.harts.find((h) => h.id === r.hart);
   if (focus) lines.push(...hartText(focus, true));
   for (const h of r.harts) if (h.id !== r.hart) lines.push(...hartText(h, false));
-  const sym = r.symbolize;
+  const sym = r.symbolizeEvent;
   if (r.lastEvents.length) {
     lines.push('last events:');
     for (const e of r.lastEvents) lines.push(`  ${eventLine(e, sym)}`);
@@ -120,7 +119,7 @@ function seekJson(r: SeekReport): unknown {
 
 function replayJson(r: ReplayReport): unknown {
   return {
-    ...(toJsonValue({ ...r, issues: undefined, symbolize: undefined }) as object),
+    ...(toJsonValue({ ...r, issues: undefined, symbolize: undefined, symbolizeEvent: undefined }) as object),
     issues: r.issues.map((i) => ({
       kind: i.kind,
       message: i.message,

@@ -1,7 +1,8 @@
 /**
  * Symbol sources beyond the ELF images a machine loads: Linux `System.map` files (`nm -n`
  * output: `ADDRESS TYPE NAME` per line) and ELF files given with `--symbols`, plus the
- * System.map found next to a raw kernel Image.
+ * System.map found next to a raw kernel Image, or next to a raw guest Image of the built-in
+ * hypervisor (guest symbols name that VM's addresses only: SymbolSource.vm, HOST_SPACE).
  *
  * A System.map has link addresses: for a Linux Image, the kernel's virtual addresses
  * (0xffffffff80000000 + offset on riscv64), which are the pcs once the MMU is on. The code that
@@ -30,7 +31,20 @@ export interface SymbolSource {
   readonly symbols: readonly ElfSymbol[];
   /** Physical addresses [phys, phys + size) run the code linked at [link, link + size). */
   readonly alias?: SymbolAlias;
+  /**
+   * The source names the addresses of guest VM `vm` of the built-in hypervisor (its image, or a
+   * System.map / vmlinux that describes it): guest-virtual and guest-physical pcs, seen with
+   * V = 1. Absent: any address.
+   */
+  readonly vm?: number;
 }
+
+/**
+ * The address space a pc is in, for lookups that know it: HOST_SPACE (V = 0: firmware,
+ * hypervisor, a bare kernel) or k >= 0 (V = 1 in guest VM k). Lookups without a space use every
+ * source.
+ */
+export const HOST_SPACE = -1;
 
 /** A symbol file read from disk (`--symbols FILE`). */
 export interface SymbolFile extends SymbolSource {
@@ -160,6 +174,15 @@ export interface KernelRef {
   readonly base: number;
 }
 
+/** A guest image of the built-in hypervisor (VM `vm`), as the symbol lookup needs it. */
+export interface GuestRef extends KernelRef {
+  readonly vm: number;
+  /** Guest-physical load address (`base` is that too: guest pcs are guest addresses). */
+  readonly base: number;
+  /** Its symbols when the image is an ELF file. */
+  readonly symbols?: readonly ElfSymbol[];
+}
+
 export interface ResolvedSymbols {
   readonly sources: SymbolSource[];
   /** Things the user should know (a System.map next to the image that does not match it). */
@@ -174,46 +197,82 @@ export interface ElfImageSymbols {
 }
 
 /**
+ * The System.map next to a raw RISC-V Linux kernel Image (`what`: "kernel" or "guest"), when it
+ * describes the image (its `_end - _start` equals the Image header's image_size): a source with
+ * the physical alias; else null, with a note when there is a map that does not fit. One stat and
+ * nothing else when there is no such file.
+ */
+function systemMapNextTo(k: KernelRef, what: string, notes: string[]): SymbolSource | null {
+  if (isElf(k.bytes) || !riscvImageHeader(k.bytes)) return null;
+  const path = join(dirname(k.name), 'System.map');
+  if (!existsSync(path)) return null;
+  try {
+    const f = readSymbolFile(path);
+    const alias = kernelAlias(f.symbols, k);
+    if (alias) return { ...f, name: `System.map ${path} (next to the ${what} image)`, alias };
+    notes.push(`${path} does not describe the ${what} image ${k.name} (its _end - _start is not the image size): not used; pass --symbols to use it anyway`);
+  } catch (e) {
+    notes.push(`${path} next to the ${what} image is not usable: ${(e as Error).message}`);
+  }
+  return null;
+}
+
+/**
  * The symbol sources for a machine / trace, in lookup order:
  *  1. the `--symbols` files (one that describes the raw kernel image, a System.map or the
- *     vmlinux of the build, also names its physical addresses);
+ *     vmlinux of the build, also names its physical addresses; one that describes a raw guest
+ *     image names that guest's addresses, guest-physical included);
  *  2. the kernel, if an ELF file with symbols;
  *  3. unless a `--symbols` file already describes the kernel: `System.map` in the directory of a
  *     raw RISC-V Linux kernel Image (the path recorded in the trace, relative to the current
  *     directory), when its `_end - _start` equals the Image header's image_size. One stat and
  *     nothing else when there is no such file; a System.map that does not match is left out
  *     with a note;
- *  4. the other ELF images (firmware).
+ *  4. the guests of the built-in hypervisor, in VM order: an ELF guest's symbols, or for a raw
+ *     Linux Image the System.map next to it as in 3 (its physical alias at the guest-physical
+ *     load address); these name that VM's addresses only (SymbolSource.vm);
+ *  5. the other ELF images (firmware).
  */
 export function symbolSourcesFor(opts: {
   elf?: readonly ElfImageSymbols[];
   kernel?: KernelRef;
+  guests?: readonly GuestRef[];
   files?: readonly SymbolFile[];
   auto?: boolean;
 }): ResolvedSymbols {
   const notes: string[] = [];
   const sources: SymbolSource[] = [];
   const k = opts.kernel;
+  const guests = opts.guests ?? [];
   let kernelCovered = false;
+  const guestCovered = new Set<number>();
   for (const f of opts.files ?? []) {
     const alias = k ? kernelAlias(f.symbols, k) : null;
-    if (alias) kernelCovered = true;
-    sources.push(alias ? { ...f, alias } : f);
+    if (alias) {
+      kernelCovered = true;
+      sources.push({ ...f, alias });
+      continue;
+    }
+    const mine = guests.map((g) => ({ g, alias: kernelAlias(f.symbols, g) })).filter((x) => x.alias !== null);
+    for (const { g, alias } of mine) {
+      guestCovered.add(g.vm);
+      sources.push({ ...f, alias: alias!, vm: g.vm });
+    }
+    if (mine.length === 0) sources.push(f);
   }
   const elf = (opts.elf ?? []).filter((e) => e.symbols.length > 0);
   const fromElf = (e: ElfImageSymbols): SymbolSource => ({ name: `${e.role} ${e.name}`, format: 'elf', symbols: e.symbols });
   for (const e of elf) if (e.role === 'kernel') sources.push(fromElf(e));
-  if (opts.auto !== false && k && !kernelCovered && !isElf(k.bytes) && riscvImageHeader(k.bytes)) {
-    const path = join(dirname(k.name), 'System.map');
-    if (existsSync(path)) {
-      try {
-        const f = readSymbolFile(path);
-        const alias = kernelAlias(f.symbols, k);
-        if (alias) sources.push({ ...f, name: `System.map ${path} (next to the kernel image)`, alias });
-        else notes.push(`${path} does not describe the kernel image ${k.name} (its _end - _start is not the image size): not used; pass --symbols to use it anyway`);
-      } catch (e) {
-        notes.push(`${path} next to the kernel image is not usable: ${(e as Error).message}`);
-      }
+  if (opts.auto !== false && k && !kernelCovered) {
+    const m = systemMapNextTo(k, 'kernel', notes);
+    if (m) sources.push(m);
+  }
+  for (const g of guests) {
+    if (g.symbols && g.symbols.length > 0) {
+      sources.push({ name: `guest${g.vm} ${g.name}`, format: 'elf', symbols: g.symbols, vm: g.vm });
+    } else if (opts.auto !== false && !guestCovered.has(g.vm)) {
+      const m = systemMapNextTo(g, 'guest', notes);
+      if (m) sources.push({ ...m, vm: g.vm });
     }
   }
   for (const e of elf) if (e.role !== 'kernel') sources.push(fromElf(e));
@@ -227,28 +286,38 @@ export function symbolSourcesFor(opts: {
 /**
  * Address -> `name+0x1c` and name -> address over several symbol sources, in order (the first
  * source that names an address wins). A source with an alias also names the physical addresses
- * of its image.
+ * of its image. With an address space (HOST_SPACE or a guest VM), only the sources for that
+ * space and those for any address are used.
  */
 export class SymbolTable {
-  private readonly syms: { sym: (a: bigint) => string | undefined; alias?: SymbolAlias }[];
+  private readonly syms: { sym: (a: bigint) => string | undefined; alias?: SymbolAlias; vm?: number }[];
 
   constructor(readonly sources: readonly SymbolSource[]) {
-    this.syms = sources.map((s) => ({ sym: symbolizer(s.symbols), ...(s.alias ? { alias: s.alias } : {}) }));
+    this.syms = sources.map((s) => ({
+      sym: symbolizer(s.symbols), ...(s.alias ? { alias: s.alias } : {}), ...(s.vm !== undefined ? { vm: s.vm } : {}),
+    }));
   }
 
   get empty(): boolean {
     return this.sources.every((s) => s.symbols.length === 0);
   }
 
-  /** `func` / `func+0x1c` for addr, or undefined. */
-  symbolize = (addr: bigint): string | undefined => {
+  /** Whether some source names guest addresses (a trace with guests that have symbols). */
+  get hasGuests(): boolean {
+    return this.sources.some((s) => s.vm !== undefined);
+  }
+
+  /** `func` / `func+0x1c` for addr (in `space`, when known), or undefined. */
+  symbolize = (addr: bigint, space?: number): string | undefined => {
+    const use = (vm: number | undefined) => space === undefined || vm === undefined || vm === space;
     for (const s of this.syms) {
+      if (!use(s.vm)) continue;
       const n = s.sym(addr);
       if (n !== undefined) return n;
     }
     for (const s of this.syms) {
       const a = s.alias;
-      if (a && addr >= a.phys && addr - a.phys < a.size) {
+      if (a && use(s.vm) && addr >= a.phys && addr - a.phys < a.size) {
         const n = s.sym(addr - a.phys + a.link);
         if (n !== undefined) return n;
       }
@@ -258,16 +327,27 @@ export class SymbolTable {
 
   /** The address of `name` (a function preferred over data; then source order, then file order). */
   lookup(name: string): bigint | undefined {
+    return this.find(name)?.value;
+  }
+
+  /**
+   * `name`'s address and, for a guest's symbol, its VM (SymbolSource.vm): a function preferred
+   * over data; then source order, then file order.
+   */
+  find(name: string): { value: bigint; vm?: number } | undefined {
     let best: ElfSymbol | undefined;
+    let vm: number | undefined;
     for (const src of this.sources) {
       for (const s of src.symbols) {
         if (s.name !== name) continue;
-        if (!best) best = s;
-        else if (best.type !== 'func' && s.type === 'func') best = s;
-        if (best.type === 'func') return best.value;
+        if (!best || (best.type !== 'func' && s.type === 'func')) {
+          best = s;
+          vm = src.vm;
+        }
+        if (best.type === 'func') return { value: best.value, ...(vm !== undefined ? { vm } : {}) };
       }
     }
-    return best?.value;
+    return best ? { value: best.value, ...(vm !== undefined ? { vm } : {}) } : undefined;
   }
 
   /** The physical address the code at link address `addr` is loaded at, or null. */

@@ -100,10 +100,13 @@ interface UartState {
   listening?: boolean;
   fcrWritten?: boolean;
   lsrPolls?: number;
+  rbrBlindReads?: number;
 }
 
 /** Consecutive LSR reads without a transmit after which the guest counts as polling for input. */
 const LSR_POLLS_LISTENING = 64;
+/** Reads of an empty RBR that make a reader that ignores LSR count as listening. */
+const RBR_BLIND_READS_LISTENING = 4;
 
 export class Uart16550 implements MmioDevice {
   readonly name = 'uart';
@@ -162,7 +165,10 @@ export class Uart16550 implements MmioDevice {
    * Whether the guest is listening to the receiver yet. Input that arrives before is held by
    * the scheduler: a guest's UART initialisation (FCR with FIFO reset) would otherwise drop
    * it, and *when* that happens relative to host input would make runs depend on host timing.
-   * Listening = RX interrupt enabled (IER.ERBFI), or RBR read, or LSR polled many times in a
+   * Listening = RX interrupt enabled (IER.ERBFI), or RBR read while LSR.DR is set or several
+   * times in a row with no data (a reader that does not look at LSR; a single read of an empty
+   * RBR is how Linux's 8250 startup clears the receiver, long before it enables the RX
+   * interrupt and resets the FIFO again), or LSR polled many times in a
    * row without a transmit in between (a polling reader, e.g. OpenSBI's getchar), or console
    * input asked through the firmware. Polling LSR to transmit does not count: Linux's console
    * does that long before anyone reads, and the 8250 driver resets the FIFO when the console
@@ -172,6 +178,8 @@ export class Uart16550 implements MmioDevice {
   private fcrWritten = false;
   /** LSR reads since the last THR write (see `listening`). */
   private lsrPolls = 0;
+  /** RBR reads with no data (LSR.DR clear), since the last one with data (see `listening`). */
+  private rbrBlindReads = 0;
   rxListening(): boolean {
     return this.listening;
   }
@@ -282,7 +290,7 @@ export class Uart16550 implements MmioDevice {
   }
 
   private readRbr(): number {
-    this.listening = true;
+    if ((this.lsr & LSR_DR) !== 0 || ++this.rbrBlindReads >= RBR_BLIND_READS_LISTENING) this.listening = true;
     let ret: number;
     if (this.fcr & FCR_FE) {
       ret = this.rxFifo.length === 0 ? 0 : this.rxFifo.shift()!;
@@ -437,6 +445,7 @@ export class Uart16550 implements MmioDevice {
       listening: this.listening,
       fcrWritten: this.fcrWritten,
       lsrPolls: this.lsrPolls,
+      rbrBlindReads: this.rbrBlindReads,
     };
   }
 
@@ -465,5 +474,6 @@ export class Uart16550 implements MmioDevice {
     this.listening = !!s.listening;
     this.fcrWritten = !!s.fcrWritten;
     this.lsrPolls = s.lsrPolls ?? 0;
+    this.rbrBlindReads = s.rbrBlindReads ?? 0;
   }
 }

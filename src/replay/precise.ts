@@ -232,12 +232,16 @@ export function hartSteps(hart: number, n: number): StopTarget {
   };
 }
 
-export function pcHit(addr: bigint, k = 1, hart?: number): StopTarget & { hits: number } {
+/**
+ * `when`: arrivals that count (e.g. only with V = 1 in a given VM, for a guest's symbol whose
+ * address the host may also run); `whenLabel` says so in the label.
+ */
+export function pcHit(addr: bigint, k = 1, hart?: number, when?: (h: Hart) => boolean, whenLabel?: string): StopTarget & { hits: number } {
   const target = Number(BigInt.asIntN(64, addr));
   let stopNow = false;
   const installed: Hart[] = [];
   const t = {
-    label: `pc 0x${BigInt.asUintN(64, addr).toString(16)}${k > 1 ? ` (hit ${k})` : ''}${hart !== undefined ? ` on hart ${hart}` : ''}`,
+    label: `pc 0x${BigInt.asUintN(64, addr).toString(16)}${whenLabel ? ` ${whenLabel}` : ''}${k > 1 ? ` (hit ${k})` : ''}${hart !== undefined ? ` on hart ${hart}` : ''}`,
     hits: 0,
     cap: () => Infinity,
     reached: () => stopNow,
@@ -248,7 +252,7 @@ export function pcHit(addr: bigint, k = 1, hart?: number): StopTarget & { hits: 
         if (hart !== undefined && h.id !== hart) continue;
         h.breakPc = target;
         h.onBreakPc = () => {
-          if (stopNow) return;
+          if (stopNow || (when !== undefined && !when(h))) return;
           t.hits++;
           if (t.hits >= k) {
             stopNow = true;

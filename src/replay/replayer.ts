@@ -21,8 +21,10 @@
  *                  passes: one that notes where event N is emitted, one that stops there;
  *   pc:ADDR[#K]    the first (K-th) time a hart is about to execute ADDR (hex, or a symbol,
  *                  optionally +offset, from the trace's ELF images, `--symbols` files or the
- *                  System.map next to a raw kernel Image: src/machine/symbols.ts);
- *                  `H:pc:ADDR[#K]` restricts it to hart H.
+ *                  System.map next to a raw kernel or guest Image: src/machine/symbols.ts);
+ *                  `H:pc:ADDR[#K]` restricts it to hart H. A guest's symbol (built-in
+ *                  hypervisor) counts only arrivals in that guest (V = 1, its vCPU loaded):
+ *                  hart.pc is then the guest-virtual pc.
  * It restores the nearest checkpoint at or before the position (pc: from the start, since hit
  * counts are counted from the start) and runs with PreciseScheduler (src/replay/precise.ts),
  * which stops exactly there. The events produced on the way are compared with the trace too.
@@ -42,7 +44,8 @@ import type { EventBatch, TraceEvent } from '../trace/model.js';
 import { Machine, type MachineConfig, type HaltInfo, type Image, type MachineSnapshot } from '../machine/machine.js';
 import { DEFAULT_QUANTUM, type Scheduler } from '../sched/scheduler.js';
 import { HartState, type Hart } from '../hart/hart.js';
-import { SymbolTable, symbolSourcesFor, type SymbolFile } from '../machine/symbols.js';
+import { SymbolTable, symbolSourcesFor, HOST_SPACE, type GuestRef, type SymbolFile } from '../machine/symbols.js';
+import { eventSpaces } from '../trace/code.js';
 import { disassemble, ABI_NAMES, FABI_NAMES } from '../isa/disasm.js';
 import { PreciseScheduler, globalCount, beforeStep, hartInstret, pcHit, type StopTarget, type RunUntilResult } from './precise.js';
 import type { HartObserver } from '../hart/observer.js';
@@ -159,60 +162,123 @@ function checkReplayable(reader: TraceReader, opts: ReplayOpenOptions): OpenedTr
 
 /**
  * Symbols (the `--symbols` files, the ELF images the machine loaded with the kernel's first, the
- * System.map next to a raw kernel Image) and instruction bytes from the machine's memory.
+ * System.map next to a raw kernel Image, the guests' symbols) and instruction bytes from the
+ * machine's memory. With guests of the built-in hypervisor, a hart with V = 1 is in its VM's
+ * address space: its pc is a guest-virtual address, read through the VS-stage (vsatp) and
+ * G-stage (hgatp) tables, and named with that guest's symbols (symbols.ts HOST_SPACE / vm).
  */
 export class CodeView {
   readonly machine: Machine;
   readonly symbols: SymbolTable;
   /** Notes about the symbol sources (a System.map next to the kernel that does not match it). */
   readonly notes: string[];
+  /** The address space of an event's pc (trace/code.ts eventSpaces). */
+  readonly eventSpace: (e: TraceEvent) => number | undefined;
 
-  constructor(machine: Machine, opts: SymbolOptions = {}) {
+  constructor(machine: Machine, opts: SymbolOptions = {}, reader: TraceReader | null = null) {
     this.machine = machine;
     const k = machine.images.find((i) => i.role === 'kernel');
     const kb = machine.config.kernel?.bytes;
+    const plans = machine.hypervisor?.plans ?? [];
+    const guests: GuestRef[] = plans.map((p) => {
+      const bytes = p.config.image.bytes;
+      if (p.elf) return { vm: p.index, name: p.config.image.name, bytes, base: 0, symbols: p.elf.symbols };
+      return { vm: p.index, name: p.config.image.name, bytes, base: p.regions.find((r) => r.role === `guest${p.index}`)!.gpa };
+    });
     const r = symbolSourcesFor({
       elf: machine.images.filter((i) => i.elf).map((i) => ({ role: i.role, name: i.name, symbols: i.elf!.symbols })),
       kernel: k && kb ? { name: k.name, bytes: kb, base: k.base } : undefined,
+      guests,
       files: opts.symbols,
       auto: opts.autoSymbols,
     });
     this.symbols = new SymbolTable(r.sources);
     this.notes = r.notes;
+    this.eventSpace = eventSpaces(reader, plans.length);
   }
 
-  symbolize = (addr: bigint): string | undefined => this.symbols.symbolize(addr);
+  /**
+   * The address space hart h's pc is in: undefined without guests, HOST_SPACE with V = 0, else
+   * the VM whose vCPU is loaded in the hart.
+   */
+  spaceOf(h: Hart | null): number | undefined {
+    const hv = this.machine.hypervisor;
+    if (!hv || !h) return undefined;
+    if (!h.virt) return HOST_SPACE;
+    const p = hv.percpu[h.id];
+    return p?.loaded?.vmIndex ?? (p && p.vm >= 0 ? p.vm : 0);
+  }
+
+  symbolize = (addr: bigint, space?: number): string | undefined => this.symbols.symbolize(addr, space);
+
+  /** Symbol of an event's pc, in the event's address space (host or guest). */
+  symbolizeEvent = (e: TraceEvent): string | undefined => this.symbols.symbolize(e.pc, this.eventSpace(e));
 
   /** Address of a symbol (functions preferred), or undefined. */
   lookup(name: string): bigint | undefined {
     return this.symbols.lookup(name);
   }
 
+  /** A RAM doubleword (page-table entry) at physical address pa, or null. */
+  private pte(pa: number): bigint | null {
+    const bus = this.machine.bus;
+    if (!bus.isRam(pa, 8)) return null;
+    return bus.dv.getBigUint64(bus.ramOffset + pa - bus.ramBase, true);
+  }
+
+  /**
+   * G-stage translation (hgatp: Bare, Sv39x4, Sv48x4) of a guest-physical address, read-only
+   * (no A/D updates, no faults, permissions not checked), or null.
+   */
+  private gpaToPa(h: Hart, gpa: number): number | null {
+    const mode = Number(h.hgatp >> 60n);
+    if (mode === 0) return gpa;
+    const levels = mode === 8 ? 3 : mode === 9 ? 4 : 0;
+    if (levels === 0 || gpa < 0 || gpa >= 2 ** (12 + 9 * levels + 2)) return null;
+    let a = Number(h.hgatp & 0xfffffffffffn) * 4096;
+    const vpnAll = Math.floor(gpa / 4096);
+    for (let i = levels - 1; i >= 0; i--) {
+      // The root index has 11 bits (the x4 root table is 16 KiB).
+      const idx = i === levels - 1 ? Math.floor(vpnAll / 2 ** (9 * i)) : Math.floor(vpnAll / 2 ** (9 * i)) % 512;
+      const pte = this.pte(a + idx * 8);
+      if (pte === null || (pte & 1n) === 0n) return null;
+      const ppn = Number((pte >> 10n) & 0xfffffffffffn);
+      if ((pte & 0xan) !== 0n) {
+        const span = 2 ** (12 + 9 * i);
+        return ppn * 4096 + (gpa % span);
+      }
+      a = ppn * 4096;
+    }
+    return null;
+  }
+
   /**
    * Physical address of a virtual instruction address as hart h would fetch it now, by a
-   * read-only page-table walk (no A/D updates, no faults), or null.
+   * read-only page-table walk (no A/D updates, no faults), or null. With V = 1: the VS-stage
+   * walk (vsatp, in the hart's satp while V = 1) over guest-physical addresses, each one
+   * translated by the G-stage (hgatp).
    */
   fetchPa(h: Hart | null, va: bigint): number | null {
     const bus = this.machine.bus;
-    const ok = (pa: number) => (bus.isRam(pa, 2) ? pa : null);
+    const ok = (pa: number | null) => (pa !== null && bus.isRam(pa, 2) ? pa : null);
     if (!h || h.priv === 3) return va < 2n ** 53n ? ok(Number(va)) : null;
+    const g = h.virt ? (gpa: number) => this.gpaToPa(h, gpa) : (pa: number) => pa;
     const satp = h.satp;
     const mode = Number(satp >> 60n);
-    if (mode === 0) return va < 2n ** 53n ? ok(Number(va)) : null;
+    if (mode === 0) return va < 2n ** 53n ? ok(g(Number(va))) : null;
     const levels = mode === 8 ? 3 : 4;
     let a = Number(satp & 0xfffffffffffn) * 4096;
     const sva = BigInt.asIntN(64, va);
     const vpn = (BigInt.asUintN(64, sva) >> 12n) & ((1n << BigInt(9 * levels)) - 1n);
     for (let i = levels - 1; i >= 0; i--) {
       const idx = Number((vpn >> BigInt(9 * i)) & 511n);
-      const pteAddr = a + idx * 8;
-      if (!bus.isRam(pteAddr, 8)) return null;
-      const pte = bus.dv.getBigUint64(bus.ramOffset + pteAddr - bus.ramBase, true);
-      if ((pte & 1n) === 0n) return null;
+      const ptePa = g(a + idx * 8);
+      const pte = ptePa === null ? null : this.pte(ptePa);
+      if (pte === null || (pte & 1n) === 0n) return null;
       const ppn = (pte >> 10n) & 0xfffffffffffn;
       if ((pte & 0xan) !== 0n) {
         const span = 1n << BigInt(12 + 9 * i);
-        return ok(Number(ppn * 4096n + (BigInt.asUintN(64, sva) & (span - 1n))));
+        return ok(g(Number(ppn * 4096n + (BigInt.asUintN(64, sva) & (span - 1n)))));
       }
       a = Number(ppn) * 4096;
     }
@@ -235,7 +301,8 @@ export class CodeView {
   disasm(h: Hart | null, va: bigint): string | undefined {
     const raw = this.insnAt(h, va);
     if (raw === null) return undefined;
-    return disassemble(raw, va, { symbolize: this.symbolize }).text;
+    const space = this.spaceOf(h);
+    return disassemble(raw, va, { symbolize: (a) => this.symbolize(a, space) }).text;
   }
 
   /**
@@ -245,13 +312,15 @@ export class CodeView {
    */
   around(h: Hart | null, pc: bigint, before = 6, after = 8): DisasmLine[] {
     const lines: DisasmLine[] = [];
+    const space = this.spaceOf(h);
+    const sym = (a: bigint) => this.symbolize(a, space);
     const line = (va: bigint): DisasmLine | null => {
       const raw = this.insnAt(h, va);
       if (raw === null) return null;
       const len = (raw & 3) === 3 ? 4 : 2;
       return {
-        pc: va, raw: raw >>> 0, length: len, symbol: this.symbolize(va),
-        text: disassemble(raw, va, { symbolize: this.symbolize }).text, current: va === pc,
+        pc: va, raw: raw >>> 0, length: len, symbol: sym(va),
+        text: disassemble(raw, va, { symbolize: sym }).text, current: va === pc,
       };
     };
     // Before: try starts from far to near.
@@ -437,7 +506,7 @@ class ReplayRun {
       this.consoleBytes += b.length;
       opts.onConsole?.(b);
     };
-    this.code = new CodeView(this.machine, opened.symbolOptions);
+    this.code = new CodeView(this.machine, opened.symbolOptions, this.reader);
     this.digests = opts.digests === false ? [] : this.reader.digests().filter((d) => !d.final);
     if (this.digests.length > 0) this.sched.onRoundStart = (s) => this.roundStart(s);
   }
@@ -562,12 +631,14 @@ export interface ReplayReport {
   readonly wallMs: number;
   /** Symbols of the trace's images (for formatting). */
   readonly symbolize: (addr: bigint) => string | undefined;
+  /** The symbol of an event's pc, in its address space (a guest's pcs with the guest's symbols). */
+  readonly symbolizeEvent: (e: TraceEvent) => string | undefined;
 }
 
 function describeEventDivergence(run: ReplayRun, d: Divergence): EventDivergenceInfo {
   const at = d.expected ?? d.actual!;
   const h = run.machine.harts[at.hart] ?? null;
-  const symbol = run.code.symbolize(at.pc);
+  const symbol = run.code.symbolizeEvent(at);
   const insn = run.code.disasm(h, at.pc);
   return { divergence: d, seq: at.seq, hart: at.hart, instret: at.instret, pc: at.pc, ...(symbol ? { symbol } : {}), ...(insn ? { insn } : {}) };
 }
@@ -667,6 +738,7 @@ export function replayOpened(opened: OpenedTrace, opts: RunOptions = {}): Replay
     issues,
     wallMs: Number(process.hrtime.bigint() - wall0) / 1e6,
     symbolize: run.code.symbolize,
+    symbolizeEvent: run.code.symbolizeEvent,
   };
 }
 
@@ -718,14 +790,22 @@ export function parsePosition(text: string): SeekPosition {
  * `name+16`), or bare hex digits (a symbol of that name wins). The result is a 64-bit address.
  */
 export function resolveAddress(symbols: SymbolTable, text: string): bigint {
+  return resolvePc(symbols, text).addr;
+}
+
+/**
+ * resolveAddress, plus the guest VM when the address is a guest's symbol (a System.map or ELF
+ * of a guest of the built-in hypervisor): the pc is then that guest's, reached with V = 1.
+ */
+export function resolvePc(symbols: SymbolTable, text: string): { addr: bigint; vm?: number } {
   const t = text.trim();
-  if (/^0x[0-9a-f]+$/i.test(t)) return BigInt.asUintN(64, BigInt(t));
+  if (/^0x[0-9a-f]+$/i.test(t)) return { addr: BigInt.asUintN(64, BigInt(t)) };
   const m = /^([A-Za-z_.$][\w.$]*)(?:\+(0x[0-9a-f]+|\d+))?$/i.exec(t);
   if (m) {
-    const base = symbols.lookup(m[1]!);
-    if (base !== undefined) return BigInt.asUintN(64, base + (m[2] ? BigInt(m[2]) : 0n));
+    const f = symbols.find(m[1]!);
+    if (f !== undefined) return { addr: BigInt.asUintN(64, f.value + (m[2] ? BigInt(m[2]) : 0n)), ...(f.vm !== undefined ? { vm: f.vm } : {}) };
   }
-  if (/^[0-9a-f]+$/i.test(t)) return BigInt('0x' + t);
+  if (/^[0-9a-f]+$/i.test(t)) return { addr: BigInt('0x' + t) };
   const names = symbols.sources.filter((s) => s.symbols.length > 0).map((s) => s.name);
   const what = m ? `no symbol "${m[1]}" in ${names.length ? names.join(', ') : 'the trace (its images have no symbols; a raw kernel needs --symbols System.map)'}` : 'expected a hex address, SYMBOL or SYMBOL+OFFSET';
   throw new TraceError(`--to pc:${text}: ${what}; give a hex address like 0x80200000`);
@@ -772,6 +852,8 @@ export interface SeekReport {
   readonly warnings: string[];
   /** Symbols of the trace's images (for formatting). */
   readonly symbolize: (addr: bigint) => string | undefined;
+  /** The symbol of an event's pc, in its address space (a guest's pcs with the guest's symbols). */
+  readonly symbolizeEvent: (e: TraceEvent) => string | undefined;
   readonly timing: { readonly restoreMs: number; readonly runMs: number; readonly totalMs: number; readonly passes: number; readonly instructionsRun: number };
 }
 
@@ -789,10 +871,19 @@ const CSRS: [string, number][] = [
   ['sstatus', 0x100], ['sie', 0x104], ['stvec', 0x105], ['sscratch', 0x140], ['sepc', 0x141], ['scause', 0x142],
   ['stval', 0x143], ['sip', 0x144], ['satp', 0x180],
 ];
+/**
+ * With guests of the built-in hypervisor, the H-extension CSRs too. While V = 1 the supervisor
+ * CSRs above are the guest's (the VS CSRs stand in for them); hs* are the hypervisor's own.
+ */
+const H_CSRS: [string, number][] = [
+  ['hstatus', 0x600], ['hedeleg', 0x602], ['hideleg', 0x603], ['hie', 0x604], ['hip', 0x644], ['hvip', 0x645],
+  ['htval', 0x643], ['htinst', 0x64a], ['hgatp', 0x680], ['vsstatus', 0x200], ['vstvec', 0x205], ['vsepc', 0x241],
+  ['vscause', 0x242], ['vstval', 0x243], ['vsatp', 0x280], ['mtval2', 0x34b],
+];
 
 function hartView(code: CodeView, h: Hart, opts: SeekOptions): HartView {
   const csrs: Record<string, bigint> = {};
-  for (const [name, num] of CSRS) {
+  for (const [name, num] of code.machine.hypervisor ? [...CSRS, ...H_CSRS] : CSRS) {
     try {
       csrs[name] = h.csrGet(num);
     } catch {
@@ -800,7 +891,7 @@ function hartView(code: CodeView, h: Hart, opts: SeekOptions): HartView {
     }
   }
   const pc = h.getPc();
-  const symbol = code.symbolize(pc);
+  const symbol = code.symbolize(pc, code.spaceOf(h));
   return {
     id: h.id,
     state: h.state === HartState.Running ? 'running' : h.state === HartState.Wfi ? 'wfi' : 'stopped',
@@ -907,12 +998,17 @@ export function seekOpened(opened: OpenedTrace, position: string, target: SeekPo
     }
     case 'pc': {
       run = start(null);
-      const addr = resolveAddress(run.code.symbols, target.addr);
+      const { addr, vm } = resolvePc(run.code.symbols, target.addr);
       if (target.hart !== undefined && target.hart >= nHarts) throw new TraceError(`--to ${position}: the trace has ${nHarts} hart${nHarts > 1 ? 's' : ''}`);
-      const t = pcHit(addr, target.hit, target.hart);
+      // A guest's symbol: only arrivals in that guest (V = 1, its vCPU loaded) count; the host
+      // may run the same address (an ELF guest at 0x80200000 and the hypervisor's idle loop).
+      const code = run.code;
+      const t = vm === undefined
+        ? pcHit(addr, target.hit, target.hart)
+        : pcHit(addr, target.hit, target.hart, (h) => code.spaceOf(h) === vm, `in guest ${vm}`);
       const r = go(run, t);
       if (r.kind !== 'reached') {
-        throw new TraceError(`${reader.path}: position ${position}: pc ${hex(addr)} was reached ${t.hits} time${t.hits === 1 ? '' : 's'} before the run ended (${(r as { halt: HaltInfo }).halt.message})`);
+        throw new TraceError(`${reader.path}: position ${position}: pc ${hex(addr)}${vm === undefined ? '' : ` in guest ${vm}`} was reached ${t.hits} time${t.hits === 1 ? '' : 's'} before the run ended (${(r as { halt: HaltInfo }).halt.message})`);
       }
       focus = r.hart;
       break;
@@ -968,6 +1064,7 @@ export function seekOpened(opened: OpenedTrace, position: string, target: SeekPo
       divergence: d ? eventIssue(run, d) : null,
       warnings: [...opened.warnings, ...run.code.notes],
       symbolize: run.code.symbolize,
+      symbolizeEvent: run.code.symbolizeEvent,
       timing: { restoreMs, runMs, totalMs: ms(t0, process.hrtime.bigint()), passes, instructionsRun },
     };
   } finally {
