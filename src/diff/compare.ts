@@ -467,7 +467,7 @@ function payloadText(p: Record<string, unknown> | null): string {
 /** One line for an event: `#seq hart H instret N pc 0x... <sym> [S] kind a=.. b=.. c=.. {payload}`. */
 export function formatEvent(ev: TraceEvent, symbolize?: (a: bigint) => string | undefined): string {
   const sym = symbolize?.(ev.pc);
-  const priv = (PRIV_NAMES[ev.priv] ?? String(ev.priv)) + (ev.virt ? 'V' : '');
+  const priv = (ev.virt ? 'V' : '') + (PRIV_NAMES[ev.priv] ?? String(ev.priv));
   const abc = (['a', 'b', 'c'] as const).filter((k) => ev[k] !== null).map((k) => `${k}=${hex(ev[k])}`).join(' ');
   return `#${ev.seq} hart ${ev.hart} instret ${ev.instret} vtime ${ev.vtime} pc ${hex(ev.pc)}${sym ? ` <${sym}>` : ''} [${priv}] ${ev.kind}${abc ? ' ' + abc : ''}${payloadText(ev.payload)}`;
 }
@@ -658,9 +658,10 @@ export function diffTraces(pathA: string, pathB: string, opts: TraceDiffOptions 
     if (d) {
       const at = d.expected ?? d.actual!;
       const code = d.expected ? codeA : codeB;
-      const symbol = code.symbolize(at.pc) ?? (d.expected ? codeB : codeA).symbolize(at.pc);
-      const insn = code.disasm(at.pc);
-      where = { pc: at.pc, ...(symbol ? { symbol } : {}), ...(insn ? { insn } : {}) };
+      // In the event's own address space: a guest pc (V = 1, vm_exit) is read from the guest.
+      const own = code.forEvent(at);
+      const symbol = own.symbol ?? (d.expected ? codeB : codeA).forEvent(at).symbol;
+      where = { pc: at.pc, ...(symbol ? { symbol } : {}), ...(own.insn ? { insn: own.insn } : {}) };
     }
     return { ...res, a: pathA, b: pathB, skippedTo, reference: { a: refA, b: refB }, where, codeA, codeB };
   } finally {
