@@ -16,7 +16,7 @@
  */
 import type { Bus } from '../machine/bus.js';
 import type { MmioDevice } from '../machine/device.js';
-import { DecodeCache, Op, X_SINK } from '../isa/decode.js';
+import { DecodeCache, DC_MASK, Op, X_SINK } from '../isa/decode.js';
 import * as C from './constants.js';
 import { Pmp, PMP_R, PMP_W, PMP_X } from './pmp.js';
 import type { HartObserver, CsrWriter } from './observer.js';
@@ -63,6 +63,8 @@ export const ACC_STORE = 2;
 const TLB_BITS = 8;
 const TLB_SIZE = 1 << TLB_BITS;
 const TLB_MASK = TLB_SIZE - 1;
+/** Shadow TLB entry: page VA lo/hi, buffer offset, context key, root page, PMP version, walk log (13). */
+const SH_W = 19;
 const TWO32 = 4294967296;
 /** pc sentinel for jump targets beyond ±2^53 (see setPc). */
 const WILD = 2 ** 53;
@@ -200,6 +202,10 @@ export class Hart {
   //     [VA bits 31:12 (low word, page-aligned), VA bits 63:32, buffer offset of the page, 0].
   //     Lookups are pure int32 work (no doubles, no bigint). An empty entry has hi = EMPTY.
   private readonly tlb: Int32Array[];
+  /** Shadow TLBs (see reinstate): SH_W int32 per slot, one array per access kind. */
+  private readonly shadow: Int32Array[] = [new Int32Array(TLB_SIZE * SH_W).fill(-1), new Int32Array(TLB_SIZE * SH_W).fill(-1), new Int32Array(TLB_SIZE * SH_W).fill(-1)];
+  /** PTEs read by the last walk: [count, (buffer offset, low word, high word) x 4]. */
+  private readonly walkLog = new Int32Array(13);
   /** Page-aligned VA of the current fetch page (NaN = none) and its buffer offset. */
   private fetchVa = NaN;
   private fetchOff = 0;
@@ -234,6 +240,8 @@ export class Hart {
 
   private readonly dv: DataView;
   private readonly ramOffset: number;
+  /** Buffer offset of 8 bytes in this hart's state area where slow loads leave their value (see ldo). */
+  private readonly scratchOff: number;
 
   constructor(id: number, bus: Bus, dc: DecodeCache, env: HartEnv) {
     this.id = id;
@@ -249,6 +257,7 @@ export class Hart {
     this.f = new Float64Array(buf, base + 512, 32);
     this.fi = new Int32Array(buf, base + 512, 64);
     this.fb = new BigInt64Array(buf, base + 512, 32);
+    this.scratchOff = base + 1016;
     this.tlb = [];
     let o = base + 1024;
     for (let k = 0; k < 3; k++) {
@@ -974,6 +983,9 @@ export class Hart {
       const off = this.ramOffset + pteAddr - this.bus.ramBase;
       const lo = dv.getUint32(off, true);
       const hi = dv.getUint32(off + 4, true);
+      // Log the PTE (see reinstate).
+      const wl = this.walkLog, wn = wl[0]! * 3 + 1;
+      if (wn < 13) { wl[wn] = off; wl[wn + 1] = lo; wl[wn + 2] = hi; wl[0]!++; }
       const v = lo & 1, r = (lo >>> 1) & 1, w = (lo >>> 2) & 1, xb = (lo >>> 3) & 1;
       // Reserved bits 63:54 (N, PBMT without Svnapot/Svpbmt) must be zero (§4.4.1).
       if (v === 0 || (r === 0 && w === 1) || (hi >>> 22) !== 0) this.pageFault(acc, this.vaBig(va));
@@ -1015,6 +1027,7 @@ export class Hart {
         }
         dv.setUint32(off, lo | 0x40 | (acc === ACC_STORE ? 0x80 : 0), true);
         if (this.bus.onStore !== null) this.bus.onStore(off, 4);
+        if (wn < 13) wl[wn + 1] = lo | 0x40 | (acc === ACC_STORE ? 0x80 : 0);
       }
       // Permissions for the cached page: stores only once D is set.
       const dirty = dBit === 1 || acc === ACC_STORE;
@@ -1091,6 +1104,9 @@ export class Hart {
    */
   private mmioPa = 0;
   private resolve(va: number, size: number, acc: number): number {
+    const ro = this.reinstate(va, size, acc);
+    if (ro >= 0) return ro;
+    this.walkLog[0] = 0;
     const pa = this.translate(va, acc);
     // HLVX: execute permission stands in for read permission (§8.3).
     const perm = acc === ACC_FETCH || this.hlv === 2 ? PMP_X : acc === ACC_LOAD ? PMP_R : PMP_W;
@@ -1136,6 +1152,18 @@ export class Hart {
         t[k] = pageVa | 0;
         t[k + 1] = Math.floor(pageVa / TWO32) | 0;
         t[k + 2] = this.ramOffset + pagePa - bus.ramBase;
+        // Keep what this translation depended on, for reinstate after a flush.
+        const sh = this.shadow[acc]!, b = (k >> 2) * SH_W;
+        if (this.eVirt) {
+          sh[b + 3] = -1;
+        } else {
+          sh[b] = t[k]!; sh[b + 1] = t[k + 1]!; sh[b + 2] = t[k + 2]!;
+          sh[b + 3] = this.shadowKey();
+          sh[b + 4] = this.satpRoot / 4096 | 0;
+          sh[b + 5] = pmp.version;
+          const wl = this.walkLog;
+          for (let j = 0; j <= 12; j++) sh[b + 6 + j] = wl[j]!;
+        }
       }
       const off = this.ramOffset + pa - bus.ramBase;
       if (acc === ACC_STORE && bus.onStore !== null) bus.onStore(off, size);
@@ -1144,6 +1172,50 @@ export class Hart {
     if (acc === ACC_FETCH) this.accessFault(acc, this.vaBig(va));
     this.mmioPa = pa;
     return -1;
+  }
+
+  /**
+   * Shadow TLB (performance only, exact). A flush (privilege change, trap, xRET, satp or
+   * mstatus write, fence) empties the TLBs, and the next access to each page walks the page
+   * table again. A walk is a function of the translation context (effective privilege, SUM,
+   * MXR, satp, PMP) and of the PTEs it reads; its only side effect is setting A/D, which it
+   * does not do when they are set already. So each filled entry also keeps, here, the context
+   * and the PTEs (buffer offset and value after the A/D update) of its walk; on a miss whose
+   * shadow entry has the same page, the same context and PTEs that still hold those values,
+   * the walk would give the same result without side effects, and the entry is put back
+   * without walking. Two-stage (V = 1) and HLV translations are not kept.
+   */
+  private reinstate(va: number, size: number, acc: number): number {
+    if (this.hlv !== 0) return -1;
+    this.setCtx(acc);
+    if (this.eVirt) return -1;
+    const pageVa = va - (va - Math.floor(va / 4096) * 4096);
+    const k = (pageVa / 4096) & TLB_MASK;
+    const sh = this.shadow[acc]!, b = k * SH_W;
+    if (sh[b + 3] !== this.shadowKey() || sh[b] !== (pageVa | 0) || sh[b + 1] !== (Math.floor(pageVa / TWO32) | 0) ||
+      sh[b + 4] !== (this.satpRoot / 4096 | 0) || sh[b + 5] !== this.pmp.version) return -1;
+    const dv = this.dv;
+    for (let j = 0, n = sh[b + 6]!; j < n; j++) {
+      const o = sh[b + 7 + 3 * j]!;
+      if (dv.getInt32(o, true) !== sh[b + 8 + 3 * j] || dv.getInt32(o + 4, true) !== sh[b + 9 + 3 * j]) return -1;
+    }
+    const off = sh[b + 2]!;
+    const bus = this.bus;
+    if (acc === ACC_STORE) {
+      // Code pages and reserved pages take the full path (invalidation, reservation breaking).
+      const page = off >>> 12;
+      if (this.jit !== null && this.jit.isCodePage(page)) return -1;
+      if (bus.resv.any && bus.resv.isReservedPage(page)) return -1;
+    }
+    const t = this.tlb[acc]!;
+    t[k << 2] = sh[b]!; t[(k << 2) + 1] = sh[b + 1]!; t[(k << 2) + 2] = off;
+    const o = off + (va - pageVa);
+    if (acc === ACC_STORE && bus.onStore !== null) bus.onStore(o, size);
+    return o;
+  }
+  /** The translation context of the access set up by setCtx (non-virtualized). */
+  private shadowKey(): number {
+    return this.ePriv | (this.mstatus & (C.MSTATUS_SUM | C.MSTATUS_MXR)) | (this.satpMode << 24);
   }
 
   private mmioDevice(pa: number, size: number, acc: number, va: number): MmioDevice {
@@ -1165,8 +1237,9 @@ export class Hart {
   }
 
   /**
-   * Buffer offset for a `size`-byte load at (lo, hi) from RAM, or -1 when the access went to a
-   * device or crossed a page: then the zero-extended value is in `slowVal`.
+   * Buffer offset of the `size` bytes loaded from (lo, hi): in RAM, or, when the access went to
+   * a device or crossed a page, in this hart's load scratch (the value little-endian, also in
+   * `slowVal` zero-extended), so callers read the value the same way in every case.
    */
   ldo(lo: number, hi: number, size: number): number {
     const t = this.tlb[ACC_LOAD]!;
@@ -1178,12 +1251,14 @@ export class Hart {
     const va = this.vaOf(lo, hi, ACC_LOAD);
     if ((lo & 4095) + size > 4096) {
       this.slowVal = this.loadCrossing(va, size);
-      return -1;
+      this.dv.setBigUint64(this.scratchOff, this.slowVal, true);
+      return this.scratchOff;
     }
     const o = this.resolve(va, size, ACC_LOAD);
     if (o >= 0) return o;
     this.slowVal = this.mmioRead(this.mmioPa, size, va);
-    return -1;
+    this.dv.setBigUint64(this.scratchOff, this.slowVal, true);
+    return this.scratchOff;
   }
   private mmioRead(pa: number, size: number, va: number): bigint {
     const d = this.mmioDevice(pa, size, ACC_LOAD, va);
@@ -1213,6 +1288,23 @@ export class Hart {
     const va = this.vaOf(lo, hi, ACC_STORE);
     if ((lo & 4095) + size > 4096) return -1;
     return this.resolve(va, size, ACC_STORE);
+  }
+  /**
+   * Store of the low `size` bytes of x[rs] at (lo, hi): the buffer offset for the caller to
+   * write to (RAM), or -1 when the store was done here (device, page crossing).
+   */
+  stx(lo: number, hi: number, size: number, rs: number): number {
+    const t = this.tlb[ACC_STORE]!;
+    const i = ((lo >>> 12) & TLB_MASK) << 2;
+    if (t[i] === (lo & -4096) && t[i + 1] === hi && (lo & 4095) <= 4096 - size) return t[i + 2]! + (lo & 4095);
+    return this.stxMiss(lo, hi, size, rs);
+  }
+  /** stx after a store-TLB miss. */
+  private stxMiss(lo: number, hi: number, size: number, rs: number): number {
+    const o = this.sto(lo, hi, size);
+    if (o >= 0) return o;
+    this.storeSlow(lo, hi, size, BigInt.asUintN(64, this.x[rs]!));
+    return -1;
   }
   /** Device store or page-crossing store of the low `size` bytes of v. */
   storeSlow(lo: number, hi: number, size: number, v: bigint): void {
@@ -1335,16 +1427,22 @@ export class Hart {
   private loop(end: number): void {
     const x = this.x, xi = this.xi, dv = this.dv, dc = this.dc;
     const dd = dc.data, dImm64 = dc.imm64;
+    const tl = this.tlb[ACC_LOAD]!, ts = this.tlb[ACC_STORE]!;
     const jit = this.jit !== null && this.jit.enabled ? this.jit : null;
     // Translated blocks are looked up only where one can start: at loop entry (after a trap,
     // an interrupt check or a block exit) and after a control-transfer instruction.
     let entry = true;
+    // breakPc only changes between runs (replay's pc breakpoints): read it once.
+    const breakPc = this.breakPc;
     while (this.steps < end) {
       if (this.attention && this.serviceAttention()) return;
       const pc = this.pc;
-      if (pc === this.breakPc && this.onBreakPc !== null) this.onBreakPc(this);
+      if (pc === breakPc && this.onBreakPc !== null) this.onBreakPc(this);
       // ---- fetch ----
       let raw: number;
+      // Decode-cache slot: by physical address where the fetch page is known (sequential code
+      // stays in neighbouring cache lines), else by the instruction bits.
+      let s: number;
       let po = pc - this.fetchVa;
       if (!(po >= 0 && po < 4096)) {
         this.fetchFill(pc);
@@ -1354,12 +1452,12 @@ export class Hart {
         const o = (this.fetchOff + po) | 0; // an int32 index keeps DataView on its fast path
         if (jit !== null && entry) {
           const js = jit.lookup(o, pc, dv);
-          const bp = this.breakPc;
-          if (js >= 0 && this.steps + jit.len[js]! <= end && !(bp >= pc && bp < jit.endPc[js]!)) {
+          if (js >= 0 && this.steps + jit.len[js]! <= end && !(breakPc >= pc && breakPc < jit.endPc[js]!)) {
             jit.fn[js]!(this, x, xi, dv, end);
             continue;
           }
         }
+        s = (o >>> 1) & DC_MASK;
         if (po <= 4092) {
           raw = dv.getInt32(o, true);
           if ((raw & 3) !== 3) raw &= 0xffff;
@@ -1369,9 +1467,9 @@ export class Hart {
         }
       } else {
         raw = this.fetchSlow(pc);
+        s = DecodeCache.slot(raw);
       }
-      // ---- decode (cached by raw bits) ----
-      const s = (raw ^ (raw >>> 16) ^ (raw >>> 9)) & 0xffff;
+      // ---- decode (cached; an entry is valid for the instruction bits in its tag) ----
       const b = s * 8;
       if (dd[b]! !== raw) dc.fill(s, raw);
       const rd = dd[b + 2]!, rs1 = dd[b + 3]!, rs2 = dd[b + 4]!, imm = dd[b + 5]!;
@@ -1396,67 +1494,52 @@ export class Hart {
         // interpreter's garbage).
         case Op.BEQ: if (xi[rs1 * 2] === xi[rs2 * 2] && xi[rs1 * 2 + 1] === xi[rs2 * 2 + 1]) npc = pc + imm; break;
         case Op.BNE: if (xi[rs1 * 2] !== xi[rs2 * 2] || xi[rs1 * 2 + 1] !== xi[rs2 * 2 + 1]) npc = pc + imm; break;
-        case Op.BLT: if (lt(xi, rs1, rs2)) npc = pc + imm; break;
-        case Op.BGE: if (!lt(xi, rs1, rs2)) npc = pc + imm; break;
-        case Op.BLTU: if (ltu(xi, rs1, rs2)) npc = pc + imm; break;
-        case Op.BGEU: if (!ltu(xi, rs1, rs2)) npc = pc + imm; break;
-        case Op.LB: { const lo = (xi[rs1 * 2]! + imm) | 0; const o = this.ldo(lo, eaHi(xi, rs1, imm, lo), 1); setI32(xi, rd, o >= 0 ? dv.getInt8(o) : Number(BigInt.asIntN(8, this.slowVal))); break; }
-        case Op.LH: { const lo = (xi[rs1 * 2]! + imm) | 0; const o = this.ldo(lo, eaHi(xi, rs1, imm, lo), 2); setI32(xi, rd, o >= 0 ? dv.getInt16(o, true) : Number(BigInt.asIntN(16, this.slowVal))); break; }
-        case Op.LW: { const lo = (xi[rs1 * 2]! + imm) | 0; const o = this.ldo(lo, eaHi(xi, rs1, imm, lo), 4); setI32(xi, rd, o >= 0 ? dv.getInt32(o, true) : Number(BigInt.asIntN(32, this.slowVal))); break; }
-        case Op.LD: { const lo = (xi[rs1 * 2]! + imm) | 0; const o = this.ldo(lo, eaHi(xi, rs1, imm, lo), 8); if (o >= 0) { xi[rd * 2] = dv.getInt32(o, true); xi[rd * 2 + 1] = dv.getInt32(o + 4, true); } else x[rd] = BigInt.asIntN(64, this.slowVal); break; }
-        case Op.LBU: { const lo = (xi[rs1 * 2]! + imm) | 0; const o = this.ldo(lo, eaHi(xi, rs1, imm, lo), 1); xi[rd * 2] = o >= 0 ? dv.getUint8(o) : Number(this.slowVal); xi[rd * 2 + 1] = 0; break; }
-        case Op.LHU: { const lo = (xi[rs1 * 2]! + imm) | 0; const o = this.ldo(lo, eaHi(xi, rs1, imm, lo), 2); xi[rd * 2] = o >= 0 ? dv.getUint16(o, true) : Number(this.slowVal); xi[rd * 2 + 1] = 0; break; }
-        case Op.LWU: { const lo = (xi[rs1 * 2]! + imm) | 0; const o = this.ldo(lo, eaHi(xi, rs1, imm, lo), 4); xi[rd * 2] = o >= 0 ? dv.getInt32(o, true) : Number(BigInt.asIntN(32, this.slowVal)); xi[rd * 2 + 1] = 0; break; }
-        case Op.SB: { const lo = (xi[rs1 * 2]! + imm) | 0; const hi = eaHi(xi, rs1, imm, lo); const o = this.sto(lo, hi, 1); if (o >= 0) dv.setInt8(o, xi[rs2 * 2]!); else this.storeSlow(lo, hi, 1, BigInt(xi[rs2 * 2]! & 0xff)); break; }
-        case Op.SH: { const lo = (xi[rs1 * 2]! + imm) | 0; const hi = eaHi(xi, rs1, imm, lo); const o = this.sto(lo, hi, 2); if (o >= 0) dv.setInt16(o, xi[rs2 * 2]!, true); else this.storeSlow(lo, hi, 2, BigInt(xi[rs2 * 2]! & 0xffff)); break; }
-        case Op.SW: { const lo = (xi[rs1 * 2]! + imm) | 0; const hi = eaHi(xi, rs1, imm, lo); const o = this.sto(lo, hi, 4); if (o >= 0) dv.setInt32(o, xi[rs2 * 2]!, true); else this.storeSlow(lo, hi, 4, BigInt(xi[rs2 * 2]! >>> 0)); break; }
-        case Op.SD: { const lo = (xi[rs1 * 2]! + imm) | 0; const hi = eaHi(xi, rs1, imm, lo); const o = this.sto(lo, hi, 8); if (o >= 0) { dv.setInt32(o, xi[rs2 * 2]!, true); dv.setInt32(o + 4, xi[rs2 * 2 + 1]!, true); } else this.storeSlow(lo, hi, 8, BigInt.asUintN(64, x[rs2]!)); break; }
+        // The helpers (lt/ltu, eaHi + ldo/stx TLB hits, setI32, shifts) are written out here: V8's
+        // inlining budget for this function runs out after a few of them (measured), and a call
+        // per load, store or W-op costs more than the operation.
+        case Op.BLT: { const a = xi[rs1 * 2 + 1]!, c = xi[rs2 * 2 + 1]!; if (a < c || (a === c && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) npc = pc + imm; break; }
+        case Op.BGE: { const a = xi[rs1 * 2 + 1]!, c = xi[rs2 * 2 + 1]!; if (!(a < c || (a === c && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0)))) npc = pc + imm; break; }
+        case Op.BLTU: { const a = xi[rs1 * 2 + 1]! >>> 0, c = xi[rs2 * 2 + 1]! >>> 0; if (a < c || (a === c && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) npc = pc + imm; break; }
+        case Op.BGEU: { const a = xi[rs1 * 2 + 1]! >>> 0, c = xi[rs2 * 2 + 1]! >>> 0; if (!(a < c || (a === c && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0)))) npc = pc + imm; break; }
+        case Op.LB: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = tl[i] === (lo & -4096) && tl[i + 1] === hi && (lo & 4095) <= 4095 ? tl[i + 2]! + (lo & 4095) : this.loadSlow(lo, hi, 1); const v = dv.getInt8(o); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
+        case Op.LH: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = tl[i] === (lo & -4096) && tl[i + 1] === hi && (lo & 4095) <= 4094 ? tl[i + 2]! + (lo & 4095) : this.loadSlow(lo, hi, 2); const v = dv.getInt16(o, true); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
+        case Op.LW: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = tl[i] === (lo & -4096) && tl[i + 1] === hi && (lo & 4095) <= 4092 ? tl[i + 2]! + (lo & 4095) : this.loadSlow(lo, hi, 4); const v = dv.getInt32(o, true); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
+        case Op.LD: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = tl[i] === (lo & -4096) && tl[i + 1] === hi && (lo & 4095) <= 4088 ? tl[i + 2]! + (lo & 4095) : this.loadSlow(lo, hi, 8); xi[rd * 2] = dv.getInt32(o, true); xi[rd * 2 + 1] = dv.getInt32(o + 4, true); break; }
+        case Op.LBU: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = tl[i] === (lo & -4096) && tl[i + 1] === hi && (lo & 4095) <= 4095 ? tl[i + 2]! + (lo & 4095) : this.loadSlow(lo, hi, 1); xi[rd * 2] = dv.getUint8(o); xi[rd * 2 + 1] = 0; break; }
+        case Op.LHU: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = tl[i] === (lo & -4096) && tl[i + 1] === hi && (lo & 4095) <= 4094 ? tl[i + 2]! + (lo & 4095) : this.loadSlow(lo, hi, 2); xi[rd * 2] = dv.getUint16(o, true); xi[rd * 2 + 1] = 0; break; }
+        case Op.LWU: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = tl[i] === (lo & -4096) && tl[i + 1] === hi && (lo & 4095) <= 4092 ? tl[i + 2]! + (lo & 4095) : this.loadSlow(lo, hi, 4); xi[rd * 2] = dv.getInt32(o, true); xi[rd * 2 + 1] = 0; break; }
+        case Op.SB: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4095 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 1, rs2); if (o >= 0) dv.setInt8(o, xi[rs2 * 2]!); break; }
+        case Op.SH: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4094 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 2, rs2); if (o >= 0) dv.setInt16(o, xi[rs2 * 2]!, true); break; }
+        case Op.SW: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4092 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 4, rs2); if (o >= 0) dv.setInt32(o, xi[rs2 * 2]!, true); break; }
+        case Op.SD: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4088 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 8, rs2); if (o >= 0) { dv.setInt32(o, xi[rs2 * 2]!, true); dv.setInt32(o + 4, xi[rs2 * 2 + 1]!, true); } break; }
         case Op.ADDI: x[rd] = x[rs1]! + dImm64[s]!; break;
-        case Op.SLTI: { const h = xi[rs1 * 2 + 1]!, ih = imm >> 31; xi[rd * 2] = h < ih || (h === ih && (xi[rs1 * 2]! >>> 0) < (imm >>> 0)) ? 1 : 0; xi[rd * 2 + 1] = 0; break; }
-        case Op.SLTIU: { const h = xi[rs1 * 2 + 1]! >>> 0, ih = (imm >> 31) >>> 0; xi[rd * 2] = h < ih || (h === ih && (xi[rs1 * 2]! >>> 0) < (imm >>> 0)) ? 1 : 0; xi[rd * 2 + 1] = 0; break; }
         case Op.XORI: x[rd] = x[rs1]! ^ dImm64[s]!; break;
         case Op.ORI: x[rd] = x[rs1]! | dImm64[s]!; break;
         case Op.ANDI: x[rd] = x[rs1]! & dImm64[s]!; break;
-        case Op.SLLI: sll(xi, rd, rs1, imm); break;
-        case Op.SRLI: srl(xi, rd, rs1, imm); break;
-        case Op.SRAI: sra(xi, rd, rs1, imm); break;
+        case Op.SLLI: { const l = xi[rs1 * 2]!, h = xi[rs1 * 2 + 1]!; if (imm < 32) { xi[rd * 2 + 1] = imm === 0 ? h : (h << imm) | (l >>> (32 - imm)); xi[rd * 2] = l << imm; } else { xi[rd * 2 + 1] = l << (imm - 32); xi[rd * 2] = 0; } break; }
+        case Op.SRLI: { const l = xi[rs1 * 2]!, h = xi[rs1 * 2 + 1]!; if (imm < 32) { xi[rd * 2] = imm === 0 ? l : (l >>> imm) | (h << (32 - imm)); xi[rd * 2 + 1] = h >>> imm; } else { xi[rd * 2] = h >>> (imm - 32); xi[rd * 2 + 1] = 0; } break; }
+        case Op.SRAI: { const l = xi[rs1 * 2]!, h = xi[rs1 * 2 + 1]!; if (imm < 32) { xi[rd * 2] = imm === 0 ? l : (l >>> imm) | (h << (32 - imm)); xi[rd * 2 + 1] = h >> imm; } else { xi[rd * 2] = h >> (imm - 32); xi[rd * 2 + 1] = h >> 31; } break; }
         case Op.ADD: x[rd] = x[rs1]! + x[rs2]!; break;
         case Op.SUB: x[rd] = x[rs1]! - x[rs2]!; break;
-        case Op.SLL: sll(xi, rd, rs1, xi[rs2 * 2]! & 63); break;
-        case Op.SLT: { const v = lt(xi, rs1, rs2) ? 1 : 0; xi[rd * 2] = v; xi[rd * 2 + 1] = 0; break; }
-        case Op.SLTU: { const v = ltu(xi, rs1, rs2) ? 1 : 0; xi[rd * 2] = v; xi[rd * 2 + 1] = 0; break; }
+        case Op.SLTU: { const a = xi[rs1 * 2 + 1]! >>> 0, c = xi[rs2 * 2 + 1]! >>> 0; xi[rd * 2] = a < c || (a === c && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0)) ? 1 : 0; xi[rd * 2 + 1] = 0; break; }
         case Op.XOR: x[rd] = x[rs1]! ^ x[rs2]!; break;
-        case Op.SRL: srl(xi, rd, rs1, xi[rs2 * 2]! & 63); break;
-        case Op.SRA: sra(xi, rd, rs1, xi[rs2 * 2]! & 63); break;
         case Op.OR: x[rd] = x[rs1]! | x[rs2]!; break;
         case Op.AND: x[rd] = x[rs1]! & x[rs2]!; break;
-        case Op.ADDIW: setI32(xi, rd, (xi[rs1 * 2]! + imm) | 0); break;
-        case Op.SLLIW: setI32(xi, rd, xi[rs1 * 2]! << imm); break;
-        case Op.SRLIW: setI32(xi, rd, xi[rs1 * 2]! >>> imm | 0); break;
-        case Op.SRAIW: setI32(xi, rd, xi[rs1 * 2]! >> imm); break;
-        case Op.ADDW: setI32(xi, rd, (xi[rs1 * 2]! + xi[rs2 * 2]!) | 0); break;
-        case Op.SUBW: setI32(xi, rd, (xi[rs1 * 2]! - xi[rs2 * 2]!) | 0); break;
-        case Op.SLLW: setI32(xi, rd, xi[rs1 * 2]! << (xi[rs2 * 2]! & 31)); break;
-        case Op.SRLW: setI32(xi, rd, xi[rs1 * 2]! >>> (xi[rs2 * 2]! & 31) | 0); break;
-        case Op.SRAW: setI32(xi, rd, xi[rs1 * 2]! >> (xi[rs2 * 2]! & 31)); break;
-        case Op.MUL: x[rd] = x[rs1]! * x[rs2]!; break;
-        case Op.MULH: x[rd] = (x[rs1]! * x[rs2]!) >> 64n; break;
-        case Op.MULHSU: x[rd] = (x[rs1]! * BigInt.asUintN(64, x[rs2]!)) >> 64n; break;
-        case Op.MULHU: x[rd] = (BigInt.asUintN(64, x[rs1]!) * BigInt.asUintN(64, x[rs2]!)) >> 64n; break;
-        case Op.DIV: { const a = x[rs1]!, b = x[rs2]!; x[rd] = b === 0n ? -1n : (b === -1n ? -a : a / b); break; }
-        case Op.DIVU: { const a = BigInt.asUintN(64, x[rs1]!), b = BigInt.asUintN(64, x[rs2]!); x[rd] = b === 0n ? -1n : a / b; break; }
-        case Op.REM: { const a = x[rs1]!, b = x[rs2]!; x[rd] = b === 0n ? a : (b === -1n ? 0n : a % b); break; }
-        case Op.REMU: { const a = BigInt.asUintN(64, x[rs1]!), b = BigInt.asUintN(64, x[rs2]!); x[rd] = b === 0n ? a : a % b; break; }
-        case Op.MULW: setI32(xi, rd, Math.imul(xi[rs1 * 2]!, xi[rs2 * 2]!)); break;
-        case Op.DIVW: { const a = xi[rs1 * 2]!, b = xi[rs2 * 2]!; setI32(xi, rd, b === 0 ? -1 : (b === -1 ? -a | 0 : (a / b) | 0)); break; }
-        case Op.DIVUW: { const a = xi[rs1 * 2]! >>> 0, b = xi[rs2 * 2]! >>> 0; setI32(xi, rd, b === 0 ? -1 : ((a / b) >>> 0) | 0); break; }
-        case Op.REMW: { const a = xi[rs1 * 2]!, b = xi[rs2 * 2]!; setI32(xi, rd, b === 0 ? a : (b === -1 ? 0 : (a % b) | 0)); break; }
-        case Op.REMUW: { const a = xi[rs1 * 2]! >>> 0, b = xi[rs2 * 2]! >>> 0; setI32(xi, rd, b === 0 ? a | 0 : (a % b) | 0); break; }
+        case Op.ADDIW: { const v = (xi[rs1 * 2]! + imm) | 0; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
+        case Op.SLLIW: { const v = xi[rs1 * 2]! << imm; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
+        case Op.SRLIW: { const v = xi[rs1 * 2]! >>> imm | 0; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
+        case Op.ADDW: { const v = (xi[rs1 * 2]! + xi[rs2 * 2]!) | 0; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
+        case Op.SUBW: { const v = (xi[rs1 * 2]! - xi[rs2 * 2]!) | 0; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
         case Op.FENCE: break;
-        case Op.FENCE_I: this.fetchVa = NaN; break;
         default:
+          // Rare integer ops live in execRare, so that their first execution (type feedback
+          // V8 has not seen yet) deoptimizes that small function, not this loop.
+          if (op >= Op.SLTI && op <= Op.FENCE_I) {
+            this.execRare(op, rd, rs1, rs2, imm);
+            break;
+          }
           // No doubles cross this call (they would be boxed): a jump sets this.jumped + this.pc.
-          this.execSystem(dd[b + 1]!, dd[b + 7]!, raw, rd, rs1, rs2, imm);
+          this.execSystem(op, dd[b + 7]!, raw, rd, rs1, rs2, imm);
           if (this.jumped) {
             this.jumped = false;
             npc = this.pc;
@@ -1465,6 +1548,38 @@ export class Hart {
       }
       this.pc = npc;
       this.steps++;
+    }
+  }
+
+  /** Rarely executed integer instructions (kept out of the interpreter loop, see there). */
+  private execRare(op: number, rd: number, rs1: number, rs2: number, imm: number): void {
+    const x = this.x, xi = this.xi;
+    switch (op) {
+      case Op.SLTI: { const h = xi[rs1 * 2 + 1]!, ih = imm >> 31; xi[rd * 2] = h < ih || (h === ih && (xi[rs1 * 2]! >>> 0) < (imm >>> 0)) ? 1 : 0; xi[rd * 2 + 1] = 0; break; }
+      case Op.SLTIU: { const h = xi[rs1 * 2 + 1]! >>> 0, ih = (imm >> 31) >>> 0; xi[rd * 2] = h < ih || (h === ih && (xi[rs1 * 2]! >>> 0) < (imm >>> 0)) ? 1 : 0; xi[rd * 2 + 1] = 0; break; }
+      case Op.SLL: sll(xi, rd, rs1, xi[rs2 * 2]! & 63); break;
+      case Op.SLT: { const v = lt(xi, rs1, rs2) ? 1 : 0; xi[rd * 2] = v; xi[rd * 2 + 1] = 0; break; }
+      case Op.SRL: srl(xi, rd, rs1, xi[rs2 * 2]! & 63); break;
+      case Op.SRA: sra(xi, rd, rs1, xi[rs2 * 2]! & 63); break;
+      case Op.SRAIW: setI32(xi, rd, xi[rs1 * 2]! >> imm); break;
+      case Op.SLLW: setI32(xi, rd, xi[rs1 * 2]! << (xi[rs2 * 2]! & 31)); break;
+      case Op.SRLW: setI32(xi, rd, xi[rs1 * 2]! >>> (xi[rs2 * 2]! & 31) | 0); break;
+      case Op.SRAW: setI32(xi, rd, xi[rs1 * 2]! >> (xi[rs2 * 2]! & 31)); break;
+      case Op.MUL: x[rd] = x[rs1]! * x[rs2]!; break;
+      case Op.MULH: x[rd] = (x[rs1]! * x[rs2]!) >> 64n; break;
+      case Op.MULHSU: x[rd] = (x[rs1]! * BigInt.asUintN(64, x[rs2]!)) >> 64n; break;
+      case Op.MULHU: x[rd] = (BigInt.asUintN(64, x[rs1]!) * BigInt.asUintN(64, x[rs2]!)) >> 64n; break;
+      case Op.DIV: { const a = x[rs1]!, b = x[rs2]!; x[rd] = b === 0n ? -1n : (b === -1n ? -a : a / b); break; }
+      case Op.DIVU: { const a = BigInt.asUintN(64, x[rs1]!), b = BigInt.asUintN(64, x[rs2]!); x[rd] = b === 0n ? -1n : a / b; break; }
+      case Op.REM: { const a = x[rs1]!, b = x[rs2]!; x[rd] = b === 0n ? a : (b === -1n ? 0n : a % b); break; }
+      case Op.REMU: { const a = BigInt.asUintN(64, x[rs1]!), b = BigInt.asUintN(64, x[rs2]!); x[rd] = b === 0n ? a : a % b; break; }
+      case Op.MULW: setI32(xi, rd, Math.imul(xi[rs1 * 2]!, xi[rs2 * 2]!)); break;
+      case Op.DIVW: { const a = xi[rs1 * 2]!, b = xi[rs2 * 2]!; setI32(xi, rd, b === 0 ? -1 : (b === -1 ? -a | 0 : (a / b) | 0)); break; }
+      case Op.DIVUW: { const a = xi[rs1 * 2]! >>> 0, b = xi[rs2 * 2]! >>> 0; setI32(xi, rd, b === 0 ? -1 : ((a / b) >>> 0) | 0); break; }
+      case Op.REMW: { const a = xi[rs1 * 2]!, b = xi[rs2 * 2]!; setI32(xi, rd, b === 0 ? a : (b === -1 ? 0 : (a % b) | 0)); break; }
+      case Op.REMUW: { const a = xi[rs1 * 2]! >>> 0, b = xi[rs2 * 2]! >>> 0; setI32(xi, rd, b === 0 ? a | 0 : (a % b) | 0); break; }
+      case Op.FENCE_I: this.fetchVa = NaN; break;
+      default: throw new Error(`internal: op ${op} is not a rare op`);
     }
   }
 
@@ -1758,14 +1873,9 @@ function sra(xi: Int32Array, rd: number, rs: number, sh: number): void {
   else { xi[rd * 2] = hi >> (sh - 32); xi[rd * 2 + 1] = hi >> 31; }
 }
 
-/** Unsigned 64-bit less-than on register pairs. */
 /** Signed 64-bit less-than on register pairs. */
 function lt(xi: Int32Array, a: number, b: number): boolean {
   const ah = xi[a * 2 + 1]!, bh = xi[b * 2 + 1]!;
-  return ah < bh || (ah === bh && (xi[a * 2]! >>> 0) < (xi[b * 2]! >>> 0));
-}
-function ltu(xi: Int32Array, a: number, b: number): boolean {
-  const ah = xi[a * 2 + 1]! >>> 0, bh = xi[b * 2 + 1]! >>> 0;
   return ah < bh || (ah === bh && (xi[a * 2]! >>> 0) < (xi[b * 2]! >>> 0));
 }
 

@@ -34,8 +34,10 @@ const CHURN_LIMIT = 8;
 
 export class Jit {
   enabled: boolean;
-  /** Block table, direct-mapped by (offset >> 1): tag = buffer offset, -1 = empty. */
-  private readonly tag = new Int32Array(TABLE_SIZE).fill(-1);
+  /** Block table, direct-mapped by (offset >> 1): tag = buffer offset, 0 = empty (RAM starts
+   * past the harts' state, so no block is at offset 0; the arrays are not pre-filled: first
+   * writes to fresh memory are slow). */
+  private readonly tag = new Int32Array(TABLE_SIZE);
   /** Virtual pc of each block's first instruction: blocks bake pc constants in, so the same
    * physical code reached through another mapping needs its own block. */
   private readonly startPc = new Float64Array(TABLE_SIZE);
@@ -43,7 +45,7 @@ export class Jit {
   readonly endPc = new Float64Array(TABLE_SIZE);
   /** Instruction count of each block. */
   readonly len = new Int32Array(TABLE_SIZE);
-  readonly fn: (BlockFn | null)[] = new Array<BlockFn | null>(TABLE_SIZE).fill(null);
+  readonly fn: (BlockFn | null | undefined)[] = new Array<BlockFn | null>(TABLE_SIZE);
   private readonly hot = new Int32Array(TABLE_SIZE);
   /** Code pages (by buffer page index) -> slots of the blocks compiled from them. */
   private readonly codePages = new Map<number, number[]>();
@@ -96,7 +98,7 @@ export class Jit {
     if (slots === undefined) return;
     for (const s of slots) {
       if ((this.tag[s]! >>> 12) === bufferPage) {
-        this.tag[s] = -1;
+        this.tag[s] = 0;
         this.fn[s] = null;
       }
     }
@@ -105,7 +107,7 @@ export class Jit {
   }
 
   invalidateAll(): void {
-    this.tag.fill(-1);
+    this.tag.fill(0);
     this.fn.fill(null);
     this.hot.fill(0);
     this.codePages.clear();
@@ -132,7 +134,7 @@ export class Jit {
         if (po > 4092) break; // 32-bit instruction crossing the page: leave it to the interpreter
         raw = dv.getInt32(o, true);
       }
-      const ds = DecodeCache.slot(raw);
+      const ds = DecodeCache.slotAt(o);
       if (dd[ds * 8] !== raw) dc.fill(ds, raw);
       const b = ds * 8;
       const op = dd[b + D_OP]!;
@@ -198,6 +200,8 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
   const X = (r: number): string => `x[${r}]`;
   const LO = (r: number): string => `xi[${r * 2}]`;
   const HI = (r: number): string => `xi[${r * 2 + 1}]`;
+  /** Signed 64-bit x[a] < x[b] on int32 words. */
+  const slt = (a: number, b: number): string => `(${HI(a)} < ${HI(b)} || (${HI(a)} === ${HI(b)} && (${LO(a)} >>> 0) < (${LO(b)} >>> 0)))`;
   const set32 = (v: string): string => `{ const v_ = ${v}; xi[${rd * 2}] = v_; xi[${rd * 2 + 1}] = v_ >> 31; }`;
   /** Before an instruction that can trap or touch a device: make pc and step count exact. */
   const sync = `h.pc = ${pc}; h.steps = S0 + ${i};`;
@@ -217,7 +221,7 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
   const t = (text: string): Emitted => ({ text, ends: false });
   const end = (text: string): Emitted => ({ text, ends: true });
   switch (op) {
-    case Op.LUI: return t(`${X(rd)} = ${big(imm64)};`);
+    case Op.LUI: return t(`xi[${rd * 2}] = ${imm}; xi[${rd * 2 + 1}] = ${imm >> 31};`);
     case Op.AUIPC: { const [a, b] = pair(pc + imm); return t(`xi[${rd * 2}] = ${a}; xi[${rd * 2 + 1}] = ${b};`); }
     case Op.JAL: return end(`${linkRd} ${taken(pc + imm)}`);
     case Op.JALR:
@@ -225,10 +229,11 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
       return end(`{ const hi_ = ${HI(rs1)}, lo_ = ${LO(rs1)}; let tgt = hi_ * 4294967296 + (lo_ >>> 0) + ${imm};
         if (hi_ > 0x1fffff || hi_ < -0x200000) tgt = h.pcFromBig(${X(rs1)} + ${big(BigInt(imm))});
         tgt -= tgt - Math.floor(tgt / 2) * 2; ${linkRd} ${fin('tgt')} }`);
-    case Op.BEQ: return end(`if (${X(rs1)} === ${X(rs2)}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
-    case Op.BNE: return end(`if (${X(rs1)} !== ${X(rs2)}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
-    case Op.BLT: return end(`if (${X(rs1)} < ${X(rs2)}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
-    case Op.BGE: return end(`if (${X(rs1)} >= ${X(rs2)}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
+    // Comparisons on int32 words (bigint compares allocate in V8 11).
+    case Op.BEQ: return end(`if (${LO(rs1)} === ${LO(rs2)} && ${HI(rs1)} === ${HI(rs2)}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
+    case Op.BNE: return end(`if (${LO(rs1)} !== ${LO(rs2)} || ${HI(rs1)} !== ${HI(rs2)}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
+    case Op.BLT: return end(`if (${slt(rs1, rs2)}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
+    case Op.BGE: return end(`if (!${slt(rs1, rs2)}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
     case Op.BLTU: case Op.BGEU: {
       const lt = `((${HI(rs1)} >>> 0) < (${HI(rs2)} >>> 0) || ((${HI(rs1)} >>> 0) === (${HI(rs2)} >>> 0) && (${LO(rs1)} >>> 0) < (${LO(rs2)} >>> 0)))`;
       return end(`if (${op === Op.BLTU ? '' : '!'}${lt}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
@@ -236,31 +241,33 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
     case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU: {
       const size = op === Op.LB || op === Op.LBU ? 1 : op === Op.LH || op === Op.LHU ? 2 : op === Op.LD ? 8 : 4;
       let use: string;
+      // ldo returns where the value is: in RAM, or in the hart's load scratch (device, crossing).
       switch (op) {
-        case Op.LB: use = set32(`o >= 0 ? dv.getInt8(o) : Number(BigInt.asIntN(8, h.slowVal))`); break;
-        case Op.LH: use = set32(`o >= 0 ? dv.getInt16(o, true) : Number(BigInt.asIntN(16, h.slowVal))`); break;
-        case Op.LW: use = set32(`o >= 0 ? dv.getInt32(o, true) : Number(BigInt.asIntN(32, h.slowVal))`); break;
-        case Op.LD: use = `if (o >= 0) { xi[${rd * 2}] = dv.getInt32(o, true); xi[${rd * 2 + 1}] = dv.getInt32(o + 4, true); } else x[${rd}] = BigInt.asIntN(64, h.slowVal);`; break;
-        case Op.LBU: use = `xi[${rd * 2}] = o >= 0 ? dv.getUint8(o) : Number(h.slowVal); xi[${rd * 2 + 1}] = 0;`; break;
-        case Op.LHU: use = `xi[${rd * 2}] = o >= 0 ? dv.getUint16(o, true) : Number(h.slowVal); xi[${rd * 2 + 1}] = 0;`; break;
-        default: use = `xi[${rd * 2}] = o >= 0 ? dv.getInt32(o, true) : Number(BigInt.asIntN(32, h.slowVal)); xi[${rd * 2 + 1}] = 0;`;
+        case Op.LB: use = set32(`dv.getInt8(o)`); break;
+        case Op.LH: use = set32(`dv.getInt16(o, true)`); break;
+        case Op.LW: use = set32(`dv.getInt32(o, true)`); break;
+        case Op.LD: use = `xi[${rd * 2}] = dv.getInt32(o, true); xi[${rd * 2 + 1}] = dv.getInt32(o + 4, true);`; break;
+        case Op.LBU: use = `xi[${rd * 2}] = dv.getUint8(o); xi[${rd * 2 + 1}] = 0;`; break;
+        case Op.LHU: use = `xi[${rd * 2}] = dv.getUint16(o, true); xi[${rd * 2 + 1}] = 0;`; break;
+        default: use = `xi[${rd * 2}] = dv.getInt32(o, true); xi[${rd * 2 + 1}] = 0;`;
       }
       return t(`${sync} ${ea} o = h.ldo(lo, hi, ${size}); ${use} ${leave}`);
     }
     case Op.SB: case Op.SH: case Op.SW: case Op.SD: {
       const size = op === Op.SB ? 1 : op === Op.SH ? 2 : op === Op.SW ? 4 : 8;
-      let fast: string, slow: string;
+      let fast: string;
       switch (op) {
-        case Op.SB: fast = `dv.setInt8(o, ${LO(rs2)})`; slow = `BigInt(${LO(rs2)} & 0xff)`; break;
-        case Op.SH: fast = `dv.setInt16(o, ${LO(rs2)}, true)`; slow = `BigInt(${LO(rs2)} & 0xffff)`; break;
-        case Op.SW: fast = `dv.setInt32(o, ${LO(rs2)}, true)`; slow = `BigInt(${LO(rs2)} >>> 0)`; break;
-        default: fast = `{ dv.setInt32(o, ${LO(rs2)}, true); dv.setInt32(o + 4, ${HI(rs2)}, true); }`; slow = `BigInt.asUintN(64, ${X(rs2)})`;
+        case Op.SB: fast = `dv.setInt8(o, ${LO(rs2)})`; break;
+        case Op.SH: fast = `dv.setInt16(o, ${LO(rs2)}, true)`; break;
+        case Op.SW: fast = `dv.setInt32(o, ${LO(rs2)}, true)`; break;
+        default: fast = `{ dv.setInt32(o, ${LO(rs2)}, true); dv.setInt32(o + 4, ${HI(rs2)}, true); }`;
       }
-      return t(`${sync} ${ea} o = h.sto(lo, hi, ${size}); if (o >= 0) { ${fast}; } else h.storeSlow(lo, hi, ${size}, ${slow}); ${leave}`);
+      // stx does device and page-crossing stores itself (-1).
+      return t(`${sync} ${ea} o = h.stx(lo, hi, ${size}, ${rs2}); if (o >= 0) { ${fast}; } ${leave}`);
     }
     case Op.ADDI: return t(`${X(rd)} = ${X(rs1)} + ${big(imm64)};`);
-    case Op.SLTI: return t(`${X(rd)} = ${X(rs1)} < ${big(imm64)} ? 1n : 0n;`);
-    case Op.SLTIU: return t(`${X(rd)} = BigInt.asUintN(64, ${X(rs1)}) < ${big(BigInt.asUintN(64, imm64))} ? 1n : 0n;`);
+    case Op.SLTI: return t(`{ const h_ = ${HI(rs1)}; xi[${rd * 2}] = h_ < ${imm >> 31} || (h_ === ${imm >> 31} && (${LO(rs1)} >>> 0) < ${imm >>> 0}) ? 1 : 0; xi[${rd * 2 + 1}] = 0; }`);
+    case Op.SLTIU: return t(`{ const h_ = ${HI(rs1)} >>> 0; xi[${rd * 2}] = h_ < ${(imm >> 31) >>> 0} || (h_ === ${(imm >> 31) >>> 0} && (${LO(rs1)} >>> 0) < ${imm >>> 0}) ? 1 : 0; xi[${rd * 2 + 1}] = 0; }`);
     case Op.XORI: return t(`${X(rd)} = ${X(rs1)} ^ ${big(imm64)};`);
     case Op.ORI: return t(`${X(rd)} = ${X(rs1)} | ${big(imm64)};`);
     case Op.ANDI: return t(`${X(rd)} = ${X(rs1)} & ${big(imm64)};`);
@@ -270,8 +277,8 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
     case Op.SLL: return t(`h.shift(0, ${rd}, ${rs1}, ${LO(rs2)} & 63);`);
     case Op.SRL: return t(`h.shift(1, ${rd}, ${rs1}, ${LO(rs2)} & 63);`);
     case Op.SRA: return t(`h.shift(2, ${rd}, ${rs1}, ${LO(rs2)} & 63);`);
-    case Op.SLT: return t(`${X(rd)} = ${X(rs1)} < ${X(rs2)} ? 1n : 0n;`);
-    case Op.SLTU: return t(`${X(rd)} = ((${HI(rs1)} >>> 0) < (${HI(rs2)} >>> 0) || ((${HI(rs1)} >>> 0) === (${HI(rs2)} >>> 0) && (${LO(rs1)} >>> 0) < (${LO(rs2)} >>> 0))) ? 1n : 0n;`);
+    case Op.SLT: return t(`{ const v_ = ${slt(rs1, rs2)} ? 1 : 0; xi[${rd * 2}] = v_; xi[${rd * 2 + 1}] = 0; }`);
+    case Op.SLTU: return t(`{ const v_ = ((${HI(rs1)} >>> 0) < (${HI(rs2)} >>> 0) || ((${HI(rs1)} >>> 0) === (${HI(rs2)} >>> 0) && (${LO(rs1)} >>> 0) < (${LO(rs2)} >>> 0))) ? 1 : 0; xi[${rd * 2}] = v_; xi[${rd * 2 + 1}] = 0; }`);
     case Op.XOR: return t(`${X(rd)} = ${X(rs1)} ^ ${X(rs2)};`);
     case Op.OR: return t(`${X(rd)} = ${X(rs1)} | ${X(rs2)};`);
     case Op.AND: return t(`${X(rd)} = ${X(rs1)} & ${X(rs2)};`);
@@ -342,7 +349,7 @@ function emitFp(op: number, rd: number, rs1: number, rs2: number, ins: number, r
     }
     case Op.FLD:
       return `{ ${fsOff} ${sync} ${eaOf(rs1, immIOf(ins))} o = h.ldo(lo, hi, 8);
-        if (o >= 0) { fi[${rd * 2}] = dv.getInt32(o, true); fi[${rd * 2 + 1}] = dv.getInt32(o + 4, true); } else h.fb[${rd}] = BigInt.asIntN(64, h.slowVal);
+        fi[${rd * 2}] = dv.getInt32(o, true); fi[${rd * 2 + 1}] = dv.getInt32(o + 4, true);
         h.markFsDirty(); ${leave} }`;
     case Op.FSD:
       return `{ ${fsOff} ${sync} ${eaOf(rs1, immSOf(ins))} o = h.sto(lo, hi, 8);

@@ -50,7 +50,11 @@ export class Pmp {
 
   readAddr(i: number): bigint { return this.addr[i]!; }
 
+  /** Incremented whenever the decoded entries change (translations cached under PMP depend on it). */
+  version = 0;
+
   private recompute(): void {
+    this.version++;
     this.active = [];
     this.anyLocked = false;
     for (let i = 0; i < PMP_COUNT; i++) {
