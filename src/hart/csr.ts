@@ -158,7 +158,7 @@ def(C.CSR.mtvec, { name: 'mtvec', read: (h) => h.mtvec, write: tvecWrite((h, v) 
 def(C.CSR.menvcfg, {
   name: 'menvcfg', read: (h) => h.menvcfg,
   // FIOM (bit 0) and STCE (bit 63, Sstc) are implemented.
-  write: (h, v) => { h.menvcfg = v & ((1n << 63n) | 1n); h.updateSstc(h.env.mtime(h)); },
+  write: (h, v) => { h.menvcfg = v & ((1n << 63n) | 1n); h.updateSstc(h.env.mtime(h)); h.timerChanged(); },
 });
 def(C.CSR.mscratch, { name: 'mscratch', read: (h) => h.mscratch, write: (h, v) => { h.mscratch = v; } });
 // xepc: bit 0 is always zero with IALIGN = 16 (§3.1.14).
@@ -263,7 +263,7 @@ def(C.CSR.stimecmp, {
   write: (h, v) => {
     if (h.virt) h.vstimecmp = v;
     else h.stimecmp = v;
-    h.updateSstc(h.env.mtime(h));
+    h.updateSstc(h.env.mtime(h)); h.timerChanged();
   },
 });
 
@@ -291,7 +291,7 @@ def(C.CSR.hvip, { name: 'hvip', read: (h) => u(h.hvip), write: (h, v) => h.setHv
 def(C.CSR.hcounteren, { name: 'hcounteren', read: (h) => u(h.hcounteren), write: (h, v) => { h.hcounteren = lo32(v); } });
 def(C.CSR.htimedelta, {
   name: 'htimedelta', read: (h) => h.htimedelta,
-  write: (h, v) => { h.htimedelta = v; h.updateSstc(h.env.mtime(h)); },
+  write: (h, v) => { h.htimedelta = v; h.updateSstc(h.env.mtime(h)); h.timerChanged(); },
 });
 // GEILEN = 0: no guest external interrupts; hgeie/hgeip are zero.
 def(C.CSR.hgeie, { name: 'hgeie', read: () => 0n, write: () => {} });
@@ -308,7 +308,7 @@ def(C.CSR.henvcfg, {
   name: 'henvcfg', read: (h) => h.henvcfg,
   write: (h, v) => {
     h.henvcfg = v & ((h.sstcEnabled() ? 1n << 63n : 0n) | 1n);
-    h.updateSstc(h.env.mtime(h));
+    h.updateSstc(h.env.mtime(h)); h.timerChanged();
   },
 });
 
@@ -362,7 +362,7 @@ def(C.CSR.vsatp, {
 def(C.CSR.vstimecmp, {
   name: 'vstimecmp', pred: (h) => ok(h.priv === C.PRV_M || h.sstcEnabled()),
   read: (h) => h.vstimecmp,
-  write: (h, v) => { h.vstimecmp = v; h.updateSstc(h.env.mtime(h)); },
+  write: (h, v) => { h.vstimecmp = v; h.updateSstc(h.env.mtime(h)); h.timerChanged(); },
 });
 def(C.CSR.mtval2, { name: 'mtval2', read: (h) => h.mtval2, write: (h, v) => { h.mtval2 = v; } });
 def(C.CSR.mtinst, { name: 'mtinst', read: (h) => h.mtinst, write: (h, v) => { h.mtinst = v; } });

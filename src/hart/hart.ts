@@ -96,6 +96,8 @@ export interface HartEnv {
   mtime(h: Hart): bigint;
   /** A machine-level stop was requested (test device, SRST): harts leave their run loops. */
   readonly halted: boolean;
+  /** Virtual time (instructions) of this hart's next timer deadline, or Infinity. */
+  nextDeadline?(h: Hart): number;
 }
 
 export class Hart {
@@ -382,6 +384,9 @@ export class Hart {
     this.setSatp(s.satp);
     this.flushTlb();
     this.fatal = null;
+    this.timerCut = Infinity;
+    this.sliceCut = false;
+    this.replan = false;
     this.attention = true;
   }
 
@@ -1332,6 +1337,7 @@ export class Hart {
     const d = this.mmioDevice(pa, size, ACC_STORE, va);
     if (this.obs) this.obs.mmio(this, d.name, pa, size, v, true);
     d.write(pa - d.base, size, v);
+    if (d.name === 'clint') this.timerChanged(); // mtimecmp may now fall inside this slice
   }
 
   /**
@@ -1398,9 +1404,13 @@ export class Hart {
   run(budget: number): number {
     const start = this.steps;
     const end = start + budget;
-    while (this.steps < end && this.state === HartState.Running && !this.env.halted && this.fatal === null) {
+    this.sliceCut = false;
+    for (;;) {
+      // A timer compare written during the slice may bring the deadline forward (timerChanged).
+      const e = end < this.timerCut ? end : this.timerCut;
+      if (!(this.steps < e && this.state === HartState.Running && !this.env.halted && this.fatal === null)) break;
       try {
-        this.loop(end);
+        this.loop(e);
       } catch (e) {
         if (e !== TRAP) throw e;
         this.steps++;
@@ -1408,13 +1418,45 @@ export class Hart {
         this.enterTrap(this.excCause, false, this.excTval);
       }
     }
+    if (this.steps >= this.timerCut) {
+      this.timerCut = Infinity;
+      this.sliceCut = true;
+    }
     return this.steps - start;
+  }
+
+  /**
+   * Step count (this.steps) at which the current slice must end because a timer compare
+   * (stimecmp, vstimecmp, htimedelta, mtimecmp, ...) written during the slice moved this hart's
+   * deadline before the slice's planned end; Infinity = none. The scheduler plans slices to
+   * end at deadlines (DESIGN.md §3); this keeps that exact when the deadline changes mid-slice.
+   */
+  timerCut = Infinity;
+  /** Set when the last run() ended at timerCut: the scheduler must re-plan (precise replay). */
+  sliceCut = false;
+  private replan = false;
+  /** A timer compare of this hart changed: end the slice at the new deadline if it is earlier. */
+  timerChanged(): void {
+    const nd = this.env.nextDeadline;
+    if (nd === undefined) return;
+    const d = nd.call(this.env, this) - this.vtimeOffset; // as a step count
+    if (d > this.steps && d < this.timerCut) {
+      this.timerCut = d;
+      this.replan = true;
+      this.attention = true;
+    }
   }
 
   /** Handle `attention`: returns true when the loop must exit. */
   private serviceAttention(): boolean {
     this.attention = false;
     if (this.state !== HartState.Running || this.env.halted || this.fatal !== null) return true;
+    if (this.replan) {
+      // Leave the loop so run() re-computes its end with timerCut; look again on re-entry.
+      this.replan = false;
+      this.attention = true;
+      return true;
+    }
     const irq = this.pendingInterrupt();
     if (irq >= 0) {
       this.enterTrap(irq, true, 0n);

@@ -179,8 +179,10 @@ export class PreciseScheduler extends Scheduler {
           m.stop({ kind: 'fatal', exitCode: 3, message: h.fatal });
           return NOT_REACHED;
         }
-        if (t.reached(this)) return ran < k || rem <= 0 ? 0 : rem;
-        if (ran < k) break;
+        if (t.reached(this)) return ran < k || rem <= 0 || h.sliceCut ? 0 : rem;
+        // A slice the plain scheduler ended early (parked, or cut at a deadline moved
+        // mid-slice, Hart.timerCut) ends here too.
+        if (ran < k || h.sliceCut) break;
       }
       rem = -1;
       m.updateTimers(h);

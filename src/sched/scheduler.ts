@@ -148,6 +148,8 @@ export class Scheduler {
    */
   protected nextSlice(h: Hart, end: number): number {
     const m = this.machine;
+    // The slice planned here ends at the hart's deadline, whatever changed it before.
+    h.timerCut = Infinity;
     while (!m.halted) {
       if (h.state === HartState.Wfi) {
         if (!h.wakeable()) {
