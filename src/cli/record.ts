@@ -16,6 +16,7 @@ import { TraceError, PACKAGE_ROOT } from '../trace/store.js';
 import { machineConfigFromCli, parseMaxInsns, type MachineCliOptions } from './run.js';
 import { readImage } from './images.js';
 import { Progress } from './progress.js';
+import { ConsoleBuffer } from './output.js';
 
 export interface RecordCliOptions extends MachineCliOptions {
   output?: string;
@@ -49,6 +50,7 @@ export function nextTracePath(dir: string, name: string): string {
 
 export async function recordCommand(o: RecordCliOptions): Promise<number> {
   let session: RecordSession;
+  const console_ = new ConsoleBuffer();
   let path: string;
   let halt: HaltInfo | undefined;
   const stdin = process.stdin;
@@ -82,7 +84,7 @@ export async function recordCommand(o: RecordCliOptions): Promise<number> {
       digestEvery,
       checkpointEvery,
       input: o.input ? { source: 'file', name: o.input } : { source: 'stdin' },
-      onConsole: (b) => process.stdout.write(b),
+      onConsole: console_.write,
     });
     if (inputBytes) session.queueInput(inputBytes, 0);
   } catch (e) {
@@ -112,6 +114,7 @@ export async function recordCommand(o: RecordCliOptions): Promise<number> {
     for (;;) {
       if (stop !== null) break;
       const r = session.step(64);
+      console_.flush();
       progress.update(session.scheduler);
       if (r.kind === 'halted') { halt = r.halt; break; }
       if (r.kind === 'idle') {
@@ -122,6 +125,7 @@ export async function recordCommand(o: RecordCliOptions): Promise<number> {
       await new Promise((res) => setImmediate(res));
     }
   } finally {
+    console_.flush();
     stdin.off('data', onData);
     stdin.pause();
     stdin.unref?.();

@@ -5,6 +5,7 @@ import { readImage, parseMemSize } from './images.js';
 import type { GuestConfig } from '../hypervisor/config.js';
 import { DEFAULT_GUEST_MEM, MAX_VCPUS, hostRamFor } from '../hypervisor/layout.js';
 import { Progress } from './progress.js';
+import { ConsoleBuffer } from './output.js';
 
 export interface MachineCliOptions {
   bios: string;
@@ -111,7 +112,8 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
       return 2;
     }
   }
-  machine.onConsole = (b) => process.stdout.write(b);
+  const console_ = new ConsoleBuffer();
+  machine.onConsole = console_.write;
   const progress = new Progress(!o.quiet && process.stderr.isTTY === true);
   const stdin = process.stdin;
   let stdinEnded = false;
@@ -129,12 +131,14 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
   let halt;
   for (;;) {
     const r = sched.step(64);
+    console_.flush();
     progress.update(sched);
     if (r.kind === 'halted') { halt = r.halt; break; }
     if (r.kind === 'idle') {
       if (stdinEnded || stdin.destroyed) {
         sched.idleCap = null;
         halt = sched.runToEnd();
+        console_.flush();
         break;
       }
       await new Promise((res) => setTimeout(res, 5));
