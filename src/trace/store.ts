@@ -459,7 +459,7 @@ export class TraceWriter {
       for (const [k, v] of Object.entries(init.meta ?? {})) w.setMeta(k, v);
       const ins = db.prepare('INSERT OR REPLACE INTO images (role, name, sha256, size, data) VALUES (?, ?, ?, ?, ?)');
       for (const img of init.images ?? []) {
-        ins.run(img.role, img.name, img.sha256, img.size, deflateRawSync(img.bytes, { level: 6 }));
+        ins.run(img.role, img.name, img.sha256, img.size, deflateRawSync(img.bytes, { level: 1 })); // fast: the Linux Image is on the critical path of a recording
       }
     })();
     return w;
