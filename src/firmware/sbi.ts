@@ -264,7 +264,7 @@ export class BuiltinSbi {
         if (sel === null) return [SBI_ERR_INVALID_PARAM, 0n];
         // fence.i needs nothing (decode is keyed by instruction bits); the others flush TLBs
         // (one TLB holds the combined translation, whatever the stage).
-        for (const i of sel) this.harts()[i]!.flushTlb();
+        for (const i of sel) this.harts()[i]!.flushAllTlb();
         return [SBI_SUCCESS, 0n];
       }
       case EXT_HSM: return this.hsmCall(h, fid, a);
@@ -290,7 +290,7 @@ export class BuiltinSbi {
         if (sel === null) return [SBI_ERR_INVALID_PARAM, 0n];
         for (const i of sel) {
           if (eid === 0x04) this.sendIpi(i);
-          else this.harts()[i]!.flushTlb();
+          else this.harts()[i]!.flushAllTlb();
         }
         return [SBI_SUCCESS, 0n];
       }

@@ -179,7 +179,7 @@ for (let k = 0; k < PMP_COUNT / 8; k++) {
     },
     write: (h, v) => {
       for (let i = 0; i < 8; i++) h.pmp.writeCfg(k * 8 + i, Number((v >> BigInt(8 * i)) & 0xffn));
-      h.flushTlb();
+      h.flushAllTlb();
     },
   });
 }
@@ -190,7 +190,7 @@ for (let i = 0; i < 64; i++) {
   if (i < PMP_COUNT) {
     def(C.CSR.pmpaddr0 + i, {
       name: `pmpaddr${i}`, read: (h) => h.pmp.readAddr(i),
-      write: (h, v) => { h.pmp.writeAddr(i, v); h.flushTlb(); },
+      write: (h, v) => { h.pmp.writeAddr(i, v); h.flushAllTlb(); },
     });
   } else {
     def(C.CSR.pmpaddr0 + i, { name: `pmpaddr${i}`, read: () => 0n, write: () => {} });

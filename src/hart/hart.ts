@@ -70,6 +70,8 @@ const TWO32 = 4294967296;
 const WILD = 2 ** 53;
 /** TLB "hi word" of an empty entry: no reachable address has bits 63:32 equal to this. */
 const TLB_EMPTY = 0x7fffffff;
+/** Entries of the G-stage translation cache (a power of two). */
+const GTLB_SIZE = 1024;
 
 /** Native M-mode firmware hook: called after a trap into M-mode was entered. */
 export type MTrapHandler = (h: Hart, cause: number, interrupt: boolean) => void;
@@ -387,6 +389,7 @@ export class Hart {
     this.timerCut = Infinity;
     this.sliceCut = false;
     this.replan = false;
+    this.flushGTlb();
     this.attention = true;
   }
 
@@ -602,6 +605,23 @@ export class Hart {
     this.hgatpMode = mode;
     this.hgatpRoot = Number(this.hgatp & 0xfffffffffffn) * 4096;
     this.flushTlb();
+    this.flushGTlb();
+  }
+
+  // G-stage translation cache: GPA page -> HPA page and the leaf's R/W/X (W only once D = 1),
+  // direct-mapped. Translations may be cached until HFENCE.GVMA (§8.3.2, §8.5.1); it is flushed
+  // by hgatp writes, HFENCE.GVMA, PMP changes and checkpoint restores, and survives the V and
+  // privilege changes that empty the main TLBs on every VM exit and guest system call.
+  private readonly gtlbTag = new Float64Array(GTLB_SIZE).fill(-1);
+  private readonly gtlbHpa = new Float64Array(GTLB_SIZE);
+  private readonly gtlbPerm = new Uint8Array(GTLB_SIZE);
+  flushGTlb(): void {
+    this.gtlbTag.fill(-1);
+  }
+  /** Every cached translation, both stages (remote fences from firmware). */
+  flushAllTlb(): void {
+    this.flushTlb();
+    this.flushGTlb();
   }
   setPriv(p: number): void {
     if (p !== this.priv) {
@@ -1062,9 +1082,20 @@ export class Hart {
     const gpaBits = 12 + 9 * levels + 2;
     if (gpa < 0 || gpa >= 2 ** gpaBits) this.guestPageFault(faultAcc, this.vaBig(va), gpa < 0 ? BigInt.asUintN(64, BigInt(gpa)) : BigInt(gpa), implicit);
     const vpnAll = Math.floor(gpa / 4096);
+    const hlvx = this.hlv === 2 && !implicit;
+    const gk = vpnAll % GTLB_SIZE;
+    if (this.gtlbTag[gk] === vpnAll) {
+      const p = this.gtlbPerm[gk]!;
+      const cr = (p & 1) !== 0, cw = (p & 2) !== 0, cx = (p & 4) !== 0;
+      const canR = hlvx ? cx : cr || ((hs & C.MSTATUS_MXR) !== 0 && cx);
+      if (acc === ACC_FETCH ? cx : acc === ACC_LOAD ? canR : cw) {
+        this.gPerms = (canR ? PMP_R : 0) | (cw ? PMP_W : 0) | (cx ? PMP_X : 0);
+        return this.gtlbHpa[gk]! + (gpa % 4096);
+      }
+      // Not enough permission in the cached entry (or D still clear): walk, which faults or sets D.
+    }
     let a = this.hgatpRoot;
     const dv = this.dv;
-    const hlvx = this.hlv === 2 && !implicit;
     const fault = (): never => this.guestPageFault(faultAcc, this.vaBig(va), BigInt(gpa), implicit);
     for (let i = levels - 1; i >= 0; i--) {
       // The root index has 11 bits (the x4 root table is 16 KiB).
@@ -1097,7 +1128,11 @@ export class Hart {
       }
       const dirty = dBit === 1 || acc === ACC_STORE;
       this.gPerms = (canR ? PMP_R : 0) | (w === 1 && dirty ? PMP_W : 0) | (xb === 1 ? PMP_X : 0);
-      return ppn * 4096 + (vpnAll % span) * 4096 + (gpa % 4096);
+      const hpaPage = ppn * 4096 + (vpnAll % span) * 4096;
+      this.gtlbTag[gk] = vpnAll;
+      this.gtlbHpa[gk] = hpaPage;
+      this.gtlbPerm[gk] = r | (w === 1 && dirty ? 2 : 0) | (xb << 2);
+      return hpaPage + (gpa % 4096);
     }
     return fault();
   }
@@ -1683,6 +1718,7 @@ export class Hart {
         if (this.priv === C.PRV_U) this.illegal(raw);
         if (op === Op.HFENCE_GVMA && this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TVM) !== 0) this.illegal(raw);
         this.flushTlb();
+        if (op === Op.HFENCE_GVMA) this.flushGTlb();
         return;
       case Op.HLV_B: case Op.HLV_BU: case Op.HLV_H: case Op.HLV_HU: case Op.HLVX_HU: case Op.HLV_W:
       case Op.HLV_WU: case Op.HLVX_WU: case Op.HLV_D: case Op.HSV_B: case Op.HSV_H: case Op.HSV_W: case Op.HSV_D:
