@@ -608,13 +608,22 @@ export class Hart {
     this.flushGTlb();
   }
 
-  // G-stage translation cache: GPA page -> HPA page and the leaf's R/W/X (W only once D = 1),
-  // direct-mapped. Translations may be cached until HFENCE.GVMA (§8.3.2, §8.5.1); it is flushed
-  // by hgatp writes, HFENCE.GVMA, PMP changes and checkpoint restores, and survives the V and
-  // privilege changes that empty the main TLBs on every VM exit and guest system call.
+  // G-stage walk cache: GPA page -> HPA page and the leaf's R/W/X (W only once D = 1), with the
+  // root and every PTE the walk read (buffer offset and both words). A hit re-reads those PTEs
+  // and is used only if all are unchanged, so it returns exactly what a walk would, with no side
+  // effect left to do (A, and D for W, are already set): invisible to software, so it needs no
+  // fence and a checkpoint restore cannot change behaviour. It survives the V and privilege
+  // changes that empty the main TLBs on every VM exit and guest system call. PMP changes (which
+  // the walk's PTE reads depend on) flush it.
   private readonly gtlbTag = new Float64Array(GTLB_SIZE).fill(-1);
   private readonly gtlbHpa = new Float64Array(GTLB_SIZE);
+  private readonly gtlbRoot = new Float64Array(GTLB_SIZE);
   private readonly gtlbPerm = new Uint8Array(GTLB_SIZE);
+  /** Number of PTEs read by the cached walk, and per entry 4 x [offset, lo, hi]. */
+  private readonly gtlbN = new Uint8Array(GTLB_SIZE);
+  private readonly gtlbPte = new Int32Array(GTLB_SIZE * 12);
+  /** Buffer offsets of the PTEs read by the walk in progress. */
+  private readonly gwOff = new Int32Array(4);
   flushGTlb(): void {
     this.gtlbTag.fill(-1);
   }
@@ -1084,7 +1093,7 @@ export class Hart {
     const vpnAll = Math.floor(gpa / 4096);
     const hlvx = this.hlv === 2 && !implicit;
     const gk = vpnAll % GTLB_SIZE;
-    if (this.gtlbTag[gk] === vpnAll) {
+    if (this.gtlbTag[gk] === vpnAll && this.gtlbRoot[gk] === this.hgatpRoot && this.gtlbValid(gk)) {
       const p = this.gtlbPerm[gk]!;
       const cr = (p & 1) !== 0, cw = (p & 2) !== 0, cx = (p & 4) !== 0;
       const canR = hlvx ? cx : cr || ((hs & C.MSTATUS_MXR) !== 0 && cx);
@@ -1105,6 +1114,7 @@ export class Hart {
         this.accessFault(faultAcc, this.vaBig(va));
       }
       const off = this.ramOffset + pteAddr - this.bus.ramBase;
+      this.gwOff[levels - 1 - i] = off;
       const lo = dv.getUint32(off, true);
       const hi = dv.getUint32(off + 4, true);
       const v = lo & 1, r = (lo >>> 1) & 1, w = (lo >>> 2) & 1, xb = (lo >>> 3) & 1;
@@ -1131,10 +1141,28 @@ export class Hart {
       const hpaPage = ppn * 4096 + (vpnAll % span) * 4096;
       this.gtlbTag[gk] = vpnAll;
       this.gtlbHpa[gk] = hpaPage;
+      this.gtlbRoot[gk] = this.hgatpRoot;
       this.gtlbPerm[gk] = r | (w === 1 && dirty ? 2 : 0) | (xb << 2);
+      const n = levels - i;
+      this.gtlbN[gk] = n;
+      for (let j = 0; j < n; j++) {
+        const o = this.gwOff[j]!, e = gk * 12 + j * 3;
+        this.gtlbPte[e] = o;
+        this.gtlbPte[e + 1] = dv.getInt32(o, true); // as now in memory (after the A/D update)
+        this.gtlbPte[e + 2] = dv.getInt32(o + 4, true);
+      }
       return hpaPage + (gpa % 4096);
     }
     return fault();
+  }
+  /** Whether every PTE the cached walk `gk` read still holds the value it read. */
+  private gtlbValid(gk: number): boolean {
+    const dv = this.dv, t = this.gtlbPte;
+    for (let j = 0, n = this.gtlbN[gk]!; j < n; j++) {
+      const e = gk * 12 + j * 3, o = t[e]!;
+      if (dv.getInt32(o, true) !== t[e + 1] || dv.getInt32(o + 4, true) !== t[e + 2]) return false;
+    }
+    return true;
   }
 
   /**
