@@ -185,22 +185,32 @@ function resolveRef(root: Record<string, unknown>, ref: string): Record<string, 
   return ref.replace(/^#\//, '').split('/').reduce((o: Record<string, unknown>, k) => o[k] as Record<string, unknown>, root);
 }
 
+const loadSchema = (name: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(`${ROOT}schemas/${name}.schema.json`, 'utf8')) as Record<string, unknown>;
+
+/** Checks the stored config and every event payload against the schemas; returns the kinds seen. */
+function expectFollowsSchemas(events: readonly TraceEvent[], config: unknown): Set<string> {
+  const cfgSchema = loadSchema('machine-config'), evSchema = loadSchema('event-payload');
+  const byKind = evSchema['x-by-kind'] as Record<string, string>;
+  expect(validate(cfgSchema, cfgSchema, config)).toEqual([]);
+  const kinds = new Set<string>();
+  for (const e of events) {
+    kinds.add(e.kind);
+    const errs = validate(resolveRef(evSchema, byKind[e.kind]!), evSchema, e.payload);
+    if (errs.length) expect.fail(`seq ${e.seq} (${e.kind}): ${errs.join('; ')}`);
+  }
+  return kinds;
+}
+
 describe('JSON schemas', () => {
   it('stored configs and event payloads follow schemas/*.schema.json', () => {
-    const cfgSchema = JSON.parse(readFileSync(`${ROOT}schemas/machine-config.schema.json`, 'utf8')) as Record<string, unknown>;
-    const evSchema = JSON.parse(readFileSync(`${ROOT}schemas/event-payload.schema.json`, 'utf8')) as Record<string, unknown>;
-    const byKind = evSchema['x-by-kind'] as Record<string, string>;
     const { events, r } = readAll(record('smp-kernel', 4, { input: 'hello\n' }).path);
     try {
-      expect(validate(cfgSchema, cfgSchema, r.config)).toEqual([]);
-      const kinds = new Set<string>();
-      for (const e of events) {
-        kinds.add(e.kind);
-        const errs = validate(resolveRef(evSchema, byKind[e.kind]!), evSchema, e.payload);
-        if (errs.length) expect.fail(`seq ${e.seq} (${e.kind}): ${errs.join('; ')}`);
-      }
+      const kinds = expectFollowsSchemas(events, r.config);
       expect([...kinds].sort()).toEqual(['csr_write', 'halt', 'hart_state', 'input', 'irq', 'mmio', 'sbi_call', 'trap', 'trap_return']);
       // and the validator does reject
+      const cfgSchema = loadSchema('machine-config'), evSchema = loadSchema('event-payload');
+      const byKind = evSchema['x-by-kind'] as Record<string, string>;
       expect(validate(resolveRef(evSchema, byKind.trap!), evSchema, { from: 1 })).not.toEqual([]);
       expect(validate(cfgSchema, cfgSchema, { ...r.config, extra: 1 })).not.toEqual([]);
     } finally {
@@ -209,9 +219,6 @@ describe('JSON schemas', () => {
   });
 
   it('a guest run under the built-in hypervisor (V = 1 traps, vm_exit, vm_entry) follows them too', () => {
-    const cfgSchema = JSON.parse(readFileSync(`${ROOT}schemas/machine-config.schema.json`, 'utf8')) as Record<string, unknown>;
-    const evSchema = JSON.parse(readFileSync(`${ROOT}schemas/event-payload.schema.json`, 'utf8')) as Record<string, unknown>;
-    const byKind = evSchema['x-by-kind'] as Record<string, string>;
     const p = `${GUESTS}/smp-kernel.elf`;
     const path = join(dir, `guest-${traceNo++}.trace`);
     const session = RecordSession.create({
@@ -225,13 +232,7 @@ describe('JSON schemas', () => {
     session.finish();
     const { events, r } = readAll(path);
     try {
-      expect(validate(cfgSchema, cfgSchema, r.config)).toEqual([]);
-      const kinds = new Set<string>();
-      for (const e of events) {
-        kinds.add(e.kind);
-        const errs = validate(resolveRef(evSchema, byKind[e.kind]!), evSchema, e.payload);
-        if (errs.length) expect.fail(`seq ${e.seq} (${e.kind}): ${errs.join('; ')}`);
-      }
+      const kinds = expectFollowsSchemas(events, r.config);
       expect(kinds.has('vm_exit') && kinds.has('vm_entry')).toBe(true);
       expect(events.some((e) => e.kind === 'trap' && e.virt)).toBe(true);
     } finally {

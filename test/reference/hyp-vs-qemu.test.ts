@@ -12,11 +12,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Machine } from '../../src/machine/machine.js';
-import { Scheduler } from '../../src/sched/scheduler.js';
-import type { HartObserver } from '../../src/hart/observer.js';
+import { runWithTrapLog, type HvRun } from './hv-trap-log.js';
 import {
-  DEBIAN_FW_JUMP, QEMU_CPU_MATCHING_HVTRACE, formatTrap, isKnownQemuDeviation, qemuVersion, runQemu, sameTrap, trapName,
+  DEBIAN_FW_JUMP, QEMU_CPU_MATCHING_HVTRACE, formatTrap, isKnownQemuDeviation, qemuVersion, runQemu, sameTrap,
   type QemuRunResult, type TrapRecord,
 } from '../../src/diff/qemu-log.js';
 
@@ -36,31 +34,18 @@ const QEMU_H_TRAP_DEVIATIONS: readonly (readonly [string, number, number])[] = [
   ['HLVX from HS-mode, GVA not mapped at VS stage', 5, 13],
 ];
 
-function runHvtrace(): { log: TrapRecord[]; console: string; kind: string } {
-  const m = new Machine({
+function runHvtrace(): HvRun {
+  return runWithTrapLog({
     ramSize: MEM_MIB * 1024 * 1024,
     harts: 1,
     bios: { name: DEBIAN_FW_JUMP, bytes: new Uint8Array(readFileSync(DEBIAN_FW_JUMP)) },
     kernel: { name: HYP, bytes: new Uint8Array(readFileSync(HYP)) },
-  });
-  const out: Buffer[] = [];
-  m.onConsole = (b) => void out.push(Buffer.from(b));
-  const log: TrapRecord[] = [];
-  const noop = (): void => {};
-  const obs: HartObserver = {
-    trap(h, cause, interrupt, epc, tval, fromPriv, toPriv) {
-      log.push({ hart: h.id, interrupt, cause, epc, tval, desc: trapName(cause, interrupt), fromPriv, toPriv });
-    },
-    trapReturn: noop, csrWrite: noop, mmio: noop, irqLine: noop, sbiCall: noop, hartState: noop,
-  };
-  for (const h of m.harts) h.obs = obs;
-  const halt = new Scheduler(m, { maxInsns: 2_000_000_000 }).runToEnd();
-  return { log, console: Buffer.concat(out).toString('latin1'), kind: halt.kind };
+  }, 2_000_000_000);
 }
 
 describe('guests/hyp on QEMU 7.2 and on hvtrace, both under OpenSBI fw_jump.bin', () => {
   let qemu: QemuRunResult;
-  let hv: ReturnType<typeof runHvtrace>;
+  let hv: HvRun;
   beforeAll(async () => {
     const v = qemuVersion();
     if (v !== '7.2') throw new Error(`the reference is QEMU 7.2, found ${v ?? 'none'} (scripts/setup-reference.sh)`);
@@ -72,7 +57,7 @@ describe('guests/hyp on QEMU 7.2 and on hvtrace, both under OpenSBI fw_jump.bin'
   it('both power off cleanly', () => {
     expect(qemu.timedOut).toBe(false);
     expect(qemu.exitCode, qemu.stderr).toBe(0);
-    expect(hv.kind).toBe('poweroff');
+    expect(hv.halt.kind).toBe('poweroff');
   });
 
   it('the trap sequences are identical, QEMU 7.2 deviations excepted (each seen exactly once)', () => {

@@ -18,21 +18,18 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { HaltInfo, MachineConfig } from '../../src/machine/machine.js';
-import type { HartObserver } from '../../src/hart/observer.js';
+import type { MachineConfig } from '../../src/machine/machine.js';
+import { runWithTrapLog, type HvRun } from './hv-trap-log.js';
 import {
   compareTraps, formatDiff, formatTrap, isEcallFromSU, parseQemuIntLog, parseQemuIntLogFile, QemuIntLogParser, isFromSU, isFromSUByAddress, isKnownQemuDeviation,
-  qemuVersion, runQemu, trapName, DEBIAN_FW_JUMP, QEMU_CPU_MATCHING_HVTRACE, type QemuRunResult, type TrapRecord,
+  qemuVersion, runQemu, DEBIAN_FW_JUMP, QEMU_CPU_MATCHING_HVTRACE, type QemuRunResult, type TrapRecord,
 } from '../../src/diff/qemu-log.js';
 
-// The emulator is loaded from dist/ (built by `npm run test:reference`), not from src/: the
-// interpreter relies on tsc inlining `const enum Op` into numeric switch cases, which vitest's
-// per-file transform cannot do across modules, and that makes it ~10x slower (the ~600 M
-// instructions of the runs below would take over ten minutes instead of about one).
+// The emulator runs from dist/ (built by `npm run test:reference`; vitest.reference.config.ts
+// aliases src/ to it): the interpreter relies on tsc inlining `const enum Op` into numeric switch
+// cases, which vitest's per-file transform cannot do across modules (~10x slower otherwise).
 const DIST = new URL('../../dist/', import.meta.url);
 if (!existsSync(new URL('machine/machine.js', DIST))) throw new Error('dist/ not built: run `npm run build` (npm run test:reference does)');
-const { Machine } = (await import(new URL('machine/machine.js', DIST).href)) as typeof import('../../src/machine/machine.js');
-const { Scheduler } = (await import(new URL('sched/scheduler.js', DIST).href)) as typeof import('../../src/sched/scheduler.js');
 
 const GUESTS = ['hello', 'isa-check', 'bench'] as const;
 const MEM_MIB = 256;
@@ -40,35 +37,14 @@ const MEM_MIB = 256;
 const MAX_INSNS = 3_000_000_000;
 const guestPath = (g: string): string => fileURLToPath(new URL(`../../guests/build/${g}.elf`, import.meta.url));
 
-interface HvRun {
-  readonly log: TrapRecord[];
-  readonly console: string;
-  readonly halt: HaltInfo;
-  readonly instructions: number;
-}
-
 /** Run hvtrace on one hart and record every trap through the HartObserver. */
 function runHvtrace(kernel: string, bios: MachineConfig['bios']): HvRun {
-  const machine = new Machine({
+  return runWithTrapLog({
     ramSize: MEM_MIB * 1024 * 1024,
     harts: 1,
     bios,
     kernel: { name: kernel, bytes: new Uint8Array(readFileSync(kernel)) },
-  });
-  const chunks: Buffer[] = [];
-  machine.onConsole = (b) => void chunks.push(Buffer.from(b));
-  const log: TrapRecord[] = [];
-  const noop = (): void => {};
-  const obs: HartObserver = {
-    trap(h, cause, interrupt, epc, tval, fromPriv, toPriv) {
-      log.push({ hart: h.id, interrupt, cause, epc, tval, desc: trapName(cause, interrupt), fromPriv, toPriv });
-    },
-    trapReturn: noop, csrWrite: noop, mmio: noop, irqLine: noop, sbiCall: noop, hartState: noop,
-  };
-  for (const h of machine.harts) h.obs = obs;
-  const sched = new Scheduler(machine, { maxInsns: MAX_INSNS });
-  const halt = sched.runToEnd();
-  return { log, console: Buffer.concat(chunks).toString('latin1'), halt, instructions: sched.totalInstructions() };
+  }, MAX_INSNS);
 }
 
 function expectCleanQemuExit(q: QemuRunResult): void {
