@@ -408,30 +408,50 @@ export class BuiltinSbi {
   }
 
   private dbcn(h: Hart, fid: number, a: bigint[]): [bigint, bigint] {
-    switch (fid) {
-      case 0: case 1: {
-        const len = Number(a[0]! & 0xffffffffn);
-        const pa = a[1]! | (a[2]! << 64n);
-        if (pa + BigInt(len) > BigInt(Number.MAX_SAFE_INTEGER) || !h.bus.isRam(Number(pa), Math.max(len, 1))) {
-          return [SBI_ERR_INVALID_PARAM, 0n];
-        }
-        if (fid === 0) {
-          this.plat.consoleWrite(h.readPhys(Number(pa), len));
-          return [SBI_SUCCESS, BigInt(len)];
-        }
-        let k = 0;
-        for (; k < len; k++) {
-          const c = this.plat.consoleRead();
-          if (c < 0) break;
-          h.bus.writeRam(Number(pa) + k, Uint8Array.of(c));
-        }
-        return [SBI_SUCCESS, BigInt(k)];
+    // The buffer is physical memory: RAM, below 2^53.
+    return dbcnCall(fid, a, this.plat, h.bus, (pa, len) =>
+      (pa + BigInt(len) <= BigInt(Number.MAX_SAFE_INTEGER) && h.bus.isRam(Number(pa), Math.max(len, 1)) ? Number(pa) : null));
+  }
+
+}
+
+/** Memory the DBCN buffer lives in (the board's bus). */
+interface DbcnMemory {
+  readRam(pa: number, len: number): Uint8Array;
+  writeRam(pa: number, data: Uint8Array): void;
+}
+
+/**
+ * The DBCN extension (SBI spec §12): console_write / console_read of `num_bytes` at the 128-bit
+ * address (base_lo, base_hi), console_write_byte. `resolve` maps the buffer address to a RAM
+ * address (the firmware: physical; the hypervisor: the guest's, through its memory map), or null
+ * for an invalid buffer. Shared by the built-in SBI and the built-in hypervisor.
+ */
+export function dbcnCall(
+  fid: number, a: readonly bigint[], con: Pick<FirmwarePlatform, 'consoleWrite' | 'consoleRead'>, mem: DbcnMemory,
+  resolve: (addr: bigint, len: number) => number | null,
+): [bigint, bigint] {
+  switch (fid) {
+    case 0: case 1: {
+      const len = Number(a[0]! & 0xffffffffn);
+      const pa = resolve(a[1]! | (a[2]! << 64n), len);
+      if (pa === null) return [SBI_ERR_INVALID_PARAM, 0n];
+      if (fid === 0) {
+        con.consoleWrite(mem.readRam(pa, len));
+        return [SBI_SUCCESS, BigInt(len)];
       }
-      case 2:
-        this.plat.consoleWrite(Uint8Array.of(Number(a[0]! & 0xffn)));
-        return [SBI_SUCCESS, 0n];
-      default:
-        return [SBI_ERR_NOT_SUPPORTED, 0n];
+      let k = 0;
+      for (; k < len; k++) {
+        const c = con.consoleRead();
+        if (c < 0) break;
+        mem.writeRam(pa + k, Uint8Array.of(c));
+      }
+      return [SBI_SUCCESS, BigInt(k)];
     }
+    case 2:
+      con.consoleWrite(Uint8Array.of(Number(a[0]! & 0xffn)));
+      return [SBI_SUCCESS, 0n];
+    default:
+      return [SBI_ERR_NOT_SUPPORTED, 0n];
   }
 }

@@ -146,7 +146,7 @@ export class Hart {
   mipSw = 0;
   /** mip bits driven by hardware lines (MSIP, MTIP, MEIP, SEIP, and STIP from Sstc). */
   mipHw = 0;
-  /** Effective mip = mipSw | mipHw. */
+  /** Effective mip = mipSw | mipHw | hvip. */
   mip = 0;
   mtvec = 0n;
   stvec = 0n;
@@ -1400,7 +1400,6 @@ export class Hart {
     const d = this.mmioDevice(pa, size, ACC_STORE, va);
     if (this.obs) this.obs.mmio(this, d.name, pa, size, v, true);
     d.write(pa - d.base, size, v);
-    if (d.name === 'clint') this.timerChanged(); // mtimecmp may now fall inside this slice
   }
 
   /**

@@ -13,7 +13,7 @@ import * as C from '../hart/constants.js';
 import {
   SBI_SUCCESS, SBI_ERR_NOT_SUPPORTED, SBI_ERR_INVALID_PARAM, SBI_ERR_INVALID_ADDRESS, SBI_ERR_ALREADY_AVAILABLE,
   SBI_SPEC_VERSION, SBI_IMPL_ID, SBI_IMPL_VERSION,
-  EXT_BASE, EXT_TIME, EXT_IPI, EXT_RFENCE, EXT_HSM, EXT_SRST, EXT_DBCN,
+  EXT_BASE, EXT_TIME, EXT_IPI, EXT_RFENCE, EXT_HSM, EXT_SRST, EXT_DBCN, dbcnCall,
 } from '../firmware/sbi.js';
 import { HSM_STOPPED, HSM_SUSPENDED, U64_MAX, type VCpu } from './vcpu.js';
 import type { Vm } from './vm.js';
@@ -199,28 +199,6 @@ function hsm(hv: Hypervisor, h: Hart, vm: Vm, v: VCpu, fid: number, a: bigint[])
 }
 
 function dbcn(hv: Hypervisor, vm: Vm, fid: number, a: bigint[]): [bigint, bigint] {
-  switch (fid) {
-    case 0: case 1: { // console_write / console_read (num_bytes, base_addr_lo, base_addr_hi)
-      const len = Number(a[0]! & 0xffffffffn);
-      const gpa = a[1]! | (a[2]! << 64n);
-      const hpa = vm.gpaToHpa(gpa, Math.max(len, 1));
-      if (hpa === null) return [SBI_ERR_INVALID_PARAM, 0n];
-      if (fid === 0) {
-        hv.plat.consoleWrite(hv.plat.mem.readRam(hpa, len));
-        return [SBI_SUCCESS, BigInt(len)];
-      }
-      let k = 0;
-      for (; k < len; k++) {
-        const c = hv.plat.consoleRead();
-        if (c < 0) break;
-        hv.plat.mem.writeRam(hpa + k, Uint8Array.of(c));
-      }
-      return [SBI_SUCCESS, BigInt(k)];
-    }
-    case 2:
-      hv.plat.consoleWrite(Uint8Array.of(Number(a[0]! & 0xffn)));
-      return [SBI_SUCCESS, 0n];
-    default:
-      return [SBI_ERR_NOT_SUPPORTED, 0n];
-  }
+  // The buffer is guest-physical: through the VM's memory map.
+  return dbcnCall(fid, a, hv.plat, hv.plat.mem, (gpa, len) => vm.gpaToHpa(gpa, Math.max(len, 1)));
 }

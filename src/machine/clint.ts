@@ -239,12 +239,14 @@ export class Clint implements MmioDevice {
     this.mtimecmp[hart] = value;
     // QEMU: a compare value in the past raises MTIP immediately, otherwise lowers it.
     this.setMtip(hart, this.mtime() >= value);
+    this.lines.timerChanged?.(hart);
   }
 
   private writeMtime(value: bigint): void {
     // QEMU: time_delta = value - rtc_raw; then every hart's timer is re-evaluated.
     this.offset = (value - this.clock()) & MASK64;
     this.updateTimers();
+    for (let h = 0; h < this.numHarts; h++) this.lines.timerChanged?.(h);
   }
 
   private setMtip(hart: number, level: boolean): void {

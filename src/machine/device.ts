@@ -29,6 +29,8 @@ export const IRQ_MEIP = 11;
 export interface HartIrqLines {
   /** Set or clear one hardware interrupt-pending line (bit number from the IRQ_* constants). */
   setIrqLine(hart: number, bit: number, level: boolean): void;
+  /** A timer compare of `hart` was written: its next deadline may have moved (Hart.timerChanged). */
+  timerChanged?(hart: number): void;
 }
 
 /** A source of level-triggered interrupts wired to the PLIC. */

@@ -211,12 +211,15 @@ export class Machine implements HartEnv, HartIrqLines {
   setIrqLine(hart: number, bit: number, level: boolean): void {
     this.harts[hart]!.setIrqLine(bit, level);
   }
+  timerChanged(hart: number): void {
+    this.harts[hart]?.timerChanged();
+  }
 
   /** Recompute the time-driven lines of hart h at its own virtual time (MTIP, Sstc STIP). */
   updateTimers(h: Hart): void {
     const now = this.mtime(h);
     h.setIrqLine(IRQ_MTIP, now >= this.clint.mtimecmpOf(h.id));
-    if (h.sstcEnabled() || h.vsstcEnabled() || (h.mipHw & 0x60) !== 0) h.updateSstc(now);
+    if (h.sstcEnabled() || h.vsstcEnabled() || (h.mipHw & (C.MIP_STIP | C.MIP_VSTIP)) !== 0) h.updateSstc(now);
   }
 
   /**
