@@ -52,8 +52,9 @@ import { EventBatch, KIND_CODE, HART_STATE_CODE } from './model.js';
 import {
   TraceWriter, TraceReader, HVTRACE_VERSION, SCHEMA_VERSION, encodeState, storedMachineConfig,
   type DigestRow, type PageRef, type CheckpointData, type TraceConfig, type ExitInfo,
-  type TraceCounts, type LoadedImageInfo,
+  type TraceCounts, type LoadedImageInfo, type TraceSink,
 } from './store.js';
+import { ThreadedTraceWriter } from './writer-thread.js';
 
 const K_TRAP = KIND_CODE.trap;
 const K_TRAP_RETURN = KIND_CODE.trap_return;
@@ -552,6 +553,11 @@ export interface RecordOptions {
   readonly onConsole?: (bytes: Uint8Array) => void;
   readonly batchSize?: number;
   readonly producer?: string;
+  /**
+   * Write the trace on a worker thread (ThreadedTraceWriter, the default): SQLite's work overlaps
+   * the emulation. false: in this thread (TraceWriter), e.g. to profile the writer.
+   */
+  readonly writerThread?: boolean;
 }
 
 export interface RecordSummary {
@@ -566,7 +572,7 @@ export class RecordSession {
   readonly machine: Machine;
   readonly scheduler: Scheduler;
   readonly recorder: Recorder;
-  readonly writer: TraceWriter;
+  readonly writer: TraceSink;
   readonly digestEvery: number;
   readonly checkpointEvery: number;
   private nextDigest = 0;
@@ -603,7 +609,9 @@ export class RecordSession {
     this.checkpointEvery = checkpointEvery;
     this.nextCheckpoint = checkpointEvery > 0 ? checkpointEvery : Infinity;
     if (digestEvery <= 0) this.nextDigest = Infinity;
-    this.writer = TraceWriter.create(opts.path, { config, images }, { overwrite: opts.overwrite });
+    this.writer = opts.writerThread === false
+      ? TraceWriter.create(opts.path, { config, images }, { overwrite: opts.overwrite })
+      : ThreadedTraceWriter.create(opts.path, { config, images }, { overwrite: opts.overwrite, indexesFirst: true });
     this.recorder = new Recorder((b) => {
       this.cutConsole();
       this.writer.writeEvents(b);

@@ -83,6 +83,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { Packr } from 'msgpackr';
 import { EVENT_KINDS, EventBatch, type EventKind, type TraceEvent } from './model.js';
+import { WireBatch } from './wire.js';
 import type { Image, MachineConfig, LoadedRole } from '../machine/machine.js';
 
 export const SCHEMA_VERSION = 1;
@@ -353,7 +354,7 @@ function schemaSql(): [string, string] {
 
 /** Cache of encoded frozen payloads (the recorder's shared constants). */
 const frozenPayloads = new WeakMap<object, Buffer>();
-function payloadBytes(p: Readonly<Record<string, unknown>> | null): Buffer | null {
+export function payloadBytes(p: Readonly<Record<string, unknown>> | null): Buffer | null {
   if (p === null) return null;
   let b = frozenPayloads.get(p);
   if (b !== undefined) return b;
@@ -365,7 +366,36 @@ function payloadBytes(p: Readonly<Record<string, unknown>> | null): Buffer | nul
   return b;
 }
 
-export class TraceWriter {
+export interface TraceCreateOptions {
+  /** Replace an existing file (otherwise it is an error). */
+  overwrite?: boolean;
+  /**
+   * Create the indexes before the first event instead of at finish. Inserts cost more, but on the
+   * writer thread that work overlaps the emulation, while an index built at finish is a wait.
+   */
+  indexesFirst?: boolean;
+}
+
+/** The writing side of a trace as the recorder uses it: a TraceWriter or a ThreadedTraceWriter. */
+export interface TraceSink {
+  readonly path: string;
+  readonly eventsWritten: number;
+  readonly consolePosition: { seq: number; bytes: number };
+  readonly isOpen: boolean;
+  writeEvents(events: EventBatch): void;
+  addConsole(vtime: number, hart: number | null, eventSeq: number, data: Uint8Array): void;
+  addInput(vtime: number, byte: number, seq: number | null): void;
+  addQueuedInput(vtime: number, data: Uint8Array): void;
+  addDigest(d: DigestRow): void;
+  addCheckpoint(info: Omit<CheckpointInfo, 'id'>, state: Uint8Array, pages: readonly PageRef[], pageBytes: (index: number) => Uint8Array): number;
+  hasPage(hash: Uint8Array): boolean;
+  setMeta(key: string, value: string): void;
+  flush(): void;
+  finish(status: 'complete' | 'aborted', result?: { exit?: ExitInfo | null; counts?: Partial<TraceCounts> }): void;
+  close(): void;
+}
+
+export class TraceWriter implements TraceSink {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly insEvent: Database.Statement;
@@ -393,13 +423,16 @@ export class TraceWriter {
   private events = 0;
   private readonly byKind = new Float64Array(EVENT_KINDS.length);
   private closed = false;
-  private readonly writeBatchTx: (b: EventBatch) => void;
+  /** The indexes exist already (TraceCreateOptions.indexesFirst): finish does not build them. */
+  private readonly indexed: boolean;
+  private readonly writeBatchTx: (b: EventBatch | WireBatch) => void;
   private readonly writeListTx: (l: readonly TraceEvent[]) => void;
   private readonly flushTx: () => void;
 
-  private constructor(path: string, db: Database.Database) {
+  private constructor(path: string, db: Database.Database, indexed: boolean) {
     this.path = path;
     this.db = db;
+    this.indexed = indexed;
     const cols = 'INSERT INTO events (seq, vtime, hart, instret, pc, priv, virt, kind, a, b, c, payload) VALUES ';
     this.insEvent = db.prepare(`${cols}(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.insEvents = db.prepare(cols + new Array(ROWS_PER_INSERT).fill('(?,?,?,?,?,?,?,?,?,?,?,?)').join(','));
@@ -410,7 +443,7 @@ export class TraceWriter {
     this.insPage = db.prepare('INSERT OR IGNORE INTO pages (hash, data) VALUES (?, ?)');
     this.insCheckpoint = db.prepare('INSERT INTO checkpoints (vtime, total_instret, seq, console_seq, console_bytes, state, pages) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.setMetaStmt = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
-    this.writeBatchTx = db.transaction((b: EventBatch) => {
+    this.writeBatchTx = db.transaction((b: EventBatch | WireBatch) => {
       this.insertBatch(b);
       this.flushPending();
     });
@@ -430,7 +463,7 @@ export class TraceWriter {
   }
 
   /** Create a new trace file (an existing one is an error unless `overwrite`). */
-  static create(path: string, init: TraceInit, opts: { overwrite?: boolean } = {}): TraceWriter {
+  static create(path: string, init: TraceInit, opts: TraceCreateOptions = {}): TraceWriter {
     if (existsSync(path)) {
       if (!opts.overwrite) throw new TraceError(`${path}: file exists (choose another name)`);
       for (const p of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) if (existsSync(p)) unlinkSync(p);
@@ -445,8 +478,9 @@ export class TraceWriter {
     // No fsync: a recorder that dies loses nothing the OS has (WAL); only an OS crash or power
     // loss could damage a trace, and a trace is re-recordable. fsyncs cost ~10 ms each here.
     db.pragma('synchronous = OFF');
-    db.exec(`BEGIN;\n${schemaSql()[0]}\nCOMMIT;`);
-    const w = new TraceWriter(path, db);
+    const [tables, indexes] = schemaSql();
+    db.exec(`BEGIN;\n${tables}\n${opts.indexesFirst ? indexes : ''}\nCOMMIT;`);
+    const w = new TraceWriter(path, db, opts.indexesFirst === true);
     const cfg = init.config;
     const loaded = init.loadedImages ?? [];
     db.transaction(() => {
@@ -473,7 +507,7 @@ export class TraceWriter {
     this.setMetaStmt.run(key, value);
   }
 
-  private insertBatch(b: EventBatch): void {
+  private insertBatch(b: EventBatch | WireBatch): void {
     const n = b.length;
     const byKind = this.byKind;
     const args = this.rowArgs;
@@ -492,7 +526,7 @@ export class TraceWriter {
     this.events += n;
   }
 
-  private fillRow(b: EventBatch, i: number, a: unknown[], o: number): void {
+  private fillRow(b: EventBatch | WireBatch, i: number, a: unknown[], o: number): void {
     const p = b.present[i]!;
     a[o] = b.seq[i];
     a[o + 1] = b.vtime[i];
@@ -508,7 +542,7 @@ export class TraceWriter {
     if (p & 1) { const lo = b.a32[j]!; a[o + 8] = b.a32[j + 1] === lo >> 31 ? lo : b.a[i]; } else a[o + 8] = null;
     if (p & 2) { const lo = b.b32[j]!; a[o + 9] = b.b32[j + 1] === lo >> 31 ? lo : b.b[i]; } else a[o + 9] = null;
     if (p & 4) { const lo = b.c32[j]!; a[o + 10] = b.c32[j + 1] === lo >> 31 ? lo : b.c[i]; } else a[o + 10] = null;
-    a[o + 11] = payloadBytes(b.payload[i] ?? null);
+    a[o + 11] = b instanceof WireBatch ? b.payloadBytesAt(i) : payloadBytes(b.payload[i] ?? null);
   }
 
   private flushPending(): void {
@@ -533,9 +567,9 @@ export class TraceWriter {
   }
 
   /** Write events (one transaction, together with the buffered console / input / digest rows). */
-  writeEvents(events: EventBatch | readonly TraceEvent[]): void {
+  writeEvents(events: EventBatch | WireBatch | readonly TraceEvent[]): void {
     this.checkOpen();
-    if (events instanceof EventBatch) this.writeBatchTx(events);
+    if (events instanceof EventBatch || events instanceof WireBatch) this.writeBatchTx(events);
     else this.writeListTx(events);
   }
 
@@ -624,7 +658,7 @@ export class TraceWriter {
       if (result.exit) this.setMeta('exit', JSON.stringify(result.exit));
       this.setMeta('counts', JSON.stringify(counts));
       this.setMeta('console_sha256', this.consoleHash.copy().digest('hex'));
-      this.db.exec(schemaSql()[1]);
+      if (!this.indexed) this.db.exec(schemaSql()[1]);
     })();
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.pragma('journal_mode = DELETE');

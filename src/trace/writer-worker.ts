@@ -1,0 +1,82 @@
+/**
+ * The trace-writer thread (see src/trace/writer-thread.ts): applies the recorder's calls, in the
+ * order they were posted, to an ordinary TraceWriter. A failure is reported once (CTL_ERROR and
+ * a message on the reply port); later requests are ignored except that synchronous ones are
+ * still answered, so the recorder never waits forever.
+ */
+import { parentPort } from 'node:worker_threads';
+import { TraceWriter } from './store.js';
+import { WireDecoder } from './wire.js';
+import { CTL_DONE, CTL_ERROR, CTL_PENDING, type WriterReply, type WriterRequest } from './writer-thread.js';
+import type { MessagePort } from 'node:worker_threads';
+
+if (!parentPort) throw new Error('writer-worker: not started as a worker thread');
+
+let writer: TraceWriter | null = null;
+let ctl: Int32Array | null = null;
+let reply: MessagePort | null = null;
+let failed = false;
+const decoder = new WireDecoder();
+
+function fail(e: unknown): void {
+  if (failed) return;
+  failed = true;
+  const msg = e instanceof Error ? e.message : String(e);
+  reply?.postMessage({ error: msg } satisfies WriterReply);
+  if (ctl) {
+    Atomics.store(ctl, CTL_ERROR, 1);
+    Atomics.notify(ctl, CTL_DONE);
+    Atomics.notify(ctl, CTL_PENDING);
+  }
+}
+
+process.on('uncaughtException', fail);
+
+function apply(m: WriterRequest): void {
+  const w = writer!;
+  switch (m.op) {
+    case 'create': break; // handled below
+    case 'events': w.writeEvents(decoder.decode(m.batch)); break;
+    case 'console': w.addConsole(m.vtime, m.hart, m.eventSeq, m.data); break;
+    case 'input': w.addInput(m.vtime, m.byte, m.seq); break;
+    case 'queued': w.addQueuedInput(m.vtime, m.data); break;
+    case 'digest': w.addDigest(m.d); break;
+    case 'meta': w.setMeta(m.key, m.value); break;
+    case 'flush': w.flush(); break;
+    case 'checkpoint': {
+      const at = new Map(m.pages.map((p, k) => [p.index, k]));
+      w.addCheckpoint(m.info, m.state, m.pages, (index) => m.bytes[at.get(index)!]!);
+      break;
+    }
+    case 'finish': w.finish(m.status, m.result); break;
+    case 'close': w.close(); break;
+  }
+}
+
+parentPort.on('message', (m: WriterRequest) => {
+  if (m.op === 'create') {
+    ctl = new Int32Array(m.ctl);
+    reply = m.reply;
+    try {
+      writer = TraceWriter.create(m.path, m.init, m.opts);
+    } catch (e) {
+      fail(e);
+    }
+    return;
+  }
+  if (!failed) {
+    try {
+      apply(m);
+    } catch (e) {
+      fail(e);
+    }
+  }
+  if (m.op === 'events') {
+    Atomics.sub(ctl!, CTL_PENDING, 1);
+    Atomics.notify(ctl!, CTL_PENDING);
+  } else if (m.op === 'finish' || m.op === 'close') {
+    Atomics.store(ctl!, CTL_DONE, m.id);
+    Atomics.notify(ctl!, CTL_DONE);
+    parentPort!.close();
+  }
+});
