@@ -34,6 +34,7 @@ export const CTL_ERROR = 1;
 export const CTL_DONE = 2;
 /** Batches (of up to 4096 events) queued before the recorder waits for the writer. */
 const MAX_PENDING = 64;
+const WAIT_LIMIT_MS = 120_000;
 
 /** Messages to the worker (in order). */
 export type WriterRequest =
@@ -72,14 +73,22 @@ export class ThreadedTraceWriter implements TraceSink {
     this.ctl = new Int32Array(new SharedArrayBuffer(16));
     const { port1, port2 } = new MessageChannel();
     this.reply = port1;
-    this.worker = new Worker(new URL('./writer-worker.js', import.meta.url));
+    // The worker inherits the process's node flags (--cpu-prof, --max-old-space-size, ...), but
+    // not --input-type, which makes a worker started from file fail (`node --input-type=module -e`).
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    this.worker = new Worker(new URL('./writer-worker.js', import.meta.url), { execArgv });
     // The worker must never keep the process alive, nor may its death go unnoticed: a dead
     // worker is reported like a failed write at the next call.
     this.worker.unref();
     this.worker.on('error', (e) => { this.failure ??= `trace writer thread failed: ${e.message}`; });
     this.worker.on('exit', () => { if (!this.closed) this.failure ??= 'trace writer thread exited'; });
     this.post({ op: 'create', path, init, opts: { ...opts, overwrite: true }, ctl: this.ctl.buffer as SharedArrayBuffer, reply: port2 }, [port2]);
+    // A recorder that dies in JavaScript (an exception, process.exit) still gets what it handed
+    // over onto disk, as the in-thread writer would have: close (status stays 'recording').
+    process.on('exit', this.onExit);
   }
+
+  private readonly onExit = (): void => this.close();
 
   /** Check the path like TraceWriter.create does (synchronously), then start the writer thread. */
   static create(path: string, init: TraceInit, opts: TraceCreateOptions = {}): ThreadedTraceWriter {
@@ -180,14 +189,19 @@ export class ThreadedTraceWriter implements TraceSink {
     this.checkOpen();
     const id = ++this.requestId;
     this.post({ op: 'finish', id, status, result });
-    this.await(id);
-    this.closed = true;
+    try {
+      this.await(id);
+    } finally {
+      this.closed = true;
+      process.off('exit', this.onExit);
+    }
   }
 
   /** Close without finishing (status stays 'recording'); never throws for an earlier failure. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    process.off('exit', this.onExit);
     if (this.failure !== null || Atomics.load(this.ctl, CTL_ERROR) !== 0) return;
     const id = ++this.requestId;
     this.post({ op: 'close', id });
@@ -204,10 +218,14 @@ export class ThreadedTraceWriter implements TraceSink {
 
   /** Wait until the worker completed request `id` (or failed). */
   private await(id: number): void {
+    const t0 = Date.now();
     for (;;) {
       const done = Atomics.load(this.ctl, CTL_DONE);
       if (done === id) break;
       this.check();
+      // The worker's 'exit' event cannot reach a thread blocked here: bound the wait instead.
+      // (At most MAX_PENDING batches are queued: seconds of work, not minutes.)
+      if (Date.now() - t0 > WAIT_LIMIT_MS) this.failure ??= `trace writer thread did not answer within ${WAIT_LIMIT_MS / 1000} s`;
       Atomics.wait(this.ctl, CTL_DONE, done, 1000);
     }
     this.check();
