@@ -12,7 +12,11 @@ export function readImage(path: string, what: string): Image {
   }
   if (!st.isFile()) throw new ImageError(`${what} ${path}: not a regular file`);
   try {
-    return { name: path, bytes: new Uint8Array(readFileSync(path)) };
+    const b = readFileSync(path);
+    // A large file's Buffer owns its memory: use it as is (a Linux Image is MBs). Small files
+    // may sit in Node's shared Buffer pool: copy those, so that bytes.buffer is the image only.
+    const own = b.byteOffset === 0 && b.buffer.byteLength === b.byteLength;
+    return { name: path, bytes: own ? new Uint8Array(b.buffer, 0, b.byteLength) : new Uint8Array(b) };
   } catch (e) {
     throw new ImageError(`${what} ${path}: ${(e as Error).message}`);
   }
