@@ -27,6 +27,13 @@ export class Reservations {
 
   /** LR: reserve `pa` for h (dropping its previous reservation). */
   reserve(h: ReservationHolder, pa: number): void {
+    // One hart: no other hart's store can break the reservation, so its page need not be kept
+    // out of the store TLBs (a lock word's page would otherwise send every store to it through
+    // Hart.resolve). SC still checks the address; traps and xRETs still release.
+    if (this.holders.length === 1) {
+      h.resvAddr = pa;
+      return;
+    }
     this.release(h);
     h.resvAddr = pa;
     const page = this.pageOf(pa);
@@ -39,6 +46,10 @@ export class Reservations {
   /** SC, xRET, trap return: h no longer holds a reservation. */
   release(h: ReservationHolder): void {
     if (h.resvAddr < 0) return;
+    if (this.holders.length === 1) {
+      h.resvAddr = -1;
+      return;
+    }
     const page = this.pageOf(h.resvAddr);
     const n = (this.pages.get(page) ?? 1) - 1;
     if (n <= 0) this.pages.delete(page);
