@@ -12,7 +12,10 @@
  * class TraceError extends Error { readonly exitCode: 2 }
  *
  * // ---- writing ----
- * TraceWriter.create(path: string, init: TraceInit, opts?: { overwrite?: boolean }): TraceWriter
+ * // TraceSink: what the recorder writes through; TraceWriter here, or ThreadedTraceWriter
+ * // (src/trace/writer-thread.ts: the same calls applied by a TraceWriter on a worker thread).
+ * TraceWriter.create(path: string, init: TraceInit, opts?: TraceCreateOptions): TraceWriter
+ *                                         // { overwrite?, indexesFirst? }
  *   .path: string
  *   .eventsWritten: number                  // rows in `events` so far
  *   .writeEvents(events: EventBatch | readonly TraceEvent[]): void   // one transaction (with pending console/input rows)
