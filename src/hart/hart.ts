@@ -63,8 +63,15 @@ export const ACC_STORE = 2;
 const TLB_BITS = 8;
 const TLB_SIZE = 1 << TLB_BITS;
 const TLB_MASK = TLB_SIZE - 1;
-/** Shadow TLB entry: page VA lo/hi, buffer offset, context key, root page, PMP version, walk log (13). */
-const SH_W = 19;
+/**
+ * PTEs a translation may read: the VS stage of Sv48 under Sv48x4 reads 4 VS PTEs, each after a
+ * 4-level G-stage walk of its address, then walks the final GPA: 4 * (4 + 1) + 4.
+ */
+const WL_MAX = 24;
+/** Shadow TLB entry: page VA lo/hi, buffer offset, context key, root page, PMP version, G-stage
+ * root page, walk log (1 + 3 * WL_MAX). */
+const SH_W = 7 + 1 + 3 * WL_MAX;
+const SH_LOG = 7;
 const TWO32 = 4294967296;
 /** pc sentinel for jump targets beyond ±2^53 (see setPc). */
 const WILD = 2 ** 53;
@@ -208,8 +215,10 @@ export class Hart {
   private readonly tlb: Int32Array[];
   /** Shadow TLBs (see reinstate): SH_W int32 per slot, one array per access kind. */
   private readonly shadow: Int32Array[] = [new Int32Array(TLB_SIZE * SH_W).fill(-1), new Int32Array(TLB_SIZE * SH_W).fill(-1), new Int32Array(TLB_SIZE * SH_W).fill(-1)];
-  /** PTEs read by the last walk: [count, (buffer offset, low word, high word) x 4]. */
-  private readonly walkLog = new Int32Array(13);
+  /** PTEs read by the last translation, both stages: [count, (buffer offset, low word, high
+   * word) x WL_MAX]; walkLogFull: it did not fit (the translation is then not kept). */
+  private readonly walkLog = new Int32Array(1 + 3 * WL_MAX);
+  private walkLogFull = false;
   /** Page-aligned VA of the current fetch page (NaN = none) and its buffer offset. */
   private fetchVa = NaN;
   private fetchOff = 0;
@@ -1018,8 +1027,7 @@ export class Hart {
       const lo = dv.getUint32(off, true);
       const hi = dv.getUint32(off + 4, true);
       // Log the PTE (see reinstate).
-      const wl = this.walkLog, wn = wl[0]! * 3 + 1;
-      if (wn < 13) { wl[wn] = off; wl[wn + 1] = lo; wl[wn + 2] = hi; wl[0]!++; }
+      const wn = this.logPte(off, lo, hi);
       const v = lo & 1, r = (lo >>> 1) & 1, w = (lo >>> 2) & 1, xb = (lo >>> 3) & 1;
       // Reserved bits 63:54 (N, PBMT without Svnapot/Svpbmt) must be zero (§4.4.1).
       if (v === 0 || (r === 0 && w === 1) || (hi >>> 22) !== 0) this.pageFault(acc, this.vaBig(va));
@@ -1061,7 +1069,7 @@ export class Hart {
         }
         dv.setUint32(off, lo | 0x40 | (acc === ACC_STORE ? 0x80 : 0), true);
         if (this.bus.onStore !== null) this.bus.onStore(off, 4);
-        if (wn < 13) wl[wn + 1] = lo | 0x40 | (acc === ACC_STORE ? 0x80 : 0);
+        if (wn >= 0) this.walkLog[wn + 1] = lo | 0x40 | (acc === ACC_STORE ? 0x80 : 0);
       }
       // Permissions for the cached page: stores only once D is set.
       const dirty = dBit === 1 || acc === ACC_STORE;
@@ -1099,6 +1107,7 @@ export class Hart {
       const canR = hlvx ? cx : cr || ((hs & C.MSTATUS_MXR) !== 0 && cx);
       if (acc === ACC_FETCH ? cx : acc === ACC_LOAD ? canR : cw) {
         this.gPerms = (canR ? PMP_R : 0) | (cw ? PMP_W : 0) | (cx ? PMP_X : 0);
+        this.logGWalk(gk);
         return this.gtlbHpa[gk]! + (gpa % 4096);
       }
       // Not enough permission in the cached entry (or D still clear): walk, which faults or sets D.
@@ -1151,9 +1160,30 @@ export class Hart {
         this.gtlbPte[e + 1] = dv.getInt32(o, true); // as now in memory (after the A/D update)
         this.gtlbPte[e + 2] = dv.getInt32(o + 4, true);
       }
+      this.logGWalk(gk);
       return hpaPage + (gpa % 4096);
     }
     return fault();
+  }
+  /** Append the PTEs of G-stage walk `gk` (as they are in memory now) to the walk log. */
+  private logGWalk(gk: number): void {
+    const t = this.gtlbPte;
+    for (let j = 0, n = this.gtlbN[gk]!; j < n; j++) {
+      const e = gk * 12 + j * 3;
+      this.logPte(t[e]!, t[e + 1]!, t[e + 2]!);
+    }
+  }
+  /** Append a PTE read to the walk log; returns its index there, or -1 when the log is full. */
+  private logPte(off: number, lo: number, hi: number): number {
+    const wl = this.walkLog, n = wl[0]!;
+    if (n >= WL_MAX) {
+      this.walkLogFull = true;
+      return -1;
+    }
+    const k = n * 3 + 1;
+    wl[k] = off; wl[k + 1] = lo; wl[k + 2] = hi;
+    wl[0] = n + 1;
+    return k;
   }
   /** Whether every PTE the cached walk `gk` read still holds the value it read. */
   private gtlbValid(gk: number): boolean {
@@ -1175,6 +1205,7 @@ export class Hart {
     const ro = this.reinstate(va, size, acc);
     if (ro >= 0) return ro;
     this.walkLog[0] = 0;
+    this.walkLogFull = false;
     const pa = this.translate(va, acc);
     // HLVX: execute permission stands in for read permission (§8.3).
     const perm = acc === ACC_FETCH || this.hlv === 2 ? PMP_X : acc === ACC_LOAD ? PMP_R : PMP_W;
@@ -1222,15 +1253,20 @@ export class Hart {
         t[k + 2] = this.ramOffset + pagePa - bus.ramBase;
         // Keep what this translation depended on, for reinstate after a flush.
         const sh = this.shadow[acc]!, b = (k >> 2) * SH_W;
-        if (this.eVirt) {
+        const gRoot = this.eVirt ? this.hgatpRoot / 4096 : 0;
+        // Kept: single-stage translations, and two-stage ones of a hart running with V = 1
+        // (not M-mode accesses with MPRV + MPV, which read vsatp from the bank), whose root
+        // page numbers fit the int32 slots exactly.
+        if ((this.eVirt && !this.virt) || this.walkLogFull || this.satpRoot / 4096 >= 2 ** 31 || gRoot >= 2 ** 31) {
           sh[b + 3] = -1;
         } else {
           sh[b] = t[k]!; sh[b + 1] = t[k + 1]!; sh[b + 2] = t[k + 2]!;
           sh[b + 3] = this.shadowKey();
-          sh[b + 4] = this.satpRoot / 4096 | 0;
+          sh[b + 4] = this.satpRoot / 4096;
           sh[b + 5] = pmp.version;
+          sh[b + 6] = gRoot;
           const wl = this.walkLog;
-          for (let j = 0; j <= 12; j++) sh[b + 6 + j] = wl[j]!;
+          for (let j = 0, n = 1 + 3 * wl[0]!; j < n; j++) sh[b + SH_LOG + j] = wl[j]!;
         }
       }
       const off = this.ramOffset + pa - bus.ramBase;
@@ -1251,21 +1287,24 @@ export class Hart {
    * and the PTEs (buffer offset and value after the A/D update) of its walk; on a miss whose
    * shadow entry has the same page, the same context and PTEs that still hold those values,
    * the walk would give the same result without side effects, and the entry is put back
-   * without walking. Two-stage (V = 1) and HLV translations are not kept.
+   * without walking. Two-stage translations (V = 1) keep every PTE of both stages they read
+   * (the G-stage walks of each VS PTE address and of the final GPA) and the hgatp root; HLV/HSV
+   * translations, and M-mode ones with MPRV + MPV, are not kept.
    */
   private reinstate(va: number, size: number, acc: number): number {
     if (this.hlv !== 0) return -1;
     this.setCtx(acc);
-    if (this.eVirt) return -1;
+    if (this.eVirt && !this.virt) return -1;
     const pageVa = va - (va - Math.floor(va / 4096) * 4096);
     const k = (pageVa / 4096) & TLB_MASK;
     const sh = this.shadow[acc]!, b = k * SH_W;
     if (sh[b + 3] !== this.shadowKey() || sh[b] !== (pageVa | 0) || sh[b + 1] !== (Math.floor(pageVa / TWO32) | 0) ||
-      sh[b + 4] !== (this.satpRoot / 4096 | 0) || sh[b + 5] !== this.pmp.version) return -1;
+      sh[b + 4] !== this.satpRoot / 4096 || sh[b + 5] !== this.pmp.version ||
+      sh[b + 6] !== (this.eVirt ? this.hgatpRoot / 4096 : 0)) return -1;
     const dv = this.dv;
-    for (let j = 0, n = sh[b + 6]!; j < n; j++) {
-      const o = sh[b + 7 + 3 * j]!;
-      if (dv.getInt32(o, true) !== sh[b + 8 + 3 * j] || dv.getInt32(o + 4, true) !== sh[b + 9 + 3 * j]) return -1;
+    for (let j = 0, n = sh[b + SH_LOG]!; j < n; j++) {
+      const o = sh[b + SH_LOG + 1 + 3 * j]!;
+      if (dv.getInt32(o, true) !== sh[b + SH_LOG + 2 + 3 * j] || dv.getInt32(o + 4, true) !== sh[b + SH_LOG + 3 + 3 * j]) return -1;
     }
     const off = sh[b + 2]!;
     const bus = this.bus;
@@ -1281,9 +1320,14 @@ export class Hart {
     if (acc === ACC_STORE && bus.onStore !== null) bus.onStore(o, size);
     return o;
   }
-  /** The translation context of the access set up by setCtx (non-virtualized). */
+  /**
+   * The translation context of the access set up by setCtx: effective privilege, SUM and MXR
+   * (while V = 1 the live mstatus holds vsstatus's), satp.MODE (vsatp's while V = 1); for a
+   * two-stage translation also the HS-level MXR and hgatp.MODE. The roots are compared apart.
+   */
   private shadowKey(): number {
-    return this.ePriv | (this.mstatus & (C.MSTATUS_SUM | C.MSTATUS_MXR)) | (this.satpMode << 24);
+    const k = this.ePriv | (this.mstatus & (C.MSTATUS_SUM | C.MSTATUS_MXR)) | (this.satpMode << 24);
+    return this.eVirt ? k | 4 | ((this.other.status & C.MSTATUS_MXR) !== 0 ? 8 : 0) | (this.hgatpMode << 4) : k;
   }
 
   private mmioDevice(pa: number, size: number, acc: number, va: number): MmioDevice {

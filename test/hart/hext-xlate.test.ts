@@ -904,6 +904,82 @@ describe('fences and VMIDs (§8.3.2, §8.5.3)', () => {
 });
 
 // =============================================================================================
+describe('hvtrace refills its TLBs exactly with V = 1 (no stale translation across a flush)', () => {
+  // hvtrace empties its TLBs on every trap and xRET and refills them from a shadow copy only
+  // while every PTE the translation read (both stages) and its context are unchanged. Without a
+  // fence the spec allows the old or the new translation; hvtrace must give what a fresh walk
+  // gives, so that a recording does not depend on what its TLBs happened to hold.
+  /** Guest: load GVA, ecall to M (which runs `m` and returns past the ecall), load GVA again. */
+  function twoLoads(m: (a: Asm) => void, map: (t: GuestTables, s: Sim) => void, setup?: (a: Asm) => void): ReturnType<typeof makeGuest> {
+    return makeGuest((a) => {
+      a.li(t0, GVA).ld(a0, 0, t0);
+      a.ecall();
+      a.ld(a1, 0, t0);
+    }, {
+      setup: (a) => { setup?.(a); a.la(t0, 'mh').csrw(CSR.mtvec, t0); },
+      tail: (a) => {
+        a.align(4).label('mh');
+        m(a);
+        a.csrr(t1, CSR.mepc).addi(t1, t1, 4).csrw(CSR.mepc, t1).mret();
+      },
+      map,
+    });
+  }
+  /** M's edit: the PTE at s2 gets s1 added (a PPN change). */
+  const bumpPte = (a: Asm): void => { a.ld(t1, 0, s2).add(t1, t1, s1).sd(t1, 0, s2); };
+
+  it('a G-stage leaf PTE changed without HFENCE.GVMA: the next load uses the new host page', () => {
+    const { sim, g } = twoLoads(bumpPte, ({ vs, g }, s) => {
+      vs!.map(GVA, GPA, RW);
+      g!.map(GPA, DATA, G_RW);
+      s.write64(DATA, 1n);
+      s.write64(DATA + 0x1000, 2n);
+    });
+    sim.setX(s2, g!.pteAddr(GPA, 0));
+    sim.setX(s1, 1n << 10n); // PPN + 1
+    sim.run();
+    expect(sim.stop).toBe('done');
+    expect([sim.x(a0), sim.x(a1)]).toEqual([1n, 2n]);
+  });
+
+  it('the G-stage mapping of a VS page-table page changed: the VS PTE is read from the new page', () => {
+    const { sim, vs, g } = twoLoads(bumpPte, ({ vs, g }, s) => {
+      vs!.map(GVA, GPA, RW);
+      g!.map(GPA, DATA, G_RW).map(GPA + 0x1000n, DATA + 0x1000, G_RW);
+      s.write64(DATA, 1n);
+      s.write64(DATA + 0x1000, 2n);
+    });
+    // The VS leaf table (GPA = HPA in the pool) gets a copy in the last pool page whose PTE
+    // for GVA points at GPA + 0x1000; M moves the table's G-stage mapping to the copy.
+    const leafPte = vs!.pteAddr(GVA, 0);
+    const leafTable = pageOf(leafPte);
+    const copy = PT_POOL + 31 * 4096;
+    expect(copy).toBeGreaterThan(leafTable);
+    for (let o = 0; o < 4096; o += 8) sim.write64(copy + o, sim.read64(leafTable + o));
+    sim.write64(copy + (leafPte - leafTable), sim.read64(leafPte) + (1n << 10n));
+    sim.setX(s2, g!.pteAddr(BigInt(leafTable), 0));
+    sim.setX(s1, BigInt((copy - leafTable) / 4096) << 10n);
+    sim.run();
+    expect(sim.stop).toBe('done');
+    expect([sim.x(a0), sim.x(a1)]).toEqual([1n, 2n]);
+  });
+
+  it('HS-level MXR cleared between two loads from an execute-only G-stage page: the second faults', () => {
+    const { sim } = twoLoads((a) => { a.li(t1, MS.MXR).csrc(CSR.mstatus, t1); }, ({ vs, g }, s) => {
+      vs!.map(GVA, GPA, RW);
+      g!.map(GPA, DATA, G_XO);
+      s.write64(DATA, 1n);
+    }, (a) => { a.li(t1, MS.MXR).csrs(CSR.mstatus, t1); });
+    sim.run();
+    expect(sim.stop).toBe('done');
+    expect(sim.x(a0)).toBe(1n); // readable through MXR
+    // The second load took a load guest-page fault at GVA (M's handler then skipped it).
+    expect(sim.csr(CSR.mcause)).toBe(BigInt(LOAD_GPF));
+    expect(sim.csr(CSR.mtval)).toBe(GVA);
+    expect(sim.csr(CSR.mtval2)).toBe(GPA >> 2n);
+  });
+});
+
 describe('MPRV with MPV = 1 (§8.4.1 Table 8.6)', () => {
   const mprv = (mppS: boolean) => (a: Asm): void => {
     a.li(t0, MS.MPP).csrc(CSR.mstatus, t0);
