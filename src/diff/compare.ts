@@ -260,6 +260,34 @@ export class EventComparer {
     this.pump();
   }
 
+  /** Whether this comparer compares every field of every kind (what a fast path must match). */
+  get comparesEverything(): boolean {
+    return this.kinds === null && this.ignored.length === 0;
+  }
+
+  /**
+   * Account `n` positions the caller found equal itself (the replayer compares columns before
+   * it builds events): they count as matched and as read on both sides, per kind; `ctxE` /
+   * `ctxA` are the events just before the next position. Only before a divergence, without a
+   * kind filter and with nothing queued.
+   */
+  preload(n: number, perKind: KindCounts, ctxE: readonly TraceEvent[], ctxA: readonly TraceEvent[]): void {
+    if (this.divergence || this.kinds || this.qeHead < this.qe.length || this.qaHead < this.qa.length) {
+      throw new Error('internal: EventComparer.preload with a divergence, a kind filter or queued events');
+    }
+    this.matchedN += n;
+    this.countE.events += n;
+    this.countA.events += n;
+    for (const [k, v] of Object.entries(perKind) as [EventKind, number][]) {
+      this.countE.perKind[k] = (this.countE.perKind[k] ?? 0) + v;
+      this.countA.perKind[k] = (this.countA.perKind[k] ?? 0) + v;
+    }
+    if (this.context > 0) {
+      for (const e of ctxE) pushCtx(this.ctxE, e, this.context);
+      for (const a of ctxA) pushCtx(this.ctxA, a, this.context);
+    }
+  }
+
   /** Compare one pair directly (the fields that differ; empty = equal). */
   differences(e: TraceEvent, a: TraceEvent): FieldDifference[] {
     const out: FieldDifference[] = [];

@@ -40,7 +40,9 @@ import {
   type TraceConfig, type ExitInfo, type ImageRole, type ImageRef, type CheckpointInfo, type DigestRow,
 } from '../trace/store.js';
 import { Recorder, RamWriteTracker, stateDigest, restoreCheckpoint } from '../trace/recorder.js';
-import type { EventBatch, TraceEvent } from '../trace/model.js';
+import { EVENT_KINDS, type EventBatch, type TraceEvent } from '../trace/model.js';
+import { payloadBytes } from '../trace/store.js';
+import { StoredEventFeed, type StoredColumns } from '../trace/event-feed.js';
 import { Machine, type MachineConfig, type HaltInfo, type Image, type MachineSnapshot } from '../machine/machine.js';
 import { DEFAULT_QUANTUM, type Scheduler } from '../sched/scheduler.js';
 import { HartState, type Hart } from '../hart/hart.js';
@@ -370,6 +372,9 @@ interface RunOptions {
   onConsole?: (bytes: Uint8Array) => void;
   /** Note where event `watchSeq` is emitted (`ReplayRun.noted`). */
   watchSeq?: number;
+  /** Compare events as columns read ahead on a thread (default true; false: as objects only,
+   * the reference the fast path is tested against). */
+  fastCompare?: boolean;
 }
 
 /**
@@ -445,6 +450,20 @@ class ReplayRun {
   readonly code: CodeView;
   private expectedIt: Iterator<TraceEvent>;
   private expectedLeft = true;
+  // ---- fast comparison (see onBatch) ----
+  /** The recorded events as columns, read ahead on a thread; null: compare events as objects. */
+  private feed: StoredEventFeed | null = null;
+  private fb: StoredColumns | null = null;
+  private fi = 0;
+  /** seq of the next recorded event in fast mode; where the current stretch started. */
+  private expSeq = 0;
+  private segStart = 0;
+  private fastMatched = 0;
+  private readonly fastKinds = new Float64Array(EVENT_KINDS.length);
+  /** The last replayed events compared in fast mode (context for a divergence report). */
+  private fastCtxA: TraceEvent[] = [];
+  private readonly contextSize: number;
+  private readonly fastAllowed: boolean;
   private readonly console = createHash('sha256');
   consoleBytes = 0;
   /** Set when RunOptions.watchSeq was emitted. */
@@ -459,7 +478,9 @@ class ReplayRun {
     this.opened = opened;
     this.reader = opened.reader;
     const trace = opened.trace;
-    this.comparer = new EventComparer({ context: opts.context ?? 8, drain: false });
+    this.contextSize = opts.context ?? 8;
+    this.fastAllowed = opts.fastCompare !== false;
+    this.comparer = new EventComparer({ context: this.contextSize, drain: false });
     this.expectedIt = this.reader.events();
     this.recorder = new Recorder((b) => this.onBatch(b));
     let observer: HartObserver = this.recorder;
@@ -509,15 +530,83 @@ class ReplayRun {
     this.code = new CodeView(this.machine, opened.symbolOptions, this.reader);
     this.digests = opts.digests === false ? [] : this.reader.digests().filter((d) => !d.final);
     if (this.digests.length > 0) this.sched.onRoundStart = (s) => this.roundStart(s);
+    this.startFast(0);
   }
 
+  /**
+   * The replay's events against the recording's. Fast mode (while `feed` is set): the recorded
+   * events arrive as columns from the feed's thread and each replayed event is compared column
+   * by column (payloads as their msgpack bytes), building no objects. The first row that differs
+   * or cannot be compared exactly hands everything from there to the EventComparer, which has
+   * the last word (an equal-valued payload with other bytes simply stays in the slow mode); the
+   * rows matched so far are handed over as counts and context.
+   */
   private onBatch(b: EventBatch): void {
+    let i = 0;
+    if (this.feed !== null) {
+      i = this.fastCompare(b);
+      if (this.feed !== null) return;
+    }
     const c = this.comparer;
-    for (let i = 0; i < b.length; i++) {
+    for (; i < b.length; i++) {
       if (c.divergence) return;
       c.actual(b.get(i));
       this.pullExpected();
     }
+  }
+
+  /** Compare b from its start in fast mode; returns where it left fast mode (b.length: did not). */
+  private fastCompare(b: EventBatch): number {
+    const n = b.length;
+    for (let i = 0; i < n; i++) {
+      let f = this.fb;
+      if (f === null || this.fi >= f.length) {
+        f = this.fb = this.feed!.next();
+        this.fi = 0;
+        if (f === null) { this.toSlow(b, i); return i; } // the recording ends here
+      }
+      if (!rowEqual(b, i, f, this.fi)) { this.toSlow(b, i); return i; }
+      this.fastKinds[b.kind[i]!]!++;
+      this.fastMatched++;
+      this.fi++;
+      this.expSeq++;
+    }
+    // Keep the last events as context (b is reused after this call).
+    const k = this.contextSize;
+    for (let j = Math.max(0, n - k); j < n; j++) this.fastCtxA.push(b.get(j));
+    if (this.fastCtxA.length > k) this.fastCtxA.splice(0, this.fastCtxA.length - k);
+    return n;
+  }
+
+  /** Hand the fast mode's matched rows to the comparer and continue with events as objects
+   * from the next recorded seq (`b`, `i`: the replayed events before i are the context). */
+  private toSlow(b: EventBatch | null, i: number): void {
+    const k = this.contextSize;
+    const ctxA = this.fastCtxA.slice();
+    if (b !== null) for (let j = Math.max(0, i - k); j < i; j++) ctxA.push(b.get(j));
+    const from = Math.max(this.segStart, this.expSeq - k);
+    const ctxE = this.fastMatched > 0 && k > 0 && this.expSeq > from ? this.reader.readEvents({ from, to: this.expSeq }) : [];
+    const perKind: Partial<Record<(typeof EVENT_KINDS)[number], number>> = {};
+    this.fastKinds.forEach((v, code) => { if (v > 0) perKind[EVENT_KINDS[code]!] = v; });
+    this.comparer.preload(this.fastMatched, perKind, ctxE, ctxA.slice(-k));
+    this.expectedIt = this.reader.events({ from: this.expSeq });
+    this.expectedLeft = true;
+    this.feed!.close();
+    this.feed = null;
+    this.fb = null;
+  }
+
+  /** Start the fast mode at recorded seq `seq` (a fresh run, or after a checkpoint restore). */
+  private startFast(seq: number): void {
+    if (!this.fastAllowed || !this.comparer.comparesEverything || this.comparer.divergence) return;
+    this.fastMatched = 0;
+    this.fastKinds.fill(0);
+    this.fastCtxA = [];
+    this.expSeq = this.segStart = seq;
+    this.fb = null;
+    this.fi = 0;
+    if (this.feed === null) this.feed = StoredEventFeed.open(this.reader.path, seq);
+    else this.feed.start(seq);
   }
 
   private pullExpected(): void {
@@ -534,6 +623,7 @@ class ReplayRun {
   /** After the run: no more actual events; read what is left of the expected ones (one is enough to diverge). */
   endActual(): void {
     this.recorder.flush();
+    if (this.feed !== null) this.toSlow(null, 0);
     this.comparer.endActual();
     while (this.expectedLeft && !this.comparer.divergence) this.pullExpected();
   }
@@ -543,6 +633,10 @@ class ReplayRun {
     restoreCheckpoint(this.reader, ck.id, this.machine, this.sched);
     this.recorder.batch.clear();
     this.recorder.seq = ck.seq;
+    if (this.feed !== null) {
+      this.toSlow(null, 0); // what was matched before counts as before
+      this.startFast(ck.seq);
+    }
     this.expectedIt = this.reader.events({ from: ck.seq });
     this.expectedLeft = true;
     while (this.digests[this.di] && this.digests[this.di]!.totalInstret <= ck.totalInstret) this.di++;
@@ -581,7 +675,38 @@ class ReplayRun {
 
   close(): void {
     this.recorder.detach(this.machine.harts);
+    this.feed?.close();
+    this.feed = null;
   }
+}
+
+/** Replayed event i of `b` equals recorded row j of `f`, every field (see Replayer.onBatch). */
+function rowEqual(b: EventBatch, i: number, f: StoredColumns, j: number): boolean {
+  if (f.exact[j] === 0) return false;
+  if (b.seq[i] !== f.seq[j] || b.kind[i] !== f.kind[j] || b.instret[i] !== f.instret[j] || b.pc[i] !== f.pc[j] ||
+    b.vtime[i] !== f.vtime[j] || b.hart[i] !== f.hart[j] || b.priv[i] !== f.priv[j] || b.virt[i] !== f.virt[j]) return false;
+  const p = b.present[i]!;
+  if (p !== f.present[j]) return false;
+  // 64-bit values compared as two int32 words (no BigInt).
+  if ((p & 1) !== 0 && !sameWords(b.a32, i, f.a, j)) return false;
+  if ((p & 2) !== 0 && !sameWords(b.b32, i, f.b, j)) return false;
+  if ((p & 4) !== 0 && !sameWords(b.c32, i, f.c, j)) return false;
+  const pb = payloadBytes(b.payload[i] ?? null);
+  const len = f.payOff[2 * j + 1]!;
+  if (pb === null) return len < 0;
+  if (pb.length !== len) return false;
+  const o = f.payOff[2 * j]!, pay = f.pay;
+  for (let k = 0; k < len; k++) if (pb[k] !== pay[o + k]) return false;
+  return true;
+}
+const feedWords = new WeakMap<BigInt64Array, Int32Array>();
+function sameWords(w: Int32Array, i: number, col: BigInt64Array, j: number): boolean {
+  let v = feedWords.get(col);
+  if (v === undefined) {
+    v = new Int32Array(col.buffer, col.byteOffset, col.length * 2);
+    feedWords.set(col, v);
+  }
+  return w[2 * i] === v[2 * j] && w[2 * i + 1] === v[2 * j + 1];
 }
 
 function digestDifference(stored: DigestRow, mine: DigestRow): string | null {

@@ -936,6 +936,16 @@ export class TraceReader {
     return (st.safeIntegers(true).raw(true).all(...w.params) as Row[]).map(rowToEvent);
   }
 
+  /**
+   * Rows of `events` with seq in [from, from + limit), as stored: [seq, vtime, hart, instret, pc,
+   * priv, virt, kind, a, b, c, payload] with integers as BigInt and the payload as msgpack bytes
+   * (for the replayer's event feed, src/trace/event-feed.ts).
+   */
+  rawEventRows(from: number, limit: number): unknown[][] {
+    const st = this.db.prepare('SELECT seq, vtime, hart, instret, pc, priv, virt, kind, a, b, c, payload FROM events WHERE seq >= ? ORDER BY seq LIMIT ?');
+    return st.safeIntegers(true).raw(true).all(from, limit) as unknown[][];
+  }
+
   /** Events in seq order, `batchSize` at a time (keyset pagination: other queries may run in between). */
   *eventBatches(filter: EventFilter = {}, batchSize = 4096): Generator<TraceEvent[]> {
     let from = filter.from ?? 0;
