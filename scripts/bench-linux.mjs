@@ -7,8 +7,8 @@
 //          (printed as "not available" while `hvtrace run --help` has no --guest)
 //
 // For each: instructions executed, hvtrace wall time (`run`, whole process), MIPS, QEMU's wall time
-// on the same kernel and command line, the ratio, and the recording overhead (`record` vs `run`
-// of the same boot). QEMU cannot use hvtrace's built-in SBI (it is TypeScript, not a firmware
+// on the same kernel and command line, the ratio, the recording overhead (`record` vs `run`
+// of the same boot) and the replay of that recording (`replay`, which must match). QEMU cannot use hvtrace's built-in SBI (it is TypeScript, not a firmware
 // image), so QEMU boots with its default firmware (`-bios default`: its bundled OpenSBI
 // fw_dynamic); nor can it run hvtrace's built-in hypervisor, so the guest row's QEMU time is the
 // same kernel booted bare on QEMU (the work the guest does, without the hypervisor).
@@ -137,6 +137,14 @@ for (const c of cases) {
       if (!q || qr.ms < q.ms) q = qr;
     }
   }
+  // Replay of the recorded boot (compares every event and digest with the recording).
+  const repArgv = [cli, 'replay', trace];
+  let rep = null;
+  for (let i = 0; i < reps; i++) {
+    const r = timed(process.execPath, repArgv);
+    if (r.error || r.status !== 0 || !/: match: /.test(r.stdout)) fail(`hvtrace replay (${c.name}) did not match (status ${r.status}): ${r.stdout.slice(-1500)}${r.stderr.slice(-1500)}`);
+    if (!rep || r.ms < rep.ms) rep = r;
+  }
   const s = summary(run.stderr);
   const insns = s ? s.instructions : null;
   results.push({
@@ -151,6 +159,8 @@ for (const c of cases) {
     coreMips: s ? s.coreMips : null,
     recordMs: round(rec.ms),
     recordOverhead: round(rec.ms / run.ms, 3),
+    replayMs: round(rep.ms),
+    replayOverhead: round(rep.ms / run.ms, 3),
     qemuMs: q ? round(q.ms) : null,
     ratio: q ? round(run.ms / q.ms, 2) : null,
     recordRatio: q ? round(rec.ms / q.ms, 2) : null,
@@ -187,6 +197,7 @@ if (json) {
     console.log(`  instructions      ${fmt(r.instructions)} (vtime ${fmt(r.vtimeS, 6)} s)`);
     console.log(`  hvtrace run       ${fmt(r.runMs)} ms wall (process)  ${fmt(r.mips, 1)} MIPS  (core ${fmt(r.coreMips, 1)} MIPS, without process start-up)`);
     console.log(`  hvtrace record    ${fmt(r.recordMs)} ms wall  overhead ${fmt(r.recordOverhead, 2)}x run`);
+    console.log(`  hvtrace replay    ${fmt(r.replayMs)} ms wall  ${fmt(r.replayOverhead, 2)}x run (every event and digest compared: match)`);
     if (r.qemuMs !== null) {
       console.log(`  qemu ${qemuVersion}         ${fmt(r.qemuMs)} ms wall (TCG, -icount shift=0,sleep=off, -bios default${r.name === 'guest' ? ', the same kernel bare: QEMU cannot run the built-in hypervisor' : ''})`);
       console.log(`  ratio             run ${fmt(r.ratio, 2)}x qemu, record ${fmt(r.recordRatio, 2)}x qemu`);
