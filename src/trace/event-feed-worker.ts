@@ -14,7 +14,7 @@ let reply: MessagePort | null = null;
 let ctl: Int32Array | null = null;
 let failure: string | null = null;
 
-const MAX_EXACT = 2n ** 53n;
+const MAX_EXACT = 2 ** 53;
 
 function send(m: FeedReply): void {
   reply!.postMessage(m);
@@ -36,19 +36,21 @@ function columns(rows: unknown[][]): StoredColumns {
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
     let exact = 1;
-    const big = (k: number): number => {
-      const v = r[k] as bigint;
-      if (v > MAX_EXACT || v < -MAX_EXACT) exact = 0;
-      return Number(v);
+    // Doubles from SQL CASTs: exact below 2^53; beyond, the row is compared as objects.
+    const num = (k: number): number => {
+      const v = r[k] as number;
+      if (!(v < MAX_EXACT && v > -MAX_EXACT)) exact = 0;
+      return v;
     };
-    c.seq[i] = big(0);
-    c.vtime[i] = big(1);
-    c.hart[i] = big(2);
-    c.instret[i] = big(3);
-    c.pc[i] = big(4);
-    c.priv[i] = big(5);
-    c.virt[i] = big(6);
-    if (Number(r[2] as bigint) > 255 || Number(r[5] as bigint) > 255 || Number(r[6] as bigint) > 255) exact = 0;
+    c.seq[i] = num(0);
+    c.vtime[i] = num(1);
+    c.instret[i] = num(3);
+    c.pc[i] = num(4);
+    const hart = num(2), priv = num(5), virt = num(6);
+    if (hart > 255 || priv > 255 || virt > 255 || hart < 0 || priv < 0 || virt < 0) exact = 0;
+    c.hart[i] = hart;
+    c.priv[i] = priv;
+    c.virt[i] = virt;
     const code = KIND_CODE[r[7] as EventKind];
     c.kind[i] = code === undefined ? 255 : code;
     let p = 0;
@@ -87,7 +89,7 @@ parentPort.on('message', (m: FeedRequest) => {
     return;
   }
   try {
-    send({ gen: m.gen, batch: columns(reader!.rawEventRows(m.from, m.limit)) });
+    send({ gen: m.gen, batch: columns(reader!.feedEventRows(m.from, m.limit)) });
   } catch (e) {
     failure = (e as Error).message;
     send({ error: failure });

@@ -937,14 +937,19 @@ export class TraceReader {
   }
 
   /**
-   * Rows of `events` with seq in [from, from + limit), as stored: [seq, vtime, hart, instret, pc,
-   * priv, virt, kind, a, b, c, payload] with integers as BigInt and the payload as msgpack bytes
-   * (for the replayer's event feed, src/trace/event-feed.ts).
+   * Rows of `events` with seq in [from, from + limit) for the replayer's event feed
+   * (src/trace/event-feed.ts): [seq, vtime, hart, instret, pc, priv, virt, kind, a, b, c,
+   * payload], a/b/c as BigInt, the payload as msgpack bytes, and the other integers as doubles
+   * (SQL CAST, no BigInt per value: exact below 2^53, which the feed checks).
    */
-  rawEventRows(from: number, limit: number): unknown[][] {
-    const st = this.db.prepare('SELECT seq, vtime, hart, instret, pc, priv, virt, kind, a, b, c, payload FROM events WHERE seq >= ? ORDER BY seq LIMIT ?');
-    return st.safeIntegers(true).raw(true).all(from, limit) as unknown[][];
+  feedEventRows(from: number, limit: number): unknown[][] {
+    const st = this.feedStmt ??= this.db.prepare(
+      'SELECT CAST(seq AS REAL), CAST(vtime AS REAL), CAST(hart AS REAL), CAST(instret AS REAL), CAST(pc AS REAL), ' +
+      'CAST(priv AS REAL), CAST(virt AS REAL), kind, a, b, c, payload FROM events WHERE seq >= ? ORDER BY seq LIMIT ?',
+    ).safeIntegers(true).raw(true);
+    return st.all(from, limit) as unknown[][];
   }
+  private feedStmt: Database.Statement | undefined;
 
   /** Events in seq order, `batchSize` at a time (keyset pagination: other queries may run in between). */
   *eventBatches(filter: EventFilter = {}, batchSize = 4096): Generator<TraceEvent[]> {
