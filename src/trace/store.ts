@@ -48,6 +48,7 @@
  *   .readEvents(filter?: EventFilter): TraceEvent[]  // one query; use limit
  *   .eventBatches(filter?: EventFilter, batchSize?: number): Generator<TraceEvent[]>
  *   .events(filter?: EventFilter): Generator<TraceEvent>
+ *   .feedEventRows(from: number, limit: number): unknown[][]   // raw rows for the replayer's feed thread
  *   .console(): ConsoleChunk[] ; .consoleBytes(): Uint8Array
  *   .inputs(): InputRow[] ; .inputQueue(): QueuedInput[]
  *   .digests(): DigestRow[]
