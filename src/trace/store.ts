@@ -595,6 +595,19 @@ export class TraceWriter implements TraceSink {
     this.digestsN++;
   }
 
+  /**
+   * Hold the following writes in one transaction until endBulk (each write then runs in a
+   * savepoint). The writer thread uses it for batches that queued up while it was busy: one
+   * commit instead of one per batch.
+   */
+  beginBulk(): void {
+    this.checkOpen();
+    if (!this.db.inTransaction) this.db.exec('BEGIN');
+  }
+  endBulk(): void {
+    if (!this.closed && this.db.inTransaction) this.db.exec('COMMIT');
+  }
+
   /** Commit buffered console / input / digest rows. */
   flush(): void {
     this.checkOpen();

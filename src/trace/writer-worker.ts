@@ -18,6 +18,17 @@ let reply: MessagePort | null = null;
 let failed = false;
 const decoder = new WireDecoder();
 
+let bulk = false;
+function endBulk(): void {
+  if (!bulk) return;
+  bulk = false;
+  try {
+    writer!.endBulk();
+  } catch (e) {
+    fail(e);
+  }
+}
+
 function fail(e: unknown): void {
   if (failed) return;
   failed = true;
@@ -66,6 +77,16 @@ parentPort.on('message', (m: WriterRequest) => {
   }
   if (!failed) {
     try {
+      if (m.op === 'events') {
+        // Batches delivered together (the recorder got ahead) commit together, after the last.
+        if (!bulk) {
+          writer!.beginBulk();
+          bulk = true;
+          setImmediate(endBulk);
+        }
+      } else {
+        endBulk();
+      }
       apply(m);
     } catch (e) {
       fail(e);
