@@ -138,6 +138,19 @@ describe('the writer thread', () => {
   });
 });
 
+describe('node flags a worker thread refuses', () => {
+  it('record and replay still work under node --max-semi-space-size (a per-process V8 flag)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const p = join(dir, 'flags.trace');
+    const cli = `${ROOT}dist/cli/main.js`;
+    const rec = spawnSync(process.execPath, ['--max-semi-space-size=32', cli, 'record', '-q', '-o', p, '--kernel', `${ROOT}guests/build/hello.elf`], { encoding: 'utf8', timeout: 60_000 });
+    expect(rec.status, rec.stderr).toBe(0);
+    const rep = spawnSync(process.execPath, ['--max-semi-space-size=32', cli, 'replay', p], { encoding: 'utf8', timeout: 60_000 });
+    expect(rep.status, rep.stderr).toBe(0);
+    expect(rep.stdout).toMatch(/: match: \d+ events/);
+  });
+});
+
 describe('the batch wire format', () => {
   it('sends a frozen payload once, then by id; other payloads inline; absent ones as none', () => {
     const shared = Object.freeze({ who: 'insn' });

@@ -20,7 +20,8 @@
  * f.close()
  * ```
  */
-import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import { startWorker } from './worker.js';
 import { TraceError } from './store.js';
 
 /** Rows per batch. */
@@ -73,9 +74,7 @@ export class StoredEventFeed {
     this.path = path;
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    this.worker = new Worker(new URL('./event-feed-worker.js', import.meta.url), { execArgv });
-    this.worker.unref();
+    this.worker = startWorker(new URL('./event-feed-worker.js', import.meta.url));
     this.worker.postMessage({ op: 'open', path, ctl: this.ctl.buffer as SharedArrayBuffer, reply: port2 } satisfies FeedRequest, [port2]);
     this.start(from);
   }

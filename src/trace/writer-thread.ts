@@ -20,7 +20,8 @@
  * A failure to create the file (no directory, no permission) is found before the worker starts:
  * the file is created here first (an empty file is a valid new SQLite database).
  */
-import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import { startWorker } from './worker.js';
 import { closeSync, existsSync, openSync, unlinkSync } from 'node:fs';
 import type { EventBatch } from './model.js';
 import {
@@ -73,13 +74,8 @@ export class ThreadedTraceWriter implements TraceSink {
     this.ctl = new Int32Array(new SharedArrayBuffer(16));
     const { port1, port2 } = new MessageChannel();
     this.reply = port1;
-    // The worker inherits the process's node flags (--cpu-prof, --max-old-space-size, ...), but
-    // not --input-type, which makes a worker started from file fail (`node --input-type=module -e`).
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    this.worker = new Worker(new URL('./writer-worker.js', import.meta.url), { execArgv });
-    // The worker must never keep the process alive, nor may its death go unnoticed: a dead
-    // worker is reported like a failed write at the next call.
-    this.worker.unref();
+    this.worker = startWorker(new URL('./writer-worker.js', import.meta.url));
+    // A dead worker is reported like a failed write at the next call.
     this.worker.on('error', (e) => { this.failure ??= `trace writer thread failed: ${e.message}`; });
     this.worker.on('exit', () => { if (!this.closed) this.failure ??= 'trace writer thread exited'; });
     this.post({ op: 'create', path, init, opts: { ...opts, overwrite: true }, ctl: this.ctl.buffer as SharedArrayBuffer, reply: port2 }, [port2]);
