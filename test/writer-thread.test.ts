@@ -34,7 +34,7 @@ function smpKernel(harts: number): MachineConfig {
   return { ramSize: 64 * MiB, harts, bios: 'builtin', kernel: { name: p, bytes: new Uint8Array(readFileSync(p)) } };
 }
 
-/** Every table of a trace as plain rows (meta without the timing-free fields that differ: none). */
+/** Every table of a trace as plain rows, and its index definitions. */
 function dump(path: string): Record<string, unknown[]> {
   const r = TraceReader.open(path);
   const out: Record<string, unknown[]> = {};
