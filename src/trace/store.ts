@@ -80,15 +80,30 @@
  * it. They are small except Linux + initrd (a few MiB compressed), which is acceptable next to the
  * events of a Linux boot.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, unlinkSync } from 'node:fs';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { Packr } from 'msgpackr';
+// msgpackr's plain JS codec: the package's main entry also loads a native string extractor
+// (~20 ms of start-up) that only speeds up decoding long strings; payloads are small maps.
+import { Packr } from 'msgpackr/pack';
 import { EVENT_KINDS, EventBatch, type EventKind, type TraceEvent } from './model.js';
 import { WireBatch } from './wire.js';
 import type { Image, MachineConfig, LoadedRole } from '../machine/machine.js';
+
+/**
+ * better-sqlite3, loaded on first use: `hvtrace record` writes its trace on a worker thread
+ * (src/trace/writer-thread.ts), and its emulating thread then never loads the native module
+ * (~15 ms of start-up).
+ */
+const requireCjs = createRequire(import.meta.url);
+let sqlite: typeof Database | undefined;
+function openDatabase(path: string, opts?: Database.Options): Database.Database {
+  sqlite ??= requireCjs('better-sqlite3') as typeof Database;
+  return new sqlite(path, opts);
+}
 
 export const SCHEMA_VERSION = 1;
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -362,7 +377,7 @@ export function payloadBytes(p: Readonly<Record<string, unknown>> | null): Buffe
   if (p === null) return null;
   let b = frozenPayloads.get(p);
   if (b !== undefined) return b;
-  b = packr.pack(p);
+  b = packr.pack(p) as Buffer;
   if (Object.isFrozen(p)) {
     b = Buffer.from(b);
     frozenPayloads.set(p, b);
@@ -474,7 +489,7 @@ export class TraceWriter implements TraceSink {
     }
     let db: Database.Database;
     try {
-      db = new Database(path);
+      db = openDatabase(path);
     } catch (e) {
       throw new TraceError(`${path}: cannot create the trace: ${(e as Error).message}`);
     }
@@ -774,7 +789,7 @@ export class TraceReader {
     checkHeader(path);
     let db: Database.Database;
     try {
-      db = new Database(path, { readonly: true, fileMustExist: true });
+      db = openDatabase(path, { readonly: true, fileMustExist: true });
     } catch (e) {
       throw new TraceError(`${path}: not an hvtrace trace (${(e as Error).message})`);
     }
