@@ -269,13 +269,10 @@ export class BuiltinSbi {
       }
       case EXT_HSM: return this.hsmCall(h, fid, a);
       case EXT_SRST: {
-        if (fid !== 0) return [SBI_ERR_NOT_SUPPORTED, 0n];
-        const type = a[0]!, reason = a[1]!;
-        if (type > 2n && type < 0xf0000000n) return [SBI_ERR_INVALID_PARAM, 0n];
-        if (type >= 0xf0000000n) return [SBI_ERR_NOT_SUPPORTED, 0n];
-        if (reason > 1n && reason < 0xe0000000n) return [SBI_ERR_INVALID_PARAM, 0n];
+        const r = srstRequest(fid, a);
+        if (Array.isArray(r)) return r;
         this.recordNoReturn(h, eid, fid, a);
-        this.plat.systemReset(type === 0n ? 'poweroff' : 'reset', Number(reason & 0xffffffffn));
+        this.plat.systemReset(r.kind, r.reason);
         return null;
       }
       case EXT_DBCN: return this.dbcn(h, fid, a);
@@ -419,6 +416,19 @@ export class BuiltinSbi {
 interface DbcnMemory {
   readRam(pa: number, len: number): Uint8Array;
   writeRam(pa: number, data: Uint8Array): void;
+}
+
+/**
+ * SRST system_reset (SBI spec §10.1): the reset to perform, or the error for unsupported / invalid
+ * arguments. Shared by the built-in SBI and the built-in hypervisor.
+ */
+export function srstRequest(fid: number, a: readonly bigint[]): [bigint, bigint] | { kind: 'poweroff' | 'reset'; reason: number } {
+  if (fid !== 0) return [SBI_ERR_NOT_SUPPORTED, 0n];
+  const type = a[0]!, reason = a[1]!;
+  if (type > 2n && type < 0xf0000000n) return [SBI_ERR_INVALID_PARAM, 0n];
+  if (type >= 0xf0000000n) return [SBI_ERR_NOT_SUPPORTED, 0n];
+  if (reason > 1n && reason < 0xe0000000n) return [SBI_ERR_INVALID_PARAM, 0n];
+  return { kind: type === 0n ? 'poweroff' : 'reset', reason: Number(reason & 0xffffffffn) };
 }
 
 /**

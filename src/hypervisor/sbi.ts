@@ -13,7 +13,7 @@ import * as C from '../hart/constants.js';
 import {
   SBI_SUCCESS, SBI_ERR_NOT_SUPPORTED, SBI_ERR_INVALID_PARAM, SBI_ERR_INVALID_ADDRESS, SBI_ERR_ALREADY_AVAILABLE,
   SBI_SPEC_VERSION, SBI_IMPL_ID, SBI_IMPL_VERSION,
-  EXT_BASE, EXT_TIME, EXT_IPI, EXT_RFENCE, EXT_HSM, EXT_SRST, EXT_DBCN, dbcnCall,
+  EXT_BASE, EXT_TIME, EXT_IPI, EXT_RFENCE, EXT_HSM, EXT_SRST, EXT_DBCN, dbcnCall, srstRequest,
 } from '../firmware/sbi.js';
 import { HSM_STOPPED, HSM_SUSPENDED, U64_MAX, type VCpu } from './vcpu.js';
 import type { Vm } from './vm.js';
@@ -95,13 +95,9 @@ function dispatch(hv: Hypervisor, h: Hart, vm: Vm, v: VCpu, eid: number, fid: nu
     }
     case EXT_HSM: return hsm(hv, h, vm, v, fid, a);
     case EXT_SRST: {
-      if (fid !== 0) return [SBI_ERR_NOT_SUPPORTED, 0n];
-      const type = a[0]!, reason = a[1]!;
-      if (type > 2n && type < 0xf0000000n) return [SBI_ERR_INVALID_PARAM, 0n];
-      if (type >= 0xf0000000n) return [SBI_ERR_NOT_SUPPORTED, 0n];
-      if (reason > 1n && reason < 0xe0000000n) return [SBI_ERR_INVALID_PARAM, 0n];
-      const kind = type === 0n ? 'poweroff' : 'reset';
-      vm.shutdown(hv, h, v, kind, Number(reason & 0xffffffffn));
+      const r = srstRequest(fid, a);
+      if (Array.isArray(r)) return r;
+      vm.shutdown(hv, h, v, r.kind, r.reason);
       return null;
     }
     case EXT_DBCN: return dbcn(hv, vm, fid, a);

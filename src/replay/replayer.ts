@@ -40,7 +40,7 @@ import {
   type TraceConfig, type ExitInfo, type ImageRole, type ImageRef, type CheckpointInfo, type DigestRow,
 } from '../trace/store.js';
 import { Recorder, RamWriteTracker, stateDigest, restoreCheckpoint } from '../trace/recorder.js';
-import { EVENT_KINDS, type EventBatch, type TraceEvent } from '../trace/model.js';
+import { EVENT_KINDS, words, type EventBatch, type TraceEvent } from '../trace/model.js';
 import { payloadBytes } from '../trace/store.js';
 import { StoredEventFeed, type StoredColumns } from '../trace/event-feed.js';
 import { Machine, type MachineConfig, type HaltInfo, type Image, type MachineSnapshot } from '../machine/machine.js';
@@ -454,6 +454,8 @@ class ReplayRun {
   /** The recorded events as columns, read ahead on a thread; null: compare events as objects. */
   private feed: StoredEventFeed | null = null;
   private fb: StoredColumns | null = null;
+  /** Int32 words of fb's a/b/c. */
+  private fw: [Int32Array, Int32Array, Int32Array] = [new Int32Array(0), new Int32Array(0), new Int32Array(0)];
   private fi = 0;
   /** seq of the next recorded event in fast mode; where the current stretch started. */
   private expSeq = 0;
@@ -564,8 +566,9 @@ class ReplayRun {
         f = this.fb = this.feed!.next();
         this.fi = 0;
         if (f === null) { this.toSlow(b, i); return i; } // the recording ends here
+        this.fw = [words(f.a), words(f.b), words(f.c)];
       }
-      if (!rowEqual(b, i, f, this.fi)) { this.toSlow(b, i); return i; }
+      if (!rowEqual(b, i, f, this.fw, this.fi)) { this.toSlow(b, i); return i; }
       this.fastKinds[b.kind[i]!]!++;
       this.fastMatched++;
       this.fi++;
@@ -681,16 +684,16 @@ class ReplayRun {
 }
 
 /** Replayed event i of `b` equals recorded row j of `f`, every field (see Replayer.onBatch). */
-function rowEqual(b: EventBatch, i: number, f: StoredColumns, j: number): boolean {
+function rowEqual(b: EventBatch, i: number, f: StoredColumns, fw: readonly Int32Array[], j: number): boolean {
   if (f.exact[j] === 0) return false;
   if (b.seq[i] !== f.seq[j] || b.kind[i] !== f.kind[j] || b.instret[i] !== f.instret[j] || b.pc[i] !== f.pc[j] ||
     b.vtime[i] !== f.vtime[j] || b.hart[i] !== f.hart[j] || b.priv[i] !== f.priv[j] || b.virt[i] !== f.virt[j]) return false;
   const p = b.present[i]!;
   if (p !== f.present[j]) return false;
   // 64-bit values compared as two int32 words (no BigInt).
-  if ((p & 1) !== 0 && !sameWords(b.a32, i, f.a, j)) return false;
-  if ((p & 2) !== 0 && !sameWords(b.b32, i, f.b, j)) return false;
-  if ((p & 4) !== 0 && !sameWords(b.c32, i, f.c, j)) return false;
+  if ((p & 1) !== 0 && !sameWords(b.a32, i, fw[0]!, j)) return false;
+  if ((p & 2) !== 0 && !sameWords(b.b32, i, fw[1]!, j)) return false;
+  if ((p & 4) !== 0 && !sameWords(b.c32, i, fw[2]!, j)) return false;
   const pb = payloadBytes(b.payload[i] ?? null);
   const len = f.payOff[2 * j + 1]!;
   if (pb === null) return len < 0;
@@ -699,13 +702,7 @@ function rowEqual(b: EventBatch, i: number, f: StoredColumns, j: number): boolea
   for (let k = 0; k < len; k++) if (pb[k] !== pay[o + k]) return false;
   return true;
 }
-const feedWords = new WeakMap<BigInt64Array, Int32Array>();
-function sameWords(w: Int32Array, i: number, col: BigInt64Array, j: number): boolean {
-  let v = feedWords.get(col);
-  if (v === undefined) {
-    v = new Int32Array(col.buffer, col.byteOffset, col.length * 2);
-    feedWords.set(col, v);
-  }
+function sameWords(w: Int32Array, i: number, v: Int32Array, j: number): boolean {
   return w[2 * i] === v[2 * j] && w[2 * i + 1] === v[2 * j + 1];
 }
 

@@ -4,7 +4,7 @@
  */
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { TraceReader } from './store.js';
-import { KIND_CODE, type EventKind } from './model.js';
+import { KIND_CODE, newColumns, type EventKind } from './model.js';
 import type { FeedReply, FeedRequest, StoredColumns } from './event-feed.js';
 
 if (!parentPort) throw new Error('event-feed-worker: not started as a worker thread');
@@ -24,13 +24,8 @@ function send(m: FeedReply): void {
 
 function columns(rows: unknown[][]): StoredColumns {
   const n = rows.length;
-  const c: StoredColumns = {
-    length: n,
-    seq: new Float64Array(n), vtime: new Float64Array(n), instret: new Float64Array(n), pc: new Float64Array(n),
-    hart: new Uint8Array(n), priv: new Uint8Array(n), virt: new Uint8Array(n), kind: new Uint8Array(n),
-    present: new Uint8Array(n), a: new BigInt64Array(n), b: new BigInt64Array(n), c: new BigInt64Array(n),
-    exact: new Uint8Array(n), pay: new Uint8Array(0), payOff: new Int32Array(2 * n),
-  };
+  const c: StoredColumns = { ...newColumns(n), exact: new Uint8Array(n), pay: new Uint8Array(0), payOff: new Int32Array(2 * n) };
+
   const pays: Buffer[] = [];
   let used = 0;
   for (let i = 0; i < n; i++) {

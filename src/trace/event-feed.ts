@@ -23,6 +23,7 @@
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startWorker } from './worker.js';
 import { TraceError } from './store.js';
+import type { EventColumns } from './model.js';
 
 /** Rows per batch. */
 export const FEED_BATCH = 4096;
@@ -30,24 +31,9 @@ export const FEED_BATCH = 4096;
 const AHEAD = 3;
 const WAIT_LIMIT_MS = 120_000;
 
-/** A batch of stored events as columns (the EventBatch layout, payloads as bytes). */
-export interface StoredColumns {
-  length: number;
-  seq: Float64Array;
-  vtime: Float64Array;
-  instret: Float64Array;
-  /** pc as the recorder's EventBatch holds it (a signed number). */
-  pc: Float64Array;
-  hart: Uint8Array;
-  priv: Uint8Array;
-  virt: Uint8Array;
-  /** KIND_CODE of the stored kind; 255: not a kind this version knows. */
-  kind: Uint8Array;
-  /** Bits 1/2/4: a/b/c not NULL. */
-  present: Uint8Array;
-  a: BigInt64Array;
-  b: BigInt64Array;
-  c: BigInt64Array;
+/** A batch of stored events as columns (the EventBatch layout; kind 255: a kind this version
+ * does not know), payloads as bytes. */
+export interface StoredColumns extends EventColumns {
   /** 0: a value of this row does not fit the columns exactly; compare the row as objects. */
   exact: Uint8Array;
   /** Payload of row i: pay[payOff[2i] .. + payOff[2i+1]); length -1: NULL. */

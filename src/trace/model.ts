@@ -76,6 +76,52 @@ export const KIND_CODE: Readonly<Record<EventKind, number>> = Object.freeze(
 export const HART_STATE_CODE = { start: 0, stop: 1, suspend: 2, resume: 3 } as const;
 
 /**
+ * The columns of a batch of events: an EventBatch, and the copies of one that travel between
+ * threads (the writer thread's batches, src/trace/wire.ts; the replay feed's, event-feed.ts).
+ * Layout as described for EventBatch below.
+ */
+export interface EventColumns {
+  readonly length: number;
+  readonly seq: Float64Array;
+  readonly vtime: Float64Array;
+  readonly instret: Float64Array;
+  readonly pc: Float64Array;
+  readonly hart: Uint8Array;
+  readonly priv: Uint8Array;
+  readonly virt: Uint8Array;
+  readonly kind: Uint8Array;
+  readonly present: Uint8Array;
+  readonly a: BigInt64Array;
+  readonly b: BigInt64Array;
+  readonly c: BigInt64Array;
+}
+
+/** Empty columns for n events. */
+export function newColumns(n: number): EventColumns {
+  return {
+    length: n,
+    seq: new Float64Array(n), vtime: new Float64Array(n), instret: new Float64Array(n), pc: new Float64Array(n),
+    hart: new Uint8Array(n), priv: new Uint8Array(n), virt: new Uint8Array(n), kind: new Uint8Array(n),
+    present: new Uint8Array(n), a: new BigInt64Array(n), b: new BigInt64Array(n), c: new BigInt64Array(n),
+  };
+}
+
+/** A copy of the first n rows of `c`. */
+export function sliceColumns(c: EventColumns, n: number): EventColumns {
+  return {
+    length: n,
+    seq: c.seq.slice(0, n), vtime: c.vtime.slice(0, n), instret: c.instret.slice(0, n), pc: c.pc.slice(0, n),
+    hart: c.hart.slice(0, n), priv: c.priv.slice(0, n), virt: c.virt.slice(0, n), kind: c.kind.slice(0, n),
+    present: c.present.slice(0, n), a: c.a.slice(0, n), b: c.b.slice(0, n), c: c.c.slice(0, n),
+  };
+}
+
+/** Int32 view of a 64-bit column: the low word of row i at 2i, the high word at 2i + 1. */
+export function words(col: BigInt64Array): Int32Array {
+  return new Int32Array(col.buffer, col.byteOffset, col.length * 2);
+}
+
+/**
  * A batch of events in columns (struct of arrays), reused by the recorder so that recording
  * allocates almost nothing per event. Row i is event `seq[i]`. Consumers must use a batch
  * synchronously (the recorder clears and refills it after the sink returns); `get(i)` makes a
@@ -87,7 +133,7 @@ export const HART_STATE_CODE = { start: 0, stop: 1, suspend: 2, resume: 3 } as c
  * non-NULL; `kind` is KIND_CODE; `payload` holds plain objects (often shared, frozen constants:
  * never mutate them).
  */
-export class EventBatch {
+export class EventBatch implements EventColumns {
   readonly capacity: number;
   length = 0;
   readonly seq: Float64Array;
@@ -122,9 +168,9 @@ export class EventBatch {
     this.a = new BigInt64Array(capacity);
     this.b = new BigInt64Array(capacity);
     this.c = new BigInt64Array(capacity);
-    this.a32 = new Int32Array(this.a.buffer);
-    this.b32 = new Int32Array(this.b.buffer);
-    this.c32 = new Int32Array(this.c.buffer);
+    this.a32 = words(this.a);
+    this.b32 = words(this.b);
+    this.c32 = words(this.c);
     this.payload = new Array<Readonly<Record<string, unknown>> | null>(capacity).fill(null);
   }
 

@@ -90,7 +90,7 @@ import { fileURLToPath } from 'node:url';
 // (~20 ms of start-up) that only speeds up decoding long strings; payloads are small maps.
 import { Packr } from 'msgpackr/pack';
 import { EVENT_KINDS, EventBatch, type EventKind, type TraceEvent } from './model.js';
-import { WireBatch } from './wire.js';
+import type { WireBatch } from './wire.js';
 import type { Image, MachineConfig, LoadedRole } from '../machine/machine.js';
 
 /**
@@ -371,6 +371,10 @@ function schemaSql(): [string, string] {
   return k < 0 ? [text, ''] : [text.slice(0, k + 1), text.slice(k + 1)];
 }
 
+function isEventList(e: EventBatch | WireBatch | readonly TraceEvent[]): e is readonly TraceEvent[] {
+  return Array.isArray(e);
+}
+
 /** Cache of encoded frozen payloads (the recorder's shared constants). */
 const frozenPayloads = new WeakMap<object, Buffer>();
 export function payloadBytes(p: Readonly<Record<string, unknown>> | null): Buffer | null {
@@ -412,6 +416,14 @@ export interface TraceSink {
   flush(): void;
   finish(status: 'complete' | 'aborted', result?: { exit?: ExitInfo | null; counts?: Partial<TraceCounts> }): void;
   close(): void;
+}
+
+/** Make room for a new trace at `path`: an existing one is an error unless `overwrite`, which
+ * removes it with its SQLite side files. */
+export function clearTracePath(path: string, overwrite: boolean): void {
+  if (!existsSync(path)) return;
+  if (!overwrite) throw new TraceError(`${path}: file exists (choose another name)`);
+  for (const p of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) if (existsSync(p)) unlinkSync(p);
 }
 
 export class TraceWriter implements TraceSink {
@@ -483,10 +495,7 @@ export class TraceWriter implements TraceSink {
 
   /** Create a new trace file (an existing one is an error unless `overwrite`). */
   static create(path: string, init: TraceInit, opts: TraceCreateOptions = {}): TraceWriter {
-    if (existsSync(path)) {
-      if (!opts.overwrite) throw new TraceError(`${path}: file exists (choose another name)`);
-      for (const p of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) if (existsSync(p)) unlinkSync(p);
-    }
+    clearTracePath(path, opts.overwrite === true);
     let db: Database.Database;
     try {
       db = openDatabase(path);
@@ -561,7 +570,7 @@ export class TraceWriter implements TraceSink {
     if (p & 1) { const lo = b.a32[j]!; a[o + 8] = b.a32[j + 1] === lo >> 31 ? lo : b.a[i]; } else a[o + 8] = null;
     if (p & 2) { const lo = b.b32[j]!; a[o + 9] = b.b32[j + 1] === lo >> 31 ? lo : b.b[i]; } else a[o + 9] = null;
     if (p & 4) { const lo = b.c32[j]!; a[o + 10] = b.c32[j + 1] === lo >> 31 ? lo : b.c[i]; } else a[o + 10] = null;
-    a[o + 11] = b instanceof WireBatch ? b.payloadBytesAt(i) : payloadBytes(b.payload[i] ?? null);
+    a[o + 11] = b instanceof EventBatch ? payloadBytes(b.payload[i] ?? null) : b.payloadBytesAt(i);
   }
 
   private flushPending(): void {
@@ -588,8 +597,8 @@ export class TraceWriter implements TraceSink {
   /** Write events (one transaction, together with the buffered console / input / digest rows). */
   writeEvents(events: EventBatch | WireBatch | readonly TraceEvent[]): void {
     this.checkOpen();
-    if (events instanceof EventBatch || events instanceof WireBatch) this.writeBatchTx(events);
-    else this.writeListTx(events);
+    if (isEventList(events)) this.writeListTx(events);
+    else this.writeBatchTx(events);
   }
 
   addConsole(vtime: number, hart: number | null, eventSeq: number, data: Uint8Array): void {

@@ -13,23 +13,10 @@
  *                                                            // EventBatch, payloadBytesAt(i)
  * ```
  */
-import type { EventBatch } from './model.js';
+import { sliceColumns, words, type EventBatch, type EventColumns } from './model.js';
 import { payloadBytes } from './store.js';
 
-export interface WireBatchMsg {
-  length: number;
-  seq: Float64Array;
-  vtime: Float64Array;
-  instret: Float64Array;
-  pc: Float64Array;
-  hart: Uint8Array;
-  priv: Uint8Array;
-  virt: Uint8Array;
-  kind: Uint8Array;
-  present: Uint8Array;
-  a: BigInt64Array;
-  b: BigInt64Array;
-  c: BigInt64Array;
+export interface WireBatchMsg extends EventColumns {
   /**
    * Payload of event i: ref[i] = -1 none; >= 0 dictionary id (WireDecoder); <= -2 inline
    * payload j = -2 - ref[i], the bytes inline[inlineOff[j] .. inlineOff[j + 1]).
@@ -88,19 +75,7 @@ export class WireEncoder {
       inlineOff.push(used);
     }
     return {
-      length: n,
-      seq: b.seq.slice(0, n),
-      vtime: b.vtime.slice(0, n),
-      instret: b.instret.slice(0, n),
-      pc: b.pc.slice(0, n),
-      hart: b.hart.slice(0, n),
-      priv: b.priv.slice(0, n),
-      virt: b.virt.slice(0, n),
-      kind: b.kind.slice(0, n),
-      present: b.present.slice(0, n),
-      a: b.a.slice(0, n),
-      b: b.b.slice(0, n),
-      c: b.c.slice(0, n),
+      ...sliceColumns(b, n),
       ref,
       firstNewId,
       newPay,
@@ -117,61 +92,26 @@ export class WireDecoder {
   decode(m: WireBatchMsg): WireBatch {
     if (m.firstNewId !== this.dict.length) throw new Error(`internal: payload dictionary out of step (${m.firstNewId} != ${this.dict.length})`);
     for (const p of m.newPay) this.dict.push(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
-    return new WireBatch(m, this.dict);
+    const dict = this.dict, ref = m.ref, off = m.inlineOff;
+    const inline = Buffer.from(m.inline.buffer, m.inline.byteOffset, m.inline.byteLength);
+    return {
+      ...m,
+      a32: words(m.a), b32: words(m.b), c32: words(m.c),
+      payloadBytesAt(i: number): Buffer | null {
+        const r = ref[i]!;
+        if (r === -1) return null;
+        if (r >= 0) return dict[r]!;
+        const j = -2 - r;
+        return inline.subarray(off[j]!, off[j + 1]!);
+      },
+    };
   }
 }
 
-/** A received batch: the columns TraceWriter reads, with payloads already encoded. */
-export class WireBatch {
-  readonly length: number;
-  readonly seq: Float64Array;
-  readonly vtime: Float64Array;
-  readonly instret: Float64Array;
-  readonly pc: Float64Array;
-  readonly hart: Uint8Array;
-  readonly priv: Uint8Array;
-  readonly virt: Uint8Array;
-  readonly kind: Uint8Array;
-  readonly present: Uint8Array;
-  readonly a: BigInt64Array;
-  readonly b: BigInt64Array;
-  readonly c: BigInt64Array;
+/** A received batch: the columns TraceWriter reads, their int32 words, and the payloads as bytes. */
+export interface WireBatch extends EventColumns {
   readonly a32: Int32Array;
   readonly b32: Int32Array;
   readonly c32: Int32Array;
-  private readonly ref: Int32Array;
-  private readonly inline: Buffer;
-  private readonly inlineOff: Int32Array;
-  private readonly dict: readonly Buffer[];
-
-  constructor(m: WireBatchMsg, dict: readonly Buffer[]) {
-    this.length = m.length;
-    this.seq = m.seq;
-    this.vtime = m.vtime;
-    this.instret = m.instret;
-    this.pc = m.pc;
-    this.hart = m.hart;
-    this.priv = m.priv;
-    this.virt = m.virt;
-    this.kind = m.kind;
-    this.present = m.present;
-    this.a = m.a;
-    this.b = m.b;
-    this.c = m.c;
-    this.a32 = new Int32Array(m.a.buffer, m.a.byteOffset, m.a.length * 2);
-    this.b32 = new Int32Array(m.b.buffer, m.b.byteOffset, m.b.length * 2);
-    this.c32 = new Int32Array(m.c.buffer, m.c.byteOffset, m.c.length * 2);
-    this.ref = m.ref;
-    this.inline = Buffer.from(m.inline.buffer, m.inline.byteOffset, m.inline.byteLength);
-    this.inlineOff = m.inlineOff;
-    this.dict = dict;
-  }
-
-  payloadBytesAt(i: number): Buffer | null {
-    const r = this.ref[i]!;
-    if (r === -1) return null;
-    if (r >= 0) return this.dict[r]!;
-    const j = -2 - r;
-    return this.inline.subarray(this.inlineOff[j]!, this.inlineOff[j + 1]!);
-  }
+  payloadBytesAt(i: number): Buffer | null;
 }

@@ -22,10 +22,10 @@
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startWorker } from './worker.js';
-import { closeSync, existsSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import type { EventBatch } from './model.js';
 import {
-  TraceError, type TraceSink, type TraceInit, type TraceCreateOptions, type DigestRow, type PageRef,
+  TraceError, clearTracePath, type TraceSink, type TraceInit, type TraceCreateOptions, type DigestRow, type PageRef,
   type CheckpointInfo, type ExitInfo, type TraceCounts,
 } from './store.js';
 import { WireEncoder, type WireBatchMsg } from './wire.js';
@@ -88,10 +88,7 @@ export class ThreadedTraceWriter implements TraceSink {
 
   /** Check the path like TraceWriter.create does (synchronously), then start the writer thread. */
   static create(path: string, init: TraceInit, opts: TraceCreateOptions = {}): ThreadedTraceWriter {
-    if (existsSync(path)) {
-      if (!opts.overwrite) throw new TraceError(`${path}: file exists (choose another name)`);
-      for (const p of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) if (existsSync(p)) unlinkSync(p);
-    }
+    clearTracePath(path, opts.overwrite === true);
     try {
       closeSync(openSync(path, 'wx'));
     } catch (e) {

@@ -692,6 +692,25 @@ describe('accessed and dirty bits in both stages (§8.5.1; hardware A/D update a
 });
 
 // =============================================================================================
+/** Guest: load GVA, ecall to M (which runs `m` and returns past the ecall), load GVA again. */
+function twoLoads(m: (a: Asm) => void, map: (t: GuestTables, s: Sim) => void, setup?: (a: Asm) => void): ReturnType<typeof makeGuest> {
+  return makeGuest((a) => {
+    a.li(t0, GVA).ld(a0, 0, t0);
+    a.ecall();
+    a.ld(a1, 0, t0);
+  }, {
+    setup: (a) => { setup?.(a); a.la(t0, 'mh').csrw(CSR.mtvec, t0); },
+    tail: (a) => {
+      a.align(4).label('mh');
+      m(a);
+      a.csrr(t1, CSR.mepc).addi(t1, t1, 4).csrw(CSR.mepc, t1).mret();
+    },
+    map,
+  });
+}
+/** M's edit: the PTE at s2 gets s1 added (a PPN change). */
+const bumpPte = (a: Asm): void => { a.ld(t1, 0, s2).add(t1, t1, s1).sd(t1, 0, s2); };
+
 describe('fences and VMIDs (§8.3.2, §8.5.3)', () => {
   it('sfence.vma in VS: the guest edits its own VS PTE, fences, and sees the new mapping', () => {
     const { sim, vs } = makeGuest((a) => {
@@ -744,26 +763,14 @@ describe('fences and VMIDs (§8.3.2, §8.5.3)', () => {
   });
 
   it('hfence.gvma from M after changing a G-stage PTE: the guest sees the new mapping', () => {
-    const { sim, g } = makeGuest((a) => {
-      a.li(t0, GVA).ld(a0, 0, t0);
-      a.ecall(); // to M
-      a.ld(a1, 0, t0);
-    }, {
-      setup: (a) => { a.la(t0, 'mh').csrw(CSR.mtvec, t0); },
-      tail: (a) => {
-        a.align(4).label('mh');
-        a.ld(t1, 0, s2).addi(t1, t1, 1 << 10).sd(t1, 0, s2);
-        a.hfence_gvma();
-        a.csrr(t1, CSR.mepc).addi(t1, t1, 4).csrw(CSR.mepc, t1).mret();
-      },
-      map: ({ vs, g }, s) => {
-        vs!.map(GVA, GPA, RW);
-        g!.map(GPA, DATA, G_RW);
-        s.write64(DATA, 1n);
-        s.write64(DATA + 0x1000, 2n);
-      },
+    const { sim, g } = twoLoads((a) => { bumpPte(a); a.hfence_gvma(); }, ({ vs, g }, s) => {
+      vs!.map(GVA, GPA, RW);
+      g!.map(GPA, DATA, G_RW);
+      s.write64(DATA, 1n);
+      s.write64(DATA + 0x1000, 2n);
     });
     sim.setX(s2, g!.pteAddr(GPA, 0));
+    sim.setX(s1, 1n << 10n); // PPN + 1
     sim.run();
     expect(sim.stop).toBe('done');
     expect([sim.x(a0), sim.x(a1)]).toEqual([1n, 2n]);
@@ -909,25 +916,6 @@ describe('hvtrace refills its TLBs exactly with V = 1 (no stale translation acro
   // while every PTE the translation read (both stages) and its context are unchanged. Without a
   // fence the spec allows the old or the new translation; hvtrace must give what a fresh walk
   // gives, so that a recording does not depend on what its TLBs happened to hold.
-  /** Guest: load GVA, ecall to M (which runs `m` and returns past the ecall), load GVA again. */
-  function twoLoads(m: (a: Asm) => void, map: (t: GuestTables, s: Sim) => void, setup?: (a: Asm) => void): ReturnType<typeof makeGuest> {
-    return makeGuest((a) => {
-      a.li(t0, GVA).ld(a0, 0, t0);
-      a.ecall();
-      a.ld(a1, 0, t0);
-    }, {
-      setup: (a) => { setup?.(a); a.la(t0, 'mh').csrw(CSR.mtvec, t0); },
-      tail: (a) => {
-        a.align(4).label('mh');
-        m(a);
-        a.csrr(t1, CSR.mepc).addi(t1, t1, 4).csrw(CSR.mepc, t1).mret();
-      },
-      map,
-    });
-  }
-  /** M's edit: the PTE at s2 gets s1 added (a PPN change). */
-  const bumpPte = (a: Asm): void => { a.ld(t1, 0, s2).add(t1, t1, s1).sd(t1, 0, s2); };
-
   it('a G-stage leaf PTE changed without HFENCE.GVMA: the next load uses the new host page', () => {
     const { sim, g } = twoLoads(bumpPte, ({ vs, g }, s) => {
       vs!.map(GVA, GPA, RW);
