@@ -1236,7 +1236,7 @@ export class Hart {
       }
       if (acc === ACC_STORE && bus.resv.any) {
         const page = (this.ramOffset + pagePa - bus.ramBase) >>> 12;
-        if (bus.resv.isReservedPage(page)) {
+        if (bus.resv.reservedByOthers(this, page)) {
           bus.resv.storeTo(this, pa, size);
           cache = false;
         }
@@ -1309,10 +1309,11 @@ export class Hart {
     const off = sh[b + 2]!;
     const bus = this.bus;
     if (acc === ACC_STORE) {
-      // Code pages and reserved pages take the full path (invalidation, reservation breaking).
+      // Code pages and pages other harts hold reservations in take the full path
+      // (invalidation, reservation breaking).
       const page = off >>> 12;
       if (this.jit !== null && this.jit.isCodePage(page)) return -1;
-      if (bus.resv.any && bus.resv.isReservedPage(page)) return -1;
+      if (bus.resv.any && bus.resv.reservedByOthers(this, page)) return -1;
     }
     const t = this.tlb[acc]!;
     t[k << 2] = sh[b]!; t[(k << 2) + 1] = sh[b + 1]!; t[(k << 2) + 2] = off;

@@ -2,8 +2,10 @@
  * LR/SC reservations shared by the harts of one memory (unprivileged spec §8.2: an SC must fail
  * if a store from another hart to the reservation set can be observed in between).
  *
- * A page that holds a reservation is kept out of every hart's store TLB, so all stores to it
- * reach `Hart.resolve`, which clears the other harts' overlapping reservations. Lock words are
+ * A page that holds a hart's reservation is kept out of the *other* harts' store TLBs, so their
+ * stores to it reach `Hart.resolve`, which clears the overlapping reservations. The reserving
+ * hart's own stores cannot break its reservation and keep their fast path (a lock word's page is
+ * written by its holder all the time; with one hart nothing is ever slowed down). Lock words are
  * few, so the fast path for ordinary data is untouched.
  */
 export interface ReservationHolder {
@@ -14,8 +16,8 @@ export interface ReservationHolder {
 
 export class Reservations {
   private readonly holders: ReservationHolder[] = [];
-  /** Buffer page -> number of reservations in it. */
-  private readonly pages = new Map<number, number>();
+  /** Reservations held now. */
+  private held = 0;
   /** True while any reservation exists (one compare on the store slow path). */
   any = false;
 
@@ -27,39 +29,29 @@ export class Reservations {
 
   /** LR: reserve `pa` for h (dropping its previous reservation). */
   reserve(h: ReservationHolder, pa: number): void {
-    // One hart: no other hart's store can break the reservation, so its page need not be kept
-    // out of the store TLBs (a lock word's page would otherwise send every store to it through
-    // Hart.resolve). SC still checks the address; traps and xRETs still release.
-    if (this.holders.length === 1) {
-      h.resvAddr = pa;
-      return;
-    }
     this.release(h);
     h.resvAddr = pa;
-    const page = this.pageOf(pa);
-    const n = this.pages.get(page) ?? 0;
-    this.pages.set(page, n + 1);
+    this.held++;
     this.any = true;
-    if (n === 0) for (const g of this.holders) g.forgetStorePage(page);
+    const page = this.pageOf(pa);
+    for (const g of this.holders) if (g !== h) g.forgetStorePage(page);
   }
 
   /** SC, xRET, trap return: h no longer holds a reservation. */
   release(h: ReservationHolder): void {
     if (h.resvAddr < 0) return;
-    if (this.holders.length === 1) {
-      h.resvAddr = -1;
-      return;
-    }
-    const page = this.pageOf(h.resvAddr);
-    const n = (this.pages.get(page) ?? 1) - 1;
-    if (n <= 0) this.pages.delete(page);
-    else this.pages.set(page, n);
     h.resvAddr = -1;
-    this.any = this.pages.size > 0;
+    this.held--;
+    this.any = this.held > 0;
   }
 
-  isReservedPage(bufferPage: number): boolean {
-    return this.pages.has(bufferPage);
+  /** Whether a hart other than `by` holds a reservation in this page (its stores must then
+   * take the slow path). */
+  reservedByOthers(by: ReservationHolder, bufferPage: number): boolean {
+    for (const g of this.holders) {
+      if (g !== by && g.resvAddr >= 0 && this.pageOf(g.resvAddr) === bufferPage) return true;
+    }
+    return false;
   }
 
   /** A store by `by` to [pa, pa+size): other harts' overlapping reservations are lost. */

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  Sim, runProgram, a0, a1, a2, a3, s1, t0, zero, CSR, PRV_S, DATA, RAM_BASE,
+  Sim, runProgram, a0, a1, a2, a3, s1, t0, t1, t2, zero, CSR, PRV_S, DATA, RAM_BASE,
   PMP_R, PMP_X, PMP_W, PMP_NAPOT, napot, type AmoName,
 } from './harness.js';
 
@@ -85,6 +85,28 @@ describe('LR/SC (§8.2)', () => {
     sim.step(0, 1); // sc.w
     expect(sim.x(a2)).not.toBe(0n);
     expect(sim.read32(DATA)).toBe(222); // the other hart's store is not overwritten
+  });
+
+  it('a store by another hart whose store TLB held the page (its own reservation there) still makes the sc fail', () => {
+    // hart 1: lr.w on a word of the page, then a store to the page (its own stores keep their
+    // fast path: the page is in its store TLB); hart 0: lr.w; hart 1: sw to hart 0's word;
+    // hart 0: sc.w must fail.
+    const sim = new Sim((a) => {
+      a.bne(a0, zero, 'other');
+      a.lr_w(a1, s1);
+      a.sc_w(a2, a3, s1);
+      a.j('done');
+      a.label('other').addi(t2, s1, 8).lr_w(a1, t2).sw(t1, 12, s1).sw(t0, 0, s1);
+      a.label('spin').j('spin');
+    }, { harts: 2, regs: { [s1]: DATA, [a3]: 111n, [t0]: 222n, [t1]: 333n } });
+    sim.step(1, 5); // j start, bne (taken), addi, lr.w, sw 12(s1)
+    sim.step(0, 3); // j start, bne, lr.w
+    sim.step(1, 1); // sw 0(s1)
+    expect(sim.read32(DATA)).toBe(222);
+    sim.step(0, 1); // sc.w
+    expect(sim.x(a2)).not.toBe(0n);
+    expect(sim.read32(DATA)).toBe(222);
+    expect(sim.read32(DATA + 12)).toBe(333);
   });
 
   it('an AMO by another hart to the reserved address makes the sc fail (§8.2)', () => {
