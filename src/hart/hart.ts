@@ -77,6 +77,11 @@ const TWO32 = 4294967296;
 const WILD = 2 ** 53;
 /** TLB "hi word" of an empty entry: no reachable address has bits 63:32 equal to this. */
 const TLB_EMPTY = 0x7fffffff;
+/**
+ * Interrupts taken at one instruction boundary before an instruction must run regardless (see
+ * serviceAttention). Architected nesting needs at most 3 (VS -> HS -> M), plus native handlers.
+ */
+const MAX_IRQS_PER_BOUNDARY = 8;
 /** Entries of the G-stage translation cache (a power of two). */
 const GTLB_SIZE = 1024;
 
@@ -1554,23 +1559,37 @@ export class Hart {
     }
   }
 
-  /** Handle `attention`: returns true when the loop must exit. */
+  /**
+   * Handle `attention`: returns true when the loop must exit.
+   *
+   * Interrupts are taken at instruction boundaries (priv spec §3.1.9): every interrupt that is
+   * pending and enabled *now* is taken before the next instruction executes. Taking one can make
+   * another takeable at the same boundary: a higher-level interrupt stays enabled in the new mode,
+   * and a native handler (built-in SBI, built-in hypervisor) may already have returned with xRET
+   * after setting mip/hvip and re-enabling interrupts. So everything is looked at again after each
+   * interrupt taken, as QEMU re-checks before it executes the next translation block.
+   */
   private serviceAttention(): boolean {
-    this.attention = false;
-    if (this.state !== HartState.Running || this.env.halted || this.fatal !== null) return true;
-    if (this.replan) {
-      // Leave the loop so run() re-computes its end with timerCut; look again on re-entry.
-      this.replan = false;
-      this.attention = true;
-      return true;
-    }
-    const irq = this.pendingInterrupt();
-    if (irq >= 0) {
+    for (let taken = 0; ; taken++) {
+      this.attention = false;
+      if (this.state !== HartState.Running || this.env.halted || this.fatal !== null) return true;
+      if (this.replan) {
+        // Leave the loop so run() re-computes its end with timerCut; look again on re-entry.
+        this.replan = false;
+        this.attention = true;
+        return true;
+      }
+      const irq = this.pendingInterrupt();
+      if (irq < 0) return false;
+      if (taken === MAX_IRQS_PER_BOUNDARY) {
+        // Only a native handler that returns with its own interrupt still pending and enabled
+        // gets here; let one instruction run (and look again before the next) so the hart
+        // makes progress instead of spinning in the host.
+        this.attention = true;
+        return false;
+      }
       this.enterTrap(irq, true, 0n);
-      this.attention = true; // re-evaluate in the new context
-      return this.state !== HartState.Running || this.env.halted || this.fatal !== null;
     }
-    return false;
   }
 
   private loop(end: number): void {
