@@ -196,6 +196,16 @@ function guestSuite(bios: Bios): void {
       expectPoweroff(r);
     });
 
+    it('wfi-timer: every hart waits with `wfi; beqz` and masks its timer in the handler; all take their 3 interrupts, poweroff', () => {
+      const r = runGuest({ guest: 'wfi-timer', harts, bios });
+      checkFirmware(r, bios, harts);
+      const l = lines(r.text);
+      expect(l, describeRun(r)).toContain('wfi-timer: console through legacy putchar');
+      expect(l.at(-1), describeRun(r)).toBe('wfi-timer: every hart took its 3 timer interrupts: ok');
+      expectPoweroff(r);
+      expect(r.instret.every((n) => n > 0), describeRun(r)).toBe(true); // every hart ran the idiom
+    });
+
     it('smp-kernel (no input): exact expected output, PASS', () => {
       const r = runGuest({ guest: 'smp-kernel', harts, bios });
       checkFirmware(r, bios, harts);

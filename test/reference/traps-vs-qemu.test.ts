@@ -18,8 +18,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { MachineConfig } from '../../src/machine/machine.js';
+import { Machine, type MachineConfig } from '../../src/machine/machine.js';
 import { runWithTrapLog, type HvRun } from './hv-trap-log.js';
+import { Scheduler } from '../../src/sched/scheduler.js';
 import {
   compareTraps, formatDiff, formatTrap, isEcallFromSU, parseQemuIntLog, parseQemuIntLogFile, QemuIntLogParser, isFromSU, isFromSUByAddress, isKnownQemuDeviation,
   qemuVersion, runQemu, DEBIAN_FW_JUMP, QEMU_CPU_MATCHING_HVTRACE, type QemuRunResult, type TrapRecord,
@@ -31,7 +32,9 @@ import {
 const DIST = new URL('../../dist/', import.meta.url);
 if (!existsSync(new URL('machine/machine.js', DIST))) throw new Error('dist/ not built: run `npm run build` (npm run test:reference does)');
 
-const GUESTS = ['hello', 'isa-check', 'bench'] as const;
+// wfi-timer: the `wfi; beqz flag` idiom with the timer masked in its handler (issue 10); its
+// timer interrupts land in a wfi, so their epcs are comparable with QEMU's.
+const GUESTS = ['hello', 'isa-check', 'bench', 'wfi-timer'] as const;
 const MEM_MIB = 256;
 /** Safety net only: the largest guest (bench under OpenSBI) needs ~300 M instructions. */
 const MAX_INSNS = 3_000_000_000;
@@ -196,5 +199,49 @@ describe.each(GUESTS)('%s, single hart', (guest) => {
       const he = hv.log.filter(isEcallFromSU).length;
       expectSameTraps(`${guest} builtin, from S/U except ecalls`, q, h, ` (SBI ecalls not compared: QEMU ${qe}, hvtrace ${he})`);
     });
+  });
+});
+
+/**
+ * Issue 10: the same wfi-timer payload as a guest of the built-in hypervisor. Its output is
+ * QEMU's bare output, and every VS timer interrupt the hypervisor injects (hvip.VSTIP, then sret
+ * back into the guest) is taken on the guest instruction right after that sret: the sret's
+ * return address is the interrupt's epc and no instruction retires in between.
+ */
+describe('wfi-timer as a guest of the built-in hypervisor (1 and 4 vCPUs)', () => {
+  let qemu: QemuRunResult;
+  beforeAll(async () => {
+    qemu = await runQemu({ kernel: guestPath('wfi-timer'), bios: 'default', cpu: QEMU_CPU_MATCHING_HVTRACE, memMiB: MEM_MIB, smp: 1 });
+  });
+  const payloadLines = (text: string): string[] => normalizeConsole(text).split('\n').filter((l) => l.startsWith('wfi-timer:'));
+
+  it.each([1, 4])('%i vCPU(s): same output as QEMU bare; each VS timer interrupt lands right after the hypervisor\'s sret', (vcpus) => {
+    expectCleanQemuExit(qemu);
+    interface Ev { kind: 'sret' | 'trap'; hart: number; instret: number; pc: bigint; cause?: number; epc?: bigint; toVirt: boolean }
+    const evs: Ev[] = [];
+    const machine = new Machine({
+      ramSize: 512 * 1024 * 1024, harts: vcpus, bios: 'builtin',
+      guests: [{ image: { name: 'wfi-timer.bin', bytes: new Uint8Array(readFileSync(guestPath('wfi-timer').replace(/\.elf$/, '.bin'))) }, vcpus, memSize: 128 * 1024 * 1024 }],
+      observer: {
+        trap(h, cause, interrupt, epc, _tval, _f, _t, _fv, toVirt) { if (interrupt) evs.push({ kind: 'trap', hart: h.id, instret: h.instret, pc: h.getPc(), cause, epc, toVirt }); },
+        trapReturn(h, insn, _f, _t, _x, fromVirt, toVirt) { if (insn === 'sret' && !fromVirt && toVirt) evs.push({ kind: 'sret', hart: h.id, instret: h.instret, pc: h.getPc(), toVirt }); },
+        csrWrite() {}, mmio() {}, irqLine() {}, sbiCall() {}, hartState() {},
+      },
+    });
+    const chunks: Buffer[] = [];
+    machine.onConsole = (b) => void chunks.push(Buffer.from(b));
+    const halt = new Scheduler(machine, { maxInsns: 100_000_000 }).runToEnd();
+    expect(halt.kind, halt.message).toBe('poweroff');
+    const text = Buffer.concat(chunks).toString('latin1');
+    expect(payloadLines(text)).toEqual(payloadLines(qemu.console));
+    expect(payloadLines(text).at(-1)).toBe('wfi-timer: every hart took its 3 timer interrupts: ok');
+    // VS timer interrupts (cause 6, taken into VS): each follows an sret into the guest on its hart.
+    const vsti = evs.filter((e) => e.kind === 'trap' && e.cause === 6 && e.toVirt);
+    expect(vsti.length).toBeGreaterThanOrEqual(3 * vcpus);
+    for (const t of vsti) {
+      const before = evs.slice(0, evs.indexOf(t)).filter((e) => e.hart === t.hart).at(-1)!;
+      expect(before, `VS timer interrupt at epc 0x${t.epc!.toString(16)} on hart ${t.hart}`).toMatchObject({ kind: 'sret', instret: t.instret, pc: t.epc });
+    }
+    summary.push(`wfi-timer as a guest, ${vcpus} vCPU(s): ${vsti.length} VS timer interrupts, each on the instruction right after the hypervisor's sret`);
   });
 });
