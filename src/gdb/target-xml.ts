@@ -71,6 +71,9 @@ export function buildTargetLayout(opts: { hasFpu: boolean; csrs: readonly CsrInf
   lines.push('<!DOCTYPE target SYSTEM "gdb-target.dtd">');
   lines.push('<target version="1.0">');
   lines.push('  <architecture>riscv:rv64</architecture>');
+  // Not GNU/Linux (gdb-multiarch's default on a Linux host): its riscv-linux ABI single-steps in
+  // software (a breakpoint at the next pc, then continue) instead of asking the stub for `s`.
+  lines.push('  <osabi>none</osabi>');
 
   lines.push('  <feature name="org.gnu.gdb.riscv.cpu">');
   for (let i = 0; i < 32; i++) {
