@@ -1,7 +1,8 @@
--- hvtrace trace store, schema version 1 (DESIGN.md §4). This file is the source of truth: the
+-- hvtrace trace store, schema version 2 (DESIGN.md §4). This file is the source of truth: the
 -- writer (src/trace/store.ts) executes it verbatim on a new file, and `PRAGMA user_version`
 -- carries the schema version. A reader refuses a trace whose user_version is newer than it
--- knows.
+-- knows. Schema 2 added digests.events_hash and digests.kind_counts; a version 1 trace is still
+-- read (its digests have neither, so a differ does not skip events through them).
 --
 -- Integers: every 64-bit value (pc, CSR values, addresses, causes) is stored as a signed 64-bit
 -- INTEGER holding the two's-complement bits of the unsigned value (BigInt.asIntN(64, v));
@@ -11,11 +12,11 @@
 -- Compressed blobs (images.data, pages.data) are raw DEFLATE (node:zlib deflateRawSync,
 -- RFC 1951, no zlib/gzip header).
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 
 -- Key/value metadata. Values are TEXT (JSON where structured) unless noted.
 --   format          'hvtrace'
---   schema_version  '1'
+--   schema_version  '2'
 --   hvtrace_version package version that wrote the trace
 --   status          'recording' | 'complete' | 'aborted'
 --   config          JSON, schemas/machine-config.schema.json (machine config with images by
@@ -111,6 +112,12 @@ CREATE TABLE pages (
 -- so a differ can find the first divergent window without re-running everything.
 --   state_hash = sha256 hex of msgpack { machine: Machine.saveState(), scheduler: Scheduler.saveState() }
 --   ram_hash   = sha256 hex over the per-page 64-bit fast hashes of RAM (see recorder.ts ramPageHashes)
+--   events_hash = the running 64-bit hash (16 hex digits) of the events before the digest (seq 0 ..
+--                 seq - 1), every column as stored: src/trace/event-hash.ts. Computed by the
+--                 recorder as it emits the events; a differ trusts two equal digests to mean equal
+--                 events before them only when these agree too, and when the stored events still
+--                 hash to it. NULL when the writer did not know it (schema 1, other producers).
+--   kind_counts = JSON {kind: n}: the events before the digest per kind (NULL as events_hash)
 CREATE TABLE digests (
   id            INTEGER PRIMARY KEY,
   vtime         INTEGER NOT NULL,
@@ -119,7 +126,9 @@ CREATE TABLE digests (
   hart_instret  TEXT NOT NULL,        -- JSON array, instret per hart
   state_hash    TEXT NOT NULL,
   ram_hash      TEXT NOT NULL,
-  final         INTEGER NOT NULL DEFAULT 0
+  final         INTEGER NOT NULL DEFAULT 0,
+  events_hash   TEXT,                 -- schema 2
+  kind_counts   TEXT                  -- schema 2
 );
 
 -- ---- one view per event kind, with readable column names ----

@@ -124,7 +124,7 @@ describe('round trip', () => {
     const r = TraceReader.open(path);
     try {
       expect(r.status).toBe('complete');
-      expect(r.schemaVersion).toBe(1);
+      expect(r.schemaVersion).toBe(SCHEMA_VERSION);
       expect(r.config).toEqual(CONFIG);
       expect(r.exit).toEqual({ kind: 'poweroff', exitCode: 0, message: 'ok' });
       expect(r.counts!.events).toBe(sampleEvents().length);
@@ -245,9 +245,9 @@ describe('the reader refuses what is not a trace, and leaves it untouched', () =
     const p = join(dir, 'newer.trace');
     copyFileSync(join(dir, 'rt.trace'), p);
     const db = new Database(p);
-    db.pragma('user_version = 2');
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
-    expectRefused(p, /trace schema version 2 is newer than this hvtrace supports \(1\)/);
+    expectRefused(p, new RegExp(`trace schema version ${SCHEMA_VERSION + 1} is newer than this hvtrace supports \\(${SCHEMA_VERSION}\\)`));
   });
 
   it('an SQLite database without the schema, or with tables missing', () => {

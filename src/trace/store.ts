@@ -6,7 +6,7 @@
  * ## API (stable; replay / diff / import build on it)
  *
  * ```ts
- * SCHEMA_VERSION: 1                       // PRAGMA user_version written and understood
+ * SCHEMA_VERSION: 2                       // PRAGMA user_version written; 1 and 2 are read
  * HVTRACE_VERSION: string                 // package.json version
  * PACKAGE_ROOT: string                    // absolute path of the package (ends with '/')
  * class TraceError extends Error { readonly exitCode: 2 }
@@ -105,7 +105,8 @@ function openDatabase(path: string, opts?: Database.Options): Database.Database 
   return new sqlite(path, opts);
 }
 
-export const SCHEMA_VERSION = 1;
+/** 2: digests carry the events' running hash and counts per kind (1 is still read). */
+export const SCHEMA_VERSION = 2;
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const HVTRACE_VERSION: string = (() => {
   try {
@@ -246,6 +247,13 @@ export interface DigestRow {
   readonly ramHash: string;
   /** The digest taken when the run ended (not at a round boundary). */
   readonly final: boolean;
+  /**
+   * The running hash of the events before the digest (seq 0 .. seq - 1; src/trace/event-hash.ts),
+   * 16 hex digits; null or absent when not known (schema 1, a replayer that started mid-trace).
+   */
+  readonly eventsHash?: string | null;
+  /** The events before the digest per kind (null or absent with eventsHash). */
+  readonly kindCounts?: Readonly<Record<string, number>> | null;
 }
 export interface CheckpointInfo {
   readonly id: number;
@@ -470,7 +478,7 @@ export class TraceWriter implements TraceSink {
     this.insConsole = db.prepare('INSERT INTO console (seq, vtime, hart, event_seq, data) VALUES (?, ?, ?, ?, ?)');
     this.insInput = db.prepare('INSERT INTO inputs (vtime, byte, seq) VALUES (?, ?, ?)');
     this.insQueued = db.prepare('INSERT INTO input_queue (vtime, data) VALUES (?, ?)');
-    this.insDigest = db.prepare('INSERT INTO digests (vtime, total_instret, seq, hart_instret, state_hash, ram_hash, final) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.insDigest = db.prepare('INSERT INTO digests (vtime, total_instret, seq, hart_instret, state_hash, ram_hash, final, events_hash, kind_counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.insPage = db.prepare('INSERT OR IGNORE INTO pages (hash, data) VALUES (?, ?)');
     this.insCheckpoint = db.prepare('INSERT INTO checkpoints (vtime, total_instret, seq, console_seq, console_bytes, state, pages) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.setMetaStmt = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
@@ -588,7 +596,8 @@ export class TraceWriter implements TraceSink {
     }
     if (this.pendingDigests.length) {
       for (const d of this.pendingDigests) {
-        this.insDigest.run(d.vtime, d.totalInstret, d.seq, JSON.stringify(d.hartInstret), d.stateHash, d.ramHash, d.final ? 1 : 0);
+        this.insDigest.run(d.vtime, d.totalInstret, d.seq, JSON.stringify(d.hartInstret), d.stateHash, d.ramHash, d.final ? 1 : 0,
+          d.eventsHash ?? null, d.kindCounts ? JSON.stringify(d.kindCounts) : null);
       }
       this.pendingDigests = [];
     }
@@ -1023,12 +1032,29 @@ export class TraceReader {
     return (this.db.prepare('SELECT vtime, data FROM input_queue ORDER BY id').safeIntegers(true).raw(true).all() as Row[])
       .map((r) => ({ vtime: num(r[0]), data: new Uint8Array(r[1] as Buffer) }));
   }
+  /** The state digests in order; eventsHash / kindCounts are absent where not stored (schema 1). */
   digests(): DigestRow[] {
-    return (this.db.prepare('SELECT vtime, total_instret, seq, hart_instret, state_hash, ram_hash, final FROM digests ORDER BY id').safeIntegers(true).raw(true).all() as Row[])
-      .map((r) => ({
-        vtime: num(r[0]), totalInstret: num(r[1]), seq: num(r[2]), hartInstret: JSON.parse(r[3] as string) as number[],
-        stateHash: r[4] as string, ramHash: r[5] as string, final: num(r[6]) !== 0,
-      }));
+    const v2 = this.schemaVersion >= 2;
+    let rows: Row[];
+    try {
+      rows = this.db.prepare(`SELECT vtime, total_instret, seq, hart_instret, state_hash, ram_hash, final${v2 ? ', events_hash, kind_counts' : ''} FROM digests ORDER BY id`)
+        .safeIntegers(true).raw(true).all() as Row[];
+    } catch (e) {
+      throw new TraceError(`${this.path}: cannot read the state digests (${(e as Error).message})`);
+    }
+    return rows.map((r, i) => {
+      try {
+        return {
+          vtime: num(r[0]), totalInstret: num(r[1]), seq: num(r[2]), hartInstret: JSON.parse(r[3] as string) as number[],
+          stateHash: r[4] as string, ramHash: r[5] as string, final: num(r[6]) !== 0,
+          // Absent (not null) when not stored.
+          ...(v2 && typeof r[7] === 'string' ? { eventsHash: r[7] } : {}),
+          ...(v2 && typeof r[8] === 'string' ? { kindCounts: JSON.parse(r[8]) as Record<string, number> } : {}),
+        };
+      } catch (e) {
+        throw new TraceError(`${this.path}: state digest ${i + 1} is corrupt (${(e as Error).message})`);
+      }
+    });
   }
 
   // ---- checkpoints and pages ----
