@@ -85,6 +85,23 @@ const MAX_IRQS_PER_BOUNDARY = 8;
 /** Entries of the G-stage translation cache (a power of two). */
 const GTLB_SIZE = 1024;
 
+/** Entries of Hart.breakFilter (a power of two): pc bits 14:1 select the entry. */
+export const BREAK_FILTER_SIZE = 16384;
+/** The entry of Hart.breakFilter for pc. */
+export function breakSlot(pc: number): number {
+  return (pc >>> 1) & (BREAK_FILTER_SIZE - 1);
+}
+let breakStamps = 0;
+
+/** Watchpoint hooks (see Hart.watch). `va` is the access's virtual address as a number. */
+export interface WatchHook {
+  /** Whether accesses of kind `acc` (ACC_LOAD / ACC_STORE) to the page of `va` must miss the TLB. */
+  page(h: Hart, va: number, acc: number): boolean;
+  /** An access of `size` bytes at `va` of kind `acc` passed translation and PMP; it completes
+   * unless a later part of the same instruction faults. Must not change machine state. */
+  access(h: Hart, va: number, size: number, acc: number): void;
+}
+
 /** Native M-mode firmware hook: called after a trap into M-mode was entered. */
 export type MTrapHandler = (h: Hart, cause: number, interrupt: boolean) => void;
 
@@ -241,12 +258,32 @@ export class Hart {
 
   obs: HartObserver | null = null;
   /**
-   * Breakpoint: before executing the instruction at `breakPc` (pending interrupts already
-   * taken), `onBreakPc` is called; it may throw to stop the run there (replay --to pc:ADDR).
-   * Translated blocks that contain breakPc are not used while it is set. NaN = none.
+   * Breakpoints (replay --to pc:ADDR, the gdb stub): null = none, the interpreter's only cost.
+   * Otherwise, before executing an instruction whose pc is flagged (`breakFilter[breakSlot(pc)]`
+   * non-zero; pending interrupts already taken), `onBreakPc` is called: it decides whether that
+   * pc really is a breakpoint (the filter is a hash of the pc) and may throw to stop the run
+   * there. Translated blocks that contain a flagged pc are not used. Filled with ones, it stops
+   * before any instruction. Set between runs (the loop reads it once); after changing the
+   * contents, bump `breakStamp` (Hart.nextBreakStamp()): translated blocks checked against the
+   * old contents are looked at again.
    */
-  breakPc = NaN;
+  breakFilter: Uint8Array | null = null;
+  breakStamp = 0;
   onBreakPc: ((h: Hart) => void) | null = null;
+  /** A new value for breakStamp (unique across harts). */
+  static nextBreakStamp(): number {
+    return ++breakStamps;
+  }
+  /**
+   * Watchpoints (the gdb stub): null = none. Otherwise every load, store, AMO and HLV/HSV that
+   * reaches `resolve` (after translation and PMP) is reported to `watch.access`, and pages for
+   * which `watch.page` is true are kept out of the load and store TLBs so that every access to
+   * them gets there. Set it, then flush the TLBs (flushTlb) so that no entry for a watched page
+   * survives.
+   */
+  watch: WatchHook | null = null;
+  /** Set while an AMO accesses memory (it reads as well as writes; for watchpoints). */
+  amoAccess = false;
   /** Block translation tier shared by the machine's harts (null = interpreter only). */
   jit: Jit | null = null;
   /** Native firmware for traps into M-mode (built-in SBI); null = jump to mtvec. */
@@ -1223,6 +1260,7 @@ export class Hart {
       const p = pmp.perms(pa, size, priv);
       if (p < 0 || (p & perm) === 0) this.accessFault(acc, this.vaBig(va));
     }
+    if (this.watch !== null && acc !== ACC_FETCH) this.watch.access(this, va, size, acc);
     const bus = this.bus;
     if (bus.isRam(pa, size)) {
       const pageVa = va - (va - Math.floor(va / 4096) * 4096);
@@ -1246,6 +1284,7 @@ export class Hart {
           cache = false;
         }
       }
+      if (cache && this.watch !== null && acc !== ACC_FETCH && this.watch.page(this, va, acc)) cache = false;
       if (cache && checkPmp) {
         const pp = pmp.perms(pagePa, 4096, priv);
         cache = pp >= 0 && (pp & perm) !== 0;
@@ -1298,6 +1337,7 @@ export class Hart {
    */
   private reinstate(va: number, size: number, acc: number): number {
     if (this.hlv !== 0) return -1;
+    if (this.watch !== null && acc !== ACC_FETCH && this.watch.page(this, va, acc)) return -1;
     this.setCtx(acc);
     if (this.eVirt && !this.virt) return -1;
     const pageVa = va - (va - Math.floor(va / 4096) * 4096);
@@ -1600,12 +1640,12 @@ export class Hart {
     // Translated blocks are looked up only where one can start: at loop entry (after a trap,
     // an interrupt check or a block exit) and after a control-transfer instruction.
     let entry = true;
-    // breakPc only changes between runs (replay's pc breakpoints): read it once.
-    const breakPc = this.breakPc;
+    // The breakpoint filter only changes between runs: read it once.
+    const bf = this.breakFilter;
     while (this.steps < end) {
       if (this.attention && this.serviceAttention()) return;
       const pc = this.pc;
-      if (pc === breakPc && this.onBreakPc !== null) this.onBreakPc(this);
+      if (bf !== null && bf[(pc >>> 1) & (BREAK_FILTER_SIZE - 1)] !== 0 && this.onBreakPc !== null) this.onBreakPc(this);
       // ---- fetch ----
       let raw: number;
       // Decode-cache slot: by physical address where the fetch page is known (sequential code
@@ -1620,7 +1660,7 @@ export class Hart {
         const o = (this.fetchOff + po) | 0; // an int32 index keeps DataView on its fast path
         if (jit !== null && entry) {
           const js = jit.lookup(o, pc, dv);
-          if (js >= 0 && this.steps + jit.len[js]! <= end && !(breakPc >= pc && breakPc < jit.endPc[js]!)) {
+          if (js >= 0 && this.steps + jit.len[js]! <= end && (bf === null || jit.breakFree(js, bf, this.breakStamp))) {
             jit.fn[js]!(this, x, xi, dv, end);
             continue;
           }
@@ -1961,7 +2001,13 @@ export class Hart {
     const xi = this.xi, x = this.x, dv = this.bus.dv;
     const isW = op <= Op.AMOMAXU_W;
     const va = ea(this, xi, rs1, 0, ACC_STORE);
-    const o = this.atomicOff(va, isW ? 4 : 8, ACC_STORE);
+    this.amoAccess = true;
+    let o: number;
+    try {
+      o = this.atomicOff(va, isW ? 4 : 8, ACC_STORE);
+    } finally {
+      this.amoAccess = false;
+    }
     const k = isW ? op - Op.AMOSWAP_W : op - Op.AMOSWAP_D;
     if (isW) {
       const old = dv.getInt32(o, true);

@@ -43,6 +43,8 @@ export class Jit {
   private readonly startPc = new Float64Array(TABLE_SIZE);
   /** pc just past each block's last instruction (breakpoints inside a block skip it). */
   readonly endPc = new Float64Array(TABLE_SIZE);
+  /** Per block: the Hart.breakStamp of the last breakpoint filter found to flag none of its pcs. */
+  private readonly breakOk = new Float64Array(TABLE_SIZE);
   /** Instruction count of each block. */
   readonly len = new Int32Array(TABLE_SIZE);
   readonly fn: (BlockFn | null | undefined)[] = new Array<BlockFn | null>(TABLE_SIZE);
@@ -88,12 +90,29 @@ export class Jit {
     return this.compile(s, off, pc, dv);
   }
 
+  /**
+   * Whether block `s` contains no pc flagged in breakpoint filter `bf` (Hart.breakFilter) whose
+   * contents are identified by `stamp`; remembered per block until the stamp changes.
+   */
+  breakFree(s: number, bf: Uint8Array, stamp: number): boolean {
+    if (stamp !== 0 && this.breakOk[s] === stamp) return true;
+    const mask = bf.length - 1;
+    for (let p = this.startPc[s]!, e = this.endPc[s]!; p < e; p += 2) {
+      if (bf[(p >>> 1) & mask] !== 0) return false;
+    }
+    this.breakOk[s] = stamp;
+    return true;
+  }
+
   isCodePage(bufferPage: number): boolean {
     return this.codePages.has(bufferPage);
   }
 
-  /** Drop every block of a code page (a store reached it). */
-  invalidatePage(bufferPage: number): void {
+  /**
+   * Drop every block of a code page (a store reached it). `churn` false: not a guest write (a
+   * debugger restoring RAM), which does not count against translating the page again.
+   */
+  invalidatePage(bufferPage: number, churn = true): void {
     const slots = this.codePages.get(bufferPage);
     if (slots === undefined) return;
     for (const s of slots) {
@@ -103,7 +122,7 @@ export class Jit {
       }
     }
     this.codePages.delete(bufferPage);
-    this.churn.set(bufferPage, (this.churn.get(bufferPage) ?? 0) + 1);
+    if (churn) this.churn.set(bufferPage, (this.churn.get(bufferPage) ?? 0) + 1);
   }
 
   invalidateAll(): void {
@@ -175,6 +194,7 @@ export class Jit {
     this.tag[s] = off;
     this.startPc[s] = pc;
     this.endPc[s] = p;
+    this.breakOk[s] = 0;
     this.fn[s] = fn;
     this.len[s] = n;
     this.blocksCompiled++;

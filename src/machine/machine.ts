@@ -410,10 +410,14 @@ export class Machine implements HartEnv, HartIrqLines {
       ...(this.hypervisor ? { hyp: this.hypervisor.saveState() } : {}),
     };
   }
-  restoreState(s: MachineSnapshot): void {
+  /**
+   * `keepCode`: the caller restored RAM itself and invalidated the translated code of every page
+   * it changed (Jit.invalidatePage), so the other translations stay (the gdb target's snapshots).
+   */
+  restoreState(s: MachineSnapshot, opts: { keepCode?: boolean } = {}): void {
     this.halt = null;
     // RAM is restored by the caller around this call: translated code may be stale.
-    this.jit.invalidateAll();
+    if (!opts.keepCode) this.jit.invalidateAll();
     this.harts.forEach((h, i) => h.restoreState(s.harts[i]!));
     this.clint.restoreState(s.clint);
     this.plic.restoreState(s.plic);

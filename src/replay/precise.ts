@@ -19,12 +19,12 @@
  *  - `hartSteps(H, S)`: the first point where hart H's step count is S;
  *  - `pcHit(addr, k, hart?)`: the k-th time a hart is about to execute the instruction at addr
  *    (pending interrupts already taken, nothing of the instruction done), found with the
- *    hart's breakpoint hook (Hart.breakPc / onBreakPc) at full speed.
+ *    hart's breakpoint hook (Hart.breakFilter / onBreakPc) at full speed.
  *
  * The Scheduler's input queue, deliverInput and deadlock are `protected` for this subclass.
  */
 import { Scheduler } from '../sched/scheduler.js';
-import { HartState, type Hart } from '../hart/hart.js';
+import { HartState, Hart, BREAK_FILTER_SIZE, breakSlot } from '../hart/hart.js';
 import type { HaltInfo } from '../machine/machine.js';
 
 export interface StopTarget {
@@ -51,6 +51,42 @@ export type RunUntilResult =
 /** Thrown by the breakpoint hook to leave Hart.run at an instruction boundary. */
 const STOP = Object.freeze({ stop: true });
 
+/**
+ * For a StopTarget's breakpoint hook (Hart.onBreakPc) only: stop the run right here, before the
+ * hart's next instruction (runUntil returns 'reached' with this hart).
+ */
+export function stopRun(): never {
+  throw STOP;
+}
+
+/**
+ * Point hart h's breakpoint filter (Hart.breakFilter) at exactly the pcs in `pcs` (null or
+ * empty: no filter), or at every pc (`'all'`). `filter` is reused when given.
+ */
+export function setBreakFilter(h: Hart, pcs: Iterable<number> | 'all' | null, filter?: Uint8Array): void {
+  if (pcs === null) {
+    h.breakFilter = null;
+    return;
+  }
+  const f = filter ?? h.breakFilter ?? new Uint8Array(BREAK_FILTER_SIZE);
+  if (pcs === 'all') {
+    f.fill(1);
+  } else {
+    f.fill(0);
+    let any = false;
+    for (const pc of pcs) {
+      f[breakSlot(pc)] = 1;
+      any = true;
+    }
+    if (!any) {
+      h.breakFilter = null;
+      return;
+    }
+  }
+  h.breakFilter = f;
+  h.breakStamp = Hart.nextBreakStamp();
+}
+
 export class PreciseScheduler extends Scheduler {
   /** The hart that was running when the target was last reached. */
   stoppedHart = -1;
@@ -61,6 +97,11 @@ export class PreciseScheduler extends Scheduler {
    * of its current slice (-1 = the slice had ended). The next runUntil continues from there.
    */
   private resume: { end: number; hi: number; rem: number } | null = null;
+
+  /** Forget where a round was left (the machine state was restored to a round start). */
+  clearResume(): void {
+    this.resume = null;
+  }
 
   /** True when the last runUntil stopped inside a round (Scheduler.step must not be used then). */
   get midRound(): boolean {
@@ -248,13 +289,13 @@ export function pcHit(addr: bigint, k = 1, hart?: number, when?: (h: Hart) => bo
     cap: () => Infinity,
     reached: () => stopNow,
     attach(s: PreciseScheduler) {
-      // The hart's breakpoint hook: called before the instruction at breakPc executes;
+      // The hart's breakpoint hook: called before an instruction whose pc the filter flags;
       // translated blocks containing it are bypassed, so every arrival is seen.
       for (const h of s.machine.harts) {
         if (hart !== undefined && h.id !== hart) continue;
-        h.breakPc = target;
+        setBreakFilter(h, [target]);
         h.onBreakPc = () => {
-          if (stopNow || (when !== undefined && !when(h))) return;
+          if (h.pc !== target || stopNow || (when !== undefined && !when(h))) return;
           t.hits++;
           if (t.hits >= k) {
             stopNow = true;
@@ -266,7 +307,7 @@ export function pcHit(addr: bigint, k = 1, hart?: number, when?: (h: Hart) => bo
     },
     detach() {
       for (const h of installed) {
-        h.breakPc = NaN;
+        h.breakFilter = null;
         h.onBreakPc = null;
       }
       installed.length = 0;

@@ -262,13 +262,27 @@ export class CodeView {
    */
   fetchPa(h: Hart | null, va: bigint): number | null {
     const bus = this.machine.bus;
-    const ok = (pa: number | null) => (pa !== null && bus.isRam(pa, 2) ? pa : null);
-    if (!h || h.priv === 3) return va < 2n ** 53n ? ok(Number(va)) : null;
+    const pa = this.translatePa(h, va);
+    return pa !== null && bus.isRam(pa, 2) ? pa : null;
+  }
+
+  /**
+   * Physical address of virtual address `va` as hart h sees memory now (its privilege's
+   * translation: satp, or vsatp + hgatp while V = 1; M-mode and no hart: the address itself), by
+   * a read-only walk: no A/D updates, no faults, no TLB fills, permissions not checked (a
+   * debugger may read any mapped page). null when unmapped. RAM or not is the caller's check.
+   */
+  translatePa(h: Hart | null, va: bigint): number | null {
+    va = BigInt.asUintN(64, va);
+    if (!h || h.priv === 3) return va < 2n ** 53n ? Number(va) : null;
     const g = h.virt ? (gpa: number) => this.gpaToPa(h, gpa) : (pa: number) => pa;
     const satp = h.satp;
     const mode = Number(satp >> 60n);
-    if (mode === 0) return va < 2n ** 53n ? ok(g(Number(va))) : null;
+    if (mode === 0) return va < 2n ** 53n ? g(Number(va)) : null;
     const levels = mode === 8 ? 3 : 4;
+    // The address must be sign-extended from its top translated bit (priv spec §4.4.1).
+    const top = BigInt.asIntN(64, va) >> BigInt(12 + 9 * levels - 1);
+    if (top !== 0n && top !== -1n) return null;
     let a = Number(satp & 0xfffffffffffn) * 4096;
     const sva = BigInt.asIntN(64, va);
     const vpn = (BigInt.asUintN(64, sva) >> 12n) & ((1n << BigInt(9 * levels)) - 1n);
@@ -280,7 +294,7 @@ export class CodeView {
       const ppn = (pte >> 10n) & 0xfffffffffffn;
       if ((pte & 0xan) !== 0n) {
         const span = 1n << BigInt(12 + 9 * i);
-        return ok(g(Number(ppn * 4096n + (BigInt.asUintN(64, sva) & (span - 1n)))));
+        return g(Number(ppn * 4096n + (BigInt.asUintN(64, sva) & (span - 1n))));
       }
       a = Number(ppn) * 4096;
     }
@@ -440,13 +454,18 @@ class WatchingObserver implements HartObserver {
   }
 }
 
-class ReplayRun {
+/**
+ * A replay in progress: the machine rebuilt from the trace, a PreciseScheduler, and a Recorder
+ * whose events are compared with the recorded ones. Used by replay, seek and the gdb target
+ * (src/gdb/replay-target.ts), which moves it backwards with `rewind`.
+ */
+export class ReplayRun {
   readonly opened: OpenedTrace;
   readonly reader: TraceReader;
   readonly machine: Machine;
   readonly sched: PreciseScheduler;
   readonly recorder: Recorder;
-  readonly comparer: EventComparer;
+  comparer: EventComparer;
   readonly code: CodeView;
   private expectedIt: Iterator<TraceEvent>;
   private expectedLeft = true;
@@ -643,6 +662,22 @@ class ReplayRun {
     this.expectedIt = this.reader.events({ from: ck.seq });
     this.expectedLeft = true;
     while (this.digests[this.di] && this.digests[this.di]!.totalInstret <= ck.totalInstret) this.di++;
+  }
+
+  /**
+   * The machine state was set back (or forward) to a round start where recorded event `seq` is
+   * the next one (the gdb target's in-memory snapshots): number events from there and compare
+   * them with the recording from there, with a fresh comparer (an earlier divergence is the
+   * caller's to keep). Digests are not compared after a rewind.
+   */
+  rewind(seq: number): void {
+    this.recorder.reset(seq);
+    this.comparer = new EventComparer({ context: this.contextSize, drain: false });
+    this.expectedIt = this.reader.events({ from: seq });
+    this.expectedLeft = true;
+    this.di = this.digests.length;
+    this.fb = null;
+    this.startFast(seq);
   }
 
   private roundStart(s: Scheduler): void {
