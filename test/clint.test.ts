@@ -113,6 +113,19 @@ describe('Clint', () => {
     expect(clint.mtimecmpOf(0)).toBe(0x1234n);
   });
 
+  it('updateTimer (the board, at a hart\'s own time) raises MTIP, and an mtimecmp write into the future lowers it at once', () => {
+    // The timer-interrupt storm of issue 12: the board raised MTIP without the CLINT knowing,
+    // so the handler's mtimecmp write was taken for a no-change and MTIP stayed high.
+    const { clint, calls } = setup(2);
+    clint.write(0x4008, 8, 500n);
+    clint.updateTimer(1, 499n);
+    expect(calls).toEqual([]);
+    clint.updateTimer(1, 500n);
+    expect(calls).toEqual([[1, IRQ_MTIP, true]]);
+    clint.write(0x4008, 8, 1_000n); // clock() is 0 here: the compare is in the future
+    expect(calls).toEqual([[1, IRQ_MTIP, true], [1, IRQ_MTIP, false]]);
+  });
+
   it('updateTimers raises MTIP when time reaches mtimecmp, only on change', () => {
     const { clint, calls, clock } = setup(2);
     clint.write(0x4000, 8, 500n);

@@ -110,6 +110,16 @@ export class Clint implements MmioDevice {
   }
 
   /**
+   * Recompute one hart's MTIP at `mtime` (that hart's own virtual time, which the board knows
+   * between slices). The CLINT is the only driver of MTIP: the level it caches must be the
+   * line's level, or a later mtimecmp write that should lower MTIP is taken for a no-change (the
+   * timer-interrupt storm of issue 12, where the board raised MTIP behind the CLINT's back).
+   */
+  updateTimer(hart: number, mtime: bigint): void {
+    this.setMtip(hart, (mtime & MASK64) >= this.mtimecmp[hart]!);
+  }
+
+  /**
    * The mtime value at which `hart`'s MTIP will rise: mtimecmp[hart] while it is still in
    * the future. Returns CLINT_NO_DEADLINE (2^64, larger than any mtime) when MTIP is
    * *already* pending (mtime >= mtimecmp): nothing more will happen until software writes

@@ -18,7 +18,7 @@ import { buildVirtDtb } from './fdt.js';
 import { parseElf, isElf, ImageError, findSymbol, type ElfImage } from './loader.js';
 import { BuiltinSbi } from '../firmware/sbi.js';
 import { Jit } from '../hart/jit.js';
-import { IRQ_MTIP, type HartIrqLines } from './device.js';
+import type { HartIrqLines } from './device.js';
 import { Hypervisor, type HypervisorSnapshot } from '../hypervisor/hypervisor.js';
 import type { GuestConfig } from '../hypervisor/config.js';
 import { HV_ENTRY, hostRamFor } from '../hypervisor/layout.js';
@@ -218,7 +218,7 @@ export class Machine implements HartEnv, HartIrqLines {
   /** Recompute the time-driven lines of hart h at its own virtual time (MTIP, Sstc STIP). */
   updateTimers(h: Hart): void {
     const now = this.mtime(h);
-    h.setIrqLine(IRQ_MTIP, now >= this.clint.mtimecmpOf(h.id));
+    this.clint.updateTimer(h.id, now);
     if (h.sstcEnabled() || h.vsstcEnabled() || (h.mipHw & (C.MIP_STIP | C.MIP_VSTIP)) !== 0) h.updateSstc(now);
   }
 

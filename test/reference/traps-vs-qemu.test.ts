@@ -245,3 +245,30 @@ describe('wfi-timer as a guest of the built-in hypervisor (1 and 4 vCPUs)', () =
     summary.push(`wfi-timer as a guest, ${vcpus} vCPU(s): ${vsti.length} VS timer interrupts, each on the instruction right after the hypervisor's sret`);
   });
 });
+
+/**
+ * Issue 12, timer-interrupt storm: an M-mode handler that moves mtimecmp into the future takes
+ * exactly as many timer interrupts as on QEMU 7.2, and none of them spurious (mtime < mtimecmp
+ * at entry). guests/mtimer counts both and prints them; the trap logs must agree too.
+ */
+describe('mtimer (--bios none): an M-mode timer handler that moves mtimecmp ahead', () => {
+  it('takes as many timer interrupts as QEMU 7.2, none spurious', async () => {
+    const kernel = guestPath('mtimer');
+    const qemu = await runQemu({ kernel, bios: 'none', cpu: QEMU_CPU_MATCHING_HVTRACE, memMiB: MEM_MIB, smp: 1 });
+    expectCleanQemuExit(qemu);
+    const hv = runHvtrace(kernel, 'none');
+    expectCleanHvExit(hv);
+    const line = /^mtimer: (\d+) interrupts, (\d+) spurious$/m;
+    const q = line.exec(normalizeConsole(qemu.console));
+    const h = line.exec(normalizeConsole(hv.console));
+    expect(q, qemu.console).not.toBeNull();
+    expect(h, hv.console).not.toBeNull();
+    expect(h![2]).toBe('0');
+    expect(h![1]).toBe(q![1]);
+    const qt = qemu.log.filter((r) => r.interrupt && r.cause === 7).length;
+    const ht = hv.log.filter((r) => r.interrupt && r.cause === 7).length;
+    expect(ht).toBe(qt);
+    expect(ht).toBe(Number(h![1]));
+    summary.push(`mtimer: ${ht} M timer interrupts on both (QEMU ${qt}), 0 spurious`);
+  });
+});
