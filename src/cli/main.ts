@@ -103,8 +103,10 @@ program.command('replay').description('replay a trace and report the first diver
   .option('--no-digests', 'do not compare the stored state digests')
   .option('--console', 'print the guest console output while replaying')
   .option(...SYMBOLS_OPTION)
+  .option('--gdb <[HOST:]PORT>', 'serve a gdb client (gdb-multiarch: target remote HOST:PORT) at the start, or at --to POS; forwards and backwards (127.0.0.1 unless HOST; port 0: any free port)')
   .action(async (file: string, opts) => {
-    process.exitCode = (await import('./replay.js')).replayCommand(file, opts);
+    const mod = await import('./replay.js');
+    process.exitCode = opts.gdb !== undefined ? await mod.replayGdbCommand(file, opts) : mod.replayCommand(file, opts);
   });
 
 program.command('diff').description('compare two traces event by event (exit 0 same, 1 different, 2 unusable)')

@@ -21,6 +21,8 @@ export interface ReplayCliOptions {
   console?: boolean;
   /** --symbols files (ELF or System.map). */
   symbols?: string[];
+  /** --gdb [HOST:]PORT: serve a gdb client instead of replaying to the end. */
+  gdb?: string;
 }
 
 
@@ -166,5 +168,46 @@ export function replayCommand(file: string, o: ReplayCliOptions): number {
       return 2;
     }
     throw e;
+  }
+}
+
+/**
+ * `hvtrace replay FILE --gdb [HOST:]PORT [--to POS]`: replay to POS (default: the first
+ * instruction) and serve gdb clients (src/gdb/server.ts) until one detaches or kills the session.
+ * Exit 0 then; 2 for an unusable trace or position, a bad address or a port in use; 130 / 143 for
+ * SIGINT / SIGTERM. The guest console (with --console) goes to stdout, everything else to stderr.
+ */
+export async function replayGdbCommand(file: string, o: ReplayCliOptions): Promise<number> {
+  const { serveGdb, parseListenAddress, ListenError } = await import('../gdb/server.js');
+  const { openReplayTarget } = await import('../gdb/replay-target.js');
+  const log = (m: string): void => { process.stderr.write(`${m}\n`); };
+  let target: { close(): void } | null = null;
+  try {
+    parseListenAddress(o.gdb!);
+    if (o.json) throw new TraceError('--json does not apply to --gdb');
+    const symbols = loadSymbolFiles(o.symbols);
+    if (o.to !== undefined) parsePosition(o.to);
+    const end = await serveGdb(() => {
+      const t = openReplayTarget(file, {
+        force: o.force,
+        symbols,
+        to: o.to,
+        // gdb treats RISC-V watchpoints as firing before the access (have_nonsteppable_watchpoint)
+        // and steps over the accessing instruction itself.
+        watchStop: 'before',
+        onConsole: o.console ? (b) => out(Buffer.from(b).toString('latin1')) : undefined,
+      });
+      target = t;
+      return t;
+    }, o.gdb!, { log });
+    return end.kind === 'signal' ? (end.signal === 'SIGINT' ? 130 : 143) : 0;
+  } catch (e) {
+    if (e instanceof TraceError || e instanceof ListenError) {
+      process.stderr.write(`hvtrace: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  } finally {
+    (target as { close(): void } | null)?.close();
   }
 }

@@ -61,8 +61,12 @@ export type ServeEnd = SessionEnd | { readonly kind: 'signal'; readonly signal: 
 /**
  * Listen on `spec` and serve clients until one detaches or kills, the live machine halts, or the
  * process gets SIGINT / SIGTERM. Rejects with ListenError when the address cannot be used.
+ *
+ * `target` may be a function that makes it (e.g. replays to the start position): it runs once the
+ * port is bound, so a port in use is reported before a long seek; a client that connects in the
+ * meantime waits in the listen backlog. What it throws is rethrown (after closing the port).
  */
-export async function serveGdb(target: DebugTarget, spec: string, opts: ServeOptions): Promise<ServeEnd> {
+export async function serveGdb(targetOrMake: DebugTarget | (() => DebugTarget), spec: string, opts: ServeOptions): Promise<ServeEnd> {
   const want = parseListenAddress(spec);
   const server = net.createServer({ noDelay: true });
   await new Promise<void>((resolve, reject) => {
@@ -79,6 +83,13 @@ export async function serveGdb(target: DebugTarget, spec: string, opts: ServeOpt
       resolve();
     });
   });
+  let target: DebugTarget;
+  try {
+    target = typeof targetOrMake === 'function' ? targetOrMake() : targetOrMake;
+  } catch (e) {
+    server.close();
+    throw e;
+  }
   const bound = server.address() as net.AddressInfo;
   const addr: ListenAddress = { host: want.host, port: bound.port };
   opts.onListening?.(addr);
