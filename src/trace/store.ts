@@ -52,6 +52,7 @@
  *   .console(): ConsoleChunk[] ; .consoleBytes(): Uint8Array
  *   .inputs(): InputRow[] ; .inputQueue(): QueuedInput[]
  *   .digests(): DigestRow[]
+ *   .hashedEventRows(from: number, to: number): unknown[][]   // HASHED_EVENT_COLUMNS rows, to check digests' events_hash
  *   .checkpoints(): CheckpointInfo[]
  *   .checkpointAtOrBefore(pos: { seq?: number; vtime?: number; totalInstret?: number }): CheckpointInfo | null
  *   .checkpoint(id: number): CheckpointData          // state decoded, page list
@@ -107,6 +108,13 @@ function openDatabase(path: string, opts?: Database.Options): Database.Database 
 
 /** 2: digests carry the events' running hash and counts per kind (1 is still read). */
 export const SCHEMA_VERSION = 2;
+/**
+ * The events columns a digest's events_hash is computed over, as TraceReader.hashedEventRows
+ * returns them (64-bit values as two 32-bit halves: exact as doubles).
+ */
+export const HASHED_EVENT_COLUMNS =
+  'seq, vtime, hart, instret, pc & 4294967295, pc >> 32, priv, virt, kind, ' +
+  'a & 4294967295, a >> 32, b & 4294967295, b >> 32, c & 4294967295, c >> 32, payload';
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const HVTRACE_VERSION: string = (() => {
   try {
@@ -1032,6 +1040,20 @@ export class TraceReader {
     return (this.db.prepare('SELECT vtime, data FROM input_queue ORDER BY id').safeIntegers(true).raw(true).all() as Row[])
       .map((r) => ({ vtime: num(r[0]), data: new Uint8Array(r[1] as Buffer) }));
   }
+  /**
+   * Events [from, to) as rows of HASHED_EVENT_COLUMNS with plain (double) integers, for checking
+   * a digest's events_hash (src/trace/event-hash.ts EventHasher.addStoredRows).
+   */
+  hashedEventRows(from: number, to: number): unknown[][] {
+    const st = this.hashStmt ??= this.db.prepare(`SELECT ${HASHED_EVENT_COLUMNS} FROM events WHERE seq >= ? AND seq < ? ORDER BY seq`).raw(true);
+    try {
+      return st.all(from, to) as unknown[][];
+    } catch (e) {
+      throw new TraceError(`${this.path}: cannot read events #${from}..#${to - 1} (${(e as Error).message})`);
+    }
+  }
+  private hashStmt: Database.Statement | undefined;
+
   /** The state digests in order; eventsHash / kindCounts are absent where not stored (schema 1). */
   digests(): DigestRow[] {
     const v2 = this.schemaVersion >= 2;
