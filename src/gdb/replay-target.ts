@@ -69,6 +69,9 @@ interface Snapshot {
   /** RAM pages written since the snapshot before it (page index -> bytes); or all non-zero
    * pages when `full`. */
   readonly pages: Map<number, Uint8Array>;
+  /** Code pages (pc / 4096) executed since the snapshot before it (a superset), or null:
+   * unknown. Reverse-continue skips stretches that never ran a breakpoint's page. */
+  cov: Set<number> | null;
   /** A trace checkpoint (restored with restoreCheckpoint; full). */
   readonly traceCk?: CheckpointInfo;
   readonly full: boolean;
@@ -90,6 +93,15 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
   /** RAM pages written since `base`. */
   private readonly dirty: Uint8Array;
   private dirtyList: number[] = [];
+  /** Code pages executed since `base` was restored or taken (see Snapshot.cov). */
+  private covNow = new Set<number>();
+  private readonly covLast: number[];
+  /**
+   * The furthest round start the event comparison has reached; stretches before it are re-run
+   * without comparing (they were compared once), and comparing resumes there.
+   */
+  private verified = { g: 0, time: 0, seq: 0 };
+  private comparing = true;
   /** Snapshots are taken only while this is set (not during the thinning-free parts). */
   private snapshotting = true;
   /** At the end of the recording (the run halted there, or the recording stops there). */
@@ -132,6 +144,15 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
       this.markDirty(Math.max(0, (pa - bus.ramBase) / PAGE), Math.min(this.dirty.length - 1, (pa - bus.ramBase + Math.max(len, 1) - 1) / PAGE));
       if (prevRam) prevRam(pa, len);
     };
+    this.covLast = m.harts.map(() => NaN);
+    for (const h of m.harts) {
+      h.onFetchPage = (x, page) => {
+        if (this.covLast[x.id] !== page) {
+          this.covLast[x.id] = page;
+          this.covNow.add(page);
+        }
+      };
+    }
     m.onConsole = (b) => {
       if (this.total() >= this.furthest) this.onConsole?.(b);
     };
@@ -142,6 +163,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
     const ram = bus.ramView();
     for (let p = 0; p < tr.touched.length; p++) if (tr.touched[p]) pages.set(p, ram.slice(p * PAGE, p * PAGE + PAGE));
     this.base = this.capture(pages, true);
+    (this.base as { cov: Set<number> | null }).cov = null;
     this.snaps.push(this.base);
   }
 
@@ -168,11 +190,18 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
     const snap: Snapshot = {
       g: this.total(), time: this.sched.time, steps: m.harts.map((h) => h.steps), seq: this.run.recorder.seq,
       machine: structuredClone(m.saveState()), sched: structuredClone(this.sched.saveState()) as SchedState, pages, full,
+      cov: this.covNow,
     };
     this.clearDirty();
+    this.resetCov();
     // From here on, every page's first store must reach Bus.onStore again.
     for (const h of m.harts) h.flushTlb();
     return snap;
+  }
+
+  private resetCov(): void {
+    this.covNow = new Set();
+    this.covLast.fill(NaN);
   }
 
   private insert(s: Snapshot): void {
@@ -185,6 +214,13 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
   private roundStart(time: number): void {
     const g = this.total();
     if (g > this.furthest) this.furthest = g;
+    const v = this.verified;
+    if (this.comparing) {
+      if (g > v.g || (g === v.g && time > v.time)) this.verified = { g, time, seq: this.run.recorder.seq };
+    } else if (g === v.g && time === v.time) {
+      this.run.rewind(v.seq);
+      this.comparing = true;
+    }
     for (let i = this.snaps.length - 1; i >= 0; i--) {
       const s = this.snaps[i]!;
       if (s.g < g) break;
@@ -274,10 +310,13 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
     }
     this.sched.clearResume();
     this.noteDivergence();
-    this.run.rewind(s.seq);
+    const v = this.verified;
+    this.comparing = s.g > v.g || (s.g === v.g && s.time >= v.time);
+    this.run.rewind(s.seq, { compare: this.comparing });
     this.base = s;
     this.clearDirty();
     for (const h of m.harts) h.flushTlb();
+    this.resetCov();
     this.ignoreG = -1;
     this.atEnd = false;
   }
@@ -297,7 +336,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
         const st = this.opened.reader.checkpoint(ck.id).state.machine as MachineSnapshot;
         const anchor: Snapshot = {
           g: ck.totalInstret, time: ck.vtime, steps: st.harts.map((h) => h.steps), seq: ck.seq,
-          machine: null, sched: null, pages: new Map(), traceCk: ck, full: true,
+          machine: null, sched: null, pages: new Map(), cov: null, traceCk: ck, full: true,
         };
         this.insert(anchor);
         return anchor;
@@ -346,7 +385,13 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
         continue;
       }
       const next = this.snaps[i + 1];
-      if (next && !next.full) for (const [p, b] of s.pages) if (!next.pages.has(p)) next.pages.set(p, b);
+      if (next && !next.full) {
+        for (const [p, b] of s.pages) if (!next.pages.has(p)) next.pages.set(p, b);
+        if (next.cov !== null) {
+          if (s.cov === null) (next as { cov: Set<number> | null }).cov = null;
+          else for (const p of s.cov) next.cov.add(p);
+        }
+      }
     }
     this.snaps.length = 0;
     this.snaps.push(...out);
@@ -485,6 +530,9 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
     }
     // reverse-continue: the last hit before P, one stretch between snapshots at a time.
     let end = P;
+    let endSnap: Snapshot | null = null;
+    const bpPages = new Set<number>();
+    for (const pc of this.bps.keys()) bpPages.add(Math.floor(pc / 4096));
     for (;;) {
       let s: Snapshot | null = null;
       for (const x of this.snaps) if (x.g < end) s = x;
@@ -492,6 +540,18 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
         const o = this.land(0);
         this.stopHart = o.kind === 'landed' ? o.hart : 0;
         return { hart: this.stopHart, reason: 'begin' };
+      }
+      // A stretch that never ran a breakpoint's page has no hit (watchpoints: always scanned).
+      const cov = endSnap?.cov ?? null;
+      if (cov !== null && this.watches.length === 0 && ![...bpPages].some((p) => cov.has(p))) {
+        end = s.g;
+        endSnap = s;
+        if (end === 0) {
+          const o = this.land(0);
+          this.stopHart = o.kind === 'landed' ? o.hart : 0;
+          return { hart: this.stopHart, reason: 'begin' };
+        }
+        continue;
       }
       this.restore(s);
       const { outcome, hits } = await this.execute({ hits: 'record', recordBefore: P, scanEndG: end }, interrupted);
@@ -510,6 +570,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
         return this.stopEvent({ kind: 'hit', hit: last }, last.hart);
       }
       end = s.g;
+      endSnap = s;
       if (end === 0) {
         const o = this.land(0);
         this.stopHart = o.kind === 'landed' ? o.hart : 0;

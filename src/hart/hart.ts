@@ -284,6 +284,13 @@ export class Hart {
   watch: WatchHook | null = null;
   /** Set while an AMO accesses memory (it reads as well as writes; for watchpoints). */
   amoAccess = false;
+  /**
+   * Code coverage by page (the gdb replay target skips stretches that never ran a breakpoint's
+   * page): null = off. Called with pc / 4096 (rounded down) whenever execution enters a code
+   * page other than the one it was on (and on every fetch from a page the fetch cache cannot
+   * hold), which every instruction's page does at least once after a TLB flush.
+   */
+  onFetchPage: ((h: Hart, page: number) => void) | null = null;
   /** Block translation tier shared by the machine's harts (null = interpreter only). */
   jit: Jit | null = null;
   /** Native firmware for traps into M-mode (built-in SBI); null = jump to mtvec. */
@@ -1522,6 +1529,7 @@ export class Hart {
   // ======================================================================
   /** Make pc's page the current fetch page if it can be cached (else fetchVa stays NaN). */
   private fetchFill(pc: number): void {
+    if (this.onFetchPage !== null) this.onFetchPage(this, Math.floor(pc / 4096));
     const plo = pc | 0; // ToInt32: exact low word of the (safe-integer) pc
     const pageVa = pc - (plo & 4095);
     const k = ((plo >>> 12) & TLB_MASK) << 2;

@@ -563,6 +563,7 @@ export class ReplayRun {
    * rows matched so far are handed over as counts and context.
    */
   private onBatch(b: EventBatch): void {
+    if (this.compareOff) return;
     let i = 0;
     if (this.feed !== null) {
       i = this.fastCompare(b);
@@ -670,15 +671,22 @@ export class ReplayRun {
    * them with the recording from there, with a fresh comparer (an earlier divergence is the
    * caller's to keep). Digests are not compared after a rewind.
    */
-  rewind(seq: number): void {
+  rewind(seq: number, opts: { compare?: boolean } = {}): void {
     this.recorder.reset(seq);
     this.comparer = new EventComparer({ context: this.contextSize, drain: false });
-    this.expectedIt = this.reader.events({ from: seq });
-    this.expectedLeft = true;
     this.di = this.digests.length;
     this.fb = null;
+    this.compareOff = opts.compare === false;
+    if (this.compareOff) return;
+    this.expectedIt = this.reader.events({ from: seq });
+    this.expectedLeft = true;
     this.startFast(seq);
   }
+  /**
+   * Events are numbered but not compared (rewind with compare: false: the gdb target re-running
+   * a stretch it has compared before).
+   */
+  private compareOff = false;
 
   private roundStart(s: Scheduler): void {
     if (this.digestMismatch || this.di >= this.digests.length) return;
