@@ -82,6 +82,9 @@ const TLB_EMPTY = 0x7fffffff;
  * serviceAttention). Architected nesting needs at most 3 (VS -> HS -> M), plus native handlers.
  */
 const MAX_IRQS_PER_BOUNDARY = 8;
+/** xcause values by code (exceptions; interrupts with bit 63): no BigInt built per trap. */
+const EXC_CAUSE_BIG = Array.from({ length: 64 }, (_, c) => BigInt(c));
+const IRQ_CAUSE_BIG = Array.from({ length: 64 }, (_, c) => (1n << 63n) | BigInt(c));
 /** Entries of the G-stage translation cache (a power of two). */
 const GTLB_SIZE = 1024;
 
@@ -717,6 +720,21 @@ export class Hart {
     this.excGva = false;
     throw TRAP;
   }
+  /**
+   * raise() without the throw, for an exception execSystem detects itself: the loop takes it
+   * right after execSystem returns (`excNow`), exactly as run() takes a thrown TRAP.
+   */
+  private exceptionNow(cause: number, tval: bigint): void {
+    this.excCause = cause;
+    this.excTval = tval;
+    this.excGpa = 0n;
+    this.excTinst = 0n;
+    this.excGva = false;
+    this.excNow = true;
+    this.jumped = true;
+  }
+  /** Set by exceptionNow: the instruction raised `excCause`; the loop enters the trap. */
+  private excNow = false;
   /** raise() for a fault whose tval is the address of an access of kind `acc` (sets GVA). */
   raiseAddr(cause: number, acc: number, va: bigint): never {
     this.setCtx(acc);
@@ -779,14 +797,14 @@ export class Hart {
     }
     // VS-level interrupts reach a VS handler with the supervisor codes (§8.6.4: VSSI 2 -> 1, ...).
     const reported = target === 2 && interrupt && (cause === 2 || cause === 6 || cause === 10) ? cause - 1 : cause;
-    const causeV = interrupt ? (1n << 63n) | BigInt(reported) : BigInt(reported);
+    const causeV = (interrupt ? IRQ_CAUSE_BIG : EXC_CAUSE_BIG)[reported]!;
     let vec: bigint;
     if (target === 0) {
       this.setVirt(false);
       this.mepc = epc;
       this.mcause = causeV;
       this.mtval = tval;
-      this.mtval2 = gpa >> 2n;
+      this.mtval2 = gpa === 0n ? 0n : gpa >> 2n;
       this.mtinst = tinst;
       let ms = this.mstatus;
       ms = (ms & ~C.MSTATUS_MPIE) | ((ms & C.MSTATUS_MIE) ? C.MSTATUS_MPIE : 0);
@@ -799,7 +817,7 @@ export class Hart {
     } else {
       if (target === 1) {
         this.setVirt(false);
-        this.htval = gpa >> 2n;
+        this.htval = gpa === 0n ? 0n : gpa >> 2n;
         this.htinst = tinst;
         let hs = this.hstatus & ~(C.HSTATUS_SPV | C.HSTATUS_GVA);
         if (fromVirt) hs = (hs & ~C.HSTATUS_SPVP) | C.HSTATUS_SPV | (from === C.PRV_S ? C.HSTATUS_SPVP : 0);
@@ -818,17 +836,26 @@ export class Hart {
       vec = this.stvec;
     }
     this.setPriv(target === 0 ? C.PRV_M : C.PRV_S);
-    // Vectored mode: interrupts go to BASE + 4*cause (§3.1.7).
-    let target_ = vec & ~3n;
-    if (interrupt && (vec & 3n) === 1n) target_ += 4n * BigInt(reported);
+    // Vectored mode: interrupts go to BASE + 4*cause (§3.1.7). Computed on the pc's number
+    // form where it is exact (BigInt masking cost a third of a trap).
+    const vpc = pcNumber(vec);
+    let handler: number;
+    if (vpc < 2 ** 52 && vpc > -(2 ** 52)) {
+      const mode = vpc & 3; // the low bits survive ToInt32
+      handler = vpc - mode + (interrupt && mode === 1 ? 4 * reported : 0);
+    } else {
+      let t = vec & ~3n;
+      if (interrupt && (vec & 3n) === 1n) t += 4n * BigInt(reported);
+      handler = this.pcFromBig(t);
+    }
     const native = (target === 0 && this.mTrapHandler !== null) || (target === 1 && this.hsHandler !== null);
     // A fetch fault at the handler address itself would loop forever: report a double fault.
-    if (!interrupt && isFetchFault(cause) && epc === target_ && !native) {
+    if (!interrupt && isFetchFault(cause) && !native && this.vaBig(handler) === epc) {
       const lvl = target === 0 ? 'M' : target === 1 ? 'S' : 'VS';
-      this.fatal = `double fault: hart ${this.id} cannot fetch its ${lvl}-mode trap handler at 0x${target_.toString(16)} (${C.EXCEPTION_NAMES[cause]})`;
+      this.fatal = `double fault: hart ${this.id} cannot fetch its ${lvl}-mode trap handler at 0x${this.vaBig(handler).toString(16)} (${C.EXCEPTION_NAMES[cause]})`;
       this.attention = true;
     }
-    this.setPc(target_);
+    this.pc = handler;
     if (this.obs) this.obs.trap(this, cause, interrupt, epc, tval, from, this.priv, fromVirt, this.virt);
     if (target === 0 && this.mTrapHandler) this.mTrapHandler(this, cause, interrupt);
     else if (target === 1 && this.hsHandler) this.hsHandler.onTrap(this, cause, interrupt);
@@ -1758,8 +1785,16 @@ export class Hart {
           this.execSystem(op, dd[b + 7]!, raw, rd, rs1, rs2, imm);
           if (this.jumped) {
             this.jumped = false;
-            npc = this.pc;
             entry = true;
+            if (this.excNow) {
+              // As run() does for a thrown TRAP: the step counts, the instruction does not retire.
+              this.excNow = false;
+              this.steps++;
+              this.notRetired++;
+              this.enterTrap(this.excCause, false, this.excTval);
+              continue;
+            }
+            npc = this.pc;
           }
       }
       this.pc = npc;
@@ -1803,13 +1838,16 @@ export class Hart {
   private execSystem(op: number, ins: number, raw: number, rd: number, rs1: number, rs2: number, imm: number): void {
     const x = this.x, xi = this.xi;
     switch (op) {
-      case Op.ILLEGAL: this.illegal(raw);
+      // The exceptions an instruction raises by itself are taken without a host throw
+      // (exceptionNow): a throw costs ~10 µs here, so a handler whose first instruction traps
+      // ran at ~90k traps/s (issue 12).
+      case Op.ILLEGAL: return this.exceptionNow(C.CAUSE_ILLEGAL_INSTRUCTION, BigInt(raw >>> 0));
       case Op.ECALL:
         // From VS-mode the cause is 10; from VU-mode it is 8 like U (§8.6.?).
-        this.raise(this.priv === C.PRV_U ? C.CAUSE_USER_ECALL : this.priv === C.PRV_S
+        return this.exceptionNow(this.priv === C.PRV_U ? C.CAUSE_USER_ECALL : this.priv === C.PRV_S
           ? (this.virt ? C.CAUSE_VIRTUAL_SUPERVISOR_ECALL : C.CAUSE_SUPERVISOR_ECALL) : C.CAUSE_MACHINE_ECALL, 0n);
       // xtval for a breakpoint may be 0 or the pc (§3.1.16): 0, as QEMU 7.2.
-      case Op.EBREAK: this.raise(C.CAUSE_BREAKPOINT, 0n);
+      case Op.EBREAK: return this.exceptionNow(C.CAUSE_BREAKPOINT, 0n);
       case Op.MRET:
         if (this.priv !== C.PRV_M) this.illegal(raw);
         this.doMret();
@@ -2126,8 +2164,10 @@ function ea(h: Hart, xi: Int32Array, rs1: number, imm: number, acc: number): num
  * are mapped to a non-canonical number that faults in every translation mode. (The exact
  * value is lost only for such wild jumps.)
  */
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE_BIG = -MAX_SAFE_BIG;
 export function pcNumber(v: bigint): number {
   const s = BigInt.asIntN(64, v);
-  if (s <= BigInt(Number.MAX_SAFE_INTEGER) && s >= -BigInt(Number.MAX_SAFE_INTEGER)) return Number(s);
+  if (s <= MAX_SAFE_BIG && s >= MIN_SAFE_BIG) return Number(s);
   return s > 0n ? 2 ** 53 : -(2 ** 53);
 }
