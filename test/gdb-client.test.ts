@@ -435,7 +435,7 @@ describe.skipIf(!haveGdb || !haveLinux)('gdb-multiarch on a recording of the Lin
     const t0 = Date.now();
     c.send('\x03');
     const m = await c.expect(/\$(T[0-9a-f]{2}[^#]*)#/);
-    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(Date.now() - t0).toBeLessThan(500);
     expect(m[1]).toMatch(/^T02thread:[1-4];$|replaylog:begin/);
     expect(await c.ask('D')).toBe('OK');
     expect(await srv.exited).toBe(0);
@@ -465,7 +465,7 @@ describe.skipIf(!haveGdb || !haveLinux)('gdb-multiarch on Linux as a guest of th
     ], { timeoutMs: 110_000 });
     expect(await srv.exited).toBe(0);
     const stop = section(out, 'stop');
-    expect(stop).toMatch(new RegExp(`hit Breakpoint 1, 0x${startKernel.toString(16).padStart(16, '0')} in`));
+    expect(stop).toMatch(new RegExp(`Breakpoint 1, 0x${startKernel.toString(16).padStart(16, '0')} in`));
     expect(stop).toMatch(/\$1 = 5/); // priv | V << 2: S with V = 1
     expect(section(out, 'threads')).toMatch(/\* 1\s+Thread 1 \(hart 0, priv VS, running\)/);
     const mem = section(out, 'mem');

@@ -52,6 +52,7 @@ program
   .version('0.1.0');
 
 machineOptions(program.command('run').description('run a machine; the guest console goes to stdout'))
+  .option('--gdb <[HOST:]PORT>', 'start stopped at the first instruction and serve a gdb client (gdb-multiarch: target remote HOST:PORT; 127.0.0.1 unless HOST; port 0: any free port)')
   .action(async (opts) => {
     process.exitCode = await (await import('./run.js')).runCommand(opts);
   });

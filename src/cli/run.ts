@@ -26,6 +26,8 @@ export interface MachineCliOptions {
   quantum: number;
   quiet?: boolean;
   input?: string;
+  /** --gdb [HOST:]PORT (run only): start stopped and serve a gdb client. */
+  gdb?: string;
 }
 
 /** Build the machine configuration from CLI flags (throws ImageError with a one-line message). */
@@ -91,6 +93,7 @@ export function parseMaxInsns(s: string | undefined): number | undefined {
 
 /** `hvtrace run`: returns the process exit status. */
 export async function runCommand(o: MachineCliOptions): Promise<number> {
+  if (o.gdb !== undefined) return runGdbCommand(o);
   let machine: Machine;
   let sched: Scheduler;
   try {
@@ -160,4 +163,88 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
     process.stderr.write(`hvtrace: ${halt.message}\n`);
   }
   return halt.exitCode;
+}
+
+/**
+ * `hvtrace run ... --gdb [HOST:]PORT` (like QEMU's `-s -S`): build the machine, stop it right
+ * before its first instruction and serve gdb clients (src/gdb/server.ts). Register and memory
+ * writes are allowed. The guest console goes to stdout; UART input comes from `--input` only
+ * (the terminal belongs to gdb). Exit status: the guest's when it halts under the debugger (gdb
+ * sees the exit); after `detach` the machine runs on to its end, as QEMU's does, and its status
+ * is the exit status; 0 after `kill`; 2 for bad flags or a port in use; 130 / 143 for SIGINT /
+ * SIGTERM.
+ */
+async function runGdbCommand(o: MachineCliOptions): Promise<number> {
+  const { serveGdb, parseListenAddress, ListenError } = await import('../gdb/server.js');
+  const { openRunTarget } = await import('../gdb/run-target.js');
+  const log = (m: string): void => { process.stderr.write(`${m}\n`); };
+  let cfg: MachineConfig;
+  let input: Uint8Array | undefined;
+  let maxInsns: number | undefined;
+  try {
+    parseListenAddress(o.gdb!);
+    cfg = machineConfigFromCli(o);
+    maxInsns = parseMaxInsns(o.maxInsns);
+    if (o.input) input = readImage(o.input, 'input').bytes;
+  } catch (e) {
+    if (e instanceof ImageError || e instanceof ListenError) {
+      log(`hvtrace: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  const console_ = new ConsoleBuffer();
+  const flusher = setInterval(() => console_.flush(), 50);
+  flusher.unref();
+  let target: Awaited<ReturnType<typeof openRunTarget>> | null = null;
+  try {
+    const end = await serveGdb(() => {
+      target = openRunTarget(cfg, { quantum: o.quantum, maxInsns, input, onConsole: console_.write });
+      return target;
+    }, o.gdb!, { log });
+    console_.flush();
+    switch (end.kind) {
+      case 'halted':
+        return end.exitCode;
+      case 'signal':
+        return end.signal === 'SIGINT' ? 130 : 143;
+      case 'kill':
+        return 0;
+      case 'disconnect':
+      case 'detach': {
+        // Detached: the machine runs on to its end (gdb removed its breakpoints first).
+        const t = target!;
+        let sig: 'SIGINT' | 'SIGTERM' | null = null;
+        const onInt = (): void => { sig = 'SIGINT'; };
+        const onTerm = (): void => { sig = 'SIGTERM'; };
+        process.on('SIGINT', onInt);
+        process.on('SIGTERM', onTerm);
+        try {
+          for (;;) {
+            const ev = await t.resume({ direction: 'forward', mode: 'continue', hart: t.currentHart() }, () => sig !== null);
+            console_.flush();
+            if (ev.reason === 'halted') {
+              if (!o.quiet || (ev.halt && ev.halt.exitCode !== 0)) log(`hvtrace: ${ev.halt?.message ?? 'halted'}`);
+              return ev.halt?.exitCode ?? 0;
+            }
+            if (sig !== null) return sig === 'SIGINT' ? 130 : 143;
+          }
+        } finally {
+          process.off('SIGINT', onInt);
+          process.off('SIGTERM', onTerm);
+        }
+      }
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof ImageError || e instanceof ListenError) {
+      log(`hvtrace: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  } finally {
+    clearInterval(flusher);
+    console_.flush();
+    (target as { close(): void } | null)?.close();
+  }
 }

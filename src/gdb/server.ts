@@ -4,8 +4,9 @@
  * - Listens on 127.0.0.1 unless a host is given (`0.0.0.0:1234`, `[::1]:1234`); port 0 picks a
  *   free port. Prints the line to type in gdb on stderr (`target remote 127.0.0.1:PORT`): stdout
  *   is the guest console's.
- * - A second client while one is attached is refused: closed at once, with a line on stderr; the
- *   first session goes on.
+ * - A second client while one is attached is refused: closed (within a second: a client that
+ *   reconnects right after dropping its connection gets that long for the old session to wind
+ *   down), with a line on stderr; the first session goes on.
  * - Ctrl-C from gdb during a resume interrupts it: the socket is read while the target's resume
  *   awaits (targets yield to the event loop between chunks).
  * - A client that disconnects ends its session: a running resume is interrupted, and the server
@@ -120,13 +121,10 @@ export async function serveGdb(targetOrMake: DebugTarget | (() => DebugTarget), 
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
 
-  server.on('connection', (socket) => {
-    const who = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    if (active || finished) {
-      opts.log(`hvtrace: refused gdb client ${who}: ${finished ? 'the stub is shutting down' : 'another client is attached (one at a time)'}`);
-      socket.destroy();
-      return;
-    }
+  /** Settles when the attached session is over and its last packet handled (active = null). */
+  let gone: Promise<void> = Promise.resolve();
+
+  const attach = (socket: net.Socket, who: string): void => {
     socket.setNoDelay(true);
     const stub = new GdbStub(target, {
       write: (b) => {
@@ -136,16 +134,19 @@ export async function serveGdb(targetOrMake: DebugTarget | (() => DebugTarget), 
     });
     const session = { stub, socket };
     active = session;
+    let release!: () => void;
+    gone = new Promise((r) => { release = r; });
     opts.log(`hvtrace: gdb client ${who} attached`);
     socket.on('data', (d: Buffer) => stub.receive(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
     socket.on('error', () => { /* reset by the peer: 'close' follows */ });
     socket.on('close', () => stub.close());
     void stub.done.then(async (end) => {
       if (end.kind === 'disconnect') {
-        // Let an interrupted resume return before the next client can attach.
+        // Let an interrupted resume return before the next client attaches.
         await stub.whenIdle();
         if (active === session) active = null;
         if (!finished) opts.log(`hvtrace: gdb client ${who} disconnected; waiting for the next one (target remote ${hostForUrl(addr.host)}:${addr.port})`);
+        release();
         return;
       }
       opts.log(`hvtrace: gdb client ${who} ${end.kind === 'detach' ? 'detached' : end.kind === 'kill' ? 'killed the session' : `saw the machine halt (${end.message})`}`);
@@ -153,7 +154,32 @@ export async function serveGdb(targetOrMake: DebugTarget | (() => DebugTarget), 
       socket.end();
       if (active === session) active = null;
       finish(end);
+      release();
     });
+  };
+
+  const refuse = (socket: net.Socket, who: string): void => {
+    opts.log(`hvtrace: refused gdb client ${who}: ${finished ? 'the stub is shutting down' : 'another client is attached (one at a time)'}`);
+    socket.destroy();
+  };
+
+  server.on('connection', (socket) => {
+    const who = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    socket.on('error', () => {});
+    if (finished) {
+      refuse(socket, who);
+    } else if (active) {
+      // A client that reconnects right after dropping the connection may be seen before its
+      // old connection's end (the loop was busy in a resume): give the old session a moment to
+      // wind down (its resume interrupted) before refusing.
+      const grace = new Promise<void>((r) => setTimeout(r, 1000));
+      void Promise.race([gone, grace]).then(() => {
+        if (active || finished || socket.destroyed) refuse(socket, who);
+        else attach(socket, who);
+      });
+    } else {
+      attach(socket, who);
+    }
   });
 
   try {
