@@ -1,6 +1,8 @@
 /**
  * The differ (src/diff/compare.ts) and `hvtrace diff` / `hvtrace import qemu`; the one-line,
- * exit-2, never-modify contract of `diff` and `replay` on unusable files.
+ * exit-2, never-modify contract of `diff` and `replay` on unusable files; diff never says "same"
+ * when the traces differ (events changed behind equal state digests; images, configuration,
+ * input, console and end of run compared first: issue 12).
  *
  * The CLI tests need the build (dist/cli/main.js; `npm test` builds first).
  */
@@ -18,6 +20,8 @@ import {
 } from '../src/diff/compare.js';
 import type { TraceEvent } from '../src/trace/model.js';
 import { parseElf, findSymbol, symbolizer } from '../src/machine/loader.js';
+import { EventHasher } from '../src/trace/event-hash.js';
+import { TraceReader } from '../src/trace/store.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = `${ROOT}dist/cli/main.js`;
@@ -231,7 +235,7 @@ describe('hvtrace diff', () => {
     expect(full.summary.compared).toBe(js.summary.compared);
   });
 
-  it('a kernel changed by one instruction: the first changed event, with its pc and symbol (exit 1)', () => {
+  it('a kernel changed by one instruction: the image difference first, then the first changed event, with its pc and symbol (exit 1)', () => {
     const a = tmp('h1.trace');
     const b = record('hp.trace', patchedHello());
     // The first difference, found independently.
@@ -251,19 +255,29 @@ describe('hvtrace diff', () => {
     expect(sym).toBeTruthy();
     const r = cli(['diff', a, b]);
     expect(r.status, r.stdout + r.stderr).toBe(1);
-    const head = r.stdout.split('\n')[0]!;
+    const lines = r.stdout.split('\n');
+    // The images differ: said first, before the first event difference.
+    expect(lines[0]).toMatch(/^hvtrace diff: .*h1\.trace and .*hp\.trace differ: the kernel image differs: .*h1\.trace has .*hello\.elf \(sha256 [0-9a-f]{12}, \d+ bytes\), .*hp\.trace has .*hello-patched\.elf \(sha256 [0-9a-f]{12}/);
+    const head = lines.find((l) => l.startsWith('first event difference: '))!;
     expect(head).toContain(`event #${first.seq} (${first.kind as string}) differs in`);
     expect(head).toContain(`pc 0x${pc.toString(16)} <${sym}>`);
+    expect(r.stdout.indexOf('images: the kernel image differs')).toBeLessThan(r.stdout.indexOf('first event difference: '));
     expect(r.stdout).toContain(`first divergence at event index ${k}`);
     const j = JSON.parse(cli(['diff', a, b, '--format', 'json']).stdout);
     expect(j.status).toBe('different');
+    // The image, and what it printed (its first printf's format string moved).
+    expect(j.differences.map((d: { area: string }) => d.area)).toEqual(['images', 'console']);
+    expect(j.differences[0]).toMatchObject({ area: 'images', item: 'kernel' });
+    expect(j.message).toBe(j.differences[0].message);
+    expect(j.divergence.message).toBe(head.slice('first event difference: '.length));
     expect(j.divergence.expected.seq).toBe(Number(first.seq));
     expect(j.divergence.where).toMatchObject({ pc: `0x${pc.toString(16)}`, symbol: sym });
     expect(j.divergence.before.expected.length).toBe(5);
     const x = cli(['diff', a, b, '--format', 'junit']);
     expect(x.status).toBe(1);
     expect(x.stdout).toContain('failures="1"');
-    expect(x.stdout).toMatch(new RegExp(`<failure message="event #${first.seq} `));
+    expect(x.stdout).toMatch(/<failure message="the kernel image differs: /);
+    expect(x.stdout).toContain(`first event difference: event #${first.seq} `);
   });
 
   it('zero events compared is an error (exit 2), also in JUnit', () => {
@@ -275,6 +289,166 @@ describe('hvtrace diff', () => {
     expectUnusable(['diff', a, b, '--kinds', 'traps'], a, /unknown event kind "traps"/);
     expectUnusable(['diff', a, b, '--ignore', 'pcc'], a, /unknown event field "pcc"/);
     expectUnusable(['diff', a, b, '--format', 'xml'], a, /--format xml/);
+  });
+});
+
+/** A copy of `src` named `name`, changed by `sql` statements. */
+function tampered(src: string, name: string, ...sql: string[]): string {
+  const p = tmp(name);
+  copyFileSync(src, p);
+  const db = new Database(p);
+  for (const q of sql) db.exec(q);
+  db.close();
+  return p;
+}
+interface DiffJson {
+  status: string; message?: string;
+  differences: { area: string; item: string; a: string | null; b: string | null; message: string }[];
+  divergence: null | { index: number; message: string; expected: { seq: number; kind: string } | null; actual: { seq: number; kind: string } | null; differences: { field: string }[] };
+  skippedTo: null | { seq: number; digests: number };
+  notes: string[];
+  summary: { compared: number; skipped: number; expected: { perKind: Record<string, number> }; actual: { perKind: Record<string, number> } };
+}
+const diffJson = (...args: string[]): { status: number | null; j: DiffJson; stderr: string } => {
+  const r = cli(['diff', ...args, '--format', 'json']);
+  return { status: r.status, j: JSON.parse(r.stdout) as DiffJson, stderr: r.stderr };
+};
+
+describe('diff never says "same" when the traces differ', () => {
+  /** Exit 1 naming event #10 in every format; kinds of event #10 on each side. */
+  function expectEvent10(a: string, b: string, extra: string[] = []): DiffJson {
+    const t = cli(['diff', a, b, ...extra]);
+    expect(t.status, t.stdout + t.stderr).toBe(1);
+    expect(t.stdout.split('\n')[0]).toMatch(/ differ: event #10 \(\w+\) differs in /);
+    const { status, j } = diffJson(a, b, ...extra);
+    expect(status).toBe(1);
+    expect(j.status).toBe('different');
+    expect(j.divergence!.expected!.seq).toBe(10);
+    expect(j.divergence!.actual!.seq).toBe(10);
+    const x = cli(['diff', a, b, ...extra, '--format', 'junit']);
+    expect(x.status).toBe(1);
+    expect(x.stdout).toContain('failures="1"');
+    expect(x.stdout).toMatch(/<failure message="event #10 /);
+    return j;
+  }
+
+  it('event #10\'s kind changed in a copy, digests on both sides (the case that said "same"): exit 1, event #10, in every format', () => {
+    const a = tmp('h1.trace');
+    // Both sides have digests past event #10: an untouched copy skips through them.
+    const same = diffJson(a, tampered(a, 'h1-copy.trace'));
+    expect(same.status).toBe(0);
+    expect(same.j.skippedTo!.seq).toBeGreaterThan(10 + 5);
+    const b = tampered(a, 'h1-kind10.trace', "UPDATE events SET kind = CASE kind WHEN 'csr_write' THEN 'trap' ELSE 'csr_write' END WHERE seq = 10");
+    const j = expectEvent10(a, b);
+    expect(j.divergence!.differences.map((d) => d.field)).toEqual(['kind']);
+    expect(j.summary.expected.perKind).not.toEqual(j.summary.actual.perKind);
+    expect(j.skippedTo).toBeNull();
+    // The file no longer holds the events its recorder hashed: said, as a warning.
+    expect(j.notes.join('\n')).toMatch(/h1-kind10\.trace: the stored events #0\.\.#\d+ are not the ones recorded before its state digest 1 \(per kind: .*\): the file was changed after recording/);
+    const t = cli(['diff', a, b]);
+    expect(t.stderr).toMatch(/^hvtrace: warning: .*h1-kind10\.trace: the stored events/m);
+    // Either way round, and without digests.
+    expectEvent10(b, a);
+    expectEvent10(a, b, ['--no-digests']);
+  });
+
+  it('a field changed with the counts per kind unchanged: the events hash catches it', () => {
+    const a = tmp('h1.trace');
+    const b = tampered(a, 'h1-a10.trace', 'UPDATE events SET a = a + 1 WHERE seq = 10');
+    const j = expectEvent10(a, b);
+    expect(j.divergence!.differences.map((d) => d.field)).toEqual(['a']);
+    expect(j.summary.expected.perKind).toEqual(j.summary.actual.perKind);
+    expect(j.notes.join('\n')).toMatch(/h1-a10\.trace: .*their hash is [0-9a-f]{16}, recorded [0-9a-f]{16}/);
+  });
+
+  it('recorded events that differ before equal state digests (consistent files): no skip past them', () => {
+    const a = tmp('h1.trace');
+    // B as if its recorder had emitted a different event #10, with digests to match.
+    const b = tampered(a, 'h1-consistent.trace', 'UPDATE events SET b = b + 1 WHERE seq = 10');
+    const db = new Database(b);
+    const digests = db.prepare('SELECT id, seq FROM digests ORDER BY id').all() as { id: number; seq: number }[];
+    db.close();
+    const fixes: string[] = [];
+    const r = TraceReader.open(b);
+    for (const d of digests) {
+      const h = new EventHasher();
+      h.addStoredRows(r.hashedEventRows(0, d.seq));
+      fixes.push(`UPDATE digests SET events_hash = '${h.hex()}', kind_counts = '${JSON.stringify(h.kindCounts())}' WHERE id = ${d.id}`);
+    }
+    r.close();
+    const b2 = tampered(b, 'h1-consistent2.trace', ...fixes);
+    const j = expectEvent10(a, b2);
+    expect(j.notes).toEqual([]);
+    expect(j.divergence!.differences.map((d) => d.field)).toEqual(['b']);
+  });
+
+  it('a golden trace and a copy with event #10\'s kind changed: exit 1', () => {
+    const golden = `${ROOT}traces/golden/smp-kernel-smp4.trace`;
+    const b = tampered(golden, 'golden-kind10.trace', "UPDATE events SET kind = CASE kind WHEN 'csr_write' THEN 'trap' ELSE 'csr_write' END WHERE seq = 10");
+    expectEvent10(golden, b);
+  });
+
+  it('a schema 1 trace (digests without the events hash): no skip, every event compared; replay says the schema differs', () => {
+    const v1 = tampered(tmp('s1.trace'), 'v1.trace', 'ALTER TABLE digests DROP COLUMN events_hash', 'ALTER TABLE digests DROP COLUMN kind_counts',
+      "UPDATE meta SET value = '1' WHERE key = 'schema_version'", "UPDATE meta SET value = json_set(value, '$.schemaVersion', 1) WHERE key = 'config'", 'PRAGMA user_version = 1');
+    const v1b = tampered(v1, 'v1-copy.trace');
+    const same = diffJson(v1, v1b);
+    expect(same.status).toBe(0);
+    expect(same.j.skippedTo).toBeNull();
+    expect(same.j.summary.skipped).toBe(0);
+    expectEvent10(v1, tampered(v1, 'v1-kind10.trace', "UPDATE events SET kind = CASE kind WHEN 'csr_write' THEN 'trap' ELSE 'csr_write' END WHERE seq = 10"));
+    expectUnusable(['replay', v1], v1, /v1\.trace: cannot replay: trace schema version 1 differs from this hvtrace's \(\d+\)/);
+  });
+});
+
+describe('diff compares images, configuration, input, console output and the end of the run', () => {
+  it('another number of harts: a configuration difference', () => {
+    const a = tmp('h1.trace');
+    const b = record('h-smp2.trace', HELLO, 2);
+    const { status, j } = diffJson(a, b);
+    expect(status).toBe(1);
+    expect(j.differences[0]).toEqual({ area: 'config', item: 'harts', a: '1', b: '2', message: expect.stringMatching(/^the number of harts \(--smp\) differs: .*h1\.trace 1, .*h-smp2\.trace 2$/) });
+    expect(j.message).toBe(j.differences[0]!.message);
+  });
+
+  it('other input: an input difference', () => {
+    writeFileSync(tmp('input2.txt'), 'bye\n');
+    const a = tmp('s1.trace');
+    const b = record('s-bye.trace', SMPK, 2, ['--input', tmp('input2.txt')]);
+    const { status, j } = diffJson(a, b);
+    expect(status).toBe(1);
+    expect(j.differences.map((d) => d.area)).toContain('input');
+    expect(j.differences.find((d) => d.area === 'input')!.message).toMatch(/^the input differs: .*s1\.trace 6 bytes \(file .*input\.txt\), .*s-bye\.trace 4 bytes/);
+  });
+
+  it('the console output changed (events equal): exit 1 with where it differs; --ignore console: exit 0', () => {
+    const a = tmp('h1.trace');
+    const b = tampered(a, 'h1-console.trace', "UPDATE console SET data = CAST(replace(CAST(data AS TEXT), 'e', 'E') AS BLOB) WHERE seq = (SELECT min(seq) FROM console)");
+    const t = cli(['diff', a, b]);
+    expect(t.status, t.stdout + t.stderr).toBe(1);
+    expect(t.stdout.split('\n')[0]).toMatch(/ differ: the console output differs \(.*h1\.trace \d+ bytes, .*h1-console\.trace \d+ bytes\): first difference at byte \d+ \(line 1\): /);
+    expect(t.stdout).toContain('the events are the same (');
+    const x = cli(['diff', a, b, '--format', 'junit']);
+    expect(x.status).toBe(1);
+    expect(x.stdout).toMatch(/<failure message="the console output differs/);
+    const ig = cli(['diff', a, b, '--ignore', 'console']);
+    expect(ig.status, ig.stdout + ig.stderr).toBe(0);
+    expect(ig.stdout).toMatch(/are the same/);
+  });
+
+  it('one run complete, the other aborted: the end of run differs', () => {
+    const a = tmp('h1.trace');
+    const b = tampered(a, 'h1-aborted.trace', "UPDATE meta SET value = 'aborted' WHERE key = 'status'",
+      `UPDATE meta SET value = '{"kind":"aborted","exitCode":130,"message":"recording interrupted"}' WHERE key = 'exit'`);
+    const { status, j } = diffJson(a, b);
+    expect(status).toBe(1);
+    expect(j.differences).toEqual([{
+      area: 'status', item: 'status', a: expect.stringMatching(/^complete \(\w+, exit 0/), b: 'aborted (aborted, exit 130: recording interrupted)',
+      message: expect.stringMatching(/^the run ended differently: .*h1\.trace complete \(.*\), .*h1-aborted\.trace aborted \(aborted, exit 130: recording interrupted\)$/),
+    }]);
+    expect(j.divergence).toBeNull();
+    expect(cli(['diff', a, b, '--ignore', 'status']).status).toBe(0);
+    expectUnusable(['diff', a, b, '--ignore', 'consoles'], a, /unknown event field "consoles" \(fields: .*; or one of images, config, input, console, status\)/);
   });
 });
 

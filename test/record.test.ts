@@ -370,8 +370,11 @@ describe('checkpoints', () => {
         }
         expect(out).toBe(Buffer.from(r.consoleBytes()).toString('latin1').slice(ck.consoleBytes));
         expect(seen.length).toBeGreaterThan(0);
-        for (const d of seen) expect(d).toEqual(want.get(d.totalInstret));
-        expect(stateDigest(m, s, rec.seq, { final: true })).toEqual(digests.at(-1));
+        // The machine state matches; the events' running hash is not known to a recorder that
+        // started at a checkpoint (stateDigest leaves it out).
+        const stateOnly = (d: DigestRow | undefined) => ({ ...d, eventsHash: undefined, kindCounts: undefined });
+        for (const d of seen) expect(d).toEqual(stateOnly(want.get(d.totalInstret)));
+        expect(stateDigest(m, s, rec.seq, { final: true })).toEqual(stateOnly(digests.at(-1)));
       }
     } finally {
       r.close();

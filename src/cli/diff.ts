@@ -1,9 +1,11 @@
 /**
- * `hvtrace diff A B`: compare two traces event by event (src/diff/compare.ts) and
+ * `hvtrace diff A B`: compare two traces (src/diff/compare.ts): first their images,
+ * configuration, input, console output and end of run, then event by event; and
  * `hvtrace import qemu LOG -o FILE` (src/diff/qemu-import.ts).
  *
  * Exit status: 0 the same (and at least one event compared), 1 different, 2 unusable input
- * (not a trace, bad option, nothing to compare). Formats: text (default), json, junit.
+ * (not a trace, bad option, nothing to compare). Formats: text (default), json, junit; each
+ * carries the differences outside the events (`differences`) before the first event difference.
  */
 import {
   diffTraces, formatDivergence, formatKindCounts, eventToJson, toJsonValue, hex, CompareError,
@@ -50,6 +52,27 @@ function junit(name: string, r: { status: 'same' | 'different' | 'error'; messag
 `;
 }
 
+/** The first thing that differs: an image / configuration / input / console / end difference, else the event. */
+function headline(r: TraceDiffReport): string {
+  return r.differences.length > 0 ? r.differences[0]!.message : firstLine(r);
+}
+
+/** Everything that differs, in text: the run differences, then the first event difference. */
+function detailsText(r: TraceDiffReport): string {
+  const lines: string[] = [];
+  if (r.differences.length > 0) {
+    lines.push(`${r.differences.length} difference${r.differences.length === 1 ? '' : 's'} outside the events:`);
+    for (const d of r.differences) lines.push(`  ${d.area}: ${d.message}`);
+  }
+  if (r.divergence) {
+    if (r.differences.length > 0) lines.push(`first event difference: ${firstLine(r)}`);
+    lines.push(formatDivergence(r.divergence, r.codeA.symbolize, [r.a, r.b]));
+  } else if (r.status === 'different') {
+    lines.push(`the events are the same (${r.summary.compared} compared)`);
+  }
+  return lines.join('\n');
+}
+
 function summaryText(r: TraceDiffReport): string {
   const s = r.summary;
   const lines = [
@@ -90,7 +113,7 @@ export function diffCommand(a: string, b: string, o: DiffCliOptions): number {
   try {
     const symbols = loadSymbolFiles(o.symbols);
     r = diffTraces(a, b, { kinds: list(o.kinds) as never, ignore: list(o.ignore), context, digests: o.digests !== false, symbols });
-    for (const n of new Set([...r.codeA.notes, ...r.codeB.notes])) process.stderr.write(`hvtrace: warning: ${n}\n`);
+    for (const n of new Set([...r.codeA.notes, ...r.codeB.notes, ...r.notes])) process.stderr.write(`hvtrace: warning: ${n}\n`);
   } catch (e) {
     if (e instanceof TraceError || e instanceof CompareError) return fail(e.message);
     throw e;
@@ -105,6 +128,9 @@ export function diffCommand(a: string, b: string, o: DiffCliOptions): number {
       status: r.status,
       a,
       b,
+      ...(r.status === 'different' ? { message: headline(r) } : {}),
+      // Images, configuration, input, console, end of run (compared first).
+      differences: r.differences,
       divergence: d ? {
         reason: d.reason,
         index: d.index,
@@ -116,18 +142,19 @@ export function diffCommand(a: string, b: string, o: DiffCliOptions): number {
         before: { expected: d.before.expected.map((e) => eventToJson(e, sym('a'))), actual: d.before.actual.map((e) => eventToJson(e, sym('b'))) },
       } : null,
       skippedTo: r.skippedTo,
+      notes: r.notes,
       reference: r.reference,
       summary: r.summary,
     })}\n`);
   } else if (format === 'junit') {
     if (r.status === 'different') {
-      const details = `${formatDivergence(r.divergence!, r.codeA.symbolize, [a, b])}\n${summaryText(r)}`;
-      out(junit(name, { status: 'different', message: firstLine(r), details, tests: r.summary.compared }));
+      const details = `${detailsText(r)}\n${summaryText(r)}${r.notes.map((n) => `\nnote: ${n}`).join('')}`;
+      out(junit(name, { status: 'different', message: headline(r), details, tests: r.summary.compared }));
     } else {
       out(junit(name, { status: 'same', message: `same: ${r.summary.compared} events compared`, details: '', tests: r.summary.compared }));
     }
   } else if (r.status === 'different') {
-    out(`hvtrace diff: ${a} and ${b} differ: ${firstLine(r)}\n${formatDivergence(r.divergence!, r.codeA.symbolize, [a, b])}\n${summaryText(r)}\n`);
+    out(`hvtrace diff: ${a} and ${b} differ: ${headline(r)}\n${detailsText(r)}\n${summaryText(r)}\n`);
   } else {
     out(`hvtrace diff: ${a} and ${b} are the same\n${summaryText(r)}\n`);
   }

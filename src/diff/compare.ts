@@ -26,9 +26,11 @@
  * compared (an extra event of an unselected kind would shift every later seq); the summary
  * lists it under `ignored`.
  */
+import { createHash } from 'node:crypto';
 import { EVENT_KINDS, type EventKind, type TraceEvent } from '../trace/model.js';
-import { TraceReader, TraceError } from '../trace/store.js';
+import { TraceReader, TraceError, type DigestRow, type StoredMachineConfig, type ImageRef } from '../trace/store.js';
 import { TraceCode, type TraceCodeOptions } from '../trace/code.js';
+import { EventHasher } from '../trace/event-hash.js';
 
 export { TraceCode };
 
@@ -574,6 +576,26 @@ export function referenceInfo(r: TraceReader): ReferenceInfo | null {
   }
 }
 
+/**
+ * What `diff` compares before the events: the images (sha256 per role), the configuration
+ * (memory, harts, firmware, command line, guests, quantum, instruction limit), the input, the
+ * console output and how the run ended. `--ignore AREA` leaves one out.
+ */
+export const RUN_AREAS = ['images', 'config', 'input', 'console', 'status'] as const;
+export type RunArea = (typeof RUN_AREAS)[number];
+
+/** A difference between the two recordings other than in their events. */
+export interface RunDifference {
+  area: RunArea;
+  /** What differs: an image role, a configuration item (memory, harts, bios, append, ...), 'input', 'console', 'status'. */
+  item: string;
+  /** The value on each side, as text (null: absent). */
+  a: string | null;
+  b: string | null;
+  /** One line saying what differs, naming both values. */
+  message: string;
+}
+
 export interface TraceDiffOptions extends CompareOptions, TraceCodeOptions {
   /** Use matching state digests to skip the equal start of both traces (default true). */
   digests?: boolean;
@@ -582,8 +604,15 @@ export interface TraceDiffOptions extends CompareOptions, TraceCodeOptions {
 export interface TraceDiffReport extends CompareResult {
   a: string;
   b: string;
+  /**
+   * Differences in images, configuration, input, console output and end of run (compared first;
+   * any of them makes the traces different, whatever their events).
+   */
+  differences: RunDifference[];
   /** Where the comparison started thanks to equal digests (null: from the start). */
   skippedTo: { seq: number; totalInstret: number; digests: number } | null;
+  /** Things the user should know that are not differences (e.g. a trace changed after recording). */
+  notes: string[];
   reference: { a: ReferenceInfo | null; b: ReferenceInfo | null };
   /** Symbol / instruction at the divergence (from the expected side's images, else the actual's). */
   where: { pc: bigint; symbol?: string; insn?: string } | null;
@@ -591,14 +620,173 @@ export interface TraceDiffReport extends CompareResult {
   codeB: TraceCode;
 }
 
+// ---------------------------------------------------------------------------------------------
+// images, configuration, input, console, end of run
+// ---------------------------------------------------------------------------------------------
+
+const ROLE_ORDER = ['firmware', 'kernel', 'initrd', 'dtb'];
+const roleRank = (r: string): number => (ROLE_ORDER.includes(r) ? ROLE_ORDER.indexOf(r) : ROLE_ORDER.length);
+const short = (h: string): string => h.slice(0, 12);
+const sizeText = (n: number): string => (n % (1 << 20) === 0 ? `${n / (1 << 20)} MiB` : `${n} bytes`);
+const quote = (s: string | undefined | null): string => (s === undefined || s === null ? '(none)' : JSON.stringify(s));
+
+/** The differences between two hvtrace recordings outside their events (RUN_AREAS order). */
+export function compareRuns(ra: TraceReader, rb: TraceReader, ignore: readonly RunArea[] = []): RunDifference[] {
+  const out: RunDifference[] = [];
+  const A = ra.path, B = rb.path;
+  const on = (a: RunArea) => !ignore.includes(a);
+  const add = (area: RunArea, item: string, a: string | null, b: string | null, message: string) => out.push({ area, item, a, b, message });
+  // images: sha256 per role
+  if (on('images')) {
+    const ia = new Map(ra.images().map((i) => [i.role as string, i]));
+    const ib = new Map(rb.images().map((i) => [i.role as string, i]));
+    const roles = [...new Set([...ia.keys(), ...ib.keys()])].sort((x, y) => roleRank(x) - roleRank(y) || x.localeCompare(y));
+    const desc = (i: ImageRef | undefined) => (i ? `${i.name} (sha256 ${short(i.sha256)}, ${i.size} bytes)` : null);
+    for (const role of roles) {
+      const x = ia.get(role), y = ib.get(role);
+      if (x && y && x.sha256 === y.sha256) continue;
+      const msg = x && y
+        ? `the ${role} image differs: ${A} has ${desc(x)}, ${B} has ${desc(y)}`
+        : `only ${x ? A : B} has a ${role} image: ${desc(x ?? y)}`;
+      add('images', role, x ? x.sha256 : null, y ? y.sha256 : null, msg);
+    }
+  }
+  // configuration
+  const ca = ra.config, cb = rb.config;
+  if (on('config')) {
+    const item = (name: string, what: string, x: string | null, y: string | null) => {
+      if (x !== y) add('config', name, x, y, `the ${what} differs: ${A} ${x ?? '(none)'}, ${B} ${y ?? '(none)'}`);
+    };
+    const ma = ca.machine!, mb = cb.machine!;
+    item('memory', 'RAM size (-m)', sizeText(ma.ramSize), sizeText(mb.ramSize));
+    item('harts', 'number of harts (--smp)', String(ma.harts), String(mb.harts));
+    const bios = (m: StoredMachineConfig) => (typeof m.bios === 'object' ? 'an image (firmware)' : m.bios);
+    item('bios', 'firmware (--bios)', bios(ma), bios(mb));
+    item('append', 'kernel command line (--append)', quote(ma.append), quote(mb.append));
+    const ga = ma.guests ?? [], gb = mb.guests ?? [];
+    item('guests', 'number of guests (--guest)', String(ga.length), String(gb.length));
+    for (let k = 0; k < Math.min(ga.length, gb.length); k++) {
+      const x = ga[k]!, y = gb[k]!;
+      item(`guest${k}.vcpus`, `vCPUs of guest ${k} (--vcpus)`, String(x.vcpus), String(y.vcpus));
+      item(`guest${k}.memory`, `RAM of guest ${k} (--guest-mem)`, sizeText(x.memSize), sizeText(y.memSize));
+      item(`guest${k}.append`, `command line of guest ${k} (--guest-append)`, quote(x.append), quote(y.append));
+    }
+    item('quantum', 'scheduler quantum (--quantum)', String(ca.quantum), String(cb.quantum));
+    item('max-insns', 'instruction limit (--max-insns)', ca.maxInsns === null ? 'none' : String(ca.maxInsns), cb.maxInsns === null ? 'none' : String(cb.maxInsns));
+  }
+  // input (the bytes and when they were queued; not where they came from)
+  if (on('input')) {
+    const inp = (r: TraceReader) => {
+      const q = r.inputQueue();
+      const h = createHash('sha256');
+      let n = 0;
+      for (const x of q) {
+        h.update(`${x.vtime}:${x.data.length}:`).update(x.data);
+        n += x.data.length;
+      }
+      return { n, hash: h.digest('hex'), bytes: Buffer.concat(q.map((x) => x.data)).toString('hex') };
+    };
+    const x = inp(ra), y = inp(rb);
+    if (x.hash !== y.hash) {
+      add('input', 'input', `${x.n} bytes`, `${y.n} bytes`, x.bytes === y.bytes
+        ? `the input was queued at other times: the same ${x.n} bytes`
+        : `the input differs: ${A} ${x.n} bytes (${ca.input.source}${ca.input.name ? ` ${ca.input.name}` : ''}), ${B} ${y.n} bytes (${cb.input.source}${cb.input.name ? ` ${cb.input.name}` : ''})`);
+    }
+  }
+  // console output
+  if (on('console')) {
+    const x = ra.consoleBytes(), y = rb.consoleBytes();
+    if (Buffer.compare(x, y) !== 0) {
+      let i = 0;
+      while (i < x.length && i < y.length && x[i] === y[i]) i++;
+      let line = 1;
+      for (let j = 0; j < i; j++) if (x[j] === 10) line++;
+      const from = i > 0 ? x.lastIndexOf(10, i - 1) + 1 : 0;
+      const excerpt = (b: Uint8Array) => {
+        if (i >= b.length) return '(end of output)';
+        let end = b.indexOf(10, i);
+        if (end < 0) end = b.length;
+        const start = Math.max(from, i - 40);
+        return JSON.stringify(Buffer.from(b.subarray(start, Math.min(end, i + 40))).toString('latin1'));
+      };
+      const where = i === x.length || i === y.length
+        ? `${i === x.length ? A : B}'s output ends at byte ${i}, where the other's goes on (line ${line})`
+        : `first difference at byte ${i} (line ${line})`;
+      add('console', 'console', `${x.length} bytes`, `${y.length} bytes`,
+        `the console output differs (${A} ${x.length} bytes, ${B} ${y.length} bytes): ${where}: ${A} ${excerpt(x)}, ${B} ${excerpt(y)}`);
+    }
+  }
+  // end of run
+  if (on('status')) {
+    const end = (r: TraceReader) => {
+      const e = r.exit;
+      return `${r.status}${e ? ` (${e.kind}, exit ${e.exitCode}${e.message ? `: ${e.message}` : ''})` : ''}`;
+    };
+    const x = end(ra), y = end(rb);
+    if (x !== y) add('status', 'status', x, y, `the run ended differently: ${A} ${x}, ${B} ${y}`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// state digests
+// ---------------------------------------------------------------------------------------------
+
+function sameCounts(x: Readonly<Record<string, number>> | null | undefined, y: Readonly<Record<string, number>> | null | undefined): boolean {
+  if (!x || !y) return false;
+  for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) if ((x[k] ?? 0) !== (y[k] ?? 0)) return false;
+  return true;
+}
+
+function countsText(x: Readonly<Record<string, number>> | null | undefined, y: Readonly<Record<string, number>>): string {
+  const parts: string[] = [];
+  for (const k of new Set([...Object.keys(x ?? {}), ...Object.keys(y)])) {
+    const a = x?.[k] ?? 0, b = y[k] ?? 0;
+    if (a !== b) parts.push(`${k} ${a} recorded, ${b} stored`);
+  }
+  return parts.join(', ');
+}
+
+/** Rows read per query when checking digests. */
+const VERIFY_CHUNK = 16384;
+
+/**
+ * How many of the leading digests `ds[0..k)` the events stored in `r` still agree with: the events
+ * before each digest must hash to its events_hash and count per kind to its kind_counts (what the
+ * recorder computed as it emitted them). A disagreement means the file was changed after it was
+ * recorded (or is corrupt): a note says so, and the events from there on are compared one by one.
+ */
+function verifiedDigests(r: TraceReader, ds: readonly DigestRow[], k: number, notes: string[]): number {
+  const h = new EventHasher();
+  let from = 0;
+  for (let i = 0; i < k; i++) {
+    const d = ds[i]!;
+    for (let lo = from; lo < d.seq; lo += VERIFY_CHUNK) h.addStoredRows(r.hashedEventRows(lo, Math.min(d.seq, lo + VERIFY_CHUNK)));
+    const prev = from;
+    from = Math.max(from, d.seq);
+    const counts = h.kindCounts();
+    const what: string[] = [];
+    if (h.count !== d.seq) what.push(`${h.count} events stored where ${d.seq} were recorded`);
+    if (h.unknownKinds) what.push(`${h.unknownKinds} of unknown kind`);
+    if (!sameCounts(counts, d.kindCounts)) what.push(`per kind: ${countsText(d.kindCounts, counts)}`);
+    if (h.hex() !== d.eventsHash) what.push(`their hash is ${h.hex()}, recorded ${d.eventsHash}`);
+    if (what.length) {
+      notes.push(`${r.path}: the stored events #${prev}..#${d.seq - 1} are not the ones recorded before its state digest ${i + 1} (${what.join('; ')}): the file was changed after recording, or is corrupt; they are compared event by event`);
+      return i;
+    }
+  }
+  return k;
+}
+
 /**
  * The last seq both traces agree on through their state digests: the longest common prefix of
- * digests with the same instruction count, virtual time, event count, per-hart instret, state
- * and RAM hashes. Equal whole-machine state at the same instruction count after the same number
- * of events is taken to mean the same events so far; the comparison still re-reads `context`
- * events before the skip point (a disagreement there is reported normally).
+ * digests with the same instruction count, virtual time, event count, per-hart instret, state and
+ * RAM hashes, and the same events before them (events_hash and kind_counts, schema 2). Equal state
+ * after equal events is then trusted only as far as each file's stored events still hash to what
+ * its recorder stored (they are read and hashed: much cheaper than comparing them as events). The
+ * comparison still re-reads `context` events before the skip point.
  */
-function digestSkip(a: TraceReader, b: TraceReader): { seq: number; totalInstret: number; digests: number } | null {
+function digestSkip(a: TraceReader, b: TraceReader, notes: string[]): { seq: number; totalInstret: number; digests: number } | null {
   const da = a.digests().filter((d) => !d.final);
   const db = b.digests().filter((d) => !d.final);
   let k = 0;
@@ -606,11 +794,28 @@ function digestSkip(a: TraceReader, b: TraceReader): { seq: number; totalInstret
     const x = da[k]!, y = db[k]!;
     if (x.totalInstret !== y.totalInstret || x.vtime !== y.vtime || x.seq !== y.seq || x.stateHash !== y.stateHash ||
       x.ramHash !== y.ramHash || x.hartInstret.join(',') !== y.hartInstret.join(',')) break;
+    if (!x.eventsHash || !y.eventsHash || x.eventsHash !== y.eventsHash || !sameCounts(x.kindCounts, y.kindCounts)) break;
+    if (k > 0 && x.seq < da[k - 1]!.seq) break;
     k++;
   }
+  if (k === 0 || da[k - 1]!.seq === 0) return null;
+  k = verifiedDigests(a, da, k, notes);
+  if (k > 0) k = verifiedDigests(b, db, k, notes);
   if (k === 0) return null;
   const last = da[k - 1]!;
   return last.seq > 0 ? { seq: last.seq, totalInstret: last.totalInstret, digests: k } : null;
+}
+
+/** Split `--ignore` names into event fields and run areas (throws CompareError on others). */
+function splitIgnore(list: readonly string[] | undefined): { fields: string[]; areas: RunArea[] } {
+  const fields: string[] = [];
+  const areas: RunArea[] = [];
+  for (const x of list ?? []) {
+    if ((RUN_AREAS as readonly string[]).includes(x)) areas.push(x as RunArea);
+    else if ((EVENT_FIELDS as readonly string[]).includes(x)) fields.push(x);
+    else throw new CompareError(`unknown event field "${x}" (fields: ${EVENT_FIELDS.join(', ')}; or one of ${RUN_AREAS.join(', ')})`);
+  }
+  return { fields, areas };
 }
 
 /** Compare two trace files. Throws TraceError (unusable input) or CompareError (bad options). */
@@ -626,6 +831,7 @@ export function diffTraces(pathA: string, pathB: string, opts: TraceDiffOptions 
   try {
     const refA = referenceInfo(ra);
     const refB = referenceInfo(rb);
+    const ignore = splitIgnore(opts.ignore);
     let kinds = opts.kinds && opts.kinds.length ? parseKinds(opts.kinds) : null;
     if (!kinds && (refA || refB)) {
       // A reference expresses only some kinds: compare those (both references: the common ones).
@@ -635,19 +841,28 @@ export function diffTraces(pathA: string, pathB: string, opts: TraceDiffOptions 
     }
     const cmpOpts: CompareOptions = {
       ...opts,
+      ignore: ignore.fields,
       kinds: kinds ?? undefined,
       fields: { expected: refA?.fields ?? opts.fields?.expected, actual: refB?.fields ?? opts.fields?.actual },
       drain: false,
     };
+    // Images, configuration, input, console, end: between two recordings (a reference import
+    // has none of them).
+    const recordings = !refA && !refB && ra.config.machine !== null && rb.config.machine !== null;
+    const differences = recordings ? compareRuns(ra, rb, ignore.areas) : [];
+    const notes: string[] = [];
+    if (recordings && ra.config.hvtraceVersion !== rb.config.hvtraceVersion) {
+      notes.push(`recorded by different hvtrace versions: ${pathA} by ${ra.config.hvtraceVersion}, ${pathB} by ${rb.config.hvtraceVersion}`);
+    }
     // Skip the common start through digests (both traces must be hvtrace recordings).
     let skippedTo: TraceDiffReport['skippedTo'] = null;
     let from = 0;
     let startIndex = 0;
     const context = Math.max(0, opts.context ?? 5);
+    const kf = kinds ?? undefined;
     if (opts.digests !== false && !refA && !refB) {
-      const s = digestSkip(ra, rb);
+      const s = digestSkip(ra, rb, notes);
       if (s) {
-        const kf = kinds ?? undefined;
         // Start `context` (filtered) events before the skip point so the report has them.
         const seqBefore = (r: TraceReader): number => {
           if (context === 0) return s.seq;
@@ -666,19 +881,31 @@ export function diffTraces(pathA: string, pathB: string, opts: TraceDiffOptions 
         }
       }
     }
-    const res = compareEventsSync(ra.events({ from }), rb.events({ from }), { ...cmpOpts, startIndex });
     // Per-kind counts of the whole traces (the comparison stops at the divergence).
-    const kf = kinds ?? undefined;
     const sideCounts = (r: TraceReader) => {
       const all = r.countsByKind() as KindCounts;
       const perKind: KindCounts = {};
       for (const k of EVENT_KINDS) if (all[k] && (!kinds || kinds.includes(k))) perKind[k] = all[k];
       return { events: r.eventCount({ kinds: kf }), perKind };
     };
-    res.summary.expected = sideCounts(ra);
-    res.summary.actual = sideCounts(rb);
+    const countsA = sideCounts(ra);
+    const countsB = sideCounts(rb);
+    let res = compareEventsSync(ra.events({ from }), rb.events({ from }), { ...cmpOpts, startIndex });
+    const countsDiffer = countsA.events !== countsB.events || !sameCounts(countsA.perKind, countsB.perKind);
+    if (res.status === 'same' && countsDiffer && from > 0) {
+      // Never "same" with different counts: the skipped part was not what its digests said.
+      notes.push(`the events skipped through state digests (up to #${skippedTo!.seq}) were not equal after all: compared from the start`);
+      skippedTo = null;
+      res = compareEventsSync(ra.events(), rb.events(), cmpOpts);
+    }
+    res.summary.expected = countsA;
+    res.summary.actual = countsB;
     res.summary.complete = true;
     if (res.summary.compared === 0) res.status = 'empty';
+    if (res.status === 'same' && countsDiffer) {
+      throw new Error(`internal: ${pathA} and ${pathB} compared equal event by event with different counts per kind`);
+    }
+    if (differences.length > 0 && res.status !== 'different') res.status = 'different';
     const codeA = new TraceCode(ra, { symbols: opts.symbols, autoSymbols: opts.autoSymbols });
     const codeB = new TraceCode(rb, { symbols: opts.symbols, autoSymbols: opts.autoSymbols });
     let where: TraceDiffReport['where'] = null;
@@ -691,7 +918,7 @@ export function diffTraces(pathA: string, pathB: string, opts: TraceDiffOptions 
       const symbol = own.symbol ?? (d.expected ? codeB : codeA).forEvent(at).symbol;
       where = { pc: at.pc, ...(symbol ? { symbol } : {}), ...(own.insn ? { insn: own.insn } : {}) };
     }
-    return { ...res, a: pathA, b: pathB, skippedTo, reference: { a: refA, b: refB }, where, codeA, codeB };
+    return { ...res, a: pathA, b: pathB, differences, skippedTo, notes, reference: { a: refA, b: refB }, where, codeA, codeB };
   } finally {
     ra.close();
     rb.close();

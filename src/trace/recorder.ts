@@ -21,8 +21,11 @@
  *   .halt(h: Hart, info: HaltInfo): number                      // 'halt' event
  *   .flush(): void                      // hand the partial batch to the sink
  *   .reset(seq: number): void           // drop unflushed events, continue at seq (after restoreCheckpoint)
+ *   .eventsDigest(): { eventsHash, kindCounts } | null   // running hash / counts of the events so far
+ *                                                         // (null after a start or reset past seq 0)
  * ramPageHashes(machine: Machine, out?: Int32Array): Int32Array   // 2 int32 per page, (0,0) = zero page
- * stateDigest(machine, scheduler, seq, opts?: { final?: boolean; pageHashes?: Int32Array }): DigestRow
+ * stateDigest(machine, scheduler, seq, opts?: { final?: boolean; pageHashes?: Int32Array;
+ *             events?: Recorder['eventsDigest'] result }): DigestRow   // events: stored with it (schema 2)
  * stateSnapshot(machine, scheduler): { machine: MachineSnapshot; scheduler: SchedulerState }
  * new CheckpointTaker().capture(machine, scheduler, pageHashes?) -> CapturedCheckpoint
  * restoreCheckpoint(reader: TraceReader, id: number, machine: Machine, scheduler: Scheduler): CheckpointData
@@ -55,6 +58,7 @@ import {
   type TraceCounts, type LoadedImageInfo, type TraceSink,
 } from './store.js';
 import { ThreadedTraceWriter } from './writer-thread.js';
+import { EventHasher } from './event-hash.js';
 
 const K_TRAP = KIND_CODE.trap;
 const K_TRAP_RETURN = KIND_CODE.trap_return;
@@ -96,11 +100,34 @@ export class Recorder implements HartObserver {
   readonly batch: EventBatch;
   private readonly sink: (batch: EventBatch) => void;
   private readonly devicePayload = new Map<string, Readonly<Record<string, unknown>>>();
+  /** The running hash of the events from seq 0 (null when this recorder started later). */
+  private hasher: EventHasher | null;
+  /** Rows of `batch` already in the hash. */
+  private hashed = 0;
 
   constructor(sink: (batch: EventBatch) => void, opts: { batchSize?: number; startSeq?: number } = {}) {
     this.sink = sink;
     this.batch = new EventBatch(opts.batchSize ?? 4096);
     this.seq = opts.startSeq ?? 0;
+    this.hasher = this.seq === 0 ? new EventHasher() : null;
+  }
+
+  /**
+   * The running hash and per-kind counts of every event emitted so far (what a state digest
+   * stores: src/trace/event-hash.ts); null when the events did not all pass through this
+   * recorder (it started, or was reset, past seq 0).
+   */
+  eventsDigest(): { eventsHash: string; kindCounts: Record<string, number> } | null {
+    const h = this.hasher;
+    if (h === null) return null;
+    this.hashPending();
+    return { eventsHash: h.hex(), kindCounts: h.kindCounts() };
+  }
+
+  private hashPending(): void {
+    const n = this.batch.length;
+    if (this.hasher !== null && this.hashed < n) this.hasher.addColumns(this.batch, this.hashed, n);
+    this.hashed = n;
   }
 
   attach(harts: readonly Hart[]): void {
@@ -113,14 +140,18 @@ export class Recorder implements HartObserver {
   /** Drop the events not handed to the sink yet and continue numbering at `seq` (replay seeks). */
   reset(seq: number): void {
     this.batch.clear();
+    this.hashed = 0;
     this.seq = seq;
+    this.hasher = seq === 0 ? new EventHasher() : null;
   }
 
   /** Hand the events collected so far to the sink. */
   flush(): void {
     if (this.batch.length === 0) return;
+    this.hashPending();
     this.sink(this.batch);
     this.batch.clear();
+    this.hashed = 0;
   }
 
   /** Start a row for hart h; the caller fills a/b/c/present/payload, then calls end(). */
@@ -439,7 +470,8 @@ export function stateSnapshot(machine: Machine, scheduler: Scheduler): { machine
 }
 
 /** A digest of the whole state: sha256 of the snapshot and of the RAM page hashes. */
-export function stateDigest(machine: Machine, scheduler: Scheduler, seq: number, opts: { final?: boolean; pageHashes?: Int32Array } = {}): DigestRow {
+export function stateDigest(machine: Machine, scheduler: Scheduler, seq: number,
+  opts: { final?: boolean; pageHashes?: Int32Array; events?: { eventsHash: string; kindCounts: Record<string, number> } | null } = {}): DigestRow {
   const ph = opts.pageHashes ?? ramPageHashes(machine);
   const ramHash = createHash('sha256').update(new Uint8Array(ph.buffer, ph.byteOffset, ph.byteLength)).digest('hex');
   const stateHash = createHash('sha256').update(encodeState(stateSnapshot(machine, scheduler))).digest('hex');
@@ -451,6 +483,7 @@ export function stateDigest(machine: Machine, scheduler: Scheduler, seq: number,
     stateHash,
     ramHash,
     final: opts.final ?? false,
+    ...(opts.events ? { eventsHash: opts.events.eventsHash, kindCounts: opts.events.kindCounts } : {}),
   };
 }
 
@@ -677,7 +710,7 @@ export class RecordSession {
     const t0 = process.hrtime.bigint();
     this.pageHashBuf = ramPageHashes(this.machine, this.pageHashBuf);
     if (wantDigest) {
-      this.writer.addDigest(stateDigest(this.machine, s, this.recorder.seq, { pageHashes: this.pageHashBuf }));
+      this.writer.addDigest(stateDigest(this.machine, s, this.recorder.seq, { pageHashes: this.pageHashBuf, events: this.recorder.eventsDigest() }));
       this.nextDigest = (Math.floor(total / this.digestEvery) + 1) * this.digestEvery;
     }
     if (wantCheckpoint) {
@@ -742,7 +775,7 @@ export class RecordSession {
     this.cutConsole();
     this.recorder.detach(this.machine.harts);
     if (st === 'complete' && this.digestEvery > 0) {
-      this.writer.addDigest(stateDigest(this.machine, this.scheduler, this.recorder.seq, { final: true }));
+      this.writer.addDigest(stateDigest(this.machine, this.scheduler, this.recorder.seq, { final: true, events: this.recorder.eventsDigest() }));
     }
     const exit: ExitInfo | null = st === 'complete' && halt
       ? { kind: halt.kind, exitCode: halt.exitCode, message: halt.message }

@@ -1,0 +1,187 @@
+/**
+ * The running hash of a trace's events that the recorder stores with every state digest (schema
+ * 2: digests.events_hash, digests.kind_counts), so that a differ that skips the events between
+ * two equal digests knows the skipped events were equal too, and can check that the events stored
+ * in a file are still the ones its recorder emitted.
+ *
+ * The hash is computed over the values as they are stored, so the two sides give the same value:
+ *  - `EventHasher.addColumns(batch, from, to)`: the recorder, from its EventBatch columns as the
+ *    events are emitted (a few multiply-xor steps per event; payloads are hashed from their
+ *    msgpack bytes, cached per shared payload object);
+ *  - `EventHasher.addStoredRows(rows)`: a reader, from rows of `STORED_EVENT_COLUMNS`
+ *    (TraceReader.hashedEventRows).
+ *
+ * Per event, in order, 32-bit words: kind code | present << 8 | virt << 12 | hart << 16; priv;
+ * seq, vtime, instret, pc (low word, high word each; pc as the signed 64-bit value); a, b, c
+ * (low, high) for those present; the payload's byte length (-1 when NULL) and a 64-bit hash of
+ * its bytes. Each word goes through two 32-bit lanes (multiply, rotate, and the second lane adds
+ * the first): every step is a bijection of the state for a given word, so an event that differs
+ * in one word always changes the final hash; other differences collide with probability ~2^-64.
+ * Not cryptographic: it detects differences and corruption, not an adversary who also rewrites
+ * the digests.
+ *
+ * kind counts: the number of events of each kind hashed so far (cumulative, like the hash).
+ */
+import { EVENT_KINDS, KIND_CODE, type EventKind } from './model.js';
+import { payloadBytes, HASHED_EVENT_COLUMNS } from './store.js';
+
+const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const LO = LE ? 0 : 1;
+const HI = LE ? 1 : 0;
+const TWO32 = 4294967296;
+/** Kind code of a stored kind name that is not a known kind. */
+const UNKNOWN_KIND = 0xff;
+
+/** The columns `addStoredRows` expects, in order (a SELECT list over `events`). */
+export const STORED_EVENT_COLUMNS = HASHED_EVENT_COLUMNS;
+
+/** What addColumns reads: EventBatch (model.ts) has these fields. */
+export interface HashableColumns {
+  readonly seq: Float64Array;
+  readonly vtime: Float64Array;
+  readonly instret: Float64Array;
+  readonly pc: Float64Array;
+  readonly hart: Uint8Array;
+  readonly priv: Uint8Array;
+  readonly virt: Uint8Array;
+  readonly kind: Uint8Array;
+  readonly present: Uint8Array;
+  readonly a32: Int32Array;
+  readonly b32: Int32Array;
+  readonly c32: Int32Array;
+  readonly payload: readonly (Readonly<Record<string, unknown>> | null)[];
+}
+
+/** The hash of a payload's bytes: [length, lane 1, lane 2]. */
+type PayloadHash = readonly [number, number, number];
+const payloadHashes = new WeakMap<object, PayloadHash>();
+
+function bytesHash(b: Uint8Array): PayloadHash {
+  let x = 0x9e3779b9 | 0, y = 0x7f4a7c15 | 0;
+  const n = b.length;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const w = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
+    x = Math.imul(x ^ w, 0x01000193);
+    x = (x << 13) | (x >>> 19);
+    y = Math.imul(y ^ w, 0x5bd1e995);
+    y = ((y << 17) | (y >>> 15)) + x | 0;
+  }
+  let w = 0;
+  for (let s = 0; i < n; i++, s += 8) w |= b[i]! << s;
+  x = Math.imul(x ^ w, 0x01000193);
+  y = (Math.imul(y ^ w, 0x5bd1e995) + x) | 0;
+  return [n, x, y];
+}
+
+export class EventHasher {
+  private h1 = 0x243f6a88 | 0;
+  private h2 = 0x85a308d3 | 0;
+  /** Events hashed. */
+  count = 0;
+  /** Events hashed per kind code (index in EVENT_KINDS; UNKNOWN_KIND rows are not counted). */
+  readonly byKind = new Float64Array(EVENT_KINDS.length);
+  /** Rows whose kind name is not a known kind. */
+  unknownKinds = 0;
+  private lastPayload: object | null = null;
+  private lastPayloadHash: PayloadHash = [-1, 0, 0];
+
+  private word(w: number): void {
+    let x = Math.imul(this.h1 ^ w, 0x01000193);
+    x = (x << 13) | (x >>> 19);
+    let y = Math.imul(this.h2 ^ w, 0x5bd1e995);
+    y = ((y << 17) | (y >>> 15)) + x | 0;
+    this.h1 = x;
+    this.h2 = y;
+  }
+  /** A non-negative integer below 2^53 (or a signed one above -2^53) as two words. */
+  private num(v: number): void {
+    this.word(v >>> 0 | 0);
+    this.word(Math.floor(v / TWO32) | 0);
+  }
+  private head(kind: number, present: number, virt: number, hart: number, priv: number): void {
+    this.word((kind & 0xff) | ((present & 0xf) << 8) | ((virt & 0xf) << 12) | (hart << 16));
+    this.word(priv | 0);
+  }
+  private payloadHash(h: PayloadHash): void {
+    this.word(h[0]);
+    if (h[0] >= 0) {
+      this.word(h[1]);
+      this.word(h[2]);
+    }
+  }
+
+  /** Rows [from, to) of an event batch (the recorder's columns). */
+  addColumns(b: HashableColumns, from: number, to: number): void {
+    const byKind = this.byKind;
+    for (let i = from; i < to; i++) {
+      const p = b.present[i]!;
+      const k = b.kind[i]!;
+      this.head(k, p, b.virt[i]!, b.hart[i]!, b.priv[i]!);
+      this.num(b.seq[i]!);
+      this.num(b.vtime[i]!);
+      this.num(b.instret[i]!);
+      this.num(b.pc[i]!);
+      const j = 2 * i;
+      if (p & 1) { this.word(b.a32[j + LO]!); this.word(b.a32[j + HI]!); }
+      if (p & 2) { this.word(b.b32[j + LO]!); this.word(b.b32[j + HI]!); }
+      if (p & 4) { this.word(b.c32[j + LO]!); this.word(b.c32[j + HI]!); }
+      this.payloadHash(this.payloadOf(b.payload[i] ?? null));
+      if (k < byKind.length) byKind[k]!++;
+    }
+    this.count += to - from;
+  }
+
+  private payloadOf(p: Readonly<Record<string, unknown>> | null): PayloadHash {
+    if (p === null) return NO_PAYLOAD;
+    if (p === this.lastPayload) return this.lastPayloadHash;
+    let h = payloadHashes.get(p);
+    if (h === undefined) {
+      h = bytesHash(payloadBytes(p)!);
+      // Shared (frozen) payload objects are met again and again; the others once.
+      if (Object.isFrozen(p)) payloadHashes.set(p, h);
+    }
+    this.lastPayload = p;
+    this.lastPayloadHash = h;
+    return h;
+  }
+
+  /** Stored rows of STORED_EVENT_COLUMNS, read with plain (not safe) integers. */
+  addStoredRows(rows: readonly unknown[][]): void {
+    const byKind = this.byKind;
+    for (const r of rows) {
+      const kindName = r[8] as string;
+      const code = KIND_CODE[kindName as EventKind];
+      const k = code === undefined ? UNKNOWN_KIND : code;
+      const present = (r[9] !== null ? 1 : 0) | (r[11] !== null ? 2 : 0) | (r[13] !== null ? 4 : 0);
+      this.head(k, present, Number(r[7]), Number(r[2]), Number(r[6]));
+      this.num(Number(r[0]));
+      this.num(Number(r[1]));
+      this.num(Number(r[3]));
+      this.word(Number(r[4]) | 0);
+      this.word(Number(r[5]) | 0);
+      if (present & 1) { this.word(Number(r[9]) | 0); this.word(Number(r[10]) | 0); }
+      if (present & 2) { this.word(Number(r[11]) | 0); this.word(Number(r[12]) | 0); }
+      if (present & 4) { this.word(Number(r[13]) | 0); this.word(Number(r[14]) | 0); }
+      const pay = r[15];
+      this.payloadHash(pay instanceof Uint8Array ? bytesHash(pay) : NO_PAYLOAD);
+      if (code === undefined) this.unknownKinds++;
+      else byKind[code]!++;
+    }
+    this.count += rows.length;
+  }
+
+  /** The hash so far, 16 hex digits. */
+  hex(): string {
+    return (this.h1 >>> 0).toString(16).padStart(8, '0') + (this.h2 >>> 0).toString(16).padStart(8, '0');
+  }
+
+  /** Events per kind so far, by name (kinds with none left out), in EVENT_KINDS order. */
+  kindCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    EVENT_KINDS.forEach((k, i) => { if (this.byKind[i]) out[k] = this.byKind[i]!; });
+    return out;
+  }
+}
+
+const NO_PAYLOAD: PayloadHash = [-1, 0, 0];
