@@ -449,7 +449,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
 
   /** Book-keeping after a run's outcome; interrupted runs are brought to a stop point. */
   private afterRun(o: RunOutcome): RunOutcome {
-    if (o.kind === 'interrupted') {
+    if (o.kind === 'interrupted' && !this.closed) {
       const hart = this.machine.current.id;
       const s = this.settle();
       this.atEnd = s.kind === 'end';
@@ -491,13 +491,19 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
 
   async resume(req: ResumeRequest, interrupted: () => boolean): Promise<StopEvent> {
     const hart = this.hart(req.hart).id;
+    if (this.closed) throw new DebugError('the replay is closed');
+    this.busy = true;
     try {
       if (req.direction === 'forward') return await this.forward(req, hart, interrupted);
       return await this.backward(req, hart, interrupted);
     } finally {
-      this.thin();
+      this.busy = false;
+      if (this.closed) this.release();
+      else this.thin();
     }
   }
+  /** A resume is in progress (close() then waits for it to end at its next chunk). */
+  private busy = false;
 
   private async forward(req: ResumeRequest, hart: number, interrupted: () => boolean): Promise<StopEvent> {
     if (this.atEnd) return { hart, reason: 'end' };
@@ -559,6 +565,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
         this.afterRun(outcome);
         return { hart: this.stopHart, reason: 'interrupted' };
       }
+      if (this.closed) return { hart: this.stopHart, reason: 'interrupted' };
       const inStretch = hits.filter((h) => h.g < P);
       if (inStretch.length > 0) {
         let last: Hit = inStretch[0]!;
@@ -656,9 +663,13 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
     return `${lines.join('\n')}\n`;
   }
 
+  /** Close the trace; a resume in progress stops at its next chunk and closes it then. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (!this.busy) this.release();
+  }
+  private release(): void {
     this.run.close();
     this.opened.reader.close();
   }
