@@ -56,11 +56,19 @@ function fail(e: unknown): number {
 // info
 // ---------------------------------------------------------------------------------------------
 
-/** Counts from meta, or (for a trace that was never finished) computed from the tables. */
-function effectiveCounts(r: TraceReader): TraceCounts {
-  const c = r.counts;
-  if (c) return c;
+/**
+ * The counts of what the trace holds. Events per kind always come from the events table (a row
+ * deleted or lost since the recording is not counted); the rest from meta 'counts' when the
+ * recording was finished, else from the tables (instructions and virtual time then as of the last
+ * event). `problems`: where the table and the counts the recorder wrote disagree, or seqs are
+ * missing (TraceReader.damage).
+ */
+function effectiveCounts(r: TraceReader): { counts: TraceCounts; exact: boolean; problems: string[] } {
   const byKind = r.countsByKind();
+  const events = Object.values(byKind).reduce((s, x) => s + x, 0);
+  const problems = r.damage();
+  const c = r.counts;
+  if (c) return { counts: { ...c, events, byKind }, exact: problems.length === 0, problems };
   const harts = r.config.machine?.harts ?? 0;
   const instret: number[] = [];
   for (let h = 0; h < harts; h++) {
@@ -69,25 +77,45 @@ function effectiveCounts(r: TraceReader): TraceCounts {
   }
   const n = (sql: string): number => Number(r.query(sql).rows[0]![0] ?? 0);
   return {
-    events: Object.values(byKind).reduce((s, x) => s + x, 0),
-    byKind,
-    instret,
-    steps: [],
-    totalInstret: instret.reduce((s, x) => s + x, 0),
-    vtime: n('SELECT max(vtime) FROM events'),
-    consoleBytes: n('SELECT coalesce(sum(length(data)), 0) FROM console'),
-    inputs: n('SELECT count(*) FROM inputs'),
-    checkpoints: n('SELECT count(*) FROM checkpoints'),
-    digests: n('SELECT count(*) FROM digests'),
-    pages: n('SELECT count(*) FROM pages'),
+    counts: {
+      events,
+      byKind,
+      instret,
+      steps: [],
+      totalInstret: instret.reduce((s, x) => s + x, 0),
+      vtime: n('SELECT max(vtime) FROM events'),
+      consoleBytes: n('SELECT coalesce(sum(length(data)), 0) FROM console'),
+      inputs: n('SELECT count(*) FROM inputs'),
+      checkpoints: n('SELECT count(*) FROM checkpoints'),
+      digests: n('SELECT count(*) FROM digests'),
+      pages: n('SELECT count(*) FROM pages'),
+    },
+    exact: false,
+    problems,
   };
+}
+
+/** The status line's detail: why a recording ended where it did. */
+function statusDetail(r: TraceReader, counts: TraceCounts): string {
+  const exit = r.exit;
+  const pid = r.recorderPid;
+  const upTo = `${counts.events.toLocaleString('en-US')} events, up to instruction ${counts.totalInstret.toLocaleString('en-US')}`;
+  switch (r.status) {
+    case 'truncated':
+      return ` (its recorder${pid !== null ? ` (pid ${pid})` : ''} is gone: killed or crashed before it finished; the trace holds what it had written: ${upTo})`;
+    case 'recording':
+      return ` (in progress: recorder pid ${pid}; so far ${upTo})`;
+    default:
+      return exit ? ` (${exit.kind}, exit ${exit.exitCode}: ${exit.message})` : '';
+  }
 }
 
 export function infoCommand(file: string, o: { json?: boolean }): number {
   try {
     return withReader(file, (r) => {
       const cfg = r.config;
-      const counts = effectiveCounts(r);
+      const { counts, exact, problems } = effectiveCounts(r);
+      for (const p of problems) process.stderr.write(`hvtrace: warning: ${file}: ${p}\n`);
       const images = r.images();
       const loaded = r.loadedImages();
       const consoleBytes = r.consoleBytes();
@@ -95,15 +123,14 @@ export function infoCommand(file: string, o: { json?: boolean }): number {
         out(`${toJson({
           file, status: r.status, schemaVersion: r.schemaVersion, hvtraceVersion: r.meta('hvtrace_version'),
           config: cfg, images, loadedImages: loaded, exit: r.exit, counts,
-          exact: r.counts !== null,
+          exact, problems, recorderPid: r.recorderPid,
           consoleSha256: r.consoleSha256, console: Buffer.from(consoleBytes).toString('utf8'),
         })}\n`);
         return 0;
       }
       const lines: string[] = [];
-      const exit = r.exit;
       lines.push(`trace:        ${file}`);
-      lines.push(`status:       ${r.status}${exit ? ` (${exit.kind}, exit ${exit.exitCode}: ${exit.message})` : ''}`);
+      lines.push(`status:       ${r.status}${statusDetail(r, counts)}`);
       lines.push(`written by:   ${cfg.producer}, hvtrace ${cfg.hvtraceVersion}, schema ${r.schemaVersion}`);
       const m = cfg.machine;
       if (m) {
@@ -129,9 +156,9 @@ export function infoCommand(file: string, o: { json?: boolean }): number {
       }
       const dtb = loaded.find((l) => l.role === 'dtb' && !images.some((i) => i.role === 'dtb'));
       if (dtb) lines.push(`  dtb       ${dtb.name}  ${dtb.size} bytes  at ${hex(dtb.base)}`);
-      lines.push(`instructions: ${counts.instret.map((n, i) => `hart${i}=${n}`).join(' ')}  total ${counts.totalInstret}${r.counts ? '' : ' (from the last events: trace not finished)'}`);
+      lines.push(`instructions: ${counts.instret.map((n, i) => `hart${i}=${n}`).join(' ')}  total ${counts.totalInstret}${r.counts ? '' : ' (as of the last event: the recording was not finished)'}`);
       lines.push(`virtual time: ${(counts.vtime / 1e9).toFixed(6)} s (${counts.vtime} instructions)`);
-      lines.push(`events:       ${counts.events}`);
+      lines.push(`events:       ${counts.events}${problems.length ? `  (DAMAGED: ${problems.join('; ')})` : ''}`);
       for (const k of [...EVENT_KINDS, ...Object.keys(counts.byKind).filter((k) => !EVENT_KINDS.includes(k as EventKind))]) {
         const n = counts.byKind[k];
         if (n) lines.push(`  ${k.padEnd(12)} ${n}`);

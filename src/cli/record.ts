@@ -4,15 +4,27 @@
  * With no --kernel (and the built-in firmware) it records the bundled multi-hart kernel
  * (guests/build/smp-kernel.elf, found from the package root) on 4 harts unless --smp is given.
  * Without -o the trace goes to traces/<kernel name>-<n>.trace under the current directory, n
- * being the first free number. The guest console still goes to stdout. SIGINT / SIGTERM finish
- * the current batch and close the trace as 'aborted' (readable; exit status 130 / 143).
+ * being the first free number. The guest console still goes to stdout.
+ *
+ * Ends that are not the guest's (the trace is always left readable at its path):
+ * - SIGINT / SIGTERM, at any time (the handlers are installed before the trace file exists):
+ *   the current batch is finished and the trace closed as 'aborted'; exit 130 / 143.
+ * - the trace cannot be written (a full disk; a file size limit, `ulimit -f`, whose SIGXFSZ is
+ *   ignored here so that the write fails with EFBIG instead of killing the recorder): the trace
+ *   is closed as 'aborted' if that still fits (else it reads as 'truncated'), one line
+ *   `hvtrace: FILE: cannot write the trace: ...`, exit 2.
+ * - stdout fails (a full device, a closed pipe): the guest console has nowhere to go; the trace
+ *   is closed as 'aborted', one line, exit 2.
+ * - SIGKILL, power loss: the trace keeps every batch committed (WAL); readers see 'truncated'.
+ * -o must be a new path or (with --overwrite) a regular file; see src/trace/store.ts "where a
+ * trace is written" for how an existing file is replaced without being deleted under a reader.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ImageError } from '../machine/loader.js';
 import type { HaltInfo } from '../machine/machine.js';
 import { RecordSession, DEFAULT_CHECKPOINT_EVERY, DEFAULT_DIGEST_EVERY } from '../trace/recorder.js';
-import { TraceError, PACKAGE_ROOT } from '../trace/store.js';
+import { TraceError, PACKAGE_ROOT, checkTracePath } from '../trace/store.js';
 import { machineConfigFromCli, parseMaxInsns, type MachineCliOptions } from './run.js';
 import { readImage } from './images.js';
 import { Progress } from './progress.js';
@@ -49,12 +61,48 @@ export function nextTracePath(dir: string, name: string): string {
 }
 
 export async function recordCommand(o: RecordCliOptions): Promise<number> {
+  const signals: RecordSignals = { stop: null, stdoutError: null };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals.stop ??= sig;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const ignore = (): void => {};
+  process.on('SIGXFSZ', ignore);
+  // stdout is the guest console's while recording: its failure stops the recording (main.ts's
+  // handler would end the process with the trace unfinished). Restored afterwards.
+  const stdoutHandlers = process.stdout.listeners('error') as ((e: Error) => void)[];
+  process.stdout.removeAllListeners('error');
+  const onStdoutError = (e: NodeJS.ErrnoException): void => {
+    signals.stdoutError ??= e;
+    signals.stop ??= 'stdout';
+  };
+  process.stdout.on('error', onStdoutError);
+  try {
+    return await record(o, signals);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGXFSZ', ignore);
+    process.stdout.off('error', onStdoutError);
+    for (const h of stdoutHandlers) process.stdout.on('error', h);
+  }
+}
+
+interface RecordSignals {
+  /** Why the recording stops early: 'SIGINT', 'SIGTERM' or 'stdout'. */
+  stop: string | null;
+  stdoutError: NodeJS.ErrnoException | null;
+}
+
+async function record(o: RecordCliOptions, signals: RecordSignals): Promise<number> {
   let session: RecordSession;
   const console_ = new ConsoleBuffer();
   let path: string;
   let halt: HaltInfo | undefined;
   const stdin = process.stdin;
   try {
+    if (o.output !== undefined) checkTracePath(o.output, o.overwrite === true); // before anything is loaded
     const opts = { ...o };
     if (!opts.kernel && opts.bios === 'builtin' && !(opts.guest && opts.guest.length > 0)) {
       opts.kernel = join(PACKAGE_ROOT, DEFAULT_GUEST);
@@ -66,14 +114,13 @@ export async function recordCommand(o: RecordCliOptions): Promise<number> {
     const maxInsns = parseMaxInsns(o.maxInsns);
     const source = cfg.kernel ?? cfg.guests?.[0]?.image ?? (typeof cfg.bios === 'object' ? cfg.bios : undefined);
     const name = source ? basename(source.name).replace(/\.[^.]*$/, '') || 'trace' : 'trace';
-    if (o.output) {
+    if (o.output !== undefined) {
       path = o.output;
     } else {
       const dir = join(process.cwd(), 'traces');
       mkdirSync(dir, { recursive: true });
       path = nextTracePath(dir, name);
     }
-    if (o.output && !existsSync(dirname(path))) throw new TraceError(`-o ${path}: directory ${dirname(path)} does not exist`);
     const inputBytes = o.input ? readImage(o.input, 'input').bytes : undefined;
     session = RecordSession.create({
       path,
@@ -95,24 +142,26 @@ export async function recordCommand(o: RecordCliOptions): Promise<number> {
     throw e;
   }
 
-  let stop: string | null = null;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (stop === null) stop = sig;
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   const progress = new Progress(!o.quiet && process.stderr.isTTY === true, () => `  ${session.eventsRecorded.toLocaleString('en-US')} events`);
   let stdinEnded = false;
-  const onData = (d: Buffer): void => session.queueInput(new Uint8Array(d));
+  const onData = (d: Buffer): void => {
+    try {
+      session.queueInput(new Uint8Array(d));
+    } catch {
+      /* the trace failed: the loop stops at its next write */
+    }
+  };
   if (!o.input) {
     stdin.on('data', onData);
     stdin.on('end', () => { stdinEnded = true; });
     stdin.on('error', () => { stdinEnded = true; });
   }
   const wall0 = process.hrtime.bigint();
+  /** A write of the trace failed (TraceError: the writer abandoned the trace, marked aborted). */
+  let writeError: TraceError | null = null;
   try {
     for (;;) {
-      if (stop !== null) break;
+      if (signals.stop !== null) break;
       const r = session.step(64);
       console_.flush();
       progress.update(session.scheduler);
@@ -124,6 +173,9 @@ export async function recordCommand(o: RecordCliOptions): Promise<number> {
       }
       await new Promise((res) => setImmediate(res));
     }
+  } catch (e) {
+    if (!(e instanceof TraceError)) throw e;
+    writeError = e;
   } finally {
     console_.flush();
     stdin.off('data', onData);
@@ -132,11 +184,29 @@ export async function recordCommand(o: RecordCliOptions): Promise<number> {
     progress.done();
   }
   const wallNs = Number(process.hrtime.bigint() - wall0);
-  const summary = stop !== null
-    ? session.finish('aborted', `recording interrupted by ${stop}`)
-    : session.finish('complete');
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  const stop = signals.stop;
+  const reason = stop === 'stdout'
+    ? `recording stopped: stdout: ${signals.stdoutError?.code ?? signals.stdoutError?.message ?? 'write error'}`
+    : `recording interrupted by ${stop}`;
+  let summary: ReturnType<RecordSession['finish']> | null = null;
+  if (writeError === null) {
+    try {
+      summary = stop !== null ? session.finish('aborted', reason) : session.finish('complete');
+    } catch (e) {
+      if (!(e instanceof TraceError)) throw e;
+      writeError = e;
+    }
+  }
+  if (writeError !== null) {
+    session.writer.abandon(writeError.message);
+    process.stderr.write(`hvtrace: ${writeError.message}; the trace keeps what was written before (status aborted)\n`);
+    return 2;
+  }
+  if (stop === 'stdout') {
+    const e = signals.stdoutError;
+    process.stderr.write(`hvtrace: stdout: ${e?.code === 'EPIPE' ? 'the reader closed the pipe' : e?.message ?? 'write error'}; recording stopped, trace (aborted) written to ${path}: ${summary!.events.toLocaleString('en-US')} events\n`);
+    return 2;
+  }
   const m = session.machine;
   const total = session.scheduler.totalInstructions();
   if (!o.quiet) {
@@ -145,10 +215,10 @@ export async function recordCommand(o: RecordCliOptions): Promise<number> {
     const what = halt ? halt.message : `aborted (${stop})`;
     process.stderr.write(`hvtrace: ${what}; instructions ${per}; vtime ${(session.scheduler.time / 1e9).toFixed(6)} s; ${mips.toFixed(1)} MIPS\n`);
   }
-  if (!o.quiet || !o.output || summary.status === 'aborted') {
-    process.stderr.write(`hvtrace: trace ${summary.status === 'aborted' ? '(aborted) ' : ''}written to ${path}: ${summary.events.toLocaleString('en-US')} events\n`);
+  if (!o.quiet || o.output === undefined || summary!.status === 'aborted') {
+    process.stderr.write(`hvtrace: trace ${summary!.status === 'aborted' ? '(aborted) ' : ''}written to ${path}: ${summary!.events.toLocaleString('en-US')} events\n`);
   }
-  if (summary.status === 'aborted') return stop === 'SIGTERM' ? 143 : 130;
+  if (summary!.status === 'aborted') return stop === 'SIGTERM' ? 143 : 130;
   if (o.quiet && halt && halt.exitCode !== 0 && !['poweroff', 'fail', 'htif'].includes(halt.kind)) {
     process.stderr.write(`hvtrace: ${halt.message}\n`);
   }

@@ -109,7 +109,10 @@ function checkReplayable(reader: TraceReader, opts: ReplayOpenOptions): OpenedTr
   if (trace.hvtraceVersion !== HVTRACE_VERSION) {
     problems.push(`recorded by hvtrace ${trace.hvtraceVersion}, this is hvtrace ${HVTRACE_VERSION} (the emulator may behave differently)`);
   }
-  if (reader.status === 'recording') problems.push('the recording was never finished (status: recording)');
+  // A recording whose recorder died ('truncated') or is still running is replayed as the prefix
+  // it is (replayOpened). Events missing, or counts that disagree with the recorder's: warned
+  // about (the comparison then shows where).
+  const damage = reader.damage().map((d) => `the trace is damaged: ${d}`);
   const m = trace.machine;
   const refs: [ImageRole, ImageRef | undefined][] = [
     ['firmware', typeof m.bios === 'object' ? m.bios : undefined],
@@ -155,7 +158,7 @@ function checkReplayable(reader: TraceReader, opts: ReplayOpenOptions): OpenedTr
       })),
     } : {}),
   };
-  return { reader, trace, machineConfig, warnings: problems, symbolOptions: { symbols: opts.symbols, autoSymbols: opts.autoSymbols } };
+  return { reader, trace, machineConfig, warnings: [...damage, ...problems], symbolOptions: { symbols: opts.symbols, autoSymbols: opts.autoSymbols } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -793,6 +796,12 @@ export interface ReplayReport {
   readonly end: { readonly expected: ExitInfo | null; readonly actual: ExitInfo | null };
   /** Everything that differs; the first is the primary divergence. */
   readonly issues: ReplayIssue[];
+  /**
+   * A recording that was not finished (truncated: its recorder died; or aborted without final
+   * counts; or still running) is replayed as a prefix: every recorded event is compared, and the
+   * replay stops where the recording ends. Then why it ended; else null.
+   */
+  readonly prefix: string | null;
   readonly wallMs: number;
   /** Symbols of the trace's images (for formatting). */
   readonly symbolize: (addr: bigint) => string | undefined;
@@ -840,7 +849,19 @@ export function replayOpened(opened: OpenedTrace, opts: RunOptions = {}): Replay
   const run = new ReplayRun(opened, opts);
   const { sched, machine, comparer, recorder } = run;
   let halt: HaltInfo | null = null;
-  const aborted = reader.status === 'aborted';
+  const status = reader.status;
+  // Prefix replay: the recording has no end to compare with; the first event beyond its last one
+  // ends the replay (comparer: 'extra'), not as a divergence.
+  const prefix = status === 'truncated' || status === 'recording' || (status === 'aborted' && counts === null);
+  const aborted = status === 'aborted' && !prefix;
+  // The whole file's integrity (a damaged index page is never read by a replay), on a thread.
+  const check = reader.startIntegrityCheck();
+  try {
+    return replayChecked();
+  } finally {
+    check.cancel();
+  }
+  function replayChecked(): ReplayReport {
   const stopAt = aborted && counts ? (counts.steps ?? []).reduce((a, b) => a + b, 0) : Infinity;
   const stopTime = aborted && counts ? counts.vtime : Infinity;
   try {
@@ -863,15 +884,16 @@ export function replayOpened(opened: OpenedTrace, opts: RunOptions = {}): Replay
     run.close();
   }
   const res = comparer.result();
+  const endOfRecording = prefix && res.divergence?.reason === 'extra';
   const issues: ReplayIssue[] = [];
-  if (res.divergence) issues.push(eventIssue(run, res.divergence));
+  if (res.divergence && !endOfRecording) issues.push(eventIssue(run, res.divergence));
   if (run.digestMismatch) {
     const d = run.digestMismatch;
     issues.push({ kind: 'digest', message: `state digest at instruction ${d.stored.totalInstret}${d.stored.final ? ' (end of run)' : ''} differs: ${d.what}` });
   }
   const exp = reader.exit;
-  const actual: ExitInfo | null = halt ? { kind: halt.kind, exitCode: halt.exitCode, message: halt.message } : null;
-  if (!res.divergence) {
+  const actual: ExitInfo | null = halt && !endOfRecording ? { kind: halt.kind, exitCode: halt.exitCode, message: halt.message } : null;
+  if (!res.divergence || endOfRecording) {
     if (!aborted && exp && (!actual || actual.kind !== exp.kind || actual.exitCode !== exp.exitCode)) {
       issues.push({ kind: 'end', message: `the run ended differently: recorded ${exp.kind} (exit ${exp.exitCode}), replay ${actual ? `${actual.kind} (exit ${actual.exitCode})` : 'did not halt'}` });
     }
@@ -888,11 +910,16 @@ export function replayOpened(opened: OpenedTrace, opts: RunOptions = {}): Replay
   if (res.summary.compared === 0) {
     throw new TraceError(`${reader.path}: nothing to compare: the trace has no events and the replay produced none`);
   }
+  const damaged = check.result();
+  if (damaged) throw new TraceError(`${reader.path}: ${damaged}`);
+  const why = status === 'truncated' ? 'truncated: its recorder died before it finished'
+    : status === 'recording' ? 'still being recorded' : 'aborted before it could be finished';
   return {
     trace: reader.path,
     status: issues.length ? 'divergence' : 'match',
     warnings: [...opened.warnings, ...run.code.notes],
-    events: { expected: expectedEvents, compared: res.summary.compared, matched: res.summary.matched },
+    prefix: prefix ? `the recording is ${why}; its ${res.summary.matched} events were verified and the replay stopped at the end of what was recorded` : null,
+    events: { expected: expectedEvents, compared: endOfRecording ? res.summary.matched : res.summary.compared, matched: res.summary.matched },
     digests: { stored: reader.digests().length, compared: run.digestsCompared },
     instructions: {
       expected: counts ? (counts.steps ?? []).reduce((a, b) => a + b, 0) : null,
@@ -905,6 +932,7 @@ export function replayOpened(opened: OpenedTrace, opts: RunOptions = {}): Replay
     symbolize: run.code.symbolize,
     symbolizeEvent: run.code.symbolizeEvent,
   };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

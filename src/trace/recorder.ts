@@ -46,7 +46,6 @@
  * instruction count equals a stored digest's `totalInstret`, and the final one at the end.
  */
 import { createHash } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
 import type { Hart } from '../hart/hart.js';
 import type { HartObserver, CsrWriter, SbiCallRecord, VmExitRecord } from '../hart/observer.js';
 import { Machine, type HaltInfo, type MachineConfig, type MachineSnapshot } from '../machine/machine.js';
@@ -653,10 +652,7 @@ export class RecordSession {
       this.machine = new Machine({ ...opts.config, observer: this.recorder });
       this.scheduler = new Scheduler(this.machine, { quantum, maxInsns: opts.maxInsns });
     } catch (e) {
-      this.writer.close();
-      for (const suffix of ['', '-wal', '-shm']) {
-        try { unlinkSyncQuiet(opts.path + suffix); } catch { /* ignore */ }
-      }
+      this.writer.discard();
       throw e;
     }
     RamWriteTracker.of(this.machine);
@@ -788,13 +784,5 @@ export class RecordSession {
     };
     this.writer.finish(st, { exit, counts });
     return { path: this.writer.path, status: st, exit, events: this.recorder.seq, totalInstret: counts.totalInstret! };
-  }
-}
-
-function unlinkSyncQuiet(p: string): void {
-  try {
-    unlinkSync(p);
-  } catch {
-    /* not there */
   }
 }

@@ -17,15 +17,21 @@
  *   the worker's message (fetched with receiveMessageOnPort), and the recording stops.
  * - CTL_DONE: the id of the last synchronous request (finish / close) the worker completed.
  *
- * A failure to create the file (no directory, no permission) is found before the worker starts:
- * the file is created here first (an empty file is a valid new SQLite database).
+ * A path that cannot be used (not a regular file, no directory, no permission) is found before
+ * the worker starts: the path is checked here and the temporary file the worker builds the trace
+ * in is created here (an empty file is a valid new SQLite database; store.ts "where a trace is
+ * written").
+ *
+ * A write error on the thread (a full disk, a file size limit) abandons the trace there (marked
+ * aborted if that still fits, closed, left at its path: TraceWriter.abandon) and is thrown here,
+ * as a TraceError naming the file, at the recorder's next call.
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startWorker } from './worker.js';
 import { closeSync, openSync } from 'node:fs';
 import type { EventBatch } from './model.js';
 import {
-  TraceError, clearTracePath, type TraceSink, type TraceInit, type TraceCreateOptions, type DigestRow, type PageRef,
+  TraceError, checkTracePath, tempTracePath, type TraceSink, type TraceInit, type TraceCreateOptions, type DigestRow, type PageRef,
   type CheckpointInfo, type ExitInfo, type TraceCounts,
 } from './store.js';
 import { WireEncoder, type WireBatchMsg } from './wire.js';
@@ -49,7 +55,9 @@ export type WriterRequest =
   | { op: 'meta'; key: string; value: string }
   | { op: 'flush' }
   | { op: 'finish'; id: number; status: 'complete' | 'aborted'; result: { exit?: ExitInfo | null; counts?: Partial<TraceCounts> } }
-  | { op: 'close'; id: number };
+  | { op: 'close'; id: number }
+  | { op: 'abandon'; id: number; reason: string }
+  | { op: 'discard'; id: number };
 
 /** Replies on the reply port: a failure (CTL_ERROR set) or a completed synchronous request. */
 export type WriterReply = { error: string } | { done: number };
@@ -76,9 +84,9 @@ export class ThreadedTraceWriter implements TraceSink {
     this.reply = port1;
     this.worker = startWorker(new URL('./writer-worker.js', import.meta.url));
     // A dead worker is reported like a failed write at the next call.
-    this.worker.on('error', (e) => { this.failure ??= `trace writer thread failed: ${e.message}`; });
-    this.worker.on('exit', () => { if (!this.closed) this.failure ??= 'trace writer thread exited'; });
-    this.post({ op: 'create', path, init, opts: { ...opts, overwrite: true }, ctl: this.ctl.buffer as SharedArrayBuffer, reply: port2 }, [port2]);
+    this.worker.on('error', (e) => { this.failure ??= `${path}: trace writer thread failed: ${e.message}`; });
+    this.worker.on('exit', () => { if (!this.closed) this.failure ??= `${path}: trace writer thread exited`; });
+    this.post({ op: 'create', path, init, opts, ctl: this.ctl.buffer as SharedArrayBuffer, reply: port2 }, [port2]);
     // A recorder that dies in JavaScript (an exception, process.exit) still gets what it handed
     // over onto disk, as the in-thread writer would have: close (status stays 'recording').
     process.on('exit', this.onExit);
@@ -88,13 +96,14 @@ export class ThreadedTraceWriter implements TraceSink {
 
   /** Check the path like TraceWriter.create does (synchronously), then start the writer thread. */
   static create(path: string, init: TraceInit, opts: TraceCreateOptions = {}): ThreadedTraceWriter {
-    clearTracePath(path, opts.overwrite === true);
+    const plan = checkTracePath(path, opts.overwrite === true);
+    const tempPath = tempTracePath(plan.target);
     try {
-      closeSync(openSync(path, 'wx'));
+      closeSync(openSync(tempPath, 'wx'));
     } catch (e) {
       throw new TraceError(`${path}: cannot create the trace: ${(e as Error).message}`);
     }
-    return new ThreadedTraceWriter(path, init, opts);
+    return new ThreadedTraceWriter(path, init, { ...opts, tempPath });
   }
 
   get eventsWritten(): number {
@@ -205,6 +214,35 @@ export class ThreadedTraceWriter implements TraceSink {
     }
   }
 
+  /** See TraceSink.abandon: after a failure here (the worker abandons the trace itself after its own). */
+  abandon(reason: string): void {
+    if (this.closed && this.failure === null) return;
+    this.closed = true;
+    process.off('exit', this.onExit);
+    if (this.failure !== null || Atomics.load(this.ctl, CTL_ERROR) !== 0) return;
+    const id = ++this.requestId;
+    this.post({ op: 'abandon', id, reason });
+    try {
+      this.await(id);
+    } catch {
+      /* nothing more to save */
+    }
+  }
+
+  /** See TraceSink.discard. */
+  discard(): void {
+    if (this.closed) return;
+    this.closed = true;
+    process.off('exit', this.onExit);
+    const id = ++this.requestId;
+    this.post({ op: 'discard', id });
+    try {
+      this.await(id);
+    } catch {
+      /* the worker failed: TraceWriter.create removed its temporary file */
+    }
+  }
+
   private post(m: WriterRequest, transfer: MessagePort[] = []): void {
     this.worker.postMessage(m, transfer);
   }
@@ -218,7 +256,7 @@ export class ThreadedTraceWriter implements TraceSink {
       this.check();
       // The worker's 'exit' event cannot reach a thread blocked here: bound the wait instead.
       // (At most MAX_PENDING batches are queued: seconds of work, not minutes.)
-      if (Date.now() - t0 > WAIT_LIMIT_MS) this.failure ??= `trace writer thread did not answer within ${WAIT_LIMIT_MS / 1000} s`;
+      if (Date.now() - t0 > WAIT_LIMIT_MS) this.failure ??= `${this.path}: trace writer thread did not answer within ${WAIT_LIMIT_MS / 1000} s`;
       Atomics.wait(this.ctl, CTL_DONE, done, 1000);
     }
     this.check();
@@ -233,11 +271,11 @@ export class ThreadedTraceWriter implements TraceSink {
   private check(): void {
     if (this.failure === null && Atomics.load(this.ctl, CTL_ERROR) !== 0) {
       const m = receiveMessageOnPort(this.reply)?.message as WriterReply | undefined;
-      this.failure = m && 'error' in m ? m.error : 'trace writer thread failed';
+      this.failure = m && 'error' in m ? m.error : `${this.path}: trace writer thread failed`;
     }
     if (this.failure !== null) {
       this.closed = true;
-      throw new TraceError(`${this.path}: ${this.failure}`);
+      throw new TraceError(this.failure);
     }
   }
 }

@@ -5,7 +5,7 @@
  * still answered, so the recorder never waits forever.
  */
 import { parentPort } from 'node:worker_threads';
-import { TraceWriter } from './store.js';
+import { TraceError, TraceWriter, writeErrorText } from './store.js';
 import { WireDecoder } from './wire.js';
 import { CTL_DONE, CTL_ERROR, CTL_PENDING, type WriterReply, type WriterRequest } from './writer-thread.js';
 import type { MessagePort } from 'node:worker_threads';
@@ -16,6 +16,7 @@ let writer: TraceWriter | null = null;
 let ctl: Int32Array | null = null;
 let reply: MessagePort | null = null;
 let failed = false;
+let tracePath = '';
 const decoder = new WireDecoder();
 
 let bulk = false;
@@ -32,7 +33,10 @@ function endBulk(): void {
 function fail(e: unknown): void {
   if (failed) return;
   failed = true;
-  const msg = e instanceof Error ? e.message : String(e);
+  // TraceWriter's errors name the file already (and it abandoned the trace: marked aborted,
+  // closed, at its path); anything else is said here.
+  const msg = e instanceof TraceError ? e.message : `${tracePath}: ${writeErrorText(e)}`;
+  if (!(e instanceof TraceError)) writer?.abandon(writeErrorText(e));
   reply?.postMessage({ error: msg } satisfies WriterReply);
   if (ctl) {
     Atomics.store(ctl, CTL_ERROR, 1);
@@ -61,6 +65,8 @@ function apply(m: WriterRequest): void {
     }
     case 'finish': w.finish(m.status, m.result); break;
     case 'close': w.close(); break;
+    case 'abandon': w.abandon(m.reason); break;
+    case 'discard': w.discard(); break;
   }
 }
 
@@ -68,6 +74,7 @@ parentPort.on('message', (m: WriterRequest) => {
   if (m.op === 'create') {
     ctl = new Int32Array(m.ctl);
     reply = m.reply;
+    tracePath = m.path;
     try {
       writer = TraceWriter.create(m.path, m.init, m.opts);
     } catch (e) {
@@ -95,7 +102,7 @@ parentPort.on('message', (m: WriterRequest) => {
   if (m.op === 'events') {
     Atomics.sub(ctl!, CTL_PENDING, 1);
     Atomics.notify(ctl!, CTL_PENDING);
-  } else if (m.op === 'finish' || m.op === 'close') {
+  } else if (m.op === 'finish' || m.op === 'close' || m.op === 'abandon' || m.op === 'discard') {
     Atomics.store(ctl!, CTL_DONE, m.id);
     Atomics.notify(ctl!, CTL_DONE);
     parentPort!.close();
