@@ -41,7 +41,7 @@ function replayText(r: ReplayReport, file: string): string {
     // Retired instructions, as `record` and `info` print them (the comparison itself uses steps,
     // which also count instructions that trapped).
     const retired = r.instructions.perHart.reduce((a, b) => a + b, 0);
-    lines.push(`replay ${file}: match: ${r.events.compared} events, ${retired} instructions, ${r.digests.compared}/${r.digests.stored} state digests; ended ${r.end.actual ? `${r.end.actual.kind} (exit ${r.end.actual.exitCode})` : 'where the recording was aborted'} as recorded [${secs} s]`);
+    lines.push(`replay ${file}: match: ${r.events.compared} events, ${retired} instructions, ${r.digests.compared}/${r.digests.stored} state digests; ${r.prefix ?? `ended ${r.end.actual ? `${r.end.actual.kind} (exit ${r.end.actual.exitCode})` : 'where the recording was aborted'} as recorded`} [${secs} s]`);
     return lines.join('\n');
   }
   const first = r.issues[0]!;
