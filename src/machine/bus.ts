@@ -4,6 +4,11 @@ import { Reservations } from '../hart/reservations.js';
 /** Bytes of per-hart state kept at the start of the shared memory (registers, TLBs). */
 export const HART_STATE_BYTES = 64 * 1024;
 export const MAX_HARTS = 8;
+/** QEMU virt's mask ROM (MROM): reset vector and fw_dynamic_info (src/machine/mrom.ts). */
+export const ROM_BASE = 0x1000;
+export const ROM_SIZE = 0xf000;
+/** Bytes the ROM takes in the shared memory (between the hart states and RAM). */
+const ROM_AREA = 0x10000;
 const WASM_PAGE = 65536;
 
 /**
@@ -18,6 +23,8 @@ export class Bus {
   readonly u8: Uint8Array;
   /** Offset of guest RAM inside `buffer`. */
   readonly ramOffset: number;
+  /** Offset of the ROM (ROM_BASE) inside `buffer`: harts fetch and load from it like RAM. */
+  readonly romOffset: number;
   readonly ramBase: number;
   readonly ramSize: number;
   readonly ramEnd: number;
@@ -38,7 +45,8 @@ export class Bus {
     this.ramBase = ramBase;
     this.ramSize = ramSize;
     this.ramEnd = ramBase + ramSize;
-    this.ramOffset = HART_STATE_BYTES * MAX_HARTS;
+    this.romOffset = HART_STATE_BYTES * MAX_HARTS;
+    this.ramOffset = this.romOffset + ROM_AREA;
     const pages = Math.ceil((this.ramOffset + ramSize) / WASM_PAGE);
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
     this.buffer = this.memory.buffer;
@@ -81,6 +89,17 @@ export class Bus {
 
   isRam(pa: number, size: number): boolean {
     return pa >= this.ramBase && pa + size <= this.ramEnd;
+  }
+
+  isRom(pa: number, size: number): boolean {
+    return pa >= ROM_BASE && pa + size <= ROM_BASE + ROM_SIZE;
+  }
+
+  /** Set the ROM's contents (board reset; the rest of the ROM reads as zeros). */
+  writeRom(data: Uint8Array): void {
+    if (data.length > ROM_SIZE) throw new Error(`ROM image of ${data.length} bytes does not fit (${ROM_SIZE})`);
+    this.u8.fill(0, this.romOffset, this.romOffset + ROM_SIZE);
+    this.u8.set(data, this.romOffset);
   }
 
   /** Copy bytes into RAM at physical address `pa` (loader use). */

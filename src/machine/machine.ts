@@ -11,6 +11,7 @@ import { Hart, HartState, type HartEnv, type HartSnapshot } from '../hart/hart.j
 import type { HartObserver } from '../hart/observer.js';
 import * as C from '../hart/constants.js';
 import { Clint, CLINT_NO_DEADLINE } from './clint.js';
+import { MaskRom, resetRom, RESET_VECTOR } from './mrom.js';
 import { Plic } from './plic.js';
 import { Uart16550 } from './uart16550.js';
 import { TestDevice } from './testdev.js';
@@ -143,6 +144,7 @@ export class Machine implements HartEnv, HartIrqLines {
       else if (h.kind === 'fail') this.stop({ kind: 'fail', exitCode: h.code === 0 ? 1 : h.code & 0xff || 1, message: `test device: fail, code ${h.code}` });
       else this.stop({ kind: 'reset', exitCode: 0, message: 'test device: reset requested' });
     });
+    this.bus.addDevice(new MaskRom(this.bus));
     this.bus.addDevice(this.testdev);
     this.bus.addDevice(this.clint);
     this.bus.addDevice(this.plic);
@@ -302,35 +304,42 @@ export class Machine implements HartEnv, HartIrqLines {
     }
     this.bus.writeRam(this.dtbAddr, dtb);
     this.images.push({ name: cfg.dtb?.name ?? '(generated)', role: 'dtb', base: this.dtbAddr, size: dtb.length, entry: 0 });
-    // fw_dynamic_info (OpenSBI fw_dynamic protocol) just below the DTB: magic, version 2,
-    // next_addr, next_mode = S, options, boot_hart = -1 (any).
-    const info = new DataView(new ArrayBuffer(48));
-    info.setBigUint64(0, 0x4942534fn, true);
-    info.setBigUint64(8, 2n, true);
-    info.setBigUint64(16, BigInt(kernelEntry), true);
-    info.setBigUint64(24, 1n, true);
-    info.setBigUint64(32, 0n, true);
-    info.setBigUint64(40, 0xffffffffffffffffn, true);
-    const infoAddr = this.dtbAddr - 64;
-    this.bus.writeRam(infoAddr, new Uint8Array(info.buffer));
-
     // Reset state of every hart: M-mode (priv spec §3.4).
     for (const h of this.harts) {
       h.priv = C.PRV_M;
       h.state = HartState.Stopped;
-      h.setX(10, BigInt(h.id));
-      h.setX(11, BigInt(this.dtbAddr));
-      h.setX(12, BigInt(infoAddr));
     }
     if (this.sbi) {
+      // The built-in SBI is native code: no reset ROM runs. What it hands the kernel is set by
+      // sbi.boot; a0-a2 of the others as the ROM would leave them (a2: a copy of the
+      // fw_dynamic_info just below the DTB).
+      const info = new DataView(new ArrayBuffer(48));
+      info.setBigUint64(0, 0x4942534fn, true);
+      info.setBigUint64(8, 2n, true);
+      info.setBigUint64(16, BigInt(kernelEntry), true);
+      info.setBigUint64(24, 1n, true);
+      info.setBigUint64(32, 0n, true);
+      info.setBigUint64(40, 0xffffffffffffffffn, true);
+      const infoAddr = this.dtbAddr - 64;
+      this.bus.writeRam(infoAddr, new Uint8Array(info.buffer));
+      for (const h of this.harts) {
+        h.setX(10, BigInt(h.id));
+        h.setX(11, BigInt(this.dtbAddr));
+        h.setX(12, BigInt(infoAddr));
+      }
       // Boot hart 0 into the kernel; the others wait in HSM STOPPED.
       this.sbi.boot(this.harts[0]!, BigInt(kernelEntry), BigInt(this.dtbAddr));
       // What the hypervisor wrote at boot (its idle loop, the G-stage tables).
       if (hv) for (const r of hv.hypervisorRegions()) this.images.push({ name: r.name, role: 'hypervisor', base: r.base, size: r.size, entry: 0 });
     } else {
-      const entry = cfg.bios === 'none' ? kernelEntry : fwEntry;
+      // As QEMU: every hart starts in the reset ROM at 0x1000 with its registers at zero; the
+      // ROM jumps to the firmware (or, with --bios none, to the kernel's entry: QEMU jumps to the
+      // start of RAM, which is the same for a kernel linked there) with a0 = hart id, a1 = DTB,
+      // a2 = fw_dynamic_info.
+      const start = cfg.bios === 'none' ? kernelEntry : fwEntry;
+      this.bus.writeRom(resetRom(start, this.dtbAddr, kernelEntry));
       for (const h of this.harts) {
-        h.pc = entry;
+        h.pc = RESET_VECTOR;
         h.state = HartState.Running;
       }
     }

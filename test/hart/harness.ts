@@ -557,6 +557,11 @@ export class Sim {
     const h = this.m.harts[0]!;
     this.h = h;
     for (const hh of this.m.harts) {
+      // Start at the image (RAM_BASE) with a0 = hart id, a1 = DTB, as the reset ROM would leave
+      // them, without running it: the tests count instructions from their own first one.
+      hh.pc = RAM_BASE;
+      hh.setX(10, BigInt(hh.id));
+      hh.setX(11, BigInt(this.m.dtbAddr));
       hh.csrSet(CSR.mtvec, BigInt(opts.mtvec ?? MTRAP), 'firmware');
       hh.csrSet(CSR.stvec, BigInt(opts.stvec ?? STRAP), 'firmware');
       if (opts.pmpAllowAll ?? true) {

@@ -31,9 +31,8 @@
  *      optional). Linux then runs 5-level page tables on QEMU and 4-level on hvtrace
  *      (`mmu: sv57` / `sv48` in /proc/cpuinfo), ~18k more instructions by unflatten_device_tree.
  *    - QEMU's two deviation traps in OpenSBI's CSR probing take 10 instructions more than the
- *      spec behaviour (read-only-zero CSRs) on hvtrace; QEMU also runs 6 reset-vector
- *      instructions in its MROM at 0x1000 that hvtrace skips (it starts at 0x8000_0000 with the
- *      registers the MROM would set).
+ *      spec behaviour (read-only-zero CSRs) on hvtrace. (Both run the 6 reset-vector
+ *      instructions of QEMU's MROM at 0x1000: hvtrace emulates the reset ROM since issue 12.)
  *    - QEMU's rng-seed property makes the DT QEMU hands over 53 bytes longer than hvtrace's
  *      (libfdt walks it in OpenSBI and Linux).
  * 2. Synchronous exceptions: identical, in order, for the whole boot (thousands: page faults,
