@@ -251,6 +251,13 @@ export class GdbStub {
     return s;
   }
 
+  /** A fingerprint of where the machine stands (every hart's pc, the current hart). */
+  private position(): string {
+    let s = `${this.safeCurrentHart()}`;
+    for (let h = 0; h < this.target.hartCount; h++) s += `:${this.target.readReg(h, { kind: 'pc' }) ?? ''}`;
+    return s;
+  }
+
   /** The reply to `?`: where the machine stands now. */
   private currentStop(): string {
     const hart = this.safeCurrentHart();
@@ -415,9 +422,15 @@ export class GdbStub {
     this.interruptFlag = false;
     this.resuming = true;
     try {
+      const before = this.position();
       let text = await this.target.monitor(cmd.trim(), () => this.interruptFlag);
-      if (words[0] === 'help') text += 'phys on|off             m/M/x use physical addresses (on) or the hart\'s MMU (off)\n';
+      if (words[0] === 'help' && !/\bphys\b/.test(text)) text += 'monitor phys on|off     m/M/x use physical addresses (on) or the hart\'s MMU (off)\n';
       if (text !== '' && !text.endsWith('\n')) text += '\n';
+      if (this.position() !== before) {
+        // gdb keeps its register and frame caches across a monitor command (and its selected
+        // thread: Hg stays as gdb last set it).
+        text += `(gdb still shows the old position: \`maintenance flush register-cache\` reloads it; the stop is on thread ${this.safeCurrentHart() + 1})\n`;
+      }
       output(text);
     } catch (e) {
       if (!(e instanceof DebugError)) this.io.log?.(`gdb: monitor ${cmd}: ${errorMessage(e)}`);
