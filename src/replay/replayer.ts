@@ -894,7 +894,7 @@ export function replayOpened(opened: OpenedTrace, opts: RunOptions = {}): Replay
   const exp = reader.exit;
   const actual: ExitInfo | null = halt && !endOfRecording ? { kind: halt.kind, exitCode: halt.exitCode, message: halt.message } : null;
   if (!res.divergence || endOfRecording) {
-    if (!aborted && exp && (!actual || actual.kind !== exp.kind || actual.exitCode !== exp.exitCode)) {
+    if (!aborted && !prefix && exp && (!actual || actual.kind !== exp.kind || actual.exitCode !== exp.exitCode)) {
       issues.push({ kind: 'end', message: `the run ended differently: recorded ${exp.kind} (exit ${exp.exitCode}), replay ${actual ? `${actual.kind} (exit ${actual.exitCode})` : 'did not halt'}` });
     }
     if (aborted && actual) issues.push({ kind: 'end', message: `the recording was aborted, but the replay halted: ${actual.kind} (exit ${actual.exitCode})` });

@@ -1064,10 +1064,14 @@ function checkHeader(path: string): boolean {
   if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) {
     throw new TraceError(`${path}: not an hvtrace trace (corrupt SQLite header)`);
   }
+  const wal = hdr[18] === 2 || hdr[19] === 2;
+  // In WAL mode the file alone need not hold every page: a checkpoint stopped by a full disk (or
+  // a file size limit) leaves the header's page count ahead of the file, the pages in FILE-wal.
+  if (wal && existsSync(`${path}-wal`)) return true;
   if (st.size % pageSize !== 0 || (valid && pages > 0 && st.size < pages * pageSize)) {
     throw new TraceError(`${path}: not an hvtrace trace (truncated: ${st.size} bytes, expected ${valid && pages > 0 ? pages * pageSize : `a multiple of ${pageSize}`})`);
   }
-  return hdr[18] === 2 || hdr[19] === 2;
+  return wal;
 }
 
 /**
