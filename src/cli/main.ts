@@ -2,7 +2,7 @@
 /**
  * hvtrace command line.
  */
-import { Command, Option, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, Option, InvalidArgumentError } from 'commander';
 import { EVENT_KINDS } from '../trace/model.js';
 // Each command's module is imported when that command runs: a process loads only what it uses
 // (module loading is ~100 ms of a Linux boot's 1.6 s, and `record` needs none of replay / diff).
@@ -39,14 +39,33 @@ export function machineOptions(cmd: Command): Command {
 const SYMBOLS_OPTION = ['--symbols <FILE>', 'symbols from an ELF file or a System.map (repeatable; a System.map next to a raw kernel Image is used without it)',
   (v: string, prev: string[] = []) => [...prev, v]] as const;
 
-// `hvtrace events big.trace | head`: a closed pipe ends the output quietly, not with a stack trace.
+/**
+ * The exit-code contract of every command (README "Exit codes"): 0 ok / same / match; 1 a
+ * divergence or difference (replay and diff only); 2 bad input or usage, commander's parse errors
+ * included; 3, 4, 5 as `run` documents; 130 / 143 for SIGINT / SIGTERM. Every error is one line
+ * on stderr, prefixed `hvtrace:`, without a stack trace.
+ */
+export const EXIT_USAGE = 2;
+
+// `hvtrace events big.trace | head`: a closed pipe ends the output quietly, not with a stack
+// trace; any other stdout failure (ENOSPC on a full device, EIO) is one line and exit 2.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw e;
+  process.stderr.write(`hvtrace: stdout: ${e.code === 'ENOSPC' ? 'no space left on the device' : e.message}\n`);
+  process.exit(EXIT_USAGE);
 });
 
 const program = new Command();
+// Set before the commands are defined: commander copies both settings into each subcommand.
+// A usage error (unknown option, missing argument, bad value) then throws a CommanderError
+// instead of exiting 1, which for `diff` and `replay` would read as "a difference" in a CI job.
 program
+  .exitOverride()
+  .configureOutput({
+    // Commander's messages may span lines ("error: unknown option '--formt'\n(Did you mean
+    // --format?)"): one line, prefixed like every other hvtrace error.
+    outputError: (str, write) => write(`hvtrace: ${str.replace(/^error: /, '').trim().split('\n').map((l) => l.trim()).filter(Boolean).join(' ')}\n`),
+  })
   .name('hvtrace')
   .description('Deterministic record / replay / diff for RISC-V firmware, hypervisors and kernels')
   .version('0.1.0');
@@ -87,6 +106,8 @@ program.command('events').description('list the events of a trace, one per line,
   });
 
 program.command('query').description('run a read-only SQL query on a trace (tables and views: see schemas/trace.sql)')
+  // SQL may begin with a comment ("-- count the traps"): not an option.
+  .allowUnknownOption()
   .argument('<FILE>', 'trace file')
   .argument('<SQL>', 'one SELECT statement; payload_json(payload) decodes payloads')
   .option('--json', 'rows as a JSON array of objects')
@@ -137,6 +158,13 @@ program.command('import').description('convert another emulator\'s log into a re
 // QEMU users type -append / -kernel with one dash: accept those spellings too.
 const argv = process.argv.map((a) => (/^-(kernel|append|initrd|bios|dtb|smp)$/.test(a) ? `-${a}` : a));
 program.parseAsync(argv).catch((e: unknown) => {
-  process.stderr.write(`hvtrace: ${(e as Error).message}\n`);
-  process.exitCode = 2;
+  if (e instanceof CommanderError) {
+    // --help and --version end with exit code 0; the message was written by outputError.
+    process.exitCode = e.exitCode === 0 ? 0 : EXIT_USAGE;
+    return;
+  }
+  const err = e as NodeJS.ErrnoException;
+  const what = err.code === 'ENOSPC' ? 'no space left on the device' : err.message;
+  process.stderr.write(`hvtrace: ${what.split('\n')[0]}\n`);
+  process.exitCode = EXIT_USAGE;
 });
