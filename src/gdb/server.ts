@@ -130,7 +130,7 @@ export async function serveGdb(targetOrMake: DebugTarget | (() => DebugTarget), 
       write: (b) => {
         if (!socket.destroyed) socket.write(b);
       },
-      log: opts.log,
+      log: (m) => opts.log(m.startsWith('hvtrace:') ? m : `hvtrace: ${m}`),
     });
     const session = { stub, socket };
     active = session;
