@@ -232,6 +232,39 @@ describe('replay target', () => {
     }
   });
 
+  it("watchStop 'gdb': forwards right before the store, backwards right after it (gdb steps over it itself)", async () => {
+    const t = openReplayTarget(trace, { to: 'pc:check', watchStop: 'gdb' });
+    try {
+      t.insertBreak('write', N_PASS, 4);
+      const v0 = u32(t, N_PASS)!;
+      const e = await go(t, { mode: 'continue' });
+      expect(e.reason).toBe('watchpoint');
+      const g = t.position().g;
+      expect(u32(t, N_PASS)).toBe(v0); // not written yet
+      expect(t.code.disasm(t.machine.harts[e.hart]!, t.readReg(e.hart, { kind: 'pc' })!)).toMatch(/^(sw|sd|amo)/);
+      // Continuing from here does not report the same store again.
+      const e2 = await go(t, { mode: 'continue' });
+      expect(e2.reason).toBe('watchpoint');
+      expect(t.position().g).toBeGreaterThan(g);
+      expect(u32(t, N_PASS)).toBe(v0 + 1);
+      // gdb's own step over the store (watchpoints removed): right after it.
+      t.removeBreak('write', N_PASS, 4);
+      await go(t, { hart: e2.hart });
+      expect(u32(t, N_PASS)).toBe(v0 + 2);
+      t.insertBreak('write', N_PASS, 4);
+      // Backwards: right after the previous store; gdb's reverse step lands right before it.
+      const r = await go(t, { mode: 'continue', direction: 'reverse' });
+      expect(r.reason).toBe('watchpoint');
+      expect(u32(t, N_PASS)).toBe(v0 + 1);
+      t.removeBreak('write', N_PASS, 4);
+      await go(t, { hart: r.hart, direction: 'reverse' });
+      expect(t.position().g).toBe(g);
+      expect(u32(t, N_PASS)).toBe(v0);
+    } finally {
+      t.close();
+    }
+  });
+
   it('reverse-continue with nothing to find stops at the start; continue at the end reports the end', async () => {
     const t = openReplayTarget(trace, { to: '150000' });
     try {
@@ -369,6 +402,8 @@ describe('run target (hvtrace run --gdb)', () => {
       const s = await t.resume({ direction: 'forward', mode: 'step', hart: e.hart }, never);
       expect(s).toEqual({ hart: e.hart, reason: 'step' });
       t.removeBreak('sw', KPRINTF, 2);
+      // The reset ROM (QEMU's, at 0x1000) reads like memory.
+      expect(t.readMemory(0, 0x1000n, 4, true)).not.toBeNull();
       const end = await t.resume({ direction: 'forward', mode: 'continue', hart: 0 }, never);
       expect(end.reason).toBe('halted');
       expect(end.halt?.exitCode).toBe(0);

@@ -22,6 +22,7 @@ import { Hart, HartState, ACC_LOAD, BREAK_FILTER_SIZE, breakSlot, type WatchHook
 import { CSR_TABLE } from '../hart/csr.js';
 import * as C from '../hart/constants.js';
 import type { Machine, HaltInfo } from '../machine/machine.js';
+import { ROM_BASE } from '../machine/bus.js';
 import { PreciseScheduler, stopRun, type StopTarget } from '../replay/precise.js';
 import type { CodeView } from '../replay/replayer.js';
 import { DebugError, type BreakKind, type CsrInfo, type HartStatus, type RegRef, type StopEvent } from './target.js';
@@ -188,7 +189,8 @@ export abstract class DebugEngine {
 
   /**
    * Memory as hart n sees it (its translation, both stages while V = 1) or physical; null when a
-   * byte is unmapped or not RAM (device registers are never read: reads can have side effects).
+   * byte is unmapped or neither RAM nor the reset ROM (device registers are never read: reads can
+   * have side effects).
    */
   readMemory(n: number, addr: bigint, length: number, physical: boolean): Uint8Array | null {
     const h = this.machine.harts[n] ?? null;
@@ -201,8 +203,11 @@ export abstract class DebugEngine {
       const inPage = 4096 - Number(va & 4095n);
       const k = Math.min(inPage, length - done);
       const pa = physical ? (va < 2n ** 53n ? Number(va) : null) : this.code.translatePa(h, va);
-      if (pa === null || !bus.isRam(pa, k)) return null;
-      const o = bus.ramOffset + pa - bus.ramBase;
+      if (pa === null) return null;
+      let o: number;
+      if (bus.isRam(pa, k)) o = bus.ramOffset + pa - bus.ramBase;
+      else if (bus.isRom(pa, k)) o = bus.romOffset + pa - ROM_BASE;
+      else return null;
       out.set(bus.u8.subarray(o, o + k), done);
       done += k;
       va = BigInt.asUintN(64, va + BigInt(k));

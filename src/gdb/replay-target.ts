@@ -45,11 +45,14 @@ export interface ReplayTargetOptions extends ReplayOpenOptions {
   /** Instructions per run chunk, between looks at Ctrl-C (default 1M). */
   chunk?: number;
   /**
-   * Where a watchpoint stop is: right after the accessing instruction (default), or right before
-   * it (for a client that single-steps over the access itself, as gdb does on targets whose
-   * watchpoints trigger before the access).
+   * Where a watchpoint stop is: right after the accessing instruction ('after', the default:
+   * DebugTarget's definition), right before it ('before'), or 'gdb': right before it going
+   * forwards and right after it going backwards. gdb treats RISC-V watchpoints as triggering
+   * before the access ("nonsteppable", riscv-tdep.c): on a watchpoint stop it single-steps the
+   * thread over the access itself, in the direction it is running, then compares the values; with
+   * 'gdb' that step ends exactly right after the access (forwards) or right before it (backwards).
    */
-  watchStop?: 'after' | 'before';
+  watchStop?: 'after' | 'before' | 'gdb';
   /** Guest console output, as the replay first produces it (never twice for the same output). */
   onConsole?: (bytes: Uint8Array) => void;
 }
@@ -86,7 +89,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
   readonly opened: OpenedTrace;
   readonly run: ReplayRun;
   private readonly every: number;
-  private readonly watchStop: 'after' | 'before';
+  private readonly watchStop: 'after' | 'before' | 'gdb';
   private readonly snaps: Snapshot[] = [];
   /** The newest snapshot at or before the machine's position (its RAM is the base of `dirty`). */
   private base: Snapshot;
@@ -510,9 +513,16 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
     const spec = req.mode === 'step'
       ? { step: { hart, steps: this.machine.harts[hart]!.steps + 1 }, hits: 'stop' as const }
       : { hits: 'stop' as const };
-    const { outcome } = await this.execute(spec, interrupted);
-    const o = this.afterRun(outcome);
-    if (o.kind === 'hit' && o.hit.reason === 'watchpoint' && this.watchStop === 'before') {
+    const start = this.atEnd ? -1 : this.total();
+    let o: RunOutcome;
+    for (;;) {
+      const { outcome } = await this.execute(spec, interrupted);
+      o = this.afterRun(outcome);
+      // Stopped right before an access last time: that access is not a new hit.
+      if (this.watchStop !== 'after' && o.kind === 'hit' && o.hit.watch?.before === start && req.mode === 'continue') continue;
+      break;
+    }
+    if (o.kind === 'hit' && o.hit.reason === 'watchpoint' && this.watchStop !== 'after') {
       // Back to right before the accessing instruction.
       this.land(o.hit.watch!.before);
       this.stopHart = o.hit.hart;
