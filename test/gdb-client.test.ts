@@ -307,6 +307,25 @@ describe.skipIf(!haveGdb)('gdb-multiarch on a recording of the smp-kernel (4 har
     expect(section(out, 'rc')).toMatch(/hit Hardware watchpoint 1: ping_counter\s+Old value = 2\s+New value = 1/);
   });
 
+  it('next, reverse-next, step, finish (gdb\'s own logic over s / bs / breakpoints); hbreak, rwatch', async () => {
+    const srv = await startServer(['replay', trace]);
+    const out = await gdb(srv, [
+      'hbreak kmain', 'continue',
+      mark('n'), 'next', 'next', 'next', 'p $_thread',
+      mark('rn'), 'reverse-next',
+      mark('step'), 'step', 'finish',
+      'delete',
+      mark('rw'), 'rwatch nharts', 'continue',
+      'detach',
+    ], { elf: SMP_ELF });
+    expect(await srv.exited).toBe(0);
+    expect(out).toMatch(/Thread 1 hit Breakpoint 1, kmain/);
+    expect(section(out, 'n')).toMatch(/^757\s+have_dbcn = /m);
+    expect(section(out, 'rn')).toMatch(/^756\s+struct sbiret ver = sbi_call/m);
+    expect(section(out, 'step')).toMatch(/in sbi_call \([\s\S]*\nkmain \(hartid=0[^\n]*\n757\s/);
+    expect(section(out, 'rw')).toMatch(/Hardware read watchpoint 2: nharts\s+Thread 1 hit Hardware read watchpoint 2: nharts\s+Value = 4/);
+  });
+
   it('reverse-continue with no breakpoint stops at the start: "No more reverse-execution history"', async () => {
     const srv = await startServer(['replay', trace, '--to', 'pc:kmain']);
     const out = await gdb(srv, ['reverse-continue', 'p/x $pc', 'monitor when', 'detach'], { elf: SMP_ELF });
