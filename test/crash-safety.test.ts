@@ -152,6 +152,33 @@ describe('a killed recording keeps its prefix', () => {
     }, 600_000);
   }
 
+  it('a killed trace is read without its -shm, and from a directory the reader cannot write to', async () => {
+    // The latest kill that left events.
+    const src = [2500, 1900, 1400, 1000].map((ms) => join(dir, `kill-${ms}.trace`)).find((p) => existsSync(`${p}-wal`));
+    if (!src) return;
+    const events = TraceReader.open(src).eventCount();
+    const noShm = join(dir, 'noshm');
+    mkdirSync(noShm);
+    copyFileSync(src, join(noShm, 'k.trace'));
+    copyFileSync(`${src}-wal`, join(noShm, 'k.trace-wal'));
+    const r = TraceReader.open(join(noShm, 'k.trace'));
+    expect(r.status).toBe('truncated');
+    expect(r.eventCount()).toBe(events);
+    r.close();
+    // Read-only directory (as an unprivileged user: root writes anywhere): a private copy is read.
+    const ro = join(dir, 'ro');
+    mkdirSync(ro);
+    copyFileSync(src, join(ro, 'k.trace'));
+    copyFileSync(`${src}-wal`, join(ro, 'k.trace-wal'));
+    if (process.getuid?.() !== 0 || spawnSync('su', ['nobody', '-s', '/bin/sh', '-c', 'true']).status !== 0) return;
+    spawnSync('chmod', ['-R', 'a+rX', dir]);
+    spawnSync('chmod', ['555', ro]);
+    const q = spawnSync('su', ['nobody', '-s', '/bin/sh', '-c', `"${process.execPath}" "${CLI}" query "${join(ro, 'k.trace')}" "SELECT count(*) FROM events"`], { encoding: 'utf8' });
+    expect(q.status, q.stderr).toBe(0);
+    expect(q.stdout).toContain(String(events));
+    expect(readdirSync(ro).sort()).toEqual(['k.trace', 'k.trace-wal']);
+  });
+
   it('a second recording to the same -o after a kill says "file exists" (the killed trace is kept)', async () => {
     const out = join(dir, 'kill-0.trace');
     const r = await cli([...LINUX_ARGS, '-o', out]);

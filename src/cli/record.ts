@@ -143,6 +143,7 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
   }
 
   const progress = new Progress(!o.quiet && process.stderr.isTTY === true, () => `  ${session.eventsRecorded.toLocaleString('en-US')} events`);
+  console_.statusLine = progress;
   let stdinEnded = false;
   const onData = (d: Buffer): void => {
     try {
@@ -163,6 +164,11 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
     for (;;) {
       if (signals.stop !== null) break;
       const r = session.step(64);
+      // Hand the events so far to the writer (64 rounds: at least 640,000 instructions): a
+      // recorder that is killed keeps all but the last moments, not just whole 4096-event
+      // batches. Deterministic (instruction counts, not wall time): only the console chunks'
+      // boundaries follow the flushes, never an event.
+      session.recorder.flush();
       console_.flush();
       progress.update(session.scheduler);
       if (r.kind === 'halted') { halt = r.halt; break; }

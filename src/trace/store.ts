@@ -31,11 +31,19 @@
  *   .finish(status: 'complete' | 'aborted', result?: { exit?: ExitInfo | null; counts?: Partial<TraceCounts> }): void
  *                                           // final meta, WAL checkpoint, journal_mode=DELETE, close
  *   .close(): void                          // close without finishing (status stays 'recording')
+ *   .abandon(reason: string): void          // after a write error: mark 'aborted' if it fits, close
+ *   .discard(): void                        // close and delete (the recording could not start)
+ * checkTracePath(path, overwrite): TracePathPlan    // TraceError for a device, directory, FIFO, '', ...
  *
  * // ---- reading ----
  * TraceReader.open(path: string): TraceReader      // read-only; throws TraceError on anything not a trace
  *   .path, .schemaVersion
  *   .status: TraceStatus ; .config: TraceConfig ; .exit: ExitInfo | null ; .counts: TraceCounts | null
+ *                                                    // status 'truncated': left 'recording' by a recorder that is gone
+ *   .recorderPid: number | null
+ *   .damage(): string[]                              // cheap: seq gaps, counts that disagree with meta
+ *   .integrityProblem(): string | null               // PRAGMA integrity_check (reads the whole file)
+ *   .startIntegrityCheck(): { result(): string | null; cancel(): void }   // the same on a thread
  *   .meta(key: string): string | null ; .metaAll(): Record<string, string>
  *   .consoleSha256: string | null
  *   .loadedImages(): LoadedImageInfo[]               // where the machine put each image
@@ -70,11 +78,16 @@
  * `BigInt.asUintN(64, v)`: exact for every value. Other integer columns (seq, vtime, instret) are JS
  * numbers (< 2^53).
  *
- * Files: the writer creates the file directly (no temporary name), in WAL mode with one
- * transaction per batch; `finish` switches it back to a single self-contained file (journal_mode
- * DELETE), so a finished trace - complete or aborted - is one file that readers open without
- * creating anything next to it. The reader opens with `readonly: true, fileMustExist: true` and
- * checks the SQLite header (magic, size) before SQLite touches the file: it never modifies a trace.
+ * Files: a trace appears at its path only as a valid trace (built under a temporary name and
+ * linked into place; an --overwrite is renamed over the old file when closed: "where a trace is
+ * written" below). It is recorded in WAL mode with one transaction per batch, so a recorder that
+ * dies (SIGKILL, power cut, full disk) leaves every committed batch readable; `finish` switches
+ * it back to a single self-contained file (journal_mode DELETE), so a finished trace - complete
+ * or aborted - is one file that readers open without creating anything next to it. The reader
+ * checks the SQLite header (magic, size) before SQLite touches the file and opens it read-only
+ * (a WAL-mode one too: openSqliteTrace): it never modifies a trace. Meta 'recorder' (pid, host,
+ * process start time) lets it tell a recording in progress from one whose recorder is gone
+ * ('truncated').
  *
  * Images: the firmware / kernel / initrd / dtb bytes are stored in the trace (raw DEFLATE, table
  * `images`), so a trace is self-contained for replay and `hvtrace events` can disassemble from
