@@ -193,8 +193,8 @@ export async function replayGdbCommand(file: string, o: ReplayCliOptions): Promi
         symbols,
         to: o.to,
         // gdb treats RISC-V watchpoints as firing before the access (have_nonsteppable_watchpoint)
-        // and steps over the accessing instruction itself.
-        watchStop: 'before',
+        // and steps over the accessing instruction itself, in the direction it runs.
+        watchStop: 'gdb',
         onConsole: o.console ? (b) => out(Buffer.from(b).toString('latin1')) : undefined,
       });
       target = t;
