@@ -375,6 +375,40 @@ describe('replay target', () => {
   });
 });
 
+describe('replay target on a guest of the built-in hypervisor', () => {
+  it('stops at a guest address while V = 1 (priv VS), reads guest-virtual memory through both stages', async () => {
+    const hyp = join(dir, 'hyp.trace');
+    const r = spawnSync(process.execPath, [CLI, 'record', '--guest', SMPK, '--vcpus', '2', '--smp', '2', '-o', hyp, '-q'],
+      { encoding: 'utf8', input: '', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const t = openReplayTarget(hyp, { to: 'pc:kprintf#12' });
+    try {
+      const h = t.currentHart();
+      expect(t.hartStatus(h).priv).toBe('VS');
+      expect(t.readReg(h, { kind: 'priv' })).toBe(5n); // S | V << 2, as QEMU
+      expect(t.readReg(h, { kind: 'pc' })).toBe(KPRINTF);
+      expect(t.readReg(h, { kind: 'csr', csr: 0x680 })! >> 60n).toBe(8n); // hgatp: Sv39x4
+      // The guest's kprintf as the guest sees it (vsatp, then hgatp) is the ELF's code.
+      const seg = elf.segments.find((g) => KPRINTF >= g.vaddr && KPRINTF < g.vaddr + BigInt(g.data.length))!;
+      const off = Number(KPRINTF - seg.vaddr);
+      const d0 = digest(t);
+      expect(Array.from(t.readMemory(h, KPRINTF, 8, false)!)).toEqual(Array.from(seg.data.subarray(off, off + 8)));
+      expect(digest(t)).toBe(d0);
+      // A breakpoint at the guest address, forwards and backwards.
+      t.insertBreak('sw', KPRINTF, 2);
+      const g0 = t.position().g;
+      const e = await go(t, { mode: 'continue', hart: h });
+      expect(e.reason).toBe('breakpoint');
+      expect(t.hartStatus(e.hart).priv).toBe('VS');
+      const back = await go(t, { mode: 'continue', direction: 'reverse', hart: h });
+      expect(back.reason).toBe('breakpoint');
+      expect(t.position().g).toBe(g0);
+    } finally {
+      t.close();
+    }
+  });
+});
+
 describe('run target (hvtrace run --gdb)', () => {
   it('starts stopped at the first instruction; breakpoints, register and memory writes, the halt', async () => {
     const out: number[] = [];
