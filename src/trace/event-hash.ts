@@ -29,7 +29,7 @@ const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const LO = LE ? 0 : 1;
 const HI = LE ? 1 : 0;
 const TWO32 = 4294967296;
-/** Kind code of a stored kind name that is not a known kind. */
+/** Kind code hashed for a stored kind name that is not a known kind. */
 const UNKNOWN_KIND = 0xff;
 
 /** The columns `addStoredRows` expects, in order (a SELECT list over `events`). */
@@ -55,6 +55,7 @@ export interface HashableColumns {
 /** The hash of a payload's bytes: [length, lane 1, lane 2]. */
 type PayloadHash = readonly [number, number, number];
 const payloadHashes = new WeakMap<object, PayloadHash>();
+const NO_PAYLOAD: PayloadHash = [-1, 0, 0];
 
 function bytesHash(b: Uint8Array): PayloadHash {
   let x = 0x9e3779b9 | 0, y = 0x7f4a7c15 | 0;
@@ -74,60 +75,70 @@ function bytesHash(b: Uint8Array): PayloadHash {
   return [n, x, y];
 }
 
+/** Rows per mixing pass (the words of CHUNK events are laid out, then mixed in one loop). */
+const CHUNK = 256;
+/** At most 21 words per event. */
+const MAX_WORDS = 24;
+const KIND_BY_NAME = new Map<string, number>(EVENT_KINDS.map((k) => [k, KIND_CODE[k as EventKind]]));
+
 export class EventHasher {
   private h1 = 0x243f6a88 | 0;
   private h2 = 0x85a308d3 | 0;
   /** Events hashed. */
   count = 0;
-  /** Events hashed per kind code (index in EVENT_KINDS; UNKNOWN_KIND rows are not counted). */
+  /** Events hashed per kind code (index in EVENT_KINDS; unknown kinds are not counted). */
   readonly byKind = new Float64Array(EVENT_KINDS.length);
   /** Rows whose kind name is not a known kind. */
   unknownKinds = 0;
   private lastPayload: object | null = null;
-  private lastPayloadHash: PayloadHash = [-1, 0, 0];
+  private lastPayloadHash: PayloadHash = NO_PAYLOAD;
+  private readonly w = new Int32Array(CHUNK * MAX_WORDS);
 
-  private word(w: number): void {
-    let x = Math.imul(this.h1 ^ w, 0x01000193);
-    x = (x << 13) | (x >>> 19);
-    let y = Math.imul(this.h2 ^ w, 0x5bd1e995);
-    y = ((y << 17) | (y >>> 15)) + x | 0;
+  /** Mix words w[0..n) into the state. */
+  private mix(n: number): void {
+    const w = this.w;
+    let x = this.h1, y = this.h2;
+    for (let j = 0; j < n; j++) {
+      const v = w[j]!;
+      x = Math.imul(x ^ v, 0x01000193);
+      x = (x << 13) | (x >>> 19);
+      y = Math.imul(y ^ v, 0x5bd1e995);
+      y = ((y << 17) | (y >>> 15)) + x | 0;
+    }
     this.h1 = x;
     this.h2 = y;
-  }
-  /** A non-negative integer below 2^53 (or a signed one above -2^53) as two words. */
-  private num(v: number): void {
-    this.word(v >>> 0 | 0);
-    this.word(Math.floor(v / TWO32) | 0);
-  }
-  private head(kind: number, present: number, virt: number, hart: number, priv: number): void {
-    this.word((kind & 0xff) | ((present & 0xf) << 8) | ((virt & 0xf) << 12) | (hart << 16));
-    this.word(priv | 0);
-  }
-  private payloadHash(h: PayloadHash): void {
-    this.word(h[0]);
-    if (h[0] >= 0) {
-      this.word(h[1]);
-      this.word(h[2]);
-    }
   }
 
   /** Rows [from, to) of an event batch (the recorder's columns). */
   addColumns(b: HashableColumns, from: number, to: number): void {
     const byKind = this.byKind;
-    for (let i = from; i < to; i++) {
-      const p = b.present[i]!;
-      const k = b.kind[i]!;
-      this.head(k, p, b.virt[i]!, b.hart[i]!, b.priv[i]!);
-      this.num(b.seq[i]!);
-      this.num(b.vtime[i]!);
-      this.num(b.instret[i]!);
-      this.num(b.pc[i]!);
-      const j = 2 * i;
-      if (p & 1) { this.word(b.a32[j + LO]!); this.word(b.a32[j + HI]!); }
-      if (p & 2) { this.word(b.b32[j + LO]!); this.word(b.b32[j + HI]!); }
-      if (p & 4) { this.word(b.c32[j + LO]!); this.word(b.c32[j + HI]!); }
-      this.payloadHash(this.payloadOf(b.payload[i] ?? null));
-      if (k < byKind.length) byKind[k]!++;
+    const w = this.w;
+    for (let c = from; c < to; c += CHUNK) {
+      const end = Math.min(to, c + CHUNK);
+      let n = 0;
+      for (let i = c; i < end; i++) {
+        const p = b.present[i]!;
+        const k = b.kind[i]!;
+        w[n++] = (k & 0xff) | ((p & 0xf) << 8) | ((b.virt[i]! & 0xf) << 12) | (b.hart[i]! << 16);
+        w[n++] = b.priv[i]!;
+        let v = b.seq[i]!;
+        w[n++] = v >>> 0; w[n++] = Math.floor(v / TWO32);
+        v = b.vtime[i]!;
+        w[n++] = v >>> 0; w[n++] = Math.floor(v / TWO32);
+        v = b.instret[i]!;
+        w[n++] = v >>> 0; w[n++] = Math.floor(v / TWO32);
+        v = b.pc[i]!;
+        w[n++] = v >>> 0; w[n++] = Math.floor(v / TWO32);
+        const j = 2 * i;
+        if (p & 1) { w[n++] = b.a32[j + LO]!; w[n++] = b.a32[j + HI]!; }
+        if (p & 2) { w[n++] = b.b32[j + LO]!; w[n++] = b.b32[j + HI]!; }
+        if (p & 4) { w[n++] = b.c32[j + LO]!; w[n++] = b.c32[j + HI]!; }
+        const ph = this.payloadOf(b.payload[i] ?? null);
+        w[n++] = ph[0];
+        if (ph[0] >= 0) { w[n++] = ph[1]; w[n++] = ph[2]; }
+        if (k < byKind.length) byKind[k]!++;
+      }
+      this.mix(n);
     }
     this.count += to - from;
   }
@@ -149,24 +160,32 @@ export class EventHasher {
   /** Stored rows of STORED_EVENT_COLUMNS, read with plain (not safe) integers. */
   addStoredRows(rows: readonly unknown[][]): void {
     const byKind = this.byKind;
-    for (const r of rows) {
-      const kindName = r[8] as string;
-      const code = KIND_CODE[kindName as EventKind];
-      const k = code === undefined ? UNKNOWN_KIND : code;
-      const present = (r[9] !== null ? 1 : 0) | (r[11] !== null ? 2 : 0) | (r[13] !== null ? 4 : 0);
-      this.head(k, present, Number(r[7]), Number(r[2]), Number(r[6]));
-      this.num(Number(r[0]));
-      this.num(Number(r[1]));
-      this.num(Number(r[3]));
-      this.word(Number(r[4]) | 0);
-      this.word(Number(r[5]) | 0);
-      if (present & 1) { this.word(Number(r[9]) | 0); this.word(Number(r[10]) | 0); }
-      if (present & 2) { this.word(Number(r[11]) | 0); this.word(Number(r[12]) | 0); }
-      if (present & 4) { this.word(Number(r[13]) | 0); this.word(Number(r[14]) | 0); }
-      const pay = r[15];
-      this.payloadHash(pay instanceof Uint8Array ? bytesHash(pay) : NO_PAYLOAD);
-      if (code === undefined) this.unknownKinds++;
-      else byKind[code]!++;
+    const w = this.w;
+    for (let c = 0; c < rows.length; c += CHUNK) {
+      const end = Math.min(rows.length, c + CHUNK);
+      let n = 0;
+      for (let i = c; i < end; i++) {
+        const r = rows[i]!;
+        const code = KIND_BY_NAME.get(r[8] as string);
+        const present = (r[9] !== null ? 1 : 0) | (r[11] !== null ? 2 : 0) | (r[13] !== null ? 4 : 0);
+        w[n++] = ((code ?? UNKNOWN_KIND) & 0xff) | (present << 8) | ((Number(r[7]) & 0xf) << 12) | (Number(r[2]) << 16);
+        w[n++] = Number(r[6]);
+        for (const col of [0, 1, 3]) {
+          const v = Number(r[col]);
+          w[n++] = v >>> 0; w[n++] = Math.floor(v / TWO32);
+        }
+        w[n++] = Number(r[4]); w[n++] = Number(r[5]);
+        if (present & 1) { w[n++] = Number(r[9]); w[n++] = Number(r[10]); }
+        if (present & 2) { w[n++] = Number(r[11]); w[n++] = Number(r[12]); }
+        if (present & 4) { w[n++] = Number(r[13]); w[n++] = Number(r[14]); }
+        const pay = r[15];
+        const ph = pay instanceof Uint8Array ? bytesHash(pay) : NO_PAYLOAD;
+        w[n++] = ph[0];
+        if (ph[0] >= 0) { w[n++] = ph[1]; w[n++] = ph[2]; }
+        if (code === undefined) this.unknownKinds++;
+        else byKind[code]!++;
+      }
+      this.mix(n);
     }
     this.count += rows.length;
   }
@@ -184,4 +203,3 @@ export class EventHasher {
   }
 }
 
-const NO_PAYLOAD: PayloadHash = [-1, 0, 0];
