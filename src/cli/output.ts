@@ -18,6 +18,8 @@ export function out(s: string): void {
 export class ConsoleBuffer {
   private chunks: Uint8Array[] = [];
   private size = 0;
+  /** A status line on the same terminal (cli/progress.ts): cleared before, redrawn after. */
+  statusLine: { beforeConsole(): void; afterConsole(last: number): void } | null = null;
   readonly write = (b: Uint8Array): void => {
     this.chunks.push(b.slice());
     this.size += b.length;
@@ -28,10 +30,12 @@ export class ConsoleBuffer {
     const all = Buffer.concat(this.chunks, this.size);
     this.chunks = [];
     this.size = 0;
+    this.statusLine?.beforeConsole();
     try {
       process.stdout.write(all);
     } catch {
       /* EPIPE: the reader is gone */
     }
+    this.statusLine?.afterConsole(all[all.length - 1]!);
   }
 }

@@ -118,6 +118,7 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
   const console_ = new ConsoleBuffer();
   machine.onConsole = console_.write;
   const progress = new Progress(!o.quiet && process.stderr.isTTY === true);
+  console_.statusLine = progress;
   const stdin = process.stdin;
   let stdinEnded = false;
   const onData = (d: Buffer): void => sched.addInput(new Uint8Array(d));
