@@ -29,7 +29,12 @@ const LINUX_MAP = `${ROOT}guests/build/linux/System.map`;
 const haveGdb = spawnSync(GDB, ['--version']).status === 0;
 const TMP = mkdtempSync(join(tmpdir(), 'hvtrace-gdb-'));
 
-afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+/** Servers still running when the file ends (a failed test) are stopped. */
+const servers: ChildProcess[] = [];
+afterAll(() => {
+  for (const p of servers) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  rmSync(TMP, { recursive: true, force: true });
+});
 
 function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -64,6 +69,7 @@ interface Server {
 async function startServer(args: readonly string[]): Promise<Server> {
   const proc = spawn(process.execPath, [CLI, ...args, '--gdb', '127.0.0.1:0'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   proc.stdin!.end(); // no console input
+  servers.push(proc);
   let stderr = '';
   let stdout = '';
   proc.stdout!.on('data', (d) => { stdout += d; });
@@ -324,6 +330,27 @@ describe.skipIf(!haveGdb)('gdb-multiarch on a recording of the smp-kernel (4 har
     expect(section(out, 'rn')).toMatch(/^756\s+struct sbiret ver = sbi_call/m);
     expect(section(out, 'step')).toMatch(/in sbi_call \([\s\S]*\nkmain \(hartid=0[^\n]*\n757\s/);
     expect(section(out, 'rw')).toMatch(/Hardware read watchpoint 2: nharts\s+Thread 1 hit Hardware read watchpoint 2: nharts\s+Value = 4/);
+  });
+
+  it('monitor commands: when, events, seek (with the register-cache reminder), checkpoint / restart, phys, an unknown one', async () => {
+    const srv = await startServer(['replay', trace]);
+    const out = await gdb(srv, [
+      mark('when'), 'monitor when',
+      mark('events'), 'monitor events 2',
+      mark('seek'), 'monitor seek pc:kmain', 'maintenance flush register-cache', 'p $pc',
+      mark('ck'), 'monitor checkpoint', 'stepi 5', 'monitor restart 1', 'maintenance flush register-cache', 'p $pc',
+      mark('phys'), 'monitor phys on', 'x/xw 0x80200000', 'monitor phys off',
+      mark('bad'), 'monitor frobnicate',
+      mark('end'), 'p 1', 'detach',
+    ], { elf: SMP_ELF });
+    expect(await srv.exited).toBe(0);
+    expect(section(out, 'when')).toMatch(/instruction 0 of \d+/);
+    expect(section(out, 'events')).toMatch(/=>\s+\d+\s+h0/);
+    expect(section(out, 'seek')).toMatch(/maintenance flush register-cache[\s\S]*<kmain>/);
+    expect(section(out, 'ck')).toMatch(/checkpoint 1[\s\S]*\$2 = .*<kmain>/);
+    expect(section(out, 'phys')).toMatch(/physical addresses\s+0x80200000 <_start>:\s+0x[0-9a-f]{8}\s+memory accesses now use virtual/);
+    expect(section(out, 'bad')).toMatch(/unknown monitor command/);
+    expect(section(out, 'end')).toContain('$3 = 1');
   });
 
   it('reverse-continue with no breakpoint stops at the start: "No more reverse-execution history"', async () => {
