@@ -52,6 +52,8 @@ export interface Hit {
   readonly g: number;
   readonly hart: number;
   readonly reason: 'breakpoint' | 'watchpoint';
+  /** A breakpoint's pc. */
+  readonly pc?: number;
   readonly watch?: { readonly kind: 'write' | 'read' | 'access'; readonly addr: bigint; readonly before: number };
 }
 
@@ -339,7 +341,7 @@ export abstract class DebugEngine {
       this.stopped = { kind: 'step', hart: h.id };
       stopRun();
     }
-    if (spec.hits !== 'off' && this.bps.has(h.pc)) this.noteHit({ g, hart: h.id, reason: 'breakpoint' });
+    if (spec.hits !== 'off' && this.bps.has(h.pc)) this.noteHit({ g, hart: h.id, reason: 'breakpoint', pc: h.pc });
   };
 
   // =============================================================================================

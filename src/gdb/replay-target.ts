@@ -34,7 +34,7 @@ import {
   openForReplay, parsePosition, seekOpened, ReplayRun, type OpenedTrace, type ReplayOpenOptions,
 } from '../replay/replayer.js';
 import { describeEvent, privName } from '../cli/inspect.js';
-import { DebugEngine, DEFAULT_CHUNK, type Hit, type RunOutcome } from './engine.js';
+import { DebugEngine, DEFAULT_CHUNK, type Hit, type RunOutcome, type RunSpec } from './engine.js';
 import { DebugError, type DebugTarget, type RegRef, type ResumeRequest, type StopEvent } from './target.js';
 
 export interface ReplayTargetOptions extends ReplayOpenOptions {
@@ -423,6 +423,49 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
     }
   }
 
+  // ---- what breakpoint runs have seen: reverse-continue needs no re-run where it knows ----
+  /** Per breakpoint pc: the stop points checked for it (sorted disjoint [lo, hi)), and its hits. */
+  private readonly bpSeen = new Map<number, [number, number][]>();
+  private readonly bpHits = new Map<number, Map<number, number>>();
+
+  /** execute, noting which stop points were checked for which breakpoints and the hits. */
+  private async runNoting(spec: RunSpec, interrupted: () => boolean): Promise<{ outcome: RunOutcome; hits: Hit[] }> {
+    const g0 = this.total();
+    const lo = this.ignoreG === g0 && !this.atEnd ? g0 + 1 : g0;
+    const pcs = spec.hits === 'off' ? [] : [...this.bps.keys()];
+    const r = await this.execute(spec, interrupted);
+    if (pcs.length > 0) {
+      const o = r.outcome;
+      const stopHit = o.kind === 'hit' ? o.hit : null;
+      const hi = stopHit?.reason === 'breakpoint' ? stopHit.g + 1 : this.total();
+      for (const pc of pcs) if (hi > lo) addInterval(this.bpSeen, pc, lo, hi);
+      for (const hit of stopHit ? [...r.hits, stopHit] : r.hits) {
+        if (hit.reason !== 'breakpoint' || hit.pc === undefined) continue;
+        let m = this.bpHits.get(hit.pc);
+        if (!m) this.bpHits.set(hit.pc, (m = new Map()));
+        m.set(hit.g, hit.hart);
+      }
+    }
+    return r;
+  }
+
+  /**
+   * From what earlier runs saw: the earliest stop point s such that every stop point in [s, P)
+   * was checked for all the breakpoints, and the last hit there (or null).
+   */
+  private knownBefore(P: number): { s: number; hit: { g: number; hart: number } | null } {
+    let s = 0;
+    for (const pc of this.bps.keys()) {
+      const iv = this.bpSeen.get(pc)?.find(([a, b]) => a <= P - 1 && P - 1 < b);
+      s = Math.max(s, iv ? iv[0] : P);
+    }
+    let hit: { g: number; hart: number } | null = null;
+    for (const pc of this.bps.keys()) {
+      for (const [g, hart] of this.bpHits.get(pc) ?? []) if (g >= s && g < P && (hit === null || g > hit.g)) hit = { g, hart };
+    }
+    return { s, hit };
+  }
+
   /** Where the machine is. */
   position(): { g: number; hart: number; end: boolean } {
     return { g: this.total(), hart: this.stopHart, end: this.atEnd };
@@ -516,7 +559,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
     const start = this.atEnd ? -1 : this.total();
     let o: RunOutcome;
     for (;;) {
-      const { outcome } = await this.execute(spec, interrupted);
+      const { outcome } = await this.runNoting(spec, interrupted);
       o = this.afterRun(outcome);
       // Stopped right before an access last time: that access is not a new hit.
       if (this.watchStop !== 'after' && o.kind === 'hit' && o.hit.watch?.before === start && req.mode === 'continue') continue;
@@ -544,8 +587,24 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
       if (o.kind !== 'step') throw new Error(`internal: reverse step of hart ${hart} did not land (${o.kind})`);
       return { hart, reason: 'step' };
     }
-    // reverse-continue: the last hit before P, one stretch between snapshots at a time.
+    // reverse-continue: the last hit before P, one stretch between snapshots at a time, after
+    // what earlier runs with these breakpoints saw (no re-run for that part).
     let end = P;
+    if (this.bps.size > 0 && this.watches.length === 0) {
+      const k = this.knownBefore(P);
+      if (k.hit !== null) {
+        const o = await this.landAsync(k.hit.g, interrupted);
+        if (o.kind === 'interrupted') return { hart: this.stopHart, reason: 'interrupted' };
+        this.stopHart = k.hit.hart;
+        return { hart: k.hit.hart, reason: 'breakpoint' };
+      }
+      end = k.s;
+      if (end === 0) {
+        const o = this.land(0);
+        this.stopHart = o.kind === 'landed' ? o.hart : 0;
+        return { hart: this.stopHart, reason: 'begin' };
+      }
+    }
     let endSnap: Snapshot | null = null;
     const bpPages = new Set<number>();
     for (const pc of this.bps.keys()) bpPages.add(Math.floor(pc / 4096));
@@ -570,7 +629,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
         continue;
       }
       this.restore(s);
-      const { outcome, hits } = await this.execute({ hits: 'record', recordBefore: P, scanEndG: end }, interrupted);
+      const { outcome, hits } = await this.runNoting({ hits: 'record', recordBefore: P, scanEndG: end }, interrupted);
       if (outcome.kind === 'interrupted') {
         this.afterRun(outcome);
         return { hart: this.stopHart, reason: 'interrupted' };
@@ -706,4 +765,20 @@ export function openReplayTarget(path: string, opts: ReplayTargetOptions = {}): 
     else opened.reader.close();
     throw e;
   }
+}
+
+/** Add [lo, hi) to pc's sorted list of disjoint intervals, merging what touches. */
+function addInterval(m: Map<number, [number, number][]>, pc: number, lo: number, hi: number): void {
+  const list = m.get(pc) ?? [];
+  const out: [number, number][] = [];
+  for (const [a, b] of list) {
+    if (b < lo || a > hi) out.push([a, b]);
+    else {
+      lo = Math.min(lo, a);
+      hi = Math.max(hi, b);
+    }
+  }
+  out.push([lo, hi]);
+  out.sort((x, y) => x[0] - y[0]);
+  m.set(pc, out);
 }
