@@ -331,6 +331,25 @@ describe('stub', () => {
     expect(t.monitorCalls).toEqual(['when', 'frobnicate']);
   });
 
+  it('breakpoints and watchpoints a client leaves behind are removed when its session ends', async () => {
+    const t = new FakeTarget('replay');
+    const w = new Wire(t);
+    expect(await w.ask('Z0,80000020,4')).toEqual(['OK']);
+    expect(await w.ask('Z0,80000020,4')).toEqual(['OK']);
+    expect(await w.ask(`Z2,${WATCH_VAR.toString(16)},8`)).toEqual(['OK']);
+    expect(await w.ask('Z1,80000030,4')).toEqual(['OK']);
+    expect(await w.ask('z1,80000030,4')).toEqual(['OK']);
+    expect(t.breaks.size).toBe(2);
+    w.stub.close();
+    await w.stub.whenIdle();
+    expect(t.breaks.size).toBe(0);
+    // and after a detach, for the run that follows it
+    const w2 = new Wire(t);
+    expect(await w2.ask('Z0,80000040,4')).toEqual(['OK']);
+    expect(await w2.ask('D')).toEqual(['OK']);
+    expect(t.breaks.size).toBe(0);
+  });
+
   it('D detaches, k kills', async () => {
     const w = new Wire(new FakeTarget('replay'));
     expect(await w.ask('D;1')).toEqual(['OK']);

@@ -96,6 +96,8 @@ export class GdbStub {
   /** Settles when the session is over (detach, kill, disconnect, halt). */
   readonly done: Promise<SessionEnd>;
   private readonly swBreaks = new Set<bigint>();
+  /** Breakpoints and watchpoints this session inserted (kind:addr:length -> how many times). */
+  private readonly inserted = new Map<string, { kind: BreakKind; addr: bigint; length: number; count: number }>();
   private readonly hwBreaks = new Set<bigint>();
 
   constructor(private readonly target: DebugTarget, private readonly io: StubIo) {
@@ -155,7 +157,26 @@ export class GdbStub {
   private finish(e: SessionEnd): void {
     if (this.ended) return;
     this.ended = e;
+    // The target outlives the session: what this client inserted and did not remove (a client
+    // that went away) must not stop the next one, or the run after a detach.
+    if (!this.resuming) this.dropBreaks();
+    else void this.whenIdle().then(() => this.dropBreaks());
     this.endResolve(e);
+  }
+
+  private dropBreaks(): void {
+    for (const b of this.inserted.values()) {
+      for (let i = 0; i < b.count; i++) {
+        try {
+          this.target.removeBreak(b.kind, b.addr, b.length);
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+    this.inserted.clear();
+    this.swBreaks.clear();
+    this.hwBreaks.clear();
   }
 
   private send(payload: string | Uint8Array): void {
@@ -349,6 +370,13 @@ export class GdbStub {
     if (kind === null) return '';
     if (addr === null || len === null) return 'E22';
     const ok = insert ? this.target.insertBreak(kind, addr, len) : this.target.removeBreak(kind, addr, len);
+    if (ok) {
+      const key = `${kind}:${addr}:${len}`;
+      const b = this.inserted.get(key) ?? { kind, addr, length: len, count: 0 };
+      b.count += insert ? 1 : -1;
+      if (b.count > 0) this.inserted.set(key, b);
+      else this.inserted.delete(key);
+    }
     if (ok && (kind === 'sw' || kind === 'hw')) {
       const set = kind === 'sw' ? this.swBreaks : this.hwBreaks;
       if (insert) set.add(addr);
