@@ -275,6 +275,32 @@ describe('-o safety', () => {
     expect((await cli(['replay', out])).status).toBe(0);
   });
 
+  it('SIGKILL during --overwrite: the old trace stays in place; the next --overwrite clears the leftover', async () => {
+    const out = join(dir, 'over.trace');
+    expect(cliSync(['record', '-q', '--kernel', HELLO, '-o', out]).status).toBe(0);
+    const c = spawn(process.execPath, [CLI, ...LINUX_ARGS, '--overwrite', '-o', out], { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
+    const done = new Promise<void>((res) => c.on('close', () => res()));
+    const temps = (): string[] => readdirSync(dir).filter((f) => f.startsWith('.over.trace.hvtrace-') && f.endsWith('.tmp'));
+    const t0 = Date.now();
+    // Until the new trace is being recorded (in WAL mode) under its temporary name.
+    while (!readdirSync(dir).some((f) => f.startsWith('.over.trace.hvtrace-') && f.endsWith('.tmp-wal')) && Date.now() - t0 < 60_000) await sleep(2);
+    await sleep(500);
+    c.kill('SIGKILL');
+    await done;
+    const old = TraceReader.open(out);
+    expect(old.status).toBe('complete');
+    expect(old.config.machine!.kernel!.name).toBe(HELLO);
+    old.close();
+    // The killed recording is itself a readable (truncated) trace under the temporary name.
+    expect(temps().length).toBe(1);
+    const left = join(dir, temps()[0]!);
+    const info = await cli(['info', left]);
+    expect(info.stdout, info.stderr).toMatch(/^status: +truncated/m);
+    expect(cliSync(['record', '-q', '--overwrite', '--kernel', SMP, '-o', out]).status).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.startsWith('.over.trace.'))).toEqual([]);
+    expect(TraceReader.open(out).config.machine!.kernel!.name).toBe(SMP);
+  });
+
   it('a reader holding a new recording open while it finishes does not make it fail', async () => {
     const out = join(dir, 'watched.trace');
     const c = spawn(process.execPath, [CLI, 'record', '-q', '--kernel', SMP, '--smp', '4', '-o', out], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -98,7 +98,7 @@ import type Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import {
-  closeSync, copyFileSync, existsSync, linkSync, lstatSync, mkdtempSync, openSync, readFileSync, readSync, realpathSync,
+  closeSync, copyFileSync, existsSync, linkSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, realpathSync,
   renameSync, rmSync, statSync, unlinkSync, type Stats,
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -554,9 +554,32 @@ export function checkTracePath(path: string, overwrite: boolean): TracePathPlan 
   return { target, replaces: st !== undefined };
 }
 
-/** A temporary name next to `target` (same directory, so that a rename is atomic). */
+/**
+ * A temporary name next to `target` (same directory, so that a rename is atomic). Temporary
+ * files of `target` left by recorders that were killed during an --overwrite (the old trace
+ * stayed in place) are removed first.
+ */
 export function tempTracePath(target: string): string {
-  return join(dirname(target), `.${basename(target)}.hvtrace-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  const dir = dirname(target);
+  const prefix = `.${basename(target)}.hvtrace-`;
+  try {
+    for (const f of readdirSync(dir)) {
+      const m = f.startsWith(prefix) ? /^(\d+)-[0-9a-f]+\.tmp(?:-wal|-shm|-journal)?$/.exec(f.slice(prefix.length)) : null;
+      if (m && !processRunning(Number(m[1]))) unlinkQuiet(join(dir, f));
+    }
+  } catch {
+    /* an unreadable directory: nothing to clean */
+  }
+  return join(dir, `${prefix}${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
+function processRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return processStartTime(pid) !== 'zombie';
 }
 
 /** One line for an error that stopped a trace from being written. */
