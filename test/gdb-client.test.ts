@@ -259,7 +259,10 @@ describe.skipIf(!haveGdb)('gdb-multiarch on a recording of the smp-kernel (4 har
     const j = JSON.parse(seek.stdout) as { hart: number; harts: { id: number; pc: string; x: Record<string, string>; csrs: Record<string, string> }[] };
     const h = j.harts.find((x) => x.id === j.hart)!;
     const srv = await startServer(['replay', trace, '--to', 'pc:kmain']);
-    const out = await gdb(srv, [mark('regs'), 'info registers', mark('mstatus'), 'p/x $mstatus', 'p/x $satp', 'p/x $mepc', 'detach'], { elf: SMP_ELF });
+    const out = await gdb(srv, [
+      mark('regs'), 'info registers', mark('mstatus'), 'p/x $mstatus', 'p/x $satp', 'p/x $mepc', 'p/x $hstatus',
+      mark('csr'), 'info registers csr', mark('end'), 'detach',
+    ], { elf: SMP_ELF });
     expect(await srv.exited).toBe(0);
     const regs = regTable(section(out, 'regs'));
     expect(regs.get('pc')).toBe(h.pc);
@@ -272,6 +275,14 @@ describe.skipIf(!haveGdb)('gdb-multiarch on a recording of the smp-kernel (4 har
     expect(ms).toContain(`$1 = ${h.csrs.mstatus}`);
     expect(ms).toContain(`$2 = ${h.csrs.satp}`);
     expect(ms).toContain(`$3 = ${h.csrs.mepc}`);
+    expect(ms).toMatch(/\$4 = 0x[0-9a-f]+/);
+    // info registers csr: every CSR replay --to shows, with the same value; the H ones too
+    const csr = regTable(section(out, 'csr'));
+    for (const [name, v] of Object.entries(h.csrs)) expect(csr.get(name), name).toBe(v);
+    for (const name of ['hstatus', 'hedeleg', 'hideleg', 'hgatp', 'vsstatus', 'vsatp', 'vstvec', 'mtinst', 'mtval2', 'mhartid', 'stimecmp']) {
+      expect(csr.has(name), name).toBe(true);
+    }
+    expect(csr.size).toBeGreaterThan(150);
   });
 
   it('stepi x100 then reverse-stepi x100 comes back to the same pc and registers (info all-registers)', async () => {
