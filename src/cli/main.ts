@@ -155,6 +155,34 @@ program.command('import').description('convert another emulator\'s log into a re
     process.exitCode = (await import('./diff.js')).importQemuCommand(log, opts);
   });
 
+// ---- stat / timeline / export (issue 14: src/cli/stat.ts, timeline.ts, export.ts) ----
+program.command('stat').description('statistics of a trace: VM exits (count, durations), traps, SBI calls, MMIO, interrupts, CSR writes, per-hart time per privilege level')
+  .argument('<FILE>', 'trace file')
+  .option('--vm <N>', 'only VM N (its exits, and the events on its vCPUs\' harts while they run)')
+  .option('--vcpu <N>', 'only vCPU N (of every VM, or of --vm N)')
+  .option('--hart <N>', 'only the events of hart N')
+  .option('--per-vcpu', 'VM exits per vCPU too')
+  .option('--json', 'one JSON object')
+  .action(async (file: string, opts) => {
+    process.exitCode = (await import('./stat.js')).statCommand(file, opts);
+  });
+
+program.command('timeline').description('write a self-contained HTML page of a trace: lanes per hart and vCPU, privilege levels, VM exits, marks; zoom, search, details')
+  .argument('<FILE>', 'trace file')
+  .requiredOption('-o, --output <FILE.html>', 'HTML file to write')
+  .option('--symbols <FILE>', 'symbols from an ELF file or a System.map (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+  .action(async (file: string, opts) => {
+    process.exitCode = (await import('./timeline.js')).timelineCommand(file, opts);
+  });
+
+program.command('export').description('export a trace to a trace viewer\'s format: perfetto (protobuf, ui.perfetto.dev) or chrome-json (chrome://tracing)')
+  .argument('<FILE>', 'trace file')
+  .requiredOption('--format <perfetto|chrome-json>', 'output format')
+  .requiredOption('-o, --output <FILE>', 'file to write')
+  .action(async (file: string, opts) => {
+    process.exitCode = (await import('./export.js')).exportCommand(file, opts);
+  });
+
 // QEMU users type -append / -kernel with one dash: accept those spellings too.
 const argv = process.argv.map((a) => (/^-(kernel|append|initrd|bios|dtb|smp)$/.test(a) ? `-${a}` : a));
 program.parseAsync(argv).catch((e: unknown) => {
