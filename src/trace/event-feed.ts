@@ -88,7 +88,7 @@ export class StoredEventFeed {
     for (;;) {
       if (this.inFlight === 0) return null;
       const m = this.receive();
-      if ('error' in m) throw new TraceError(`${this.path}: reading events: ${m.error}`);
+      if ('error' in m) throw new TraceError(m.error.startsWith(`${this.path}: `) ? m.error : `${this.path}: reading events: ${m.error}`);
       if (m.gen !== this.gen) continue; // asked for before the last start(), or after the end
       this.inFlight--;
       if (m.batch.length < FEED_BATCH) {

@@ -1166,10 +1166,15 @@ process.on('exit', () => {
   for (const d of [...TEMP_COPIES]) removeTempCopy(d);
 });
 
+/** An SQLite error that says the file is damaged. */
+function isDamage(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || (e instanceof Error && /malformed/.test(e.message));
+}
+
 /** One line for an SQLite error while reading a trace. */
 function readErrorText(e: Error): string {
-  const code = (e as { code?: unknown }).code;
-  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || /malformed/.test(e.message)) {
+  if (isDamage(e)) {
     return `the trace is damaged (${e.message})`;
   }
   return `cannot read the trace (${e.message})`;
@@ -1630,6 +1635,7 @@ export class TraceReader {
     try {
       st = this.db.prepare(sql);
     } catch (e) {
+      if (isDamage(e)) throw new TraceError(`${this.path}: ${readErrorText(e as Error)}`);
       throw new TraceError(`query: ${(e as Error).message}`);
     }
     if (!st.readonly || !st.reader) {
@@ -1640,6 +1646,7 @@ export class TraceReader {
       const rows = st.safeIntegers(true).raw(true).all(...params) as unknown[][];
       return { columns, rows };
     } catch (e) {
+      if (isDamage(e)) throw new TraceError(`${this.path}: ${readErrorText(e as Error)}`);
       throw new TraceError(`query: ${(e as Error).message}`);
     }
   }
