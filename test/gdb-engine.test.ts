@@ -252,12 +252,22 @@ describe('replay target', () => {
       await go(t, { hart: e2.hart });
       expect(u32(t, N_PASS)).toBe(v0 + 2);
       t.insertBreak('write', N_PASS, 4);
-      // Backwards: right after the previous store; gdb's reverse step lands right before it.
+      // Backwards: the store just done is the first one undone: the stop is right after it,
+      // here, and gdb's reverse step over it lands right before it.
+      const p = t.position().g;
       const r = await go(t, { mode: 'continue', direction: 'reverse' });
       expect(r.reason).toBe('watchpoint');
-      expect(u32(t, N_PASS)).toBe(v0 + 1);
+      expect(t.position().g).toBe(p);
       t.removeBreak('write', N_PASS, 4);
       await go(t, { hart: r.hart, direction: 'reverse' });
+      expect(u32(t, N_PASS)).toBe(v0 + 1);
+      // The store before: right after it, then right before it (where the first stop was).
+      t.insertBreak('write', N_PASS, 4);
+      const r2 = await go(t, { mode: 'continue', direction: 'reverse' });
+      expect(r2.reason).toBe('watchpoint');
+      expect(u32(t, N_PASS)).toBe(v0 + 1);
+      t.removeBreak('write', N_PASS, 4);
+      await go(t, { hart: r2.hart, direction: 'reverse' });
       expect(t.position().g).toBe(g);
       expect(u32(t, N_PASS)).toBe(v0);
     } finally {

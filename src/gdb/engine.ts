@@ -64,7 +64,10 @@ export interface RunSpec {
   readonly step?: { readonly hart: number; readonly steps: number };
   /** Breakpoints and watchpoints: stop at the first, note them all, or ignore them. */
   readonly hits: 'stop' | 'record' | 'off';
-  /** 'record': keep only hits before this stop point. */
+  /**
+   * 'record': keep only hits before this stop point: breakpoints before it, watchpoints whose
+   * accessing instruction ran before it (the one that ends right there included).
+   */
   readonly recordBefore?: number;
   /** Pause for good when the global count reaches this (between instructions; a scan's end). */
   readonly scanEndG?: number;
@@ -86,6 +89,16 @@ function isHCsr(n: number): boolean {
 }
 
 const macrotask = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * Whether a hit comes before stop point p going backwards from it: a breakpoint before p, a
+ * watchpoint whose accessing instruction ran before p (its stop point, right after the access,
+ * may be p itself: going back from p, that access is the first thing undone).
+ */
+export function before(hit: Hit, p: number | undefined): boolean {
+  if (p === undefined) return true;
+  return hit.reason === 'watchpoint' ? hit.watch!.before < p : hit.g < p;
+}
 
 export abstract class DebugEngine {
   readonly machine: Machine;
@@ -320,7 +333,7 @@ export abstract class DebugEngine {
       this.stopped = { kind: 'hit', hit };
       stopRun();
     }
-    if (spec.recordBefore === undefined || hit.g < spec.recordBefore) this.hits.push(hit);
+    if (before(hit, spec.recordBefore)) this.hits.push(hit);
   }
 
   /** The harts' breakpoint hook: every stop of a run is decided here. */
@@ -451,7 +464,7 @@ export abstract class DebugEngine {
     const g = this.total();
     const halted = this.machine.halt !== null || r?.kind === 'halted';
     const keep = (hit: Hit | null): Hit | null => {
-      if (hit !== null && (spec.recordBefore === undefined || hit.g < spec.recordBefore)) this.hits.push(hit);
+      if (hit !== null && before(hit, spec.recordBefore)) this.hits.push(hit);
       return hit;
     };
     if (spec.scanEndG !== undefined && (g >= spec.scanEndG || halted)) {

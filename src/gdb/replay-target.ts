@@ -34,7 +34,7 @@ import {
   openForReplay, parsePosition, seekOpened, ReplayRun, type OpenedTrace, type ReplayOpenOptions,
 } from '../replay/replayer.js';
 import { describeEvent, privName } from '../cli/inspect.js';
-import { DebugEngine, DEFAULT_CHUNK, type Hit, type RunOutcome, type RunSpec } from './engine.js';
+import { DebugEngine, DEFAULT_CHUNK, before, type Hit, type RunOutcome, type RunSpec } from './engine.js';
 import { DebugError, type DebugTarget, type RegRef, type ResumeRequest, type StopEvent } from './target.js';
 
 export interface ReplayTargetOptions extends ReplayOpenOptions {
@@ -466,6 +466,11 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
     return { s, hit };
   }
 
+  /** The stop point a reverse-continue lands on for a hit. */
+  private landing(h: Hit): number {
+    return h.reason === 'watchpoint' && this.watchStop === 'before' ? h.watch!.before : h.g;
+  }
+
   /** Where the machine is. */
   position(): { g: number; hart: number; end: boolean } {
     return { g: this.total(), hart: this.stopHart, end: this.atEnd };
@@ -635,11 +640,13 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
         return { hart: this.stopHart, reason: 'interrupted' };
       }
       if (this.closed) return { hart: this.stopHart, reason: 'interrupted' };
-      const inStretch = hits.filter((h) => h.g < P);
+      // Where each hit would land must be before P; with 'gdb', a watchpoint stop right after
+      // an access may be P itself (the access just before it): gdb then steps back over it.
+      const inStretch = hits.filter((h) => (this.watchStop === 'gdb' ? before(h, P) : this.landing(h) < P));
       if (inStretch.length > 0) {
         let last: Hit = inStretch[0]!;
         for (const h of inStretch) if (h.g >= last.g) last = h;
-        const at = last.reason === 'watchpoint' && this.watchStop === 'before' ? last.watch!.before : last.g;
+        const at = this.landing(last);
         const o = await this.landAsync(at, interrupted);
         if (o.kind === 'interrupted') return { hart: this.stopHart, reason: 'interrupted' };
         this.stopHart = last.hart;
