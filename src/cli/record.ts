@@ -205,7 +205,8 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
   }
   if (writeError !== null) {
     session.writer.abandon(writeError.message);
-    process.stderr.write(`hvtrace: ${writeError.message}; the trace keeps what was written before (status aborted)\n`);
+    const kept = /cannot write the trace/.test(writeError.message) ? '; the trace keeps what was written before (status aborted)' : '';
+    process.stderr.write(`hvtrace: ${writeError.message}${kept}\n`);
     return 2;
   }
   if (stop === 'stdout') {
