@@ -23,7 +23,7 @@
  * Everything here is deterministic: arrays in seq order, no Map iteration over unordered keys
  * leaks into the output (keys are sorted where they are listed).
  */
-import { TraceReader, type TraceStatus } from '../trace/store.js';
+import { TraceReader, decodePayload, type TraceStatus } from '../trace/store.js';
 import { EVENT_KINDS, PRIV_NAMES, type EventKind, type TraceEvent } from '../trace/model.js';
 import { EXCEPTION_NAMES, INTERRUPT_NAMES } from '../hart/constants.js';
 import { csrName } from '../isa/disasm.js';
@@ -210,8 +210,15 @@ export function analyze(r: TraceReader, opts: AnalyzeOptions = {}): Analysis {
   const status = r.status;
   const kindCounts = r.countsByKind();
   const total = Object.values(kindCounts).reduce((s, x) => s + x, 0);
-  const events: TraceEvent[] = [];
+  let events: TraceEvent[] = [];
   for (const b of r.eventBatches({ kinds: MARK_KINDS }, 8192)) for (const e of b) events.push(e);
+  // A trace without virtual time (an import of another emulator's log): events are laid out
+  // one unit apart in their order.
+  let bySeq = false;
+  if (events.length > 1 && events.every((e) => e.vtime === 0)) {
+    bySeq = true;
+    events = events.map((e) => ({ ...e, vtime: e.seq, instret: e.seq }));
+  }
   const counts = r.counts;
   let harts = cfg.machine?.harts ?? 0;
   for (const e of events) if (e.hart + 1 > harts) harts = e.hart + 1;
@@ -222,9 +229,33 @@ export function analyze(r: TraceReader, opts: AnalyzeOptions = {}): Analysis {
   if (!hyp) for (const e of events) if (e.virt) { hyp = true; break; }
   let maxV = 0;
   for (const e of events) if (e.vtime > maxV) maxV = e.vtime;
-  const csrRows = r.query("SELECT a, coalesce(json_extract(payload_json(payload), '$.who'), 'insn'), count(*) FROM events WHERE kind = 'csr_write' GROUP BY 1, 2").rows;
+  // CSR writes are only counted (by CSR and writer): grouped by the payload's bytes, which the
+  // recorder shares between writes of the same writer, and decoded once per group.
+  const csrRows: [unknown, string, unknown][] = [];
+  if (kindCounts.csr_write) {
+    const who = new Map<string, string>();
+    for (const row of r.query("SELECT a, payload, count(*) FROM events WHERE kind = 'csr_write' GROUP BY 1, 2").rows) {
+      const buf = row[1] as Uint8Array | null;
+      let w = 'insn';
+      if (buf) {
+        const k = Buffer.from(buf).toString('hex');
+        let v = who.get(k);
+        if (v === undefined) {
+          try {
+            const p = decodePayload(buf);
+            v = typeof p.who === 'string' ? p.who : 'insn';
+          } catch {
+            v = 'insn';
+          }
+          who.set(k, v);
+        }
+        w = v;
+      }
+      csrRows.push([row[0], w, row[2]]);
+    }
+  }
   let maxCsrV = 0;
-  if (kindCounts.csr_write) maxCsrV = Number(r.query("SELECT max(vtime) FROM events WHERE kind = 'csr_write'").rows[0]![0] ?? 0);
+  if (kindCounts.csr_write && !counts) maxCsrV = Number(r.query("SELECT max(vtime) FROM events WHERE kind = 'csr_write'").rows[0]![0] ?? 0);
   const end = Math.max(counts?.vtime ?? 0, maxV, maxCsrV);
 
   // Notes about what is missing.
@@ -233,8 +264,9 @@ export function analyze(r: TraceReader, opts: AnalyzeOptions = {}): Analysis {
   if (status === 'truncated') notes.push('the recording was not finished (its recorder is gone): the timeline ends at its last event');
   if (status === 'recording') notes.push('the recording is still in progress: this shows what was written so far');
   const producer = cfg.producer;
+  if (bySeq) notes.push('the trace has no virtual time: events are placed by their order (1 ns per event)');
   if (total > 0 && !kindCounts.trap_return) {
-    notes.push(`no privilege spans: the trace has no trap returns${/qemu/i.test(producer) ? ` (${producer}: an import of a QEMU log holds only traps)` : ''}; lanes show the privilege each event happened in`);
+    notes.push(`no privilege spans: the trace has no trap returns${/qemu/i.test(producer) ? ` (${producer}: an import of a QEMU log holds only traps)` : ''}; the lanes show only where each hart has events`);
   }
   const exitInfo = r.exit;
 
@@ -328,6 +360,15 @@ export function analyze(r: TraceReader, opts: AnalyzeOptions = {}): Analysis {
     const h = e.hart;
     if (h >= harts) continue;
     const p = (e.payload ?? {}) as Record<string, unknown>;
+    if (!hasReturns && e.kind !== 'vm_entry' && e.kind !== 'vm_exit') {
+      // No trap returns (an import of traps only): privilege and idle time are unknown; the lane
+      // shows where the hart has events.
+      if (!seen[h]) setLevel(hartLane[h]!, e.vtime, LEVEL.UNKNOWN);
+      seen[h] = true;
+      lastV[h] = e.vtime;
+      lastInstret[h] = e.instret;
+      continue;
+    }
     // Idle before this event: virtual time without instructions.
     if (seen[h]) {
       const exc = e.kind === 'trap' && e.a !== null && (e.a >> 63n) === 0n ? 1 : 0;
@@ -427,7 +468,7 @@ export function analyze(r: TraceReader, opts: AnalyzeOptions = {}): Analysis {
     const L = lanes[hartLane[h]!]!;
     const instret = counts?.instret[h] ?? lastInstret[h]!;
     // Idle after the last event: time that the hart's remaining instructions do not explain.
-    if (seen[h] && !off[h] && counts && L.t.length) {
+    if (seen[h] && !off[h] && counts && L.t.length && hasReturns) {
       const tail = (end - lastV[h]!) - (instret - lastI[h]!);
       if (tail > 0) setLevel(hartLane[h]!, end - tail, LEVEL.WFI);
     }

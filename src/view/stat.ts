@@ -293,7 +293,10 @@ export function statText(s: Stat, o: { perVcpu?: boolean; file: string }): strin
   L.push('', `VM exits: ${s.vmExits.total.toLocaleString('en-US')}`);
   if (s.vmExits.total) {
     L.push(...exitTable(s.vmExits.byReason));
-    if (s.vmExits.byReason.some((x) => x.unmatched)) L.push('  (* no vm_entry follows: the VM stopped or the recording ended; + some of them; durations count the others)');
+    if (s.vmExits.byReason.some((x) => x.unmatched)) {
+      L.push('  * no vm_entry follows (the VM stopped, or the recording ended); + some have none.');
+      L.push('  Durations: from the exit to the vCPU\'s next vm_entry; insns: retired by the hart meanwhile.');
+    }
     if (o.perVcpu) {
       for (const v of s.vmExits.byVcpu) {
         L.push('', `VM exits of vm ${v.vm} ${v.vcpu === null ? '(the VM itself)' : `vcpu ${v.vcpu}`}: ${v.total.toLocaleString('en-US')}`);
