@@ -83,6 +83,8 @@ interface Snapshot {
 interface Bookmark { readonly n: number; readonly g: number; readonly hart: number }
 
 const PAGE = 4096;
+/** Snapshots kept while a long run goes on (thinned when there are more). */
+const MAX_SNAPSHOTS = 48;
 
 export class ReplayTarget extends DebugEngine implements DebugTarget {
   readonly kind = 'replay' as const;
@@ -241,6 +243,8 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
     const s = this.capture(pages, false);
     this.insert(s);
     this.base = s;
+    // A long run: keep the count down as it goes (doubling spacing back from here).
+    if (this.snaps.length > MAX_SNAPSHOTS) this.thin();
   }
 
   /** Page p's bytes at snapshot index j (null = zero). */
