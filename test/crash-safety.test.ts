@@ -206,6 +206,26 @@ describe('a full disk', () => {
     console.log(seen.join('\n'));
   }, 600_000);
 
+  it('a small tmpfs that fills (where it can be mounted): one line, exit 2, the trace readable', async () => {
+    const mnt = join(dir, 'mnt');
+    mkdirSync(mnt);
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]).status !== 0) return; // not allowed here
+    try {
+      const out = join(mnt, 'full.trace');
+      const r = await cli([...LINUX_ARGS, '-o', out], { stdout: 'ignore' });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/^hvtrace: .*full\.trace: cannot write the trace: the disk is full \([^\n]*; the trace keeps what was written before \([^\n]*\)\n$/);
+      const u = await expectUsable(out, 'tmpfs full');
+      // With no room at all even the status cannot be written: it reads as truncated.
+      expect(['aborted', 'truncated']).toContain(u.status);
+      expect(r.stderr).toContain(u.status === 'aborted' ? 'status aborted' : 'reads as truncated');
+      expect(u.events).toBeGreaterThan(0);
+      console.log(`tmpfs 4 MiB: ${u.status}, ${u.events} events; ${r.stderr.trim()}`);
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
+  }, 300_000);
+
   it('stdout on a full device (/dev/full): one line, exit 2, the trace aborted and readable', async () => {
     if (!existsSync('/dev/full')) return;
     const out = join(dir, 'devfull.trace');

@@ -205,8 +205,7 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
   }
   if (writeError !== null) {
     session.writer.abandon(writeError.message);
-    const kept = /cannot write the trace/.test(writeError.message) ? '; the trace keeps what was written before (status aborted)' : '';
-    process.stderr.write(`hvtrace: ${writeError.message}${kept}\n`);
+    process.stderr.write(`hvtrace: ${writeError.message}\n`);
     return 2;
   }
   if (stop === 'stdout') {

@@ -592,6 +592,11 @@ export function writeErrorText(e: unknown): string {
   return `cannot write the trace: ${msg}`;
 }
 
+/** What a trace abandoned after a write error still is (TraceWriter.abandon's result). */
+export function keptText(marked: boolean): string {
+  return `the trace keeps what was written before (${marked ? 'status aborted' : 'no room to mark it aborted: it reads as truncated'})`;
+}
+
 /** This process as meta 'recorder' records it: a reader tells a running recorder from a dead one. */
 function recorderIdentity(): string {
   return JSON.stringify({ pid: process.pid, host: hostname(), started: processStartTime(process.pid) });
@@ -973,9 +978,10 @@ export class TraceWriter implements TraceSink {
     this.closeFile();
   }
 
-  /** See TraceSink.abandon. */
-  abandon(reason: string): void {
-    if (this.closed) return;
+  /** See TraceSink.abandon. Returns whether it could be marked 'aborted' (else it reads as 'truncated'). */
+  abandon(reason: string): boolean {
+    if (this.closed) return false;
+    let marked = false;
     try {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
     } catch {
@@ -987,10 +993,12 @@ export class TraceWriter implements TraceSink {
         this.setMeta('status', 'aborted');
         this.setMeta('exit', JSON.stringify({ kind: 'aborted', exitCode: 2, message: reason } satisfies ExitInfo));
       })();
+      marked = true;
     } catch {
       /* status stays 'recording' */
     }
     this.closeFile();
+    return marked;
   }
 
   /** See TraceSink.discard. */
@@ -1013,8 +1021,8 @@ export class TraceWriter implements TraceSink {
       return f();
     } catch (e) {
       const msg = e instanceof TraceError ? e.message : `${this.path}: ${writeErrorText(e)}`;
-      this.abandon(msg.startsWith(`${this.path}: `) ? msg.slice(this.path.length + 2) : msg);
-      throw new TraceError(msg);
+      const marked = this.abandon(msg.startsWith(`${this.path}: `) ? msg.slice(this.path.length + 2) : msg);
+      throw new TraceError(`${msg}; ${keptText(marked)}`);
     }
   }
 

@@ -5,7 +5,7 @@
  * still answered, so the recorder never waits forever.
  */
 import { parentPort } from 'node:worker_threads';
-import { TraceError, TraceWriter, writeErrorText } from './store.js';
+import { TraceError, TraceWriter, keptText, writeErrorText } from './store.js';
 import { WireDecoder } from './wire.js';
 import { CTL_DONE, CTL_ERROR, CTL_PENDING, type WriterReply, type WriterRequest } from './writer-thread.js';
 import type { MessagePort } from 'node:worker_threads';
@@ -35,8 +35,8 @@ function fail(e: unknown): void {
   failed = true;
   // TraceWriter's errors name the file already (and it abandoned the trace: marked aborted,
   // closed, at its path); anything else is said here.
-  const msg = e instanceof TraceError ? e.message : `${tracePath}: ${writeErrorText(e)}`;
-  if (!(e instanceof TraceError)) writer?.abandon(writeErrorText(e));
+  let msg = e instanceof TraceError ? e.message : `${tracePath}: ${writeErrorText(e)}`;
+  if (!(e instanceof TraceError) && writer?.isOpen) msg += `; ${keptText(writer.abandon(writeErrorText(e)))}`;
   reply?.postMessage({ error: msg } satisfies WriterReply);
   if (ctl) {
     Atomics.store(ctl, CTL_ERROR, 1);
