@@ -7,7 +7,7 @@ import { TraceCode } from '../trace/code.js';
 import { analyze } from '../view/analysis.js';
 import { exportChromeJson, exportPerfetto } from '../view/export.js';
 import { failLine } from './stat.js';
-import { writeOutput } from './timeline.js';
+import { checkOutputPath, writeOutput } from './timeline.js';
 
 export interface ExportCliOptions {
   format: string;
@@ -17,6 +17,7 @@ export interface ExportCliOptions {
 export function exportCommand(file: string, o: ExportCliOptions): number {
   try {
     if (o.format !== 'perfetto' && o.format !== 'chrome-json') throw new TraceError(`--format ${o.format}: expected perfetto or chrome-json`);
+    checkOutputPath(o.output);
     const r = TraceReader.open(file);
     let data: Uint8Array | string;
     try {

@@ -29,6 +29,25 @@ function errText(e: NodeJS.ErrnoException): string {
 }
 
 /**
+ * Check, before the work, that `path` can be written (the same checks and a probe file where it
+ * will be built): a TraceError (one line, exit 2) when not.
+ */
+export function checkOutputPath(path: string): void {
+  if (path === '') throw new TraceError("-o '': expected a file name");
+  let st;
+  try { st = statSync(path); } catch { st = null; }
+  if (st?.isDirectory()) throw new TraceError(`cannot write ${path}: is a directory`);
+  if (st && !st.isFile()) throw new TraceError(`cannot write ${path}: not a regular file`);
+  const probe = join(dirname(path), `.${basename(path)}.probe-${process.pid}`);
+  try {
+    closeSync(openSync(probe, 'wx', 0o644));
+    unlinkSync(probe);
+  } catch (e) {
+    throw new TraceError(`cannot write ${path}: ${errText(e as NodeJS.ErrnoException)}`);
+  }
+}
+
+/**
  * Write an output file: built under a temporary name in the same directory and renamed into
  * place, so a failed write leaves no half file. A TraceError (one line, exit 2) when it cannot.
  */
@@ -62,6 +81,7 @@ export function writeOutput(path: string, data: Uint8Array | string): void {
 export function timelineCommand(file: string, o: TimelineCliOptions): number {
   try {
     const symbols = loadSymbolFiles(o.symbols);
+    checkOutputPath(o.output);
     const r = TraceReader.open(file);
     let html: string;
     try {
