@@ -18,7 +18,10 @@ PRAGMA user_version = 2;
 --   format          'hvtrace'
 --   schema_version  '2'
 --   hvtrace_version package version that wrote the trace
---   status          'recording' | 'complete' | 'aborted'
+--   status          'recording' | 'complete' | 'aborted' (a 'recording' trace whose recorder is gone
+--                   reads as 'truncated': the recorder was killed; its committed batches are a prefix)
+--   recorder        JSON { pid, host, started } of the recording process (started: its start time in
+--                   clock ticks, /proc/PID/stat), so that readers tell a live recording from a dead one
 --   config          JSON, schemas/machine-config.schema.json (machine config with images by
 --                   role/name/sha256/size, quantum, max-insns, digest/checkpoint intervals, input)
 --   loaded_images   JSON array of { name, role, base, size, entry } as the machine loaded them
