@@ -29,6 +29,8 @@ import { DebugError, type BreakKind, type CsrInfo, type HartStatus, type RegRef,
 
 /** Instructions per chunk of a run (between two looks at `interrupted`). */
 export const DEFAULT_CHUNK = 1_000_000;
+/** Largest memory read answered (gdb reads at most a packet's worth at a time). */
+const MAX_READ = 16 << 20;
 
 interface Watch {
   readonly addr: number;
@@ -209,7 +211,7 @@ export abstract class DebugEngine {
    */
   readMemory(n: number, addr: bigint, length: number, physical: boolean): Uint8Array | null {
     const h = this.machine.harts[n] ?? null;
-    if (!Number.isInteger(length) || length < 0) return null;
+    if (!Number.isInteger(length) || length < 0 || length > MAX_READ) return null;
     const bus = this.machine.bus;
     const out = new Uint8Array(length);
     let done = 0;
