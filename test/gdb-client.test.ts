@@ -477,6 +477,29 @@ describe.skipIf(!haveGdb || !haveLinux)('gdb-multiarch on a recording of the Lin
     expect(back).toContain(`= 0x${startKernel.toString(16)}`);
   });
 
+  it('System.map symbols through scripts/sysmap-to-elf.mjs and add-symbol-file: break start_kernel, <func+off>, data symbols', async () => {
+    const elf = join(TMP, 'linux-syms.elf');
+    const conv = spawnSync(process.execPath, [`${ROOT}scripts/sysmap-to-elf.mjs`, LINUX_MAP, '-o', elf], { encoding: 'utf8' });
+    expect(conv.status, conv.stderr).toBe(0);
+    const srv = await startServer(['replay', trace]);
+    const out = await gdb(srv, [
+      'break start_kernel',
+      mark('bk'), 'continue', 'x/2i $pc', 'info symbol $pc + 2',
+      mark('data'), 'x/gx &jiffies', 'p (long)jiffies == *(long *)&jiffies', 'x/s (char *)&linux_banner',
+      'detach',
+    ], { prelude: [`add-symbol-file ${elf}`], timeoutMs: 110_000 });
+    expect(await srv.exited).toBe(0);
+    const bk = section(out, 'bk');
+    expect(bk).toMatch(new RegExp(`hit Breakpoint 1, 0x${startKernel.toString(16).padStart(16, '0')} in start_kernel \\(\\)`));
+    expect(bk).toMatch(new RegExp(`=> 0x${startKernel.toString(16)} <start_kernel>:\\t\\S+`));
+    expect(bk).toMatch(/<start_kernel\+2>:/);
+    expect(bk).toMatch(/start_kernel \+ 2 in section \.text/);
+    const data = section(out, 'data');
+    expect(data).toMatch(new RegExp(`0x${symbolAddr(LINUX_MAP, 'jiffies').toString(16)} <jiffies(_64)?>:\\s+0x[0-9a-f]{16}`));
+    expect(data).toContain('$1 = 1');
+    expect(data).toMatch(/<linux_banner>:\s+"Linux version 6\.1/);
+  });
+
   it('a client that disconnects in the middle of a reverse-continue: the resume is interrupted, the next client attaches', async () => {
     const srv = await startServer(['replay', trace, '--to', `pc:0x${kernelInit.toString(16)}`]);
     const a = await RawClient.connect(srv);
