@@ -578,12 +578,14 @@ describe.skipIf(!haveGdb)('hvtrace run --gdb', () => {
       'break kmain',
       mark('bk'), 'continue',
       mark('write'), 'p/x $t6', 'set var $t6 = 0x1234', 'p/x $t6', 'set var $a0 = 0', 'p $a0',
+      mark('mem'), 'set var n_fail = 0', 'set {unsigned}&first_fail = 0x5a5a', 'p/x first_fail', 'p/x $mscratch', 'set var $mscratch = 0x77', 'p/x $mscratch',
       'delete',
       mark('detach'), 'detach',
     ], { elf: SMP_ELF });
     expect(section(out, 'start')).toMatch(/\$1 = 0x80200000[\s\S]*\* 1\s+Thread 1 \(hart 0, priv HS, running\)/);
     expect(section(out, 'bk')).toMatch(/hit Breakpoint 1, kmain \(hartid=0/);
     expect(section(out, 'write')).toMatch(/\$3 = 0x1234\s+\$4 = 0/);
+    expect(section(out, 'mem')).toMatch(/\$5 = 0x5a5a\s+\$6 = 0x[0-9a-f]+\s+\$7 = 0x77/);
     expect(section(out, 'detach')).toMatch(/Inferior 1 \(Remote target\) detached/);
     // after the detach the machine runs to its end: the smp-kernel's verdict, its exit status
     expect(await srv.exited).toBe(0);
