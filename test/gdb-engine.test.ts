@@ -420,6 +420,36 @@ describe('replay target on a guest of the built-in hypervisor', () => {
 });
 
 describe('run target (hvtrace run --gdb)', () => {
+  it("watchpoints: right after the store; with watchStop 'gdb' the step over it that gdb makes next is already done", async () => {
+    const cfg = { ramSize: 64 << 20, harts: 2, bios: 'builtin' as const, kernel: { name: 'smp-kernel.elf', bytes: new Uint8Array(readFileSync(SMPK)) } };
+    const a = openRunTarget(cfg);
+    const b = openRunTarget(cfg, { watchStop: 'gdb' });
+    try {
+      for (const t of [a, b]) {
+        t.insertBreak('sw', sym('check'), 2);
+        expect((await t.resume({ direction: 'forward', mode: 'continue', hart: 0 }, never)).reason).toBe('breakpoint');
+        t.removeBreak('sw', sym('check'), 2);
+        t.insertBreak('write', N_PASS, 4);
+      }
+      const ea = await a.resume({ direction: 'forward', mode: 'continue', hart: 0 }, never);
+      const eb = await b.resume({ direction: 'forward', mode: 'continue', hart: 0 }, never);
+      expect(ea).toEqual(eb);
+      expect(ea.reason).toBe('watchpoint');
+      const pc = a.readReg(ea.hart, { kind: 'pc' });
+      expect(b.readReg(eb.hart, { kind: 'pc' })).toBe(pc);
+      // gdb removes the watchpoint and steps the thread: 'gdb' stays right after the store.
+      b.removeBreak('write', N_PASS, 4);
+      expect(await b.resume({ direction: 'forward', mode: 'step', hart: eb.hart }, never)).toEqual({ hart: eb.hart, reason: 'step' });
+      expect(b.readReg(eb.hart, { kind: 'pc' })).toBe(pc);
+      // The next step executes again.
+      await b.resume({ direction: 'forward', mode: 'step', hart: eb.hart }, never);
+      expect(b.readReg(eb.hart, { kind: 'pc' })).not.toBe(pc);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it('starts stopped at the first instruction; breakpoints, register and memory writes, the halt', async () => {
     const out: number[] = [];
     const t = openRunTarget({ ramSize: 64 << 20, harts: 2, bios: 'builtin', kernel: { name: 'smp-kernel.elf', bytes: new Uint8Array(readFileSync(SMPK)) } },

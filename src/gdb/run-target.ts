@@ -24,13 +24,26 @@ export interface RunTargetOptions {
   onConsole?: (bytes: Uint8Array) => void;
   /** Instructions per run chunk, between looks at Ctrl-C (default 1M). */
   chunk?: number;
+  /**
+   * 'after' (default): a watchpoint stop is right after the accessing instruction. 'gdb': the
+   * same stop, but the step gdb makes next over the access (it treats RISC-V watchpoints as
+   * firing before the access and single-steps the thread over it, watchpoints removed) is
+   * answered without executing anything, so gdb ends up right after the access, not one
+   * instruction later. (A live machine cannot stop before an access it has not run yet.)
+   */
+  watchStop?: 'after' | 'gdb';
 }
 
 export class RunTarget extends DebugEngine implements DebugTarget {
   readonly kind = 'run' as const;
 
-  constructor(machine: Machine, sched: PreciseScheduler, chunk = DEFAULT_CHUNK) {
+  private readonly watchStop: 'after' | 'gdb';
+  /** The hart of the last watchpoint stop, while its step over the access is still to come. */
+  private stepOver = -1;
+
+  constructor(machine: Machine, sched: PreciseScheduler, chunk = DEFAULT_CHUNK, watchStop: 'after' | 'gdb' = 'after') {
     super(machine, sched, new CodeView(machine, {}, null), chunk);
+    this.watchStop = watchStop;
   }
 
   writeReg(n: number, reg: RegRef, value: bigint): void {
@@ -97,6 +110,10 @@ export class RunTarget extends DebugEngine implements DebugTarget {
       throw new DebugError('reverse execution needs a recording: `hvtrace record` it, then `hvtrace replay TRACE --gdb`');
     }
     const m = this.machine;
+    const over = this.stepOver;
+    this.stepOver = -1;
+    // gdb's step over the access a watchpoint stop reported: already done.
+    if (over === hart && req.mode === 'step') return { hart, reason: 'step' };
     if (m.halt) return { hart, reason: 'halted', halt: { exitCode: m.halt.exitCode, message: m.halt.message } };
     const spec = req.mode === 'step'
       ? { step: { hart, steps: m.harts[hart]!.steps + 1 }, hits: 'stop' as const }
@@ -106,6 +123,7 @@ export class RunTarget extends DebugEngine implements DebugTarget {
       const s = this.settle();
       if (s.kind === 'landed') this.stopHart = s.hart;
     }
+    if (this.watchStop === 'gdb' && outcome.kind === 'hit' && outcome.hit.reason === 'watchpoint') this.stepOver = outcome.hit.hart;
     const halt = this.halted();
     if (halt) {
       if (outcome.kind === 'hit') return this.stopEvent(outcome, hart);
@@ -160,7 +178,7 @@ export function openRunTarget(config: MachineConfig, opts: RunTargetOptions = {}
   if (opts.onConsole) machine.onConsole = opts.onConsole;
   const sched = new PreciseScheduler(machine, { quantum: opts.quantum, maxInsns: opts.maxInsns });
   if (opts.input && opts.input.length > 0) sched.addInput(opts.input, 0);
-  const t = new RunTarget(machine, sched, opts.chunk ?? DEFAULT_CHUNK);
+  const t = new RunTarget(machine, sched, opts.chunk ?? DEFAULT_CHUNK, opts.watchStop ?? 'after');
   t.start();
   return t;
 }
