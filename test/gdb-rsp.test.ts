@@ -295,6 +295,22 @@ describe('stub', () => {
     expect(t.time).toBeLessThan(1000);
   });
 
+  it('a Ctrl-C in the same segment as the resume packet still interrupts it; one while stopped is dropped', async () => {
+    const t = new FakeTarget('replay');
+    t.slow = true;
+    const w = new Wire(t);
+    w.raw('\x03'); // stopped: nothing to interrupt, and the next resume is not affected
+    w.out = '';
+    w.raw(`${pkt('vCont;s:1')}`);
+    await w.stub.whenIdle();
+    expect(replies(w.out)).toEqual(['T05thread:1;']);
+    w.out = '';
+    w.raw(`${pkt('vCont;c')}\x03`);
+    await w.stub.whenIdle();
+    expect(replies(w.out)).toEqual(['T02thread:1;']);
+    expect(t.time).toBeLessThan(100);
+  });
+
   it('a live run that halts answers W and ends the session', async () => {
     const w = new Wire(new FakeTarget('run'));
     const r = await w.ask('c');

@@ -90,6 +90,8 @@ export class GdbStub {
   private cHart: number | null = null;
   private physical = false;
   private interruptFlag = false;
+  /** A Ctrl-C that came while a packet waited in the queue: for the resume it may be. */
+  private pendingInterrupt = false;
   private resuming = false;
   private ended: SessionEnd | null = null;
   private endResolve!: (e: SessionEnd) => void;
@@ -125,9 +127,11 @@ export class GdbStub {
     for (const ev of this.decoder.feed(chunk)) {
       switch (ev.type) {
         case 'interrupt':
-          // In all-stop mode Ctrl-C only means something while the target runs; when stopped,
-          // gdb never sends it (if it does, the next resume must not stop at once).
+          // In all-stop mode Ctrl-C only means something while the target runs, or is about to
+          // (a resume packet still queued, e.g. in the same segment); when the machine is stopped
+          // it is dropped (the next resume must not stop at once).
           if (this.resuming) this.interruptFlag = true;
+          else if (this.queue.length > 0) this.pendingInterrupt = true;
           break;
         case 'nak':
           if (!this.noAck && this.lastSent) this.io.write(this.lastSent);
@@ -215,6 +219,7 @@ export class GdbStub {
         }
         if (reply !== null) this.send(reply);
       }
+      this.pendingInterrupt = false;
     } finally {
       this.processing = false;
     }
@@ -288,7 +293,8 @@ export class GdbStub {
 
   private async resume(req: ResumeRequest): Promise<string | null> {
     if (req.direction === 'reverse' && this.target.kind !== 'replay') return '';
-    this.interruptFlag = false;
+    this.interruptFlag = this.pendingInterrupt;
+    this.pendingInterrupt = false;
     this.resuming = true;
     let ev: StopEvent;
     try {
