@@ -101,6 +101,7 @@ export const TIMELINE_PAGE = String.raw`<!DOCTYPE html>
   function el(tag, attrs, text) { var e = document.createElement(tag); if (attrs) for (var k in attrs) e.setAttribute(k, attrs[k]); if (text != null) e.textContent = text; return e; }
   function fmtT(t) { var us = t / 1000; if (Math.abs(us) >= 1000) return (us / 1000).toFixed(us >= 100000 ? 1 : 3) + " ms"; if (Math.abs(us) >= 1) return us.toFixed(us >= 100 ? 1 : 3) + " µs"; return t.toFixed(0) + " ns"; }
   function lowerBound(arr, x, lo, hi) { while (lo < hi) { var m = (lo + hi) >> 1; if (arr[m] < x) lo = m + 1; else hi = m; } return lo; }
+  function upperBound(arr, x, lo, hi) { while (lo < hi) { var m = (lo + hi) >> 1; if (arr[m] <= x) lo = m + 1; else hi = m; } return lo; }
 
   async function load() {
     var b64 = $("data").textContent.trim();
@@ -354,7 +355,7 @@ export const TIMELINE_PAGE = String.raw`<!DOCTYPE html>
     }
     var ts = L.t, n2 = ts.length;
     if (!n2) return null;
-    var p = lowerBound(ts, t + 1e-9, 0, n2) - 1;
+    var p = upperBound(ts, t, 0, n2) - 1;
     if (p < 0) return null;
     return { type: "level", lane: li, p: p, t: ts[p], t1: p + 1 < n2 ? ts[p + 1] : D.end };
   }
@@ -395,7 +396,7 @@ export const TIMELINE_PAGE = String.raw`<!DOCTYPE html>
 
   function updateConsole(t) {
     var pre = $("console");
-    var k = lowerBound(consoleT, t + 1e-9, 0, consoleT.length);
+    var k = upperBound(consoleT, t, 0, consoleT.length);
     var parts = [], len = 0;
     for (var i = k - 1; i >= 0 && len < 6000; i--) { var s = D.console[consoleCum[i]].s; parts.push(s); len += s.length; }
     pre.textContent = parts.reverse().join("");
