@@ -179,6 +179,20 @@ describe('a killed recording keeps its prefix', () => {
     expect(readdirSync(ro).sort()).toEqual(['k.trace', 'k.trace-wal']);
   });
 
+  it('replay --to within a killed trace lands; beyond its last event is one line, exit 2', async () => {
+    const src = [2500, 1900, 1400, 1000, 700].map((ms) => join(dir, `kill-${ms}.trace`)).find((p) => existsSync(p) && TraceReader.open(p).eventCount() > 100);
+    if (!src) return;
+    const r = TraceReader.open(src);
+    const last = r.event(r.maxSeq())!;
+    r.close();
+    const inside = await cli(['replay', src, '--to', `seq:${last.seq}`]);
+    expect(inside.status, inside.stderr).toBe(0);
+    const to = last.instret + 3_000_000;
+    const beyond = await cli(['replay', src, '--to', String(to)]);
+    expect(beyond.status, beyond.stdout + beyond.stderr).toBe(2);
+    expect(beyond.stderr).toMatch(new RegExp(`^hvtrace: .*: position ${to} is beyond the end of the trace \\(the recording is truncated: it ends after event #${last.seq}\\)\n$`));
+  });
+
   it('a second recording to the same -o after a kill says "file exists" (the killed trace is kept)', async () => {
     const out = join(dir, 'kill-0.trace');
     const r = await cli([...LINUX_ARGS, '-o', out]);

@@ -1241,6 +1241,11 @@ export function seekOpened(opened: OpenedTrace, position: string, target: SeekPo
     const lastEvents = n > 0 ? reader.readEvents({ from: Math.max(0, seqNow - n), to: seqNow }) : [];
     if (!nextEvent) nextEvent = reader.event(seqNow);
     const d = run.comparer.divergence;
+    // An unfinished recording (truncated, or aborted without final counts) ends where its events
+    // do: a position past its last event is beyond the trace, not a divergence.
+    if (d?.reason === 'extra' && reader.counts === null && reader.status !== 'complete') {
+      throw new TraceError(`${reader.path}: position ${position} is beyond the end of the trace (the recording is ${reader.status}: it ends after event #${reader.maxSeq()})`);
+    }
     const harts = run.machine.harts.map((h) => hartView(run.code, h, opts));
     return {
       trace: reader.path,
