@@ -33,7 +33,7 @@ const external: string[] = [];
 const tmp = (n: string): string => join(dir, n);
 
 interface PageState {
-  ready: boolean; error: string | null; lanes: { name: string; type: string }[]; markCounts: Record<string, number>;
+  ready: boolean; detailsReady?: boolean; error: string | null; lanes: { name: string; type: string }[]; markCounts: Record<string, number>;
   view: { t0: number; t1: number; width: number }; frameTimes: number[];
 }
 
@@ -44,7 +44,7 @@ async function open(html: string): Promise<Page> {
   await page.goto(`file://${html}`);
   await page.waitForFunction(() => {
     const h = (window as unknown as { hvtrace?: PageState }).hvtrace;
-    return h && (h.ready || h.error !== null);
+    return h && ((h.ready && h.detailsReady) || h.error !== null);
   }, null, { timeout: 60_000 });
   expect(await page.evaluate(() => (window as unknown as { hvtrace: PageState }).hvtrace.error)).toBeNull();
   expect(errors).toEqual([]);

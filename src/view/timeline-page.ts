@@ -82,11 +82,13 @@ export const TIMELINE_PAGE = String.raw`<!DOCTYPE html>
   <div id="consoleWrap"><div id="consoleHead">Guest console up to the cursor</div><pre id="console"></pre></div>
 </div>
 <script id="data" type="application/octet-stream">@@DATA@@</script>
+<script id="details-data" type="application/octet-stream">@@DETAILS@@</script>
 <script>
 "use strict";
 (function () {
   var T0 = performance.now();
-  var api = window.hvtrace = { ready: false, error: null, frameTimes: [], firstDrawMs: null, draws: 0 };
+  var api = window.hvtrace = { ready: false, detailsReady: false, error: null, frameTimes: [], firstDrawMs: null, draws: 0 };
+  var DET = null, pendingDetails = null;
   var LEVEL_COLORS = { 0: "#4e79a7", 1: "#f28e2b", 3: "#e15759", 4: "#4e79a7", 5: "#59a14f", 6: "#c9c9cf", 7: null, 8: "#b07aa1" };
   var REASON_COLORS = { 0: "#888", 1: "#edc948", 2: "#e15759", 3: "#ff9da7", 4: "#9c755f", 5: "#76b7b2", 6: "#499894", 7: "#bab0ac", 8: "#d37295", 9: "#8cd17d", 10: "#f1ce63", 11: "#333" };
   var PRIO = { 3: 6, 1: 5, 5: 4, 4: 3, 0: 3, 8: 2, 6: 1, 7: 0 };
@@ -103,8 +105,8 @@ export const TIMELINE_PAGE = String.raw`<!DOCTYPE html>
   function lowerBound(arr, x, lo, hi) { while (lo < hi) { var m = (lo + hi) >> 1; if (arr[m] < x) lo = m + 1; else hi = m; } return lo; }
   function upperBound(arr, x, lo, hi) { while (lo < hi) { var m = (lo + hi) >> 1; if (arr[m] <= x) lo = m + 1; else hi = m; } return lo; }
 
-  async function load() {
-    var b64 = $("data").textContent.trim();
+  async function load(id) {
+    var b64 = $(id).textContent.trim();
     var bin = atob(b64), n = bin.length, bytes = new Uint8Array(n);
     for (var i = 0; i < n; i++) bytes[i] = bin.charCodeAt(i);
     if (typeof DecompressionStream === "undefined") throw new Error("this browser has no DecompressionStream (needs Chromium 80+, Firefox 113+, Safari 16.4+)");
@@ -373,11 +375,18 @@ export const TIMELINE_PAGE = String.raw`<!DOCTYPE html>
 
   function showDetails(h) {
     var box = $("details"); box.textContent = "";
+    if (h && h.type !== "level" && h.type !== "console" && !DET) { pendingDetails = h; box.textContent = "loading details…"; return; }
+    pendingDetails = null;
     if (!h || h.type === "level") { box.textContent = h ? summary(h) : "Click a mark or a VM exit to pin its details."; return; }
     var kind, fields, code = -1, seq = null;
     if (h.type === "console") { var c = D.console[h.k]; kind = "console"; fields = [["hart", String(c.h)], ["vtime", String(c.t)], ["text", c.s]]; }
-    else if (h.type === "mark") { var m = D.marks; kind = D.kinds[m.kind[h.k]]; fields = fieldsOf(m.detail[h.k]); code = m.code[h.k]; seq = m.seq[h.k]; }
-    else { var X = D.exits; kind = "vm_exit"; fields = fieldsOf(X.detail[h.k]); code = X.code[h.k]; seq = X.seq[h.k]; }
+    else if (h.type === "mark") {
+      var m = D.marks; kind = D.kinds[m.kind[h.k]]; code = m.code[h.k]; seq = m.seq[h.k];
+      fields = [["seq", String(seq)], ["hart", D.lanes[m.lane[h.k]].name.slice(5)], ["vtime", String(m.t[h.k])]].concat(fieldsOf(DET.marks[h.k]));
+    } else {
+      var X = D.exits; kind = "vm_exit"; code = X.code[h.k]; seq = X.seq[h.k];
+      fields = [["seq", String(seq)], ["vtime", String(X.t0[h.k])]].concat(fieldsOf(DET.exits[h.k]));
+    }
     box.appendChild(el("div", { "class": "kind", "data-kind": kind }, kind + (seq !== null ? " #" + seq : "")));
     var tb = el("table", { "class": "fields" });
     fields.forEach(function (f) { var tr = el("tr", { "data-field": f[0] }); tr.appendChild(el("th", null, f[0])); tr.appendChild(el("td", { "class": "mono" }, f[1])); tb.appendChild(tr); });
@@ -515,13 +524,22 @@ export const TIMELINE_PAGE = String.raw`<!DOCTYPE html>
   };
   api.search = search;
 
-  load().then(function (data) {
+  load("data").then(function (data) {
     D = data; api.data = D;
     prepare(); buildChrome(); setup();
     api.lanes = D.lanes.map(function (L) { return { name: L.name, type: L.type }; });
     api.markCounts = Object.assign({}, D.kindCounts);
     api.loadedMs = performance.now() - T0;
-    requestAnimationFrame(function () { api.ready = true; });
+    requestAnimationFrame(function () {
+      api.ready = true;
+      // The fields of every event: only needed for the details panel, inflated after the first frame.
+      setTimeout(function () {
+        load("details-data").then(function (det) {
+          DET = det; api.detailsReady = true;
+          if (pendingDetails) showDetails(pendingDetails);
+        }).catch(function (e) { api.error = String(e && e.message || e); });
+      }, 0);
+    });
   }).catch(function (e) {
     api.error = String(e && e.message || e);
     $("meta").textContent = "cannot show this trace: " + api.error;

@@ -26,20 +26,38 @@ export interface TimelineData {
   kinds: readonly string[];
   kindCounts: Record<string, number>;
   lanes: { name: string; type: 'hart' | 'vcpu'; t: number[]; lv: number[] }[];
-  /** Marks (columns): seq, vtime, lane, kind index, name index, code index (-1), details. */
-  marks: { seq: number[]; t: number[]; lane: number[]; kind: number[]; name: number[]; code: number[]; detail: string[] };
+  /** Marks (columns): seq, vtime, lane, kind index, name index, code index (-1). */
+  marks: { seq: number[]; t: number[]; lane: number[]; kind: number[]; name: number[]; code: number[] };
   names: string[];
   /** Code table: symbol and disassembly at a pc. */
   codeSym: string[];
   codeInsn: string[];
-  /** VM exits (columns): seq, lane (-1: the VM itself), start, end (-1: no entry), reason code, details, code index. */
-  exits: { seq: number[]; lane: number[]; t0: number[]; t1: number[]; reason: number[]; detail: string[]; code: number[] };
+  /** VM exits (columns): seq, lane (-1: the VM itself), start, end (-1: no entry), reason code, code index. */
+  exits: { seq: number[]; lane: number[]; t0: number[]; t1: number[]; reason: number[]; code: number[] };
   console: { t: number; h: number; s: string }[];
 }
 
-const fieldsText = (f: [string, string | number | boolean][]): string => f.map(([k, v]) => `${k}=${String(v)}`).join('\t');
+/**
+ * The fields of every mark and VM exit by name, as `name=value` joined by tabs, in a block of
+ * its own that the page inflates after its first frame. A mark's seq, hart and vtime and an
+ * exit's seq and vtime are left out: the page has them in its columns.
+ */
+export interface TimelineDetails {
+  marks: string[];
+  exits: string[];
+}
 
-export function timelineData(a: Analysis, code: TraceCode | null, traceArg: string): TimelineData {
+export interface TimelinePage {
+  data: TimelineData;
+  details: TimelineDetails;
+}
+
+const fieldsText = (f: [string, string | number | boolean][], skip: ReadonlySet<string>): string =>
+  f.filter(([k]) => !skip.has(k)).map(([k, v]) => `${k}=${String(v)}`).join('\t');
+const MARK_SKIP: ReadonlySet<string> = new Set(['seq', 'hart', 'vtime']);
+const EXIT_SKIP: ReadonlySet<string> = new Set(['seq', 'vtime']);
+
+export function timelineData(a: Analysis, code: TraceCode | null, traceArg: string): TimelinePage {
   const lookup = codeLookup(code);
   const names: string[] = [];
   const nameIdx = new Map<string, number>();
@@ -61,7 +79,8 @@ export function timelineData(a: Analysis, code: TraceCode | null, traceArg: stri
   };
   const kinds = MARK_KIND_LIST;
   const kindIndex = new Map<string, number>(kinds.map((k, i) => [k, i]));
-  const marks: TimelineData['marks'] = { seq: [], t: [], lane: [], kind: [], name: [], code: [], detail: [] };
+  const marks: TimelineData['marks'] = { seq: [], t: [], lane: [], kind: [], name: [], code: [] };
+  const details: TimelineDetails = { marks: [], exits: [] };
   for (const e of a.events) {
     if (!isMark(e) || e.hart >= a.harts) continue;
     marks.seq.push(e.seq);
@@ -70,13 +89,13 @@ export function timelineData(a: Analysis, code: TraceCode | null, traceArg: stri
     marks.kind.push(kindIndex.get(e.kind)!);
     marks.name.push(intern(markName(e)));
     marks.code.push(codeOf(e));
-    marks.detail.push(fieldsText(eventFields(e, a.hyp)));
+    details.marks.push(fieldsText(eventFields(e, a.hyp), MARK_SKIP));
   }
   const vcpuLane = new Map<string, number>();
   a.lanes.forEach((L, li) => { if (L.type === 'vcpu') vcpuLane.set(`${L.vm}:${L.vcpu}`, li); });
   const exitEvents = new Map<number, (typeof a.events)[number]>();
   for (const e of a.events) if (e.kind === 'vm_exit') exitEvents.set(e.seq, e);
-  const exits: TimelineData['exits'] = { seq: [], lane: [], t0: [], t1: [], reason: [], detail: [], code: [] };
+  const exits: TimelineData['exits'] = { seq: [], lane: [], t0: [], t1: [], reason: [], code: [] };
   for (const x of a.exits) {
     const e = exitEvents.get(x.seq)!;
     const f = eventFields(e, a.hyp);
@@ -87,7 +106,7 @@ export function timelineData(a: Analysis, code: TraceCode | null, traceArg: stri
     exits.t0.push(x.vtime);
     exits.t1.push(x.entryVtime ?? (x.vcpu === null ? x.vtime : -1));
     exits.reason.push(x.reasonCode);
-    exits.detail.push(fieldsText(f));
+    details.exits.push(fieldsText(f, EXIT_SKIP));
     exits.code.push(codeOf(e));
   }
   const levelNames: Record<string, string> = {};
@@ -98,7 +117,7 @@ export function timelineData(a: Analysis, code: TraceCode | null, traceArg: stri
   kindCounts.console = a.console.length;
   kindCounts.vm_exit = a.exits.length;
   const exitInfo = a.exitInfo ? `${a.exitInfo.kind}, exit ${a.exitInfo.exitCode}: ${a.exitInfo.message}` : null;
-  return {
+  const data: TimelineData = {
     v: 1,
     title: traceArg.split('/').pop() ?? traceArg,
     file: traceArg,
@@ -119,6 +138,7 @@ export function timelineData(a: Analysis, code: TraceCode | null, traceArg: stri
     exits,
     console: a.console.map((c) => ({ t: c.vtime, h: c.hart ?? -1, s: c.text })),
   };
+  return { data, details };
 }
 
 /** Text safe inside an HTML element's content / a <script> of non-JS type. */
@@ -126,15 +146,15 @@ function htmlText(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** The page: the template with the title and the compressed data filled in. */
-export function timelineHtml(data: TimelineData): string {
-  const json = JSON.stringify(data);
-  const gz = gzipSync(Buffer.from(json, 'utf8'), { level: 6 });
-  const b64 = gz.toString('base64');
+const packed = (v: unknown): string => gzipSync(Buffer.from(JSON.stringify(v), 'utf8'), { level: 6 }).toString('base64');
+
+/** The page: the template with the title and the two compressed blocks filled in. */
+export function timelineHtml(p: TimelinePage): string {
   return TIMELINE_PAGE
-    .replace('@@TITLE@@', () => htmlText(`hvtrace timeline: ${data.title}`))
-    .replace('@@DATA@@', () => b64)
-    .replace('@@SIZE@@', () => String(json.length));
+    .replace('@@TITLE@@', () => htmlText(`hvtrace timeline: ${p.data.title}`))
+    .replace('@@TITLE@@', () => htmlText(`hvtrace timeline: ${p.data.title}`))
+    .replace('@@DATA@@', () => packed(p.data))
+    .replace('@@DETAILS@@', () => packed(p.details));
 }
 
 export { hex };
