@@ -361,6 +361,17 @@ describe('diff never says "same" when the traces differ', () => {
     expect(j.notes.join('\n')).toMatch(/h1-a10\.trace: .*their hash is [0-9a-f]{16}, recorded [0-9a-f]{16}/);
   });
 
+  it('a row deleted from either copy: exit 1 at event #10', () => {
+    const a = tmp('h1.trace');
+    const b = tampered(a, 'h1-del10.trace', 'DELETE FROM events WHERE seq = 10');
+    for (const [x, y] of [[a, b], [b, a]] as const) {
+      const { status, j } = diffJson(x, y);
+      expect(status).toBe(1);
+      expect(j.divergence!.index).toBe(10);
+      expect(j.notes.join('\n')).toMatch(/h1-del10\.trace: the stored events #0\.\.#\d+ are not the ones recorded before its state digest 1 \(\d+ events stored where \d+ were recorded/);
+    }
+  });
+
   it('recorded events that differ before equal state digests (consistent files): no skip past them', () => {
     const a = tmp('h1.trace');
     // B as if its recorder had emitted a different event #10, with digests to match.

@@ -27,6 +27,9 @@
  * lists it under `ignored`.
  */
 import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import { EVENT_KINDS, type EventKind, type TraceEvent } from '../trace/model.js';
 import { TraceReader, TraceError, type DigestRow, type StoredMachineConfig, type ImageRef } from '../trace/store.js';
 import { TraceCode, type TraceCodeOptions } from '../trace/code.js';
@@ -778,13 +781,63 @@ function verifiedDigests(r: TraceReader, ds: readonly DigestRow[], k: number, no
   return k;
 }
 
+/** Whether an SQLite file is in rollback-journal mode (not WAL), from its header. */
+function rollbackMode(path: string): boolean {
+  const hdr = Buffer.alloc(20);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    return readSync(fd, hdr, 0, 20, 0) === 20 && hdr[18] === 1 && hdr[19] === 1;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+const requireCjs = createRequire(import.meta.url);
+
+/**
+ * The first seq below `to` where the events stored in the two files differ, column for column and
+ * byte for byte (0 when either lacks a row): null when rows 0 .. to - 1 are the same in both;
+ * undefined when this cannot be asked of SQLite (a file in WAL mode, an error), and the caller
+ * must read the events itself. Both files were opened by TraceReader before (they are traces); one
+ * read-only connection to A with B attached (read-only too) joins them in SQLite, without
+ * building an event per row in JavaScript.
+ */
+function firstStoredDifference(pathA: string, pathB: string, to: number): number | null | undefined {
+  if (!rollbackMode(pathA) || !rollbackMode(pathB)) return undefined;
+  let db: Database.Database | undefined;
+  try {
+    const Sqlite = requireCjs('better-sqlite3') as typeof Database;
+    db = new Sqlite(pathA, { readonly: true, fileMustExist: true });
+    db.prepare('ATTACH DATABASE ? AS other').run(pathB);
+    const [na, nb] = db.prepare('SELECT (SELECT count(*) FROM main.events WHERE seq >= 0 AND seq < ?), (SELECT count(*) FROM other.events WHERE seq >= 0 AND seq < ?)')
+      .raw(true).get(to, to) as [number, number];
+    const cols = ['vtime', 'hart', 'instret', 'pc', 'priv', 'virt', 'kind', 'a', 'b', 'c', 'payload'];
+    const differs = db.prepare(
+      `SELECT x.seq FROM main.events x LEFT JOIN other.events y ON y.seq = x.seq WHERE x.seq >= 0 AND x.seq < ? AND ` +
+      `(y.seq IS NULL OR NOT (${cols.map((c) => `x.${c} IS y.${c}`).join(' AND ')})) ORDER BY x.seq LIMIT 1`,
+    ).pluck().get(to) as number | undefined;
+    if (differs !== undefined) return Number(differs);
+    // A row missing on one side (or both): say so from the start (the caller reads the events).
+    return na === to && nb === to ? null : 0;
+  } catch {
+    return undefined;
+  } finally {
+    db?.close();
+  }
+}
+
 /**
  * The last seq both traces agree on through their state digests: the longest common prefix of
  * digests with the same instruction count, virtual time, event count, per-hart instret, state and
  * RAM hashes, and the same events before them (events_hash and kind_counts, schema 2). Equal state
- * after equal events is then trusted only as far as each file's stored events still hash to what
- * its recorder stored (they are read and hashed: much cheaper than comparing them as events). The
- * comparison still re-reads `context` events before the skip point.
+ * after equal recorded events is then trusted only as far as the events stored in the two files
+ * are still the same: SQLite compares their rows (firstStoredDifference); where it cannot, or
+ * where the rows differ, each file's events are read and hashed against what its recorder stored
+ * (verifiedDigests), which also names a file changed after recording. The comparison still
+ * re-reads `context` events before the skip point.
  */
 function digestSkip(a: TraceReader, b: TraceReader, notes: string[]): { seq: number; totalInstret: number; digests: number } | null {
   const da = a.digests().filter((d) => !d.final);
@@ -799,8 +852,16 @@ function digestSkip(a: TraceReader, b: TraceReader, notes: string[]): { seq: num
     k++;
   }
   if (k === 0 || da[k - 1]!.seq === 0) return null;
-  k = verifiedDigests(a, da, k, notes);
-  if (k > 0) k = verifiedDigests(b, db, k, notes);
+  const q = firstStoredDifference(a.path, b.path, da[k - 1]!.seq);
+  if (q !== null) {
+    // The stored events differ (or SQLite could not tell): trust each file only as far as its
+    // events are still what its recorder hashed.
+    k = verifiedDigests(a, da, k, notes);
+    if (k > 0) k = verifiedDigests(b, db, k, notes);
+    if (q !== undefined) {
+      while (k > 0 && da[k - 1]!.seq > q) k--;
+    }
+  }
   if (k === 0) return null;
   const last = da[k - 1]!;
   return last.seq > 0 ? { seq: last.seq, totalInstret: last.totalInstret, digests: k } : null;
