@@ -59,6 +59,7 @@ export const TIMELINE_PAGE = String.raw`<!DOCTYPE html>
   #consoleWrap { border-top: 1px solid var(--line); display: grid; grid-template-rows: auto 1fr; min-height: 0; }
   #consoleHead { padding: 2px 10px; color: var(--muted); }
   #console { margin: 0; padding: 4px 10px; overflow: auto; background: #111; color: #ddd; white-space: pre-wrap; }
+  #console:empty::before { content: "(no console output before the cursor)"; color: #888; }
 </style>
 </head>
 <body>
