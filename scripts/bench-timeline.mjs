@@ -66,7 +66,7 @@ for (let i = 0; i < reps; i++) {
   const c0 = process.cpuUsage();
   const w0 = performance.now();
   const r = TraceReader.open(trace);
-  const a = analyze(r);
+  const a = analyze(r, { csrWrites: false });
   events = Object.values(a.kindCounts).reduce((s, x) => s + x, 0);
   const html = timelineHtml(timelineData(a, new TraceCode(r), trace));
   r.close();

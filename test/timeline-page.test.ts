@@ -173,6 +173,28 @@ describe.skipIf(!haveChromium && !inCi)('hvtrace timeline in headless Chromium',
     await page.mouse.move(canvas!.x + 1, canvas!.y + 40);
     expect(await page.textContent('#console')).not.toContain('PASS');
 
+    // Search by symbol: the marks whose pc is in kmain, one after the other.
+    await page.fill('#search', 'kmain');
+    await page.press('#search', 'Enter');
+    expect(await page.textContent('#searchInfo')).toMatch(/^1 of \d+ at kmain$/);
+    expect(await page.textContent('#details .symbol')).toMatch(/^<kmain\+0x[0-9a-f]+>$/);
+    await page.press('#search', 'Enter');
+    expect(await page.textContent('#searchInfo')).toMatch(/^2 of \d+ at kmain$/);
+
+    // Filters: a kind switched off is neither drawn nor picked.
+    const trap = sql<{ seq: number }>(trace, "SELECT seq FROM events WHERE kind = 'trap' AND hart = 2 ORDER BY seq LIMIT 1")[0]!;
+    await page.fill('#search', `seq:${trap.seq}`);
+    await page.press('#search', 'Enter');
+    await page.mouse.move(5, 5);
+    const tpos = await page.evaluate((seq) => (window as unknown as { hvtrace: { locate(s: number): { x: number; y: number } } }).hvtrace.locate(seq), trap.seq);
+    await page.mouse.move(tpos.x, tpos.y);
+    expect(await page.textContent('#tip')).toContain(`#${trap.seq} trap`);
+    await page.uncheck('#legend label[data-kind="trap"] input');
+    await page.mouse.move(5, 5);
+    await page.mouse.move(tpos.x, tpos.y);
+    expect(await page.textContent('#tip')).not.toContain(`#${trap.seq} trap`);
+    await page.check('#legend label[data-kind="trap"] input');
+
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.mouse.move(at.x, at.y);
     await page.screenshot({ path: join(ARTIFACTS, 'timeline.png') });

@@ -21,7 +21,7 @@ export function exportCommand(file: string, o: ExportCliOptions): number {
     const r = TraceReader.open(file);
     let data: Uint8Array | string;
     try {
-      const a = analyze(r);
+      const a = analyze(r, { csrWrites: false });
       const code = new TraceCode(r);
       data = o.format === 'perfetto' ? exportPerfetto(a, code) : exportChromeJson(a, code);
     } finally {

@@ -85,7 +85,7 @@ export function timelineCommand(file: string, o: TimelineCliOptions): number {
     const r = TraceReader.open(file);
     let html: string;
     try {
-      const a = analyze(r);
+      const a = analyze(r, { csrWrites: false });
       const code = new TraceCode(r, { symbols });
       warnSymbolNotes(code.notes);
       html = timelineHtml(timelineData(a, code, file));

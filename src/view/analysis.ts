@@ -201,6 +201,8 @@ export const MARK_KINDS: readonly EventKind[] = EVENT_KINDS.filter((k) => k !== 
 export interface AnalyzeOptions {
   /** Read the console chunks (default true). */
   console?: boolean;
+  /** Count the CSR writes per CSR and writer (default true; the timeline and export do without). */
+  csrWrites?: boolean;
 }
 
 /** Read a trace and build its lanes, marks, VM exit pairs and totals. */
@@ -232,7 +234,7 @@ export function analyze(r: TraceReader, opts: AnalyzeOptions = {}): Analysis {
   // CSR writes are only counted (by CSR and writer): grouped by the payload's bytes, which the
   // recorder shares between writes of the same writer, and decoded once per group.
   const csrRows: [unknown, string, unknown][] = [];
-  if (kindCounts.csr_write) {
+  if (kindCounts.csr_write && opts.csrWrites !== false) {
     const who = new Map<string, string>();
     for (const row of r.query("SELECT a, payload, count(*) FROM events WHERE kind = 'csr_write' GROUP BY 1, 2").rows) {
       const buf = row[1] as Uint8Array | null;

@@ -12,7 +12,7 @@
  * Order is total and comes from the data only (times, lane numbers, seq), so the same trace
  * always gives the same sequence.
  */
-import type { TraceEvent } from '../trace/model.js';
+import { pcToNumber, type TraceEvent } from '../trace/model.js';
 import { TraceCode } from '../trace/code.js';
 import {
   LEVEL, levelName, eventFields, trapCauseName, sbiCallName, irqName, hex, type Analysis, type FieldValue, type VmExitRecord,
@@ -73,11 +73,15 @@ export interface PictureOptions {
 /** Symbol and instruction at an event's pc, cached per address space and pc. */
 export function codeLookup(code: TraceCode | null | undefined): (e: TraceEvent) => { symbol?: string; insn?: string } {
   if (!code) return () => ({});
-  const cache = new Map<string, { symbol?: string; insn?: string }>();
+  // Per address space, by the pc as a signed number (exact: BigInt.asIntN(64) of a pc is within 2^53).
+  const cache = new Map<number, Map<number, { symbol?: string; insn?: string }>>();
   return (e) => {
-    const k = `${code.spaceOf(e) ?? ''}:${e.pc}`;
-    let v = cache.get(k);
-    if (!v) cache.set(k, (v = code.forEvent(e)));
+    const space = code.spaceOf(e) ?? -2;
+    let m = cache.get(space);
+    if (!m) cache.set(space, (m = new Map()));
+    const k = pcToNumber(e.pc);
+    let v = m.get(k);
+    if (!v) m.set(k, (v = code.forEvent(e)));
     return v;
   };
 }
