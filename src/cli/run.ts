@@ -128,9 +128,18 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
     stdin.on('error', () => { stdinEnded = true; });
   }
   const wall0 = process.hrtime.bigint();
+  // While stdin is open, idle time (every hart asleep) advances no faster than the wall-clock
+  // time this loop spends waiting for input (1 instruction = 1 ns): a guest waiting for a
+  // keypress does not race through its timeout before bytes already in the pipe are read. Only
+  // waiting counts (not start-up or a busy host), so a slow start cannot skip the wait.
+  let idleGrantNs = 0;
   if (!o.input) {
-    // Pace idle time to the wall clock (1 instruction = 1 ns) while stdin is open.
-    sched.idleCap = () => (stdinEnded ? Infinity : Number(process.hrtime.bigint() - wall0));
+    sched.idleCap = () => {
+      if (stdinEnded) return Infinity;
+      const cap = sched.time + idleGrantNs;
+      idleGrantNs = 0;
+      return cap;
+    };
   }
   let halt;
   for (;;) {
@@ -145,7 +154,9 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
         console_.flush();
         break;
       }
+      const w0 = process.hrtime.bigint();
       await new Promise((res) => setTimeout(res, 5));
+      idleGrantNs += Number(process.hrtime.bigint() - w0);
       continue;
     }
     await new Promise((res) => setImmediate(res));
