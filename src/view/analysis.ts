@@ -23,7 +23,7 @@
  * Everything here is deterministic: arrays in seq order, no Map iteration over unordered keys
  * leaks into the output (keys are sorted where they are listed).
  */
-import { TraceReader, decodePayload, type TraceStatus } from '../trace/store.js';
+import { TraceReader, TraceError, decodePayload, type TraceStatus } from '../trace/store.js';
 import { EVENT_KINDS, PRIV_NAMES, type EventKind, type TraceEvent } from '../trace/model.js';
 import { EXCEPTION_NAMES, INTERRUPT_NAMES } from '../hart/constants.js';
 import { csrName } from '../isa/disasm.js';
@@ -205,6 +205,47 @@ export interface AnalyzeOptions {
   csrWrites?: boolean;
 }
 
+/**
+ * The events other than CSR writes, in seq order, as TraceReader.readEvents gives them, read in
+ * one statement with the small integers as doubles, and the payloads that repeat (traps, trap
+ * returns, MMIO: a few distinct ones each) decoded once and shared (never mutated here).
+ */
+function readEvents(r: TraceReader): TraceEvent[] {
+  const rows = r.query(
+    'SELECT CAST(seq AS REAL), CAST(vtime AS REAL), CAST(hart AS REAL), CAST(instret AS REAL), pc, CAST(priv AS REAL), CAST(virt AS REAL), kind, a, b, c, payload ' +
+    "FROM events WHERE kind <> 'csr_write' ORDER BY seq").rows;
+  const shared = new Map<string, Record<string, unknown>>();
+  const u = (v: unknown): bigint | null => (v === null ? null : BigInt.asUintN(64, v as bigint));
+  const out: TraceEvent[] = new Array<TraceEvent>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    const buf = row[11] as Uint8Array | null;
+    let payload: Record<string, unknown> | null = null;
+    if (buf) {
+      const key = buf.length <= 96 ? Buffer.from(buf.buffer, buf.byteOffset, buf.length).toString('latin1') : null;
+      const hit = key === null ? undefined : shared.get(key);
+      if (hit) payload = hit;
+      else {
+        try {
+          payload = decodePayload(buf);
+        } catch {
+          throw new TraceError(`${r.path}: event #${row[0] as number}: corrupt payload (not a msgpack map)`);
+        }
+        if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+          throw new TraceError(`${r.path}: event #${row[0] as number}: corrupt payload (not a msgpack map)`);
+        }
+        if (key !== null && (row[7] === 'trap' || row[7] === 'trap_return' || row[7] === 'mmio')) shared.set(key, payload);
+      }
+    }
+    out[i] = {
+      seq: row[0] as number, vtime: row[1] as number, hart: row[2] as number, instret: row[3] as number,
+      pc: BigInt.asUintN(64, row[4] as bigint), priv: row[5] as number, virt: row[6] !== 0,
+      kind: row[7] as EventKind, a: u(row[8]), b: u(row[9]), c: u(row[10]), payload,
+    };
+  }
+  return out;
+}
+
 /** Read a trace and build its lanes, marks, VM exit pairs and totals. */
 export function analyze(r: TraceReader, opts: AnalyzeOptions = {}): Analysis {
   const notes: string[] = [];
@@ -212,8 +253,7 @@ export function analyze(r: TraceReader, opts: AnalyzeOptions = {}): Analysis {
   const status = r.status;
   const kindCounts = r.countsByKind();
   const total = Object.values(kindCounts).reduce((s, x) => s + x, 0);
-  let events: TraceEvent[] = [];
-  for (const b of r.eventBatches({ kinds: MARK_KINDS }, 8192)) for (const e of b) events.push(e);
+  let events = readEvents(r);
   // A trace without virtual time (an import of another emulator's log): events are laid out
   // one unit apart in their order.
   let bySeq = false;
