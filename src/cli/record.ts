@@ -7,8 +7,9 @@
  * being the first free number. The guest console still goes to stdout.
  *
  * Ends that are not the guest's (the trace is always left readable at its path):
- * - SIGINT / SIGTERM, at any time (the handlers are installed before the trace file exists):
- *   the current batch is finished and the trace closed as 'aborted'; exit 130 / 143.
+ * - SIGINT / SIGTERM (and SIGHUP: the terminal went away), at any time (the handlers are installed
+ *   before the trace file exists): the current batch is finished and the trace closed as
+ *   'aborted'; exit 130 / 143 (129).
  * - the trace cannot be written (a full disk; a file size limit, `ulimit -f`, whose SIGXFSZ is
  *   ignored here so that the write fails with EFBIG instead of killing the recorder): the trace
  *   is closed as 'aborted' if that still fits (else it reads as 'truncated'), one line
@@ -67,6 +68,7 @@ export async function recordCommand(o: RecordCliOptions): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   const ignore = (): void => {};
   process.on('SIGXFSZ', ignore);
   // stdout is the guest console's while recording: its failure stops the recording (main.ts's
@@ -83,6 +85,7 @@ export async function recordCommand(o: RecordCliOptions): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     process.off('SIGXFSZ', ignore);
     process.stdout.off('error', onStdoutError);
     for (const h of stdoutHandlers) process.stdout.on('error', h);
@@ -224,7 +227,7 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
   if (!o.quiet || o.output === undefined || summary!.status === 'aborted') {
     process.stderr.write(`hvtrace: trace ${summary!.status === 'aborted' ? '(aborted) ' : ''}written to ${path}: ${summary!.events.toLocaleString('en-US')} events\n`);
   }
-  if (summary!.status === 'aborted') return stop === 'SIGTERM' ? 143 : 130;
+  if (summary!.status === 'aborted') return stop === 'SIGTERM' ? 143 : stop === 'SIGHUP' ? 129 : 130;
   if (o.quiet && halt && halt.exitCode !== 0 && !['poweroff', 'fail', 'htif'].includes(halt.kind)) {
     process.stderr.write(`hvtrace: ${halt.message}\n`);
   }
