@@ -363,6 +363,8 @@ export const TIMELINE_PAGE = String.raw`<!DOCTYPE html>
     return { type: "level", lane: li, p: p, t: ts[p], t1: p + 1 < n2 ? ts[p + 1] : D.end };
   }
 
+  /** A path as a shell word (quoted when it has spaces or shell characters). */
+  function shq(s) { return /^[\w.\/:@%+=,-]+$/.test(s) ? s : "'" + s.replace(/'/g, "'\\''") + "'"; }
   function fieldsOf(s) { return s.split("\t").map(function (kv) { var i = kv.indexOf("="); return [kv.slice(0, i), kv.slice(i + 1)]; }); }
   function summary(h) {
     if (!h) return "";
@@ -400,7 +402,7 @@ export const TIMELINE_PAGE = String.raw`<!DOCTYPE html>
     }
     if (seq !== null) {
       box.appendChild(el("div", { style: "margin-top:8px;color:#6b6b70" }, "Land there:"));
-      box.appendChild(el("code", { "class": "cmd", style: "display:block" }, "hvtrace replay " + D.file + " --to seq:" + seq));
+      box.appendChild(el("code", { "class": "cmd", style: "display:block" }, "hvtrace replay " + shq(D.file) + " --to seq:" + seq));
     }
   }
 
