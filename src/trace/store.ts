@@ -745,6 +745,10 @@ export class TraceWriter implements TraceSink {
           ins.run(img.role, img.name, img.sha256, img.size, deflateRawSync(img.bytes, { level: 1 })); // fast: the Linux Image is on the critical path of a recording
         }
       })();
+      // Switch to WAL mode here: the switch rewrites the header through a rollback journal, and
+      // a recorder killed in it must not leave a hot journal at the trace's path (a read-only
+      // reader cannot roll it back). Closed cleanly, the file keeps WAL mode and no -wal.
+      db.pragma('journal_mode = WAL');
       db.close();
       db = undefined;
     } catch (e) {
@@ -1130,34 +1134,37 @@ function checkHeader(path: string): boolean {
  * read-only directory anyway; `immutable=1` / `readonly_shm=1` are URI parameters, which
  * better-sqlite3 12 does not take (it opens the name literally).
  *
- * Where that fails (FILE-shm cannot be created in a read-only directory; a WAL-mode file whose
- * WAL is gone), the trace and its WAL are copied to a private temporary directory and the copy
- * is opened (SQLite recovers it there; removed on close and at exit).
+ * Where that fails because SQLite would have to write (FILE-shm cannot be created in a read-only
+ * directory; a hot rollback journal FILE-journal left by a writer killed mid-transaction, which
+ * only a writer can roll back), the trace and its side files are copied to a private temporary
+ * directory and the copy is opened (SQLite recovers it there; removed on close and at exit).
  */
 function openSqliteTrace(path: string, wal: boolean): { db: Database.Database; copy: string | null } {
   let db: Database.Database | undefined;
   try {
     db = openDatabase(path, { readonly: true, fileMustExist: true });
-    // A WAL-mode file is only really opened by the first statement.
-    if (wal) db.prepare('SELECT count(*) FROM sqlite_master').pluck().get();
+    // The file is only really opened (WAL, journal) by the first statement.
+    db.prepare('SELECT count(*) FROM sqlite_master').pluck().get();
     return { db, copy: null };
   } catch (e) {
     db?.close();
-    if (!wal) throw new TraceError(`${path}: not an hvtrace trace (${(e as Error).message})`);
+    const code = String((e as { code?: unknown }).code ?? '');
+    const recoverable = wal || /^SQLITE_(READONLY|CANTOPEN|BUSY)/.test(code) || existsSync(`${path}-journal`);
+    if (!recoverable) throw new TraceError(`${path}: not an hvtrace trace (${(e as Error).message})`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'hvtrace-'));
   TEMP_COPIES.add(dir);
   try {
     const copy = join(dir, 'trace');
     copyFileSync(path, copy);
-    if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`);
+    for (const x of ['-wal', '-journal']) if (existsSync(path + x)) copyFileSync(path + x, copy + x);
     db = openDatabase(copy, { fileMustExist: true });
     db.prepare('SELECT count(*) FROM sqlite_master').pluck().get();
     return { db, copy: dir };
   } catch (e) {
     db?.close();
     removeTempCopy(dir);
-    throw new TraceError(`${path}: cannot read the trace (in WAL mode; ${(e as Error).message})`);
+    throw new TraceError(`${path}: not an hvtrace trace (${(e as Error).message})`);
   }
 }
 
