@@ -434,6 +434,19 @@ describe('corruption is reported in one line naming the file', () => {
     oneLine(r, /^hvtrace: .*index\.trace: .*damaged/, 'replay');
   });
 
+  it('a hot rollback journal (a writer killed mid-transaction): every command reads the last committed state', async () => {
+    const p = join(dir, 'hot.trace');
+    copyFileSync(base, p);
+    const n = Number(new Database(p, { readonly: true }).prepare('SELECT count(*) FROM events').pluck().get());
+    const script = `const D = require(${JSON.stringify(`${ROOT}node_modules/better-sqlite3`)}); const db = new D(${JSON.stringify(p)});
+      db.pragma('cache_size = 2'); db.exec('BEGIN'); db.exec('DELETE FROM events'); process.kill(process.pid, 'SIGKILL');`;
+    spawnSync(process.execPath, ['-e', script]);
+    expect(existsSync(`${p}-journal`)).toBe(true);
+    const u = await expectUsable(p, 'hot journal');
+    expect(u.events).toBe(n);
+    expect(existsSync(`${p}-journal`)).toBe(true); // the readers changed nothing
+  });
+
   it('a truncated or foreign file: a clear error, the file untouched', () => {
     const t = join(dir, 'cut.trace');
     copyFileSync(base, t);
