@@ -8,9 +8,10 @@
  * carries the differences outside the events (`differences`) before the first event difference.
  */
 import {
-  diffTraces, formatDivergence, formatKindCounts, eventToJson, toJsonValue, hex, CompareError,
+  diffTraces, formatKindCounts, formatValue, eventToJson, toJsonValue, hex, CompareError,
   type TraceDiffReport,
 } from '../diff/compare.js';
+import { reportText } from '../diff/report.js';
 import { importQemuLog } from '../diff/qemu-import.js';
 import { TraceError } from '../trace/store.js';
 import { out } from './output.js';
@@ -18,6 +19,8 @@ import { loadSymbolFiles } from './inspect.js';
 
 export interface DiffCliOptions {
   kinds?: string;
+  /** --kind: an alias of --kinds (as `events --kind`). */
+  kind?: string;
   ignore?: string;
   format?: string;
   context?: string;
@@ -61,12 +64,16 @@ function headline(r: TraceDiffReport): string {
 function detailsText(r: TraceDiffReport): string {
   const lines: string[] = [];
   if (r.differences.length > 0) {
-    lines.push(`${r.differences.length} difference${r.differences.length === 1 ? '' : 's'} outside the events:`);
+    lines.push(`${r.differences.length} difference${r.differences.length === 1 ? '' : 's'} in the configuration and run (images, command line, harts, memory, firmware, guests, input, console, end):`);
     for (const d of r.differences) lines.push(`  ${d.area}: ${d.message}`);
+  } else if (r.reference.a === null && r.reference.b === null) {
+    lines.push('the configurations are the same (images, command line, harts, memory, firmware, guests, input)');
   }
-  if (r.divergence) {
-    if (r.differences.length > 0) lines.push(`first event difference: ${firstLine(r)}`);
-    lines.push(formatDivergence(r.divergence, r.codeA.symbolize, [r.a, r.b]));
+  const d = r.divergence;
+  if (d) {
+    lines.push(`first event difference (A = ${r.a}, B = ${r.b}): ${firstLine(r)}`);
+    for (const x of d.differences) lines.push(`  ${x.field}: A ${formatValue(x.field, x.expected)}, B ${formatValue(x.field, x.actual)}`);
+    if (r.report) lines.push(...reportText(r.report, r.a, r.b));
   } else if (r.status === 'different') {
     lines.push(`the events are the same (${r.summary.compared} compared)`);
   }
@@ -76,7 +83,7 @@ function detailsText(r: TraceDiffReport): string {
 function summaryText(r: TraceDiffReport): string {
   const s = r.summary;
   const lines = [
-    `compared ${s.compared} event${s.compared === 1 ? '' : 's'} (${s.matched} matched${s.skipped ? `, ${s.skipped} skipped through ${r.skippedTo?.digests} equal state digest${r.skippedTo?.digests === 1 ? '' : 's'} up to instruction ${r.skippedTo?.totalInstret}` : ''})` +
+    `compared ${s.compared} event${s.compared === 1 ? '' : 's'}${s.presets ? ` (${s.presets.join(', ')})` : ''} (${s.matched} matched${s.skipped ? `, ${s.skipped} skipped through ${r.skippedTo?.digests} equal state digest${r.skippedTo?.digests === 1 ? '' : 's'} up to instruction ${r.skippedTo?.totalInstret}` : ''})` +
       `${s.kinds ? `; kinds: ${s.kinds.join(', ')}` : ''}; fields: ${s.fieldsCompared.join(', ')}${s.ignored.length ? ` (not compared: ${s.ignored.join(', ')})` : ''}`,
     `  ${r.a}: ${s.expected.events} events (${formatKindCounts(s.expected.perKind)})${r.reference.a ? ` [reference: ${r.reference.a.source}]` : ''}`,
     `  ${r.b}: ${s.actual.events} events (${formatKindCounts(s.actual.perKind)})${r.reference.b ? ` [reference: ${r.reference.b.source}]` : ''}`,
@@ -112,7 +119,8 @@ export function diffCommand(a: string, b: string, o: DiffCliOptions): number {
   let r: TraceDiffReport;
   try {
     const symbols = loadSymbolFiles(o.symbols);
-    r = diffTraces(a, b, { kinds: list(o.kinds) as never, ignore: list(o.ignore), context, digests: o.digests !== false, symbols });
+    if (o.kinds !== undefined && o.kind !== undefined) return fail('--kind is an alias of --kinds: give one of them');
+    r = diffTraces(a, b, { kinds: list(o.kinds ?? o.kind) as never, ignore: list(o.ignore), context, digests: o.digests !== false, symbols });
     for (const n of new Set([...r.codeA.notes, ...r.codeB.notes, ...r.notes])) process.stderr.write(`hvtrace: warning: ${n}\n`);
   } catch (e) {
     if (e instanceof TraceError || e instanceof CompareError) return fail(e.message);
@@ -141,6 +149,9 @@ export function diffCommand(a: string, b: string, o: DiffCliOptions): number {
         differences: d.differences.map((x) => ({ field: x.field, expected: toJsonValue(x.expected), actual: toJsonValue(x.actual) })),
         before: { expected: d.before.expected.map((e) => eventToJson(e, sym('a'))), actual: d.before.actual.map((e) => eventToJson(e, sym('b'))) },
       } : null,
+      // The divergence report: why, the first event named as `events` names it on both sides,
+      // the events before aligned, the consoles, the next commands.
+      report: r.report,
       skippedTo: r.skippedTo,
       notes: r.notes,
       reference: r.reference,

@@ -34,6 +34,7 @@ import { EVENT_KINDS, type EventKind, type TraceEvent } from '../trace/model.js'
 import { TraceReader, TraceError, type DigestRow, type StoredMachineConfig, type ImageRef } from '../trace/store.js';
 import { TraceCode, type TraceCodeOptions } from '../trace/code.js';
 import { EventHasher } from '../trace/event-hash.js';
+import { buildReport, type DivergenceReport } from './report.js';
 
 export { TraceCode };
 
@@ -110,6 +111,8 @@ export interface CompareSummary {
   fieldsCompared: EventField[];
   ignored: EventField[];
   kinds: EventKind[] | null;
+  /** The --kinds presets used (exceptions, traps, ...). */
+  presets?: string[];
   /** Whether both streams were read to their end (false when drain was off). */
   complete: boolean;
 }
@@ -621,6 +624,8 @@ export interface TraceDiffReport extends CompareResult {
   where: { pc: bigint; symbol?: string; insn?: string } | null;
   codeA: TraceCode;
   codeB: TraceCode;
+  /** The divergence report (report.ts): the first divergent event named, the events before, console, next commands. */
+  report: DivergenceReport | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -879,6 +884,56 @@ function splitIgnore(list: readonly string[] | undefined): { fields: string[]; a
   return { fields, areas };
 }
 
+const isInterrupt = (e: TraceEvent): boolean => e.kind === 'trap' && BigInt.asUintN(64, e.a ?? 0n) >> 63n === 1n;
+
+/**
+ * `--kinds` presets: names for a set of kinds, some with a finer filter. `exceptions` (synchronous
+ * traps only) is what compares a whole Linux boot with QEMU: interrupts land at other
+ * instructions on the two emulators (see README "Comparing with QEMU").
+ */
+export const KIND_PRESETS: Readonly<Record<string, { kinds: EventKind[]; filter?: (e: TraceEvent) => boolean; help: string }>> = {
+  exceptions: { kinds: ['trap'], filter: (e) => !isInterrupt(e), help: 'synchronous traps only (no interrupts)' },
+  interrupts: { kinds: ['trap'], filter: isInterrupt, help: 'interrupt traps only' },
+  traps: { kinds: ['trap', 'trap_return'], help: 'traps and trap returns' },
+  sbi: { kinds: ['sbi_call'], help: 'SBI calls' },
+  csr: { kinds: ['csr_write'], help: 'CSR writes' },
+  vm: { kinds: ['vm_exit', 'vm_entry'], help: 'VM exits and entries' },
+  io: { kinds: ['mmio', 'input', 'irq'], help: 'MMIO, UART input, interrupt lines' },
+};
+
+/** Expand presets in a --kinds list: the kinds, and the event filter (when a preset has one). */
+export function expandKinds(list: readonly string[]): { kinds: EventKind[]; filter: ((e: TraceEvent) => boolean) | null; presets: string[] } {
+  const kinds: string[] = [];
+  const filters: ((e: TraceEvent) => boolean)[] = [];
+  const presets: string[] = [];
+  const plain = new Set<string>();
+  for (const k of list) {
+    const p = KIND_PRESETS[k];
+    if (p) {
+      presets.push(k);
+      kinds.push(...p.kinds);
+      // An event passes when a preset with a filter accepts it, or when its kind was given some other way.
+      if (p.filter) filters.push(p.filter);
+      else for (const x of p.kinds) plain.add(x);
+    } else if ((EVENT_KINDS as readonly string[]).includes(k)) {
+      kinds.push(k);
+      plain.add(k);
+    } else {
+      throw new CompareError(`unknown event kind "${k}" (kinds: ${EVENT_KINDS.join(', ')}; presets: ${Object.keys(KIND_PRESETS).join(', ')})`);
+    }
+  }
+  const filter = filters.length ? (e: TraceEvent) => plain.has(e.kind) || filters.some((f) => f(e)) : null;
+  return { kinds: [...new Set(kinds)] as EventKind[], filter, presets };
+}
+
+function* filtered(it: Iterable<TraceEvent>, f: (e: TraceEvent) => boolean, c: { events: number; perKind: KindCounts }): Generator<TraceEvent> {
+  for (const e of it) {
+    if (!f(e)) continue;
+    count(c, e);
+    yield e;
+  }
+}
+
 /** Compare two trace files. Throws TraceError (unusable input) or CompareError (bad options). */
 export function diffTraces(pathA: string, pathB: string, opts: TraceDiffOptions = {}): TraceDiffReport {
   const ra = TraceReader.open(pathA);
@@ -893,7 +948,9 @@ export function diffTraces(pathA: string, pathB: string, opts: TraceDiffOptions 
     const refA = referenceInfo(ra);
     const refB = referenceInfo(rb);
     const ignore = splitIgnore(opts.ignore);
-    let kinds = opts.kinds && opts.kinds.length ? parseKinds(opts.kinds) : null;
+    const expanded = opts.kinds && opts.kinds.length ? expandKinds(opts.kinds) : null;
+    const evFilter = expanded?.filter ?? null;
+    let kinds = expanded ? parseKinds(expanded.kinds) : null;
     if (!kinds && (refA || refB)) {
       // A reference expresses only some kinds: compare those (both references: the common ones).
       const ks = EVENT_KINDS.filter((k) => (!refA || refA.kinds.includes(k)) && (!refB || refB.kinds.includes(k)));
@@ -921,7 +978,7 @@ export function diffTraces(pathA: string, pathB: string, opts: TraceDiffOptions 
     let startIndex = 0;
     const context = Math.max(0, opts.context ?? 5);
     const kf = kinds ?? undefined;
-    if (opts.digests !== false && !refA && !refB) {
+    if (opts.digests !== false && !refA && !refB && !evFilter) {
       const s = digestSkip(ra, rb, notes);
       if (s) {
         // Start `context` (filtered) events before the skip point so the report has them.
@@ -949,9 +1006,23 @@ export function diffTraces(pathA: string, pathB: string, opts: TraceDiffOptions 
       for (const k of EVENT_KINDS) if (all[k] && (!kinds || kinds.includes(k))) perKind[k] = all[k];
       return { events: r.eventCount({ kinds: kf }), perKind };
     };
-    const countsA = sideCounts(ra);
-    const countsB = sideCounts(rb);
-    let res = compareEventsSync(ra.events({ from }), rb.events({ from }), { ...cmpOpts, startIndex });
+    let countsA = sideCounts(ra);
+    let countsB = sideCounts(rb);
+    let res: CompareResult;
+    if (evFilter) {
+      // A preset with a finer filter (exceptions): count what passes it while comparing.
+      const ca = { events: 0, perKind: {} as KindCounts }, cb = { events: 0, perKind: {} as KindCounts };
+      const ia = filtered(ra.events({ kinds: kf }), evFilter, ca), ib = filtered(rb.events({ kinds: kf }), evFilter, cb);
+      const pa = { [Symbol.iterator]: () => ia }, pb = { [Symbol.iterator]: () => ib };
+      // Keep the generators open past the divergence to finish the counts.
+      res = compareEventsSync({ [Symbol.iterator]: () => ({ next: () => ia.next() }) }, { [Symbol.iterator]: () => ({ next: () => ib.next() }) }, cmpOpts);
+      for (const _ of pa) { /* count the rest */ }
+      for (const _ of pb) { /* count the rest */ }
+      countsA = ca;
+      countsB = cb;
+    } else {
+      res = compareEventsSync(ra.events({ from }), rb.events({ from }), { ...cmpOpts, startIndex });
+    }
     const countsDiffer = countsA.events !== countsB.events || !sameCounts(countsA.perKind, countsB.perKind);
     if (res.status === 'same' && countsDiffer && from > 0) {
       // Never "same" with different counts: the skipped part was not what its digests said.
@@ -971,6 +1042,17 @@ export function diffTraces(pathA: string, pathB: string, opts: TraceDiffOptions 
     const codeB = new TraceCode(rb, { symbols: opts.symbols, autoSymbols: opts.autoSymbols });
     let where: TraceDiffReport['where'] = null;
     const d = res.divergence;
+    let report: DivergenceReport | null = null;
+    if (d) {
+      const guests = (r: TraceReader) => (r.config.machine?.guests ?? []).map((g) => g.image.name);
+      report = buildReport({
+        pathA, pathB, ra, rb,
+        a: { code: codeA, guests: guests(ra), reference: !!refA },
+        b: { code: codeB, guests: guests(rb), reference: !!refB },
+        expected: d.expected, actual: d.actual, before: d.before,
+        runDifferences: differences, differingFields: d.differences.map((x) => x.field),
+      });
+    }
     if (d) {
       const at = d.expected ?? d.actual!;
       const code = d.expected ? codeA : codeB;
@@ -979,7 +1061,8 @@ export function diffTraces(pathA: string, pathB: string, opts: TraceDiffOptions 
       const symbol = own.symbol ?? (d.expected ? codeB : codeA).forEvent(at).symbol;
       where = { pc: at.pc, ...(symbol ? { symbol } : {}), ...(own.insn ? { insn: own.insn } : {}) };
     }
-    return { ...res, a: pathA, b: pathB, differences, skippedTo, notes, reference: { a: refA, b: refB }, where, codeA, codeB };
+    if (expanded?.presets.length) res.summary.presets = expanded.presets;
+    return { ...res, a: pathA, b: pathB, differences, skippedTo, notes, reference: { a: refA, b: refB }, where, codeA, codeB, report };
   } finally {
     ra.close();
     rb.close();
