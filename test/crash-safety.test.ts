@@ -137,6 +137,7 @@ describe('a killed recording keeps its prefix', () => {
       await inPairs([...points], async (ms) => {
         const out = join(dir, `${sig}-${ms}.trace`);
         const k = await recordAndKill(out, sig, ms);
+        expect(existsSync(out), `${sig} at ${ms} ms: exit ${k.status}: ${k.stderr}`).toBe(true);
         expect(k.signal, `${sig} at ${ms} ms killed the recorder: ${k.stderr}`).toBeNull();
         if (k.killedAt !== null && k.status !== 0) {
           expect(k.status, k.stderr).toBe(code);
