@@ -172,13 +172,13 @@ export function diffCommand(a: string, b: string, o: DiffCliOptions): number {
   return r.status === 'same' ? 0 : 1;
 }
 
-export function importQemuCommand(log: string, o: { output?: string; overwrite?: boolean; quiet?: boolean; dropKnownDeviations?: boolean }): number {
+export function importQemuCommand(log: string, o: { output?: string; overwrite?: boolean; quiet?: boolean; dropKnownDeviations?: boolean; sv57ToSv48?: boolean }): number {
   if (!o.output) {
     process.stderr.write('hvtrace: import qemu: -o FILE is required\n');
     return 2;
   }
   try {
-    const r = importQemuLog(log, o.output, { overwrite: o.overwrite, dropKnownDeviations: o.dropKnownDeviations });
+    const r = importQemuLog(log, o.output, { overwrite: o.overwrite, dropKnownDeviations: o.dropKnownDeviations, sv57ToSv48: o.sv57ToSv48 });
     if (!o.quiet) process.stderr.write(`hvtrace: imported ${r.events} trap${r.events === 1 ? '' : 's'} (harts ${r.harts.join(', ')}${r.dropped ? `; ${r.dropped} known QEMU deviation${r.dropped === 1 ? '' : 's'} left out` : ''}) from ${log} into ${o.output}\n`);
     return 0;
   } catch (e) {

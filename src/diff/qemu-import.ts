@@ -12,6 +12,15 @@
  * The trace has no machine configuration, so it cannot be replayed, only diffed.
  * `dropKnownDeviations` leaves out the traps listed in QEMU_KNOWN_MMODE_DEVIATIONS (where QEMU
  * 7.2 deviates from the spec); meta 'reference'.dropped counts them.
+ *
+ * `sv57ToSv48` maps user addresses (epc, tval) from Linux's Sv57 layout to its Sv48 one. QEMU 7.2
+ * always implements Sv57 and Linux 6.1 picks the largest satp mode that sticks; hvtrace implements
+ * Sv39/Sv48 (Sv57 is optional, priv spec §4.1.11). Linux places the user stack and the mmap area
+ * (vDSO, shared libraries) just below TASK_SIZE, 2^56 with Sv57 and 2^47 with Sv48: the same user
+ * addresses then differ by exactly 2^56 - 2^47. An address in [2^47, 2^56) (only reachable
+ * with Sv57) is moved down by that much; kernel (sign-extended, >= 2^63) and low user addresses
+ * are unchanged. Without it, a whole-boot exceptions diff of Linux against QEMU diverges at the
+ * first page fault on the user stack. meta 'reference'.addressMap says it was applied.
  */
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
@@ -36,6 +45,15 @@ export interface ImportOptions {
    * (QEMU_KNOWN_MMODE_DEVIATIONS in src/diff/qemu-log.ts: CSRs it lacks that must read as 0).
    */
   dropKnownDeviations?: boolean;
+  /** Map user addresses from Linux's Sv57 layout to its Sv48 one (see the top). */
+  sv57ToSv48?: boolean;
+}
+
+const SV57_TO_SV48 = (1n << 56n) - (1n << 47n);
+/** A user address in Linux's Sv57 layout (just below 2^56) as in its Sv48 layout (just below 2^47). */
+export function sv57ToSv48(a: bigint): bigint {
+  const u = BigInt.asUintN(64, a);
+  return u >= 1n << 47n && u < 1n << 56n ? u - SV57_TO_SV48 : u;
 }
 
 /** Read a QEMU `-d int` log and write it as a reference trace. Throws TraceError (one line). */
@@ -59,17 +77,18 @@ export function importQemuLog(logPath: string, outPath: string, opts: ImportOpti
   }
   const all = traps.length;
   if (opts.dropKnownDeviations) traps = traps.filter((t) => isKnownQemuDeviation(t) === null);
+  const map = opts.sv57ToSv48 ? sv57ToSv48 : (a: bigint) => BigInt.asUintN(64, a);
   const events: TraceEvent[] = traps.map((t, i) => ({
     seq: i,
     vtime: 0,
     hart: t.hart,
     instret: 0,
-    pc: BigInt.asUintN(64, t.epc),
+    pc: map(t.epc),
     priv: 0,
     virt: false,
     kind: 'trap',
     a: BigInt(t.cause) | (t.interrupt ? 1n << 63n : 0n),
-    b: BigInt.asUintN(64, t.tval),
+    b: map(t.tval),
     c: null,
     payload: { desc: t.desc },
   }));
@@ -91,6 +110,7 @@ export function importQemuLog(logPath: string, outPath: string, opts: ImportOpti
     fields: [...QEMU_REFERENCE_FIELDS],
     kinds: ['trap'],
     dropped: all - traps.length,
+    ...(opts.sv57ToSv48 ? { addressMap: 'sv57-to-sv48' } : {}),
   };
   const w = TraceWriter.create(outPath, { config, meta: { reference: JSON.stringify(reference) } }, { overwrite: opts.overwrite });
   try {

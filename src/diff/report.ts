@@ -247,7 +247,7 @@ function explain(x: ReportInput): string[] {
   }
   if (areas.has('images')) {
     const roles = x.runDifferences.filter((d) => d.area === 'images').map((d) => d.item);
-    out.push(`the ${roles.join(' and ')} image${roles.length > 1 ? 's' : ''} differ: ${where} is where the changed code first behaves differently (or where it is first reached)`);
+    out.push(`the ${roles.join(' and ')} image${roles.length > 1 ? 's differ' : ' differs'}: ${where} is where the changed code first behaves differently (or where it is first reached)`);
   }
   if (items.has('append')) {
     out.push(`the kernel command line differs: the kernel reads it during boot (the device tree's /chosen/bootargs), so the runs part where its parsing or its effect first shows: ${where}`);
