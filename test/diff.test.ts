@@ -286,7 +286,7 @@ describe('hvtrace diff', () => {
     const x = cli(['diff', a, b, '--kinds', 'vm_exit', '--format', 'junit']);
     expect(x.status).toBe(2);
     expect(x.stdout).toContain('errors="1"');
-    expectUnusable(['diff', a, b, '--kinds', 'traps'], a, /unknown event kind "traps"/);
+    expectUnusable(['diff', a, b, '--kinds', 'trapz'], a, /unknown event kind "trapz" \(kinds: .*; presets: exceptions, /);
     expectUnusable(['diff', a, b, '--ignore', 'pcc'], a, /unknown event field "pcc"/);
     expectUnusable(['diff', a, b, '--format', 'xml'], a, /--format xml/);
   });

@@ -71,7 +71,8 @@ function detailsText(r: TraceDiffReport): string {
   }
   const d = r.divergence;
   if (d) {
-    lines.push(`first event difference (A = ${r.a}, B = ${r.b}): ${firstLine(r)}`);
+    lines.push(`first event difference: ${firstLine(r)}`);
+    lines.push(`first divergence at event index ${d.index}${r.summary.kinds ? ' (among the compared kinds)' : ''}; A = ${r.a}, B = ${r.b}`);
     for (const x of d.differences) lines.push(`  ${x.field}: A ${formatValue(x.field, x.expected)}, B ${formatValue(x.field, x.actual)}`);
     if (r.report) lines.push(...reportText(r.report, r.a, r.b));
   } else if (r.status === 'different') {

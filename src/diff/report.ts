@@ -19,6 +19,7 @@ import type { TraceEvent } from '../trace/model.js';
 import type { TraceReader } from '../trace/store.js';
 import type { TraceCode } from '../trace/code.js';
 import { csrName } from '../isa/disasm.js';
+import { parseElf } from '../machine/loader.js';
 // The describers of `hvtrace events` (one wording for both commands).
 import { describeEvent, privName } from '../cli/inspect.js';
 
@@ -170,9 +171,88 @@ export function consoleView(ra: TraceReader, rb: TraceReader, seqA: number | nul
 // the whole report
 // ---------------------------------------------------------------------------------------------
 
+/** Where two versions of an image differ (same role, same size). */
+export interface ImageChange {
+  role: string;
+  /** File offset and length of the changed bytes. */
+  offset: number;
+  length: number;
+  /** Where those bytes are loaded (ELF: from the segment; raw: the load address + offset). */
+  address?: string;
+  symbol?: string;
+  /** The instruction there on each side. */
+  a?: string;
+  b?: string;
+}
+
+const MAX_CHANGES = 3;
+
+function imageChanges(x: ReportInput): ImageChange[] {
+  const out: ImageChange[] = [];
+  for (const d of x.runDifferences) {
+    if (d.area !== 'images' || d.a === null || d.b === null || d.item.startsWith('guest')) continue;
+    let ba: Uint8Array | null, bb: Uint8Array | null;
+    try {
+      ba = x.ra.imageBytes(d.item as never);
+      bb = x.rb.imageBytes(d.item as never);
+    } catch {
+      continue;
+    }
+    if (!ba || !bb || ba.length !== bb.length) continue;
+    const runs: [number, number][] = [];
+    for (let i = 0; i < ba.length && runs.length <= MAX_CHANGES; i++) {
+      if (ba[i] === bb[i]) continue;
+      const last = runs[runs.length - 1];
+      if (last && i - last[1] <= 4) last[1] = i + 1;
+      else runs.push([i, i + 1]);
+    }
+    let elf: ReturnType<typeof parseElf> | null = null;
+    if (ba[0] === 0x7f && ba[1] === 0x45 && ba[2] === 0x4c && ba[3] === 0x46) {
+      try { elf = parseElf(ba); } catch { elf = null; }
+    }
+    const base = x.ra.loadedImages().find((l) => l.role === d.item)?.base;
+    for (const [lo, hi] of runs.slice(0, MAX_CHANGES)) {
+      const c: ImageChange = { role: d.item, offset: lo, length: hi - lo };
+      let addr: bigint | undefined;
+      if (elf) {
+        const seg = elf.segments.find((sg) => lo >= sg.data.byteOffset - ba.byteOffset && lo < sg.data.byteOffset - ba.byteOffset + sg.data.length);
+        if (seg) addr = BigInt(seg.vaddr) + BigInt(lo - (seg.data.byteOffset - ba.byteOffset));
+      } else if (typeof base === 'number') addr = BigInt(base + lo);
+      if (addr !== undefined) {
+        // The instruction holding the first changed byte: decoded forward from the start of
+        // its function (with compressed instructions, an address alone does not say where an
+        // instruction starts).
+        let pc = addr & ~1n;
+        const sym0 = x.a.code.symbolize(pc) ?? x.b.code.symbolize(pc);
+        const m = sym0 ? /\+0x([0-9a-f]+)$/.exec(sym0) : null;
+        if (m) {
+          let q = pc - BigInt(`0x${m[1]}`);
+          while (q <= addr) {
+            const bits = x.a.code.insn(q);
+            if (bits === null) break;
+            const len = (bits & 3) === 3 ? 4n : 2n;
+            if (q + len > addr) { pc = q; break; }
+            q += len;
+          }
+        }
+        const symbol = x.a.code.symbolize(pc) ?? x.b.code.symbolize(pc);
+        const ia = x.a.code.disasm(pc), ib = x.b.code.disasm(pc);
+        c.address = hex(pc);
+        if (symbol) c.symbol = symbol;
+        if (ia) c.a = ia;
+        if (ib) c.b = ib;
+      }
+      out.push(c);
+    }
+  }
+  return out;
+}
+
 export interface DivergenceReport {
   /** Why the events differ, when the configuration says so. */
   explanation: string[];
+  /** Where changed images differ (up to 3 places per image). */
+  imageChanges: ImageChange[];
   first: { a: EventView | null; b: EventView | null; fields: string[] };
   /** The events before, aligned (oldest first); `same` when both sides are equal there. */
   before: { a: EventView | null; b: EventView | null; same: boolean }[];
@@ -232,7 +312,7 @@ export function buildReport(x: ReportInput): DivergenceReport {
     const from = Math.max(0, target.seq - 20);
     next.push(`hvtrace events ${shellQuote(target.path)} --from ${from} --to ${target.seq}`);
   }
-  return { explanation: explain(x), first, before, console: cons, next };
+  return { explanation: explain(x), imageChanges: recordings ? imageChanges(x) : [], first, before, console: cons, next };
 }
 
 /** How the configuration differences relate to the event divergence. */
@@ -274,6 +354,9 @@ export function reportText(r: DivergenceReport, la: string, lb: string): string[
   if (r.explanation.length) {
     out.push('why:');
     for (const l of r.explanation) out.push(`  ${l}`);
+  }
+  for (const c of r.imageChanges) {
+    out.push(`  the ${c.role} images differ at offset ${hex(c.offset)} (${c.length} byte${c.length === 1 ? '' : 's'})${c.address ? `, ${c.address}${c.symbol ? ` <${c.symbol}>` : ''}` : ''}${c.a || c.b ? `: A ${c.a ?? '?'} | B ${c.b ?? '?'}` : ''}`);
   }
   out.push('first divergent event:');
   out.push(`  A ${eventLine(r.first.a)}`);
