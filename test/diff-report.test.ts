@@ -129,7 +129,11 @@ describe('the divergence report (golden text and JSON)', () => {
       const x = cli(['diff', a, b, '--context', '3', '--format', 'junit']);
       expect(x.status).toBe(1);
       const msg = /<failure message="([^"]*)"/.exec(x.stdout)?.[1];
-      expect(msg).toBe(t.stdout.split('\n')[0]!.replace(/^hvtrace diff: .* differ: /, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'));
+      const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+      const headline = t.stdout.split('\n')[0]!.replace(/^hvtrace diff: .* differ: /, '');
+      const firstEvent = t.stdout.split('\n').find((l) => l.startsWith('first event difference: '));
+      expect(msg).toBe(esc(firstEvent ? `${headline}; ${firstEvent}` : headline));
+      expect(x.stdout).toContain(esc('first divergent event:'));
     });
   }
 
@@ -161,7 +165,7 @@ describe('the divergence report (golden text and JSON)', () => {
     expect(jx.divergence).toEqual(jy.divergence);
     const e = cli(['diff', a, a, '--kinds', 'exceptions']);
     expect(e.status, e.stderr).toBe(0);
-    expect(e.stdout).toMatch(/compared \d+ events \(exceptions\)/);
+    expect(e.stdout).toMatch(/compared \d+ events, --kinds exceptions \(/);
     expect(cli(['diff', a, a, '--kinds', 'nonsense']).stderr).toMatch(/presets: exceptions, interrupts, traps/);
     const help = cli(['diff', '--help']).stdout;
     expect(help).toMatch(/exceptions/);

@@ -84,7 +84,7 @@ function detailsText(r: TraceDiffReport): string {
 function summaryText(r: TraceDiffReport): string {
   const s = r.summary;
   const lines = [
-    `compared ${s.compared} event${s.compared === 1 ? '' : 's'}${s.presets ? ` (${s.presets.join(', ')})` : ''} (${s.matched} matched${s.skipped ? `, ${s.skipped} skipped through ${r.skippedTo?.digests} equal state digest${r.skippedTo?.digests === 1 ? '' : 's'} up to instruction ${r.skippedTo?.totalInstret}` : ''})` +
+    `compared ${s.compared} event${s.compared === 1 ? '' : 's'}${s.presets ? `, --kinds ${s.presets.join(',')}` : ''} (${s.matched} matched${s.skipped ? `, ${s.skipped} skipped through ${r.skippedTo?.digests} equal state digest${r.skippedTo?.digests === 1 ? '' : 's'} up to instruction ${r.skippedTo?.totalInstret}` : ''})` +
       `${s.kinds ? `; kinds: ${s.kinds.join(', ')}` : ''}; fields: ${s.fieldsCompared.join(', ')}${s.ignored.length ? ` (not compared: ${s.ignored.join(', ')})` : ''}`,
     `  ${r.a}: ${s.expected.events} events (${formatKindCounts(s.expected.perKind)})${r.reference.a ? ` [reference: ${r.reference.a.source}]` : ''}`,
     `  ${r.b}: ${s.actual.events} events (${formatKindCounts(s.actual.perKind)})${r.reference.b ? ` [reference: ${r.reference.b.source}]` : ''}`,
@@ -161,7 +161,9 @@ export function diffCommand(a: string, b: string, o: DiffCliOptions): number {
   } else if (format === 'junit') {
     if (r.status === 'different') {
       const details = `${detailsText(r)}\n${summaryText(r)}${r.notes.map((n) => `\nnote: ${n}`).join('')}`;
-      out(junit(name, { status: 'different', message: headline(r), details, tests: r.summary.compared }));
+      // The failure message: what differs first (the configuration), and the first divergent event.
+      const message = r.divergence && r.differences.length > 0 ? `${headline(r)}; first event difference: ${firstLine(r)}` : headline(r);
+      out(junit(name, { status: 'different', message, details, tests: r.summary.compared }));
     } else {
       out(junit(name, { status: 'same', message: `same: ${r.summary.compared} events compared`, details: '', tests: r.summary.compared }));
     }

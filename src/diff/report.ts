@@ -365,7 +365,7 @@ export function reportText(r: DivergenceReport, la: string, lb: string): string[
   for (const f of r.first.b?.fields ?? []) out.push(`      ${f}`);
   if (r.first.fields.length) out.push(`  written values differ in (A | B): ${r.first.fields.join(', ')}`);
   if (r.before.length) {
-    out.push(`the ${r.before.length} event${r.before.length === 1 ? '' : 's'} before (= both sides the same; A / B where they differ):`);
+    out.push(`the ${r.before.length} event${r.before.length === 1 ? '' : 's'} before (= identical on both sides, else A above B):`);
     for (const p of r.before) {
       if (p.same) out.push(`  = ${eventLine(p.a)}`);
       else {

@@ -68,6 +68,12 @@ beforeAll(async () => {
     dtb, logPath: join(dir, 'qemu-int.log'), timeoutMs: 300_000,
   });
   if (q.timedOut || q.exitCode !== 0) throw new Error(`QEMU failed (${q.argv.join(' ')}): ${q.stderr}`);
+  // The README's command line: QEMU's own device tree (no -dtb).
+  const own = await runQemu({
+    kernel: IMAGE, bios: DEBIAN_FW_JUMP, cpu: QEMU_CPU_MATCHING_HVTRACE, memMiB: 256, smp: 1, append: APPEND, seed: 1,
+    logPath: join(dir, 'qemu-own-dt.log'), timeoutMs: 300_000,
+  });
+  if (own.timedOut || own.exitCode !== 0) throw new Error(`QEMU failed (${own.argv.join(' ')}): ${own.stderr}`);
   const rec = hvtrace(['record', '--bios', DEBIAN_FW_JUMP, '--kernel', IMAGE, '--append', APPEND, '-o', join(dir, 'linux.trace'), '-q']);
   if (rec.status !== 0) throw new Error(`hvtrace record: exit ${rec.status}: ${rec.stderr}`);
   expect(rec.stdout).toContain('hvtrace-init: PASS');
@@ -94,6 +100,14 @@ describe('hvtrace diff --kinds exceptions: Linux boot vs QEMU 7.2 through the CL
     const x = hvtrace(['diff', join(dir, 'qemu.trace'), join(dir, 'linux.trace'), '--kinds', 'exceptions', '--format', 'junit']);
     expect(x.status).toBe(0);
     expect(x.stdout).toContain('failures="0"');
+  });
+
+  it("... also with QEMU's own device tree (the README's QEMU command line: no -dtb)", () => {
+    const imp = hvtrace(['import', 'qemu', join(dir, 'qemu-own-dt.log'), '-o', join(dir, 'qemu-own-dt.trace'), '--drop-known-deviations', '--sv57-to-sv48']);
+    expect(imp.status, imp.stderr).toBe(0);
+    const d = hvtrace(['diff', join(dir, 'qemu-own-dt.trace'), join(dir, 'linux.trace'), '--kinds', 'exceptions']);
+    expect(d.status, d.stdout + d.stderr).toBe(0);
+    console.log(`Linux boot vs QEMU 7.2 (own DT), --kinds exceptions: ${d.stdout.split('\n')[1]}`);
   });
 
   it('without --sv57-to-sv48 the same diff fails at a user address (why the mapping exists)', () => {
