@@ -154,6 +154,18 @@ describe('the divergence report (golden text and JSON)', () => {
     expect(ab).toMatch(/ends before event #40/);
   });
 
+  it('a guest of the built-in hypervisor changed by one immediate: the guest events name their VM and image, the change is located in the guest image', () => {
+    const a = record('guest.trace', ['--guest', 'guests/build/hello.elf']);
+    const b = record('guest-patched.trace', ['--guest', `${WORK}/hello-patched.elf`]);
+    const t = cli(['diff', a, b, '--context', '2']);
+    expect(t.status, t.stderr).toBe(1);
+    expect(t.stdout.split('\n')[0]).toMatch(/the guest0 image differs/);
+    expect(t.stdout).toMatch(/the guest0 images differ at offset 0x1172 \(1 byte\), 0x80200170 <main\+0x8>: A \S+\s+a0,a0,-1388 \| B \S+\s+a0,a0,-1380/);
+    expect(t.stdout).toMatch(/\n {2}A #\d+ h0 VS .* vm 0 \(guests\/build\/hello\.elf\) .* trap exception 10 \(ecall from VS\)/);
+    expect(t.stdout).toMatch(/\n {2}B #\d+ h0 VS .* vm 0 \(test-artifacts\/diff-report\/hello-patched\.elf\) /);
+    expect(t.stdout).toMatch(/\n {2}= #\d+ h0 VS .* vm 0 {2}/);
+  });
+
   it('--kind is an alias of --kinds; presets', () => {
     const [a, b] = pairs.immediate!;
     const x = cli(['diff', a, b, '--kind', 'sbi', '--ignore', 'images,console', '--format', 'json']);

@@ -91,8 +91,9 @@ export interface EventView {
   text: string;
   /** Decoded CSR field changes of a csr_write (`sstatus.SIE 1 -> 0`). */
   fields?: string[];
-  /** The guest a guest-mode event belongs to: `vm 0 (hyp-guest.elf)`. */
+  /** The guest a guest-mode event belongs to: `vm 0`, and its image. */
   guest?: string;
+  guestImage?: string;
 }
 
 export interface SideContext {
@@ -116,16 +117,20 @@ export function eventView(e: TraceEvent, s: SideContext): EventView {
   }
   if (s.guests.length > 0 && (e.virt || e.kind === 'vm_exit' || e.kind === 'vm_entry')) {
     const vm = s.code.spaceOf(e);
-    if (typeof vm === 'number' && vm >= 0 && vm < s.guests.length) v.guest = `vm ${vm} (${s.guests[vm]})`;
+    if (typeof vm === 'number' && vm >= 0 && vm < s.guests.length) {
+      v.guest = `vm ${vm}`;
+      v.guestImage = s.guests[vm]!;
+    }
   }
   return v;
 }
 
 /** `#52 h0 S vt=5057 i=5057 0x80200a4c <start_kernel+0x1c> csr_write sstatus 0x0 -> 0x2 | csrw sstatus,a0` */
-export function eventLine(v: EventView | null): string {
+export function eventLine(v: EventView | null, withImage = false): string {
   if (!v) return '(no event: the trace ends here)';
   const where = `${v.pc}${v.symbol ? ` <${v.symbol}>` : ''}`;
-  return `#${v.seq} h${v.hart} ${v.priv.padEnd(2)} vt=${v.vtime} i=${v.instret}${v.guest ? ` ${v.guest}` : ''}  ${where}  ${v.kind} ${v.text}${v.insn ? `  | ${v.insn}` : ''}`;
+  const guest = v.guest ? ` ${v.guest}${withImage && v.guestImage ? ` (${v.guestImage})` : ''}` : '';
+  return `#${v.seq} h${v.hart} ${v.priv.padEnd(2)} vt=${v.vtime} i=${v.instret}${guest}  ${where}  ${v.kind} ${v.text}${v.insn ? `  | ${v.insn}` : ''}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -190,7 +195,9 @@ const MAX_CHANGES = 3;
 function imageChanges(x: ReportInput): ImageChange[] {
   const out: ImageChange[] = [];
   for (const d of x.runDifferences) {
-    if (d.area !== 'images' || d.a === null || d.b === null || d.item.startsWith('guest')) continue;
+    if (d.area !== 'images' || d.a === null || d.b === null || d.item.endsWith('initrd')) continue;
+    // A guest's image is read in its own address space (guest physical addresses).
+    const space = /^guest(\d+)$/.exec(d.item) ? Number(d.item.slice(5)) : undefined;
     let ba: Uint8Array | null, bb: Uint8Array | null;
     try {
       ba = x.ra.imageBytes(d.item as never);
@@ -223,20 +230,20 @@ function imageChanges(x: ReportInput): ImageChange[] {
         // its function (with compressed instructions, an address alone does not say where an
         // instruction starts).
         let pc = addr & ~1n;
-        const sym0 = x.a.code.symbolize(pc) ?? x.b.code.symbolize(pc);
+        const sym0 = x.a.code.symbolize(pc, space) ?? x.b.code.symbolize(pc, space);
         const m = sym0 ? /\+0x([0-9a-f]+)$/.exec(sym0) : null;
         if (m) {
           let q = pc - BigInt(`0x${m[1]}`);
           while (q <= addr) {
-            const bits = x.a.code.insn(q);
+            const bits = x.a.code.insn(q, space);
             if (bits === null) break;
             const len = (bits & 3) === 3 ? 4n : 2n;
             if (q + len > addr) { pc = q; break; }
             q += len;
           }
         }
-        const symbol = x.a.code.symbolize(pc) ?? x.b.code.symbolize(pc);
-        const ia = x.a.code.disasm(pc), ib = x.b.code.disasm(pc);
+        const symbol = x.a.code.symbolize(pc, space) ?? x.b.code.symbolize(pc, space);
+        const ia = x.a.code.disasm(pc, space), ib = x.b.code.disasm(pc, space);
         c.address = hex(pc);
         if (symbol) c.symbol = symbol;
         if (ia) c.a = ia;
@@ -332,7 +339,8 @@ function explain(x: ReportInput): string[] {
   if (items.has('append')) {
     out.push(`the kernel command line differs: the kernel reads it during boot (the device tree's /chosen/bootargs), so the runs part where its parsing or its effect first shows: ${where}`);
   }
-  if (items.has('memory') || items.has('bios') || items.has('guests') || [...items].some((i) => i.startsWith('guest'))) {
+  const config = new Set(x.runDifferences.filter((d) => d.area === 'config').map((d) => d.item));
+  if (config.has('memory') || config.has('bios') || config.has('guests') || [...config].some((i) => i.startsWith('guest'))) {
     out.push(`the machine configuration differs (memory, firmware or guests): ${where} follows from it`);
   }
   const e = x.expected, t = x.actual;
@@ -359,9 +367,9 @@ export function reportText(r: DivergenceReport, la: string, lb: string): string[
     out.push(`  the ${c.role} images differ at offset ${hex(c.offset)} (${c.length} byte${c.length === 1 ? '' : 's'})${c.address ? `, ${c.address}${c.symbol ? ` <${c.symbol}>` : ''}` : ''}${c.a || c.b ? `: A ${c.a ?? '?'} | B ${c.b ?? '?'}` : ''}`);
   }
   out.push('first divergent event:');
-  out.push(`  A ${eventLine(r.first.a)}`);
+  out.push(`  A ${eventLine(r.first.a, true)}`);
   for (const f of r.first.a?.fields ?? []) out.push(`      ${f}`);
-  out.push(`  B ${eventLine(r.first.b)}`);
+  out.push(`  B ${eventLine(r.first.b, true)}`);
   for (const f of r.first.b?.fields ?? []) out.push(`      ${f}`);
   if (r.first.fields.length) out.push(`  written values differ in (A | B): ${r.first.fields.join(', ')}`);
   if (r.before.length) {
