@@ -22,7 +22,7 @@
  *
  * kind counts: the number of events of each kind hashed so far (cumulative, like the hash).
  */
-import { EVENT_KINDS, KIND_CODE, type EventKind } from './model.js';
+import { EVENT_KINDS, KIND_CODE, type EventBatch, type EventKind } from './model.js';
 import { payloadBytes, HASHED_EVENT_COLUMNS } from './store.js';
 
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -35,22 +35,9 @@ const UNKNOWN_KIND = 0xff;
 /** The columns `addStoredRows` expects, in order (a SELECT list over `events`). */
 export const STORED_EVENT_COLUMNS = HASHED_EVENT_COLUMNS;
 
-/** What addColumns reads: EventBatch (model.ts) has these fields. */
-export interface HashableColumns {
-  readonly seq: Float64Array;
-  readonly vtime: Float64Array;
-  readonly instret: Float64Array;
-  readonly pc: Float64Array;
-  readonly hart: Uint8Array;
-  readonly priv: Uint8Array;
-  readonly virt: Uint8Array;
-  readonly kind: Uint8Array;
-  readonly present: Uint8Array;
-  readonly a32: Int32Array;
-  readonly b32: Int32Array;
-  readonly c32: Int32Array;
-  readonly payload: readonly (Readonly<Record<string, unknown>> | null)[];
-}
+/** What addColumns reads: the columns of an EventBatch (model.ts). */
+export type HashableColumns = Pick<EventBatch, 'seq' | 'vtime' | 'instret' | 'pc' | 'hart' | 'priv' | 'virt' | 'kind' |
+  'present' | 'a32' | 'b32' | 'c32' | 'payload'>;
 
 /** The hash of a payload's bytes: [length, lane 1, lane 2]. */
 type PayloadHash = readonly [number, number, number];
