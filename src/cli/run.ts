@@ -211,7 +211,7 @@ async function runGdbCommand(o: MachineCliOptions): Promise<number> {
   let target: Awaited<ReturnType<typeof openRunTarget>> | null = null;
   try {
     const end = await serveGdb(() => {
-      target = openRunTarget(cfg, { quantum: o.quantum, maxInsns, input, onConsole: console_.write });
+      target = openRunTarget(cfg, { quantum: o.quantum, maxInsns, input, onConsole: console_.write, watchStop: 'gdb' });
       return target;
     }, o.gdb!, { log });
     console_.flush();
