@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseElf, findSymbol } from '../src/machine/loader.js';
+import { csrFieldChanges } from '../src/diff/report.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist/cli/main.js');
@@ -164,6 +165,15 @@ describe('the divergence report (golden text and JSON)', () => {
     expect(t.stdout).toMatch(/\n {2}A #\d+ h0 VS .* vm 0 \(guests\/build\/hello\.elf\) .* trap exception 10 \(ecall from VS\)/);
     expect(t.stdout).toMatch(/\n {2}B #\d+ h0 VS .* vm 0 \(test-artifacts\/diff-report\/hello-patched\.elf\) /);
     expect(t.stdout).toMatch(/\n {2}= #\d+ h0 VS .* vm 0 {2}/);
+  });
+
+  it('CSR writes are decoded into their fields', () => {
+    expect(csrFieldChanges(0x100, 0x2n, 0x0n)).toEqual(['sstatus.SIE 1 -> 0']);
+    expect(csrFieldChanges(0x100, 0x200000100n, 0x200000122n)).toEqual(['sstatus.SIE 0 -> 1', 'sstatus.SPIE 0 -> 1']);
+    expect(csrFieldChanges(0x300, 0xa00000000n, 0x8000000a00006000n)).toEqual(['mstatus.FS 0 -> 3', 'mstatus.SD 0 -> 1']);
+    expect(csrFieldChanges(0x180, 0n, (9n << 60n) | 0x80200n)).toEqual(['satp.PPN 0x0 -> 0x80200', 'satp.MODE 0 -> 9']);
+    expect(csrFieldChanges(0x104, 0n, 0x222n)).toEqual(['sie.SSIE 0 -> 1', 'sie.STIE 0 -> 1', 'sie.SEIE 0 -> 1']);
+    expect(csrFieldChanges(0x140, 0n, 1n)).toEqual([]); // sscratch: no fields
   });
 
   it('--kind is an alias of --kinds; presets', () => {
