@@ -350,8 +350,11 @@ function explain(x: ReportInput): string[] {
     out.push(`event #${e.seq} is the same event at the same pc on both sides, reached after ${Math.abs(d)} ${d > 0 ? 'more' : 'fewer'} instructions on B (${e.instret} -> ${t.instret}): the code run since the event before (#${x.before.expected.at(-1)?.seq ?? '-'}) took another path`);
   }
   if (areas.has('input')) out.push(`the UART input differs: the guest reads other bytes (or at other times) from ${where} on`);
-  if (areas.has('status') && (!x.expected || !x.actual)) {
-    out.push(`one recording ended differently (aborted or stopped by a limit): its events stop early, the other's go on at ${where}`);
+  const st = x.runDifferences.find((d) => d.area === 'status');
+  if (st && (!x.expected || !x.actual)) {
+    const [short, long] = x.expected ? ['B', 'A'] : ['A', 'B'];
+    const how = x.expected ? st.b : st.a;
+    out.push(`${short} ended early (status: ${how ?? 'unknown'}): its events stop before ${where}, where ${long}'s go on; everything before matched`);
   }
   return out;
 }
