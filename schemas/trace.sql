@@ -134,6 +134,25 @@ CREATE TABLE digests (
   kind_counts   TEXT                  -- schema 2
 );
 
+-- Symbol tables that travel with the trace, so that every reader names the code the same
+-- wherever it runs (added within schema 2: a trace recorded before has no such table, and
+-- readers then look for the System.map next to the image as before). The ELF images' own symbol
+-- tables are not repeated here: they are inside the image bytes in `images`. Rows: the
+-- System.map found next to a raw kernel / guest Image at record time when it describes that
+-- image (src/machine/symbols.ts symbolsToStore), and the files given with `record --symbols`.
+-- data = raw DEFLATE of one line per symbol, `VALUE SIZE T NAME` (VALUE, SIZE in hex; T f
+-- function, o object, x other); sha256/size are of the file it was read from.
+CREATE TABLE symbols (
+  id     INTEGER PRIMARY KEY,
+  role   TEXT,                      -- the image it describes ('kernel', 'guest<k>'); NULL: record --symbols
+  name   TEXT NOT NULL,             -- the path it was read from when recording
+  format TEXT NOT NULL,             -- 'system.map' | 'elf'
+  sha256 TEXT NOT NULL,
+  size   INTEGER NOT NULL,
+  count  INTEGER NOT NULL,          -- symbols in data
+  data   BLOB NOT NULL
+);
+
 -- ---- one view per event kind, with readable column names ----
 
 CREATE VIEW traps AS

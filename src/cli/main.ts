@@ -36,7 +36,7 @@ export function machineOptions(cmd: Command): Command {
 }
 
 /** `--symbols FILE` (repeatable) for the commands that show code locations (src/machine/symbols.ts). */
-const SYMBOLS_OPTION = ['--symbols <FILE>', 'symbols from an ELF file or a System.map (repeatable; a System.map next to a raw kernel Image is used without it)',
+const SYMBOLS_OPTION = ['--symbols <FILE>', 'symbols from an ELF file or a System.map (repeatable; added before the symbols stored in the trace, and the System.map next to a raw kernel Image, which are used without it)',
   (v: string, prev: string[] = []) => [...prev, v]] as const;
 
 /**
@@ -81,6 +81,7 @@ machineOptions(program.command('record').description('run a machine like `run` a
   .option('--overwrite', 'replace an existing trace file')
   .option('--checkpoint-every <N>', 'instructions between checkpoints, e.g. 50M (0 = none)', '50000000')
   .option('--digest-every <N>', 'instructions between state digests, e.g. 10M (0 = none)', '10000000')
+  .option('--symbols <FILE>', 'store this ELF file\'s or System.map\'s symbols in the trace too (repeatable; the System.map next to a raw kernel Image is stored without it)', (v: string, prev: string[] = []) => [...prev, v])
   .action(async (opts, cmd: Command) => {
     process.exitCode = await (await import('./record.js')).recordCommand({ ...opts, smpGiven: cmd.getOptionValueSource('smp') !== 'default' });
   });

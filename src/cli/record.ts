@@ -30,6 +30,7 @@ import { machineConfigFromCli, parseMaxInsns, type MachineCliOptions } from './r
 import { readImage } from './images.js';
 import { Progress } from './progress.js';
 import { ConsoleBuffer } from './output.js';
+import { readSymbolFile, symbolsToStore } from '../machine/symbols.js';
 
 export interface RecordCliOptions extends MachineCliOptions {
   output?: string;
@@ -38,6 +39,8 @@ export interface RecordCliOptions extends MachineCliOptions {
   overwrite?: boolean;
   /** Set by main.ts: whether --smp was given explicitly. */
   smpGiven?: boolean;
+  /** --symbols files (ELF or System.map) to store in the trace besides the images' own. */
+  symbols?: string[];
 }
 
 export const DEFAULT_GUEST = 'guests/build/smp-kernel.elf';
@@ -125,6 +128,10 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
       path = nextTracePath(dir, name);
     }
     const inputBytes = o.input ? readImage(o.input, 'input').bytes : undefined;
+    // Symbol tables travel with the trace: the System.map next to a raw kernel / guest Image
+    // (when it describes it) and --symbols files are stored, so that readers elsewhere name the code.
+    const sym = symbolsToStore(cfg, (o.symbols ?? []).map((p) => readSymbolFile(p)));
+    for (const n of sym.notes) process.stderr.write(`hvtrace: warning: ${n}\n`);
     session = RecordSession.create({
       path,
       overwrite: o.overwrite,
@@ -135,6 +142,7 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
       checkpointEvery,
       input: o.input ? { source: 'file', name: o.input } : { source: 'stdin' },
       onConsole: console_.write,
+      symbols: sym.stored,
     });
     if (inputBytes) session.queueInput(inputBytes, 0);
   } catch (e) {

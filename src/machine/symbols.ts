@@ -13,6 +13,7 @@
  * Errors are ImageError with a one-line message.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { ImageError, isElf, parseElf, symbolizer, type ElfSymbol } from './loader.js';
 
@@ -49,7 +50,88 @@ export const HOST_SPACE = -1;
 /** A symbol file read from disk (`--symbols FILE`). */
 export interface SymbolFile extends SymbolSource {
   readonly path: string;
+  /** sha256 (hex) and size of the file's bytes, when read from them. */
+  readonly sha256?: string;
+  readonly size?: number;
 }
+
+/**
+ * A symbol table stored in a trace (schemas/trace.sql `symbols`): the System.map found next to a
+ * raw kernel / guest Image at record time, or a `record --symbols` file. Readers use it wherever
+ * they run; the physical alias is recomputed from the image bytes stored in the trace.
+ */
+export interface StoredSymbols {
+  /** The image it describes: 'kernel', 'guest<k>'; null: a `record --symbols` file (any image). */
+  readonly role: string | null;
+  /** The path it was read from when recording. */
+  readonly name: string;
+  readonly format: 'elf' | 'system.map';
+  /** Of the file it was read from. */
+  readonly sha256: string;
+  readonly size: number;
+  readonly symbols: readonly ElfSymbol[];
+}
+
+const TYPE_CODE: Record<ElfSymbol['type'], string> = { func: 'f', object: 'o', other: 'x' };
+const CODE_TYPE: Record<string, ElfSymbol['type']> = { f: 'func', o: 'object', x: 'other' };
+
+/**
+ * The stored text of a symbol list (before compression): one `VALUE SIZE T NAME` line per symbol,
+ * VALUE and SIZE in hex, T `f` (function), `o` (object) or `x` (other).
+ */
+export function symbolListText(symbols: readonly ElfSymbol[]): string {
+  let out = '';
+  for (const s of symbols) out += `${s.value.toString(16)} ${s.size.toString(16)} ${TYPE_CODE[s.type]} ${s.name}\n`;
+  return out;
+}
+
+/** The inverse of symbolListText; throws ImageError on a malformed line. */
+export function parseSymbolListText(text: string, what: string): ElfSymbol[] {
+  const out: ElfSymbol[] = [];
+  let i = 0;
+  for (const line of text.split('\n')) {
+    i++;
+    if (line === '') continue;
+    const a = line.indexOf(' ');
+    const b = line.indexOf(' ', a + 1);
+    const c = line.indexOf(' ', b + 1);
+    const type = CODE_TYPE[line.slice(b + 1, c)];
+    if (a <= 0 || b <= a || c <= b || !type) throw new ImageError(`${what}: line ${i} is corrupt`);
+    out.push({ value: BigInt(`0x${line.slice(0, a)}`), size: BigInt(`0x${line.slice(a + 1, b)}`), type, name: line.slice(c + 1) });
+  }
+  return out;
+}
+
+/**
+ * The symbol tables to store in a trace at record time: the System.map next to a raw RISC-V
+ * Linux kernel / guest Image when it describes the image (as symbolSourcesFor finds it), and the
+ * `files` given with `record --symbols`. The ELF images' own symbols are not repeated: they are
+ * in the image bytes the trace stores. `notes`: a System.map next to an image that does not fit.
+ */
+export function symbolsToStore(cfg: {
+  kernel?: { name: string; bytes: Uint8Array };
+  guests?: readonly { image: { name: string; bytes: Uint8Array } }[];
+}, files: readonly SymbolFile[] = []): { stored: StoredSymbols[]; notes: string[] } {
+  const notes: string[] = [];
+  const stored: StoredSymbols[] = [];
+  const add = (role: string | null, f: SymbolSource & { path?: string; sha256?: string; size?: number }, name: string): void => {
+    stored.push({ role, name, format: f.format, sha256: f.sha256 ?? '', size: f.size ?? 0, symbols: f.symbols });
+  };
+  for (const f of files) add(null, f, f.path);
+  const covers = (k: { bytes: Uint8Array }): boolean => files.some((f) => kernelAlias(f.symbols, { bytes: k.bytes, base: 0 }) !== null);
+  if (cfg.kernel && !covers(cfg.kernel)) {
+    const m = systemMapNextTo({ name: cfg.kernel.name, bytes: cfg.kernel.bytes, base: 0 }, 'kernel', notes);
+    if (m) add('kernel', m, m.path);
+  }
+  (cfg.guests ?? []).forEach((g, vm) => {
+    if (covers(g.image)) return;
+    const m = systemMapNextTo({ name: g.image.name, bytes: g.image.bytes, base: 0 }, 'guest', notes);
+    if (m) add(`guest${vm}`, m, m.path);
+  });
+  return { stored, notes };
+}
+
+const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 const MAP_LINE = /^([0-9a-fA-F]{1,16})\s+([A-Za-z?-])\s+(\S+)/;
 
@@ -102,12 +184,12 @@ export function symbolFileFromBytes(path: string, bytes: Uint8Array): SymbolFile
       throw new ImageError(`--symbols ${path}: ${(e as Error).message}`);
     }
     if (symbols.length === 0) throw new ImageError(`--symbols ${path}: the ELF file has no symbols (stripped?)`);
-    return { path, name: `ELF ${path}`, format: 'elf', symbols };
+    return { path, name: `ELF ${path}`, format: 'elf', symbols, sha256: sha256hex(bytes), size: bytes.length };
   }
   if (looksLikeSystemMap(bytes)) {
     const symbols = parseSystemMap(Buffer.from(bytes).toString('latin1'), `--symbols ${path}`);
     if (symbols.length === 0) throw new ImageError(`--symbols ${path}: the System.map has no usable symbols`);
-    return { path, name: `System.map ${path}`, format: 'system.map', symbols };
+    return { path, name: `System.map ${path}`, format: 'system.map', symbols, sha256: sha256hex(bytes), size: bytes.length };
   }
   throw new ImageError(`--symbols ${path}: neither an ELF file nor a System.map ("ADDRESS TYPE NAME" lines)`);
 }
@@ -202,7 +284,7 @@ export interface ElfImageSymbols {
  * the physical alias; else null, with a note when there is a map that does not fit. One stat and
  * nothing else when there is no such file.
  */
-function systemMapNextTo(k: KernelRef, what: string, notes: string[]): SymbolSource | null {
+function systemMapNextTo(k: KernelRef, what: string, notes: string[]): SymbolFile | null {
   if (isElf(k.bytes) || !riscvImageHeader(k.bytes)) return null;
   const path = join(dirname(k.name), 'System.map');
   if (!existsSync(path)) return null;
@@ -232,12 +314,19 @@ function systemMapNextTo(k: KernelRef, what: string, notes: string[]): SymbolSou
  *     Linux Image the System.map next to it as in 3 (its physical alias at the guest-physical
  *     load address); these name that VM's addresses only (SymbolSource.vm);
  *  5. the other ELF images (firmware).
+ * `stored`: the symbol tables stored in the trace (StoredSymbols). Those of `record --symbols`
+ * come right after the `--symbols` files (1); the System.map stored for the kernel or a guest
+ * takes the place of the one next to the image (3, 4), which is then not looked for: a trace
+ * names its code the same wherever it is read. A `--symbols` file that describes the image still
+ * overrides it. With `stored` given (a trace is read) and no symbols at all for a raw Linux kernel
+ * Image, a note says so (a trace recorded before they were stored, read elsewhere).
  */
 export function symbolSourcesFor(opts: {
   elf?: readonly ElfImageSymbols[];
   kernel?: KernelRef;
   guests?: readonly GuestRef[];
   files?: readonly SymbolFile[];
+  stored?: readonly StoredSymbols[];
   auto?: boolean;
 }): ResolvedSymbols {
   const notes: string[] = [];
@@ -246,7 +335,11 @@ export function symbolSourcesFor(opts: {
   const guests = opts.guests ?? [];
   let kernelCovered = false;
   const guestCovered = new Set<number>();
-  for (const f of opts.files ?? []) {
+  const storedName = (s: StoredSymbols): string => `${s.format === 'elf' ? 'ELF' : 'System.map'} ${s.name} (stored in the trace)`;
+  const storedFiles: SymbolFile[] = (opts.stored ?? []).filter((s) => s.role === null)
+    .map((s) => ({ path: s.name, name: storedName(s), format: s.format, symbols: s.symbols }));
+  const storedFor = (role: string): StoredSymbols | undefined => (opts.stored ?? []).find((s) => s.role === role);
+  for (const f of [...(opts.files ?? []), ...storedFiles]) {
     const alias = k ? kernelAlias(f.symbols, k) : null;
     if (alias) {
       kernelCovered = true;
@@ -263,13 +356,25 @@ export function symbolSourcesFor(opts: {
   const elf = (opts.elf ?? []).filter((e) => e.symbols.length > 0);
   const fromElf = (e: ElfImageSymbols): SymbolSource => ({ name: `${e.role} ${e.name}`, format: 'elf', symbols: e.symbols });
   for (const e of elf) if (e.role === 'kernel') sources.push(fromElf(e));
-  if (opts.auto !== false && k && !kernelCovered) {
+  const sk = storedFor('kernel');
+  if (k && !kernelCovered && sk) {
+    const alias = kernelAlias(sk.symbols, k);
+    sources.push({ name: storedName(sk), format: sk.format, symbols: sk.symbols, ...(alias ? { alias } : {}) });
+  } else if (opts.auto !== false && k && !kernelCovered) {
+    const before = notes.length;
     const m = systemMapNextTo(k, 'kernel', notes);
     if (m) sources.push(m);
+    else if (opts.stored !== undefined && notes.length === before && !isElf(k.bytes) && riscvImageHeader(k.bytes)) {
+      notes.push(`no symbols for the kernel image ${k.name}: none stored with the trace (recorded before hvtrace stored them) and no System.map at ${join(dirname(k.name), 'System.map')} (from this directory); pass --symbols System.map`);
+    }
   }
   for (const g of guests) {
+    const sg = storedFor(`guest${g.vm}`);
     if (g.symbols && g.symbols.length > 0) {
       sources.push({ name: `guest${g.vm} ${g.name}`, format: 'elf', symbols: g.symbols, vm: g.vm });
+    } else if (!guestCovered.has(g.vm) && sg) {
+      const alias = kernelAlias(sg.symbols, g);
+      sources.push({ name: storedName(sg), format: sg.format, symbols: sg.symbols, vm: g.vm, ...(alias ? { alias } : {}) });
     } else if (opts.auto !== false && !guestCovered.has(g.vm)) {
       const m = systemMapNextTo(g, 'guest', notes);
       if (m) sources.push({ ...m, vm: g.vm });

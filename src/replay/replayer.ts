@@ -195,6 +195,7 @@ export class CodeView {
       kernel: k && kb ? { name: k.name, bytes: kb, base: k.base } : undefined,
       guests,
       files: opts.symbols,
+      stored: reader?.storedSymbols(),
       auto: opts.autoSymbols,
     });
     this.symbols = new SymbolTable(r.sources);

@@ -111,6 +111,7 @@ export class TraceCode {
 
   constructor(r: TraceReader, opts: TraceCodeOptions = {}) {
     const elf: { role: string; name: string; symbols: ElfSymbol[] }[] = [];
+    let storedProblem: string | null = null;
     let kernel: KernelRef | undefined;
     const guests: GuestRef[] = [];
     let loaded: { role: string; base: number }[] = [];
@@ -172,9 +173,16 @@ export class TraceCode {
       this.regions.push({ lo: BigInt(gpa), hi: BigInt(gpa + bytes.length), bytes, space: vm });
       guests.push({ vm, name: g.image.name, bytes, base: gpa });
     });
-    const res = symbolSourcesFor({ elf, kernel, guests, files: opts.symbols, auto: opts.autoSymbols });
+    let storedSyms: ReturnType<TraceReader['storedSymbols']> = [];
+    try {
+      storedSyms = r.storedSymbols();
+    } catch (e) {
+      storedSyms = [];
+      storedProblem = (e as Error).message;
+    }
+    const res = symbolSourcesFor({ elf, kernel, guests, files: opts.symbols, stored: storedSyms, auto: opts.autoSymbols });
     this.symbols = new SymbolTable(res.sources);
-    this.notes = res.notes;
+    this.notes = storedProblem ? [storedProblem, ...res.notes] : res.notes;
     // A System.map / vmlinux that describes a raw image places its bytes at the link addresses.
     const aliased = new Set<number>();
     for (const s of res.sources) {

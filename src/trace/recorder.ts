@@ -54,7 +54,7 @@ import { EventBatch, KIND_CODE, HART_STATE_CODE } from './model.js';
 import {
   TraceWriter, TraceReader, HVTRACE_VERSION, SCHEMA_VERSION, encodeState, storedMachineConfig,
   type DigestRow, type PageRef, type CheckpointData, type TraceConfig, type ExitInfo,
-  type TraceCounts, type LoadedImageInfo, type TraceSink,
+  type TraceCounts, type LoadedImageInfo, type TraceSink, type TraceInit,
 } from './store.js';
 import { ThreadedTraceWriter } from './writer-thread.js';
 import { EventHasher } from './event-hash.js';
@@ -590,6 +590,8 @@ export interface RecordOptions {
    * the emulation. false: in this thread (TraceWriter), e.g. to profile the writer.
    */
   readonly writerThread?: boolean;
+  /** Symbol tables to store in the trace (src/machine/symbols.ts symbolsToStore). */
+  readonly symbols?: TraceInit['symbols'];
 }
 
 export interface RecordSummary {
@@ -642,8 +644,8 @@ export class RecordSession {
     this.nextCheckpoint = checkpointEvery > 0 ? checkpointEvery : Infinity;
     if (digestEvery <= 0) this.nextDigest = Infinity;
     this.writer = opts.writerThread === false
-      ? TraceWriter.create(opts.path, { config, images }, { overwrite: opts.overwrite })
-      : ThreadedTraceWriter.create(opts.path, { config, images }, { overwrite: opts.overwrite, indexesFirst: true });
+      ? TraceWriter.create(opts.path, { config, images, symbols: opts.symbols }, { overwrite: opts.overwrite })
+      : ThreadedTraceWriter.create(opts.path, { config, images, symbols: opts.symbols }, { overwrite: opts.overwrite, indexesFirst: true });
     this.recorder = new Recorder((b) => {
       this.cutConsole();
       this.writer.writeEvents(b);

@@ -114,6 +114,7 @@ import { Packr } from 'msgpackr/pack';
 import { EVENT_KINDS, EventBatch, type EventKind, type TraceEvent } from './model.js';
 import type { WireBatch } from './wire.js';
 import type { Image, MachineConfig, LoadedRole } from '../machine/machine.js';
+import { symbolListText, parseSymbolListText, type StoredSymbols } from '../machine/symbols.js';
 
 /**
  * better-sqlite3, loaded on first use: `hvtrace record` writes its trace on a worker thread
@@ -251,6 +252,8 @@ export interface TraceInit {
   /** Images to store (bytes compressed into the trace). */
   readonly images?: readonly TraceImage[];
   readonly loadedImages?: readonly LoadedImageInfo[];
+  /** Symbol tables to store (schemas/trace.sql `symbols`). */
+  readonly symbols?: readonly StoredSymbols[];
   /** Extra meta keys (TEXT). */
   readonly meta?: Readonly<Record<string, string>>;
 }
@@ -743,6 +746,12 @@ export class TraceWriter implements TraceSink {
         for (const [k, v] of Object.entries(init.meta ?? {})) meta.run(k, v);
         for (const img of init.images ?? []) {
           ins.run(img.role, img.name, img.sha256, img.size, deflateRawSync(img.bytes, { level: 1 })); // fast: the Linux Image is on the critical path of a recording
+        }
+        if (init.symbols?.length) {
+          const insSym = db!.prepare('INSERT INTO symbols (role, name, format, sha256, size, count, data) VALUES (?, ?, ?, ?, ?, ?, ?)');
+          for (const s of init.symbols) {
+            insSym.run(s.role, s.name, s.format, s.sha256, s.size, s.symbols.length, deflateRawSync(Buffer.from(symbolListText(s.symbols), 'utf8'), { level: 6 }));
+          }
         }
       })();
       // Switch to WAL mode here: the switch rewrites the header through a rollback journal, and
@@ -1362,6 +1371,28 @@ export class TraceReader {
     if (sha256hex(bytes) !== r.sha256) throw new TraceError(`${this.path}: image '${role}' does not match its sha256`);
     return bytes;
   }
+
+  /**
+   * The symbol tables stored in the trace (schemas/trace.sql `symbols`); none for a trace
+   * recorded before they were stored. A corrupt one is a TraceError.
+   */
+  storedSymbols(): StoredSymbols[] {
+    if (this.storedSymbolsCache) return this.storedSymbolsCache;
+    const has = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'symbols'").pluck().get();
+    if (!has) return (this.storedSymbolsCache = []);
+    const rows = this.db.prepare('SELECT role, name, format, sha256, size, data FROM symbols ORDER BY id').raw(true).all() as [string | null, string, string, string, number, Buffer][];
+    this.storedSymbolsCache = rows.map(([role, name, format, sha256, size, data]) => {
+      let symbols;
+      try {
+        symbols = parseSymbolListText(inflateRawSync(data).toString('utf8'), `${this.path}: stored symbols ${name}`);
+      } catch (e) {
+        throw new TraceError(`${this.path}: the stored symbols of ${name} are corrupt (${(e as Error).message})`);
+      }
+      return { role, name, format: format === 'elf' ? 'elf' as const : 'system.map' as const, sha256, size: Number(size), symbols };
+    });
+    return this.storedSymbolsCache;
+  }
+  private storedSymbolsCache: StoredSymbols[] | null = null;
 
   /** The machine configuration of the run, with image bytes from the trace. */
   machineConfig(): MachineConfig {
