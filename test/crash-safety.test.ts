@@ -433,6 +433,10 @@ describe('corruption is reported in one line naming the file', () => {
     const r = cliSync(['replay', p]);
     expect(r.stdout).not.toMatch(/: match: /);
     oneLine(r, /^hvtrace: .*index\.trace: .*damaged/, 'replay');
+    // diff never reads that page either: it must not call the two traces the same.
+    const d = cliSync(['diff', base, p]);
+    expect(d.stdout).not.toMatch(/same/);
+    oneLine(d, /^hvtrace: .*index\.trace: .*damaged/, 'diff');
   });
 
   it('a hot rollback journal (a writer killed mid-transaction): every command reads the last committed state', async () => {

@@ -944,6 +944,9 @@ export function diffTraces(pathA: string, pathB: string, opts: TraceDiffOptions 
     ra.close();
     throw e;
   }
+  // The whole files' integrity, on threads while the comparison runs: a damaged page (an index
+  // page, say) that the comparison never reads must not let "the same" through (issue 12).
+  const checks = [ra, rb].map((r) => ({ path: r.path, check: r.startIntegrityCheck() }));
   try {
     const refA = referenceInfo(ra);
     const refB = referenceInfo(rb);
@@ -1062,8 +1065,13 @@ export function diffTraces(pathA: string, pathB: string, opts: TraceDiffOptions 
       where = { pc: at.pc, ...(symbol ? { symbol } : {}), ...(own.insn ? { insn: own.insn } : {}) };
     }
     if (expanded?.presets.length) res.summary.presets = expanded.presets;
+    for (const { path, check } of checks) {
+      const damaged = check.result();
+      if (damaged) throw new TraceError(`${path}: ${damaged}`);
+    }
     return { ...res, a: pathA, b: pathB, differences, skippedTo, notes, reference: { a: refA, b: refB }, where, codeA, codeB, report };
   } finally {
+    for (const { check } of checks) check.cancel();
     ra.close();
     rb.close();
   }
