@@ -275,11 +275,20 @@ export interface EventsCliOptions {
   kind?: string[];
   hart?: string;
   from?: string;
+  /** Alias of --until. */
   to?: string;
+  until?: string;
   limit?: string;
   json?: boolean;
   /** --symbols files (ELF or System.map). */
   symbols?: string[];
+  /** ADDR, SYMBOL (its extent), SYMBOL+OFF or LO-HI (repeatable). */
+  pc?: string[];
+  /** M, HS, S, VS, VU, U (repeatable or comma-separated). */
+  priv?: string[];
+  csr?: string;
+  sbi?: string;
+  vm?: string;
 }
 
 function intOpt(flag: string, v: string | undefined): number | undefined {
@@ -289,30 +298,186 @@ function intOpt(flag: string, v: string | undefined): number | undefined {
   return n;
 }
 
-export function eventsCommand(file: string, o: EventsCliOptions): number {
+/** An event position of --from / --until: a seq (N or seq:N), i:INSTRET or t:VTIME. */
+type EventPos = { seq: number } | { instret: number } | { vtime: number };
+function posOpt(flag: string, v: string | undefined): EventPos | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(?:(seq|i|t):)?\s*([\d_]+)$/.exec(v.trim());
+  const n = m ? Number(m[2]!.replace(/_/g, '')) : NaN;
+  if (!m || !Number.isSafeInteger(n)) throw new TraceError(`${flag} ${v}: expected an event seq (N or seq:N), i:INSTRET (the hart's retired instructions) or t:VTIME (its virtual time)`);
+  return m[1] === 'i' ? { instret: n } : m[1] === 't' ? { vtime: n } : { seq: n };
+}
+
+/** Privilege filter names: S and HS are the same (S with V = 0). */
+const PRIV_FILTERS: Record<string, { priv: number; virt: boolean }> = {
+  M: { priv: 3, virt: false }, HS: { priv: 1, virt: false }, S: { priv: 1, virt: false }, U: { priv: 0, virt: false },
+  VS: { priv: 1, virt: true }, VU: { priv: 0, virt: true },
+};
+
+let csrNumbers: Map<string, number> | null = null;
+/** A CSR by name (sstatus, satp, pmpaddr3...) or number (0x180, 384). */
+function csrOpt(v: string): number {
+  const t = v.trim().toLowerCase();
+  if (/^(0x[0-9a-f]+|\d+)$/.test(t)) {
+    const n = Number(t);
+    if (n <= 0xfff) return n;
+  }
+  if (!csrNumbers) {
+    csrNumbers = new Map();
+    for (let i = 0; i <= 0xfff; i++) {
+      const n = csrName(i);
+      if (!n.startsWith('0x')) csrNumbers.set(n, i);
+    }
+  }
+  const n = csrNumbers.get(t);
+  if (n === undefined) throw new TraceError(`--csr ${v}: unknown CSR (a name such as sstatus, satp, hgatp, or a number such as 0x180)`);
+  return n;
+}
+
+/** An SBI extension by name (TIME, HSM, BASE, legacy_putchar...) or number (0x54494d45). */
+function sbiOpt(v: string): bigint {
+  const t = v.trim();
+  if (/^(0x[0-9a-f]+|\d+)$/i.test(t)) return BigInt(t);
+  const norm = (x: string): string => x.toUpperCase().replace(/[\s_]+/g, ' ');
+  for (const [k, name] of Object.entries(SBI_EXT)) if (norm(name) === norm(t)) return BigInt(k);
+  const names = [...new Set(Object.values(SBI_EXT).filter((n) => !n.startsWith('legacy')))];
+  throw new TraceError(`--sbi ${v}: unknown SBI extension (one of ${names.join(', ')}, legacy_putchar..., or a number such as 0x54494d45)`);
+}
+
+/**
+ * The pc ranges of a --pc value: ADDR (hex 0x..., or decimal), SYMBOL (its extent), SYMBOL+OFF
+ * (that address), LO-HI (half-open; each end an address or a symbol's start). A kernel symbol's
+ * physical alias (before the MMU is on) is included.
+ */
+function pcRanges(v: string, code: TraceCode): [bigint, bigint][] {
+  const syms = code.symbols;
+  const term = (t: string, whole: boolean): [bigint, bigint] | null => {
+    t = t.trim();
+    if (/^(0x[0-9a-f]+|\d+)$/i.test(t)) {
+      const a = BigInt.asUintN(64, BigInt(t));
+      return [a, a + 1n];
+    }
+    const m = /^([A-Za-z_.$][\w.$]*)(?:\+(0x[0-9a-f]+|\d+))?$/i.exec(t);
+    if (!m) return null;
+    if (m[2] === undefined && whole) {
+      const e = syms.extent(m[1]!);
+      return e ? [e.lo, e.hi] : null;
+    }
+    const f = syms.find(m[1]!);
+    if (!f) return null;
+    const a = BigInt.asUintN(64, f.value + (m[2] ? BigInt(m[2]) : 0n));
+    return [a, a + 1n];
+  };
+  const bad = (what: string): never => {
+    const names = syms.sources.filter((s) => s.symbols.length > 0).map((s) => s.name);
+    throw new TraceError(`--pc ${v}: ${what}${names.length ? '' : ' (the trace has no symbols: give --symbols FILE, or an address)'}`);
+  };
+  let range: [bigint, bigint] | null = term(v, true);
+  if (!range) {
+    const k = v.indexOf('-', 1);
+    if (k > 0) {
+      const lo = term(v.slice(0, k), false);
+      const hi = term(v.slice(k + 1), false);
+      if (lo && hi) {
+        if (hi[0] <= lo[0]) bad('the end of the range is not above its start');
+        range = [lo[0], hi[0]];
+      }
+    }
+  }
+  if (!range) return bad('expected ADDR (0x...), SYMBOL, SYMBOL+OFFSET or LO-HI, with symbols the trace knows');
+  const out: [bigint, bigint][] = [range];
+  const phys = syms.physicalOf(range[0]);
+  if (phys !== null && syms.physicalOf(range[1] - 1n) === phys + (range[1] - 1n - range[0])) out.push([phys, phys + (range[1] - range[0])]);
+  return out;
+}
+
+/** Whether stdout failed (the reader closed the pipe: `events X | head`): stop at once. */
+function stdoutGone(): boolean {
+  return process.stdout.destroyed || Boolean((process.stdout as { errored?: unknown }).errored);
+}
+
+/**
+ * Wait while stdout's buffer is full (a pipe is written asynchronously: without waiting, the
+ * whole output would be queued in memory before a closed pipe is noticed). Resolves on 'drain'
+ * or on an error (EPIPE: main.ts's handler then ends the process).
+ */
+function stdoutDrained(): Promise<void> {
+  if (!process.stdout.writableNeedDrain || stdoutGone()) return Promise.resolve();
+  return new Promise((res) => {
+    const done = (): void => {
+      process.stdout.off('drain', done);
+      process.stdout.off('error', done);
+      process.stdout.off('close', done);
+      res();
+    };
+    process.stdout.on('drain', done);
+    process.stdout.on('error', done);
+    process.stdout.on('close', done);
+  });
+}
+
+export async function eventsCommand(file: string, o: EventsCliOptions): Promise<number> {
   try {
     const kinds = (o.kind ?? []).flatMap((k) => k.split(',')).map((k) => k.trim()).filter(Boolean);
     for (const k of kinds) {
       if (!EVENT_KINDS.includes(k as EventKind)) throw new TraceError(`--kind ${k}: unknown event kind (one of ${EVENT_KINDS.join(', ')})`);
     }
     const hart = intOpt('--hart', o.hart);
-    const from = intOpt('--from', o.from);
-    const to = intOpt('--to', o.to);
+    if (o.to !== undefined && o.until !== undefined) throw new TraceError('--to is an alias of --until: give one of them');
+    const from = posOpt('--from', o.from);
+    const until = posOpt(o.to !== undefined ? '--to' : '--until', o.until ?? o.to);
     const limit = intOpt('--limit', o.limit);
+    const privs = (o.priv ?? []).flatMap((k) => k.split(',')).map((k) => k.trim().toUpperCase()).filter(Boolean).map((k) => {
+      const p = PRIV_FILTERS[k];
+      if (!p) throw new TraceError(`--priv ${k}: unknown privilege (one of M, HS, S, VS, VU, U)`);
+      return p;
+    });
+    // --csr and --sbi name an event kind and its `a` column.
+    let a: bigint | undefined;
+    const only = (kind: EventKind, flag: string): void => {
+      if (kinds.length && !kinds.includes(kind)) throw new TraceError(`${flag} selects ${kind} events: it cannot be combined with --kind ${kinds.join(',')}`);
+      if (a !== undefined) throw new TraceError('--csr and --sbi select different event kinds: give one of them');
+      kinds.splice(0, kinds.length, kind);
+    };
+    if (o.csr !== undefined) { const n = csrOpt(o.csr); only('csr_write', '--csr'); a = BigInt(n); }
+    if (o.sbi !== undefined) { const n = sbiOpt(o.sbi); only('sbi_call', '--sbi'); a = n; }
+    const vm = intOpt('--vm', o.vm);
     const symbols = loadSymbolFiles(o.symbols);
-    return withReader(file, (r) => {
+    const r = TraceReader.open(file);
+    try {
+      const harts = r.config.machine?.harts;
+      if (hart !== undefined && harts !== undefined && hart >= harts) {
+        throw new TraceError(`--hart ${hart}: the trace has ${harts} hart${harts === 1 ? '' : 's'} (${harts === 1 ? '0' : `0..${harts - 1}`})`);
+      }
       const code = new TraceCode(r, { symbols });
       warnSymbolNotes(code.notes);
+      if (vm !== undefined && vm >= code.guests) {
+        throw new TraceError(`--vm ${vm}: the trace has ${code.guests === 0 ? 'no guests of the built-in hypervisor' : `${code.guests} guest VM${code.guests === 1 ? '' : 's'} (0${code.guests > 1 ? `..${code.guests - 1}` : ''})`}`);
+      }
+      const ranges = (o.pc ?? []).flatMap((v) => pcRanges(v, code));
+      const seqFrom = from && 'seq' in from ? from.seq : undefined;
+      const seqUntil = until && 'seq' in until ? until.seq : undefined;
       const filter = {
         kinds: kinds as EventKind[],
         hart,
-        from,
-        to: to === undefined ? undefined : to + 1, // --to is inclusive
-        limit,
+        from: seqFrom,
+        to: seqUntil === undefined ? undefined : seqUntil + 1, // --until is inclusive
+        ...(ranges.length ? { pcRanges: ranges } : {}),
+        ...(privs.length ? { privs } : {}),
+        ...(a !== undefined ? { a } : {}),
+        instret: { min: from && 'instret' in from ? from.instret : undefined, max: until && 'instret' in until ? until.instret : undefined },
+        vtime: { min: from && 'vtime' in from ? from.vtime : undefined, max: until && 'vtime' in until ? until.vtime : undefined },
+        ...(vm !== undefined ? { guestPcs: true } : {}),
       };
-      for (const batch of r.eventBatches(filter, 2048)) {
+      // --vm is checked per event (the VM a V = 1 event is in follows the vm_entry events): the
+      // limit then counts here.
+      let left = limit ?? Infinity;
+      for (const batch of r.eventBatches(vm === undefined ? { ...filter, limit } : filter, 2048)) {
         const lines: string[] = [];
         for (const e of batch) {
+          if (left <= 0) break;
+          if (vm !== undefined && code.spaceOf(e) !== vm) continue;
+          left--;
           const { symbol: sym, insn: dis } = code.forEvent(e);
           if (o.json) {
             lines.push(toJson({
@@ -325,10 +490,15 @@ export function eventsCommand(file: string, o: EventsCliOptions): number {
             lines.push(`${String(e.seq).padStart(7)}  h${e.hart} ${privName(e.priv, e.virt).padEnd(2)} vt=${e.vtime} i=${e.instret}  ${where}  ${e.kind.padEnd(11)} ${describeEvent(e)}${dis ? `  | ${dis}` : ''}`);
           }
         }
-        out(`${lines.join('\n')}\n`);
+        if (lines.length) out(`${lines.join('\n')}\n`);
+        if (stdoutGone() || left <= 0) break;
+        await stdoutDrained();
+        if (stdoutGone()) break;
       }
       return 0;
-    });
+    } finally {
+      r.close();
+    }
   } catch (e) {
     return fail(e);
   }

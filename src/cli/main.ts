@@ -97,13 +97,19 @@ program.command('events').description('list the events of a trace, one per line,
   .argument('<FILE>', 'trace file')
   .option('--kind <K>', `event kind (repeatable or comma-separated): ${EVENT_KINDS.join(', ')}`, (v: string, prev: string[] = []) => [...prev, v])
   .option('--hart <H>', 'only events of this hart')
-  .option('--from <SEQ>', 'first event (seq number, inclusive)')
-  .option('--to <SEQ>', 'last event (seq number, inclusive)')
+  .option('--pc <ADDR|SYMBOL|LO-HI>', 'only events at these pcs: an address (0x...), a symbol (its whole extent), SYMBOL+OFF, or a half-open range LO-HI of addresses or symbols (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+  .option('--priv <P>', 'only events in this privilege: M, HS (= S), S, VS, VU, U (repeatable or comma-separated)', (v: string, prev: string[] = []) => [...prev, v])
+  .option('--csr <NAME>', 'only writes of this CSR (csr_write events): a name such as satp or a number')
+  .option('--sbi <EXT>', 'only SBI calls of this extension (sbi_call events): TIME, IPI, RFENCE, HSM, SRST, DBCN, BASE, or a number')
+  .option('--vm <N>', 'only guest VM N of the built-in hypervisor (its V=1 events, its VM exits and entries)')
+  .option('--from <POS>', 'first event: a seq number (N or seq:N), i:INSTRET (the hart\'s retired instructions) or t:VTIME (its virtual time); inclusive')
+  .option('--until <POS>', 'last event, as --from (inclusive)')
+  .option('--to <POS>', 'alias of --until')
   .option('--limit <N>', 'at most N events')
   .option('--json', 'JSON Lines (64-bit values as hex strings)')
   .option(...SYMBOLS_OPTION)
   .action(async (file: string, opts) => {
-    process.exitCode = (await import('./inspect.js')).eventsCommand(file, opts);
+    process.exitCode = await (await import('./inspect.js')).eventsCommand(file, opts);
   });
 
 program.command('query').description('run a read-only SQL query on a trace (tables and views: see schemas/trace.sql)')

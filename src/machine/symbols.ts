@@ -455,6 +455,28 @@ export class SymbolTable {
     return best ? { value: best.value, ...(vm !== undefined ? { vm } : {}) } : undefined;
   }
 
+  /**
+   * The extent of `name` (as find chooses it): [lo, hi) from its ELF size, or for a label without
+   * size (System.map) up to the next higher symbol of its source; with its VM for a guest symbol.
+   */
+  extent(name: string): { lo: bigint; hi: bigint; vm?: number } | undefined {
+    for (const pass of ['func', 'any'] as const) {
+      for (const src of this.sources) {
+        const s = src.symbols.find((x) => x.name === name && (pass === 'any' || x.type === 'func'));
+        if (!s) continue;
+        let hi = s.value + s.size;
+        if (s.size === 0n) {
+          hi = s.value + 1n;
+          let next: bigint | undefined;
+          for (const o of src.symbols) if (o.value > s.value && (next === undefined || o.value < next)) next = o.value;
+          if (next !== undefined) hi = next;
+        }
+        return { lo: s.value, hi, ...(src.vm !== undefined ? { vm: src.vm } : {}) };
+      }
+    }
+    return undefined;
+  }
+
   /** The physical address the code at link address `addr` is loaded at, or null. */
   physicalOf(addr: bigint): bigint | null {
     for (const s of this.sources) {

@@ -321,6 +321,17 @@ export interface EventFilter {
   readonly to?: number;
   readonly kinds?: readonly EventKind[];
   readonly hart?: number;
+  /** pc in one of these unsigned half-open ranges [lo, hi). */
+  readonly pcRanges?: readonly (readonly [bigint, bigint])[];
+  /** (priv, virt) in this list. */
+  readonly privs?: readonly { readonly priv: number; readonly virt: boolean }[];
+  /** Column a equals this (unsigned 64-bit) value. */
+  readonly a?: bigint;
+  /** The hart's retired instructions / virtual time at the event, in [min, max] (inclusive). */
+  readonly instret?: { readonly min?: number; readonly max?: number };
+  readonly vtime?: { readonly min?: number; readonly max?: number };
+  /** Only guest pcs: V = 1, or a VM exit / entry (whose pc is the guest's). */
+  readonly guestPcs?: boolean;
   /** At most this many events. */
   readonly limit?: number;
 }
@@ -1433,6 +1444,31 @@ export class TraceReader {
     if (f.to !== undefined) { c.push('seq < ?'); p.push(f.to); }
     if (f.kinds && f.kinds.length) { c.push(`kind IN (${f.kinds.map(() => '?').join(', ')})`); p.push(...f.kinds); }
     if (f.hart !== undefined) { c.push('hart = ?'); p.push(f.hart); }
+    const S = (v: bigint): bigint => BigInt.asIntN(64, v);
+    if (f.pcRanges) {
+      // Stored signed: a range that crosses 2^63 is two ranges.
+      const parts: string[] = [];
+      for (const [lo, hi] of f.pcRanges) {
+        if (hi <= lo) continue;
+        const last = hi - 1n;
+        const split = lo < 1n << 63n && last >= 1n << 63n;
+        for (const [a, b] of split ? [[lo, (1n << 63n) - 1n], [1n << 63n, last]] : [[lo, last]]) {
+          parts.push('(pc BETWEEN ? AND ?)');
+          p.push(S(a!), S(b!));
+        }
+      }
+      c.push(parts.length ? `(${parts.join(' OR ')})` : '0');
+    }
+    if (f.privs) {
+      c.push(f.privs.length ? `(${f.privs.map(() => '(priv = ? AND virt = ?)').join(' OR ')})` : '0');
+      for (const x of f.privs) p.push(x.priv, x.virt ? 1 : 0);
+    }
+    if (f.a !== undefined) { c.push('a = ?'); p.push(S(f.a)); }
+    if (f.instret?.min !== undefined) { c.push('instret >= ?'); p.push(f.instret.min); }
+    if (f.instret?.max !== undefined) { c.push('instret <= ?'); p.push(f.instret.max); }
+    if (f.vtime?.min !== undefined) { c.push('vtime >= ?'); p.push(f.vtime.min); }
+    if (f.vtime?.max !== undefined) { c.push('vtime <= ?'); p.push(f.vtime.max); }
+    if (f.guestPcs) c.push("(virt = 1 OR kind IN ('vm_exit', 'vm_entry'))");
     return { sql: c.length ? ` WHERE ${c.join(' AND ')}` : '', params: p };
   }
 
