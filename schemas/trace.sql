@@ -223,3 +223,65 @@ CREATE INDEX events_vtime ON events(vtime);
 CREATE INDEX checkpoints_instret ON checkpoints(total_instret);
 CREATE INDEX digests_instret ON digests(total_instret);
 
+
+-- @reader: not stored in the trace. `hvtrace query` (TraceReader.query) creates these TEMP views
+-- on its own read-only connection, where they shadow the stored views of the same names, so that
+-- every trace, recorded before them or not, has them. They use the reader's SQL functions:
+-- payload_json(payload), csr_name(n), cause_name(a) (the raw cause, interrupt bit included),
+-- sbi_ext_name(eid), reason_name(code) (VM exits), irq_name(bit), priv_name(priv, virt).
+-- Names sit beside the numbers, addresses have *_hex text columns, payloads a payload_json one.
+-- In plain sqlite3 the stored views above remain (without the names).
+CREATE TEMP VIEW event_list AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt, priv_name(priv, virt) AS priv_name, kind,
+         a, CASE WHEN a IS NULL THEN NULL ELSE printf('0x%x', a) END AS a_hex,
+         b, CASE WHEN b IS NULL THEN NULL ELSE printf('0x%x', b) END AS b_hex,
+         c, CASE WHEN c IS NULL THEN NULL ELSE printf('0x%x', c) END AS c_hex,
+         payload, payload_json(payload) AS payload_json
+  FROM events;
+
+CREATE TEMP VIEW traps AS
+  SELECT seq, vtime, hart, instret, priv AS from_priv, virt,
+         pc AS epc, printf('0x%x', pc) AS epc_hex,
+         (a & 0x7fffffffffffffff) AS cause, cause_name(a) AS cause_name, (a < 0) AS interrupt,
+         b AS tval, printf('0x%x', b) AS tval_hex,
+         c AS handler, printf('0x%x', c) AS handler_hex, payload, payload_json(payload) AS payload_json
+  FROM events WHERE kind = 'trap';
+
+CREATE TEMP VIEW trap_returns AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv AS from_priv, virt,
+         CASE a WHEN 0 THEN 'mret' WHEN 1 THEN 'sret' ELSE a END AS insn,
+         b AS return_pc, printf('0x%x', b) AS return_pc_hex, c AS to_priv, payload, payload_json(payload) AS payload_json
+  FROM events WHERE kind = 'trap_return';
+
+CREATE TEMP VIEW csr_writes AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt,
+         a AS csr, csr_name(a) AS csr_name, b AS old, printf('0x%x', b) AS old_hex, c AS new, printf('0x%x', c) AS new_hex,
+         payload, payload_json(payload) AS payload_json
+  FROM events WHERE kind = 'csr_write';
+
+CREATE TEMP VIEW sbi_calls AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt,
+         a AS eid, printf('0x%x', a) AS eid_hex, sbi_ext_name(a) AS sbi_ext_name, b AS fid, c AS error,
+         payload, payload_json(payload) AS payload_json
+  FROM events WHERE kind = 'sbi_call';
+
+CREATE TEMP VIEW mmio AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt,
+         a AS address, printf('0x%x', a) AS address_hex, b AS value, printf('0x%x', b) AS value_hex,
+         (c & 255) AS size, ((c >> 8) & 1) AS write, payload, payload_json(payload) AS payload_json
+  FROM events WHERE kind = 'mmio';
+
+CREATE TEMP VIEW interrupts AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt,
+         a AS bit, irq_name(a) AS irq_name, b AS level
+  FROM events WHERE kind = 'irq';
+
+CREATE TEMP VIEW vm_exits AS
+  SELECT seq, vtime, hart, instret, pc AS guest_pc, printf('0x%x', pc) AS guest_pc_hex, priv, virt,
+         a AS reason, reason_name(a) AS reason_name, b AS vcpu, c AS detail, printf('0x%x', c) AS detail_hex,
+         payload, payload_json(payload) AS payload_json
+  FROM events WHERE kind = 'vm_exit';
+
+CREATE TEMP VIEW halts AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, a AS exit_code, payload, payload_json(payload) AS payload_json
+  FROM events WHERE kind = 'halt';

@@ -9,6 +9,7 @@ import { EXCEPTION_NAMES, INTERRUPT_NAMES } from '../hart/constants.js';
 import { out } from './output.js';
 import { TraceCode } from '../trace/code.js';
 import { readSymbolFile, type SymbolFile } from '../machine/symbols.js';
+import { SBI_EXT, IRQ_BITS, VM_EXIT_REASONS } from '../trace/names.js';
 
 const hex = (v: bigint | number): string => `0x${(typeof v === 'bigint' ? BigInt.asUintN(64, v) : v).toString(16)}`;
 const MiB = 1024 * 1024;
@@ -180,12 +181,6 @@ export function infoCommand(file: string, o: { json?: boolean }): number {
 // events
 // ---------------------------------------------------------------------------------------------
 
-const SBI_EXT: Record<number, string> = {
-  0x10: 'BASE', 0x54494d45: 'TIME', 0x735049: 'IPI', 0x52464e43: 'RFENCE', 0x48534d: 'HSM', 0x53525354: 'SRST',
-  0x4442434e: 'DBCN', 0: 'legacy set_timer', 1: 'legacy putchar', 2: 'legacy getchar', 3: 'legacy clear_ipi',
-  4: 'legacy send_ipi', 5: 'legacy fence_i', 6: 'legacy sfence_vma', 7: 'legacy sfence_vma_asid', 8: 'legacy shutdown',
-};
-const IRQ_BITS: Record<number, string> = { 1: 'SSIP', 3: 'MSIP', 5: 'STIP', 7: 'MTIP', 9: 'SEIP', 11: 'MEIP' };
 const STATES = ['start', 'stop', 'suspend', 'resume'];
 const signed = (v: bigint): bigint => BigInt.asIntN(64, v);
 
@@ -207,12 +202,6 @@ function transition(p: Record<string, unknown>, to: number): string {
   };
   return `[${n(p.from, p.fromVirt)}->${n(to, p.toVirt)}]`;
 }
-
-/** VM exit reasons (src/hypervisor/exits.ts VM_EXIT), by code. */
-const VM_EXIT_REASONS: Record<number, string> = {
-  1: 'sbi_call', 2: 'timer_irq', 3: 'software_irq', 4: 'external_irq', 5: 'mmio_load', 6: 'mmio_store', 7: 'wfi',
-  8: 'guest_page_fault', 9: 'virtual_instruction', 10: 'exception', 11: 'vm_stopped',
-};
 
 function vmExitText(a: bigint, b: bigint | null, c: bigint | null, p: Record<string, unknown>): string {
   const reason = typeof p.reason === 'string' ? p.reason : VM_EXIT_REASONS[Number(a)] ?? `reason ${a}`;
@@ -523,13 +512,61 @@ function cellJson(v: unknown): unknown {
   return v;
 }
 
-export function queryCommand(file: string, sql: string, o: { json?: boolean }): number {
+/** RFC 4180 field. */
+function csvField(v: unknown): string {
+  const t = v === null || v === undefined ? '' : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : String(v);
+  return /[",\r\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+}
+
+/** Numeric columns of the tables and views, with the named column to compare instead. */
+const NUMERIC_COLUMNS: Record<string, string | null> = {
+  csr: 'csr_name', cause: 'cause_name', eid: 'sbi_ext_name', reason: 'reason_name', bit: 'irq_name',
+  priv: 'priv_name', from_priv: null, to_priv: null, a: null, b: null, c: null, fid: null, error: null, vcpu: null,
+  pc: 'pc_hex', epc: 'epc_hex', tval: 'tval_hex', handler: 'handler_hex', address: 'address_hex', value: 'value_hex',
+  guest_pc: 'guest_pc_hex', return_pc: 'return_pc_hex', old: 'old_hex', new: 'new_hex', detail: 'detail_hex',
+  hart: null, seq: null, vtime: null, instret: null, virt: null, interrupt: null, size: null, write: null, level: null,
+};
+
+/**
+ * A hint for a query that returned nothing because it compared a numeric column with text
+ * (`WHERE csr = 'satp'`): the named column to use instead, or the number.
+ */
+function queryHint(sql: string): string | null {
+  const m = /(?:^|[^\w.])(?:\w+\.)?(\w+)\s*(?:=|==|!=|<>|\bLIKE\b|\bIN\s*\()\s*'([^']*)'/i.exec(sql);
+  if (!m) return null;
+  const col = m[1]!.toLowerCase();
+  if (!(col in NUMERIC_COLUMNS)) return null;
+  const text = m[2]!;
+  const named = NUMERIC_COLUMNS[col];
+  let number = '';
+  if (col === 'csr') {
+    try { number = ` or ${col} = 0x${csrOpt(text).toString(16)}`; } catch { /* not a CSR name */ }
+  } else if (col === 'eid') {
+    try { number = ` or ${col} = 0x${sbiOpt(text).toString(16)}`; } catch { /* not an extension name */ }
+  } else if (/^(0x[0-9a-f]+|-?\d+)$/i.test(text)) {
+    number = ` or ${col} = ${text}`;
+  }
+  return `0 rows: ${col} is a number, and '${text}' is text${named ? `: compare ${named} = '${text}'${named.endsWith('_hex') ? ' (lower-case hex)' : ''}` : ''}${number}${named ? '' : ' without the quotes'}`;
+}
+
+export function queryCommand(file: string, sql: string, o: { json?: boolean; format?: string }): number {
   try {
+    if (o.json && o.format !== undefined && o.format !== 'json') throw new TraceError(`--json is --format json: it cannot be combined with --format ${o.format}`);
+    const format = o.json ? 'json' : o.format ?? 'table';
+    if (!['table', 'csv', 'json'].includes(format)) throw new TraceError(`--format ${format}: expected table, csv or json`);
     return withReader(file, (r) => {
       const res = r.query(sql);
-      if (o.json) {
+      if (res.rows.length === 0) {
+        const hint = queryHint(sql);
+        if (hint) process.stderr.write(`hvtrace: hint: ${hint}\n`);
+      }
+      if (format === 'json') {
         const objs = res.rows.map((row) => Object.fromEntries(res.columns.map((c, i) => [c, cellJson(row[i])])));
         out(`${JSON.stringify(objs, null, 0)}\n`);
+        return 0;
+      }
+      if (format === 'csv') {
+        out(`${[res.columns, ...res.rows].map((row) => row.map(csvField).join(',')).join('\r\n')}\r\n`);
         return 0;
       }
       const cells = res.rows.map((row) => row.map(cellText));

@@ -116,8 +116,9 @@ program.command('query').description('run a read-only SQL query on a trace (tabl
   // SQL may begin with a comment ("-- count the traps"): not an option.
   .allowUnknownOption()
   .argument('<FILE>', 'trace file')
-  .argument('<SQL>', 'one SELECT statement; payload_json(payload) decodes payloads')
-  .option('--json', 'rows as a JSON array of objects')
+  .argument('<SQL>', 'one SELECT statement; views with names beside the numbers (event_list, traps, csr_writes, sbi_calls, vm_exits, ...: csr_name, cause_name, sbi_ext_name, reason_name, *_hex, payload_json)')
+  .option('--format <table|csv|json>', 'output: an aligned table (default), CSV (RFC 4180), or a JSON array of objects')
+  .option('--json', 'alias of --format json')
   .action(async (file: string, sql: string, opts) => {
     process.exitCode = (await import('./inspect.js')).queryCommand(file, sql, opts);
   });

@@ -115,6 +115,7 @@ import { EVENT_KINDS, EventBatch, type EventKind, type TraceEvent } from './mode
 import type { WireBatch } from './wire.js';
 import type { Image, MachineConfig, LoadedRole } from '../machine/machine.js';
 import { symbolListText, parseSymbolListText, type StoredSymbols } from '../machine/symbols.js';
+import { SQL_NAME_FUNCTIONS } from './names.js';
 
 /**
  * better-sqlite3, loaded on first use: `hvtrace record` writes its trace on a worker thread
@@ -423,8 +424,22 @@ function schemaSql(): [string, string] {
   } catch (e) {
     throw new Error(`internal: cannot read the trace schema ${p}: ${(e as Error).message}`);
   }
+  const r = text.indexOf(`\n${READER_MARKER}`);
+  if (r >= 0) text = text.slice(0, r + 1); // the reader's TEMP views (readerViewsSql) are not stored
   const k = text.indexOf(`\n${DEFERRED_MARKER}`);
   return k < 0 ? [text, ''] : [text.slice(0, k + 1), text.slice(k + 1)];
+}
+
+const READER_MARKER = '-- @reader';
+let readerViews: string | null = null;
+/** The `@reader` section of schemas/trace.sql: TEMP views a reader creates on its connection. */
+function readerViewsSql(): string {
+  if (readerViews === null) {
+    const text = readFileSync(`${PACKAGE_ROOT}schemas/trace.sql`, 'utf8');
+    const r = text.indexOf(`\n${READER_MARKER}`);
+    readerViews = r < 0 ? '' : text.slice(r + 1);
+  }
+  return readerViews;
 }
 
 function isEventList(e: EventBatch | WireBatch | readonly TraceEvent[]): e is readonly TraceEvent[] {
@@ -1284,6 +1299,9 @@ export class TraceReader {
   }
 
   private registerFunctions(): void {
+    for (const [name, f] of Object.entries(SQL_NAME_FUNCTIONS)) {
+      this.db.function(name, { deterministic: true, safeIntegers: true }, f as (...a: unknown[]) => unknown);
+    }
     // payload_json(payload): the msgpack payload as JSON text (bigints as numbers), for queries
     // such as json_extract(payload_json(payload), '$.who').
     this.db.function('payload_json', { deterministic: true }, (b: unknown) => {
@@ -1707,11 +1725,24 @@ export class TraceReader {
 
   // ---- ad-hoc SQL ----
 
-  /** Run one read-only statement (SELECT / WITH / EXPLAIN / read-only PRAGMA); anything else is refused. */
+  private viewsCreated = false;
+
+  /**
+   * Run one read-only statement (SELECT / WITH / EXPLAIN / read-only PRAGMA); anything else is
+   * refused. The first call creates the reader's TEMP views (schemas/trace.sql "@reader").
+   */
   query(sql: string, params: unknown[] = []): QueryResult {
     if (/^\s*(attach|detach|vacuum)\b/i.test(sql)) throw new TraceError('query: only read-only statements are allowed (ATTACH/DETACH/VACUUM refused)');
     if (/^\s*pragma\b[^;]*=/i.test(sql) || /^\s*pragma\s+[\w.]*\s*\(/i.test(sql) && !/^\s*pragma\s+(table_info|table_xinfo|index_list|index_info|foreign_key_list)\s*\(/i.test(sql)) {
       throw new TraceError('query: only read-only statements are allowed (PRAGMA assignments refused)');
+    }
+    if (!this.viewsCreated) {
+      this.viewsCreated = true;
+      try {
+        this.db.exec(readerViewsSql());
+      } catch {
+        /* a trace whose tables lack something the views need: the stored views stay */
+      }
     }
     let st: Database.Statement;
     try {
