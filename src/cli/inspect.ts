@@ -111,18 +111,56 @@ function statusDetail(r: TraceReader, counts: TraceCounts): string {
   }
 }
 
-export function infoCommand(file: string, o: { json?: boolean }): number {
+/** Console lines `info` shows without --console. */
+const CONSOLE_TAIL = 20;
+
+/** The meta 'reference' of a trace imported from another emulator's log (`import qemu`), or null. */
+function importedReference(r: TraceReader): { source?: string; log?: string; sha256?: string; fields?: string[]; kinds?: string[]; dropped?: number; addressMap?: string } | null {
+  const v = r.meta('reference');
+  if (v === null) return null;
+  try {
+    const x = JSON.parse(v) as unknown;
+    return x && typeof x === 'object' ? x as ReturnType<typeof importedReference> : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `info` of a trace imported from QEMU's log: only the fields such a trace has. */
+function importedInfo(r: TraceReader, file: string, ref: NonNullable<ReturnType<typeof importedReference>>, counts: TraceCounts, problems: string[]): string {
+  const lines: string[] = [];
+  const harts = r.query('SELECT DISTINCT hart FROM events ORDER BY hart').rows.map((x) => Number(x[0]));
+  lines.push(`trace:        ${file}`);
+  lines.push(`status:       ${r.status}, imported from QEMU (${r.config.producer}, hvtrace ${r.config.hvtraceVersion}, schema ${r.schemaVersion})`);
+  lines.push(`reference:    ${ref.source ?? 'QEMU log'}${ref.log ? ` ${ref.log}` : ''}${ref.sha256 ? `  sha256 ${ref.sha256}` : ''}`);
+  if (ref.kinds) lines.push(`kinds:        ${ref.kinds.join(', ')} (only these can be compared: diff --kinds exceptions, or --kinds ${ref.kinds.join(',')})`);
+  if (ref.fields) lines.push(`fields:       ${ref.fields.join(', ')} (the others are not in QEMU's log: diff ignores them)`);
+  if (ref.dropped) lines.push(`dropped:      ${ref.dropped} traps where QEMU 7.2 deviates from the spec (--drop-known-deviations)`);
+  if (ref.addressMap) lines.push(`addresses:    mapped ${ref.addressMap}`);
+  lines.push(`harts:        ${harts.length ? harts.join(', ') : 'none'} (as seen in the log)`);
+  lines.push(`events:       ${counts.events}${problems.length ? `  (DAMAGED: ${problems.join('; ')})` : ''}`);
+  for (const [k, n] of Object.entries(counts.byKind)) if (n) lines.push(`  ${k.padEnd(12)} ${n}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function infoCommand(file: string, o: { json?: boolean; console?: boolean }): number {
   try {
     return withReader(file, (r) => {
       const cfg = r.config;
       const { counts, exact, problems } = effectiveCounts(r);
       for (const p of problems) process.stderr.write(`hvtrace: warning: ${file}: ${p}\n`);
+      const ref = importedReference(r);
+      if (ref && !o.json) {
+        out(importedInfo(r, file, ref, counts, problems));
+        return 0;
+      }
       const images = r.images();
       const loaded = r.loadedImages();
       const consoleBytes = r.consoleBytes();
       if (o.json) {
         out(`${toJson({
           file, status: r.status, schemaVersion: r.schemaVersion, hvtraceVersion: r.meta('hvtrace_version'),
+          ...(ref ? { importedFrom: 'qemu', reference: ref } : {}),
           config: cfg, images, loadedImages: loaded, exit: r.exit, counts,
           exact, problems, recorderPid: r.recorderPid,
           consoleSha256: r.consoleSha256, console: Buffer.from(consoleBytes).toString('utf8'),
@@ -164,12 +202,19 @@ export function infoCommand(file: string, o: { json?: boolean }): number {
         const n = counts.byKind[k];
         if (n) lines.push(`  ${k.padEnd(12)} ${n}`);
       }
-      lines.push(`console:      ${consoleBytes.length} bytes${r.consoleSha256 ? `, sha256 ${r.consoleSha256}` : ''}`);
-      out(`${lines.join('\n')}\n`);
-      if (consoleBytes.length) {
-        const text = Buffer.from(consoleBytes).toString('utf8');
-        out(`${text}${text.endsWith('\n') ? '' : '\n'}`);
+      let text = Buffer.from(consoleBytes).toString('utf8');
+      let shown = '';
+      if (!o.console) {
+        const all = text.split('\n');
+        if (all[all.length - 1] === '') all.pop();
+        if (all.length > CONSOLE_TAIL) {
+          shown = `; its last ${CONSOLE_TAIL} of ${all.length} lines (--console for all of it)`;
+          text = `${all.slice(-CONSOLE_TAIL).join('\n')}\n`;
+        }
       }
+      lines.push(`console:      ${consoleBytes.length} bytes${r.consoleSha256 ? `, sha256 ${r.consoleSha256}` : ''}${shown}${consoleBytes.length ? ':' : ''}`);
+      out(`${lines.join('\n')}\n`);
+      if (consoleBytes.length) out(`${text}${text.endsWith('\n') ? '' : '\n'}`);
       return 0;
     });
   } catch (e) {

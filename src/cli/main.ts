@@ -86,9 +86,10 @@ machineOptions(program.command('record').description('run a machine like `run` a
     process.exitCode = await (await import('./record.js')).recordCommand({ ...opts, smpGiven: cmd.getOptionValueSource('smp') !== 'default' });
   });
 
-program.command('info').description('describe a trace: configuration, images, status, counts, console output')
+program.command('info').description('describe a trace: configuration, images, status, counts, the end of the console output')
   .argument('<FILE>', 'trace file')
-  .option('--json', 'one JSON object')
+  .option('--console', `all of the console output (default: its last 20 lines)`)
+  .option('--json', 'one JSON object (with the whole console)')
   .action(async (file: string, opts) => {
     process.exitCode = (await import('./inspect.js')).infoCommand(file, opts);
   });
@@ -129,7 +130,7 @@ program.command('replay').description('replay a trace and report the first diver
   .option('--to <POS>', 'stop at POS: N (global instruction count), HART:COUNT (instret), seq:N (the step that emits event N), pc:ADDR or pc:ADDR#K (hex, SYMBOL or SYMBOL+OFFSET; H:pc:... for one hart)')
   .option('--force', 'replay even when images, schema or hvtrace version differ from the recording')
   .option('--json', 'one JSON object')
-  .option('--events <N>', 'with --to: events to show before the position', '8')
+  .option('--events <N>', 'with --to: events to show before the position (default 8)')
   .option('--no-digests', 'do not compare the stored state digests')
   .option('--console', 'print the guest console output while replaying')
   .option(...SYMBOLS_OPTION)

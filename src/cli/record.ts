@@ -232,7 +232,8 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
     const what = halt ? halt.message : `aborted (${stop})`;
     process.stderr.write(`hvtrace: ${what}; instructions ${per}; vtime ${(session.scheduler.time / 1e9).toFixed(6)} s; ${mips.toFixed(1)} MIPS\n`);
   }
-  if (!o.quiet || o.output === undefined || summary!.status === 'aborted') {
+  // --quiet: nothing but errors (an aborted recording is reported: the trace is not complete).
+  if (!o.quiet || summary!.status === 'aborted') {
     process.stderr.write(`hvtrace: trace ${summary!.status === 'aborted' ? '(aborted) ' : ''}written to ${path}: ${summary!.events.toLocaleString('en-US')} events\n`);
   }
   if (summary!.status === 'aborted') return stop === 'SIGTERM' ? 143 : stop === 'SIGHUP' ? 129 : 130;

@@ -33,7 +33,7 @@ function eventLine(e: Parameters<typeof describeEvent>[0], sym: (e: Parameters<t
   return `#${e.seq} h${e.hart} ${privName(e.priv, e.virt)} i=${e.instret} ${hex(e.pc)}${s ? ` <${s}>` : ''} ${e.kind} ${describeEvent(e)}`;
 }
 
-function replayText(r: ReplayReport, file: string): string {
+function replayText(r: ReplayReport, file: string, noDigests = false): string {
   const lines: string[] = [];
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   const secs = (r.wallMs / 1000).toFixed(2);
@@ -41,7 +41,8 @@ function replayText(r: ReplayReport, file: string): string {
     // Retired instructions, as `record` and `info` print them (the comparison itself uses steps,
     // which also count instructions that trapped).
     const retired = r.instructions.perHart.reduce((a, b) => a + b, 0);
-    lines.push(`replay ${file}: match: ${r.events.compared} events, ${retired} instructions, ${r.digests.compared}/${r.digests.stored} state digests; ${r.prefix ?? `ended ${r.end.actual ? `${r.end.actual.kind} (exit ${r.end.actual.exitCode})` : 'where the recording was aborted'} as recorded`} [${secs} s]`);
+    const digests = noDigests ? 'state digests not compared (--no-digests)' : `${r.digests.compared}/${r.digests.stored} state digests`;
+    lines.push(`replay ${file}: match: ${r.events.compared} events, ${retired} instructions, ${digests}; ${r.prefix ?? `ended ${r.end.actual ? `${r.end.actual.kind} (exit ${r.end.actual.exitCode})` : 'where the recording was aborted'} as recorded`} [${secs} s]`);
     return lines.join('\n');
   }
   const first = r.issues[0]!;
@@ -145,6 +146,9 @@ function replayJson(r: ReplayReport): unknown {
 export function replayCommand(file: string, o: ReplayCliOptions): number {
   try {
     const symbols = loadSymbolFiles(o.symbols);
+    if (o.to === undefined && o.events !== undefined) {
+      throw new TraceError(`--events ${o.events}: it sets how many events are shown before --to POS; give --to, or leave --events out`);
+    }
     if (o.to !== undefined) {
       parsePosition(o.to);
       const n = o.events === undefined ? 8 : Number(o.events);
@@ -159,7 +163,7 @@ export function replayCommand(file: string, o: ReplayCliOptions): number {
       digests: o.digests !== false,
       onConsole: o.console ? (b) => out(Buffer.from(b).toString('latin1')) : undefined,
     });
-    out(o.json ? `${JSON.stringify(replayJson(r))}\n` : `${replayText(r, file)}\n`);
+    out(o.json ? `${JSON.stringify(replayJson(r))}\n` : `${replayText(r, file, o.digests === false)}\n`);
     return r.status === 'match' ? 0 : 1;
   } catch (e) {
     if (e instanceof TraceError) {

@@ -880,7 +880,7 @@ export function replayOpened(opened: OpenedTrace, opts: RunOptions = {}): Replay
     }
     if (halt && !comparer.divergence) recorder.halt(machine.current, halt);
     run.endActual();
-    if (halt && !comparer.divergence) run.finalDigest();
+    if (halt && !comparer.divergence && opts.digests !== false) run.finalDigest(); // --no-digests: none compared
   } finally {
     run.close();
   }
