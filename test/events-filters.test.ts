@@ -164,3 +164,18 @@ describe('events stops when stdout closes', () => {
     expect(headMs, `head -1 took ${headMs} ms, a full run ${fullMs} ms`).toBeLessThan(fullMs / 2);
   });
 });
+
+describe('privilege names with the hypervisor', () => {
+  it('S with V = 0 is HS in a trace with guests, in events and replay views, as the trap arrows say', () => {
+    const r = hv('events', guests, '--kind', 'trap_return', '--limit', '3');
+    const l = lines(r).find((x) => /sret .*\[HS->VS\]/.test(x));
+    expect(l, r.stdout).toMatch(/^\s*\d+ {2}h0 HS /);
+    expect(r.stdout).not.toMatch(/^\s*\d+ {2}h\d S /m);
+    // (The built-in hypervisor runs as native code: a hart is never seen in HS between steps.)
+    const s = hv('replay', guests, '--to', 'seq:40', '--events', '2');
+    expect(s.status, s.stderr).toBe(0);
+    expect(s.stdout).toMatch(/^ {2}#40 h0 HS .*\[HS->VS\]$/m);
+    // Without guests, S stays S.
+    expect(hv('events', linux, '--priv', 'S', '--limit', '1').stdout).toMatch(/^\s*\d+ {2}h0 S /);
+  });
+});

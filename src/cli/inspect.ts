@@ -229,8 +229,12 @@ export function infoCommand(file: string, o: { json?: boolean; console?: boolean
 const STATES = ['start', 'stop', 'suspend', 'resume'];
 const signed = (v: bigint): bigint => BigInt.asIntN(64, v);
 
-/** `M`, `S`, `U`; with V = 1 `VS`, `VU` (H extension). */
-export function privName(priv: number, virt: boolean): string {
+/**
+ * `M`, `S`, `U`; with V = 1 `VS`, `VU` (H extension). `hs`: the trace runs guests of the built-in
+ * hypervisor (the H extension in use): S with V = 0 is then `HS`, as the trap arrows name it.
+ */
+export function privName(priv: number, virt: boolean, hs = false): string {
+  if (hs && !virt && priv === 1) return 'HS';
   return `${virt ? 'V' : ''}${PRIV_NAMES[priv] ?? priv}`;
 }
 
@@ -521,7 +525,7 @@ export async function eventsCommand(file: string, o: EventsCliOptions): Promise<
             }));
           } else {
             const where = `${hex(e.pc)}${sym ? ` <${sym}>` : ''}`;
-            lines.push(`${String(e.seq).padStart(7)}  h${e.hart} ${privName(e.priv, e.virt).padEnd(2)} vt=${e.vtime} i=${e.instret}  ${where}  ${e.kind.padEnd(11)} ${describeEvent(e)}${dis ? `  | ${dis}` : ''}`);
+            lines.push(`${String(e.seq).padStart(7)}  h${e.hart} ${privName(e.priv, e.virt, code.guests > 0).padEnd(2)} vt=${e.vtime} i=${e.instret}  ${where}  ${e.kind.padEnd(11)} ${describeEvent(e)}${dis ? `  | ${dis}` : ''}`);
           }
         }
         if (lines.length) out(`${lines.join('\n')}\n`);

@@ -8,7 +8,7 @@
  */
 import { replay, seek, parsePosition, REGISTER_NAMES, type ReplayReport, type SeekReport, type HartView } from '../replay/replayer.js';
 import { formatDivergence, hex, toJsonValue, eventToJson } from '../diff/compare.js';
-import { TraceError } from '../trace/store.js';
+import { TraceError, TraceReader } from '../trace/store.js';
 import { describeEvent, loadSymbolFiles, privName } from './inspect.js';
 import { out } from './output.js';
 
@@ -28,9 +28,24 @@ export interface ReplayCliOptions {
 
 const h64 = (v: bigint): string => `0x${BigInt.asUintN(64, v).toString(16).padStart(16, '0')}`;
 
+/** Whether a trace runs guests of the built-in hypervisor: its S with V = 0 is then named HS. */
+function hypervisorTrace(file: string): boolean {
+  try {
+    const r = TraceReader.open(file);
+    try {
+      return (r.config.machine?.guests?.length ?? 0) > 0;
+    } finally {
+      r.close();
+    }
+  } catch {
+    return false;
+  }
+}
+let hsNames = false;
+
 function eventLine(e: Parameters<typeof describeEvent>[0], sym: (e: Parameters<typeof describeEvent>[0]) => string | undefined): string {
   const s = sym(e);
-  return `#${e.seq} h${e.hart} ${privName(e.priv, e.virt)} i=${e.instret} ${hex(e.pc)}${s ? ` <${s}>` : ''} ${e.kind} ${describeEvent(e)}`;
+  return `#${e.seq} h${e.hart} ${privName(e.priv, e.virt, hsNames)} i=${e.instret} ${hex(e.pc)}${s ? ` <${s}>` : ''} ${e.kind} ${describeEvent(e)}`;
 }
 
 function replayText(r: ReplayReport, file: string, noDigests = false): string {
@@ -58,7 +73,7 @@ function replayText(r: ReplayReport, file: string, noDigests = false): string {
 function hartText(h: HartView, focus: boolean): string[] {
   const lines: string[] = [];
   const state = h.state === 'running' ? '' : ` (${h.state})`;
-  lines.push(`hart ${h.id}${focus ? ' *' : ''}: pc ${hex(h.pc)}${h.symbol ? ` <${h.symbol}>` : ''}  priv ${privName(h.priv, h.virt)}  instret ${h.instret}  steps ${h.steps}${state}`);
+  lines.push(`hart ${h.id}${focus ? ' *' : ''}: pc ${hex(h.pc)}${h.symbol ? ` <${h.symbol}>` : ''}  priv ${privName(h.priv, h.virt, hsNames)}  instret ${h.instret}  steps ${h.steps}${state}`);
   if (!focus) return lines;
   for (let i = 0; i < 32; i += 4) {
     lines.push('  ' + [0, 1, 2, 3].map((k) => `${REGISTER_NAMES.x[i + k]!.padStart(4)} ${h64(h.x[i + k]!)}`).join('  '));
@@ -154,6 +169,7 @@ export function replayCommand(file: string, o: ReplayCliOptions): number {
       const n = o.events === undefined ? 8 : Number(o.events);
       if (!Number.isInteger(n) || n < 0) throw new TraceError(`--events ${o.events}: expected a non-negative integer`);
       const r = seek(file, o.to, { force: o.force, events: n, symbols });
+      hsNames = hypervisorTrace(file);
       out(o.json ? `${JSON.stringify(seekJson(r))}\n` : `${seekText(r, file)}\n`);
       return r.divergence ? 1 : 0;
     }
