@@ -103,12 +103,12 @@ export class StoredEventFeed {
   }
 
   private receive(): FeedReply {
-    const t0 = Date.now();
+    const t0 = performance.now();
     for (;;) {
       const seen = Atomics.load(this.ctl, 0);
       const m = receiveMessageOnPort(this.port);
       if (m) return m.message as FeedReply;
-      if (Date.now() - t0 > WAIT_LIMIT_MS) throw new TraceError(`${this.path}: the event reader thread did not answer within ${WAIT_LIMIT_MS / 1000} s`);
+      if (performance.now() - t0 > WAIT_LIMIT_MS) throw new TraceError(`${this.path}: the event reader thread did not answer within ${WAIT_LIMIT_MS / 1000} s`);
       Atomics.wait(this.ctl, 0, seen, 1000);
     }
   }

@@ -1704,7 +1704,7 @@ export class TraceReader {
     };
     return {
       result: (): string | null => {
-        const t0 = Date.now();
+        const t0 = performance.now();
         for (;;) {
           const m = receiveMessageOnPort(port1);
           if (m) {
@@ -1712,7 +1712,7 @@ export class TraceReader {
             return (m.message as { problem: string | null }).problem;
           }
           // A check that cannot finish (a thread that did not start) is not a finding.
-          if (done || Date.now() - t0 > 120_000) {
+          if (done || performance.now() - t0 > 120_000) {
             cancel();
             return null;
           }

@@ -249,14 +249,15 @@ export class ThreadedTraceWriter implements TraceSink {
 
   /** Wait until the worker completed request `id` (or failed). */
   private await(id: number): void {
-    const t0 = Date.now();
+    // A monotonic clock: the wall clock can jump (a 120 s wait was once seen to expire at once).
+    const t0 = performance.now();
     for (;;) {
       const done = Atomics.load(this.ctl, CTL_DONE);
       if (done === id) break;
       this.check();
       // The worker's 'exit' event cannot reach a thread blocked here: bound the wait instead.
       // (At most MAX_PENDING batches are queued: seconds of work, not minutes.)
-      if (Date.now() - t0 > WAIT_LIMIT_MS) this.failure ??= `${this.path}: trace writer thread did not answer within ${WAIT_LIMIT_MS / 1000} s`;
+      if (performance.now() - t0 > WAIT_LIMIT_MS) this.failure ??= `${this.path}: trace writer thread did not answer within ${WAIT_LIMIT_MS / 1000} s`;
       Atomics.wait(this.ctl, CTL_DONE, done, 1000);
     }
     this.check();
