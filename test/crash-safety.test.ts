@@ -113,22 +113,29 @@ describe('a killed recording keeps its prefix', () => {
   it('SIGKILL at 10 points of a Linux recording: every command reads the trace, replay verifies the prefix', async () => {
     const points = [0, 60, 150, 300, 450, 700, 1000, 1400, 1900, 2500];
     const seen: string[] = [];
-    let killed = 0;
+    let truncated = 0;
     await inPairs(points, async (ms) => {
       const out = join(dir, `kill-${ms}.trace`);
       const k = await recordAndKill(out, 'SIGKILL', ms);
       expect(existsSync(out), `kill at ${ms} ms: ${k.stderr}`).toBe(true);
-      if (k.signal === 'SIGKILL') killed++;
       const u = await expectUsable(out, `SIGKILL ${ms} ms after the file appeared`);
       if (k.signal === 'SIGKILL') {
-        expect(u.status).toBe('truncated');
-        expect(u.replay).toMatch(/stopped at the end of what was recorded/);
+        // Killed while recording: a truncated prefix. On a fast host the last points can land
+        // after the trace was finished (the process was tearing down): then it is complete and
+        // replays whole. Nothing else is acceptable.
+        expect(['truncated', 'complete'], `kill at ${ms} ms`).toContain(u.status);
+        if (u.status === 'truncated') {
+          truncated++;
+          expect(u.replay).toMatch(/stopped at the end of what was recorded/);
+        } else {
+          expect(u.replay).not.toMatch(/stopped at the end of what was recorded/);
+        }
       }
       seen.push(`${ms} ms: ${k.signal ?? `exit ${k.status}`}, ${u.status}, ${u.events} events`);
     });
     console.log(`SIGKILL points:\n  ${seen.sort((a, b) => parseInt(a) - parseInt(b)).join('\n  ')}`);
     // Most points land inside the recording (a fast machine may finish before the last ones).
-    expect(killed).toBeGreaterThanOrEqual(7);
+    expect(truncated).toBeGreaterThanOrEqual(6);
   }, 600_000);
 
   for (const [sig, code, points] of [['SIGINT', 130, [0, 100, 300, 700, 1500]], ['SIGTERM', 143, [0, 50, 200, 500, 1200]]] as const) {
@@ -155,7 +162,11 @@ describe('a killed recording keeps its prefix', () => {
 
   it('a killed trace is read without its -shm, and from a directory the reader cannot write to', async () => {
     // The latest kill that left events.
-    const src = [2500, 1900, 1400, 1000].map((ms) => join(dir, `kill-${ms}.trace`)).find((p) => existsSync(`${p}-wal`));
+    const src = [2500, 1900, 1400, 1000, 700].map((ms) => join(dir, `kill-${ms}.trace`)).find((p) => {
+      if (!existsSync(`${p}-wal`)) return false;
+      const r = TraceReader.open(p);
+      try { return r.status === 'truncated'; } finally { r.close(); }
+    });
     if (!src) return;
     const events = TraceReader.open(src).eventCount();
     const noShm = join(dir, 'noshm');
@@ -181,7 +192,12 @@ describe('a killed recording keeps its prefix', () => {
   });
 
   it('replay --to within a killed trace lands; beyond its last event is one line, exit 2', async () => {
-    const src = [2500, 1900, 1400, 1000, 700].map((ms) => join(dir, `kill-${ms}.trace`)).find((p) => existsSync(p) && TraceReader.open(p).eventCount() > 100);
+    // The latest kill that left a truncated trace with events (later ones may have completed).
+    const src = [2500, 1900, 1400, 1000, 700, 450].map((ms) => join(dir, `kill-${ms}.trace`)).find((p) => {
+      if (!existsSync(p)) return false;
+      const r = TraceReader.open(p);
+      try { return r.status === 'truncated' && r.eventCount() > 100; } finally { r.close(); }
+    });
     if (!src) return;
     const r = TraceReader.open(src);
     const last = r.event(r.maxSeq())!;
