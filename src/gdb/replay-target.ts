@@ -272,6 +272,13 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
   }
 
   /** Put the machine in snapshot s's state. */
+  /** Land on the first instruction of the recording: reverse execution ran out of history. */
+  private stopAtBegin(): StopEvent {
+    const o = this.land(0);
+    this.stopHart = o.kind === 'landed' ? o.hart : 0;
+    return { hart: this.stopHart, reason: 'begin' };
+  }
+
   private restore(s: Snapshot): void {
     const m = this.machine;
     const j = this.snaps.indexOf(s);
@@ -609,9 +616,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
       }
       end = k.s;
       if (end === 0) {
-        const o = this.land(0);
-        this.stopHart = o.kind === 'landed' ? o.hart : 0;
-        return { hart: this.stopHart, reason: 'begin' };
+        return this.stopAtBegin();
       }
     }
     let endSnap: Snapshot | null = null;
@@ -621,9 +626,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
       let s: Snapshot | null = null;
       for (const x of this.snaps) if (x.g < end) s = x;
       if (s === null) {
-        const o = this.land(0);
-        this.stopHart = o.kind === 'landed' ? o.hart : 0;
-        return { hart: this.stopHart, reason: 'begin' };
+        return this.stopAtBegin();
       }
       // A stretch that never ran a breakpoint's page has no hit (watchpoints: always scanned).
       const cov = endSnap?.cov ?? null;
@@ -631,9 +634,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
         end = s.g;
         endSnap = s;
         if (end === 0) {
-          const o = this.land(0);
-          this.stopHart = o.kind === 'landed' ? o.hart : 0;
-          return { hart: this.stopHart, reason: 'begin' };
+          return this.stopAtBegin();
         }
         continue;
       }
@@ -659,9 +660,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
       end = s.g;
       endSnap = s;
       if (end === 0) {
-        const o = this.land(0);
-        this.stopHart = o.kind === 'landed' ? o.hart : 0;
-        return { hart: this.stopHart, reason: 'begin' };
+        return this.stopAtBegin();
       }
     }
   }
