@@ -17,7 +17,7 @@ const cli = join(root, 'dist/cli/main.js');
 const reps = Number(process.env.BENCH_REPS ?? 3);
 const tmp = mkdtempSync(join(tmpdir(), 'hvtrace-bench-'));
 
-const { Machine } = await import(join(root, 'dist/machine/machine.js'));
+const { Machine } = await import(join(root, 'dist/board/machine.js'));
 const { Scheduler } = await import(join(root, 'dist/sched/scheduler.js'));
 const { RecordSession, Recorder } = await import(join(root, 'dist/trace/recorder.js'));
 const { TraceReader, TraceWriter, HVTRACE_VERSION, SCHEMA_VERSION } = await import(join(root, 'dist/trace/store.js'));

@@ -16,7 +16,7 @@ const reps = Number(process.env.BENCH_REPS ?? 3);
 const GOAL = 5e6;
 const json = process.argv.includes('--json');
 
-const { Machine } = await import(join(root, 'dist/machine/machine.js'));
+const { Machine } = await import(join(root, 'dist/board/machine.js'));
 const { Scheduler } = await import(join(root, 'dist/sched/scheduler.js'));
 
 function inProcess(n) {

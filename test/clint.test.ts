@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Clint, CLINT_NO_DEADLINE } from '../src/machine/clint.js';
-import { IRQ_MSIP, IRQ_MTIP, type HartIrqLines } from '../src/machine/device.js';
+import { Clint, CLINT_NO_DEADLINE } from '../src/devices/clint.js';
+import { IRQ_MSIP, IRQ_MTIP, type HartIrqLines } from '../src/mem/device.js';
 
 const ALL_ONES = (1n << 64n) - 1n;
 

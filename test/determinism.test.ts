@@ -15,9 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Machine } from '../src/machine/machine.js';
+import { Machine } from '../src/board/machine.js';
 import { Scheduler } from '../src/sched/scheduler.js';
-import type { HaltInfo, Image } from '../src/machine/machine.js';
+import type { HaltInfo, Image } from '../src/board/machine.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = `${ROOT}dist/cli/main.js`;

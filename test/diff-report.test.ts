@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseElf, findSymbol } from '../src/machine/loader.js';
+import { parseElf, findSymbol } from '../src/image/loader.js';
 import { csrFieldChanges } from '../src/diff/report.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -19,7 +19,7 @@ import {
   EventComparer, compareEvents, compareEventsSync, deepEqual, CompareError, formatDivergence,
 } from '../src/diff/compare.js';
 import type { TraceEvent } from '../src/trace/model.js';
-import { parseElf, findSymbol, symbolizer } from '../src/machine/loader.js';
+import { parseElf, findSymbol, symbolizer } from '../src/image/loader.js';
 import { EventHasher } from '../src/trace/event-hash.js';
 import { TraceReader } from '../src/trace/store.js';
 

@@ -16,8 +16,8 @@ import {
   parseDtb,
   QEMU72_DEFAULT_ISA,
   type FdtNode,
-} from '../src/machine/fdt.js';
-import { ImageError } from '../src/machine/loader.js';
+} from '../src/devices/fdt.js';
+import { ImageError } from '../src/image/loader.js';
 
 function hasTool(cmd: string, arg = '--version'): boolean {
   const r = spawnSync(cmd, [arg], { stdio: 'ignore' });

@@ -21,7 +21,7 @@ import type * as RunTargetModule from '../src/gdb/run-target.js';
 import type * as TargetModule from '../src/gdb/target.js';
 import type * as RecorderModule from '../src/trace/recorder.js';
 import type * as ReplayerModule from '../src/replay/replayer.js';
-import { parseElf, findSymbol } from '../src/machine/loader.js';
+import { parseElf, findSymbol } from '../src/image/loader.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = `${ROOT}dist/cli/main.js`;

@@ -2,7 +2,7 @@
  * Guest code in the trace views: with the built-in hypervisor, a pc with V = 1 (and the pc of a
  * `vm_exit` / `vm_entry`) is a guest address, named and disassembled from the guest's image in
  * the guest's address space (src/trace/code.ts, src/replay/replayer.ts CodeView,
- * src/machine/symbols.ts SymbolSource.vm):
+ * src/image/symbols.ts SymbolSource.vm):
  *  - `hvtrace events` on a recorded `--guest guests/build/hello.elf` run: the guest's ecalls (VS
  *    traps, VM exits, SBI calls) with the guest function and `ecall`; the hypervisor's own
  *    (HS-mode) events at the same addresses are not named with the guest's symbols;
@@ -22,8 +22,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseElf, type ElfImage } from '../src/machine/loader.js';
-import { HOST_SPACE, SymbolTable, symbolSourcesFor } from '../src/machine/symbols.js';
+import { parseElf, type ElfImage } from '../src/image/loader.js';
+import { HOST_SPACE, SymbolTable, symbolSourcesFor } from '../src/image/symbols.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = `${ROOT}dist/cli/main.js`;

@@ -21,9 +21,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Machine } from '../src/machine/machine.js';
+import { Machine } from '../src/board/machine.js';
 import { Scheduler } from '../src/sched/scheduler.js';
-import type { Image, HaltInfo } from '../src/machine/machine.js';
+import type { Image, HaltInfo } from '../src/board/machine.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GUESTS = `${ROOT}guests/build`;

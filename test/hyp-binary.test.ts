@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Machine } from '../src/machine/machine.js';
+import { Machine } from '../src/board/machine.js';
 import { Scheduler } from '../src/sched/scheduler.js';
 
 const HYP = fileURLToPath(new URL('../guests/build/hyp.elf', import.meta.url));

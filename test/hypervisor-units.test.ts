@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Bus } from '../src/machine/bus.js';
-import { parseDtb, fdtFindNode, fdtGetProp, fdtStrings, fdtU32s } from '../src/machine/fdt.js';
+import { Bus } from '../src/mem/bus.js';
+import { parseDtb, fdtFindNode, fdtGetProp, fdtStrings, fdtU32s } from '../src/devices/fdt.js';
 import {
   GuestPageTable, FrameAllocator, PTE_V, PTE_R, PTE_W, PTE_X, PTE_U, PTE_A, PTE_D, ROOT_SIZE,
 } from '../src/hypervisor/gpt.js';

@@ -21,11 +21,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as MachineModule from '../src/machine/machine.js';
+import type * as MachineModule from '../src/board/machine.js';
 import type * as SchedulerModule from '../src/sched/scheduler.js';
 import type * as ReplayerModule from '../src/replay/replayer.js';
 import type { HartObserver, VmExitRecord } from '../src/hart/observer.js';
-import type { MachineConfig, HaltInfo, Image } from '../src/machine/machine.js';
+import type { MachineConfig, HaltInfo, Image } from '../src/board/machine.js';
 import type { GuestConfig } from '../src/hypervisor/config.js';
 import { Asm, CSR, a0, a1, a2, a6, a7, t0, t1, t2, t3, s0, zero } from './hart/harness.js';
 
@@ -35,7 +35,7 @@ const GUESTS = `${ROOT}guests/build`;
 const MiB = 1024 * 1024;
 
 const req = createRequire(import.meta.url);
-const { Machine } = req(`${ROOT}dist/machine/machine.js`) as typeof MachineModule;
+const { Machine } = req(`${ROOT}dist/board/machine.js`) as typeof MachineModule;
 const { Scheduler } = req(`${ROOT}dist/sched/scheduler.js`) as typeof SchedulerModule;
 const { replay, seek } = req(`${ROOT}dist/replay/replayer.js`) as typeof ReplayerModule;
 

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { Machine } from '../src/machine/machine.js';
+import { Machine } from '../src/board/machine.js';
 import { Scheduler } from '../src/sched/scheduler.js';
 
 /**

@@ -3,7 +3,7 @@
  * bundled Linux 6.1 Image (guests/build/linux/Image) to its init's verdict and a clean poweroff,
  * `hvtrace replay` re-runs the trace with zero divergences (every event, every state digest, the
  * end, the console), and `hvtrace replay --to pc:SYMBOL` lands on kernel symbols taken from the
- * System.map next to the Image (found automatically: src/machine/symbols.ts) and shows the
+ * System.map next to the Image (found automatically: src/image/symbols.ts) and shows the
  * machine there: the pc is the symbol's address, the hart is in S-mode.
  *
  * Everything goes through the built CLI, as users run it. The symbol addresses are read from

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync, existsSync } from 'node:fs';
-import { Machine, type MachineConfig } from '../src/machine/machine.js';
+import { Machine, type MachineConfig } from '../src/board/machine.js';
 import { Scheduler } from '../src/sched/scheduler.js';
 
 /**

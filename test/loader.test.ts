@@ -17,7 +17,7 @@ import {
   parseElf,
   symbolizer,
   type ElfSymbol,
-} from '../src/machine/loader.js';
+} from '../src/image/loader.js';
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)));
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { IRQ_MEIP, IRQ_SEIP, type HartIrqLines } from '../src/machine/device.js';
-import { Plic } from '../src/machine/plic.js';
+import { IRQ_MEIP, IRQ_SEIP, type HartIrqLines } from '../src/mem/device.js';
+import { Plic } from '../src/devices/plic.js';
 
 const PRIO = (src: number) => 4 * src;
 const ENABLE = (ctx: number) => 0x2000 + 0x80 * ctx;

@@ -1,11 +1,11 @@
 import { describe, it, expect } from 'vitest';
-import { Machine } from '../src/machine/machine.js';
+import { Machine } from '../src/board/machine.js';
 import { Scheduler } from '../src/sched/scheduler.js';
-import { primerProgram } from '../src/hart/primer.js';
+import { primerProgram } from '../src/sched/primer.js';
 import type { HartObserver } from '../src/hart/observer.js';
 
 /**
- * The interpreter's type-feedback primer (src/hart/primer.ts) is a performance measure only, and
+ * The interpreter's type-feedback primer (src/sched/primer.ts) is a performance measure only, and
  * fails silently by design. This checks that its program still does what it is meant to: run
  * to an SBI shutdown through every kind of path it is there to exercise.
  */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Machine, type MachineConfig, type HaltInfo } from '../src/machine/machine.js';
+import { Machine, type MachineConfig, type HaltInfo } from '../src/board/machine.js';
 import { Scheduler } from '../src/sched/scheduler.js';
 import { eventDiff, type TraceEvent } from '../src/trace/model.js';
 import { TraceReader, type DigestRow } from '../src/trace/store.js';

@@ -15,10 +15,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as MachineModule from '../src/machine/machine.js';
+import type * as MachineModule from '../src/board/machine.js';
 import type * as SchedulerModule from '../src/sched/scheduler.js';
 import type * as ReplayerModule from '../src/replay/replayer.js';
-import { parseElf, findSymbol } from '../src/machine/loader.js';
+import { parseElf, findSymbol } from '../src/image/loader.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = `${ROOT}dist/cli/main.js`;
@@ -28,7 +28,7 @@ const SMPK = `${GUESTS}/smp-kernel.elf`;
 const INPUT = 'hello\n';
 
 const req = createRequire(import.meta.url);
-const { Machine } = req(`${ROOT}dist/machine/machine.js`) as typeof MachineModule;
+const { Machine } = req(`${ROOT}dist/board/machine.js`) as typeof MachineModule;
 const { Scheduler } = req(`${ROOT}dist/sched/scheduler.js`) as typeof SchedulerModule;
 const { seek } = req(`${ROOT}dist/replay/replayer.js`) as typeof ReplayerModule;
 const seekApi = (trace: string, pos: string) => seek(trace, pos, { events: 0 });

@@ -1,5 +1,5 @@
 /**
- * Symbols beyond the trace's ELF images (src/machine/symbols.ts): System.map parsing, ELF /
+ * Symbols beyond the trace's ELF images (src/image/symbols.ts): System.map parsing, ELF /
  * System.map detection, the lookup over several sources (nearest symbol + offset, physical
  * aliases of a raw kernel Image), `SYMBOL+OFFSET` in replay positions, the System.map found next
  * to a raw kernel Image, and `--symbols` on the CLI (replay, events, diff) with a short Linux
@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   parseSystemMap, looksLikeSystemMap, symbolFileFromBytes, readSymbolFile, riscvImageHeader, kernelAlias,
   symbolSourcesFor, SymbolTable,
-} from '../src/machine/symbols.js';
-import { ImageError } from '../src/machine/loader.js';
+} from '../src/image/symbols.js';
+import { ImageError } from '../src/image/loader.js';
 import { parsePosition, resolveAddress } from '../src/replay/replayer.js';
 import { TraceError } from '../src/trace/store.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TestDevice, type HaltRequest } from '../src/machine/testdev.js';
+import { TestDevice, type HaltRequest } from '../src/devices/testdev.js';
 
 function setup() {
   const halts: HaltRequest[] = [];

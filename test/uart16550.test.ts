@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { IRQ_SEIP, type HartIrqLines } from '../src/machine/device.js';
-import { Plic } from '../src/machine/plic.js';
-import { Uart16550 } from '../src/machine/uart16550.js';
+import { IRQ_SEIP, type HartIrqLines } from '../src/mem/device.js';
+import { Plic } from '../src/devices/plic.js';
+import { Uart16550 } from '../src/devices/uart16550.js';
 
 const RBR = 0, THR = 0, DLL = 0, IER = 1, DLM = 1, IIR = 2, FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7;
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MachineConfig } from '../src/machine/machine.js';
+import type { MachineConfig } from '../src/board/machine.js';
 import { EventBatch, type TraceEvent } from '../src/trace/model.js';
 import { TraceReader, TraceError, HVTRACE_VERSION, SCHEMA_VERSION, type TraceConfig } from '../src/trace/store.js';
 import { RecordSession } from '../src/trace/recorder.js';

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
-import { ImageError } from '../machine/loader.js';
-import type { Image } from '../machine/machine.js';
+import { ImageError } from '../image/loader.js';
+import type { Image } from '../board/machine.js';
 
 /** Read an image file; a missing or unreadable file is a one-line ImageError. */
 export function readImage(path: string, what: string): Image {

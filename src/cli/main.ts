@@ -35,7 +35,7 @@ export function machineOptions(cmd: Command): Command {
     .option('-q, --quiet', 'no progress or summary on stderr');
 }
 
-/** `--symbols FILE` (repeatable) for the commands that show code locations (src/machine/symbols.ts). */
+/** `--symbols FILE` (repeatable) for the commands that show code locations (src/image/symbols.ts). */
 const SYMBOLS_OPTION = ['--symbols <FILE>', 'symbols from an ELF file or a System.map (repeatable; added before the symbols stored in the trace, and the System.map next to a raw kernel Image, which are used without it)',
   (v: string, prev: string[] = []) => [...prev, v]] as const;
 

@@ -22,15 +22,15 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ImageError } from '../machine/loader.js';
-import type { HaltInfo } from '../machine/machine.js';
+import { ImageError } from '../image/loader.js';
+import type { HaltInfo } from '../board/machine.js';
 import { RecordSession, DEFAULT_CHECKPOINT_EVERY, DEFAULT_DIGEST_EVERY } from '../trace/recorder.js';
 import { TraceError, PACKAGE_ROOT, checkTracePath } from '../trace/store.js';
 import { machineConfigFromCli, parseMaxInsns, type MachineCliOptions } from './run.js';
 import { readImage } from './images.js';
 import { Progress } from './progress.js';
 import { ConsoleBuffer } from './output.js';
-import { readSymbolFile, symbolsToStore } from '../machine/symbols.js';
+import { readSymbolFile, symbolsToStore } from '../image/symbols.js';
 
 export interface RecordCliOptions extends MachineCliOptions {
   output?: string;

@@ -45,7 +45,7 @@ let hsNames = false;
 
 function eventLine(e: Parameters<typeof describeEvent>[0], sym: (e: Parameters<typeof describeEvent>[0]) => string | undefined): string {
   const s = sym(e);
-  return `#${e.seq} h${e.hart} ${privName(e.priv, e.virt, hsNames)} i=${e.instret} ${hex(e.pc)}${s ? ` <${s}>` : ''} ${e.kind} ${describeEvent(e)}`;
+  return `#${e.seq} h${e.hart} ${privName(e.priv, e.virt, hsNames)} i=${e.instret} ${hex(e.pc)}${s ? ` <${s}>` : ''} ${e.kind} ${describeEvent(e, hsNames)}`;
 }
 
 function replayText(r: ReplayReport, file: string, noDigests = false): string {

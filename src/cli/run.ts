@@ -1,6 +1,6 @@
-import { Machine, type MachineConfig } from '../machine/machine.js';
+import { Machine, type MachineConfig } from '../board/machine.js';
 import { Scheduler } from '../sched/scheduler.js';
-import { ImageError } from '../machine/loader.js';
+import { ImageError } from '../image/loader.js';
 import { readImage, parseMemSize } from './images.js';
 import type { GuestConfig } from '../hypervisor/config.js';
 import { DEFAULT_GUEST_MEM, MAX_VCPUS, hostRamFor } from '../hypervisor/layout.js';

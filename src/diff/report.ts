@@ -19,9 +19,9 @@ import type { TraceEvent } from '../trace/model.js';
 import type { TraceReader } from '../trace/store.js';
 import type { TraceCode } from '../trace/code.js';
 import { csrName } from '../isa/disasm.js';
-import { parseElf } from '../machine/loader.js';
+import { parseElf } from '../image/loader.js';
 // The describers of `hvtrace events` (one wording for both commands).
-import { describeEvent, privName } from '../cli/inspect.js';
+import { describeEvent, privName } from '../trace/describe.js';
 
 const hex = (v: bigint | number | null | undefined): string =>
   v === null || v === undefined ? '-' : `0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`;
@@ -107,8 +107,8 @@ export interface SideContext {
 export function eventView(e: TraceEvent, s: SideContext): EventView {
   const { symbol, insn } = s.code.forEvent(e);
   const v: EventView = {
-    seq: e.seq, hart: e.hart, priv: s.reference ? '?' : privName(e.priv, e.virt), vtime: e.vtime, instret: e.instret,
-    pc: hex(e.pc), ...(symbol ? { symbol } : {}), ...(insn ? { insn } : {}), kind: e.kind, text: describeEvent(e),
+    seq: e.seq, hart: e.hart, priv: s.reference ? '?' : privName(e.priv, e.virt, s.guests.length > 0), vtime: e.vtime, instret: e.instret,
+    pc: hex(e.pc), ...(symbol ? { symbol } : {}), ...(insn ? { insn } : {}), kind: e.kind, text: describeEvent(e, s.guests.length > 0),
   };
   if (s.reference && e.kind === 'trap') v.text = v.text.replace(/ -> 0x0 \[.*\]$/, '');
   if (e.kind === 'csr_write' && e.a !== null && e.b !== null && e.c !== null) {

@@ -21,8 +21,8 @@
 import { Hart, HartState, ACC_LOAD, BREAK_FILTER_SIZE, breakSlot, type WatchHook } from '../hart/hart.js';
 import { CSR_TABLE } from '../hart/csr.js';
 import * as C from '../hart/constants.js';
-import type { Machine, HaltInfo } from '../machine/machine.js';
-import { ROM_BASE } from '../machine/bus.js';
+import type { Machine, HaltInfo } from '../board/machine.js';
+import { ROM_BASE } from '../mem/bus.js';
 import { PreciseScheduler, stopRun, type StopTarget } from '../replay/precise.js';
 import type { CodeView } from '../replay/replayer.js';
 import { DebugError, type BreakKind, type CsrInfo, type HartStatus, type RegRef, type StopEvent } from './target.js';

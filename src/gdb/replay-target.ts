@@ -28,12 +28,12 @@ import { hex } from '../diff/compare.js';
 import { RamWriteTracker, restoreCheckpoint } from '../trace/recorder.js';
 import { TraceError, type CheckpointInfo } from '../trace/store.js';
 import { TraceCode } from '../trace/code.js';
-import type { MachineSnapshot } from '../machine/machine.js';
+import type { MachineSnapshot } from '../board/machine.js';
 import type { TraceEvent } from '../trace/model.js';
 import {
   openForReplay, parsePosition, seekOpened, ReplayRun, type OpenedTrace, type ReplayOpenOptions,
 } from '../replay/replayer.js';
-import { describeEvent, privName } from '../cli/inspect.js';
+import { describeEvent, privName } from '../trace/describe.js';
 import { DebugEngine, DEFAULT_CHUNK, before, type Hit, type RunOutcome, type RunSpec } from './engine.js';
 import { DebugError, type DebugTarget, type RegRef, type ResumeRequest, type StopEvent } from './target.js';
 
@@ -736,7 +736,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
       const { symbol: sym, insn: dis } = this.traceCode!.forEvent(e);
       const where = `${hex(e.pc)}${sym ? ` <${sym}>` : ''}`;
       const mark = e.seq === seq ? '=> ' : '   ';
-      return `${mark}${String(e.seq).padStart(7)}  h${e.hart} ${privName(e.priv, e.virt).padEnd(2)} vt=${e.vtime} i=${e.instret}  ${where}  ${e.kind.padEnd(11)} ${describeEvent(e)}${dis ? `  | ${dis}` : ''}`;
+      return `${mark}${String(e.seq).padStart(7)}  h${e.hart} ${privName(e.priv, e.virt, this.traceCode!.guests > 0).padEnd(2)} vt=${e.vtime} i=${e.instret}  ${where}  ${e.kind.padEnd(11)} ${describeEvent(e, this.traceCode!.guests > 0)}${dis ? `  | ${dis}` : ''}`;
     });
     if (!evs.some((e) => e.seq === seq)) lines.push(`=> (next event: seq ${seq}${seq > r.maxSeq() ? ', none: the recording has no more' : ''})`);
     return `${lines.join('\n')}\n`;

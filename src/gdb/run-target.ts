@@ -5,7 +5,7 @@
  * setters and the bus, translated code of written pages dropped); reverse execution needs a
  * recording.
  */
-import { Machine, type MachineConfig } from '../machine/machine.js';
+import { Machine, type MachineConfig } from '../board/machine.js';
 import { PreciseScheduler } from '../replay/precise.js';
 import { CodeView } from '../replay/replayer.js';
 import { CSR_TABLE } from '../hart/csr.js';

@@ -14,8 +14,8 @@
  * cause/tval; the run loop catches it and enters the trap. Nothing a guest does throws
  * anything else.
  */
-import { ROM_BASE, type Bus } from '../machine/bus.js';
-import type { MmioDevice } from '../machine/device.js';
+import { ROM_BASE, type Bus } from '../mem/bus.js';
+import type { MmioDevice } from '../mem/device.js';
 import { DecodeCache, DC_MASK, Op, X_SINK } from '../isa/decode.js';
 import * as C from './constants.js';
 import { Pmp, PMP_R, PMP_W, PMP_X } from './pmp.js';
@@ -1351,7 +1351,7 @@ export class Hart {
       if (acc === ACC_STORE && bus.onStore !== null) bus.onStore(off, size);
       return off;
     }
-    // The reset ROM (src/machine/mrom.ts) is fetched and read like RAM, uncached (a few
+    // The reset ROM (src/devices/mrom.ts) is fetched and read like RAM, uncached (a few
     // instructions per boot); stores go to its device, which ignores them.
     if (acc !== ACC_STORE && bus.isRom(pa, size)) return bus.romOffset + pa - ROM_BASE;
     if (acc === ACC_FETCH) this.accessFault(acc, this.vaBig(va));

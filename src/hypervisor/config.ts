@@ -15,8 +15,8 @@
  *   PLIC       priority/pending/enable identity-mapped, context registers trapped (vPLIC)
  * No CLINT: the guest's timer is SBI TIME (or Sstc), its IPIs SBI IPI.
  */
-import { parseElf, isElf, ImageError, type ElfImage } from '../machine/loader.js';
-import { buildVirtDtb, parseDtb, encodeDtb } from '../machine/fdt.js';
+import { parseElf, isElf, ImageError, type ElfImage } from '../image/loader.js';
+import { buildVirtDtb, parseDtb, encodeDtb } from '../devices/fdt.js';
 import {
   GUEST_HPA_BASE, GUEST_GPA_DEFAULT, GUEST_GPA_VIRT, GUEST_KERNEL_OFFSET, MAX_VCPUS, MIN_GUEST_MEM, MAX_GUEST_MEM,
 } from './layout.js';
@@ -160,7 +160,7 @@ function planGuest(g: GuestConfig, index: number, hpaBase: number, hostIsa: stri
 }
 
 /**
- * The guest's device tree: the QEMU virt tree (src/machine/fdt.ts) with the guest's vCPUs,
+ * The guest's device tree: the QEMU virt tree (src/devices/fdt.ts) with the guest's vCPUs,
  * memory, bootargs and initrd, and without the CLINT (the guest has no M-mode: its timer is
  * SBI TIME or Sstc, its IPIs SBI IPI).
  */

@@ -1,10 +1,10 @@
 /**
  * What the built-in hypervisor needs from the board and the firmware below it. The machine
- * implements it (src/machine/machine.ts); calls into the firmware (starting a pCPU) are direct
+ * implements it (src/board/machine.ts); calls into the firmware (starting a pCPU) are direct
  * calls, as the DESIGN allows for native components.
  */
 import type { Hart } from '../hart/hart.js';
-import type { MmioDevice } from '../machine/device.js';
+import type { MmioDevice } from '../mem/device.js';
 import type { PhysMem } from './gpt.js';
 
 export interface HvPlatform {

@@ -12,7 +12,7 @@ import { VmCpus, HSM_STOPPED, type VCpu, type VCpuSnapshot } from './vcpu.js';
 import { decodeHtinst, decodeMmioInsn, extendLoad, isImplicitAccessPseudo, type MmioInsn } from './mmio.js';
 import { VM_EXIT, type VmExitReason } from './exits.js';
 import { handleSbiCall } from './sbi.js';
-import { TestDevice, TEST_SIZE, type HaltRequest } from '../machine/testdev.js';
+import { TestDevice, TEST_SIZE, type HaltRequest } from '../devices/testdev.js';
 import type { GuestPlan } from './config.js';
 import type { Hypervisor } from './hypervisor.js';
 import {

@@ -25,7 +25,7 @@
  */
 import { Scheduler } from '../sched/scheduler.js';
 import { HartState, Hart, BREAK_FILTER_SIZE, breakSlot } from '../hart/hart.js';
-import type { HaltInfo } from '../machine/machine.js';
+import type { HaltInfo } from '../board/machine.js';
 
 export interface StopTarget {
   /** Human description, e.g. "instruction 1000000" or "hart 0 instret 52". */

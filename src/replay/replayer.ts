@@ -21,7 +21,7 @@
  *                  passes: one that notes where event N is emitted, one that stops there;
  *   pc:ADDR[#K]    the first (K-th) time a hart is about to execute ADDR (hex, or a symbol,
  *                  optionally +offset, from the trace's ELF images, `--symbols` files or the
- *                  System.map next to a raw kernel or guest Image: src/machine/symbols.ts);
+ *                  System.map next to a raw kernel or guest Image: src/image/symbols.ts);
  *                  `H:pc:ADDR[#K]` restricts it to hart H. A guest's symbol (built-in
  *                  hypervisor) counts only arrivals in that guest (V = 1, its vCPU loaded):
  *                  hart.pc is then the guest-virtual pc.
@@ -43,10 +43,10 @@ import { Recorder, RamWriteTracker, stateDigest, restoreCheckpoint } from '../tr
 import { EVENT_KINDS, words, type EventBatch, type TraceEvent } from '../trace/model.js';
 import { payloadBytes } from '../trace/store.js';
 import { StoredEventFeed, type StoredColumns } from '../trace/event-feed.js';
-import { Machine, type MachineConfig, type HaltInfo, type Image, type MachineSnapshot } from '../machine/machine.js';
+import { Machine, type MachineConfig, type HaltInfo, type Image, type MachineSnapshot } from '../board/machine.js';
 import { DEFAULT_QUANTUM, type Scheduler } from '../sched/scheduler.js';
 import { HartState, type Hart } from '../hart/hart.js';
-import { SymbolTable, symbolSourcesFor, HOST_SPACE, type GuestRef, type SymbolFile } from '../machine/symbols.js';
+import { SymbolTable, symbolSourcesFor, HOST_SPACE, type GuestRef, type SymbolFile } from '../image/symbols.js';
 import { eventSpaces } from '../trace/code.js';
 import { disassemble, ABI_NAMES, FABI_NAMES } from '../isa/disasm.js';
 import { PreciseScheduler, globalCount, beforeStep, hartInstret, pcHit, type StopTarget, type RunUntilResult } from './precise.js';
@@ -62,7 +62,7 @@ export interface ReplayOpenOptions extends SymbolOptions {
   force?: boolean;
 }
 
-/** Symbols beyond the ELF images in the trace (src/machine/symbols.ts). */
+/** Symbols beyond the ELF images in the trace (src/image/symbols.ts). */
 export interface SymbolOptions {
   /** `--symbols` files (ELF or System.map), looked up before the images' own symbols. */
   symbols?: readonly SymbolFile[];

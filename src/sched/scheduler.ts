@@ -10,9 +10,9 @@
  * is parked, time jumps to the earliest deadline. Input bytes are delivered at recorded times.
  * Nothing here reads the host clock.
  */
-import type { Machine, HaltInfo } from '../machine/machine.js';
+import type { Machine, HaltInfo } from '../board/machine.js';
 import { HartState, type Hart } from '../hart/hart.js';
-import { primeInterpreter } from '../hart/primer.js';
+import { primeInterpreter } from './primer.js';
 
 export interface InputEvent {
   /** Virtual time (instructions) at which the bytes become available to the guest. */

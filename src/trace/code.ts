@@ -4,7 +4,7 @@
  * and physical address, raw images at their load address). Used by `events` and by `diff`.
  *
  * Symbols: the `--symbols` files, the ELF images (kernel first), the System.map next to a raw
- * kernel Image (src/machine/symbols.ts). A System.map that describes the raw kernel also places
+ * kernel Image (src/image/symbols.ts). A System.map that describes the raw kernel also places
  * its bytes at their link (virtual) addresses, so kernel pcs after the MMU is on disassemble too.
  *
  * Guests of the built-in hypervisor (images 'guest<k>'): their code is looked up in the guest's
@@ -16,10 +16,10 @@
  */
 import type { TraceReader, ImageRole } from './store.js';
 import type { TraceEvent } from './model.js';
-import { parseElf, isElf, type ElfSymbol } from '../machine/loader.js';
+import { parseElf, isElf, type ElfSymbol } from '../image/loader.js';
 import {
   SymbolTable, symbolSourcesFor, HOST_SPACE, type GuestRef, type KernelRef, type SymbolFile,
-} from '../machine/symbols.js';
+} from '../image/symbols.js';
 import { planGuests } from '../hypervisor/config.js';
 import { disassemble } from '../isa/disasm.js';
 

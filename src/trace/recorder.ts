@@ -48,7 +48,7 @@
 import { createHash } from 'node:crypto';
 import type { Hart } from '../hart/hart.js';
 import type { HartObserver, CsrWriter, SbiCallRecord, VmExitRecord } from '../hart/observer.js';
-import { Machine, type HaltInfo, type MachineConfig, type MachineSnapshot } from '../machine/machine.js';
+import { Machine, type HaltInfo, type MachineConfig, type MachineSnapshot } from '../board/machine.js';
 import { Scheduler, type StepResult } from '../sched/scheduler.js';
 import { EventBatch, KIND_CODE, HART_STATE_CODE } from './model.js';
 import {
@@ -590,7 +590,7 @@ export interface RecordOptions {
    * the emulation. false: in this thread (TraceWriter), e.g. to profile the writer.
    */
   readonly writerThread?: boolean;
-  /** Symbol tables to store in the trace (src/machine/symbols.ts symbolsToStore). */
+  /** Symbol tables to store in the trace (src/image/symbols.ts symbolsToStore). */
   readonly symbols?: TraceInit['symbols'];
 }
 

@@ -113,8 +113,8 @@ import { startWorker } from './worker.js';
 import { Packr } from 'msgpackr/pack';
 import { EVENT_KINDS, EventBatch, type EventKind, type TraceEvent } from './model.js';
 import type { WireBatch } from './wire.js';
-import type { Image, MachineConfig, LoadedRole } from '../machine/machine.js';
-import { symbolListText, parseSymbolListText, type StoredSymbols } from '../machine/symbols.js';
+import type { Image, MachineConfig, LoadedRole } from '../board/machine.js';
+import { symbolListText, parseSymbolListText, type StoredSymbols } from '../image/symbols.js';
 import { SQL_NAME_FUNCTIONS } from './names.js';
 
 /**

@@ -23,7 +23,7 @@
  *
  * Registers t5 (x30) and t6 (x31) are reserved for the harness's handlers and macros.
  */
-import { Machine } from '../../src/machine/machine.js';
+import { Machine } from '../../src/board/machine.js';
 import { HartState, type Hart } from '../../src/hart/hart.js';
 import type { HartObserver } from '../../src/hart/observer.js';
 import { CSR } from '../../src/hart/constants.js';

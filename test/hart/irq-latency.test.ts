@@ -14,7 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import { HartState, type Hart, type HsHandler } from '../../src/hart/hart.js';
 import type { HartObserver } from '../../src/hart/observer.js';
-import { Machine } from '../../src/machine/machine.js';
+import { Machine } from '../../src/board/machine.js';
 import {
   Sim, buildImage, makeGuest, CSR, IRQ, INT, MS, PRV_S, CLINT, STRAP, VSTRAP, MTRAP,
   t0, t1, a0, s1,

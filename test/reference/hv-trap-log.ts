@@ -2,7 +2,7 @@
  * Run hvtrace on a configuration and record every trap through the hart observer, in the
  * record shape of src/diff/qemu-log.ts, for the trap-by-trap comparisons with QEMU.
  */
-import { Machine, type HaltInfo, type MachineConfig } from '../../src/machine/machine.js';
+import { Machine, type HaltInfo, type MachineConfig } from '../../src/board/machine.js';
 import { Scheduler } from '../../src/sched/scheduler.js';
 import type { HartObserver } from '../../src/hart/observer.js';
 import { trapName, type TrapRecord } from '../../src/diff/qemu-log.js';

@@ -23,12 +23,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { MachineConfig } from '../../src/machine/machine.js';
+import type { MachineConfig } from '../../src/board/machine.js';
 import { qemuVersion, runQemu, DEBIAN_FW_JUMP, QEMU_CPU_MATCHING_HVTRACE } from '../../src/diff/qemu-log.js';
 
 const DIST = new URL('../../dist/', import.meta.url);
-if (!existsSync(new URL('machine/machine.js', DIST))) throw new Error('dist/ not built: run `npm run build` (npm run test:reference does)');
-const { Machine } = (await import(new URL('machine/machine.js', DIST).href)) as typeof import('../../src/machine/machine.js');
+if (!existsSync(new URL('board/machine.js', DIST))) throw new Error('dist/ not built: run `npm run build` (npm run test:reference does)');
+const { Machine } = (await import(new URL('board/machine.js', DIST).href)) as typeof import('../../src/board/machine.js');
 
 const CLI = fileURLToPath(new URL('cli/main.js', DIST));
 const IMAGE = fileURLToPath(new URL('../../guests/build/linux/Image', import.meta.url));

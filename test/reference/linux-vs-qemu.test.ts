@@ -54,7 +54,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { HaltInfo, MachineConfig } from '../../src/machine/machine.js';
+import type { HaltInfo, MachineConfig } from '../../src/board/machine.js';
 import {
   compareTraps, formatDiff, formatTrap, isKnownQemuDeviation, qemuVersion, runQemu, trapName,
   DEBIAN_FW_JUMP, QEMU_CPU_MATCHING_HVTRACE, type QemuRunResult, type TrapRecord,
@@ -62,8 +62,8 @@ import {
 
 // Loaded from dist/ like the other reference tests (see traps-vs-qemu.test.ts).
 const DIST = new URL('../../dist/', import.meta.url);
-if (!existsSync(new URL('machine/machine.js', DIST))) throw new Error('dist/ not built: run `npm run build` (npm run test:reference does)');
-const { Machine } = (await import(new URL('machine/machine.js', DIST).href)) as typeof import('../../src/machine/machine.js');
+if (!existsSync(new URL('board/machine.js', DIST))) throw new Error('dist/ not built: run `npm run build` (npm run test:reference does)');
+const { Machine } = (await import(new URL('board/machine.js', DIST).href)) as typeof import('../../src/board/machine.js');
 const { RecordSession } = (await import(new URL('trace/recorder.js', DIST).href)) as typeof import('../../src/trace/recorder.js');
 const { TraceReader } = (await import(new URL('trace/store.js', DIST).href)) as typeof import('../../src/trace/store.js');
 const { importQemuLog } = (await import(new URL('diff/qemu-import.js', DIST).href)) as typeof import('../../src/diff/qemu-import.js');

@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Machine, type MachineConfig } from '../../src/machine/machine.js';
+import { Machine, type MachineConfig } from '../../src/board/machine.js';
 import { runWithTrapLog, type HvRun } from './hv-trap-log.js';
 import { Scheduler } from '../../src/sched/scheduler.js';
 import {
@@ -30,7 +30,7 @@ import {
 // aliases src/ to it): the interpreter relies on tsc inlining `const enum Op` into numeric switch
 // cases, which vitest's per-file transform cannot do across modules (~10x slower otherwise).
 const DIST = new URL('../../dist/', import.meta.url);
-if (!existsSync(new URL('machine/machine.js', DIST))) throw new Error('dist/ not built: run `npm run build` (npm run test:reference does)');
+if (!existsSync(new URL('board/machine.js', DIST))) throw new Error('dist/ not built: run `npm run build` (npm run test:reference does)');
 
 // wfi-timer: the `wfi; beqz flag` idiom with the timer masked in its handler (issue 10); its
 // timer interrupts land in a wfi, so their epcs are comparable with QEMU's.

@@ -1,10 +1,10 @@
 import type { MmioDevice } from './device.js';
-import { Reservations } from '../hart/reservations.js';
+import { Reservations } from './reservations.js';
 
 /** Bytes of per-hart state kept at the start of the shared memory (registers, TLBs). */
 export const HART_STATE_BYTES = 64 * 1024;
 export const MAX_HARTS = 8;
-/** QEMU virt's mask ROM (MROM): reset vector and fw_dynamic_info (src/machine/mrom.ts). */
+/** QEMU virt's mask ROM (MROM): reset vector and fw_dynamic_info (src/devices/mrom.ts). */
 export const ROM_BASE = 0x1000;
 export const ROM_SIZE = 0xf000;
 /** Bytes the ROM takes in the shared memory (between the hart states and RAM). */

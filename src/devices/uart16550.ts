@@ -38,7 +38,7 @@
  * Accesses of any width are treated as a byte access at that offset (Linux uses byte
  * accesses with reg-shift 0); offsets 8..0xff read as 0 and ignore writes.
  */
-import type { IrqController, MmioDevice } from './device.js';
+import type { IrqController, MmioDevice } from '../mem/device.js';
 
 export const UART_BASE = 0x1000_0000;
 export const UART_SIZE = 0x100;

@@ -21,9 +21,9 @@
  */
 import { OPCODES, type OpcodeDef } from '../isa/opcodes.js';
 import * as SF from '../isa/softfloat.js';
-import { Machine } from '../machine/machine.js';
+import { Machine } from '../board/machine.js';
 import { DecodeCache } from '../isa/decode.js';
-import { Scheduler } from '../sched/scheduler.js';
+import { Scheduler } from './scheduler.js';
 
 let primed = false;
 

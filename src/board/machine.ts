@@ -5,21 +5,21 @@
  * The machine is synchronous and does no I/O: images arrive as bytes, console output leaves
  * through `onConsole`, input enters through the scheduler's input queue.
  */
-import { Bus, MAX_HARTS } from './bus.js';
+import { Bus, MAX_HARTS } from '../mem/bus.js';
 import { DecodeCache } from '../isa/decode.js';
 import { Hart, HartState, type HartEnv, type HartSnapshot } from '../hart/hart.js';
 import type { HartObserver } from '../hart/observer.js';
 import * as C from '../hart/constants.js';
-import { Clint, CLINT_NO_DEADLINE } from './clint.js';
-import { MaskRom, resetRom, RESET_VECTOR } from './mrom.js';
-import { Plic } from './plic.js';
-import { Uart16550 } from './uart16550.js';
-import { TestDevice } from './testdev.js';
-import { buildVirtDtb } from './fdt.js';
-import { parseElf, isElf, ImageError, findSymbol, type ElfImage } from './loader.js';
+import { Clint, CLINT_NO_DEADLINE } from '../devices/clint.js';
+import { MaskRom, resetRom, RESET_VECTOR } from '../devices/mrom.js';
+import { Plic } from '../devices/plic.js';
+import { Uart16550 } from '../devices/uart16550.js';
+import { TestDevice } from '../devices/testdev.js';
+import { buildVirtDtb } from '../devices/fdt.js';
+import { parseElf, isElf, ImageError, findSymbol, type ElfImage } from '../image/loader.js';
 import { BuiltinSbi } from '../firmware/sbi.js';
 import { Jit } from '../hart/jit.js';
-import type { HartIrqLines } from './device.js';
+import type { HartIrqLines } from '../mem/device.js';
 import { Hypervisor, type HypervisorSnapshot } from '../hypervisor/hypervisor.js';
 import type { GuestConfig } from '../hypervisor/config.js';
 import { HV_ENTRY, hostRamFor } from '../hypervisor/layout.js';

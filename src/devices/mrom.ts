@@ -15,8 +15,8 @@
  * The bytes live in the bus's ROM area; harts fetch and load from it like RAM (uncached).
  * Stores are ignored, as QEMU ignores writes to ROM: this device takes them.
  */
-import { ROM_BASE, ROM_SIZE, type Bus } from './bus.js';
-import type { MmioDevice } from './device.js';
+import { ROM_BASE, ROM_SIZE, type Bus } from '../mem/bus.js';
+import type { MmioDevice } from '../mem/device.js';
 
 export const RESET_VECTOR = ROM_BASE;
 /** Address of fw_dynamic_info in the ROM (a2 at the jump). */

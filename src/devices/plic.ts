@@ -36,7 +36,7 @@
  * faults, so 8-byte accesses are split into two 32-bit accesses (low word first) and
  * 1/2-byte accesses read 0 and ignore writes (no claim side effect).
  */
-import { IRQ_MEIP, IRQ_SEIP, type HartIrqLines, type IrqController, type MmioDevice } from './device.js';
+import { IRQ_MEIP, IRQ_SEIP, type HartIrqLines, type IrqController, type MmioDevice } from '../mem/device.js';
 
 export const PLIC_BASE = 0x0c00_0000;
 export const PLIC_SIZE = 0x60_0000;

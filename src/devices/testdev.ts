@@ -11,7 +11,7 @@
  * QEMU accepts 2- and 4-byte accesses (a 2-byte write of 0x3333 fails with code 0); other
  * widths would fault there and are ignored here.
  */
-import type { MmioDevice } from './device.js';
+import type { MmioDevice } from '../mem/device.js';
 
 export const TEST_BASE = 0x0010_0000;
 export const TEST_SIZE = 0x1000;

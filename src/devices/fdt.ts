@@ -7,7 +7,7 @@
  *   | structure block (FDT_BEGIN_NODE / FDT_PROP / FDT_END_NODE tokens, FDT_END) | strings
  * All multi-byte values are big-endian; every token and value is padded to 4 bytes.
  */
-import { ImageError } from './loader.js';
+import { ImageError } from '../image/loader.js';
 
 const FDT_MAGIC = 0xd00dfeed;
 const FDT_BEGIN_NODE = 1;

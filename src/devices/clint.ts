@@ -22,7 +22,7 @@
  * so here: 8-byte accesses to msip are split into two 32-bit accesses, and 1/2-byte
  * accesses read the addressed bytes of the register and ignore writes.
  */
-import { IRQ_MSIP, IRQ_MTIP, type HartIrqLines, type MmioDevice } from './device.js';
+import { IRQ_MSIP, IRQ_MTIP, type HartIrqLines, type MmioDevice } from '../mem/device.js';
 
 const MASK64 = (1n << 64n) - 1n;
 const MASK32 = 0xffff_ffffn;
