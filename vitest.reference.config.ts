@@ -10,6 +10,8 @@ export default defineConfig({
   resolve: { alias: [{ find: /^(?:\.\.\/)+src\/(.*)$/, replacement: `${dist}$1` }] },
   test: {
     include: ['test/reference/**/*.test.ts'],
+    // $QEMU / $FW_JUMP: the environment is read by the tests, not by src/ (test/reference/setup-env.ts).
+    setupFiles: ['test/reference/setup-env.ts'],
     testTimeout: 600_000,
     hookTimeout: 600_000,
     pool: 'forks',

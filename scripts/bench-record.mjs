@@ -19,6 +19,9 @@ const tmp = mkdtempSync(join(tmpdir(), 'hvtrace-bench-'));
 
 const { Machine } = await import(join(root, 'dist/board/machine.js'));
 const { Scheduler } = await import(join(root, 'dist/sched/scheduler.js'));
+// The interpreter warm-up the CLI runs before its first machine (src/cli/engine.ts): called
+// explicitly, as new Scheduler() does not (HVTRACE_PRIME=0 skips it, as in the CLI).
+if (process.env.HVTRACE_PRIME !== '0') (await import(join(root, 'dist/sched/primer.js'))).primeInterpreter();
 const { RecordSession, Recorder } = await import(join(root, 'dist/trace/recorder.js'));
 const { TraceReader, TraceWriter, HVTRACE_VERSION, SCHEMA_VERSION } = await import(join(root, 'dist/trace/store.js'));
 

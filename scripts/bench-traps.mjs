@@ -18,6 +18,9 @@ const json = process.argv.includes('--json');
 
 const { Machine } = await import(join(root, 'dist/board/machine.js'));
 const { Scheduler } = await import(join(root, 'dist/sched/scheduler.js'));
+// The interpreter warm-up the CLI runs before its first machine (src/cli/engine.ts): called
+// explicitly, as new Scheduler() does not (HVTRACE_PRIME=0 skips it, as in the CLI).
+if (process.env.HVTRACE_PRIME !== '0') (await import(join(root, 'dist/sched/primer.js'))).primeInterpreter();
 
 function inProcess(n) {
   const m = new Machine({ ramSize: 64 << 20, harts: 1, bios: 'none', kernel: { name: guest, bytes: new Uint8Array(readFileSync(guest)) } });

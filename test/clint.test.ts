@@ -8,7 +8,7 @@ function setup(numHarts = 2, opts?: { resetMtimecmp?: bigint }) {
   const calls: [number, number, boolean][] = [];
   const lines: HartIrqLines = { setIrqLine: (h, b, l) => void calls.push([h, b, l]) };
   const clock = { now: 0n };
-  const clint = new Clint(numHarts, lines, () => clock.now, opts);
+  const clint = new Clint(numHarts, lines, { now: () => clock.now }, opts);
   return { clint, calls, clock };
 }
 
@@ -215,6 +215,6 @@ describe('Clint', () => {
   it('rejects bad hart indices on the host API', () => {
     const { clint } = setup(2);
     expect(() => clint.nextDeadline(2)).toThrow(RangeError);
-    expect(() => new Clint(0, { setIrqLine() {} }, () => 0n)).toThrow(RangeError);
+    expect(() => new Clint(0, { setIrqLine() {} }, { now: () => 0n })).toThrow(RangeError);
   });
 });

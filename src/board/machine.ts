@@ -15,6 +15,7 @@ import { MaskRom, resetRom, RESET_VECTOR } from '../devices/mrom.js';
 import { Plic } from '../devices/plic.js';
 import { Uart16550 } from '../devices/uart16550.js';
 import { TestDevice } from '../devices/testdev.js';
+import { GoldfishRtc } from '../devices/goldfish-rtc.js';
 import { buildVirtDtb } from '../devices/fdt.js';
 import { parseElf, isElf, ImageError, findSymbol, type ElfImage } from '../image/loader.js';
 import { BuiltinSbi } from '../firmware/sbi.js';
@@ -23,11 +24,11 @@ import type { HartIrqLines } from '../mem/device.js';
 import { Hypervisor, type HypervisorSnapshot } from '../hypervisor/hypervisor.js';
 import type { GuestConfig } from '../hypervisor/config.js';
 import { HV_ENTRY, hostRamFor } from '../hypervisor/layout.js';
+import { INSNS_PER_TICK, RunningHartClock, ticksAt } from './clock.js';
 
 export const RAM_BASE = 0x8000_0000;
 export const KERNEL_BASE = 0x8020_0000;
-/** mtime ticks once per this many instructions (10 MHz at 1 GIPS, as QEMU -icount shift=0). */
-export const INSNS_PER_TICK = 100;
+export { INSNS_PER_TICK } from './clock.js';
 export const ISA_STRING = 'rv64imafdch_zicsr_zifencei_zihintpause_zicntr_sstc';
 const MiB = 1024 * 1024;
 
@@ -51,8 +52,18 @@ export interface MachineConfig {
    * at 0x8020_0000 instead of a kernel, and it runs these as VMs.
    */
   readonly guests?: readonly GuestConfig[];
-  /** Block translation tier (default on; HVTRACE_JIT=0 turns it off). Results are identical. */
+  /**
+   * Block translation tier (default: `setDefaultJit`, on unless the CLI turned it off for
+   * HVTRACE_JIT=0). Results are identical either way. Not part of the stored configuration.
+   */
   readonly jit?: boolean;
+  /**
+   * The goldfish RTC (rtc@101000): its date at virtual time 0, in whole seconds since
+   * 1970-01-01 UTC (QEMU's -rtc base has a resolution of 1 s too). The CLI sets it from the host
+   * clock or --rtc base=...; the trace stores it, so a replay reads the same dates. Absent: no
+   * RTC (traces recorded before it existed replay as they were recorded).
+   */
+  readonly rtc?: { readonly base: number };
   /** Executions before a block is translated (tests use a low value to translate everything). */
   readonly jitHot?: number;
   /**
@@ -89,6 +100,16 @@ export interface LoadedImage {
   readonly elf?: ElfImage;
 }
 
+let defaultJit = true;
+/**
+ * Whether machines built without `config.jit` translate blocks. The CLI sets it once from
+ * HVTRACE_JIT (src/cli/engine.ts): environment variables are read only in src/cli/, and a
+ * replayed trace's configuration does not carry it.
+ */
+export function setDefaultJit(on: boolean): void {
+  defaultJit = on;
+}
+
 export class Machine implements HartEnv, HartIrqLines {
   readonly config: MachineConfig;
   readonly bus: Bus;
@@ -99,6 +120,8 @@ export class Machine implements HartEnv, HartIrqLines {
   readonly plic: Plic;
   readonly uart: Uart16550;
   readonly testdev: TestDevice;
+  /** The goldfish RTC when the configuration has one (`rtc`). */
+  readonly rtc: GoldfishRtc | null = null;
   readonly sbi: BuiltinSbi | null = null;
   /** The built-in hypervisor when the configuration has guests. */
   readonly hypervisor: Hypervisor | null = null;
@@ -108,18 +131,16 @@ export class Machine implements HartEnv, HartIrqLines {
   tohost = -1;
 
   halt: HaltInfo | null = null;
-  /** The hart currently executing (whose time the devices see). */
-  current: Hart;
+  /** The devices' clock: the time of the hart running now (src/board/clock.ts). */
+  readonly clock: RunningHartClock;
   /** Console output sink. */
   onConsole: (bytes: Uint8Array) => void = () => {};
-  /** Virtual time (instructions) of the machine's quantum start, maintained by the scheduler. */
-  mtimeOffsetTicks = 0n;
 
   constructor(config: MachineConfig) {
     validateConfig(config);
     this.config = config;
     this.bus = new Bus(RAM_BASE, config.ramSize);
-    this.jit = new Jit(this.dc, config.jit ?? process.env.HVTRACE_JIT !== '0', config.jitHot);
+    this.jit = new Jit(this.dc, config.jit ?? defaultJit, config.jitHot);
     for (let i = 0; i < config.harts; i++) {
       const h = new Hart(i, this.bus, this.dc, this);
       h.jit = this.jit;
@@ -132,11 +153,11 @@ export class Machine implements HartEnv, HartIrqLines {
       const last = (this.bus.ramOffset + pa + Math.max(len, 1) - 1 - RAM_BASE) >>> 12;
       for (let p = first; p <= last; p++) this.jit.invalidatePage(p);
     };
-    this.current = this.harts[0]!;
+    this.clock = new RunningHartClock(this.harts[0]!);
     // mtimecmp resets to 0 as on QEMU 7.2 (the spec leaves it unspecified): MTIP is pending
     // from reset, so an M-mode program that enables MTIE without programming the timer traps
     // at once on both.
-    this.clint = new Clint(config.harts, this, () => this.clockTicks(), { resetMtimecmp: 0n });
+    this.clint = new Clint(config.harts, this, this.clock, { resetMtimecmp: 0n });
     this.plic = new Plic(config.harts, this);
     this.uart = new Uart16550(this.plic, 10, (b) => this.onConsole(Uint8Array.of(b)));
     this.testdev = new TestDevice((h) => {
@@ -149,6 +170,10 @@ export class Machine implements HartEnv, HartIrqLines {
     this.bus.addDevice(this.clint);
     this.bus.addDevice(this.plic);
     this.bus.addDevice(this.uart);
+    if (config.rtc) {
+      this.rtc = new GoldfishRtc(BigInt(config.rtc.base) * 1_000_000_000n, this.clock, this.plic);
+      this.bus.addDevice(this.rtc);
+    }
     if (config.bios === 'builtin') {
       this.sbi = new BuiltinSbi({
         harts: this.harts,
@@ -182,6 +207,17 @@ export class Machine implements HartEnv, HartIrqLines {
     this.load();
   }
 
+  /**
+   * The hart executing now, set by the scheduler before it runs a hart (and read by the trace
+   * for the hart of console output and of the halt). Its time is what the devices' clock says.
+   */
+  get current(): Hart {
+    return this.clock.hart;
+  }
+  set current(h: Hart) {
+    this.clock.hart = h;
+  }
+
   get halted(): boolean {
     return this.halt !== null;
   }
@@ -203,10 +239,7 @@ export class Machine implements HartEnv, HartIrqLines {
   // ---- HartEnv ----
   /** mtime as seen by hart `h`: its virtual time in ticks plus the guest's mtime offset. */
   mtime(h: Hart): bigint {
-    return BigInt.asUintN(64, BigInt(Math.floor(h.vtime() / INSNS_PER_TICK)) + this.clint.mtimeOffset());
-  }
-  private clockTicks(): bigint {
-    return BigInt(Math.floor(this.current.vtime() / INSNS_PER_TICK));
+    return BigInt.asUintN(64, ticksAt(h.vtime()) + this.clint.mtimeOffset());
   }
 
   // ---- HartIrqLines ----
@@ -222,12 +255,22 @@ export class Machine implements HartEnv, HartIrqLines {
     const now = this.mtime(h);
     this.clint.updateTimer(h.id, now);
     if (h.sstcEnabled() || h.vsstcEnabled() || (h.mipHw & (C.MIP_STIP | C.MIP_VSTIP)) !== 0) h.updateSstc(now);
+    if (this.rtc !== null) this.rtc.poll(ticksAt(h.vtime()));
   }
 
   /**
    * Virtual time (instructions) at which a time-driven line of h next rises, or Infinity.
    */
   nextDeadline(h: Hart): number {
+    const t = this.timerDeadline(h);
+    // An armed RTC alarm: every hart's slice ends there, so it fires at that virtual time.
+    const rtc = this.rtc !== null ? this.rtc.deadlineTicks() : -1n;
+    if (rtc < 0n) return t;
+    return Math.min(t, Number(rtc) * INSNS_PER_TICK);
+  }
+
+  /** nextDeadline of the hart's own timers (CLINT mtimecmp, Sstc). */
+  private timerDeadline(h: Hart): number {
     const now = this.mtime(h);
     let best = CLINT_NO_DEADLINE;
     const cmp = this.clint.mtimecmpOf(h.id);
@@ -295,6 +338,7 @@ export class Machine implements HartEnv, HartIrqLines {
       mmuType: 'riscv,sv48',
       bootargs: cfg.append,
       initrd,
+      rtc: this.rtc !== null,
     });
     // QEMU 7.2 riscv_compute_fdt_addr: below min(RAM end, 3 GiB), aligned down to 2 MiB.
     const top = Math.min(ramEnd, 3072 * MiB);
@@ -415,6 +459,7 @@ export class Machine implements HartEnv, HartIrqLines {
       plic: this.plic.saveState(),
       uart: this.uart.saveState(),
       testdev: this.testdev.saveState(),
+      ...(this.rtc ? { rtc: this.rtc.saveState() } : {}),
       hsm: this.sbi ? this.sbi.hsm.slice() : null,
       ...(this.hypervisor ? { hyp: this.hypervisor.saveState() } : {}),
     };
@@ -432,6 +477,7 @@ export class Machine implements HartEnv, HartIrqLines {
     this.plic.restoreState(s.plic);
     this.uart.restoreState(s.uart);
     this.testdev.restoreState(s.testdev);
+    if (this.rtc && s.rtc) this.rtc.restoreState(s.rtc);
     if (this.sbi && s.hsm) s.hsm.forEach((v, i) => { this.sbi!.hsm[i] = v; });
     if (this.hypervisor && s.hyp) this.hypervisor.restoreState(s.hyp);
   }
@@ -454,6 +500,8 @@ export interface MachineSnapshot {
   plic: unknown;
   uart: unknown;
   testdev: unknown;
+  /** The goldfish RTC (present only when the configuration has one). */
+  rtc?: unknown;
   hsm: number[] | null;
   /** The built-in hypervisor's state (present only with guests). */
   hyp?: HypervisorSnapshot;

@@ -31,6 +31,7 @@ import { readImage } from './images.js';
 import { Progress } from './progress.js';
 import { ConsoleBuffer } from './output.js';
 import { readSymbolFile, symbolsToStore } from '../image/symbols.js';
+import { configureEngine, warmUpEngine } from './engine.js';
 
 export interface RecordCliOptions extends MachineCliOptions {
   output?: string;
@@ -107,6 +108,7 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
   let path: string;
   let halt: HaltInfo | undefined;
   const stdin = process.stdin;
+  configureEngine();
   try {
     if (o.output !== undefined) checkTracePath(o.output, o.overwrite === true); // before anything is loaded
     const opts = { ...o };
@@ -145,6 +147,7 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
       symbols: sym.stored,
     });
     if (inputBytes) session.queueInput(inputBytes, 0);
+    warmUpEngine();
   } catch (e) {
     if (e instanceof ImageError || e instanceof TraceError) {
       process.stderr.write(`hvtrace: ${e.message}\n`);

@@ -11,6 +11,7 @@ import { formatDivergence, hex, toJsonValue, eventToJson } from '../diff/compare
 import { TraceError, TraceReader } from '../trace/store.js';
 import { describeEvent, loadSymbolFiles, privName } from './inspect.js';
 import { out } from './output.js';
+import { configureEngine, warmUpEngine } from './engine.js';
 
 export interface ReplayCliOptions {
   to?: string;
@@ -159,6 +160,7 @@ function replayJson(r: ReplayReport): unknown {
 }
 
 export function replayCommand(file: string, o: ReplayCliOptions): number {
+  configureEngine();
   try {
     const symbols = loadSymbolFiles(o.symbols);
     if (o.to === undefined && o.events !== undefined) {
@@ -168,11 +170,13 @@ export function replayCommand(file: string, o: ReplayCliOptions): number {
       parsePosition(o.to);
       const n = o.events === undefined ? 8 : Number(o.events);
       if (!Number.isInteger(n) || n < 0) throw new TraceError(`--events ${o.events}: expected a non-negative integer`);
+      warmUpEngine();
       const r = seek(file, o.to, { force: o.force, events: n, symbols });
       hsNames = hypervisorTrace(file);
       out(o.json ? `${JSON.stringify(seekJson(r))}\n` : `${seekText(r, file)}\n`);
       return r.divergence ? 1 : 0;
     }
+    warmUpEngine();
     const r = replay(file, {
       force: o.force,
       symbols,
@@ -207,6 +211,8 @@ export async function replayGdbCommand(file: string, o: ReplayCliOptions): Promi
     if (o.json) throw new TraceError('--json does not apply to --gdb');
     const symbols = loadSymbolFiles(o.symbols);
     if (o.to !== undefined) parsePosition(o.to);
+    configureEngine();
+    warmUpEngine();
     const end = await serveGdb(() => {
       const t = openReplayTarget(file, {
         force: o.force,

@@ -6,6 +6,7 @@ import type { GuestConfig } from '../hypervisor/config.js';
 import { DEFAULT_GUEST_MEM, MAX_VCPUS, hostRamFor } from '../hypervisor/layout.js';
 import { Progress } from './progress.js';
 import { ConsoleBuffer } from './output.js';
+import { configureEngine, warmUpEngine } from './engine.js';
 
 export interface MachineCliOptions {
   bios: string;
@@ -93,6 +94,7 @@ export function parseMaxInsns(s: string | undefined): number | undefined {
 
 /** `hvtrace run`: returns the process exit status. */
 export async function runCommand(o: MachineCliOptions): Promise<number> {
+  configureEngine();
   if (o.gdb !== undefined) return runGdbCommand(o);
   let machine: Machine;
   let sched: Scheduler;
@@ -100,6 +102,7 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
     const cfg = machineConfigFromCli(o);
     machine = new Machine(cfg);
     sched = new Scheduler(machine, { quantum: o.quantum, maxInsns: parseMaxInsns(o.maxInsns) });
+    warmUpEngine();
   } catch (e) {
     if (e instanceof ImageError) {
       process.stderr.write(`hvtrace: ${e.message}\n`);
@@ -205,6 +208,7 @@ async function runGdbCommand(o: MachineCliOptions): Promise<number> {
     }
     throw e;
   }
+  warmUpEngine();
   const console_ = new ConsoleBuffer();
   const flusher = setInterval(() => console_.flush(), 50);
   flusher.unref();

@@ -8,8 +8,9 @@
  *   0x4000 + 8*hart   mtimecmp[hart]  64-bit; also accessible as two 32-bit halves
  *   0xBFF8            mtime           64-bit; also accessible as two 32-bit halves
  *
- * Time: the board supplies `clock()`, the current virtual mtime *before* the offset
- * created by guest writes to mtime. `mtime() = (clock() + offset) mod 2^64`, exactly like
+ * Time: the board injects a `Clock` (src/mem/device.ts): `clock.now()` is the current virtual
+ * mtime *before* the offset created by guest writes to mtime. `mtime() = (clock.now() + offset)
+ * mod 2^64`, exactly like
  * QEMU's `cpu_riscv_read_rtc() = rtc_raw + time_delta`.
  *
  * MTIP is level-triggered: MTIP(hart) = mtime >= mtimecmp[hart] (unsigned compare, as in
@@ -22,7 +23,7 @@
  * so here: 8-byte accesses to msip are split into two 32-bit accesses, and 1/2-byte
  * accesses read the addressed bytes of the register and ignore writes.
  */
-import { IRQ_MSIP, IRQ_MTIP, type HartIrqLines, type MmioDevice } from '../mem/device.js';
+import { IRQ_MSIP, IRQ_MTIP, type Clock, type HartIrqLines, type MmioDevice } from '../mem/device.js';
 
 const MASK64 = (1n << 64n) - 1n;
 const MASK32 = 0xffff_ffffn;
@@ -65,14 +66,14 @@ export class Clint implements MmioDevice {
   private readonly mtimecmp: bigint[];
   /** Last MTIP level driven on each hart's line (so setIrqLine is only called on change). */
   private readonly mtip: boolean[];
-  /** mtime = clock() + offset (mod 2^64). */
+  /** mtime = clock.now() + offset (mod 2^64). */
   private offset = 0n;
   private readonly resetMtimecmp: bigint;
 
   constructor(
     readonly numHarts: number,
     private readonly lines: HartIrqLines,
-    private readonly clock: () => bigint,
+    private readonly clock: Clock,
     opts: ClintOptions = {},
   ) {
     if (!Number.isInteger(numHarts) || numHarts < 1 || numHarts > 4095) {
@@ -89,7 +90,7 @@ export class Clint implements MmioDevice {
 
   /** Current mtime as the guest sees it. */
   mtime(): bigint {
-    return (this.clock() + this.offset) & MASK64;
+    return (this.clock.now() + this.offset) & MASK64;
   }
 
   /** The offset guest mtime writes have added to the board clock (mtime = clock + offset mod 2^64). */
@@ -151,7 +152,7 @@ export class Clint implements MmioDevice {
       this.setLine(h, IRQ_MSIP, false);
       this.mtimecmp[h] = this.resetMtimecmp;
     }
-    this.offset = (-this.clock()) & MASK64;
+    this.offset = (-this.clock.now()) & MASK64;
     this.updateTimers();
   }
 
@@ -254,7 +255,7 @@ export class Clint implements MmioDevice {
 
   private writeMtime(value: bigint): void {
     // QEMU: time_delta = value - rtc_raw; then every hart's timer is re-evaluated.
-    this.offset = (value - this.clock()) & MASK64;
+    this.offset = (value - this.clock.now()) & MASK64;
     this.updateTimers();
     for (let h = 0; h < this.numHarts; h++) this.lines.timerChanged?.(h);
   }

@@ -444,6 +444,8 @@ export interface VirtDtbConfig {
    * which read as zero and ignore writes.
    */
   plicNdev?: number;
+  /** The goldfish RTC node rtc@101000 (PLIC source 11; src/devices/goldfish-rtc.ts). */
+  rtc?: boolean;
 }
 
 /** Default ISA string of QEMU 7.2's rv64 cpu (`-cpu rv64`), for reference. */
@@ -559,6 +561,16 @@ export function buildVirtDtb(cfg: VirtDtbConfig): Uint8Array {
   b.prop('#size-cells', [2]);
   b.prop('compatible', 'simple-bus');
   b.prop('ranges', []);
+
+  if (cfg.rtc) {
+    // QEMU 7.2 create_fdt_rtc runs after create_fdt_uart, and each new node goes in front.
+    b.beginNode('rtc@101000');
+    b.prop('interrupts', [11]);
+    b.prop('interrupt-parent', [plicPh]);
+    b.prop('reg', reg(0x10_1000n, 0x1000n));
+    b.prop('compatible', 'google,goldfish-rtc');
+    b.endNode();
+  }
 
   b.beginNode('serial@10000000');
   b.prop('interrupts', [10]);

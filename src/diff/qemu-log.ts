@@ -169,9 +169,17 @@ export function parseQemuIntLogFile(path: string, strict = true, onChunk?: (byte
 // Running QEMU
 // ----------------------------------------------------------------------------
 
-export const QEMU_BINARY = process.env['QEMU'] ?? 'qemu-system-riscv64';
-/** Debian's OpenSBI (package opensbi). */
-export const DEBIAN_FW_JUMP = process.env['FW_JUMP'] ?? '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
+/**
+ * The QEMU binary and Debian's OpenSBI (package opensbi). Live bindings with these defaults: the
+ * environment is read only in src/cli/ and in the reference tests' setup
+ * (test/reference/setup-env.ts, $QEMU and $FW_JUMP), which call `setQemuPaths`.
+ */
+export let QEMU_BINARY = 'qemu-system-riscv64';
+export let DEBIAN_FW_JUMP = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
+export function setQemuPaths(p: { qemu?: string; fwJump?: string }): void {
+  if (p.qemu) QEMU_BINARY = p.qemu;
+  if (p.fwJump) DEBIAN_FW_JUMP = p.fwJump;
+}
 
 /**
  * A QEMU 7.2 CPU model with hvtrace's ISA (rv64imafdch_zicsr_zifencei_zihintpause_zicntr_sstc,

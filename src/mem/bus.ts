@@ -55,10 +55,7 @@ export class Bus {
     this.resv = new Reservations((pa) => (this.ramOffset + pa - this.ramBase) >>> 12);
   }
 
-  /** The hart-state slice of hart `i` (registers, TLBs). */
-  hartState(i: number): ArrayBuffer {
-    return this.buffer;
-  }
+  /** Where hart `i`'s state (registers, TLBs) starts in the shared buffer. */
   hartStateOffset(i: number): number {
     return i * HART_STATE_BYTES;
   }

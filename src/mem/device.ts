@@ -17,6 +17,16 @@ export interface MmioDevice {
   restoreState(state: unknown): void;
 }
 
+/**
+ * Virtual time as a device sees it, injected by the board at construction: mtime ticks (10 MHz,
+ * one tick per 100 instructions: DESIGN.md §3) of the hart running now, before any offset a guest
+ * wrote to mtime. Devices read no ambient state and never the host clock; the board implements
+ * it over the hart the scheduler runs (src/board/clock.ts), a unit test over a plain counter.
+ */
+export interface Clock {
+  now(): bigint;
+}
+
 /** mip bit numbers driven by devices (privileged spec §3.1.9). */
 export const IRQ_SSIP = 1;
 export const IRQ_MSIP = 3;

@@ -10,14 +10,15 @@
  * the loop (Hart.execRare, ldo/stx completing slow accesses themselves); this primer covers
  * the rest (none of the loop's deoptimizations remain in a Linux boot) for ~70-90 ms.
  *
- * `primeInterpreter()` runs once per process, before the first real machine runs: it boots a
+ * `primeInterpreter()` runs once per process, called explicitly before the first real machine
+ * runs (src/cli/engine.ts for run / record / replay, and the benchmarks); it boots a
  * separate small machine (its own memory, devices and harts; built-in SBI) on a generated
  * S-mode program that executes every instruction form of the decoder's table with varied
  * operands (large, negative, zero divisors, page-crossing and device accesses), traps of
  * several kinds, Sv39 paging with a high-address alias, U-mode, a timer interrupt, WFI, SBI
  * calls and one translated block, then shuts down. Nothing of that machine is shared with
  * other machines; the only module-level state it may touch (softfloat's flag accumulator) is
- * restored. HVTRACE_PRIME=0 turns it off.
+ * restored. HVTRACE_PRIME=0 makes the CLI skip it (the environment is read only in src/cli/).
  */
 import { OPCODES, type OpcodeDef } from '../isa/opcodes.js';
 import * as SF from '../isa/softfloat.js';
@@ -372,7 +373,6 @@ function program(): Uint8Array {
 export function primeInterpreter(): void {
   if (primed) return;
   primed = true;
-  if (process.env.HVTRACE_PRIME === '0') return;
   const flags = SF.fpState.flags;
   try {
     const m = new Machine({

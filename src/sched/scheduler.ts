@@ -12,7 +12,6 @@
  */
 import type { Machine, HaltInfo } from '../board/machine.js';
 import { HartState, type Hart } from '../hart/hart.js';
-import { primeInterpreter } from './primer.js';
 
 export interface InputEvent {
   /** Virtual time (instructions) at which the bytes become available to the guest. */
@@ -67,9 +66,6 @@ export class Scheduler {
     this.quantum = opts.quantum ?? DEFAULT_QUANTUM;
     this.maxInsns = opts.maxInsns ?? Infinity;
     if (!(this.quantum >= 1)) throw new Error('quantum must be >= 1');
-    // Once per process: give V8 the interpreter's type feedback before a real run (performance
-    // only; a separate machine, see primer.ts).
-    primeInterpreter();
   }
 
   /** Queue input to be delivered at virtual time `vtime` (clamped to now). */

@@ -187,6 +187,11 @@ export interface StoredMachineConfig {
   readonly initrd?: ImageRef;
   readonly append?: string;
   readonly dtb?: ImageRef;
+  /**
+   * The goldfish RTC's date at virtual time 0, whole seconds since 1970-01-01 UTC (recorded from
+   * the host clock or --rtc base=...); absent in traces from before the RTC: no RTC then.
+   */
+  readonly rtc?: { readonly base: number };
   /** Guests of the built-in hypervisor (images in roles 'guest<k>' / 'guest<k>-initrd'). */
   readonly guests?: readonly StoredGuestConfig[];
 }
@@ -214,7 +219,7 @@ export interface TraceConfig {
   readonly digestEvery: number | null;
   readonly checkpointEvery: number | null;
   /** Where UART input came from (the bytes themselves are in input_queue / inputs). */
-  readonly input: { readonly source: 'none' | 'file' | 'stdin'; readonly name?: string };
+  readonly input: { readonly source: 'none' | 'file' | 'stdin' | 'script'; readonly name?: string };
 }
 
 export interface LoadedImageInfo {
@@ -398,6 +403,7 @@ export function storedMachineConfig(cfg: MachineConfig): { machine: StoredMachin
     ...(cfg.initrd ? { initrd: ref(cfg.initrd, 'initrd') } : {}),
     ...(cfg.append !== undefined ? { append: cfg.append } : {}),
     ...(cfg.dtb ? { dtb: ref(cfg.dtb, 'dtb') } : {}),
+    ...(cfg.rtc ? { rtc: { base: cfg.rtc.base } } : {}),
     ...(cfg.guests && cfg.guests.length > 0 ? {
       guests: cfg.guests.map((g, k): StoredGuestConfig => ({
         image: ref(g.image, `guest${k}`)!,
@@ -1441,6 +1447,7 @@ export class TraceReader {
       initrd: img(m.initrd, 'initrd'),
       append: m.append,
       dtb: img(m.dtb, 'dtb'),
+      ...(m.rtc ? { rtc: { base: m.rtc.base } } : {}),
       ...(m.guests ? {
         guests: m.guests.map((g, k) => ({
           image: img(g.image, `guest${k}`)!,
