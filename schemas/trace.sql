@@ -104,6 +104,22 @@ CREATE TABLE checkpoints (
   pages         BLOB NOT NULL
 );
 
+-- virtio-blk drives (src/devices/virtio-blk.ts; config machine.drives): the disk blocks of a
+-- recording by (drive, layer, block index of 4 KiB); contents in `pages` (content-addressed,
+-- compressed, shared with the checkpoints).
+--   layer 0 = base: every block of the image the guest read, stored when first read (as the
+--             recording goes: a truncated trace replays its prefix). A replay reads the image
+--             from here and needs no file.
+--   layer 1 = overlay: the blocks the guest wrote, as they were at the end of the recording
+--             (copy-on-write: `record` never writes the image file).
+CREATE TABLE disk_blocks (
+  drive INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  block INTEGER NOT NULL,
+  hash  BLOB NOT NULL,
+  PRIMARY KEY (drive, layer, block)
+) WITHOUT ROWID;
+
 -- Content-addressed 4 KiB RAM pages shared by all checkpoints: hash = sha256 of the 4096
 -- uncompressed bytes; data = raw DEFLATE of them.
 CREATE TABLE pages (

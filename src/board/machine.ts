@@ -15,6 +15,9 @@ import { MaskRom, resetRom, RESET_VECTOR } from '../devices/mrom.js';
 import { Plic } from '../devices/plic.js';
 import { Uart16550 } from '../devices/uart16550.js';
 import { TestDevice } from '../devices/testdev.js';
+import { VirtioMmio, VIRTIO_MMIO_COUNT } from '../devices/virtio-mmio.js';
+import { VirtioBlk, type DriveConfig } from '../devices/virtio-blk.js';
+import { VirtioRng } from '../devices/virtio-rng.js';
 import { GoldfishRtc } from '../devices/goldfish-rtc.js';
 import { buildVirtDtb } from '../devices/fdt.js';
 import { parseElf, isElf, ImageError, findSymbol, type ElfImage } from '../image/loader.js';
@@ -47,6 +50,10 @@ export interface MachineConfig {
   readonly initrd?: Image;
   readonly append?: string;
   readonly dtb?: Image;
+  /** virtio-blk drives (--drive), in the order given: the first is /dev/vda. */
+  readonly drives?: readonly DriveConfig[];
+  /** virtio-rng with this PRNG seed (--rng); none when undefined. */
+  readonly rngSeed?: number;
   /**
    * Guests of the built-in hypervisor (src/hypervisor): the built-in SBI boots the hypervisor
    * at 0x8020_0000 instead of a kernel, and it runs these as VMs.
@@ -120,6 +127,10 @@ export class Machine implements HartEnv, HartIrqLines {
   readonly plic: Plic;
   readonly uart: Uart16550;
   readonly testdev: TestDevice;
+  /** The 8 virtio-mmio transports, slot 0 (0x10001000) first. */
+  readonly virtio: VirtioMmio[] = [];
+  /** The virtio-blk devices, in --drive order. */
+  readonly blks: VirtioBlk[] = [];
   /** The goldfish RTC when the configuration has one (`rtc`). */
   readonly rtc: GoldfishRtc | null = null;
   readonly sbi: BuiltinSbi | null = null;
@@ -170,6 +181,19 @@ export class Machine implements HartEnv, HartIrqLines {
     this.bus.addDevice(this.clint);
     this.bus.addDevice(this.plic);
     this.bus.addDevice(this.uart);
+    // virtio devices fill the transports from the highest one down, as QEMU 7.2 virt hands its
+    // transports to -device options (its buses are found last-created first): one drive is at
+    // 0x10008000 on source 8, Linux's first virtio_mmio node, so it is /dev/vda on both.
+    const backends = [
+      ...(config.drives ?? []).map((d, k) => { const b = new VirtioBlk(d, k); this.blks.push(b); return b; }),
+      ...(config.rngSeed !== undefined ? [new VirtioRng(config.rngSeed)] : []),
+    ];
+    for (let i = 0; i < VIRTIO_MMIO_COUNT; i++) {
+      const dev = backends[VIRTIO_MMIO_COUNT - 1 - i] ?? null;
+      const t = new VirtioMmio(i, this.bus, this.plic, dev);
+      this.virtio.push(t);
+      this.bus.addDevice(t);
+    }
     if (config.rtc) {
       this.rtc = new GoldfishRtc(BigInt(config.rtc.base) * 1_000_000_000n, this.clock, this.plic);
       this.bus.addDevice(this.rtc);
@@ -338,6 +362,7 @@ export class Machine implements HartEnv, HartIrqLines {
       mmuType: 'riscv,sv48',
       bootargs: cfg.append,
       initrd,
+      virtioMmio: true,
       rtc: this.rtc !== null,
     });
     // QEMU 7.2 riscv_compute_fdt_addr: below min(RAM end, 3 GiB), aligned down to 2 MiB.
@@ -459,6 +484,7 @@ export class Machine implements HartEnv, HartIrqLines {
       plic: this.plic.saveState(),
       uart: this.uart.saveState(),
       testdev: this.testdev.saveState(),
+      virtio: this.virtio.map((t) => t.saveState()),
       ...(this.rtc ? { rtc: this.rtc.saveState() } : {}),
       hsm: this.sbi ? this.sbi.hsm.slice() : null,
       ...(this.hypervisor ? { hyp: this.hypervisor.saveState() } : {}),
@@ -477,6 +503,7 @@ export class Machine implements HartEnv, HartIrqLines {
     this.plic.restoreState(s.plic);
     this.uart.restoreState(s.uart);
     this.testdev.restoreState(s.testdev);
+    if (s.virtio) this.virtio.forEach((t, i) => t.restoreState(s.virtio![i]));
     if (this.rtc && s.rtc) this.rtc.restoreState(s.rtc);
     if (this.sbi && s.hsm) s.hsm.forEach((v, i) => { this.sbi!.hsm[i] = v; });
     if (this.hypervisor && s.hyp) this.hypervisor.restoreState(s.hyp);
@@ -500,6 +527,8 @@ export interface MachineSnapshot {
   plic: unknown;
   uart: unknown;
   testdev: unknown;
+  /** The virtio-mmio transports and their devices (absent in checkpoints from before them). */
+  virtio?: unknown[];
   /** The goldfish RTC (present only when the configuration has one). */
   rtc?: unknown;
   hsm: number[] | null;
@@ -516,6 +545,9 @@ export function validateConfig(c: MachineConfig): void {
   }
   if (c.ramSize > 2048 * MiB) throw new ImageError('-m must be at most 2048 MiB');
   if (c.ramSize % MiB !== 0) throw new ImageError('-m must be a whole number of MiB');
+  if ((c.drives?.length ?? 0) + (c.rngSeed !== undefined ? 1 : 0) > VIRTIO_MMIO_COUNT) {
+    throw new ImageError(`at most ${VIRTIO_MMIO_COUNT} virtio devices (--drive, --rng): the board has ${VIRTIO_MMIO_COUNT} virtio-mmio slots`);
+  }
   if (c.guests && c.guests.length > 0) {
     if (c.bios !== 'builtin') throw new ImageError('--guest needs the built-in firmware (--bios builtin): the built-in hypervisor runs on it');
     if (c.kernel) throw new ImageError('--guest and --kernel exclude each other: the built-in hypervisor is the payload at 0x80200000');

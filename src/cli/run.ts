@@ -6,6 +6,7 @@ import type { GuestConfig } from '../hypervisor/config.js';
 import { DEFAULT_GUEST_MEM, MAX_VCPUS, hostRamFor } from '../hypervisor/layout.js';
 import { Progress } from './progress.js';
 import { ConsoleBuffer } from './output.js';
+import { openDrives, parseRngSeed, resolveDrives, FileDiskBackend } from './drive.js';
 import { configureEngine, warmUpEngine } from './engine.js';
 
 export interface MachineCliOptions {
@@ -29,10 +30,22 @@ export interface MachineCliOptions {
   input?: string;
   /** --gdb [HOST:]PORT (run only): start stopped and serve a gdb client. */
   gdb?: string;
+  /** --drive SPEC (repeatable): virtio-blk drives (src/cli/drive.ts). */
+  drive?: string[];
+  /** --device TYPE,... (repeatable): QEMU's virtio-blk-device,drive=ID / virtio-rng-device. */
+  device?: string[];
+  /** --rng [SEED]: virtio-rng. */
+  rng?: string | boolean;
 }
 
 /** Build the machine configuration from CLI flags (throws ImageError with a one-line message). */
-export function machineConfigFromCli(o: MachineCliOptions): MachineConfig {
+export function machineConfigFromCli(o: MachineCliOptions, opts: { writeback?: boolean } = {}): MachineConfig {
+  const { specs, rng } = resolveDrives(o.drive ?? [], o.device ?? []);
+  if (!opts.writeback) {
+    const wb = specs.find((s) => s.writeback);
+    if (wb) throw new ImageError(`--drive ${wb.file}: writeback=on is for run only (a recording keeps the guest's writes in the trace and never writes the image)`);
+  }
+  const rngSeed = parseRngSeed(o.rng, rng);
   const harts = Number(o.smp);
   if (!Number.isInteger(harts) || harts < 1 || harts > 8) throw new ImageError(`--smp must be between 1 and 8 (got ${o.smp})`);
   const bios = o.bios === 'builtin' || o.bios === 'none' ? o.bios : readImage(o.bios, 'firmware');
@@ -50,8 +63,23 @@ export function machineConfigFromCli(o: MachineCliOptions): MachineConfig {
     initrd: o.initrd ? readImage(o.initrd, 'initrd') : undefined,
     append: o.append,
     dtb: o.dtb ? readImage(o.dtb, 'dtb') : undefined,
+    // Opened last: every other flag has been checked before an image is hashed.
+    ...(specs.length > 0 ? { drives: openDrives(specs).drives } : {}),
+    ...(rngSeed !== undefined ? { rngSeed } : {}),
     ...(guests ? { guests } : {}),
   };
+}
+
+/** run --drive ...,writeback=on: write the guest's writes into the image files. */
+function writeBack(o: MachineCliOptions, machine: Machine): void {
+  const { specs } = resolveDrives(o.drive ?? [], o.device ?? []);
+  specs.forEach((s, k) => {
+    const blk = machine.blks[k];
+    const be = blk?.drive.backend;
+    if (!s.writeback || !blk || !(be instanceof FileDiskBackend)) return;
+    const n = be.writeBack(blk);
+    if (!o.quiet && n > 0) process.stderr.write(`hvtrace: ${s.file}: ${n} block${n === 1 ? '' : 's'} written back\n`);
+  });
 }
 
 /** The --guest flags as guest configurations (undefined without --guest); one-line errors. */
@@ -99,7 +127,7 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
   let machine: Machine;
   let sched: Scheduler;
   try {
-    const cfg = machineConfigFromCli(o);
+    const cfg = machineConfigFromCli(o, { writeback: true });
     machine = new Machine(cfg);
     sched = new Scheduler(machine, { quantum: o.quantum, maxInsns: parseMaxInsns(o.maxInsns) });
     warmUpEngine();
@@ -168,6 +196,7 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
   stdin.pause();
   stdin.unref?.();
   progress.done();
+  writeBack(o, machine);
   const wallNs = Number(process.hrtime.bigint() - wall0);
   if (!o.quiet) {
     const per = machine.harts.map((h) => `hart${h.id}=${h.instret}`).join(' ');

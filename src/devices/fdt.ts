@@ -444,6 +444,12 @@ export interface VirtDtbConfig {
    * which read as zero and ignore writes.
    */
   plicNdev?: number;
+  /**
+   * The 8 virtio_mmio transport nodes of QEMU's virt (0x10001000 + 0x1000 * i, PLIC sources
+   * 1 + i; src/devices/virtio-mmio.ts). The board always has them, with or without a device
+   * behind them, as QEMU does; the built-in hypervisor's guests have none.
+   */
+  virtioMmio?: boolean;
   /** The goldfish RTC node rtc@101000 (PLIC source 11; src/devices/goldfish-rtc.ts). */
   rtc?: boolean;
 }
@@ -456,8 +462,9 @@ const u64pair = (hi32: number, lo32: number) => [hi32, lo32];
 /**
  * The device tree QEMU 7.2 generates for `-M virt` (single socket, SiFive CLINT + PLIC),
  * restricted to the devices hvtrace emulates: cpus, memory, clint, plic, the ns16550a UART
- * and the SiFive test device with its syscon poweroff/reboot nodes. Not emitted, because
- * they are not emulated: pmu, fw-cfg, flash, platform-bus, rtc, pci, virtio-mmio. Never
+ * and the SiFive test device with its syscon poweroff/reboot nodes, and (`virtioMmio`) the 8
+ * virtio-mmio transports. Not emitted, because they are not emulated: pmu, fw-cfg, flash,
+ * platform-bus, rtc, pci. Never
  * emitted: /chosen/rng-seed (it would make runs differ).
  *
  * Node order, property order, names and phandle numbers mirror QEMU's blob (QEMU creates
@@ -585,6 +592,20 @@ export function buildVirtDtb(cfg: VirtDtbConfig): Uint8Array {
   b.prop('reg', reg(0x10_0000n, 0x1000n));
   b.prop('compatible', ['sifive,test1', 'sifive,test0', 'syscon']);
   b.endNode();
+
+  if (cfg.virtioMmio) {
+    // QEMU 7.2 create_fdt_virtio adds them in ascending order, each node in front of the ones
+    // before it (qemu_fdt_add_subnode), so the blob lists them from 0x10008000 down.
+    for (let i = 7; i >= 0; i--) {
+      const base = 0x1000_1000 + 0x1000 * i;
+      b.beginNode(`virtio_mmio@${base.toString(16)}`);
+      b.prop('interrupts', [1 + i]);
+      b.prop('interrupt-parent', [plicPh]);
+      b.prop('reg', reg(BigInt(base), 0x1000n));
+      b.prop('compatible', 'virtio,mmio');
+      b.endNode();
+    }
+  }
 
   // PLIC contexts: per hart, M-mode (MEIP = 11) then S-mode (SEIP = 9).
   const plicIrqs: number[] = [];

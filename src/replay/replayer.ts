@@ -43,6 +43,8 @@ import { Recorder, RamWriteTracker, stateDigest, restoreCheckpoint } from '../tr
 import { EVENT_KINDS, words, type EventBatch, type TraceEvent } from '../trace/model.js';
 import { payloadBytes } from '../trace/store.js';
 import { StoredEventFeed, type StoredColumns } from '../trace/event-feed.js';
+import { TraceDiskBackend } from '../trace/drive.js';
+import type { DiskBackend, DriveConfig } from '../devices/virtio-blk.js';
 import { Machine, type MachineConfig, type HaltInfo, type Image, type MachineSnapshot } from '../board/machine.js';
 import { DEFAULT_QUANTUM, type Scheduler } from '../sched/scheduler.js';
 import { HartState, type Hart } from '../hart/hart.js';
@@ -60,6 +62,11 @@ import { EventComparer, hex, type Divergence } from '../diff/compare.js';
 export interface ReplayOpenOptions extends SymbolOptions {
   /** Replay despite image / version / status mismatches (they become warnings). */
   force?: boolean;
+  /**
+   * Disk images given for the trace's drives (`replay --drive file=PATH`), in drive order: each
+   * must be the image recorded (sha256), and serves the blocks the trace lacks.
+   */
+  drives?: readonly DiskBackend[];
 }
 
 /** Symbols beyond the ELF images in the trace (src/image/symbols.ts). */
@@ -144,6 +151,18 @@ function checkReplayable(reader: TraceReader, opts: ReplayOpenOptions): OpenedTr
   if (problems.length > 0 && !opts.force) {
     throw new TraceError(`${path}: cannot replay: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : ''}; use --force to replay anyway`);
   }
+  const given = opts.drives ?? [];
+  if (given.length > (m.drives?.length ?? 0)) {
+    throw new TraceError(`${path}: cannot replay with ${given.length} --drive: the recording had ${m.drives?.length ?? 0} drive${m.drives?.length === 1 ? '' : 's'}`);
+  }
+  const drives = (m.drives ?? []).map((d, k): DriveConfig => {
+    const g = given[k];
+    if (g && g.sha256 !== d.sha256) {
+      // Never forced: the blocks it would serve are not the ones the guest read.
+      throw new TraceError(`${path}: cannot replay: drive ${k} (${g.name}) changed since the recording (sha256 ${short(g.sha256)}, ${g.size} bytes; recorded ${d.name}: sha256 ${short(d.sha256)}, ${d.size} bytes)`);
+    }
+    return { backend: new TraceDiskBackend(d.name, d.sha256, d.size, reader.diskBlocks(k, 0), g ?? null), readonly: d.readonly };
+  });
   const machineConfig: MachineConfig = {
     ramSize: m.ramSize,
     harts: m.harts,
@@ -152,6 +171,8 @@ function checkReplayable(reader: TraceReader, opts: ReplayOpenOptions): OpenedTr
     initrd: images.get('initrd'),
     append: m.append,
     dtb: images.get('dtb'),
+    ...(drives.length > 0 ? { drives } : {}),
+    ...(m.rngSeed !== undefined ? { rngSeed: m.rngSeed } : {}),
     ...(m.guests ? {
       guests: m.guests.map((g, k) => ({
         image: images.get(`guest${k}`)!, vcpus: g.vcpus, memSize: g.memSize, append: g.append, initrd: images.get(`guest${k}-initrd`),

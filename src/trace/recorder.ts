@@ -658,6 +658,11 @@ export class RecordSession {
       throw e;
     }
     RamWriteTracker.of(this.machine);
+    // Every image block the guest reads goes into the trace when first read (a replay needs no
+    // image file); the overlay of its writes at the end (finish).
+    this.machine.blks.forEach((b, k) => {
+      b.disk.onBaseRead = (block, data) => this.writer.addDiskBlocks([{ drive: k, layer: 0, block, data }]);
+    });
     const loaded: LoadedImageInfo[] = this.machine.images.map((i) => ({ name: i.name, role: i.role, base: i.base, size: i.size, entry: i.entry }));
     this.writer.setMeta('loaded_images', JSON.stringify(loaded));
     const userConsole = opts.onConsole;
@@ -784,6 +789,9 @@ export class RecordSession {
       totalInstret: this.machine.harts.reduce((s, h) => s + h.instret, 0),
       vtime: this.scheduler.time,
     };
+    this.machine.blks.forEach((b, k) => {
+      this.writer.addDiskBlocks(b.disk.overlayBlocks().map(([block, data]) => ({ drive: k, layer: 1 as const, block, data })));
+    });
     this.writer.finish(st, { exit, counts });
     return { path: this.writer.path, status: st, exit, events: this.recorder.seq, totalInstret: counts.totalInstret! };
   }

@@ -114,6 +114,8 @@ import { Packr } from 'msgpackr/pack';
 import { EVENT_KINDS, EventBatch, type EventKind, type TraceEvent } from './model.js';
 import type { WireBatch } from './wire.js';
 import type { Image, MachineConfig, LoadedRole } from '../board/machine.js';
+import type { DriveConfig } from '../devices/virtio-blk.js';
+import { TraceDiskBackend } from './drive.js';
 import { symbolListText, parseSymbolListText, type StoredSymbols } from '../image/symbols.js';
 import { SQL_NAME_FUNCTIONS } from './names.js';
 
@@ -194,6 +196,23 @@ export interface StoredMachineConfig {
   readonly rtc?: { readonly base: number };
   /** Guests of the built-in hypervisor (images in roles 'guest<k>' / 'guest<k>-initrd'). */
   readonly guests?: readonly StoredGuestConfig[];
+  /** virtio-blk drives: the image by reference (its blocks are in table disk_blocks). */
+  readonly drives?: readonly StoredDrive[];
+  /** virtio-rng's PRNG seed (no virtio-rng when absent). */
+  readonly rngSeed?: number;
+}
+
+/** A virtio-blk drive as stored (MachineConfig.drives). */
+export interface StoredDrive extends ImageRef {
+  readonly readonly: boolean;
+}
+
+/** A disk block of a recording (table disk_blocks): layer 0 = read from the image, 1 = overlay. */
+export interface DiskBlockRow {
+  readonly drive: number;
+  readonly layer: 0 | 1;
+  readonly block: number;
+  readonly data: Uint8Array;
 }
 
 /** One guest of the built-in hypervisor, as stored (MachineConfig.guests). */
@@ -404,6 +423,10 @@ export function storedMachineConfig(cfg: MachineConfig): { machine: StoredMachin
     ...(cfg.append !== undefined ? { append: cfg.append } : {}),
     ...(cfg.dtb ? { dtb: ref(cfg.dtb, 'dtb') } : {}),
     ...(cfg.rtc ? { rtc: { base: cfg.rtc.base } } : {}),
+    ...(cfg.drives && cfg.drives.length > 0 ? {
+      drives: cfg.drives.map((d): StoredDrive => ({ name: d.backend.name, sha256: d.backend.sha256, size: d.backend.size, readonly: d.readonly })),
+    } : {}),
+    ...(cfg.rngSeed !== undefined ? { rngSeed: cfg.rngSeed } : {}),
     ...(cfg.guests && cfg.guests.length > 0 ? {
       guests: cfg.guests.map((g, k): StoredGuestConfig => ({
         image: ref(g.image, `guest${k}`)!,
@@ -495,6 +518,8 @@ export interface TraceSink {
   addDigest(d: DigestRow): void;
   addCheckpoint(info: Omit<CheckpointInfo, 'id'>, state: Uint8Array, pages: readonly PageRef[], pageBytes: (index: number) => Uint8Array): number;
   hasPage(hash: Uint8Array): boolean;
+  /** Store disk blocks (table disk_blocks; contents content-addressed in `pages`). */
+  addDiskBlocks(rows: readonly DiskBlockRow[]): void;
   setMeta(key: string, value: string): void;
   flush(): void;
   finish(status: 'complete' | 'aborted', result?: { exit?: ExitInfo | null; counts?: Partial<TraceCounts> }): void;
@@ -976,6 +1001,23 @@ export class TraceWriter implements TraceSink {
     return id;
   }
 
+  addDiskBlocks(rows: readonly DiskBlockRow[]): void {
+    this.checkOpen();
+    if (rows.length === 0) return;
+    const ins = this.db.prepare('INSERT OR REPLACE INTO disk_blocks (drive, layer, block, hash) VALUES (?, ?, ?, ?)');
+    this.guarded(() => this.db.transaction(() => {
+      for (const r of rows) {
+        const hash = createHash('sha256').update(r.data).digest();
+        const hex = hash.toString('hex');
+        if (!this.knownPages.has(hex)) {
+          this.insPage.run(hash, deflateRawSync(r.data, { level: 1 }));
+          this.knownPages.add(hex);
+        }
+        ins.run(r.drive, r.layer, r.block, hash);
+      }
+    })());
+  }
+
   /** Console chunks and bytes added so far (for checkpoints). */
   get consolePosition(): { seq: number; bytes: number } {
     return { seq: this.consoleSeq + this.pendingConsole.length, bytes: this.consoleBytesN };
@@ -1447,6 +1489,8 @@ export class TraceReader {
       initrd: img(m.initrd, 'initrd'),
       append: m.append,
       dtb: img(m.dtb, 'dtb'),
+      ...(m.drives ? { drives: m.drives.map((d, k) => traceDrive(this, d, k)) } : {}),
+      ...(m.rngSeed !== undefined ? { rngSeed: m.rngSeed } : {}),
       ...(m.rtc ? { rtc: { base: m.rtc.base } } : {}),
       ...(m.guests ? {
         guests: m.guests.map((g, k) => ({
@@ -1647,6 +1691,19 @@ export class TraceReader {
     }
     return { ...TraceReader.ckInfo(r), state, pages };
   }
+  /**
+   * The disk blocks of one drive and layer (disk_blocks), by block index; empty for a trace
+   * recorded before drives were stored.
+   */
+  diskBlocks(drive: number, layer: 0 | 1): Map<number, Uint8Array> {
+    const out = new Map<number, Uint8Array>();
+    const has = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'disk_blocks'").get();
+    if (!has) return out;
+    const rows = this.db.prepare('SELECT block, hash FROM disk_blocks WHERE drive = ? AND layer = ? ORDER BY block').raw().all(drive, layer) as [number | bigint, Buffer][];
+    for (const [b, h] of rows) out.set(Number(b), this.page(h));
+    return out;
+  }
+
   page(hash: Uint8Array): Uint8Array {
     const r = this.db.prepare('SELECT data FROM pages WHERE hash = ?').pluck().get(Buffer.from(hash)) as Buffer | undefined;
     if (!r) throw new TraceError(`${this.path}: page ${Buffer.from(hash).toString('hex')} is missing`);
@@ -1840,4 +1897,9 @@ export function toJson(v: unknown): string {
     return x;
   });
   return s.replace(/"\\u0000big:(-?\d+)"/g, '$1');
+}
+
+/** A drive of a stored configuration, its image served from the trace's disk blocks. */
+function traceDrive(reader: TraceReader, d: StoredDrive, k: number): DriveConfig {
+  return { backend: new TraceDiskBackend(d.name, d.sha256, d.size, reader.diskBlocks(k, 0)), readonly: d.readonly };
 }

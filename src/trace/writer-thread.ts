@@ -32,7 +32,7 @@ import { closeSync, openSync } from 'node:fs';
 import type { EventBatch } from './model.js';
 import {
   TraceError, checkTracePath, tempTracePath, type TraceSink, type TraceInit, type TraceCreateOptions, type DigestRow, type PageRef,
-  type CheckpointInfo, type ExitInfo, type TraceCounts,
+  type CheckpointInfo, type ExitInfo, type TraceCounts, type DiskBlockRow,
 } from './store.js';
 import { WireEncoder, type WireBatchMsg } from './wire.js';
 
@@ -53,6 +53,7 @@ export type WriterRequest =
   | { op: 'digest'; d: DigestRow }
   | { op: 'checkpoint'; info: Omit<CheckpointInfo, 'id'>; state: Uint8Array; pages: PageRef[]; bytes: Uint8Array[] }
   | { op: 'meta'; key: string; value: string }
+  | { op: 'disk'; rows: DiskBlockRow[] }
   | { op: 'flush' }
   | { op: 'finish'; id: number; status: 'complete' | 'aborted'; result: { exit?: ExitInfo | null; counts?: Partial<TraceCounts> } }
   | { op: 'close'; id: number }
@@ -162,6 +163,11 @@ export class ThreadedTraceWriter implements TraceSink {
   flush(): void {
     this.checkOpen();
     this.post({ op: 'flush' });
+  }
+
+  addDiskBlocks(rows: readonly DiskBlockRow[]): void {
+    this.checkOpen();
+    if (rows.length > 0) this.post({ op: 'disk', rows: rows.map((r) => ({ ...r, data: Uint8Array.from(r.data) })) });
   }
 
   hasPage(hash: Uint8Array): boolean {

@@ -57,6 +57,7 @@ function apply(m: WriterRequest): void {
     case 'queued': w.addQueuedInput(m.vtime, m.data); break;
     case 'digest': w.addDigest(m.d); break;
     case 'meta': w.setMeta(m.key, m.value); break;
+    case 'disk': w.addDiskBlocks(m.rows); break;
     case 'flush': w.flush(); break;
     case 'checkpoint': {
       const at = new Map(m.pages.map((p, k) => [p.index, k]));
