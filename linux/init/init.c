@@ -335,6 +335,59 @@ static void t_mounts(void)
     }
 }
 
+/* ---------------------------------------------------------------- root=DEV: switch root ---- */
+
+/*
+ * With root=DEV on the command line this initramfs is only the way in, as a distribution's is:
+ * mount DEV (ext2; read-only unless "rw") on /root, make it / (MS_MOVE + chroot, what
+ * switch_root does) and exec its /sbin/init with our argv and environment.  The kernel itself
+ * never looks at root= while the initramfs has an /init (init/main.c), so without this the
+ * built-in initramfs would always win.  Returns 0 when there is no root=, 1 when switching failed.
+ */
+#define MS_RDONLY 1UL
+#define MS_MOVE 8192UL
+static int switch_root(char **argv)
+{
+    static char cl[1024];
+    if (slurp("/proc/cmdline", cl, sizeof cl) < 0)
+        return 0;
+    char dev[128];
+    u64 n = 0;
+    for (const char *p = cl; *p;) {
+        while (*p == ' ')
+            p++;
+        if (p[0] == 'r' && p[1] == 'o' && p[2] == 'o' && p[3] == 't' && p[4] == '=') {
+            p += 5;
+            n = 0;
+            while (*p && *p != ' ' && n < sizeof dev - 1)
+                dev[n++] = *p++;
+        }
+        while (*p && *p != ' ')
+            p++;
+    }
+    if (n == 0)
+        return 0;
+    dev[n] = 0;
+    u64 flags = has_word(cl, "rw") ? 0 : MS_RDONLY;
+    out("hvtrace-init: root=");
+    out(dev);
+    out(flags ? " (ro)" : " (rw)");
+    out(": mounting it on /root (ext2) and running its /sbin/init");
+    flush();
+    long r = SYS5(__NR_mount, dev, "/root", "ext2", flags, 0);
+    if (r == 0 && (r = SYS1(__NR_chdir, "/root")) == 0 && (r = SYS5(__NR_mount, ".", "/", 0, MS_MOVE, 0)) == 0 &&
+        (r = SYS1(__NR_chroot, ".")) == 0 && (r = SYS1(__NR_chdir, "/")) == 0)
+        r = SYS3(__NR_execve, "/sbin/init", argv, envp_g);
+    failures++;
+    out("hvtrace-init: switching to ");
+    out(dev);
+    out(" FAIL (errno ");
+    outi(-r);
+    out(")");
+    flush();
+    return 1;
+}
+
 static char cmdline[1024];
 
 static void t_info(void)
@@ -808,9 +861,11 @@ int cmain(long *sp)
         }
     }
     say("start");
-    if (SYS0(__NR_getpid) == 1)
+    if (SYS0(__NR_getpid) == 1) {
         t_mounts(); /* only as the machine's init: never over a host's /proc, /sys, /dev */
-    else
+        if (switch_root(argv))
+            power_off();
+    } else
         self = argv[0];
     t_info();
     t_fork_exec();
