@@ -136,6 +136,7 @@ program.command('replay').description('replay a trace and report the first diver
   .option('--events <N>', 'with --to: events to show before the position (default 8)')
   .option('--no-digests', 'do not compare the stored state digests')
   .option('--console', 'print the guest console output while replaying')
+  .option('--drive <SPEC>', 'file=PATH: the image of a recorded drive (repeatable, in drive order; optional: the trace holds every block the guest read; must be the image recorded)', (v: string, prev: string[] = []) => [...prev, v])
   .option(...SYMBOLS_OPTION)
   .option('--gdb <[HOST:]PORT>', 'serve a gdb client (gdb-multiarch: target remote HOST:PORT) at the start, or at --to POS; forwards and backwards (127.0.0.1 unless HOST; port 0: any free port)')
   .action(async (file: string, opts) => {

@@ -12,6 +12,9 @@ import { TraceError, TraceReader } from '../trace/store.js';
 import { describeEvent, loadSymbolFiles, privName } from './inspect.js';
 import { out } from './output.js';
 import { configureEngine, warmUpEngine } from './engine.js';
+import { parseDriveSpec, FileDiskBackend } from './drive.js';
+import { ImageError } from '../image/loader.js';
+import type { DiskBackend } from '../devices/virtio-blk.js';
 
 export interface ReplayCliOptions {
   to?: string;
@@ -24,6 +27,27 @@ export interface ReplayCliOptions {
   symbols?: string[];
   /** --gdb [HOST:]PORT: serve a gdb client instead of replaying to the end. */
   gdb?: string;
+  /** --drive file=PATH (repeatable): the recorded drives' images, for blocks the trace lacks. */
+  drive?: string[];
+}
+
+/**
+ * `replay --drive file=PATH`: a recording's image, in drive order. Optional (the trace holds
+ * every block the guest read); when given it must be the image recorded (sha256: checked by
+ * openForReplay), and serves blocks a trace cut short lacks.
+ */
+function replayDrives(specs: readonly string[] | undefined): DiskBackend[] | undefined {
+  if (!specs || specs.length === 0) return undefined;
+  try {
+    return specs.map((s) => {
+      const d = parseDriveSpec(s);
+      if (d.writeback || d.ifNone) throw new ImageError(`--drive ${s}: replay takes file=PATH only (the replay's writes stay in memory)`);
+      return new FileDiskBackend(d.file, false);
+    });
+  } catch (e) {
+    if (e instanceof ImageError) throw new TraceError(e.message);
+    throw e;
+  }
 }
 
 
@@ -163,6 +187,7 @@ export function replayCommand(file: string, o: ReplayCliOptions): number {
   configureEngine();
   try {
     const symbols = loadSymbolFiles(o.symbols);
+    const drives = replayDrives(o.drive);
     if (o.to === undefined && o.events !== undefined) {
       throw new TraceError(`--events ${o.events}: it sets how many events are shown before --to POS; give --to, or leave --events out`);
     }
@@ -171,7 +196,7 @@ export function replayCommand(file: string, o: ReplayCliOptions): number {
       const n = o.events === undefined ? 8 : Number(o.events);
       if (!Number.isInteger(n) || n < 0) throw new TraceError(`--events ${o.events}: expected a non-negative integer`);
       warmUpEngine();
-      const r = seek(file, o.to, { force: o.force, events: n, symbols });
+      const r = seek(file, o.to, { force: o.force, events: n, symbols, drives });
       hsNames = hypervisorTrace(file);
       out(o.json ? `${JSON.stringify(seekJson(r))}\n` : `${seekText(r, file)}\n`);
       return r.divergence ? 1 : 0;
@@ -180,6 +205,7 @@ export function replayCommand(file: string, o: ReplayCliOptions): number {
     const r = replay(file, {
       force: o.force,
       symbols,
+      drives,
       digests: o.digests !== false,
       onConsole: o.console ? (b) => out(Buffer.from(b).toString('latin1')) : undefined,
     });
