@@ -18,7 +18,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PFX=${CROSS_PREFIX:-riscv64-unknown-elf-}
-MARCH=rv64gc_zihintpause_h
+MARCH=rv64gc_zihintpause_h_zba_zbb_zbc_zbs
 ASFLAGS=(-march=$MARCH -mpriv-spec=1.12)
 OUT=$ROOT/test/fixtures/disasm-expected.json
 TMP=$(mktemp -d)
@@ -47,8 +47,8 @@ for (const op of OPC) {
     w = (w & ~(31 << 20)) | (reg() << 20);
     if (rnd() % 5 === 0) w &= 0x000fffff; // small/zero immediates
     if (op === 0x53) { w = (w & 0x01ffffff) | (pick(FP7) << 25); if (rnd() & 1) w = (w & ~(31 << 20)) | ((rnd() & 3) << 20); }
-    if (op === 0x33 || op === 0x3b) w = (w & 0x01ffffff) | (pick([0, 1, 0x20]) << 25);
-    if (op === 0x13 || op === 0x1b) { if (rnd() & 1) w = (w & 0x03ffffff) | (pick([0, 0x10]) << 26); }
+    if (op === 0x33 || op === 0x3b) w = (w & 0x01ffffff) | (pick([0, 1, 0x20, 0x04, 0x05, 0x07, 0x10, 0x14, 0x24, 0x30, 0x34]) << 25);
+    if (op === 0x13 || op === 0x1b) { if (rnd() & 1) w = (w & 0x03ffffff) | (pick([0, 0x10, 0x02, 0x0a, 0x12, 0x18, 0x1a]) << 26); }
     if (op === 0x2f) w = (w & 0x07ff8fff) | (pick(AMO5) << 27) | (pick([2, 3]) << 12);
     if (op === 0x0f && rnd() % 4 !== 0) w &= 0x0ff0f07f; // fm=0, rd=rs1=0 mostly
     if (op === 0x73 && rnd() % 3 === 0) w = (w & 0xfe0fffff & ~0x7000) | (pick([0x08, 0x09, 0x11, 0x31, 0x18, 0x30, 0x32, 0x34, 0x36, 0x37]) << 25) | (pick([0, 4]) << 12) | ((rnd() & 3) << 20);

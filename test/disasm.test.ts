@@ -45,6 +45,17 @@ function symbolize(a: bigint): string | undefined {
 
 const gpSym = symbols.find((s) => s.name === '__global_pointer$');
 
+/**
+ * Instructions newer than the fixture's objdump (binutils 2.40 has no Zicond): objdump prints
+ * them as .4byte; their disassembly is pinned in test/isa-bitmanip.test.ts instead.
+ */
+const newerThanObjdump = new Set(['czero.eqz', 'czero.nez']);
+const newer = (insn: string): boolean => {
+  if (insn.length !== 8) return false;
+  const d = matchOpcode(parseInt(insn, 16) >>> 0);
+  return d !== undefined && newerThanObjdump.has(d.name);
+};
+
 describe('disassemble() vs GNU objdump fixture', () => {
   it('fixture is present and non-trivial', () => {
     expect(fixture.entries.length).toBeGreaterThan(1000);
@@ -56,6 +67,7 @@ describe('disassemble() vs GNU objdump fixture', () => {
     const bad: string[] = [];
     for (const e of fixture.entries) {
       const r = disassemble(parseInt(e.insn, 16) >>> 0, BigInt('0x' + e.pc), opts);
+      if (newer(e.insn)) continue;
       if (r.text !== e.text || r.length !== e.insn.length / 2) {
         bad.push(`${e.pc}: ${e.insn}: expected "${e.text}" got "${r.text}" (len ${r.length})`);
       }
@@ -102,7 +114,7 @@ describe('opcode table vs objdump', () => {
       const d = matchOpcode(parseInt(e.insn, 16) >>> 0);
       const mn = e.text.split('\t')[0]!;
       const illegal = mn === '.4byte';
-      if (illegal && d && !stricter.has(d.name)) bad.push(`${e.insn}: table says ${d.name}, objdump ${e.text}`);
+      if (illegal && d && !stricter.has(d.name) && !newerThanObjdump.has(d.name)) bad.push(`${e.insn}: table says ${d.name}, objdump ${e.text}`);
       if (!illegal && !d && !legacy.has(mn)) bad.push(`${e.insn}: table has no match, objdump ${e.text}`);
     }
     expect(bad).toEqual([]);

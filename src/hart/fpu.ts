@@ -4,7 +4,8 @@
  * NaN-boxing (§12.2), rounding-mode selection and mstatus.FS handling.
  */
 import { eaHi, type Hart } from './hart.js';
-import { Op } from '../isa/decode.js';
+import { Op, OP_FLAGS } from '../isa/decode.js';
+import { F_RM } from '../isa/insns.js';
 import * as SF from '../isa/softfloat.js';
 
 const scratch = new ArrayBuffer(8);
@@ -63,21 +64,9 @@ function setX32(xi: Int32Array, rd: number, v: number): void {
   xi[rd * 2 + 1] = v >> 31;
 }
 
-/** Ops that carry a rounding-mode field (reserved values are illegal, §11.2). */
-function hasRmSlow(op: number): boolean {
-  return (op >= Op.FMADD_S && op <= Op.FSQRT_S) || (op >= Op.FMADD_D && op <= Op.FSQRT_D) ||
-    op === Op.FCVT_W_S || op === Op.FCVT_WU_S || op === Op.FCVT_S_W || op === Op.FCVT_S_WU ||
-    op === Op.FCVT_L_S || op === Op.FCVT_LU_S || op === Op.FCVT_S_L || op === Op.FCVT_S_LU ||
-    op === Op.FCVT_S_D || op === Op.FCVT_D_S || op === Op.FCVT_W_D || op === Op.FCVT_WU_D ||
-    op === Op.FCVT_D_W || op === Op.FCVT_D_WU || op === Op.FCVT_L_D || op === Op.FCVT_LU_D ||
-    op === Op.FCVT_D_L || op === Op.FCVT_D_LU;
-}
-
-/** hasRmSlow as a table indexed by Op (one load instead of a chain of compares). */
-const HAS_RM = new Uint8Array(Op.COUNT);
-for (let op = 0; op < Op.COUNT; op++) HAS_RM[op] = hasRmSlow(op) ? 1 : 0;
+/** Ops that carry a rounding-mode field (reserved values are illegal, §11.2): F_RM in the table. */
 export function hasRm(op: number): boolean {
-  return HAS_RM[op] === 1;
+  return (OP_FLAGS[op]! & F_RM) !== 0;
 }
 
 export function execFp(h: Hart, op: number, ins: number, raw: number, rd: number, rs1: number, rs2: number, imm: number): void {

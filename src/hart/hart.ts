@@ -16,7 +16,9 @@
  */
 import { ROM_BASE, type Bus } from '../mem/bus.js';
 import type { MmioDevice } from '../mem/device.js';
-import { DecodeCache, DC_MASK, Op, X_SINK } from '../isa/decode.js';
+import { DecodeCache, DC_MASK, Op, X_SINK, OP_CLASS, OP_FLAGS } from '../isa/decode.js';
+import { Cls, F_CTRL } from '../isa/insns.js';
+import { execAlu } from './exec-alu.gen.js';
 import * as C from './constants.js';
 import { Pmp, PMP_R, PMP_W, PMP_X } from './pmp.js';
 import type { HartObserver, CsrWriter } from './observer.js';
@@ -364,12 +366,6 @@ export class Hart {
   // ======================================================================
   // Helpers for translated blocks (jit.ts)
   // ======================================================================
-  /** kind 0 sll, 1 srl, 2 sra on register pairs. */
-  shift(kind: number, rd: number, rs: number, sh: number): void {
-    if (kind === 0) sll(this.xi, rd, rs, sh);
-    else if (kind === 1) srl(this.xi, rd, rs, sh);
-    else sra(this.xi, rd, rs, sh);
-  }
   pcFromBig(v: bigint): number {
     const n = pcNumber(BigInt.asIntN(64, v));
     if (n === WILD || n === -WILD) this.wildPc = BigInt.asUintN(64, v);
@@ -1673,6 +1669,7 @@ export class Hart {
   private loop(end: number): void {
     const x = this.x, xi = this.xi, dv = this.dv, dc = this.dc;
     const dd = dc.data, dImm64 = dc.imm64;
+    const opClass = OP_CLASS, opFlags = OP_FLAGS;
     const tl = this.tlb[ACC_LOAD]!, ts = this.tlb[ACC_STORE]!;
     const jit = this.jit !== null && this.jit.enabled ? this.jit : null;
     // Translated blocks are looked up only where one can start: at loop entry (after a trap,
@@ -1721,11 +1718,9 @@ export class Hart {
       const rd = dd[b + 2]!, rs1 = dd[b + 3]!, rs2 = dd[b + 4]!, imm = dd[b + 5]!;
       let npc = pc + dd[b + 6]!;
       const op = dd[b + 1]!;
-      entry = op >= Op.JAL && op <= Op.BGEU;
+      entry = (opFlags[op]! & F_CTRL) !== 0;
       // ---- execute ----
       switch (op) {
-        case Op.LUI: setI32(xi, rd, imm); break;
-        case Op.AUIPC: { const v = pc + imm; xi[rd * 2] = v | 0; xi[rd * 2 + 1] = Math.floor(v / TWO32); break; }
         case Op.JAL: { xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = Math.floor(npc / TWO32); npc = pc + imm; break; }
         case Op.JALR: {
           const hi = xi[rs1 * 2 + 1]!, lo = xi[rs1 * 2]!;
@@ -1758,6 +1753,9 @@ export class Hart {
         case Op.SH: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4094 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 2, rs2); if (o >= 0) dv.setInt16(o, xi[rs2 * 2]!, true); break; }
         case Op.SW: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4092 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 4, rs2); if (o >= 0) dv.setInt32(o, xi[rs2 * 2]!, true); break; }
         case Op.SD: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4088 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 8, rs2); if (o >= 0) { dv.setInt32(o, xi[rs2 * 2]!, true); dv.setInt32(o + 4, xi[rs2 * 2 + 1]!, true); } break; }
+        // ---- BEGIN GENERATED: hot operations of src/isa/insns.ts (scripts/gen-insns.mjs; do not edit) ----
+        case Op.LUI: { const v = imm; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
+        case Op.AUIPC: { const v = pc + imm; xi[rd * 2] = v | 0; xi[rd * 2 + 1] = Math.floor(v / 4294967296); break; }
         case Op.ADDI: x[rd] = x[rs1]! + dImm64[s]!; break;
         case Op.XORI: x[rd] = x[rs1]! ^ dImm64[s]!; break;
         case Op.ORI: x[rd] = x[rs1]! | dImm64[s]!; break;
@@ -1777,11 +1775,13 @@ export class Hart {
         case Op.ADDW: { const v = (xi[rs1 * 2]! + xi[rs2 * 2]!) | 0; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
         case Op.SUBW: { const v = (xi[rs1 * 2]! - xi[rs2 * 2]!) | 0; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
         case Op.FENCE: break;
+        // ---- END GENERATED ----
         default:
-          // Rare integer ops live in execRare, so that their first execution (type feedback
-          // V8 has not seen yet) deoptimizes that small function, not this loop.
-          if (op >= Op.SLTI && op <= Op.FENCE_I) {
-            this.execRare(op, rd, rs1, rs2, imm);
+          // Rare integer ops live in execAlu (generated from the instruction table), so that
+          // their first execution (type feedback V8 has not seen yet) deoptimizes that small
+          // function, not this loop.
+          if (opClass[op] === Cls.ALU) {
+            execAlu(x, xi, op, rd, rs1, rs2, imm);
             break;
           }
           // No doubles cross this call (they would be boxed): a jump sets this.jumped + this.pc.
@@ -1802,38 +1802,6 @@ export class Hart {
       }
       this.pc = npc;
       this.steps++;
-    }
-  }
-
-  /** Rarely executed integer instructions (kept out of the interpreter loop, see there). */
-  private execRare(op: number, rd: number, rs1: number, rs2: number, imm: number): void {
-    const x = this.x, xi = this.xi;
-    switch (op) {
-      case Op.SLTI: { const h = xi[rs1 * 2 + 1]!, ih = imm >> 31; xi[rd * 2] = h < ih || (h === ih && (xi[rs1 * 2]! >>> 0) < (imm >>> 0)) ? 1 : 0; xi[rd * 2 + 1] = 0; break; }
-      case Op.SLTIU: { const h = xi[rs1 * 2 + 1]! >>> 0, ih = (imm >> 31) >>> 0; xi[rd * 2] = h < ih || (h === ih && (xi[rs1 * 2]! >>> 0) < (imm >>> 0)) ? 1 : 0; xi[rd * 2 + 1] = 0; break; }
-      case Op.SLL: sll(xi, rd, rs1, xi[rs2 * 2]! & 63); break;
-      case Op.SLT: { const v = lt(xi, rs1, rs2) ? 1 : 0; xi[rd * 2] = v; xi[rd * 2 + 1] = 0; break; }
-      case Op.SRL: srl(xi, rd, rs1, xi[rs2 * 2]! & 63); break;
-      case Op.SRA: sra(xi, rd, rs1, xi[rs2 * 2]! & 63); break;
-      case Op.SRAIW: setI32(xi, rd, xi[rs1 * 2]! >> imm); break;
-      case Op.SLLW: setI32(xi, rd, xi[rs1 * 2]! << (xi[rs2 * 2]! & 31)); break;
-      case Op.SRLW: setI32(xi, rd, xi[rs1 * 2]! >>> (xi[rs2 * 2]! & 31) | 0); break;
-      case Op.SRAW: setI32(xi, rd, xi[rs1 * 2]! >> (xi[rs2 * 2]! & 31)); break;
-      case Op.MUL: x[rd] = x[rs1]! * x[rs2]!; break;
-      case Op.MULH: x[rd] = (x[rs1]! * x[rs2]!) >> 64n; break;
-      case Op.MULHSU: x[rd] = (x[rs1]! * BigInt.asUintN(64, x[rs2]!)) >> 64n; break;
-      case Op.MULHU: x[rd] = (BigInt.asUintN(64, x[rs1]!) * BigInt.asUintN(64, x[rs2]!)) >> 64n; break;
-      case Op.DIV: { const a = x[rs1]!, b = x[rs2]!; x[rd] = b === 0n ? -1n : (b === -1n ? -a : a / b); break; }
-      case Op.DIVU: { const a = BigInt.asUintN(64, x[rs1]!), b = BigInt.asUintN(64, x[rs2]!); x[rd] = b === 0n ? -1n : a / b; break; }
-      case Op.REM: { const a = x[rs1]!, b = x[rs2]!; x[rd] = b === 0n ? a : (b === -1n ? 0n : a % b); break; }
-      case Op.REMU: { const a = BigInt.asUintN(64, x[rs1]!), b = BigInt.asUintN(64, x[rs2]!); x[rd] = b === 0n ? a : a % b; break; }
-      case Op.MULW: setI32(xi, rd, Math.imul(xi[rs1 * 2]!, xi[rs2 * 2]!)); break;
-      case Op.DIVW: { const a = xi[rs1 * 2]!, b = xi[rs2 * 2]!; setI32(xi, rd, b === 0 ? -1 : (b === -1 ? -a | 0 : (a / b) | 0)); break; }
-      case Op.DIVUW: { const a = xi[rs1 * 2]! >>> 0, b = xi[rs2 * 2]! >>> 0; setI32(xi, rd, b === 0 ? -1 : ((a / b) >>> 0) | 0); break; }
-      case Op.REMW: { const a = xi[rs1 * 2]!, b = xi[rs2 * 2]!; setI32(xi, rd, b === 0 ? a : (b === -1 ? 0 : (a % b) | 0)); break; }
-      case Op.REMUW: { const a = xi[rs1 * 2]! >>> 0, b = xi[rs2 * 2]! >>> 0; setI32(xi, rd, b === 0 ? a | 0 : (a % b) | 0); break; }
-      case Op.FENCE_I: this.fetchVa = NaN; break;
-      default: throw new Error(`internal: op ${op} is not a rare op`);
     }
   }
 
@@ -1955,12 +1923,13 @@ export class Hart {
         this.bus.resv.release(this);
         return;
       }
+      case Op.FENCE_I: this.fetchVa = NaN; return;
       default:
-        if (op >= Op.AMOSWAP_W && op <= Op.AMOMAXU_D && op !== Op.LR_D && op !== Op.SC_D) {
+        if (OP_CLASS[op] === Cls.AMO) {
           this.execAmo(op, rd, rs1, rs2);
           return;
         }
-        if (op >= Op.FLW) {
+        if (OP_CLASS[op] === Cls.FP) {
           execFp(this, op, ins, raw, rd, rs1, rs2, imm);
           return;
         }
@@ -2115,32 +2084,6 @@ function highestIrq(bits: number): number {
 function setI32(xi: Int32Array, rd: number, v: number): void {
   xi[rd * 2] = v;
   xi[rd * 2 + 1] = v >> 31;
-}
-
-/** 64-bit shifts on int32 register pairs (bigint shifts allocate). sh is 0..63. */
-function sll(xi: Int32Array, rd: number, rs: number, sh: number): void {
-  const lo = xi[rs * 2]!, hi = xi[rs * 2 + 1]!;
-  if (sh === 0) { xi[rd * 2] = lo; xi[rd * 2 + 1] = hi; }
-  else if (sh < 32) { xi[rd * 2 + 1] = (hi << sh) | (lo >>> (32 - sh)); xi[rd * 2] = lo << sh; }
-  else { xi[rd * 2 + 1] = lo << (sh - 32); xi[rd * 2] = 0; }
-}
-function srl(xi: Int32Array, rd: number, rs: number, sh: number): void {
-  const lo = xi[rs * 2]!, hi = xi[rs * 2 + 1]!;
-  if (sh === 0) { xi[rd * 2] = lo; xi[rd * 2 + 1] = hi; }
-  else if (sh < 32) { xi[rd * 2] = (lo >>> sh) | (hi << (32 - sh)); xi[rd * 2 + 1] = hi >>> sh; }
-  else { xi[rd * 2] = hi >>> (sh - 32); xi[rd * 2 + 1] = 0; }
-}
-function sra(xi: Int32Array, rd: number, rs: number, sh: number): void {
-  const lo = xi[rs * 2]!, hi = xi[rs * 2 + 1]!;
-  if (sh === 0) { xi[rd * 2] = lo; xi[rd * 2 + 1] = hi; }
-  else if (sh < 32) { xi[rd * 2] = (lo >>> sh) | (hi << (32 - sh)); xi[rd * 2 + 1] = hi >> sh; }
-  else { xi[rd * 2] = hi >> (sh - 32); xi[rd * 2 + 1] = hi >> 31; }
-}
-
-/** Signed 64-bit less-than on register pairs. */
-function lt(xi: Int32Array, a: number, b: number): boolean {
-  const ah = xi[a * 2 + 1]!, bh = xi[b * 2 + 1]!;
-  return ah < bh || (ah === bh && (xi[a * 2]! >>> 0) < (xi[b * 2]! >>> 0));
 }
 
 /** Bits 63:32 of x[rs1] + imm, given the low word `lo` of the sum (carry from the low words). */

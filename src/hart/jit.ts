@@ -15,7 +15,9 @@
  * module loading). Writes that bypass the harts (loader, firmware, checkpoint restore) call
  * `invalidateAll` or `invalidatePage`.
  */
-import { Op, D_OP, D_RD, D_RS1, D_RS2, D_IMM, D_LEN, D_INS, DecodeCache } from '../isa/decode.js';
+import { Op, D_OP, D_RD, D_RS1, D_RS2, D_IMM, D_LEN, D_INS, DecodeCache, OP_CLASS } from '../isa/decode.js';
+import { INSNS, Cls, expandSem } from '../isa/insns.js';
+import * as B from '../isa/bits.js';
 import type { Hart } from './hart.js';
 import { execFp as execFpRef, hasRm } from './fpu.js';
 import * as SF from '../isa/softfloat.js';
@@ -176,9 +178,10 @@ export class Jit {
     const src = `"use strict";\nlet S0 = h.steps; let lo = 0, hi = 0, o = 0;\nfor (;;) {\n${text}\n}\n`;
     let fn: BlockFn;
     try {
-      // The outer function binds execFp once; the block itself takes (h, x, xi, dv).
+      // The outer function binds execFp, softfloat and the bit helpers of instruction bodies
+      // once; the block itself takes (h, x, xi, dv, end).
       // eslint-disable-next-line @typescript-eslint/no-implied-eval
-      fn = new Function('execFp', 'SF', `return function block(h, x, xi, dv, end) {\nconst f = h.f, fi = h.fi;\n${src}}`)(execFpRef, SF) as BlockFn;
+      fn = new Function('execFp', 'SF', 'B', `return function block(h, x, xi, dv, end) {\nconst f = h.f, fi = h.fi;\n${src}}`)(execFpRef, SF, B) as BlockFn;
     } catch (e) {
       // A translator bug must not stop the guest: the interpreter runs this code instead.
       this.compileErrors.push(`${(e as Error).message} in block at pc 0x${pc.toString(16)}:\n${src}`);
@@ -240,9 +243,14 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
   const linkRd = `xi[${rd * 2}] = ${nlo}; xi[${rd * 2 + 1}] = ${nhi};`;
   const t = (text: string): Emitted => ({ text, ends: false });
   const end = (text: string): Emitted => ({ text, ends: true });
+  // Operations with a body in the instruction table: the same body the interpreter runs, with
+  // register numbers, immediate and pc as constants.
+  const sem = INSNS[op]!.sem;
+  if (sem !== undefined) {
+    const code = expandSem(sem, { kind: 'jit', rd, rs1, rs2, imm, imm64, pc });
+    return t(code === '' ? '' : `{ ${code} }`);
+  }
   switch (op) {
-    case Op.LUI: return t(`xi[${rd * 2}] = ${imm}; xi[${rd * 2 + 1}] = ${imm >> 31};`);
-    case Op.AUIPC: { const [a, b] = pair(pc + imm); return t(`xi[${rd * 2}] = ${a}; xi[${rd * 2 + 1}] = ${b};`); }
     case Op.JAL: return end(`${linkRd} ${taken(pc + imm)}`);
     case Op.JALR:
       // Same target computation as the interpreter (pcNumber for out-of-range registers).
@@ -285,50 +293,10 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
       // stx does device and page-crossing stores itself (-1).
       return t(`${sync} ${ea} o = h.stx(lo, hi, ${size}, ${rs2}); if (o >= 0) { ${fast}; } ${leave}`);
     }
-    case Op.ADDI: return t(`${X(rd)} = ${X(rs1)} + ${big(imm64)};`);
-    case Op.SLTI: return t(`{ const h_ = ${HI(rs1)}; xi[${rd * 2}] = h_ < ${imm >> 31} || (h_ === ${imm >> 31} && (${LO(rs1)} >>> 0) < ${imm >>> 0}) ? 1 : 0; xi[${rd * 2 + 1}] = 0; }`);
-    case Op.SLTIU: return t(`{ const h_ = ${HI(rs1)} >>> 0; xi[${rd * 2}] = h_ < ${(imm >> 31) >>> 0} || (h_ === ${(imm >> 31) >>> 0} && (${LO(rs1)} >>> 0) < ${imm >>> 0}) ? 1 : 0; xi[${rd * 2 + 1}] = 0; }`);
-    case Op.XORI: return t(`${X(rd)} = ${X(rs1)} ^ ${big(imm64)};`);
-    case Op.ORI: return t(`${X(rd)} = ${X(rs1)} | ${big(imm64)};`);
-    case Op.ANDI: return t(`${X(rd)} = ${X(rs1)} & ${big(imm64)};`);
-    case Op.SLLI: case Op.SRLI: case Op.SRAI: return t(shiftConst(op, rd, rs1, imm));
-    case Op.ADD: return t(`${X(rd)} = ${X(rs1)} + ${X(rs2)};`);
-    case Op.SUB: return t(`${X(rd)} = ${X(rs1)} - ${X(rs2)};`);
-    case Op.SLL: return t(`h.shift(0, ${rd}, ${rs1}, ${LO(rs2)} & 63);`);
-    case Op.SRL: return t(`h.shift(1, ${rd}, ${rs1}, ${LO(rs2)} & 63);`);
-    case Op.SRA: return t(`h.shift(2, ${rd}, ${rs1}, ${LO(rs2)} & 63);`);
-    case Op.SLT: return t(`{ const v_ = ${slt(rs1, rs2)} ? 1 : 0; xi[${rd * 2}] = v_; xi[${rd * 2 + 1}] = 0; }`);
-    case Op.SLTU: return t(`{ const v_ = ((${HI(rs1)} >>> 0) < (${HI(rs2)} >>> 0) || ((${HI(rs1)} >>> 0) === (${HI(rs2)} >>> 0) && (${LO(rs1)} >>> 0) < (${LO(rs2)} >>> 0))) ? 1 : 0; xi[${rd * 2}] = v_; xi[${rd * 2 + 1}] = 0; }`);
-    case Op.XOR: return t(`${X(rd)} = ${X(rs1)} ^ ${X(rs2)};`);
-    case Op.OR: return t(`${X(rd)} = ${X(rs1)} | ${X(rs2)};`);
-    case Op.AND: return t(`${X(rd)} = ${X(rs1)} & ${X(rs2)};`);
-    case Op.ADDIW: return t(set32(`(${LO(rs1)} + ${imm}) | 0`));
-    case Op.SLLIW: return t(set32(`${LO(rs1)} << ${imm}`));
-    case Op.SRLIW: return t(set32(`(${LO(rs1)} >>> ${imm}) | 0`));
-    case Op.SRAIW: return t(set32(`${LO(rs1)} >> ${imm}`));
-    case Op.ADDW: return t(set32(`(${LO(rs1)} + ${LO(rs2)}) | 0`));
-    case Op.SUBW: return t(set32(`(${LO(rs1)} - ${LO(rs2)}) | 0`));
-    case Op.SLLW: return t(set32(`${LO(rs1)} << (${LO(rs2)} & 31)`));
-    case Op.SRLW: return t(set32(`(${LO(rs1)} >>> (${LO(rs2)} & 31)) | 0`));
-    case Op.SRAW: return t(set32(`${LO(rs1)} >> (${LO(rs2)} & 31)`));
-    case Op.MUL: return t(`${X(rd)} = ${X(rs1)} * ${X(rs2)};`);
-    case Op.MULH: return t(`${X(rd)} = (${X(rs1)} * ${X(rs2)}) >> 64n;`);
-    case Op.MULHSU: return t(`${X(rd)} = (${X(rs1)} * BigInt.asUintN(64, ${X(rs2)})) >> 64n;`);
-    case Op.MULHU: return t(`${X(rd)} = (BigInt.asUintN(64, ${X(rs1)}) * BigInt.asUintN(64, ${X(rs2)})) >> 64n;`);
-    case Op.DIV: return t(`{ const a_ = ${X(rs1)}, b_ = ${X(rs2)}; ${X(rd)} = b_ === 0n ? -1n : (b_ === -1n ? -a_ : a_ / b_); }`);
-    case Op.DIVU: return t(`{ const a_ = BigInt.asUintN(64, ${X(rs1)}), b_ = BigInt.asUintN(64, ${X(rs2)}); ${X(rd)} = b_ === 0n ? -1n : a_ / b_; }`);
-    case Op.REM: return t(`{ const a_ = ${X(rs1)}, b_ = ${X(rs2)}; ${X(rd)} = b_ === 0n ? a_ : (b_ === -1n ? 0n : a_ % b_); }`);
-    case Op.REMU: return t(`{ const a_ = BigInt.asUintN(64, ${X(rs1)}), b_ = BigInt.asUintN(64, ${X(rs2)}); ${X(rd)} = b_ === 0n ? a_ : a_ % b_; }`);
-    case Op.MULW: return t(set32(`Math.imul(${LO(rs1)}, ${LO(rs2)})`));
-    case Op.DIVW: return t(`{ const a_ = ${LO(rs1)}, b_ = ${LO(rs2)}; ${set32(`b_ === 0 ? -1 : (b_ === -1 ? -a_ | 0 : (a_ / b_) | 0)`)} }`);
-    case Op.DIVUW: return t(`{ const a_ = ${LO(rs1)} >>> 0, b_ = ${LO(rs2)} >>> 0; ${set32(`b_ === 0 ? -1 : ((a_ / b_) >>> 0) | 0`)} }`);
-    case Op.REMW: return t(`{ const a_ = ${LO(rs1)}, b_ = ${LO(rs2)}; ${set32(`b_ === 0 ? a_ : (b_ === -1 ? 0 : (a_ % b_) | 0)`)} }`);
-    case Op.REMUW: return t(`{ const a_ = ${LO(rs1)} >>> 0, b_ = ${LO(rs2)} >>> 0; ${set32(`b_ === 0 ? a_ | 0 : (a_ % b_) | 0`)} }`);
-    case Op.FENCE: return t('');
     default: {
       const fp = emitFp(op, rd, rs1, rs2, ins, raw, sync, leave);
       if (fp !== null) return t(fp);
-      if (op >= Op.FLW) {
+      if (OP_CLASS[op] === Cls.FP) {
         // Floating point: the interpreter's own implementation, with pc and steps exact.
         return t(`${sync} execFp(h, ${op}, ${ins}, ${raw}, ${rd}, ${rs1}, ${rs2}, ${imm}); ${leave}`);
       }
@@ -384,23 +352,4 @@ const immSOf = (ins: number): number => ((ins >> 25) << 5) | ((ins >>> 7) & 0x1f
 /** lo/hi words of x[rs1] + imm (see Hart eaHi). */
 function eaOf(rs1: number, imm: number): string {
   return `lo = (xi[${rs1 * 2}] + ${imm}) | 0; hi = (xi[${rs1 * 2 + 1}] + ${imm >> 31} + ((lo >>> 0) < (xi[${rs1 * 2}] >>> 0) ? 1 : 0)) | 0;`;
-}
-
-function shiftConst(op: number, rd: number, rs1: number, sh: number): string {
-  const lo = `xi[${rs1 * 2}]`, hi = `xi[${rs1 * 2 + 1}]`;
-  const dlo = `xi[${rd * 2}]`, dhi = `xi[${rd * 2 + 1}]`;
-  if (sh === 0) return `{ const l_ = ${lo}, h_ = ${hi}; ${dlo} = l_; ${dhi} = h_; }`;
-  if (op === Op.SLLI) {
-    return sh < 32
-      ? `{ const l_ = ${lo}, h_ = ${hi}; ${dhi} = (h_ << ${sh}) | (l_ >>> ${32 - sh}); ${dlo} = l_ << ${sh}; }`
-      : `{ const l_ = ${lo}; ${dhi} = l_ << ${sh - 32}; ${dlo} = 0; }`;
-  }
-  if (op === Op.SRLI) {
-    return sh < 32
-      ? `{ const l_ = ${lo}, h_ = ${hi}; ${dlo} = (l_ >>> ${sh}) | (h_ << ${32 - sh}); ${dhi} = h_ >>> ${sh}; }`
-      : `{ const h_ = ${hi}; ${dlo} = h_ >>> ${sh - 32}; ${dhi} = 0; }`;
-  }
-  return sh < 32
-    ? `{ const l_ = ${lo}, h_ = ${hi}; ${dlo} = (l_ >>> ${sh}) | (h_ << ${32 - sh}); ${dhi} = h_ >> ${sh}; }`
-    : `{ const h_ = ${hi}; ${dlo} = h_ >> ${sh - 32}; ${dhi} = h_ >> 31; }`;
 }

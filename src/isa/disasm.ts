@@ -1,6 +1,6 @@
 /**
  * objdump-compatible RISC-V disassembler (RV64GC + Zicsr/Zifencei/Zihintpause
- * + privileged + H).
+ * + privileged + H + Zba/Zbb/Zbc/Zbs/Zicond).
  *
  * The reference is GNU objdump 2.40 (`riscv64-unknown-elf-objdump -d`, default
  * options, i.e. with aliases and ABI register names) disassembling an ELF whose
@@ -320,6 +320,16 @@ function dis32(i: number, c: Ctx): string {
       return c.out(n.slice(0, 3), `${X[rd]},${X[rs1]},${hex((i >>> 20) & 0x3f)}`);
     case 'SHIFTW':
       return c.out(n.slice(0, 3) + 'w', `${X[rd]},${X[rs1]},${hex((i >>> 20) & 0x1f)}`);
+    // Bitmanip immediate forms print with the register-form mnemonic, as the base shifts do
+    // (objdump 2.40: rori -> "ror", bclri -> "bclr", roriw -> "rorw"); slli.uw keeps its name.
+    case 'SHIFTB':
+      return c.out(n.slice(0, -1), `${X[rd]},${X[rs1]},${hex((i >>> 20) & 0x3f)}`);
+    case 'SHIFTBW':
+      return c.out(n.replace(/iw$/, 'w'), `${X[rd]},${X[rs1]},${hex((i >>> 20) & 0x1f)}`);
+    case 'SHIFTUW':
+      return c.out(n, `${X[rd]},${X[rs1]},${hex((i >>> 20) & 0x3f)}`);
+    case 'R1':
+      return c.out(n, `${X[rd]},${X[rs1]}`);
     case 'R': {
       if (rs1 === 0) {
         if (n === 'sub') return c.out('neg', `${X[rd]},${X[rs2]}`);
@@ -330,6 +340,7 @@ function dis32(i: number, c: Ctx): string {
         if (rs2 === 0) return c.out('sltz', `${X[rd]},${X[rs1]}`);
         if (rs1 === 0) return c.out('sgtz', `${X[rd]},${X[rs2]}`);
       }
+      if (n === 'add.uw' && rs2 === 0) return c.out('zext.w', `${X[rd]},${X[rs1]}`);
       return c.out(n, `${X[rd]},${X[rs1]},${X[rs2]}`);
     }
     case 'FENCE': {

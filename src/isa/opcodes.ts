@@ -24,6 +24,8 @@
  *    slliw/srliw/sraiw: 5-bit shamt, mask funct7 (imm[5]=1 is reserved, §5.2).
  */
 
+import { INSNS } from './insns.js';
+
 export type Format =
   | 'R' // rd, rs1, rs2 (integer)
   | 'I' // rd, rs1, imm (integer ALU)
@@ -234,6 +236,10 @@ for (const [n, f, r] of [
   add(n, M_F7RS2F3, OP_SYSTEM | f3(4) | f7(f) | rs2f(r), 'HLV', 'h');
 for (const [n, f] of [['hsv.b', 0x31], ['hsv.h', 0x33], ['hsv.w', 0x35], ['hsv.d', 0x37]] as const)
   add(n, M_SFENCE, OP_SYSTEM | f3(4) | f7(f), 'HSV', 'h');
+
+// ------------------------------------------------ from the instruction table ----
+// Extensions added through insns.ts carry their encoding there.
+for (const e of INSNS) if (e.enc !== undefined) add(e.name, e.enc.mask, e.enc.match, e.enc.fmt, e.ext);
 
 export const OPCODES: readonly OpcodeDef[] = Object.freeze(defs);
 

@@ -7,7 +7,7 @@
  * it is compiled again (50-180 ms of compile time for the loop). A Linux boot reaches new
  * paths for most of its length: measured, 17 deoptimizations of the loop, and a first boot in
  * a process took twice the CPU time of a second one. Rarely used paths are also kept out of
- * the loop (Hart.execRare, ldo/stx completing slow accesses themselves); this primer covers
+ * the loop (execAlu, ldo/stx completing slow accesses themselves); this primer covers
  * the rest (none of the loop's deoptimizations remain in a Linux boot) for ~70-90 ms.
  *
  * `primeInterpreter()` runs once per process, called explicitly before the first real machine
@@ -143,6 +143,10 @@ function sweep(a: Asm): void {
         case 'I': a.w(m | (rd << 7) | (rs1 << 15) | ((imm & 0xfff) << 20)); break;
         case 'SHIFT': a.w(m | (rd << 7) | (rs1 << 15) | ([0, 1, 31, 32, 63, 12][v % 6]! << 20)); break;
         case 'SHIFTW': a.w(m | (rd << 7) | (rs1 << 15) | ([0, 1, 31, 16, 5, 12][v % 6]! << 20)); break;
+        // Bitmanip (insns.ts): unary forms keep their rs2 field, immediate forms take a shamt.
+        case 'R1': a.w(m | (rd << 7) | (rs1 << 15)); break;
+        case 'SHIFTB': case 'SHIFTUW': a.w(m | (rd << 7) | (rs1 << 15) | ([0, 1, 31, 32, 63, 12][v % 6]! << 20)); break;
+        case 'SHIFTBW': a.w(m | (rd << 7) | (rs1 << 15) | ([0, 1, 31, 16, 5, 12][v % 6]! << 20)); break;
         case 'U': a.w(m | (rd << 7) | ([0x80000, 0x7ffff, 0x12345, 0, 0xfffff, 1][v % 6]! << 12)); break;
         case 'LOAD': case 'FLOAD': case 'S': case 'FSTORE': {
           // RAM (aligned, misaligned), page-crossing, UART, PLIC, unmapped / outside RAM.
