@@ -46,7 +46,7 @@ CREATE TABLE images (
 );
 
 -- One row per event, in global order (seq from 0, no gaps). Column use per kind: see the table
--- in src/trace/model.ts and the views below. payload = msgpack (msgpackr) map, or NULL;
+-- in src/trace/event-kinds.ts and the views below. payload = msgpack (msgpackr) map, or NULL;
 -- described by schemas/event-payload.schema.json.
 CREATE TABLE events (
   seq     INTEGER PRIMARY KEY,
@@ -55,7 +55,7 @@ CREATE TABLE events (
   instret INTEGER NOT NULL,         -- the hart's retired instructions at the event
   pc      INTEGER NOT NULL,
   priv    INTEGER NOT NULL,         -- 0 U, 1 S, 3 M: the privilege the event happened in
-  virt    INTEGER NOT NULL,         -- V (0 until the H extension)
+  virt    INTEGER NOT NULL,         -- V (H extension): 1 in a guest (VS / VU)
   kind    TEXT NOT NULL,
   a       INTEGER,
   b       INTEGER,
@@ -169,13 +169,13 @@ CREATE TABLE symbols (
   data   BLOB NOT NULL
 );
 
--- ---- one view per event kind, with readable column names ----
-
+-- ---- one view per event kind, with the kind's field names for a/b/c ----
+-- Generated from src/trace/event-kinds.ts (node scripts/gen-event-schemas.mjs after npm run build;
+-- test/event-kinds.test.ts checks it): edit the table, not the text between the markers.
+-- @generated stored views
 CREATE VIEW traps AS
-  SELECT seq, vtime, hart, instret, priv AS from_priv, virt,
-         pc AS epc, printf('0x%x', pc) AS epc_hex,
-         (a & 0x7fffffffffffffff) AS cause, (a < 0) AS interrupt,
-         b AS tval, printf('0x%x', b) AS tval_hex,
+  SELECT seq, vtime, hart, instret, priv AS from_priv, virt, pc AS epc, printf('0x%x', pc) AS epc_hex,
+         (a & 0x7fffffffffffffff) AS cause, (a < 0) AS interrupt, b AS tval, printf('0x%x', b) AS tval_hex,
          c AS handler, printf('0x%x', c) AS handler_hex, payload
   FROM events WHERE kind = 'trap';
 
@@ -186,8 +186,8 @@ CREATE VIEW trap_returns AS
   FROM events WHERE kind = 'trap_return';
 
 CREATE VIEW csr_writes AS
-  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt,
-         a AS csr, b AS old, printf('0x%x', b) AS old_hex, c AS new, printf('0x%x', c) AS new_hex, payload
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt, a AS csr,
+         b AS old, printf('0x%x', b) AS old_hex, c AS new, printf('0x%x', c) AS new_hex, payload
   FROM events WHERE kind = 'csr_write';
 
 CREATE VIEW sbi_calls AS
@@ -202,19 +202,21 @@ CREATE VIEW mmio AS
   FROM events WHERE kind = 'mmio';
 
 CREATE VIEW interrupts AS
-  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt,
-         a AS bit, b AS level
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt, a AS bit, b AS level
   FROM events WHERE kind = 'irq';
 
 CREATE VIEW hart_states AS
   SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt,
-         a AS state_code,
-         CASE a WHEN 0 THEN 'start' WHEN 1 THEN 'stop' WHEN 2 THEN 'suspend' WHEN 3 THEN 'resume' END AS state
+         a AS state_code, CASE a WHEN 0 THEN 'start' WHEN 1 THEN 'stop' WHEN 2 THEN 'suspend' WHEN 3 THEN 'resume' END AS state
   FROM events WHERE kind = 'hart_state';
 
 CREATE VIEW input_events AS
   SELECT seq, vtime, hart, instret, pc, a AS byte
   FROM events WHERE kind = 'input';
+
+CREATE VIEW halts AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, a AS exit_code, payload
+  FROM events WHERE kind = 'halt';
 
 CREATE VIEW vm_exits AS
   SELECT seq, vtime, hart, instret, pc AS guest_pc, printf('0x%x', pc) AS guest_pc_hex, priv, virt,
@@ -225,10 +227,7 @@ CREATE VIEW vm_entries AS
   SELECT seq, vtime, hart, instret, pc AS guest_pc, printf('0x%x', pc) AS guest_pc_hex, priv, virt,
          a AS vcpu
   FROM events WHERE kind = 'vm_entry';
-
-CREATE VIEW halts AS
-  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, a AS exit_code, payload
-  FROM events WHERE kind = 'halt';
+-- @end generated
 
 -- @deferred: everything below runs when the recording finishes (complete or aborted), not at
 -- creation: building the indexes once is cheaper than maintaining them per insert. A trace
@@ -245,7 +244,8 @@ CREATE INDEX digests_instret ON digests(total_instret);
 -- every trace, recorded before them or not, has them. They use the reader's SQL functions:
 -- payload_json(payload), csr_name(n), cause_name(a) (the raw cause, interrupt bit included),
 -- sbi_ext_name(eid), reason_name(code) (VM exits), irq_name(bit), priv_name(priv, virt).
--- Names sit beside the numbers, addresses have *_hex text columns, payloads a payload_json one.
+-- Names sit beside the numbers, addresses have *_hex text columns, payloads a payload_json one;
+-- the per-kind views are the stored ones plus the columns marked readerOnly in the table.
 -- In plain sqlite3 the stored views above remain (without the names).
 CREATE TEMP VIEW event_list AS
   SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt, priv_name(priv, virt) AS priv_name, kind,
@@ -255,24 +255,25 @@ CREATE TEMP VIEW event_list AS
          payload, payload_json(payload) AS payload_json
   FROM events;
 
+-- @generated reader views
 CREATE TEMP VIEW traps AS
-  SELECT seq, vtime, hart, instret, priv AS from_priv, virt,
-         pc AS epc, printf('0x%x', pc) AS epc_hex,
+  SELECT seq, vtime, hart, instret, priv AS from_priv, virt, pc AS epc, printf('0x%x', pc) AS epc_hex,
          (a & 0x7fffffffffffffff) AS cause, cause_name(a) AS cause_name, (a < 0) AS interrupt,
-         b AS tval, printf('0x%x', b) AS tval_hex,
-         c AS handler, printf('0x%x', c) AS handler_hex, payload, payload_json(payload) AS payload_json
+         b AS tval, printf('0x%x', b) AS tval_hex, c AS handler, printf('0x%x', c) AS handler_hex,
+         payload, payload_json(payload) AS payload_json
   FROM events WHERE kind = 'trap';
 
 CREATE TEMP VIEW trap_returns AS
   SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv AS from_priv, virt,
          CASE a WHEN 0 THEN 'mret' WHEN 1 THEN 'sret' ELSE a END AS insn,
-         b AS return_pc, printf('0x%x', b) AS return_pc_hex, c AS to_priv, payload, payload_json(payload) AS payload_json
+         b AS return_pc, printf('0x%x', b) AS return_pc_hex, c AS to_priv,
+         payload, payload_json(payload) AS payload_json
   FROM events WHERE kind = 'trap_return';
 
 CREATE TEMP VIEW csr_writes AS
   SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt,
-         a AS csr, csr_name(a) AS csr_name, b AS old, printf('0x%x', b) AS old_hex, c AS new, printf('0x%x', c) AS new_hex,
-         payload, payload_json(payload) AS payload_json
+         a AS csr, csr_name(a) AS csr_name, b AS old, printf('0x%x', b) AS old_hex,
+         c AS new, printf('0x%x', c) AS new_hex, payload, payload_json(payload) AS payload_json
   FROM events WHERE kind = 'csr_write';
 
 CREATE TEMP VIEW sbi_calls AS
@@ -292,12 +293,28 @@ CREATE TEMP VIEW interrupts AS
          a AS bit, irq_name(a) AS irq_name, b AS level
   FROM events WHERE kind = 'irq';
 
+CREATE TEMP VIEW hart_states AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt,
+         a AS state_code, CASE a WHEN 0 THEN 'start' WHEN 1 THEN 'stop' WHEN 2 THEN 'suspend' WHEN 3 THEN 'resume' END AS state
+  FROM events WHERE kind = 'hart_state';
+
+CREATE TEMP VIEW input_events AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt, a AS byte
+  FROM events WHERE kind = 'input';
+
+CREATE TEMP VIEW halts AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt, a AS exit_code,
+         payload, payload_json(payload) AS payload_json
+  FROM events WHERE kind = 'halt';
+
 CREATE TEMP VIEW vm_exits AS
   SELECT seq, vtime, hart, instret, pc AS guest_pc, printf('0x%x', pc) AS guest_pc_hex, priv, virt,
          a AS reason, reason_name(a) AS reason_name, b AS vcpu, c AS detail, printf('0x%x', c) AS detail_hex,
          payload, payload_json(payload) AS payload_json
   FROM events WHERE kind = 'vm_exit';
 
-CREATE TEMP VIEW halts AS
-  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, a AS exit_code, payload, payload_json(payload) AS payload_json
-  FROM events WHERE kind = 'halt';
+CREATE TEMP VIEW vm_entries AS
+  SELECT seq, vtime, hart, instret, pc AS guest_pc, printf('0x%x', pc) AS guest_pc_hex, priv, virt,
+         a AS vcpu, b AS vm
+  FROM events WHERE kind = 'vm_entry';
+-- @end generated

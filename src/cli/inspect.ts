@@ -10,6 +10,7 @@ import { TraceCode } from '../trace/code.js';
 import { readSymbolFile, type SymbolFile } from '../image/symbols.js';
 import { SBI_EXT } from '../trace/names.js';
 import { describeEvent, privName } from '../trace/describe.js';
+import { EVENT_KIND_TABLE, namedFields, viewColumns } from '../trace/event-kinds.js';
 
 export { describeEvent, privName };
 
@@ -440,6 +441,7 @@ export async function eventsCommand(file: string, o: EventsCliOptions): Promise<
             lines.push(toJson({
               seq: e.seq, vtime: e.vtime, hart: e.hart, instret: e.instret, pc: hex(e.pc), priv: e.priv, virt: e.virt,
               kind: e.kind, a: e.a === null ? null : hex(e.a), b: e.b === null ? null : hex(e.b), c: e.c === null ? null : hex(e.c),
+              fields: Object.fromEntries(Object.entries(namedFields(e)).map(([k, v]) => [k, v === null ? null : hex(v)])),
               payload: e.payload, text: describeEvent(e, code.guests > 0), ...(sym ? { symbol: sym } : {}), ...(dis ? { insn: dis } : {}),
             }));
           } else {
@@ -486,14 +488,23 @@ function csvField(v: unknown): string {
   return /[",\r\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
 }
 
-/** Numeric columns of the tables and views, with the named column to compare instead. */
-const NUMERIC_COLUMNS: Record<string, string | null> = {
-  csr: 'csr_name', cause: 'cause_name', eid: 'sbi_ext_name', reason: 'reason_name', bit: 'irq_name',
-  priv: 'priv_name', from_priv: null, to_priv: null, a: null, b: null, c: null, fid: null, error: null, vcpu: null,
-  pc: 'pc_hex', epc: 'epc_hex', tval: 'tval_hex', handler: 'handler_hex', address: 'address_hex', value: 'value_hex',
-  guest_pc: 'guest_pc_hex', return_pc: 'return_pc_hex', old: 'old_hex', new: 'new_hex', detail: 'detail_hex',
-  hart: null, seq: null, vtime: null, instret: null, virt: null, interrupt: null, size: null, write: null, level: null,
-};
+/**
+ * Numeric columns of the tables and views, with the named column to compare instead: the
+ * per-kind views' int columns and their *_name / *_hex / text twins (src/trace/event-kinds.ts),
+ * and the raw columns of `events` / `event_list`.
+ */
+const NUMERIC_COLUMNS: Readonly<Record<string, string | null>> = (() => {
+  const m: Record<string, string | null> = { priv: 'priv_name', a: null, b: null, c: null };
+  for (const s of EVENT_KIND_TABLE) {
+    const cols = viewColumns(s, 'reader');
+    for (const c of cols) {
+      if (c.type !== 'int' || c.name in m) continue;
+      const twins = cols.filter((t) => t.of === c.name);
+      m[c.name] = (twins.find((t) => !t.name.endsWith('_hex')) ?? twins[0])?.name ?? null;
+    }
+  }
+  return m;
+})();
 
 /**
  * A hint for a query that returned nothing because it compared a numeric column with text

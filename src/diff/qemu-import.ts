@@ -2,10 +2,11 @@
  * `hvtrace import qemu LOG -o FILE`: a QEMU 7.2 `-d int` log as a reference trace.
  *
  * Each `riscv_cpu_do_interrupt: hart:H, async:A, cause:C, epc:E, tval:T, desc=D` line (parsed by
- * src/diff/qemu-log.ts) becomes one `trap` event:
- *   hart = H, pc = epc, a = cause with bit 63 set for interrupts (async:1), b = tval,
+ * src/diff/qemu-log.ts) becomes one `trap` event, as the trap entry's `qemu` mapping in
+ * src/trace/event-kinds.ts says (the one place it is declared):
+ *   hart = H, pc = epc, a (cause) = C with bit 63 set for interrupts (async:1), b (tval) = T,
  *   payload = { desc: D }, seq = the line's order among trap lines.
- * QEMU does not log the rest, so vtime / instret / priv are 0, virt false, c (handler pc) NULL,
+ * QEMU does not log the rest, so vtime / instret / priv are 0, virt false, c (handler) NULL,
  * and meta 'reference' says so:
  *   { source: 'qemu 7.2 -d int', log, sha256, fields: ['kind', 'hart', 'pc', 'a', 'b'], kinds: ['trap'] }
  * The differ reads it and compares only the fields and kinds both sides have (src/diff/compare.ts).
@@ -27,8 +28,13 @@ import { statSync } from 'node:fs';
 import { parseQemuIntLogFile, isKnownQemuDeviation } from './qemu-log.js';
 import { TraceWriter, TraceError, HVTRACE_VERSION, SCHEMA_VERSION, type TraceConfig } from '../trace/store.js';
 import type { TraceEvent } from '../trace/model.js';
+import { KIND_SPEC } from '../trace/event-kinds.js';
 
-export const QEMU_REFERENCE_FIELDS = ['kind', 'hart', 'pc', 'a', 'b'] as const;
+/** The trap entry's QEMU mapping (src/trace/event-kinds.ts). */
+const TRAP_FROM_QEMU = KIND_SPEC.trap.qemu!;
+
+/** The event fields a QEMU log gives: the only ones the differ compares with it. */
+export const QEMU_REFERENCE_FIELDS: readonly string[] = TRAP_FROM_QEMU.fields;
 
 export interface ImportResult {
   readonly path: string;
@@ -78,20 +84,7 @@ export function importQemuLog(logPath: string, outPath: string, opts: ImportOpti
   const all = traps.length;
   if (opts.dropKnownDeviations) traps = traps.filter((t) => isKnownQemuDeviation(t) === null);
   const map = opts.sv57ToSv48 ? sv57ToSv48 : (a: bigint) => BigInt.asUintN(64, a);
-  const events: TraceEvent[] = traps.map((t, i) => ({
-    seq: i,
-    vtime: 0,
-    hart: t.hart,
-    instret: 0,
-    pc: map(t.epc),
-    priv: 0,
-    virt: false,
-    kind: 'trap',
-    a: BigInt(t.cause) | (t.interrupt ? 1n << 63n : 0n),
-    b: map(t.tval),
-    c: null,
-    payload: { desc: t.desc },
-  }));
+  const events: TraceEvent[] = traps.map((t, i) => TRAP_FROM_QEMU.toEvent(t, i, map));
   const config: TraceConfig = {
     producer: 'hvtrace import qemu',
     hvtraceVersion: HVTRACE_VERSION,

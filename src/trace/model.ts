@@ -4,50 +4,26 @@
  * rest. 64-bit values are bigints (unsigned), stored as SQLite INTEGER (signed 64-bit
  * two's complement, read back with safe integers).
  *
+ * The kinds, and per kind what pc / priv / virt and a / b / c mean (under the kind's field
+ * names: a trap's a is its `cause`), its payload, view, rendering and QEMU mapping, are declared
+ * once in src/trace/event-kinds.ts; this module takes the kind list from there.
+ *
  * Common columns: `vtime` = the hart's own virtual time (instructions) at the event; `instret` =
  * the hart's retired-instruction count (`Hart.instret`: a trapping instruction does not retire);
  * `priv` = the privilege the hart was in when the event happened (for a trap: the privilege it
- * was taken FROM; for trap_return: the privilege executing the xRET); `virt` = V (always false
- * until the H extension lands).
- *
- * Column use per kind:
- * | kind         | pc              | a                         | b            | c                      | payload                                  |
- * |--------------|-----------------|---------------------------|--------------|------------------------|------------------------------------------|
- * | trap         | epc             | cause (bit 63 = interrupt)| tval         | handler pc             | { from, to } privileges (+ htval, htinst)|
- * | trap_return  | return address  | 0 = mret, 1 = sret        | new pc       | new privilege          | { from }                                 |
- * | csr_write    | pc              | csr number                | old value    | new value              | { who: insn / firmware / hypervisor }    |
- * | sbi_call     | pc of ecall     | extension id              | function id  | error (a0 on return)   | { args[6], value, handler, caller }      |
- * | mmio         | pc              | physical address          | value        | size | (write ? 0x100:0)| { device }                               |
- * | irq          | pc              | mip bit                   | level (0/1)  |                        |                                          |
- * | hart_state   | pc              | 0 start 1 stop 2 suspend 3 resume |      |                        |                                          |
- * | input        | pc of hart 0    | byte                      |              |                        |                                          |
- * | halt         | pc              | exit code                 |              |                        | { kind, message }                        |
- * | vm_exit      | guest pc        | reason code               | vcpu         | detail                 | { reason, vm, cause, message? }          |
- * | vm_entry     | guest pc        | vcpu                      | vm           |                        |                                          |
- *
- * Notes: `input` events are emitted at the round boundary where the scheduler hands the byte to
- * the UART, with hart 0's pc/instret/priv and vtime = the scheduler's time. `halt` is the last
- * event of a complete trace: hart = the hart that was running (Machine.current), exit code as
- * the process exit status, payload { kind: HaltKind, message }. Empty cells are NULL.
- * `sbi_call` payload: { args: bigint[6] (a0..a5 at the ecall), value: bigint (a1 on return),
- * handler: 'firmware' | 'hypervisor', caller: privilege }.
- * `trap_return` pc: the hart reports xRET after the jump, without the xRET's own pc, so the row
- * pc is the return address (= b); `sbi_call` pc is the ecall (mepc at the call).
- * SBI calls that do not return (hart_stop, system reset, non-retentive suspend) have error 0.
- * `vm_exit` / `vm_entry` come from the built-in hypervisor (src/hypervisor): reason codes are
- * VM_EXIT in src/hypervisor/exits.ts (1 sbi_call, 2 timer_irq, 3 software_irq, 4 external_irq,
- * 5 mmio_load, 6 mmio_store, 7 wfi, 8 guest_page_fault, 9 virtual_instruction, 10 exception,
- * 11 vm_stopped); detail is the SBI extension id, faulting GPA, instruction bits or cause; a
- * VM stop has no vcpu (NULL) and payload.message says why. An `sbi_call` handled by the
- * hypervisor has handler 'hypervisor', pc = the guest's ecall and virt = 1.
+ * was taken FROM; for trap_return: the privilege executing the xRET); `virt` = the V bit (H
+ * extension) at the event: for a trap the V it was taken from, for an xRET the V it ran in, 1
+ * for an SBI call the hypervisor handled for a guest. Empty (absent) a/b/c are NULL; kinds
+ * without a payload store NULL.
  */
-export type EventKind =
-  | 'trap' | 'trap_return' | 'csr_write' | 'sbi_call' | 'mmio' | 'irq' | 'hart_state'
-  | 'input' | 'halt' | 'vm_exit' | 'vm_entry';
+import { EVENT_KIND_TABLE, HART_STATES, type EventKind } from './event-kinds.js';
+import { PRIV_NAMES } from './names.js';
 
-export const EVENT_KINDS: readonly EventKind[] = [
-  'trap', 'trap_return', 'csr_write', 'sbi_call', 'mmio', 'irq', 'hart_state', 'input', 'halt', 'vm_exit', 'vm_entry',
-];
+export type { EventKind };
+export { PRIV_NAMES };
+
+/** The kinds, in kind-code order (src/trace/event-kinds.ts). */
+export const EVENT_KINDS: readonly EventKind[] = Object.freeze(EVENT_KIND_TABLE.map((s) => s.kind));
 
 export interface TraceEvent {
   /** Global order of events in the run, from 0. */
@@ -72,8 +48,10 @@ export const KIND_CODE: Readonly<Record<EventKind, number>> = Object.freeze(
   Object.fromEntries(EVENT_KINDS.map((k, i) => [k, i])) as Record<EventKind, number>,
 );
 
-/** hart_state codes (column a). */
-export const HART_STATE_CODE = { start: 0, stop: 1, suspend: 2, resume: 3 } as const;
+/** hart_state codes (column a, `state`: src/trace/event-kinds.ts HART_STATES). */
+export const HART_STATE_CODE: { readonly [S in (typeof HART_STATES)[number]]: number } = Object.freeze(
+  Object.fromEntries(HART_STATES.map((s, i) => [s, i])) as { [S in (typeof HART_STATES)[number]]: number },
+);
 
 /**
  * The columns of a batch of events: an EventBatch, and the copies of one that travel between
@@ -272,5 +250,3 @@ export function valueEqual(x: unknown, y: unknown): boolean {
   return true;
 }
 
-/** Human-readable names of privilege levels. */
-export const PRIV_NAMES: readonly string[] = ['U', 'S', 'H', 'M'];

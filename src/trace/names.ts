@@ -6,7 +6,14 @@
  */
 import { csrName } from '../isa/disasm.js';
 import { EXCEPTION_NAMES, INTERRUPT_NAMES } from '../hart/constants.js';
-import { PRIV_NAMES } from './model.js';
+import { VM_EXIT_NAMES } from '../hypervisor/exits.js';
+
+/**
+ * Privilege levels by number (mstatus.MPP encoding; 2 is reserved). Defined here rather than in
+ * model.ts (which re-exports it) so that the event-kind table (event-kinds.ts), which model.ts
+ * reads, depends on no module that depends on it.
+ */
+export const PRIV_NAMES: readonly string[] = ['U', 'S', 'H', 'M'];
 
 /** SBI extension IDs (and the legacy extensions' EIDs 0..8). */
 export const SBI_EXT: Record<number, string> = {
@@ -18,11 +25,8 @@ export const SBI_EXT: Record<number, string> = {
 /** Interrupt bits of mip / irq events. */
 export const IRQ_BITS: Record<number, string> = { 1: 'SSIP', 3: 'MSIP', 5: 'STIP', 7: 'MTIP', 9: 'SEIP', 11: 'MEIP' };
 
-/** VM exit reasons (src/hypervisor/exits.ts VM_EXIT), by code. */
-export const VM_EXIT_REASONS: Record<number, string> = {
-  1: 'sbi_call', 2: 'timer_irq', 3: 'software_irq', 4: 'external_irq', 5: 'mmio_load', 6: 'mmio_store', 7: 'wfi',
-  8: 'guest_page_fault', 9: 'virtual_instruction', 10: 'exception', 11: 'vm_stopped',
-};
+/** VM exit reasons by code: the hypervisor's own table (src/hypervisor/exits.ts VM_EXIT). */
+export const VM_EXIT_REASONS: Readonly<Record<number, string>> = VM_EXIT_NAMES;
 
 /** A trap's cause name from its mcause/scause value (interrupt bit 63 included), e.g. 'fetch page fault'. */
 export function causeName(cause: bigint): string {
@@ -32,7 +36,7 @@ export function causeName(cause: bigint): string {
   return (intr ? INTERRUPT_NAMES : EXCEPTION_NAMES)[n] ?? `${intr ? 'interrupt' : 'exception'} ${n}`;
 }
 
-export { csrName, PRIV_NAMES };
+export { csrName };
 
 type Fn = (...a: unknown[]) => unknown;
 const asBig = (v: unknown): bigint | null => (typeof v === 'bigint' ? v : typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : null);
