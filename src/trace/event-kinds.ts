@@ -233,7 +233,7 @@ const TRAP = kind({
   },
   b: { name: 'tval', type: 'u64', meaning: 'the value written to xtval (0 when the trap has none)', view: withHex('tval', 'b') },
   c: {
-    name: 'handler', type: 'u64', meaning: "the trap handler's address: the hart's pc after the trap",
+    name: 'handler', type: 'u64', meaning: "the trap handler's address: the hart's pc after the trap (0 for a trap the built-in firmware handles: its mtvec is 0, it runs no code)",
     nullWhen: 'imported from a QEMU log (QEMU does not log it)', view: withHex('handler', 'c'),
   },
   payload: [
@@ -270,7 +270,7 @@ const TRAP_RETURN = kind({
   kind: 'trap_return',
   summary: 'an mret or sret completed',
   emittedBy: 'Recorder.trapReturn, from HartObserver.trapReturn (Hart.doMret / doSret, after the jump)',
-  pc: PC("the xRET's own pc (for the built-in firmware's M-mode handler, which runs no instruction: the hart's pc in it)"),
+  pc: PC("the xRET's own pc; the built-in firmware and hypervisor run no instructions: for them the pc they trapped to (their trap vector, 0 for the firmware)"),
   priv: PRIV('the privilege that executed the xRET (payload from)', 'from_priv'),
   virt: VIRT('V of the xRET (payload fromVirt when V is involved)'),
   a: {
@@ -292,7 +292,7 @@ const CSR_WRITE = kind({
   kind: 'csr_write',
   summary: 'a CSR was written: by an instruction, the built-in firmware or the hypervisor',
   emittedBy: 'Recorder.csrWrite, from HartObserver.csrWrite (Hart CSR writes, firmware and hypervisor csrSet)',
-  pc: PC("the hart's pc at the write (the CSR instruction's for who = insn)"),
+  pc: PC("the hart's pc at the write: the CSR instruction's for who = insn; for the firmware and the hypervisor the pc they trapped to (their trap vector, 0 for the firmware)"),
   priv: PRIV('the privilege at the write'),
   virt: VIRT('V at the write'),
   a: { name: 'csr', type: 'int', meaning: 'the CSR number (12 bits)', view: [int('csr', 'a'), reader(text('csr_name', 'csr_name(a)', 'csr'))] },
@@ -336,9 +336,9 @@ const MMIO = kind({
   kind: 'mmio',
   summary: 'a load or store reached a device (or a device the hypervisor emulates for a guest)',
   emittedBy: 'Recorder.mmio, from HartObserver.mmio (Hart loads/stores to devices, hypervisor vPLIC / test device emulation)',
-  pc: PC("the hart's pc at the access"),
-  priv: PRIV('the privilege at the access'),
-  virt: VIRT('V at the access'),
+  pc: PC("the hart's pc at the access (for vplic / vtest, which the hypervisor emulates in HS-mode: its trap vector)"),
+  priv: PRIV('the privilege at the access (HS for vplic / vtest)'),
+  virt: VIRT('V at the access (0 for vplic / vtest)'),
   a: { name: 'address', type: 'u64', meaning: 'the physical address (for vplic / vtest: the guest physical address)', view: withHex('address', 'a') },
   b: { name: 'value', type: 'u64', meaning: 'the value read or written', view: withHex('value', 'b') },
   c: {
