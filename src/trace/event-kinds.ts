@@ -17,6 +17,17 @@
  * writes (src/trace/recorder.ts, one method per kind) is described here, not generated: the
  * emitting code is the hot path.
  *
+ * Adding a kind:
+ * 1. an entry at the end of EVENT_KIND_TABLE below (columns, payload, view, render, qemu if any);
+ * 2. how it is seen: a HartObserver method (src/hart/observer.ts) called where it happens, or a
+ *    board event of RecordSession; the WatchingObserver of src/replay/replayer.ts forwards every
+ *    HartObserver method;
+ * 3. the Recorder method that writes its row (src/trace/recorder.ts, KIND_CODE.<kind>);
+ * 4. `npm run build && node scripts/gen-event-schemas.mjs` (views, JSON schema), then
+ *    test/event-kinds.test.ts and a test that records one;
+ * optional: its lane in the timeline (src/view/analysis.ts), a `diff --kinds` group
+ * (src/diff/compare.ts).
+ *
  * Storage: events(seq, vtime, hart, instret, pc, priv, virt, kind, a, b, c, payload); a/b/c
  * keep those names in storage, every view and rendering uses the field names below. An absent
  * column is NULL. 64-bit values are unsigned in TypeScript (bigint) and stored as signed SQLite
