@@ -55,6 +55,11 @@ export interface MachineConfig {
   /** virtio-rng with this PRNG seed (--rng); none when undefined. */
   readonly rngSeed?: number;
   /**
+   * QEMU virt's 8 virtio-mmio transports and their DT nodes (the CLI always sets it; drives or
+   * an rng imply it). Absent: none, the board traces recorded before them were recorded on.
+   */
+  readonly virtio?: boolean;
+  /**
    * Guests of the built-in hypervisor (src/hypervisor): the built-in SBI boots the hypervisor
    * at 0x8020_0000 instead of a kernel, and it runs these as VMs.
    */
@@ -127,7 +132,7 @@ export class Machine implements HartEnv, HartIrqLines {
   readonly plic: Plic;
   readonly uart: Uart16550;
   readonly testdev: TestDevice;
-  /** The 8 virtio-mmio transports, slot 0 (0x10001000) first. */
+  /** The 8 virtio-mmio transports, slot 0 (0x10001000) first (none without `virtio`). */
   readonly virtio: VirtioMmio[] = [];
   /** The virtio-blk devices, in --drive order. */
   readonly blks: VirtioBlk[] = [];
@@ -188,7 +193,8 @@ export class Machine implements HartEnv, HartIrqLines {
       ...(config.drives ?? []).map((d, k) => { const b = new VirtioBlk(d, k); this.blks.push(b); return b; }),
       ...(config.rngSeed !== undefined ? [new VirtioRng(config.rngSeed)] : []),
     ];
-    for (let i = 0; i < VIRTIO_MMIO_COUNT; i++) {
+    const virtio = config.virtio === true || backends.length > 0;
+    for (let i = 0; i < (virtio ? VIRTIO_MMIO_COUNT : 0); i++) {
       const dev = backends[VIRTIO_MMIO_COUNT - 1 - i] ?? null;
       const t = new VirtioMmio(i, this.bus, this.plic, dev);
       this.virtio.push(t);
@@ -362,7 +368,7 @@ export class Machine implements HartEnv, HartIrqLines {
       mmuType: 'riscv,sv48',
       bootargs: cfg.append,
       initrd,
-      virtioMmio: true,
+      virtioMmio: this.virtio.length > 0,
       rtc: this.rtc !== null,
     });
     // QEMU 7.2 riscv_compute_fdt_addr: below min(RAM end, 3 GiB), aligned down to 2 MiB.
@@ -484,7 +490,7 @@ export class Machine implements HartEnv, HartIrqLines {
       plic: this.plic.saveState(),
       uart: this.uart.saveState(),
       testdev: this.testdev.saveState(),
-      virtio: this.virtio.map((t) => t.saveState()),
+      ...(this.virtio.length > 0 ? { virtio: this.virtio.map((t) => t.saveState()) } : {}),
       ...(this.rtc ? { rtc: this.rtc.saveState() } : {}),
       hsm: this.sbi ? this.sbi.hsm.slice() : null,
       ...(this.hypervisor ? { hyp: this.hypervisor.saveState() } : {}),

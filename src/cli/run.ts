@@ -66,6 +66,7 @@ export function machineConfigFromCli(o: MachineCliOptions, opts: { writeback?: b
     // Opened last: every other flag has been checked before an image is hashed.
     ...(specs.length > 0 ? { drives: openDrives(specs).drives } : {}),
     ...(rngSeed !== undefined ? { rngSeed } : {}),
+    virtio: true,
     ...(guests ? { guests } : {}),
   };
 }

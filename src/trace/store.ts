@@ -200,6 +200,8 @@ export interface StoredMachineConfig {
   readonly drives?: readonly StoredDrive[];
   /** virtio-rng's PRNG seed (no virtio-rng when absent). */
   readonly rngSeed?: number;
+  /** The board has the virtio-mmio transports (absent: recorded before them). */
+  readonly virtio?: boolean;
 }
 
 /** A virtio-blk drive as stored (MachineConfig.drives). */
@@ -427,6 +429,7 @@ export function storedMachineConfig(cfg: MachineConfig): { machine: StoredMachin
       drives: cfg.drives.map((d): StoredDrive => ({ name: d.backend.name, sha256: d.backend.sha256, size: d.backend.size, readonly: d.readonly })),
     } : {}),
     ...(cfg.rngSeed !== undefined ? { rngSeed: cfg.rngSeed } : {}),
+    ...(cfg.virtio ? { virtio: true } : {}),
     ...(cfg.guests && cfg.guests.length > 0 ? {
       guests: cfg.guests.map((g, k): StoredGuestConfig => ({
         image: ref(g.image, `guest${k}`)!,
@@ -1491,6 +1494,7 @@ export class TraceReader {
       dtb: img(m.dtb, 'dtb'),
       ...(m.drives ? { drives: m.drives.map((d, k) => traceDrive(this, d, k)) } : {}),
       ...(m.rngSeed !== undefined ? { rngSeed: m.rngSeed } : {}),
+      ...(m.virtio ? { virtio: true } : {}),
       ...(m.rtc ? { rtc: { base: m.rtc.base } } : {}),
       ...(m.guests ? {
         guests: m.guests.map((g, k) => ({
