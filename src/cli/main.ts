@@ -31,6 +31,8 @@ export function machineOptions(cmd: Command): Command {
     .option('--guest-initrd <PATH>', 'guest initial ramdisk')
     .option('--max-insns <N>', 'stop after N instructions (all harts)')
     .option('--input <FILE>', 'UART input from a file, delivered as soon as the guest listens (deterministic; stdin is live)')
+    .option('--input-script <FILE>', 'UART input that waits for the guest: lines expect "TEXT", send "TEXT\\n", expect-timeout 5s (virtual time), # comments; recorded as ordinary input')
+    .option('--rtc <base=utc|localtime|DATETIME>', 'the goldfish RTC\'s date at the start, as QEMU -rtc: base=utc (default: now), base=localtime or base=2026-01-01T12:00:00 (UTC); it advances with virtual time and is recorded')
     .option('--drive <SPEC>', 'virtio-blk disk: file=PATH[,format=raw][,readonly=on][,writeback=on (run only)][,if=none,id=ID] (repeatable; the first is /dev/vda)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--device <TYPE,...>', 'QEMU-style device: virtio-blk-device,drive=ID (an if=none drive) or virtio-rng-device (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--rng [SEED]', 'virtio-rng: random bytes from a PRNG with this seed (default 0), recorded in the trace')
@@ -199,7 +201,7 @@ program.command('export').description('export a trace to a trace viewer\'s forma
   });
 
 // QEMU users type -append / -kernel with one dash: accept those spellings too.
-const argv = process.argv.map((a) => (/^-(kernel|append|initrd|bios|dtb|smp|drive|device)$/.test(a) ? `-${a}` : a));
+const argv = process.argv.map((a) => (/^-(kernel|append|initrd|bios|dtb|smp|drive|device|rtc)$/.test(a) ? `-${a}` : a));
 program.parseAsync(argv).catch((e: unknown) => {
   if (e instanceof CommanderError) {
     // --help and --version end with exit code 0; the message was written by outputError.

@@ -32,6 +32,8 @@ import { Progress } from './progress.js';
 import { ConsoleBuffer } from './output.js';
 import { readSymbolFile, symbolsToStore } from '../image/symbols.js';
 import { configureEngine, warmUpEngine } from './engine.js';
+import { InputScriptDriver, readInputScript, roundsUntil, scriptEndNote, scriptTimeoutMessage } from './input-script.js';
+import { IdlePacer } from './pacing.js';
 
 export interface RecordCliOptions extends MachineCliOptions {
   output?: string;
@@ -107,6 +109,7 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
   const console_ = new ConsoleBuffer();
   let path: string;
   let halt: HaltInfo | undefined;
+  let script: InputScriptDriver | null = null;
   const stdin = process.stdin;
   configureEngine();
   try {
@@ -130,6 +133,7 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
       path = nextTracePath(dir, name);
     }
     const inputBytes = o.input ? readImage(o.input, 'input').bytes : undefined;
+    const steps = o.inputScript ? readInputScript(o.inputScript, o.input) : null;
     // Symbol tables travel with the trace: the System.map next to a raw kernel / guest Image
     // (when it describes it) and --symbols files are stored, so that readers elsewhere name the code.
     const sym = symbolsToStore(cfg, (o.symbols ?? []).map((p) => readSymbolFile(p)));
@@ -142,11 +146,17 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
       maxInsns,
       digestEvery,
       checkpointEvery,
-      input: o.input ? { source: 'file', name: o.input } : { source: 'stdin' },
-      onConsole: console_.write,
+      input: o.inputScript ? { source: 'script', name: o.inputScript } : o.input ? { source: 'file', name: o.input } : { source: 'stdin' },
+      // --input-script: each send is queued (and stored in the input queue) for the next round
+      // once its expects have matched, so a replay needs no script.
+      onConsole: steps ? (b) => { console_.write(b); script!.onConsole(b, session.scheduler.time + session.scheduler.quantum); } : console_.write,
       symbols: sym.stored,
     });
     if (inputBytes) session.queueInput(inputBytes, 0);
+    if (steps) {
+      script = new InputScriptDriver(steps, (bytes, vtime) => session.queueInput(bytes, vtime));
+      script.start();
+    }
     warmUpEngine();
   } catch (e) {
     if (e instanceof ImageError || e instanceof TraceError) {
@@ -166,18 +176,26 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
       /* the trace failed: the loop stops at its next write */
     }
   };
-  if (!o.input) {
+  // Without --input / --input-script, stdin is live input; while it is open, idle virtual time
+  // is paced by the wall clock as `run` paces it (src/cli/pacing.ts), and the rounds stay those
+  // of a replay, so what the guest waited for is what the trace holds.
+  const live = !o.input && !script;
+  if (live) {
     stdin.on('data', onData);
     stdin.on('end', () => { stdinEnded = true; });
     stdin.on('error', () => { stdinEnded = true; });
   }
+  const pacer = live ? new IdlePacer(session.scheduler, () => !stdinEnded) : null;
+  /** --input-script: the expect that timed out (the recording ends there, aborted). */
+  let scriptTimeout: string | null = null;
   const wall0 = process.hrtime.bigint();
   /** A write of the trace failed (TraceError: the writer abandoned the trace, marked aborted). */
   let writeError: TraceError | null = null;
   try {
     for (;;) {
       if (signals.stop !== null) break;
-      const r = session.step(64);
+      const sched = session.scheduler;
+      const r = session.step(script ? roundsUntil(sched.time, script.deadline, sched.quantum, 64) : 64);
       // Hand the events so far to the writer (64 rounds: at least 640,000 instructions): a
       // recorder that is killed keeps all but the last moments, not just whole 4096-event
       // batches. Deterministic (instruction counts, not wall time): only the console chunks'
@@ -186,9 +204,17 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
       console_.flush();
       progress.update(session.scheduler);
       if (r.kind === 'halted') { halt = r.halt; break; }
+      if (script && script.waiting && sched.time >= script.deadline) {
+        scriptTimeout = scriptTimeoutMessage(o.inputScript!, script);
+        break;
+      }
       if (r.kind === 'idle') {
-        if (o.input || stdinEnded || stdin.destroyed) { halt = session.runToEnd(); break; }
-        await new Promise((res) => setTimeout(res, 10));
+        if (!live || stdinEnded || stdin.destroyed) {
+          pacer?.stop();
+          halt = session.runToEnd();
+          break;
+        }
+        await pacer!.wait(10);
         continue;
       }
       await new Promise((res) => setImmediate(res));
@@ -207,11 +233,11 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
   const stop = signals.stop;
   const reason = stop === 'stdout'
     ? `recording stopped: stdout: ${signals.stdoutError?.code ?? signals.stdoutError?.message ?? 'write error'}`
-    : `recording interrupted by ${stop}`;
+    : stop === null && scriptTimeout !== null ? scriptTimeout : `recording interrupted by ${stop}`;
   let summary: ReturnType<RecordSession['finish']> | null = null;
   if (writeError === null) {
     try {
-      summary = stop !== null ? session.finish('aborted', reason) : session.finish('complete');
+      summary = stop !== null || scriptTimeout !== null ? session.finish('aborted', reason) : session.finish('complete');
     } catch (e) {
       if (!(e instanceof TraceError)) throw e;
       writeError = e;
@@ -232,12 +258,19 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
   if (!o.quiet) {
     const per = m.harts.map((h) => `hart${h.id}=${h.instret}`).join(' ');
     const mips = total / (wallNs / 1e3);
-    const what = halt ? halt.message : `aborted (${stop})`;
+    const what = halt ? halt.message : stop === null && scriptTimeout !== null ? scriptTimeout : `aborted (${stop})`;
     process.stderr.write(`hvtrace: ${what}; instructions ${per}; vtime ${(session.scheduler.time / 1e9).toFixed(6)} s; ${mips.toFixed(1)} MIPS\n`);
   }
   // --quiet: nothing but errors (an aborted recording is reported: the trace is not complete).
   if (!o.quiet || summary!.status === 'aborted') {
     process.stderr.write(`hvtrace: trace ${summary!.status === 'aborted' ? '(aborted) ' : ''}written to ${path}: ${summary!.events.toLocaleString('en-US')} events\n`);
+  }
+  const note = script && halt ? scriptEndNote(o.inputScript!, script, halt) : null;
+  if (note) process.stderr.write(`hvtrace: ${note}\n`);
+  if (summary!.status === 'aborted' && stop === null && scriptTimeout !== null) {
+    // An expect timed out: exit 4, as for the instruction limit.
+    if (o.quiet) process.stderr.write(`hvtrace: ${scriptTimeout}\n`);
+    return 4;
   }
   if (summary!.status === 'aborted') return stop === 'SIGTERM' ? 143 : stop === 'SIGHUP' ? 129 : 130;
   if (o.quiet && halt && halt.exitCode !== 0 && !['poweroff', 'fail', 'htif'].includes(halt.kind)) {

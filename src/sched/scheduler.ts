@@ -52,12 +52,21 @@ export class Scheduler {
    */
   onRoundStart: ((s: Scheduler) => void) | null = null;
   /**
-   * While set, idle time skipping (every hart waiting for a timer) stops at this virtual time
-   * and step() returns 'idle'. The CLI sets it while live input (a terminal, a pipe) is open,
-   * so a guest waiting for a keypress does not race through its timeouts before the bytes
-   * can arrive. Recorded runs store when input arrived, so replays do not need it.
+   * While set, idle time skipping (every hart waiting for a timer) does not jump beyond this
+   * virtual time: step() returns 'idle' with the time unchanged, and jumps once the cap has
+   * grown past the deadline. The CLI (src/cli/pacing.ts) sets it while live input (a terminal,
+   * a pipe) is open, so a guest waiting for a keypress does not race through its timeouts before
+   * the bytes can arrive. Recorded runs store when input arrived, and the rounds are the same
+   * with or without a cap, so replays do not need it.
    */
   idleCap: (() => number) | null = null;
+  /**
+   * idleCap stopped a jump: every hart sleeps at `time`, the jump to their deadline is still to
+   * come. The next step() decides it again before running a round, so a capped run goes through
+   * exactly the rounds an uncapped one (a replay) goes through: pacing delays jumps in wall-clock
+   * time and never moves a round boundary (issue 16: a live `record` stays replayable).
+   */
+  private idlePaused = false;
   /** Inputs delivered so far, with the time they were delivered (for the trace). */
   onInputDelivered: ((vtime: number, byte: number) => void) | null = null;
 
@@ -188,6 +197,11 @@ export class Scheduler {
   step(rounds: number): StepResult {
     const m = this.machine;
     const Q = this.quantum;
+    if (this.idlePaused && !m.halt) {
+      this.idlePaused = false;
+      const res = this.allAsleep();
+      if (res !== null) return res;
+    }
     for (let r = 0; r < rounds; r++) {
       if (m.halt) return { kind: 'halted', halt: m.halt };
       if (this.onRoundStart) this.onRoundStart(this);
@@ -213,7 +227,15 @@ export class Scheduler {
     m.pollTohost();
     if (m.halt) return { kind: 'halted', halt: m.halt };
     this.time = end;
-    // Everyone asleep? Jump to the earliest deadline (or report idle / deadlock).
+    return this.allAsleep();
+  }
+
+  /**
+   * At a round boundary: when every hart sleeps, jump to the earliest timer deadline or input
+   * time (or report idle / deadlock); null to go on with the next round.
+   */
+  private allAsleep(): StepResult | null {
+    const m = this.machine;
     let anyRunning = false;
     let earliest = Infinity;
     let anyAlive = false;
@@ -241,8 +263,10 @@ export class Scheduler {
       if (earliest === Infinity) return anyAlive ? { kind: 'idle' } : this.deadlock(false);
       const cap = this.idleCap ? this.idleCap() : Infinity;
       if (earliest > cap) {
-        // Live input may still come: idle time only advances as fast as the caller allows.
-        if (cap > this.time) this.time = cap;
+        // Live input may still come: the jump waits until the caller allows that much idle
+        // time (run / record from a terminal: the wall-clock time spent waiting). Input that
+        // arrives meanwhile is queued at `time`, where an uncapped replay finds it too.
+        this.idlePaused = true;
         return { kind: 'idle' };
       }
       if (earliest > this.time) this.time = earliest;
