@@ -32,3 +32,22 @@ export function parseMemSize(s: string): number {
   const mult = unit === 'K' ? 1024 : unit === 'G' ? 1024 ** 3 : unit === 'M' || unit === '' ? 1024 ** 2 : 1;
   return n * mult;
 }
+
+const MiB = 1024 * 1024;
+/** The largest -m: all of RAM and the harts' state live in one WebAssembly.Memory (src/mem/bus.ts). */
+export const MAX_RAM_MIB = 2048;
+
+/**
+ * -m SIZE for the machine's RAM: parseMemSize, then the board's limits with the value as typed
+ * (one-line ImageError, exit 2): at least 16M, a whole number of MiB, at most 2048M.
+ */
+export function parseRamSize(s: string): number {
+  const n = parseMemSize(s);
+  if (n === 0) throw new ImageError(`-m ${s}: the RAM size must be at least 16M`);
+  if (n % MiB !== 0) throw new ImageError(`-m ${s}: the RAM size must be a whole number of MiB`);
+  if (n < 16 * MiB) throw new ImageError(`-m ${s}: the RAM size must be at least 16M`);
+  if (n > MAX_RAM_MIB * MiB) {
+    throw new ImageError(`-m ${s}: at most ${MAX_RAM_MIB}M: hvtrace keeps all of RAM and the harts' state in one WebAssembly.Memory`);
+  }
+  return n;
+}

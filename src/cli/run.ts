@@ -1,13 +1,16 @@
 import { Machine, type MachineConfig } from '../board/machine.js';
 import { Scheduler } from '../sched/scheduler.js';
 import { ImageError } from '../image/loader.js';
-import { readImage, parseMemSize } from './images.js';
+import { readImage, parseMemSize, parseRamSize } from './images.js';
 import type { GuestConfig } from '../hypervisor/config.js';
 import { DEFAULT_GUEST_MEM, MAX_VCPUS, hostRamFor } from '../hypervisor/layout.js';
 import { Progress } from './progress.js';
 import { ConsoleBuffer } from './output.js';
 import { openDrives, parseRngSeed, resolveDrives, FileDiskBackend } from './drive.js';
 import { configureEngine, warmUpEngine } from './engine.js';
+import { parseRtcOption } from './rtc.js';
+import { InputScriptDriver, readInputScript, roundsUntil, scriptEndNote, scriptTimeoutMessage, type ScriptStep } from './input-script.js';
+import { IdlePacer } from './pacing.js';
 
 export interface MachineCliOptions {
   bios: string;
@@ -30,6 +33,10 @@ export interface MachineCliOptions {
   input?: string;
   /** --gdb [HOST:]PORT (run only): start stopped and serve a gdb client. */
   gdb?: string;
+  /** --rtc base=...: the goldfish RTC's date at virtual time 0 (src/cli/rtc.ts; default: now, UTC). */
+  rtc?: string;
+  /** --input-script FILE: input that waits for the guest's console (src/cli/input-script.ts). */
+  inputScript?: string;
   /** --drive SPEC (repeatable): virtio-blk drives (src/cli/drive.ts). */
   drive?: string[];
   /** --device TYPE,... (repeatable): QEMU's virtio-blk-device,drive=ID / virtio-rng-device. */
@@ -50,7 +57,7 @@ export function machineConfigFromCli(o: MachineCliOptions, opts: { writeback?: b
   if (!Number.isInteger(harts) || harts < 1 || harts > 8) throw new ImageError(`--smp must be between 1 and 8 (got ${o.smp})`);
   const bios = o.bios === 'builtin' || o.bios === 'none' ? o.bios : readImage(o.bios, 'firmware');
   const guests = guestsFromCli(o);
-  const ramSize = o.memory !== undefined ? parseMemSize(o.memory)
+  const ramSize = o.memory !== undefined ? parseRamSize(o.memory)
     : guests ? hostRamFor(guests.map((g) => g.memSize)) : parseMemSize('256M');
   if (guests && o.memory === undefined && ramSize > 2048 * 1024 * 1024) {
     throw new ImageError(`the guests need ${ramSize / (1024 * 1024)} MiB of host RAM, more than hvtrace's 2048 MiB: use a smaller --guest-mem`);
@@ -63,6 +70,7 @@ export function machineConfigFromCli(o: MachineCliOptions, opts: { writeback?: b
     initrd: o.initrd ? readImage(o.initrd, 'initrd') : undefined,
     append: o.append,
     dtb: o.dtb ? readImage(o.dtb, 'dtb') : undefined,
+    rtc: parseRtcOption(o.rtc),
     // Opened last: every other flag has been checked before an image is hashed.
     ...(specs.length > 0 ? { drives: openDrives(specs).drives } : {}),
     ...(rngSeed !== undefined ? { rngSeed } : {}),
@@ -139,60 +147,61 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
     }
     throw e;
   }
-  if (o.input) {
-    try {
-      sched.addInput(readImage(o.input, 'input').bytes, 0);
-    } catch (e) {
-      process.stderr.write(`hvtrace: ${(e as Error).message}\n`);
-      return 2;
-    }
+  let steps: ScriptStep[] | null = null;
+  try {
+    if (o.input) sched.addInput(readImage(o.input, 'input').bytes, 0);
+    if (o.inputScript) steps = readInputScript(o.inputScript, o.input);
+  } catch (e) {
+    process.stderr.write(`hvtrace: ${(e as Error).message}\n`);
+    return 2;
   }
   const console_ = new ConsoleBuffer();
-  machine.onConsole = console_.write;
   const progress = new Progress(!o.quiet && process.stderr.isTTY === true);
   console_.statusLine = progress;
+  // --input-script: each send is queued for the next round once its expects have matched.
+  const script = steps ? new InputScriptDriver(steps, (bytes, vtime) => sched.addInput(bytes, vtime)) : null;
+  machine.onConsole = script
+    ? (b) => { console_.write(b); script.onConsole(b, sched.time + sched.quantum); }
+    : console_.write;
+  script?.start();
+  // Without --input / --input-script, stdin is live input to the UART; while it is open, idle
+  // virtual time is paced by the wall clock (src/cli/pacing.ts).
+  const live = !o.input && !script;
   const stdin = process.stdin;
   let stdinEnded = false;
   const onData = (d: Buffer): void => sched.addInput(new Uint8Array(d));
-  if (!o.input) {
+  if (live) {
     stdin.on('data', onData);
     stdin.on('end', () => { stdinEnded = true; });
     stdin.on('error', () => { stdinEnded = true; });
   }
   const wall0 = process.hrtime.bigint();
-  // While stdin is open, idle time (every hart asleep) advances no faster than the wall-clock
-  // time this loop spends waiting for input (1 instruction = 1 ns): a guest waiting for a
-  // keypress does not race through its timeout before bytes already in the pipe are read. Only
-  // waiting counts (not start-up or a busy host), so a slow start cannot skip the wait.
-  let idleGrantNs = 0;
-  if (!o.input) {
-    sched.idleCap = () => {
-      if (stdinEnded) return Infinity;
-      const cap = sched.time + idleGrantNs;
-      idleGrantNs = 0;
-      return cap;
-    };
-  }
+  const pacer = live ? new IdlePacer(sched, () => !stdinEnded) : null;
   let halt;
   for (;;) {
-    const r = sched.step(64);
+    const r = sched.step(script ? roundsUntil(sched.time, script.deadline, sched.quantum, 64) : 64);
     console_.flush();
     progress.update(sched);
     if (r.kind === 'halted') { halt = r.halt; break; }
+    if (script && script.waiting && sched.time >= script.deadline) {
+      machine.stop({ kind: 'limit', exitCode: 4, message: scriptTimeoutMessage(o.inputScript!, script) });
+      halt = machine.halt!;
+      break;
+    }
     if (r.kind === 'idle') {
-      if (stdinEnded || stdin.destroyed) {
-        sched.idleCap = null;
+      if (!live || stdinEnded || stdin.destroyed) {
+        pacer?.stop();
         halt = sched.runToEnd();
         console_.flush();
         break;
       }
-      const w0 = process.hrtime.bigint();
-      await new Promise((res) => setTimeout(res, 5));
-      idleGrantNs += Number(process.hrtime.bigint() - w0);
+      await pacer!.wait(5);
       continue;
     }
     await new Promise((res) => setImmediate(res));
   }
+  const note = script ? scriptEndNote(o.inputScript!, script, halt) : null;
+  if (note) process.stderr.write(`hvtrace: ${note}\n`);
   stdin.off('data', onData);
   stdin.pause();
   stdin.unref?.();

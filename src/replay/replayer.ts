@@ -171,6 +171,7 @@ function checkReplayable(reader: TraceReader, opts: ReplayOpenOptions): OpenedTr
     initrd: images.get('initrd'),
     append: m.append,
     dtb: images.get('dtb'),
+    ...(m.rtc ? { rtc: { base: m.rtc.base } } : {}),
     ...(drives.length > 0 ? { drives } : {}),
     ...(m.rngSeed !== undefined ? { rngSeed: m.rngSeed } : {}),
     ...(m.virtio ? { virtio: true } : {}),
