@@ -101,7 +101,7 @@ describe('Linux with its root filesystem on virtio-blk', () => {
     expect(rec.stdout).toMatch(/hvtrace-init: root=\/dev\/vda \(rw\)/);
     expect(rec.stdout).toContain('hvtrace-rootfs: /sbin/init from the root filesystem');
     expect(rec.stdout).toContain('hvtrace-rootfs: motd: hello from the ext2 root filesystem on /dev/vda');
-    expect(rec.stdout).toMatch(/hvtrace-rootfs: hwrng: [0-9a-f]{32}\n/);
+    expect(rec.stdout).toMatch(/hvtrace-rootfs: hwrng: [0-9a-f]{32}\r?\n/);
     expect(rec.stdout).toContain('hvtrace-rootfs: boot count: 1 (saved)');
     // record never writes the image
     expect(readFileSync(tmp('rootfs.img')).equals(before)).toBe(true);
