@@ -59,6 +59,15 @@ export const MSTATUS_MPRV = 1 << 17;
 export const MSTATUS_SUM = 1 << 18;
 export const MSTATUS_MXR = 1 << 19;
 export const MSTATUS_TVM = 1 << 20;
+/** xenvcfg cache-block operation enables (priv spec v1.12 §3.1.18, CMO spec v1.0.1 §2.5). */
+export const ENVCFG_CBIE = 0x30n;
+export const ENVCFG_CBCFE = 0x40n;
+export const ENVCFG_CBZE = 0x80n;
+/** The writable cache-block bits of menvcfg/senvcfg/henvcfg, with CBIE = 10 (reserved) legalized to 00. */
+export function envcfgCbo(v: bigint): bigint {
+  const cbie = (v & ENVCFG_CBIE) === 0x20n ? 0n : v & ENVCFG_CBIE;
+  return cbie | (v & (ENVCFG_CBCFE | ENVCFG_CBZE));
+}
 export const MSTATUS_TW = 1 << 21;
 export const MSTATUS_TSR = 1 << 22;
 /** Writable low-word bits of mstatus (MBE/SBE/UBE fixed little-endian, XS/VS zero). */

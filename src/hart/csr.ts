@@ -157,8 +157,8 @@ function tvecWrite(set: (h: Hart, v: bigint) => void): (h: Hart, v: bigint) => v
 def(C.CSR.mtvec, { name: 'mtvec', read: (h) => h.mtvec, write: tvecWrite((h, v) => { h.mtvec = v; }) });
 def(C.CSR.menvcfg, {
   name: 'menvcfg', read: (h) => h.menvcfg,
-  // FIOM (bit 0) and STCE (bit 63, Sstc) are implemented.
-  write: (h, v) => { h.menvcfg = v & ((1n << 63n) | 1n); h.updateSstc(h.env.mtime(h)); h.timerChanged(); },
+  // FIOM (bit 0), the cache-block enables (Zicbom/Zicboz) and STCE (bit 63, Sstc) are implemented.
+  write: (h, v) => { h.menvcfg = (v & ((1n << 63n) | 1n)) | C.envcfgCbo(v); h.updateSstc(h.env.mtime(h)); h.timerChanged(); },
 });
 def(C.CSR.mscratch, { name: 'mscratch', read: (h) => h.mscratch, write: (h, v) => { h.mscratch = v; } });
 // xepc: bit 0 is always zero with IALIGN = 16 (§3.1.14).
@@ -236,7 +236,7 @@ def(C.CSR.sip, {
   },
 });
 def(C.CSR.stvec, { name: 'stvec', read: (h) => h.stvec, write: tvecWrite((h, v) => { h.stvec = v; }) });
-def(C.CSR.senvcfg, { name: 'senvcfg', read: (h) => h.senvcfg, write: (h, v) => { h.senvcfg = v & 1n; } });
+def(C.CSR.senvcfg, { name: 'senvcfg', read: (h) => h.senvcfg, write: (h, v) => { h.senvcfg = (v & 1n) | C.envcfgCbo(v); } });
 def(C.CSR.sscratch, { name: 'sscratch', read: (h) => h.sscratch, write: (h, v) => { h.sscratch = v; } });
 def(C.CSR.sepc, { name: 'sepc', read: (h) => h.sepc, write: (h, v) => { h.sepc = v & ~1n; } });
 def(C.CSR.scause, { name: 'scause', read: (h) => h.scause, write: (h, v) => { h.scause = v; } });
@@ -303,11 +303,11 @@ def(C.CSR.hgatp, {
   name: 'hgatp', pred: (h) => ok(!(h.priv === C.PRV_S && (h.mstatus & C.MSTATUS_TVM) !== 0)),
   read: (h) => h.hgatp, write: (h, v) => h.setHgatp(v),
 });
-// henvcfg: FIOM and STCE; STCE is read-only zero while menvcfg.STCE = 0 (Sstc §2.2).
+// henvcfg: FIOM, the cache-block enables and STCE; STCE is read-only zero while menvcfg.STCE = 0 (Sstc §2.2).
 def(C.CSR.henvcfg, {
   name: 'henvcfg', read: (h) => h.henvcfg,
   write: (h, v) => {
-    h.henvcfg = v & ((h.sstcEnabled() ? 1n << 63n : 0n) | 1n);
+    h.henvcfg = (v & ((h.sstcEnabled() ? 1n << 63n : 0n) | 1n)) | C.envcfgCbo(v);
     h.updateSstc(h.env.mtime(h)); h.timerChanged();
   },
 });

@@ -1924,6 +1924,9 @@ export class Hart {
         return;
       }
       case Op.FENCE_I: this.fetchVa = NaN; return;
+      case Op.CBO_CLEAN: case Op.CBO_FLUSH: case Op.CBO_INVAL: case Op.CBO_ZERO:
+        this.execCbo(op, raw, rs1);
+        return;
       default:
         if (OP_CLASS[op] === Cls.AMO) {
           this.execAmo(op, rd, rs1, rs2);
@@ -1934,6 +1937,46 @@ export class Hart {
           return;
         }
         this.illegal(raw);
+    }
+  }
+
+  /**
+   * Zicbom/Zicboz cache-block operations (CMO spec v1.0.1, §2.5.2-2.5.3 and the instruction
+   * pages). Enabled per mode by xenvcfg: CBCFE for clean/flush, CBIE for inval (01: it
+   * executes as a flush, 11: as an invalidate), CBZE for zero. Below M with menvcfg's field off:
+   * illegal instruction; in U with senvcfg's off: illegal; with V = 1 and henvcfg's off, or in
+   * VU with senvcfg's off: virtual instruction. There are no caches, so clean/flush/inval only
+   * check that a load or store may reach the block (else a store fault, as the spec says);
+   * cbo.zero stores 64 zero bytes to the aligned block. Faults report the block's address.
+   */
+  private execCbo(op: number, raw: number, rs1: number): void {
+    const field = op === Op.CBO_ZERO ? C.ENVCFG_CBZE : op === Op.CBO_INVAL ? C.ENVCFG_CBIE : C.ENVCFG_CBCFE;
+    // CBIE 10 is reserved (its CSR writes are legalized to 00): any non-zero value enables.
+    const on = (envcfg: bigint): boolean => (envcfg & field) !== 0n;
+    if (this.priv !== C.PRV_M && !on(this.menvcfg)) this.illegal(raw);
+    if (!this.virt && this.priv === C.PRV_U && !on(this.senvcfg)) this.illegal(raw);
+    if (this.virt && (!on(this.henvcfg) || (this.priv === C.PRV_U && !on(this.senvcfg)))) this.virtualInsn(raw);
+    const va = ea(this, this.xi, rs1, 0, ACC_STORE);
+    const base = va - (va - Math.floor(va / CBO_BLOCK) * CBO_BLOCK);
+    if (op === Op.CBO_ZERO) {
+      const o = this.resolve(base, CBO_BLOCK, ACC_STORE);
+      if (o >= 0) {
+        for (let k = 0; k < CBO_BLOCK; k += 4) this.dv.setInt32(o + k, 0, true);
+      } else {
+        for (let k = 0; k < CBO_BLOCK; k += 8) this.mmioWrite(this.mmioPa + k, 8, 0n, base + k);
+      }
+      return;
+    }
+    try {
+      this.resolve(base, CBO_BLOCK, ACC_LOAD);
+    } catch (e) {
+      if (e !== TRAP) throw e;
+      // Not even readable: the fault is reported as the store form of the same fault.
+      const c = this.excCause;
+      this.excCause = c === C.CAUSE_LOAD_PAGE_FAULT ? C.CAUSE_STORE_PAGE_FAULT
+        : c === C.CAUSE_LOAD_GUEST_PAGE_FAULT ? C.CAUSE_STORE_GUEST_PAGE_FAULT
+          : c === C.CAUSE_LOAD_ACCESS ? C.CAUSE_STORE_ACCESS : c;
+      throw e;
     }
   }
 
@@ -2085,6 +2128,9 @@ function setI32(xi: Int32Array, rd: number, v: number): void {
   xi[rd * 2] = v;
   xi[rd * 2 + 1] = v >> 31;
 }
+
+/** Cache-block size of Zicbom/Zicboz (riscv,cbom-block-size / riscv,cboz-block-size in the DTB). */
+export const CBO_BLOCK = 64;
 
 /** Bits 63:32 of x[rs1] + imm, given the low word `lo` of the sum (carry from the low words). */
 export function eaHi(xi: Int32Array, rs1: number, imm: number, lo: number): number {

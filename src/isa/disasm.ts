@@ -330,6 +330,8 @@ function dis32(i: number, c: Ctx): string {
       return c.out(n, `${X[rd]},${X[rs1]},${hex((i >>> 20) & 0x3f)}`);
     case 'R1':
       return c.out(n, `${X[rd]},${X[rs1]}`);
+    case 'CBO':
+      return c.out(n, `(${X[rs1]})`);
     case 'R': {
       if (rs1 === 0) {
         if (n === 'sub') return c.out('neg', `${X[rd]},${X[rs2]}`);

@@ -241,6 +241,17 @@ aluE('bseti', 'zbs', I6, i6(0x0a, 1, OPIMM), 'SHIFTB', { x: 'X(rs1) | (1n << Big
 aluE('czero.eqz', 'zicond', R, r(0x07, 5, OP), 'R', { x: '(LO(rs2) | HI(rs2)) === 0 ? 0n : X(rs1)' });
 aluE('czero.nez', 'zicond', R, r(0x07, 7, OP), 'R', { x: '(LO(rs2) | HI(rs2)) !== 0 ? 0n : X(rs1)' });
 
+// ---- Zicbom / Zicboz: cache-block operations (CMO spec v1.0.1; MISC-MEM funct3 = 010, rd = 0,
+// the operation in imm[11:0]). Hart.execCbo does the xenvcfg checks and the block access.
+// Zicbop's prefetch.i/r/w are ORI with rd = 0: hints that execute as that ORI.
+const CBO = 0xfff07fff;
+const cbo = (name: string, ext: string, f12: number): void =>
+  def(name, ext, Cls.SYSTEM, 0, undefined, false, { mask: CBO, match: (f12 << 20) | (2 << 12) | 0x0f, fmt: 'CBO' });
+cbo('cbo.inval', 'zicbom', 0);
+cbo('cbo.clean', 'zicbom', 1);
+cbo('cbo.flush', 'zicbom', 2);
+cbo('cbo.zero', 'zicboz', 4);
+
 export const INSNS: readonly Insn[] = Object.freeze(table);
 
 // ------------------------------------------------------------ expansion ----
