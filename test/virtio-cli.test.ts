@@ -115,6 +115,9 @@ describe('Linux with its root filesystem on virtio-blk', () => {
     } finally {
       r.close();
     }
+    const info = hv(['info', tmp('disk.trace')]);
+    expect(info.stdout).toMatch(/^ {2}vda +\S*rootfs\.img {2}1048576 bytes {2}sha256 [0-9a-f]{64} {2}\([1-9]\d* blocks of 4 KiB read, [1-9]\d* written: overlay in the trace\)$/m);
+    expect(info.stdout).toMatch(/^ {2}rng +virtio-rng, PRNG seed 1$/m);
     rmSync(tmp('rootfs.img'));
     const rep = hv(['replay', tmp('disk.trace'), '--console']);
     expect(rep.status, rep.stdout + rep.stderr).toBe(0);

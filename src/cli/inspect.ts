@@ -198,6 +198,13 @@ export function infoCommand(file: string, o: { json?: boolean; console?: boolean
       }
       const dtb = loaded.find((l) => l.role === 'dtb' && !images.some((i) => i.role === 'dtb'));
       if (dtb) lines.push(`  dtb       ${dtb.name}  ${dtb.size} bytes  at ${hex(dtb.base)}`);
+      // virtio-blk drives: the image recorded, the blocks of it the guest read (what a replay
+      // reads), the blocks it wrote (the overlay; the image file itself was not written)
+      for (const [k, d] of (m?.drives ?? []).entries()) {
+        const n = (layer: number): number => Number(r.query('SELECT count(*) FROM disk_blocks WHERE drive = ? AND layer = ?', [k, layer]).rows[0]![0]);
+        lines.push(`  ${`vd${String.fromCharCode(97 + k)}`.padEnd(9)} ${d.name}  ${d.size} bytes  sha256 ${d.sha256}${d.readonly ? '  read-only' : ''}  (${n(0)} blocks of 4 KiB read, ${n(1)} written: overlay in the trace)`);
+      }
+      if (m?.rngSeed !== undefined) lines.push(`  rng       virtio-rng, PRNG seed ${m.rngSeed}`);
       lines.push(`instructions: ${counts.instret.map((n, i) => `hart${i}=${n}`).join(' ')}  total ${counts.totalInstret}${r.counts ? '' : ' (as of the last event: the recording was not finished)'}`);
       lines.push(`virtual time: ${(counts.vtime / 1e9).toFixed(6)} s (${counts.vtime} instructions)`);
       lines.push(`events:       ${counts.events}${problems.length ? `  (DAMAGED: ${problems.join('; ')})` : ''}`);
