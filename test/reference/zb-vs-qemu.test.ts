@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Asm, a0, a1, a2, ra, s0, t0, t1, t2, t3, zero, RAM_BASE } from '../hart/harness.js';
+import { Asm, a0, a1, a2, ra, s0, s1, t0, t1, t2, t3, zero, RAM_BASE, DATA } from '../hart/harness.js';
 import { INSNS, type Insn } from '../../src/isa/insns.js';
 import { Machine } from '../../src/board/machine.js';
 import { Scheduler } from '../../src/sched/scheduler.js';
@@ -49,20 +49,27 @@ function elf(code: Uint8Array, base: number): Uint8Array {
   return out;
 }
 
+/** What each printed line is, for messages. */
+const cases: string[] = [];
+
 function program(): Uint8Array {
   const a = new Asm(RAM_BASE);
+  cases.length = 0;
   const isImm = (e: Insn): boolean => e.enc!.fmt.startsWith('SHIFT');
-  a.li(s0, UART);
+  a.li(s0, UART).li(s1, DATA);
   for (const e of INSNS.filter((x) => EXTS.has(x.ext) && x.enc !== undefined)) {
     const maxSh = e.enc!.fmt === 'SHIFTBW' ? 31 : 63;
     for (const x of VALUES) {
       const seconds: number[] | bigint[] = isImm(e) ? SHAMTS.filter((s) => s <= maxSh) : e.enc!.fmt === 'R1' ? [0n] : VALUES;
       for (const y of seconds) {
-        a.li(a1, x);
+        // Operands go through memory: QEMU's TCG would fold constants from li into the
+        // operation, and test its optimizer rather than the instruction (see ctzw below).
+        a.li(a1, x).sd(a1, 0, s1).ld(a1, 0, s1);
         let w = e.enc!.match | (a0 << 7) | (a1 << 15);
         if (isImm(e)) w |= Number(y) << 20;
-        else if (e.enc!.fmt === 'R') { a.li(a2, y as bigint); w |= a2 << 20; }
+        else if (e.enc!.fmt === 'R') { a.li(a2, y as bigint).sd(a2, 8, s1).ld(a2, 8, s1); w |= a2 << 20; }
         a.word(w >>> 0).jal(ra, 'puthex');
+        cases.push(`${e.name} 0x${x.toString(16)}, ${isImm(e) ? y : `0x${y.toString(16)}`}`);
       }
     }
   }
@@ -74,6 +81,17 @@ function program(): Uint8Array {
   a.li(t3, 10).sb(t3, 0, s0).ret();
   return a.assemble();
 }
+
+/**
+ * Where QEMU 7.2 deviates from the Bitmanip spec, hvtrace follows the spec (the case, and what
+ * the spec gives). ctzw counts trailing zeros of the low word only (Bitmanip v1.0.0, ctzw: "the
+ * number of 0 bits at the LSB end of the least-significant word"), so a low word of 0 gives 32;
+ * QEMU 7.2 gives 63 for 0x8000000000000000 (the operand comes from memory, so it is not TCG
+ * constant folding). riscv-tests' ctzw has no operand with a zero low word and upper bits set.
+ */
+const QEMU_DEVIATIONS: Record<string, string> = {
+  'ctzw 0x8000000000000000, 0x0': '0000000000000020',
+};
 
 let version: string | null = null;
 beforeAll(() => { version = qemuVersion(); });
@@ -95,7 +113,17 @@ describe('Zba/Zbb/Zbc/Zbs vs QEMU 7.2', () => {
       const hv = Buffer.concat(chunks).toString('latin1');
       const lines = q.console.replace(/\r\n/g, '\n').split('\n');
       expect(lines.length).toBeGreaterThan(3000);
-      expect(hv.split('\n')).toEqual(lines);
+      const hvLines = hv.split('\n');
+      const bad: string[] = [];
+      for (let k = 0; k < Math.max(lines.length, hvLines.length); k++) {
+        const spec = QEMU_DEVIATIONS[cases[k] ?? ''];
+        if (spec !== undefined) {
+          if (hvLines[k] !== spec) bad.push(`${cases[k]}: hvtrace ${hvLines[k]}, the spec gives ${spec}`);
+          continue;
+        }
+        if (lines[k] !== hvLines[k]) bad.push(`${cases[k] ?? '(end)'}: qemu ${lines[k]} hvtrace ${hvLines[k]}`);
+      }
+      expect(bad.slice(0, 20)).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
