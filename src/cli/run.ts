@@ -237,6 +237,7 @@ async function runGdbCommand(o: MachineCliOptions): Promise<number> {
   let maxInsns: number | undefined;
   try {
     parseListenAddress(o.gdb!);
+    if (o.inputScript) throw new ImageError('--input-script does not apply to run --gdb: the debugger decides when the guest runs; use --input FILE');
     cfg = machineConfigFromCli(o);
     maxInsns = parseMaxInsns(o.maxInsns);
     if (o.input) input = readImage(o.input, 'input').bytes;
