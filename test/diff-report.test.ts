@@ -1,7 +1,7 @@
 /**
  * Golden tests of `hvtrace diff`'s divergence report (issue 13), in text and JSON, for four pairs:
  *
- *  - cmdline:   the bundled Linux kernel with `--append "console=ttyS0"` vs `"console=ttyS0 loglevel=4"`, 24M instructions (the console starts at 23.4M);
+ *  - cmdline:   the bundled Linux kernel with `--append "console=ttyS0"` vs `"console=ttyS0 loglevel=4"`, 25.5M instructions (the console starts at about 24.5M);
  *  - immediate: hello.elf vs a copy with one instruction's immediate changed (main+0x8);
  *  - harts:     smp-kernel on 2 harts vs 4 harts;
  *  - aborted:   a complete hello recording vs a copy made to look aborted at event #40 (its events
@@ -91,8 +91,8 @@ beforeAll(() => {
   mkdirSync(join(ROOT, WORK), { recursive: true });
   const linux = 'guests/build/linux/Image';
   pairs.cmdline = [
-    record('cmdline-a.trace', ['--kernel', linux, '--append', 'console=ttyS0', '--max-insns', '24000000']),
-    record('cmdline-b.trace', ['--kernel', linux, '--append', 'console=ttyS0 loglevel=4', '--max-insns', '24000000']),
+    record('cmdline-a.trace', ['--kernel', linux, '--append', 'console=ttyS0', '--max-insns', '25500000']),
+    record('cmdline-b.trace', ['--kernel', linux, '--append', 'console=ttyS0 loglevel=4', '--max-insns', '25500000']),
   ];
   pairs.immediate = [
     record('hello.trace', ['--kernel', 'guests/build/hello.elf']),

@@ -355,7 +355,7 @@ describe.skipIf(!haveGdb)('gdb-multiarch on a recording of the smp-kernel (4 har
       mark('end'), 'p 1', 'detach',
     ], { elf: SMP_ELF });
     expect(await srv.exited).toBe(0);
-    expect(section(out, 'when')).toMatch(/instruction 0 of \d+/);
+    expect(section(out, 'when')).toMatch(/instruction 0 \(step 0\) of \d+ steps/);
     expect(section(out, 'events')).toMatch(/=>\s+\d+\s+h0/);
     expect(section(out, 'seek')).toMatch(/maintenance flush register-cache[\s\S]*<kmain>/);
     expect(section(out, 'ck')).toMatch(/checkpoint 1[\s\S]*\$2 = .*<kmain>/);

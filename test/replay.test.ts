@@ -183,34 +183,49 @@ describe('replay --to: lands on the exact instruction', () => {
     expect(j2.totalInstructions).toBe(j.totalInstructions + 1);
   });
 
-  it('N (global count) = the state of a run stopped by --max-insns N (hello; smp-kernel on 4 harts across checkpoints)', () => {
+  it('N = the first point where all harts together have retired N instructions (the count info prints): the state of a run stopped there by --max-insns (hello; smp-kernel on 4 harts across checkpoints)', () => {
+    // --max-insns counts attempted steps (a trapping attempt is one too); --to N counts retired
+    // instructions. The seek reports both: the run stopped at its attempted count is the same
+    // machine, and one step earlier fewer than N had retired.
+    const retired = (hs: HartState[]): number => hs.reduce((a, h) => a + h.instret, 0);
     for (const n of [1, 777, 3001]) {
-      const ref = limitedRun(HELLO, 1, n, false);
       const j = seekJson(tmp('hello.trace'), String(n));
       expect(j.totalInstructions).toBe(n);
+      expect(j.totalAttempted).toBeGreaterThanOrEqual(n);
+      const ref = limitedRun(HELLO, 1, j.totalAttempted, false);
+      expect(retired(ref)).toBe(n);
+      if (j.totalAttempted > 1) expect(retired(limitedRun(HELLO, 1, j.totalAttempted - 1, false))).toBeLessThan(n);
       expectSameHart(j.harts[0], ref[0]!, `hello @${n}`);
     }
     // Checkpoints every 40k: these land after restoring one (and one exactly on it).
-    for (const n of [40_000, 95_123, 150_007, 201_000]) {
-      const ref = limitedRun(SMPK, 4, n, true);
+    for (const n of [40_000, 95_123, 150_007, 190_000]) {
       const j = seekJson(tmp('smp4.trace'), String(n));
       expect(j.totalInstructions).toBe(n);
+      const ref = limitedRun(SMPK, 4, j.totalAttempted, true);
+      expect(retired(ref)).toBe(n);
       if (n > 40_000) expect(j.checkpoint, `@${n}`).not.toBeNull();
       for (let h = 0; h < 4; h++) expectSameHart(j.harts[h], ref[h]!, `smp4 @${n} hart ${h}`);
     }
+    // Beyond the end: the error names the trace's retired count, the one info prints.
+    const info = cli(['info', tmp('hello.trace'), '--json']);
+    const total = (json(info).counts.instret as number[]).reduce((a, b) => a + b, 0);
+    const past = cli(['replay', tmp('hello.trace'), '--to', String(total + 1)]);
+    expect(past.status).toBe(2);
+    expect(past.stderr).toContain(`(${total} instructions retired)`);
+    expect(seekJson(tmp('hello.trace'), String(total)).totalInstructions).toBe(total);
   });
 
   it('HART:COUNT = the first point where that hart has retired COUNT instructions', () => {
     // Reference: a run stopped by the limit where the last step of the hart retired (so the
     // first point with that instret is this one).
     let checked = 0;
-    for (const [n, hart] of [[120_345, 2], [160_001, 1], [99_999, 0], [130_002, 3]] as const) {
+    for (const [n, hart] of [[120_345, 2], [160_001, 1], [99_999, 0], [130_002, 3], [150_001, 2], [110_007, 1], [170_003, 3], [180_011, 0]] as const) {
       const ref = limitedRun(SMPK, 4, n, true);
       const before = limitedRun(SMPK, 4, n - 1, true);
       if (ref[hart]!.instret === before[hart]!.instret || ref[hart]!.steps === before[hart]!.steps) continue;
       const j = seekJson(tmp('smp4.trace'), `${hart}:${ref[hart]!.instret}`);
       expect(j.hart).toBe(hart);
-      expect(j.totalInstructions).toBe(n);
+      expect(j.totalAttempted).toBe(n);
       for (let h = 0; h < 4; h++) expectSameHart(j.harts[h], ref[h]!, `smp4 ${hart}:${ref[hart]!.instret} hart ${h}`);
       checked++;
     }

@@ -225,7 +225,7 @@ export class Machine implements HartEnv, HartIrqLines {
         consoleRead: () => this.uartReadByte(),
         startHart: (id) => {
           // SBI HSM hart_start of a pCPU, by the hypervisor: the firmware enters it at HV_ENTRY.
-          const err = sbi.hartStart(id, BigInt(HV_ENTRY), BigInt(this.dtbAddr));
+          const err = sbi.hartStart(id, BigInt(HV_ENTRY), BigInt(this.dtbAddr), this.current);
           if (err !== 0n) this.stop({ kind: 'fatal', exitCode: 3, message: `hypervisor: SBI hart_start(${id}) failed: ${err}` });
         },
         systemReset: (kind, reason) => this.systemReset(kind, reason),

@@ -68,6 +68,8 @@ export function nextTracePath(dir: string, name: string): string {
 }
 
 export async function recordCommand(o: RecordCliOptions): Promise<number> {
+  // Nothing is recorded: the device tree is written and the command ends.
+  if (o.dumpDtb !== undefined) return (await import('./dump-dtb.js')).dumpDtbCommand(o);
   const signals: RecordSignals = { stop: null, stdoutError: null };
   const onSignal = (sig: NodeJS.Signals): void => {
     signals.stop ??= sig;

@@ -98,7 +98,7 @@ function replayText(r: ReplayReport, file: string, noDigests = false): string {
 function hartText(h: HartView, focus: boolean): string[] {
   const lines: string[] = [];
   const state = h.state === 'running' ? '' : ` (${h.state})`;
-  lines.push(`hart ${h.id}${focus ? ' *' : ''}: pc ${hex(h.pc)}${h.symbol ? ` <${h.symbol}>` : ''}  priv ${privName(h.priv, h.virt, hsNames)}  instret ${h.instret}  steps ${h.steps}${state}`);
+  lines.push(`hart ${h.id}${focus ? ' *' : ''}: pc ${hex(h.pc)}${h.symbol ? ` <${h.symbol}>` : ''}  priv ${privName(h.priv, h.virt, hsNames)}  instret ${h.instret}  attempted ${h.steps}${state}`);
   if (!focus) return lines;
   for (let i = 0; i < 32; i += 4) {
     lines.push('  ' + [0, 1, 2, 3].map((k) => `${REGISTER_NAMES.x[i + k]!.padStart(4)} ${h64(h.x[i + k]!)}`).join('  '));
@@ -123,9 +123,9 @@ function hartText(h: HartView, focus: boolean): string[] {
 function seekText(r: SeekReport, file: string): string {
   const lines: string[] = [];
   for (const w of r.warnings) lines.push(`warning: ${w}`);
-  const ck = r.checkpoint ? `checkpoint ${r.checkpoint.id} at instruction ${r.checkpoint.totalInstret}` : 'the start';
+  const ck = r.checkpoint ? `checkpoint ${r.checkpoint.id} at step ${r.checkpoint.totalInstret}` : 'the start';
   const t = r.timing;
-  lines.push(`${file} at ${r.position}: instruction ${r.totalInstructions}, hart ${r.hart}, next event #${r.nextSeq}; from ${ck}: ${t.instructionsRun} instructions in ${t.passes} pass${t.passes > 1 ? 'es' : ''}, ${(t.totalMs / 1000).toFixed(2)} s (restore ${(t.restoreMs / 1000).toFixed(2)} s, run ${(t.runMs / 1000).toFixed(2)} s)`);
+  lines.push(`${file} at ${r.position}: instruction ${r.totalInstructions} (retired; ${r.totalAttempted} attempted), hart ${r.hart}, next event #${r.nextSeq}; from ${ck}: ${t.instructionsRun} steps in ${t.passes} pass${t.passes > 1 ? 'es' : ''}, ${(t.totalMs / 1000).toFixed(2)} s (restore ${(t.restoreMs / 1000).toFixed(2)} s, run ${(t.runMs / 1000).toFixed(2)} s)`);
   if (r.divergence) lines.push(`warning: the run to this position diverged from the recording: ${r.divergence.message}`);
   const focus = r.harts.find((h) => h.id === r.hart);
   if (focus) lines.push(...hartText(focus, true));
@@ -147,6 +147,7 @@ function seekJson(r: SeekReport): unknown {
     checkpoint: r.checkpoint,
     hart: r.hart,
     totalInstructions: r.totalInstructions,
+    totalAttempted: r.totalAttempted,
     roundTime: r.roundTime,
     nextSeq: r.nextSeq,
     harts: r.harts.map((h) => ({

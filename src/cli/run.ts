@@ -30,6 +30,8 @@ export interface MachineCliOptions {
   maxInsns?: string;
   quantum: number;
   quiet?: boolean;
+  /** --dump-dtb FILE: write the device tree and exit (src/cli/dump-dtb.ts). */
+  dumpDtb?: string;
   input?: string;
   /** --gdb [HOST:]PORT (run only): start stopped and serve a gdb client. */
   gdb?: string;
@@ -132,6 +134,7 @@ export function parseMaxInsns(s: string | undefined): number | undefined {
 /** `hvtrace run`: returns the process exit status. */
 export async function runCommand(o: MachineCliOptions): Promise<number> {
   configureEngine();
+  if (o.dumpDtb !== undefined) return (await import('./dump-dtb.js')).dumpDtbCommand(o);
   if (o.gdb !== undefined) return runGdbCommand(o);
   let machine: Machine;
   let sched: Scheduler;

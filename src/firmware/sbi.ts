@@ -117,8 +117,8 @@ export class BuiltinSbi {
    * HSM hart_start for native S-mode software (the built-in hypervisor starting its pCPUs):
    * the same checks and effects as the SBI call. Returns the SBI error code.
    */
-  hartStart(id: number, addr: bigint, opaque: bigint): bigint {
-    const r = this.hsmCall(this.harts()[0]!, 0, [BigInt(id), addr, opaque]);
+  hartStart(id: number, addr: bigint, opaque: bigint, caller: Hart): bigint {
+    const r = this.hsmCall(caller, 0, [BigInt(id), addr, opaque]);
     return r === null ? SBI_SUCCESS : r[0];
   }
 
@@ -357,7 +357,7 @@ export class BuiltinSbi {
         const t = this.harts()[id]!;
         if (!t.bus.isRam(Number(a[1]! & 0xffffffffffffn), 2)) return [SBI_ERR_INVALID_ADDRESS, 0n];
         this.hsm[id] = HSM_STARTED;
-        this.startHart(t, a[1]!, a[2]!);
+        this.startHart(t, a[1]!, a[2]!, h);
         return [SBI_SUCCESS, 0n];
       }
       case 1: { // hart_stop(): does not return on success
@@ -395,8 +395,13 @@ export class BuiltinSbi {
     }
   }
 
-  /** HSM start: the target enters S-mode at start_addr with a0 = hartid, a1 = opaque, satp = 0. */
-  private startHart(t: Hart, addr: bigint, opaque: bigint): void {
+  /**
+   * HSM start: the target enters S-mode at start_addr with a0 = hartid, a1 = opaque, satp = 0.
+   * It starts at the caller's virtual time: a stopped hart's clock stood still where it stopped
+   * (or at 0), and its first events must not carry a time before the start.
+   */
+  private startHart(t: Hart, addr: bigint, opaque: bigint, caller: Hart): void {
+    t.vtimeOffset = Math.max(t.vtime(), caller.vtime()) - t.steps;
     t.state = HartState.Running;
     t.attention = true;
     if (t.obs) t.obs.hartState(t, 'start');

@@ -525,16 +525,10 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
   /** Go to a `--to` position (replay --to's parser and, for all but N, its search). */
   private seekTo(text: string): void {
     const target = parsePosition(text);
-    let g: number;
-    if (target.kind === 'count') {
-      g = target.n;
-      if (this.recordedSteps !== null && g > this.recordedSteps) {
-        throw new TraceError(`${this.opened.reader.path}: position ${text} is beyond the end of the trace (${this.recordedSteps} instructions)`);
-      }
-    } else {
-      const r = seekOpened(this.opened, text, target, { events: 0, disasmBefore: 0, disasmAfter: 0 });
-      g = r.totalInstructions;
-    }
+    // Every position (N counts retired instructions) resolves to the exact attempted-step count
+    // the debugger's timeline is measured in.
+    const r = seekOpened(this.opened, text, target, { events: 0, disasmBefore: 0, disasmAfter: 0 });
+    const g = r.totalAttempted;
     const o = this.land(g);
     if (o.kind === 'landed') this.stopHart = o.hart;
     this.thin();
@@ -669,6 +663,14 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
   // monitor
   // =============================================================================================
 
+  /**
+   * The position in words: retired instructions of all harts (the count `info` and `--to N`
+   * use), and the attempted-step count (retired + trapped attempts) the timeline is measured in.
+   */
+  private where(): string {
+    return `instruction ${this.run.sched.totalRetired()} (step ${this.total()})`;
+  }
+
   async monitor(command: string, _interrupted: () => boolean): Promise<string> {
     const words = command.trim().split(/\s+/).filter(Boolean);
     const cmd = words[0] ?? 'help';
@@ -676,8 +678,8 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
       case 'when': {
         const h = this.machine.harts[this.stopHart]!;
         const lines = [
-          `instruction ${this.total()}${this.atEnd ? ' (end of the recording)' : ''}${this.recordedSteps !== null ? ` of ${this.recordedSteps}` : ''}`,
-          `hart ${h.id}: instret ${h.instret}, steps ${h.steps}, priv ${privName(h.priv, h.virt)}, pc ${hex(h.getPc())}`,
+          `${this.where()}${this.recordedSteps !== null ? ` of ${this.recordedSteps} steps` : ''}${this.atEnd ? ' (end of the recording)' : ''}`,
+          `hart ${h.id}: instret ${h.instret}, attempted ${h.steps}, priv ${privName(h.priv, h.virt, (this.opened.machineConfig.guests?.length ?? 0) > 0)}, pc ${hex(h.getPc())}`,
           `next event: seq ${this.run.recorder.seq}`,
         ];
         if (this.divergence) lines.push(`warning: ${this.divergence}`);
@@ -691,7 +693,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
           if (e instanceof TraceError) throw new DebugError(e.message);
           throw e;
         }
-        return `at instruction ${this.total()}, hart ${this.stopHart}${this.atEnd ? ' (end of the recording)' : ''}\n`;
+        return `at ${this.where()}, hart ${this.stopHart}${this.atEnd ? ' (end of the recording)' : ''}\n`;
       }
       case 'events': {
         const n = words[1] === undefined ? 10 : Number(words[1]);
@@ -701,7 +703,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
       case 'checkpoint': {
         const n = this.bookmarks.length + 1;
         this.bookmarks.push({ n, g: this.total(), hart: this.stopHart });
-        return `checkpoint ${n} at instruction ${this.total()}\n`;
+        return `checkpoint ${n} at ${this.where()}\n`;
       }
       case 'restart': {
         const n = Number(words[1]);
@@ -710,7 +712,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
         const o = this.land(bm.g);
         this.stopHart = o.kind === 'landed' ? bm.hart : this.stopHart;
         this.thin();
-        return `at checkpoint ${n}, instruction ${this.total()}\n`;
+        return `at checkpoint ${n}, ${this.where()}\n`;
       }
       case 'help':
         return [

@@ -137,7 +137,7 @@ export class RunTarget extends DebugEngine implements DebugTarget {
     switch (cmd) {
       case 'when': {
         const h = this.machine.harts[this.stopHart]!;
-        return `instruction ${this.total()}\nhart ${h.id}: instret ${h.instret}, steps ${h.steps}, pc ${hex(h.getPc())}\n`;
+        return `instruction ${this.sched.totalRetired()} (step ${this.total()})\nhart ${h.id}: instret ${h.instret}, attempted ${h.steps}, pc ${hex(h.getPc())}\n`;
       }
       case 'help':
       case '':

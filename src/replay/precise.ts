@@ -12,8 +12,11 @@
  * where the original ran it. The target is checked after every cut.
  *
  * Stop targets:
- *  - `globalCount(N)`: the first point where all harts together have executed N steps
- *    (`Scheduler.totalInstructions()`; the same count `--max-insns N` stops at);
+ *  - `globalRetired(N)`: the first point where all harts together have retired N instructions
+ *    (`Scheduler.totalRetired()`, the count `info`, `record` and `--to N` use);
+ *  - `globalCount(N)`: the first point where all harts together have attempted N steps
+ *    (`Scheduler.totalInstructions()`: retired instructions plus attempts that trapped; the
+ *    deterministic position the replayer notes events at, and what `--max-insns N` stops at);
  *  - `beforeStep(N)`: the last point before step N + 1 (after the scheduler work between);
  *  - `hartInstret(H, T)`: the first point where hart H's instret is T;
  *  - `hartSteps(H, S)`: the first point where hart H's step count is S;
@@ -23,7 +26,7 @@
  *
  * The Scheduler's input queue, deliverInput and deadlock are `protected` for this subclass.
  */
-import { Scheduler } from '../sched/scheduler.js';
+import { Scheduler, roundStartOffset } from '../sched/scheduler.js';
 import { HartState, Hart, BREAK_FILTER_SIZE, breakSlot } from '../hart/hart.js';
 import type { HaltInfo } from '../board/machine.js';
 
@@ -183,8 +186,7 @@ export class PreciseScheduler extends Scheduler {
     let rem = -1;
     if (resumeRem === null) {
       if (h.state === HartState.Stopped) return NOT_REACHED;
-      // Place the hart at the round start.
-      h.vtimeOffset = this.time - h.steps;
+      h.vtimeOffset = roundStartOffset(h, this.time);
       m.updateTimers(h);
     } else if (resumeRem > 0) {
       rem = resumeRem;
@@ -238,9 +240,18 @@ const NOT_REACHED = -2;
 // Targets
 // ---------------------------------------------------------------------------
 
-export function globalCount(n: number): StopTarget {
+export function globalRetired(n: number): StopTarget {
   return {
     label: `instruction ${n}`,
+    // A step retires at most one instruction, so n - retired steps cannot pass the target.
+    cap: (_h, s) => n - s.totalRetired(),
+    reached: (s) => s.totalRetired() >= n,
+  };
+}
+
+export function globalCount(n: number): StopTarget {
+  return {
+    label: `step ${n}`,
     cap: (_h, s) => n - s.totalInstructions(),
     reached: (s) => s.totalInstructions() >= n,
   };

@@ -51,7 +51,7 @@ import { HartState, type Hart } from '../hart/hart.js';
 import { SymbolTable, symbolSourcesFor, HOST_SPACE, type GuestRef, type SymbolFile } from '../image/symbols.js';
 import { eventSpaces } from '../trace/code.js';
 import { disassemble, ABI_NAMES, FABI_NAMES } from '../isa/disasm.js';
-import { PreciseScheduler, globalCount, beforeStep, hartInstret, pcHit, type StopTarget, type RunUntilResult } from './precise.js';
+import { PreciseScheduler, globalCount, globalRetired, beforeStep, hartInstret, pcHit, type StopTarget, type RunUntilResult } from './precise.js';
 import type { HartObserver } from '../hart/observer.js';
 import { EventComparer, hex, type Divergence } from '../diff/compare.js';
 
@@ -777,7 +777,7 @@ function sameWords(w: Int32Array, i: number, v: Int32Array, j: number): boolean 
 }
 
 function digestDifference(stored: DigestRow, mine: DigestRow): string | null {
-  if (stored.totalInstret !== mine.totalInstret) return `no round started at instruction ${stored.totalInstret} (the replay's round started at ${mine.totalInstret})`;
+  if (stored.totalInstret !== mine.totalInstret) return `no round started at step ${stored.totalInstret} (the replay's round started at step ${mine.totalInstret})`;
   const w: string[] = [];
   if (stored.vtime !== mine.vtime) w.push(`virtual time ${stored.vtime} vs ${mine.vtime}`);
   if (stored.seq !== mine.seq) w.push(`event count ${stored.seq} vs ${mine.seq}`);
@@ -913,7 +913,7 @@ export function replayOpened(opened: OpenedTrace, opts: RunOptions = {}): Replay
   if (res.divergence && !endOfRecording) issues.push(eventIssue(run, res.divergence));
   if (run.digestMismatch) {
     const d = run.digestMismatch;
-    issues.push({ kind: 'digest', message: `state digest at instruction ${d.stored.totalInstret}${d.stored.final ? ' (end of run)' : ''} differs: ${d.what}` });
+    issues.push({ kind: 'digest', message: `state digest at step ${d.stored.totalInstret}${d.stored.final ? ' (end of run)' : ''} differs: ${d.what}` });
   }
   const exp = reader.exit;
   const actual: ExitInfo | null = halt && !endOfRecording ? { kind: halt.kind, exitCode: halt.exitCode, message: halt.message } : null;
@@ -1054,7 +1054,10 @@ export interface SeekReport {
   readonly checkpoint: CheckpointInfo | null;
   /** The hart whose instruction is next (the one the position is about). */
   readonly hart: number;
+  /** Instructions retired by all harts so far (what `--to N` counts, as `info` does). */
   readonly totalInstructions: number;
+  /** Instructions attempted by all harts (retired + trapped attempts): the run's exact position. */
+  readonly totalAttempted: number;
   /** Scheduler time of the current round. */
   readonly roundTime: number;
   /** seq of the next event (events before it have happened). */
@@ -1151,14 +1154,15 @@ export function seekOpened(opened: OpenedTrace, position: string, target: SeekPo
   const reader = opened.reader;
   const counts = reader.counts;
   const nHarts = opened.machineConfig.harts;
-  const total = counts ? (counts.steps ?? []).reduce((a, b) => a + b, 0) : null;
+  // N counts retired instructions, as `info` and `record` do (not attempted steps).
+  const total = counts ? (counts.instret ?? []).reduce((a, b) => a + b, 0) : null;
   let restoreMs = 0;
   let runMs = 0;
   let passes = 0;
   let instructionsRun = 0;
 
   const beyond = (label: string, r: RunUntilResult, run: ReplayRun): TraceError =>
-    new TraceError(`${reader.path}: position ${position} (${label}) is beyond the end of the trace: the run ended (${(r as { halt: HaltInfo }).halt.message}) at instruction ${run.sched.totalInstructions()}`);
+    new TraceError(`${reader.path}: position ${position} (${label}) is beyond the end of the trace: the run ended (${(r as { halt: HaltInfo }).halt.message}) after ${run.sched.totalRetired()} instructions`);
 
   /** A fresh run from checkpoint `ck` (or the start). */
   const start = (ck: CheckpointInfo | null, watchSeq?: number): ReplayRun => {
@@ -1186,11 +1190,13 @@ export function seekOpened(opened: OpenedTrace, position: string, target: SeekPo
   switch (target.kind) {
     case 'count': {
       if (total !== null && target.n > total) {
-        throw new TraceError(`${reader.path}: position ${position} is beyond the end of the trace (${total} instructions)`);
+        throw new TraceError(`${reader.path}: position ${position} is beyond the end of the trace (${total} instructions retired)`);
       }
+      // Checkpoints are placed by attempted steps; retired <= attempted, so one at or before
+      // step N is at or before the N-th retired instruction.
       ck = reader.checkpointAtOrBefore({ totalInstret: target.n });
       run = start(ck);
-      const t = globalCount(target.n);
+      const t = globalRetired(target.n);
       const r = go(run, t);
       if (r.kind !== 'reached') throw beyond(t.label, r, run);
       focus = r.hart;
@@ -1277,7 +1283,8 @@ export function seekOpened(opened: OpenedTrace, position: string, target: SeekPo
       target,
       checkpoint: ck,
       hart: focus,
-      totalInstructions: run.sched.totalInstructions(),
+      totalInstructions: run.sched.totalRetired(),
+      totalAttempted: run.sched.totalInstructions(),
       roundTime: run.sched.time,
       nextSeq: seqNow,
       harts,

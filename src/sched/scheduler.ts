@@ -34,6 +34,16 @@ export type StepResult =
 
 export const DEFAULT_QUANTUM = 10_000;
 
+/**
+ * The vtimeOffset that places hart h at the start of the round beginning at `time`: every hart
+ * starts a round at the round's time, except one started (HSM hart_start) by a hart that ran
+ * earlier in this round: it already carries the time it was started at, later than the round
+ * start, and runs from there, so its virtual time never goes backwards in event order.
+ */
+export function roundStartOffset(h: Hart, time: number): number {
+  return Math.max(time, h.vtime()) - h.steps;
+}
+
 export class Scheduler {
   readonly machine: Machine;
   readonly quantum: number;
@@ -97,9 +107,20 @@ export class Scheduler {
     this.listenFrom = s.listenFrom ?? -1;
   }
 
+  /**
+   * Attempted instructions of all harts (steps: retired ones plus attempts that trapped). The
+   * deterministic position in a run; `totalRetired()` is the count users see.
+   */
   totalInstructions(): number {
     let n = 0;
     for (const h of this.machine.harts) n += h.steps;
+    return n;
+  }
+
+  /** Retired instructions of all harts (the sum of instret): what `info`, `record` and `--to N` count. */
+  totalRetired(): number {
+    let n = 0;
+    for (const h of this.machine.harts) n += h.instret;
     return n;
   }
 
@@ -131,8 +152,7 @@ export class Scheduler {
     const m = this.machine;
     m.current = h;
     if (h.state === HartState.Stopped) return;
-    // Place the hart at the round start.
-    h.vtimeOffset = this.time - h.steps;
+    h.vtimeOffset = roundStartOffset(h, this.time);
     m.updateTimers(h);
     while (!m.halted) {
       const budget = this.nextSlice(h, end);
