@@ -20,6 +20,8 @@ const CLI = `${ROOT}dist/cli/main.js`;
 const HELLO = `${ROOT}guests/build/hello.elf`;
 const IMAGE = `${ROOT}guests/build/linux/Image`;
 const ROOTFS = `${ROOT}guests/build/linux/rootfs.img`;
+/** Per Linux test: one to two boots and a replay, minutes on a loaded 2-core host. */
+const LINUX_TIMEOUT = 600_000;
 const DISK_BOOT = ['--kernel', IMAGE, '--append', 'console=ttyS0 root=/dev/vda rw'];
 
 let dir = '';
@@ -124,7 +126,7 @@ describe('Linux with its root filesystem on virtio-blk', () => {
     expect(rep.stdout).toContain('hvtrace-rootfs: boot count: 1 (saved)');
     expect(rep.stdout).toContain(rec.stdout.match(/hvtrace-rootfs: hwrng: [0-9a-f]{32}/)![0]);
     rmSync(tmp('disk.trace'));
-  });
+  }, LINUX_TIMEOUT);
 
   it('run --drive ...,writeback=on writes the guest\'s write into the image; the next boot sees it', () => {
     copyFileSync(ROOTFS, tmp('wb.img'));
@@ -137,12 +139,12 @@ describe('Linux with its root filesystem on virtio-blk', () => {
     expect(b.stdout).toContain('hvtrace-rootfs: hwrng: none');
     rmSync(tmp('wb.img'));
     rmSync(tmp('wb.trace'));
-  });
+  }, LINUX_TIMEOUT);
 
   it('readonly=on: the guest cannot write (the ext2 mount is read-only)', () => {
     const r = hv(['run', '--kernel', IMAGE, '--append', 'console=ttyS0 root=/dev/vda', '--drive', `file=${ROOTFS},readonly=on`, '-q']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('hvtrace-rootfs: boot count: 1 (not saved: read-only?)');
     expect(existsSync(ROOTFS)).toBe(true);
-  });
+  }, LINUX_TIMEOUT);
 });
