@@ -22,7 +22,7 @@ const src = readFileSync(join(root, 'src/isa/insns.ts'), 'utf8');
 const js = ts.transpileModule(src, {
   compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, preserveConstEnums: true },
 }).outputText;
-const { INSNS, Cls, SEM_LOCALS, expandSem } = await import('data:text/javascript;base64,' + Buffer.from(js).toString('base64'));
+const { INSNS, Cls, SEM_LOCALS, expandSem, expandBranch } = await import('data:text/javascript;base64,' + Buffer.from(js).toString('base64'));
 
 // ---- checks on the table
 /** Names declared by the const/let statements of a body (split at commas outside parentheses). */
@@ -48,9 +48,11 @@ for (const e of INSNS) {
   if (seenName.has(e.name)) problems.push(`duplicate name ${e.name}`);
   seenOp.add(e.op); seenName.add(e.name);
   if (e.sem === undefined) continue;
-  const text = Object.values(e.sem)[0];
+  const text = Object.values(e.sem).filter((v) => typeof v === 'string').join(' ');
+  // Memory bodies run inside the access template, which declares a, lo, hi, i and o itself.
+  const allowed = 'load' in e.sem || 'store' in e.sem ? ['v'] : SEM_LOCALS;
   for (const name of declaredNames(text)) {
-    if (!SEM_LOCALS.includes(name)) problems.push(`${e.name}: local '${name}' (allowed: ${SEM_LOCALS.join(' ')})`);
+    if (!allowed.includes(name)) problems.push(`${e.name}: local '${name}' (allowed: ${allowed.join(' ')})`);
   }
   if (e.hot && /\bB\./.test(text)) problems.push(`${e.name}: a hot body cannot call B helpers (inline it)`);
   if (!e.hot && /\bPC\b/.test(text)) problems.push(`${e.name}: only hot bodies can read PC`);
@@ -80,7 +82,24 @@ ${rows.join('\n')}
 // ---- exec-alu.gen.ts
 const interpRare = { kind: 'interp', imm64: 'BigInt(imm)' };
 const interpHot = { kind: 'interp', imm64: 'dImm64[s]!' };
+// The effective address x[rs1] + imm as int32 words and its load/store TLB index; the TLB hit
+// test gives the buffer offset `o`, a miss goes to loadSlow / stxMiss (which does device and
+// page-crossing stores itself and returns -1).
+const EA = 'const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2;';
+const hit = (tlb, size) => `${tlb}[i] === (lo & -4096) && ${tlb}[i + 1] === hi && (lo & 4095) <= ${4096 - size} ? ${tlb}[i + 2]! + (lo & 4095)`;
 const caseOf = (e, to, indent) => {
+  const sem = e.sem;
+  if ('br' in sem) {
+    const { pre, cond } = expandBranch(sem, to);
+    return pre === '' ? `${indent}case Op.${e.op}: if (${cond}) npc = pc + imm; break;`
+      : `${indent}case Op.${e.op}: { ${pre} if (${cond}) npc = pc + imm; break; }`;
+  }
+  if ('load' in sem) {
+    return `${indent}case Op.${e.op}: { ${EA} const o = ${hit('tl', sem.load)} : this.loadSlow(lo, hi, ${sem.load}); ${expandSem(sem, to)} break; }`;
+  }
+  if ('store' in sem) {
+    return `${indent}case Op.${e.op}: { ${EA} const o = ${hit('ts', sem.store)} : this.stxMiss(lo, hi, ${sem.store}, rs2); if (o >= 0) { ${expandSem(sem, to)} } break; }`;
+  }
   const body = expandSem(e.sem, to);
   if (body === '') return `${indent}case Op.${e.op}: break;`;
   if ('x' in e.sem) return `${indent}case Op.${e.op}: ${body} break;`;

@@ -1731,13 +1731,14 @@ export class Hart {
           npc = tgt;
           break;
         }
-        // Comparisons on int32 words: bigint compares allocate in V8 11 (measured: most of the
-        // interpreter's garbage).
-        case Op.BEQ: if (xi[rs1 * 2] === xi[rs2 * 2] && xi[rs1 * 2 + 1] === xi[rs2 * 2 + 1]) npc = pc + imm; break;
-        case Op.BNE: if (xi[rs1 * 2] !== xi[rs2 * 2] || xi[rs1 * 2 + 1] !== xi[rs2 * 2 + 1]) npc = pc + imm; break;
-        // The helpers (lt/ltu, eaHi + ldo/stx TLB hits, setI32, shifts) are written out here: V8's
-        // inlining budget for this function runs out after a few of them (measured), and a call
-        // per load, store or W-op costs more than the operation.
+        // The helpers (lt/ltu, eaHi + ldo/stx TLB hits, setI32, shifts) are written out in the
+        // generated cases: V8's inlining budget for this function runs out after a few of them
+        // (measured), and a call per load, store or W-op costs more than the operation.
+        // ---- BEGIN GENERATED: hot operations of src/isa/insns.ts (scripts/gen-insns.mjs; do not edit) ----
+        case Op.LUI: { const v = imm; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
+        case Op.AUIPC: { const v = pc + imm; xi[rd * 2] = v | 0; xi[rd * 2 + 1] = Math.floor(v / 4294967296); break; }
+        case Op.BEQ: if (xi[rs1 * 2]! === xi[rs2 * 2]! && xi[rs1 * 2 + 1]! === xi[rs2 * 2 + 1]!) npc = pc + imm; break;
+        case Op.BNE: if (xi[rs1 * 2]! !== xi[rs2 * 2]! || xi[rs1 * 2 + 1]! !== xi[rs2 * 2 + 1]!) npc = pc + imm; break;
         case Op.BLT: { const a = xi[rs1 * 2 + 1]!, c = xi[rs2 * 2 + 1]!; if (a < c || (a === c && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) npc = pc + imm; break; }
         case Op.BGE: { const a = xi[rs1 * 2 + 1]!, c = xi[rs2 * 2 + 1]!; if (!(a < c || (a === c && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0)))) npc = pc + imm; break; }
         case Op.BLTU: { const a = xi[rs1 * 2 + 1]! >>> 0, c = xi[rs2 * 2 + 1]! >>> 0; if (a < c || (a === c && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) npc = pc + imm; break; }
@@ -1749,13 +1750,10 @@ export class Hart {
         case Op.LBU: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = tl[i] === (lo & -4096) && tl[i + 1] === hi && (lo & 4095) <= 4095 ? tl[i + 2]! + (lo & 4095) : this.loadSlow(lo, hi, 1); xi[rd * 2] = dv.getUint8(o); xi[rd * 2 + 1] = 0; break; }
         case Op.LHU: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = tl[i] === (lo & -4096) && tl[i + 1] === hi && (lo & 4095) <= 4094 ? tl[i + 2]! + (lo & 4095) : this.loadSlow(lo, hi, 2); xi[rd * 2] = dv.getUint16(o, true); xi[rd * 2 + 1] = 0; break; }
         case Op.LWU: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = tl[i] === (lo & -4096) && tl[i + 1] === hi && (lo & 4095) <= 4092 ? tl[i + 2]! + (lo & 4095) : this.loadSlow(lo, hi, 4); xi[rd * 2] = dv.getInt32(o, true); xi[rd * 2 + 1] = 0; break; }
-        case Op.SB: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4095 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 1, rs2); if (o >= 0) dv.setInt8(o, xi[rs2 * 2]!); break; }
-        case Op.SH: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4094 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 2, rs2); if (o >= 0) dv.setInt16(o, xi[rs2 * 2]!, true); break; }
-        case Op.SW: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4092 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 4, rs2); if (o >= 0) dv.setInt32(o, xi[rs2 * 2]!, true); break; }
+        case Op.SB: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4095 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 1, rs2); if (o >= 0) { dv.setInt8(o, xi[rs2 * 2]!); } break; }
+        case Op.SH: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4094 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 2, rs2); if (o >= 0) { dv.setInt16(o, xi[rs2 * 2]!, true); } break; }
+        case Op.SW: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4092 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 4, rs2); if (o >= 0) { dv.setInt32(o, xi[rs2 * 2]!, true); } break; }
         case Op.SD: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4088 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 8, rs2); if (o >= 0) { dv.setInt32(o, xi[rs2 * 2]!, true); dv.setInt32(o + 4, xi[rs2 * 2 + 1]!, true); } break; }
-        // ---- BEGIN GENERATED: hot operations of src/isa/insns.ts (scripts/gen-insns.mjs; do not edit) ----
-        case Op.LUI: { const v = imm; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-        case Op.AUIPC: { const v = pc + imm; xi[rd * 2] = v | 0; xi[rd * 2 + 1] = Math.floor(v / 4294967296); break; }
         case Op.ADDI: x[rd] = x[rs1]! + dImm64[s]!; break;
         case Op.XORI: x[rd] = x[rs1]! ^ dImm64[s]!; break;
         case Op.ORI: x[rd] = x[rs1]! | dImm64[s]!; break;

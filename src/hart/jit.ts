@@ -16,7 +16,7 @@
  * `invalidateAll` or `invalidatePage`.
  */
 import { Op, D_OP, D_RD, D_RS1, D_RS2, D_IMM, D_LEN, D_INS, DecodeCache, OP_CLASS } from '../isa/decode.js';
-import { INSNS, Cls, expandSem } from '../isa/insns.js';
+import { INSNS, Cls, expandSem, expandBranch } from '../isa/insns.js';
 import * as B from '../isa/bits.js';
 import type { Hart } from './hart.js';
 import { execFp as execFpRef, hasRm } from './fpu.js';
@@ -223,9 +223,6 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
   const X = (r: number): string => `x[${r}]`;
   const LO = (r: number): string => `xi[${r * 2}]`;
   const HI = (r: number): string => `xi[${r * 2 + 1}]`;
-  /** Signed 64-bit x[a] < x[b] on int32 words. */
-  const slt = (a: number, b: number): string => `(${HI(a)} < ${HI(b)} || (${HI(a)} === ${HI(b)} && (${LO(a)} >>> 0) < (${LO(b)} >>> 0)))`;
-  const set32 = (v: string): string => `{ const v_ = ${v}; xi[${rd * 2}] = v_; xi[${rd * 2 + 1}] = v_ >> 31; }`;
   /** Before an instruction that can trap or touch a device: make pc and step count exact. */
   const sync = `h.pc = ${pc}; h.steps = S0 + ${i};`;
   /** After a memory access: leave if it raised attention (interrupt line, code write). */
@@ -247,7 +244,17 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
   // register numbers, immediate and pc as constants.
   const sem = INSNS[op]!.sem;
   if (sem !== undefined) {
-    const code = expandSem(sem, { kind: 'jit', rd, rs1, rs2, imm, imm64, pc });
+    const to = { kind: 'jit', rd, rs1, rs2, imm, imm64, pc } as const;
+    if ('br' in sem) {
+      const { pre, cond } = expandBranch(sem, to);
+      return end(`{ ${pre} if (${cond}) { ${taken(pc + imm)} } } ${fin(String(npc))}`);
+    }
+    // Loads and stores: Hart.ldo returns where the value is (RAM, or the hart's load scratch
+    // for a device or a page-crossing access); Hart.stx does device and page-crossing stores
+    // itself (-1).
+    if ('load' in sem) return t(`${sync} ${ea} o = h.ldo(lo, hi, ${sem.load}); { ${expandSem(sem, to)} } ${leave}`);
+    if ('store' in sem) return t(`${sync} ${ea} o = h.stx(lo, hi, ${sem.store}, ${rs2}); if (o >= 0) { ${expandSem(sem, to)} } ${leave}`);
+    const code = expandSem(sem, to);
     return t(code === '' ? '' : `{ ${code} }`);
   }
   switch (op) {
@@ -257,42 +264,6 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
       return end(`{ const hi_ = ${HI(rs1)}, lo_ = ${LO(rs1)}; let tgt = hi_ * 4294967296 + (lo_ >>> 0) + ${imm};
         if (hi_ > 0x1fffff || hi_ < -0x200000) tgt = h.pcFromBig(${X(rs1)} + ${big(BigInt(imm))});
         tgt -= tgt - Math.floor(tgt / 2) * 2; ${linkRd} ${fin('tgt')} }`);
-    // Comparisons on int32 words (bigint compares allocate in V8 11).
-    case Op.BEQ: return end(`if (${LO(rs1)} === ${LO(rs2)} && ${HI(rs1)} === ${HI(rs2)}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
-    case Op.BNE: return end(`if (${LO(rs1)} !== ${LO(rs2)} || ${HI(rs1)} !== ${HI(rs2)}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
-    case Op.BLT: return end(`if (${slt(rs1, rs2)}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
-    case Op.BGE: return end(`if (!${slt(rs1, rs2)}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
-    case Op.BLTU: case Op.BGEU: {
-      const lt = `((${HI(rs1)} >>> 0) < (${HI(rs2)} >>> 0) || ((${HI(rs1)} >>> 0) === (${HI(rs2)} >>> 0) && (${LO(rs1)} >>> 0) < (${LO(rs2)} >>> 0)))`;
-      return end(`if (${op === Op.BLTU ? '' : '!'}${lt}) { ${taken(pc + imm)} } ${fin(String(npc))}`);
-    }
-    case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU: {
-      const size = op === Op.LB || op === Op.LBU ? 1 : op === Op.LH || op === Op.LHU ? 2 : op === Op.LD ? 8 : 4;
-      let use: string;
-      // ldo returns where the value is: in RAM, or in the hart's load scratch (device, crossing).
-      switch (op) {
-        case Op.LB: use = set32(`dv.getInt8(o)`); break;
-        case Op.LH: use = set32(`dv.getInt16(o, true)`); break;
-        case Op.LW: use = set32(`dv.getInt32(o, true)`); break;
-        case Op.LD: use = `xi[${rd * 2}] = dv.getInt32(o, true); xi[${rd * 2 + 1}] = dv.getInt32(o + 4, true);`; break;
-        case Op.LBU: use = `xi[${rd * 2}] = dv.getUint8(o); xi[${rd * 2 + 1}] = 0;`; break;
-        case Op.LHU: use = `xi[${rd * 2}] = dv.getUint16(o, true); xi[${rd * 2 + 1}] = 0;`; break;
-        default: use = `xi[${rd * 2}] = dv.getInt32(o, true); xi[${rd * 2 + 1}] = 0;`;
-      }
-      return t(`${sync} ${ea} o = h.ldo(lo, hi, ${size}); ${use} ${leave}`);
-    }
-    case Op.SB: case Op.SH: case Op.SW: case Op.SD: {
-      const size = op === Op.SB ? 1 : op === Op.SH ? 2 : op === Op.SW ? 4 : 8;
-      let fast: string;
-      switch (op) {
-        case Op.SB: fast = `dv.setInt8(o, ${LO(rs2)})`; break;
-        case Op.SH: fast = `dv.setInt16(o, ${LO(rs2)}, true)`; break;
-        case Op.SW: fast = `dv.setInt32(o, ${LO(rs2)}, true)`; break;
-        default: fast = `{ dv.setInt32(o, ${LO(rs2)}, true); dv.setInt32(o + 4, ${HI(rs2)}, true); }`;
-      }
-      // stx does device and page-crossing stores itself (-1).
-      return t(`${sync} ${ea} o = h.stx(lo, hi, ${size}, ${rs2}); if (o >= 0) { ${fast}; } ${leave}`);
-    }
     default: {
       const fp = emitFp(op, rd, rs1, rs2, ins, raw, sync, leave);
       if (fp !== null) return t(fp);

@@ -42,7 +42,10 @@ export const F_XRD = 1; // rd names an integer register (x0 writes go to the sin
 export const F_CTRL = 2; // control transfer: a translated block may start at the next pc
 export const F_RM = 4; // carries an FP rounding-mode field (reserved values are illegal)
 
-export type Sem = { readonly x: string } | { readonly w: string } | { readonly s: string };
+export type Sem =
+  | { readonly x: string } | { readonly w: string } | { readonly s: string }
+  | { readonly br: string; readonly pre?: string }
+  | { readonly load: number; readonly s: string } | { readonly store: number; readonly s: string };
 
 export interface Insn {
   /** Op enum member. */
@@ -89,9 +92,31 @@ def('illegal', 'i', Cls.SYSTEM, 0);
 hot('lui', 'i', { w: 'IMM' });
 hot('auipc', 'i', { s: 'const v = PC + IMM; XD_LO = v | 0; XD_HI = Math.floor(v / 4294967296);' });
 hand('jal jalr', 'i', Cls.HOT, F_XRD | F_CTRL);
-hand('beq bne blt bge bltu bgeu', 'i', Cls.HOT, F_CTRL);
-hand('lb lh lw ld lbu lhu lwu', 'i', Cls.HOT, F_XRD);
-hand('sb sh sw sd', 'i', Cls.HOT, 0);
+// Branches: `br` is the taken condition (comparisons on int32 words: bigint compares allocate
+// in V8 11), after the statements in `pre`.
+const br = (name: string, sem: Sem): void => def(name, 'i', Cls.HOT, F_CTRL, sem, true);
+br('beq', { br: 'LO(rs1) === LO(rs2) && HI(rs1) === HI(rs2)' });
+br('bne', { br: 'LO(rs1) !== LO(rs2) || HI(rs1) !== HI(rs2)' });
+br('blt', { pre: 'const a = HI(rs1), c = HI(rs2);', br: 'a < c || (a === c && (LO(rs1) >>> 0) < (LO(rs2) >>> 0))' });
+br('bge', { pre: 'const a = HI(rs1), c = HI(rs2);', br: '!(a < c || (a === c && (LO(rs1) >>> 0) < (LO(rs2) >>> 0)))' });
+br('bltu', { pre: 'const a = HI(rs1) >>> 0, c = HI(rs2) >>> 0;', br: 'a < c || (a === c && (LO(rs1) >>> 0) < (LO(rs2) >>> 0))' });
+br('bgeu', { pre: 'const a = HI(rs1) >>> 0, c = HI(rs2) >>> 0;', br: '!(a < c || (a === c && (LO(rs1) >>> 0) < (LO(rs2) >>> 0)))' });
+// Loads and stores: `load`/`store` is the access size; the body uses the DataView `dv` at the
+// buffer offset `o` of the (translated, checked) address x[rs1] + imm. The generator wraps it in
+// the TLB fast path (as TinyEMU's TARGET_READ_WRITE macro does), the translator in Hart.ldo/stx.
+const ld = (name: string, size: number, s: string): void => def(name, 'i', Cls.HOT, F_XRD, { load: size, s }, true);
+const st = (name: string, size: number, s: string): void => def(name, 'i', Cls.HOT, 0, { store: size, s }, true);
+ld('lb', 1, 'const v = dv.getInt8(o); XD_LO = v; XD_HI = v >> 31;');
+ld('lh', 2, 'const v = dv.getInt16(o, true); XD_LO = v; XD_HI = v >> 31;');
+ld('lw', 4, 'const v = dv.getInt32(o, true); XD_LO = v; XD_HI = v >> 31;');
+ld('ld', 8, 'XD_LO = dv.getInt32(o, true); XD_HI = dv.getInt32(o + 4, true);');
+ld('lbu', 1, 'XD_LO = dv.getUint8(o); XD_HI = 0;');
+ld('lhu', 2, 'XD_LO = dv.getUint16(o, true); XD_HI = 0;');
+ld('lwu', 4, 'XD_LO = dv.getInt32(o, true); XD_HI = 0;');
+st('sb', 1, 'dv.setInt8(o, LO(rs2));');
+st('sh', 2, 'dv.setInt16(o, LO(rs2), true);');
+st('sw', 4, 'dv.setInt32(o, LO(rs2), true);');
+st('sd', 8, 'dv.setInt32(o, LO(rs2), true); dv.setInt32(o + 4, HI(rs2), true);');
 hot('addi', 'i', { x: 'X(rs1) + IMM64' });
 alu('slti', 'i', { s: 'const h = HI(rs1), c = IMM >> 31; XD_LO = h < c || (h === c && (LO(rs1) >>> 0) < (IMM >>> 0)) ? 1 : 0; XD_HI = 0;' });
 alu('sltiu', 'i', { s: 'const h = HI(rs1) >>> 0, c = (IMM >> 31) >>> 0; XD_LO = h < c || (h === c && (LO(rs1) >>> 0) < (IMM >>> 0)) ? 1 : 0; XD_HI = 0;' });
@@ -265,12 +290,25 @@ export type SemTarget =
 /** Locals a body may declare (see the header). */
 export const SEM_LOCALS: readonly string[] = ['a', 'c', 'l', 'h', 'v', 't'];
 
-/** JavaScript (TypeScript for the interpreter) statement(s) for a body; wrapped in a block. */
+/**
+ * JavaScript (TypeScript for the interpreter) statement(s) for an x/w/s body, or the statements
+ * of a load/store body (the caller provides `o` and `dv`); the caller wraps them in a block.
+ * Branches: see expandBranch.
+ */
 export function expandSem(sem: Sem, to: SemTarget): string {
-  let body: string;
-  if ('x' in sem) body = `XD = ${sem.x};`;
-  else if ('w' in sem) body = `const v = ${sem.w}; XD_LO = v; XD_HI = v >> 31;`;
-  else body = sem.s;
+  if ('br' in sem) throw new Error('internal: expandSem of a branch');
+  if ('x' in sem) return expandText(`XD = ${sem.x};`, to);
+  if ('w' in sem) return expandText(`const v = ${sem.w}; XD_LO = v; XD_HI = v >> 31;`, to);
+  return expandText(sem.s, to);
+}
+
+/** A branch's statements before the test, and its taken condition. */
+export function expandBranch(sem: { readonly br: string; readonly pre?: string }, to: SemTarget): { pre: string; cond: string } {
+  return { pre: sem.pre === undefined ? '' : expandText(sem.pre, to), cond: expandText(sem.br, to) };
+}
+
+function expandText(text: string, to: SemTarget): string {
+  let body = text;
   const J = to.kind === 'jit' ? to : null;
   const reg = (name: string): string => {
     if (J === null) return name;
