@@ -229,6 +229,8 @@ describe('a guest reading the RTC', () => {
       expect(base).toBeLessThanOrEqual(after);
       expect(t1 / NS).toBe(BigInt(base));
       expect(t2).toBeGreaterThan(t1);
+      const info = hvtrace(['info', out]);
+      expect(info.stdout).toContain(`rtc:          goldfish RTC from ${formatRtcBase(base)} UTC at virtual time 0`);
       // The replay compares every event, the RTC's MMIO reads with their values included.
       const rep = hvtrace(['replay', out, '--console']);
       expect(rep.status, rep.stdout + rep.stderr).toBe(0);

@@ -11,6 +11,7 @@ import { readSymbolFile, type SymbolFile } from '../image/symbols.js';
 import { SBI_EXT } from '../trace/names.js';
 import { describeEvent, privName } from '../trace/describe.js';
 import { EVENT_KIND_TABLE, namedFields, viewColumns } from '../trace/event-kinds.js';
+import { formatRtcBase } from './rtc.js';
 
 export { describeEvent, privName };
 
@@ -181,6 +182,7 @@ export function infoCommand(file: string, o: { json?: boolean; console?: boolean
         const hv = vms > 0 ? `, built-in hypervisor with ${vms} guest${vms > 1 ? 's' : ''}` : '';
         lines.push(`machine:      ${m.harts} hart${m.harts > 1 ? 's' : ''}, ${m.ramSize / MiB} MiB RAM, bios ${bios}${m.kernel ? `, kernel ${m.kernel.name}` : ''}${m.initrd ? `, initrd ${m.initrd.name}` : ''}${m.dtb ? `, dtb ${m.dtb.name}` : ''}${hv}`);
         if (m.append !== undefined) lines.push(`append:       ${m.append}`);
+        if (m.rtc) lines.push(`rtc:          goldfish RTC from ${formatRtcBase(m.rtc.base)} UTC at virtual time 0 (replays read the same dates)`);
         for (const [k, g] of (m.guests ?? []).entries()) {
           const mem = g.memSize % MiB === 0 ? `${g.memSize / MiB} MiB` : `${g.memSize} bytes`;
           lines.push(`${`guest${k}:`.padEnd(14)}${g.image.name}, ${g.vcpus} vCPU${g.vcpus > 1 ? 's' : ''}, ${mem} RAM${g.initrd ? `, initrd ${g.initrd.name}` : ''}${g.append !== undefined ? `, append ${JSON.stringify(g.append)}` : ''}`);
