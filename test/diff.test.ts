@@ -80,7 +80,9 @@ describe('EventComparer', () => {
     const text = formatDivergence(d, (x) => (x === d.expected!.pc ? 'main+0x5c' : undefined));
     expect(text).toContain('first divergence at event index 23');
     expect(text).toContain('<main+0x5c>');
-    expect(text).toMatch(/c: expected 0x18, actual 0x3e7/);
+    // a/b/c under the kind's field names (src/trace/event-kinds.ts): csr_write's c is `new`.
+    expect(text).toMatch(/\n  new: expected 0x18, actual 0x3e7\n/);
+    expect(text).toContain('csr_write csr=0x100 old=0x17 new=0x18');
   });
 
   it('payload differences are deep (bigint arrays, bytes, nested keys)', () => {

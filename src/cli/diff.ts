@@ -8,7 +8,7 @@
  * carries the differences outside the events (`differences`) before the first event difference.
  */
 import {
-  diffTraces, formatKindCounts, formatValue, eventToJson, toJsonValue, hex, CompareError,
+  diffTraces, formatKindCounts, formatValue, fieldLabel, eventToJson, toJsonValue, hex, CompareError,
   type TraceDiffReport,
 } from '../diff/compare.js';
 import { reportText } from '../diff/report.js';
@@ -73,7 +73,7 @@ function detailsText(r: TraceDiffReport): string {
   if (d) {
     lines.push(`first event difference: ${firstLine(r)}`);
     lines.push(`first divergence at event index ${d.index}${r.summary.kinds ? ' (among the compared kinds)' : ''}; A = ${r.a}, B = ${r.b}`);
-    for (const x of d.differences) lines.push(`  ${x.field}: A ${formatValue(x.field, x.expected)}, B ${formatValue(x.field, x.actual)}`);
+    for (const x of d.differences) lines.push(`  ${fieldLabel(d, x.field)}: A ${formatValue(x.field, x.expected)}, B ${formatValue(x.field, x.actual)}`);
     if (r.report) lines.push(...reportText(r.report, r.a, r.b));
   } else if (r.status === 'different') {
     lines.push(`the events are the same (${r.summary.compared} compared)`);
@@ -97,7 +97,7 @@ function firstLine(r: TraceDiffReport): string {
   const at = d.expected ?? d.actual!;
   const w = r.where;
   const loc = `hart ${at.hart}, pc ${hex(at.pc)}${w?.symbol ? ` <${w.symbol}>` : ''}${w?.insn ? ` (${w.insn})` : ''}`;
-  if (d.reason === 'mismatch') return `event #${at.seq} (${at.kind}) differs in ${d.differences.map((x) => x.field).join(', ')} at ${loc}`;
+  if (d.reason === 'mismatch') return `event #${at.seq} (${at.kind}) differs in ${d.differences.map((x) => fieldLabel(d, x.field)).join(', ')} at ${loc}`;
   if (d.reason === 'missing') return `${r.b} ends before event #${at.seq} (${at.kind}) at ${loc}`;
   return `${r.b} has an extra event #${at.seq} (${at.kind}) at ${loc}`;
 }
@@ -147,7 +147,7 @@ export function diffCommand(a: string, b: string, o: DiffCliOptions): number {
         where: toJsonValue(r.where),
         expected: eventToJson(d.expected, sym('a')),
         actual: eventToJson(d.actual, sym('b')),
-        differences: d.differences.map((x) => ({ field: x.field, expected: toJsonValue(x.expected), actual: toJsonValue(x.actual) })),
+        differences: d.differences.map((x) => ({ field: x.field, name: fieldLabel(d, x.field), expected: toJsonValue(x.expected), actual: toJsonValue(x.actual) })),
         before: { expected: d.before.expected.map((e) => eventToJson(e, sym('a'))), actual: d.before.actual.map((e) => eventToJson(e, sym('b'))) },
       } : null,
       // The divergence report: why, the first event named as `events` names it on both sides,

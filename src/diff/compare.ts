@@ -34,6 +34,7 @@ import { EVENT_KINDS, type EventKind, type TraceEvent } from '../trace/model.js'
 import { TraceReader, TraceError, type DigestRow, type StoredMachineConfig, type ImageRef } from '../trace/store.js';
 import { TraceCode, type TraceCodeOptions } from '../trace/code.js';
 import { EventHasher } from '../trace/event-hash.js';
+import { fieldName } from '../trace/event-kinds.js';
 import { buildReport, type DivergenceReport } from './report.js';
 
 export { TraceCode };
@@ -500,12 +501,27 @@ function payloadText(p: Record<string, unknown> | null): string {
   return parts.length ? ' {' + parts.join(' ') + '}' : '';
 }
 
-/** One line for an event: `#seq hart H instret N pc 0x... <sym> [S] kind a=.. b=.. c=.. {payload}`. */
+/**
+ * One line for an event: `#seq hart H instret N pc 0x... <sym> [S] kind cause=.. tval=.. {payload}`:
+ * the a/b/c columns under the kind's field names (src/trace/event-kinds.ts).
+ */
 export function formatEvent(ev: TraceEvent, symbolize?: (a: bigint) => string | undefined): string {
   const sym = symbolize?.(ev.pc);
   const priv = (ev.virt ? 'V' : '') + (PRIV_NAMES[ev.priv] ?? String(ev.priv));
-  const abc = (['a', 'b', 'c'] as const).filter((k) => ev[k] !== null).map((k) => `${k}=${hex(ev[k])}`).join(' ');
+  const abc = (['a', 'b', 'c'] as const).filter((k) => ev[k] !== null).map((k) => `${fieldName(ev.kind, k) ?? k}=${hex(ev[k])}`).join(' ');
   return `#${ev.seq} hart ${ev.hart} instret ${ev.instret} vtime ${ev.vtime} pc ${hex(ev.pc)}${sym ? ` <${sym}>` : ''} [${priv}] ${ev.kind}${abc ? ' ' + abc : ''}${payloadText(ev.payload)}`;
+}
+
+/**
+ * A compared field as people read it: a/b/c under the kind's field names when both sides are of
+ * one kind (`cause`, `csr`, `old`...); the storage name when the kinds differ.
+ */
+export function fieldLabel(d: Pick<Divergence, 'expected' | 'actual'>, f: EventField): string {
+  if (f !== 'a' && f !== 'b' && f !== 'c') return f;
+  const e = d.expected, a = d.actual;
+  if (e && a && e.kind !== a.kind) return f;
+  const k = (e ?? a)?.kind;
+  return (k && fieldName(k, f)) ?? f;
 }
 
 export function formatValue(f: EventField, v: unknown): string {
@@ -525,7 +541,7 @@ export function formatDivergence(d: Divergence, symbolize?: (a: bigint) => strin
   if (d.reason === 'mismatch') {
     out.push(`first divergence at event index ${d.index}: ${le} #${d.expected!.seq} vs ${la} #${d.actual!.seq}, hart ${at.hart}, instret ${at.instret}, pc ${hex(at.pc)}${sym ? ` <${sym}>` : ''}`);
     for (const x of d.differences) {
-      out.push(`  ${x.field}: ${le} ${formatValue(x.field, x.expected)}, ${la} ${formatValue(x.field, x.actual)}`);
+      out.push(`  ${fieldLabel(d, x.field)}: ${le} ${formatValue(x.field, x.expected)}, ${la} ${formatValue(x.field, x.actual)}`);
     }
   } else if (d.reason === 'missing') {
     out.push(`first divergence at event index ${d.index}: ${la} ended, ${le} goes on with #${at.seq} (hart ${at.hart}, instret ${at.instret}, pc ${hex(at.pc)}${sym ? ` <${sym}>` : ''})`);

@@ -53,7 +53,7 @@ import { eventSpaces } from '../trace/code.js';
 import { disassemble, ABI_NAMES, FABI_NAMES } from '../isa/disasm.js';
 import { PreciseScheduler, globalCount, globalRetired, beforeStep, hartInstret, pcHit, type StopTarget, type RunUntilResult } from './precise.js';
 import type { HartObserver } from '../hart/observer.js';
-import { EventComparer, hex, type Divergence } from '../diff/compare.js';
+import { EventComparer, fieldLabel, hex, type Divergence } from '../diff/compare.js';
 
 // ---------------------------------------------------------------------------------------------
 // opening a trace for replay
@@ -846,7 +846,7 @@ function eventIssue(run: ReplayRun, d: Divergence): ReplayIssue {
   const where = `hart ${info.hart}, instret ${info.instret}, pc ${hex(info.pc)}${info.symbol ? ` <${info.symbol}>` : ''}${info.insn ? ` (${info.insn})` : ''}`;
   let message: string;
   if (d.reason === 'mismatch') {
-    message = `event #${info.seq} differs (${d.differences.map((x) => x.field).join(', ')}) at ${where}`;
+    message = `event #${info.seq} differs (${d.differences.map((x) => fieldLabel(d, x.field)).join(', ')}) at ${where}`;
   } else if (d.reason === 'missing') {
     message = `the replay ended before event #${info.seq} (${d.expected!.kind}) at ${where}`;
   } else {
