@@ -18,6 +18,10 @@
 import { Op, D_OP, D_RD, D_RS1, D_RS2, D_IMM, D_LEN, D_INS, DecodeCache, OP_CLASS } from '../isa/decode.js';
 import { INSNS, Cls, expandSem, expandBranch } from '../isa/insns.js';
 import * as B from '../isa/bits.js';
+
+/** The bit helpers as a plain object: blocks get it as a parameter, and property loads from a
+ * module namespace object are slower than from an ordinary object with constant properties. */
+const BITS = Object.freeze({ ...B });
 import type { Hart } from './hart.js';
 import { execFp as execFpRef, hasRm } from './fpu.js';
 import * as SF from '../isa/softfloat.js';
@@ -181,7 +185,7 @@ export class Jit {
       // The outer function binds execFp, softfloat and the bit helpers of instruction bodies
       // once; the block itself takes (h, x, xi, dv, end).
       // eslint-disable-next-line @typescript-eslint/no-implied-eval
-      fn = new Function('execFp', 'SF', 'B', `return function block(h, x, xi, dv, end) {\nconst f = h.f, fi = h.fi;\n${src}}`)(execFpRef, SF, B) as BlockFn;
+      fn = new Function('execFp', 'SF', 'B', `return function block(h, x, xi, dv, end) {\nconst f = h.f, fi = h.fi;\n${src}}`)(execFpRef, SF, BITS) as BlockFn;
     } catch (e) {
       // A translator bug must not stop the guest: the interpreter runs this code instead.
       this.compileErrors.push(`${(e as Error).message} in block at pc 0x${pc.toString(16)}:\n${src}`);
