@@ -1,10 +1,11 @@
 /**
  * objdump-compatible RISC-V disassembler (RV64GC + Zicsr/Zifencei/Zihintpause
- * + privileged + H + Zba/Zbb/Zbc/Zbs/Zicond).
+ * + privileged + H + Zba/Zbb/Zbc/Zbs/Zicond/Zicbom/Zicboz/Zicbop).
  *
  * The reference is GNU objdump 2.40 (`riscv64-unknown-elf-objdump -d`, default
  * options, i.e. with aliases and ABI register names) disassembling an ELF whose
- * arch attribute is rv64gc_zihintpause_h and whose priv-spec attribute is 1.12.
+ * arch attribute is rv64gc_zihintpause_h_zba_zbb_zbc_zbs_zicbom_zicboz_zicbop and whose
+ * priv-spec attribute is 1.12 (Zicond, newer than 2.40, as binutils 2.41 prints it).
  * test/disasm.test.ts checks this module against a fixture produced by that
  * objdump (scripts/gen-disasm-fixture.sh).
  *
@@ -208,6 +209,9 @@ class Ctx {
   }
 }
 
+/** Zicbop hints by imm[4:0] of `ori x0, rs1, imm`. */
+const PREFETCH: Readonly<Record<number, string>> = { 0: 'prefetch.i', 1: 'prefetch.r', 3: 'prefetch.w' };
+
 const rmSuffix = (i: number): string => {
   const rm = (i >>> 12) & 7;
   return rm === 7 ? '' : ',' + RM[rm];
@@ -308,6 +312,9 @@ function dis32(i: number, c: Ctx): string {
           if (imm === -1) return c.out('not', `${X[rd]},${X[rs1]}`);
           return c.out('xor', `${X[rd]},${X[rs1]},${imm}`);
         case 'ori':
+          // Zicbop: ori with rd = x0 and imm[4:0] = 0/1/3 is prefetch.i/r/w offset(rs1), the
+          // offset being imm[11:5] (CMO spec v1.0.1 §2.7); a hint, it executes as the ori.
+          if (rd === 0 && PREFETCH[imm & 31] !== undefined) return c.out(PREFETCH[imm & 31]!, `${imm & ~31}(${X[rs1]})`);
           return c.out('or', `${X[rd]},${X[rs1]},${imm}`);
         case 'andi':
           if (imm === 255) return c.out('zext.b', `${X[rd]},${X[rs1]}`);
