@@ -142,7 +142,8 @@ describe('replay: record, then replay with zero divergences', () => {
     expect(r.status, r.stdout + r.stderr).toBe(1);
     const seq = Number(row.seq);
     const pcHex = `0x${BigInt.asUintN(64, row.pc).toString(16)}`;
-    expect(r.stdout).toMatch(new RegExp(`^replay .*: DIVERGENCE: event #${seq} differs \\(c\\) at hart \\d, instret \\d+, pc ${pcHex} <[\\w.+]+> \\(csr`, 'm'));
+    // c is csr_write's `new` value: named by the kind's field (src/trace/event-kinds.ts).
+    expect(r.stdout).toMatch(new RegExp(`^replay .*: DIVERGENCE: event #${seq} differs \\(new\\) at hart \\d, instret \\d+, pc ${pcHex} <[\\w.+]+> \\(csr`, 'm'));
     const j = json(cli(['replay', t, '--json']));
     expect(j.status).toBe('divergence');
     expect(j.issues[0].kind).toBe('event');
