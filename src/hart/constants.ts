@@ -170,3 +170,28 @@ export const MSTATUSH_MPV = 1 << 7; // bit 39
 /** VS-level interrupt bits (hip/hie/hvip/hideleg): VSSIP, VSTIP, VSEIP, SGEIP. */
 export const MIP_VS_MASK = MIP_VSSIP | MIP_VSTIP | MIP_VSEIP;
 export const MIP_HS_MASK = MIP_VS_MASK | MIP_SGEIP;
+
+// --- hardware performance monitor (Zihpm, priv spec §3.1.10-3.1.11) ----------
+/**
+ * Programmable counters implemented: mhpmcounter3..(3 + HPM_COUNT - 1), QEMU 7.2's default
+ * `pmu-num` = 16 (mhpmcounter3..18). The others (19..31) and their mhpmevent/hpmcounter views
+ * are read-only zero (a legal choice, §3.1.10; QEMU 7.2 raises illegal-instruction instead).
+ */
+export const HPM_COUNT = 16;
+export const HPM_FIRST = 3;
+/** Counters present: bit i for counter i (CY, IR and HPM3..18; TM has no mcountinhibit bit). */
+export const HPM_MASK = (((1 << HPM_COUNT) - 1) << HPM_FIRST) >>> 0;
+export const MCOUNTINHIBIT_CY = 1 << 0;
+export const MCOUNTINHIBIT_IR = 1 << 2;
+/** Writable mcountinhibit bits: CY, IR and the implemented HPM counters (TM is read-only zero). */
+export const MCOUNTINHIBIT_WMASK = (MCOUNTINHIBIT_CY | MCOUNTINHIBIT_IR | HPM_MASK) >>> 0;
+/**
+ * Event selector values (mhpmevent bits 19:0, QEMU's MHPMEVENT_IDX_MASK), numbered as QEMU 7.2's
+ * `enum riscv_pmu_event_idx`: HW_CPU_CYCLES counts as mcycle does (steps, the instructions
+ * attempted: virtual time), HW_INSTRUCTIONS as minstret does (retired instructions). Every other
+ * value (0 = no event, QEMU's TLB-miss events 0x10019/0x1001b/0x10021, anything else) counts
+ * nothing: the counter holds what was written.
+ */
+export const HPM_EVENT_IDX_MASK = 0xfffffn;
+export const HPM_EVENT_CYCLES = 1n;
+export const HPM_EVENT_INSTRUCTIONS = 2n;

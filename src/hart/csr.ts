@@ -86,25 +86,152 @@ function counterEnabled(bit: number): (h: Hart) => number {
     return CSR_OK;
   };
 }
-def(C.CSR.cycle, { name: 'cycle', pred: counterEnabled(0), read: (h) => h.mcycleValue() });
+// mcycle/minstret and the HPM counters honour mcountinhibit (see the HPM section below).
+def(C.CSR.cycle, { name: 'cycle', pred: counterEnabled(0), read: (h) => mcycleRead(h) });
 // With V = 1 the time CSR reads time + htimedelta (§8.2.?).
 def(C.CSR.time, {
   name: 'time', pred: counterEnabled(1),
   read: (h) => (h.virt ? BigInt.asUintN(64, h.env.mtime(h) + h.htimedelta) : h.env.mtime(h)),
 });
-def(C.CSR.instret, { name: 'instret', pred: counterEnabled(2), read: (h) => h.minstretValue() });
-for (let n = 3; n < 32; n++) {
-  def(0xc00 + n, { name: `hpmcounter${n}`, pred: counterEnabled(n), read: () => 0n });
-  // mhpmcounterN / mhpmeventN: implemented as read-only zero (WARL, §3.1.10).
-  def(0xb00 + n, { name: `mhpmcounter${n}`, read: () => 0n, write: () => {} });
-  def(0x320 + n, { name: `mhpmevent${n}`, read: () => 0n, write: () => {} });
+def(C.CSR.instret, { name: 'instret', pred: counterEnabled(2), read: (h) => minstretRead(h) });
+
+// ------------------------------------ hardware performance monitor (Zihpm, §3.1.10-11)
+/**
+ * The HPM state a hart needs beyond its fields: the event selectors and counter bases of
+ * mhpmcounter3..18, and mcycle/minstret while mcountinhibit stops them. Nothing counts in the
+ * interpreter loop: a counter's value is computed when it is read, from the hart's step and
+ * instret counts (the sources mcycle and minstret already use), so it is a pure function of the
+ * architectural counts and the writes made to these CSRs.
+ *
+ * Every write here takes effect after the writing instruction completes (§3.1.10, as for
+ * mcycle/minstret): that instruction is counted under the configuration before the write; a
+ * counter written with V reads V at the next instruction.
+ */
+export interface HpmSnapshot {
+  /** mhpmevent3..18 as written (all 64 bits, as QEMU 7.2 keeps them). */
+  event: bigint[];
+  /** mhpmcounter3..18: value = base + (counting ? source : 0), modulo 2^64. */
+  base: bigint[];
+  /** mcycle while mcountinhibit.CY = 1, minstret while mcountinhibit.IR = 1. */
+  cycleFrozen: bigint;
+  instretFrozen: bigint;
 }
-def(C.CSR.mcycle, { name: 'mcycle', read: (h) => h.mcycleValue(), write: (h, v) => h.setMcycle(v) });
-def(C.CSR.minstret, { name: 'minstret', read: (h) => h.minstretValue(), write: (h, v) => h.setMinstret(v) });
+const HPM_STATE = new WeakMap<Hart, HpmSnapshot>();
+function freshHpm(): HpmSnapshot {
+  return { event: new Array<bigint>(C.HPM_COUNT).fill(0n), base: new Array<bigint>(C.HPM_COUNT).fill(0n), cycleFrozen: 0n, instretFrozen: 0n };
+}
+function hpm(h: Hart): HpmSnapshot {
+  let s = HPM_STATE.get(h);
+  if (s === undefined) { s = freshHpm(); HPM_STATE.set(h, s); }
+  return s;
+}
+/**
+ * The HPM state as plain data, for `HartSnapshot` (hart.ts must store it: `hpm: hpmSaveState(this)`
+ * in saveState, `hpmRestoreState(this, s.hpm)` in restoreState). Undefined while never written.
+ */
+export function hpmSaveState(h: Hart): HpmSnapshot | undefined {
+  const s = HPM_STATE.get(h);
+  return s === undefined ? undefined : { event: [...s.event], base: [...s.base], cycleFrozen: s.cycleFrozen, instretFrozen: s.instretFrozen };
+}
+/** Restore what hpmSaveState returned; undefined (a checkpoint from before Zihpm) is the reset state. */
+export function hpmRestoreState(h: Hart, s: HpmSnapshot | undefined): void {
+  if (s === undefined) { HPM_STATE.delete(h); return; }
+  HPM_STATE.set(h, { event: [...s.event], base: [...s.base], cycleFrozen: s.cycleFrozen, instretFrozen: s.instretFrozen });
+}
+const inhibited = (h: Hart, bit: number): boolean => ((h.mcountinhibit >>> bit) & 1) !== 0;
+function mcycleRead(h: Hart): bigint {
+  return inhibited(h, 0) ? hpm(h).cycleFrozen : h.mcycleValue();
+}
+function minstretRead(h: Hart): bigint {
+  return inhibited(h, 2) ? hpm(h).instretFrozen : h.minstretValue();
+}
+/**
+ * The count that counter k (3..18) follows now, or -1n if it does not count: its event is
+ * HW_CPU_CYCLES (steps, as mcycle) or HW_INSTRUCTIONS (retired, as minstret) and its
+ * mcountinhibit bit is clear. Every other event counts nothing.
+ */
+function hpmSource(h: Hart, s: HpmSnapshot, k: number): bigint {
+  if (inhibited(h, k)) return -1n;
+  const ev = s.event[k - C.HPM_FIRST]! & C.HPM_EVENT_IDX_MASK;
+  if (ev === C.HPM_EVENT_CYCLES) return BigInt(h.steps);
+  if (ev === C.HPM_EVENT_INSTRUCTIONS) return BigInt(h.instret);
+  return -1n;
+}
+function hpmRead(h: Hart, k: number): bigint {
+  const s = HPM_STATE.get(h);
+  if (s === undefined) return 0n;
+  const src = hpmSource(h, s, k);
+  return BigInt.asUintN(64, s.base[k - C.HPM_FIRST]! + (src < 0n ? 0n : src));
+}
+/** Counter k's value once the current (writing) instruction has completed. */
+function hpmAfter(h: Hart, s: HpmSnapshot, k: number): bigint {
+  const src = hpmSource(h, s, k);
+  return s.base[k - C.HPM_FIRST]! + (src < 0n ? 0n : src + 1n);
+}
+/** Make counter k read `v` after the current instruction, under the current configuration. */
+function hpmRebase(h: Hart, s: HpmSnapshot, k: number, v: bigint): void {
+  const src = hpmSource(h, s, k);
+  s.base[k - C.HPM_FIRST] = BigInt.asUintN(64, v - (src < 0n ? 0n : src + 1n));
+}
+const HPM_LAST = C.HPM_FIRST + C.HPM_COUNT - 1;
+for (let n = 3; n < 32; n++) {
+  const k = n;
+  if (n > HPM_LAST) {
+    // Beyond QEMU 7.2's pmu-num: read-only zero (WARL, §3.1.10).
+    def(0xc00 + n, { name: `hpmcounter${n}`, pred: counterEnabled(n), read: () => 0n });
+    def(0xb00 + n, { name: `mhpmcounter${n}`, read: () => 0n, write: () => {} });
+    def(0x320 + n, { name: `mhpmevent${n}`, read: () => 0n, write: () => {} });
+    continue;
+  }
+  // hpmcounterN is the unprivileged read-only view of mhpmcounterN, gated like cycle (§3.1.11,
+  // §8.6.1 for the virtual-instruction cases); the H extension has no separate VS counters.
+  def(0xc00 + n, { name: `hpmcounter${n}`, pred: counterEnabled(n), read: (h) => hpmRead(h, k) });
+  def(0xb00 + n, {
+    name: `mhpmcounter${n}`, read: (h) => hpmRead(h, k),
+    write: (h, v) => { hpmRebase(h, hpm(h), k, v); },
+  });
+  def(0x320 + n, {
+    name: `mhpmevent${n}`, read: (h) => HPM_STATE.get(h)?.event[k - C.HPM_FIRST] ?? 0n,
+    write: (h, v) => {
+      const s = hpm(h);
+      const cur = hpmAfter(h, s, k);
+      s.event[k - C.HPM_FIRST] = v;
+      hpmRebase(h, s, k, cur);
+    },
+  });
+}
+// A write to mcycle/minstret arrives decremented by one (Hart.csrWrite: the writing instruction's
+// own count is still to come); while the counter is inhibited nothing is to come, so add it back.
+def(C.CSR.mcycle, {
+  name: 'mcycle', read: mcycleRead,
+  write: (h, v) => { if (inhibited(h, 0)) hpm(h).cycleFrozen = BigInt.asUintN(64, v + 1n); else h.setMcycle(v); },
+});
+def(C.CSR.minstret, {
+  name: 'minstret', read: minstretRead,
+  write: (h, v) => { if (inhibited(h, 2)) hpm(h).instretFrozen = BigInt.asUintN(64, v + 1n); else h.setMinstret(v); },
+});
 def(C.CSR.mcountinhibit, {
   name: 'mcountinhibit', read: (h) => u(h.mcountinhibit),
-  // CY, TM and IR are read-only zero (a WARL choice): virtual time needs the counters running.
-  write: (h, v) => { h.mcountinhibit = Number(v & 0xfffffff8n); },
+  // CY, IR and HPM3..18 are writable; TM and the absent counters' bits are read-only zero. The
+  // writing instruction is still counted by a counter it stops and not by one it starts.
+  write: (h, v) => {
+    const next = Number(v & BigInt(C.MCOUNTINHIBIT_WMASK));
+    const prev = h.mcountinhibit;
+    if (next === prev) return;
+    const s = hpm(h);
+    const cur: bigint[] = [];
+    for (let k = C.HPM_FIRST; k <= HPM_LAST; k++) cur.push(hpmAfter(h, s, k));
+    if ((prev ^ next) & C.MCOUNTINHIBIT_CY) {
+      if (next & C.MCOUNTINHIBIT_CY) s.cycleFrozen = BigInt.asUintN(64, h.mcycleValue() + 1n);
+      else h.setMcycle(BigInt.asUintN(64, s.cycleFrozen - 1n));
+    }
+    if ((prev ^ next) & C.MCOUNTINHIBIT_IR) {
+      if (next & C.MCOUNTINHIBIT_IR) s.instretFrozen = BigInt.asUintN(64, h.minstretValue() + 1n);
+      else h.setMinstret(BigInt.asUintN(64, s.instretFrozen - 1n));
+    }
+    h.mcountinhibit = next;
+    for (let k = C.HPM_FIRST; k <= HPM_LAST; k++) hpmRebase(h, s, k, cur[k - C.HPM_FIRST]!);
+  },
 });
 def(C.CSR.mcounteren, { name: 'mcounteren', read: (h) => u(h.mcounteren), write: (h, v) => { h.mcounteren = lo32(v); } });
 def(C.CSR.scounteren, { name: 'scounteren', read: (h) => u(h.scounteren), write: (h, v) => { h.scounteren = lo32(v); } });
