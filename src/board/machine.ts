@@ -9,6 +9,7 @@ import { Bus, MAX_HARTS } from '../mem/bus.js';
 import { DecodeCache } from '../isa/decode.js';
 import { Hart, HartState, type HartEnv, type HartSnapshot } from '../hart/hart.js';
 import type { HartObserver } from '../hart/observer.js';
+import { hpmSaveState, hpmRestoreState, type HpmSnapshot } from '../hart/csr.js';
 import * as C from '../hart/constants.js';
 import { Clint, CLINT_NO_DEADLINE } from '../devices/clint.js';
 import { MaskRom, resetRom, RESET_VECTOR } from '../devices/mrom.js';
@@ -494,7 +495,13 @@ export class Machine implements HartEnv, HartIrqLines {
       ...(this.rtc ? { rtc: this.rtc.saveState() } : {}),
       hsm: this.sbi ? this.sbi.hsm.slice() : null,
       ...(this.hypervisor ? { hyp: this.hypervisor.saveState() } : {}),
+      ...this.hpmState(),
     };
+  }
+  /** The harts' HPM counter state (src/hart/csr.ts), present once a hart has written an HPM CSR. */
+  private hpmState(): { hpm?: (HpmSnapshot | null)[] } {
+    const hpm = this.harts.map((h) => hpmSaveState(h) ?? null);
+    return hpm.some((x) => x !== null) ? { hpm } : {};
   }
   /**
    * `keepCode`: the caller restored RAM itself and invalidated the translated code of every page
@@ -505,6 +512,7 @@ export class Machine implements HartEnv, HartIrqLines {
     // RAM is restored by the caller around this call: translated code may be stale.
     if (!opts.keepCode) this.jit.invalidateAll();
     this.harts.forEach((h, i) => h.restoreState(s.harts[i]!));
+    this.harts.forEach((h, i) => hpmRestoreState(h, s.hpm?.[i] ?? undefined));
     this.clint.restoreState(s.clint);
     this.plic.restoreState(s.plic);
     this.uart.restoreState(s.uart);
@@ -540,6 +548,12 @@ export interface MachineSnapshot {
   hsm: number[] | null;
   /** The built-in hypervisor's state (present only with guests). */
   hyp?: HypervisorSnapshot;
+  /**
+   * Per hart, the HPM counters' event selectors and bases and mcycle/minstret while inhibited
+   * (src/hart/csr.ts; null for a hart that never wrote an HPM CSR). Absent when no hart has any,
+   * so snapshots and digests of runs that never touch the counters are unchanged.
+   */
+  hpm?: (HpmSnapshot | null)[];
 }
 
 export function validateConfig(c: MachineConfig): void {

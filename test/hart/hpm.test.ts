@@ -162,4 +162,22 @@ describe('HPM state in snapshots', () => {
     hpmRestoreState(dst.h, undefined);
     expect(dst.csr(mhpmevent(3))).toBe(0n);
   });
+
+  it('machine snapshots (checkpoints, digests) carry it, and only once a hart has HPM state', () => {
+    const untouched = runProgram((a) => { a.nop(); });
+    expect(untouched.m.saveState().hpm).toBeUndefined();
+    const src = runProgram((a) => {
+      a.li(t0, 1).csrw(mhpmevent(7), t0).li(t0, 4).csrw(CSR.mcountinhibit, t0).li(t0, 9).csrw(mhpmcounter(7), t0);
+    });
+    const snap = src.m.saveState();
+    expect(snap.hpm?.length).toBe(1);
+    const dst = new Sim(() => {});
+    dst.m.restoreState(snap);
+    for (const c of [mhpmevent(7), mhpmcounter(7), CSR.minstret, CSR.mcycle, CSR.mcountinhibit]) {
+      expect(dst.csr(c), `csr 0x${c.toString(16)}`).toBe(src.csr(c));
+    }
+    // restoring a snapshot without HPM state resets it
+    dst.m.restoreState(untouched.m.saveState());
+    expect(dst.csr(mhpmevent(7))).toBe(0n);
+  });
 });
