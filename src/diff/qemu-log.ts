@@ -387,8 +387,9 @@ export const QEMU_KNOWN_MMODE_DEVIATIONS: readonly { readonly what: string; read
   {
     // §3.1.10: "All counters should be implemented, but a legal implementation is to make both
     // the counter and its corresponding event selector be read-only 0." QEMU 7.2 raises
-    // illegal-instruction on mhpmcounterN/mhpmeventN beyond pmu-num; OpenSBI's MHPM probe
-    // reads mhpmcounter3 (pmu-num=0) or mhpmcounter19 (default pmu-num=16).
+    // illegal-instruction on mhpmcounterN/hpmcounterN beyond pmu-num (checked: mhpmevent19 reads
+    // 0 without a trap; hvtrace reads all three as 0); OpenSBI's MHPM probe reads mhpmcounter3
+    // (pmu-num=0) or mhpmcounter19 (default pmu-num=16, as QEMU_CPU_MATCHING_HVTRACE).
     what: 'QEMU 7.2 traps on mhpmcounter/mhpmevent beyond pmu-num (spec: read-only zero)',
     match: (r) => !r.interrupt && r.cause === 2 && ((c) => (c >= 0xb03 && c <= 0xb1f) || (c >= 0x323 && c <= 0x33f))(csrOf(r.tval)),
   },

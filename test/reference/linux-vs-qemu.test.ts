@@ -21,7 +21,7 @@
  * 1. Traps: identical (hart, cause, interrupt, epc, tval), M-mode ones included, from reset up to
  *    the first interrupt: all of OpenSBI's traps, the kernel's MMU-enable fault and its SBI
  *    calls; less QEMU's two known spec deviations (illegal-instruction traps on pmpaddr16 and
- *    mhpmcounter3, QEMU_KNOWN_MMODE_DEVIATIONS). The first interrupt (an S-mode timer
+ *    mhpmcounter19, QEMU_KNOWN_MMODE_DEVIATIONS; both machines have 16 mhpmcounters). The first interrupt (an S-mode timer
  *    interrupt) arrives at a different instruction, and from then on interrupts land elsewhere:
  *    the two runs do not execute the same number of instructions before it. Measured with a
  *    QEMU instruction-counting TCG plugin (see the issue-5 note), the causes are, all legitimate:
