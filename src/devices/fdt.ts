@@ -427,7 +427,7 @@ export interface VirtDtbConfig {
   numHarts: number;
   ramBase: bigint;
   ramSize: bigint;
-  /** riscv,isa of every cpu node, e.g. "rv64imafdch_zicsr_zifencei_zihintpause_zicntr_sstc". */
+  /** riscv,isa of every cpu node, e.g. "rv64imafdch_zicsr_zifencei_zihintpause_zicntr_zba_zbb_zbc_zbs_sstc". */
   isa: string;
   /** mmu-type, e.g. "riscv,sv48". */
   mmuType: string;

@@ -182,13 +182,13 @@ export function setQemuPaths(p: { qemu?: string; fwJump?: string }): void {
 }
 
 /**
- * A QEMU 7.2 CPU model with hvtrace's ISA (rv64imafdch_zicsr_zifencei_zihintpause_zicntr_zihpm_sstc,
- * QEMU's default 16 mhpmcounters (pmu-num = 16, as hvtrace since issue 16), no debug triggers)
- * and ID CSRs (marchid = mimpid = 0; QEMU's default is its version, 0x70216, which Linux shows in
- * /proc/cpuinfo). The default `rv64` adds Zba/Zbb/Zbc/Zbs and the Sdtrig trigger CSRs; OpenSBI
- * would probe and use those.
+ * A QEMU 7.2 CPU model with hvtrace's ISA (riscv,isa rv64imafdch_zicsr_zifencei_zihintpause_zicntr_zba_zbb_zbc_zbs_sstc,
+ * with Zihpm: QEMU's default 16 mhpmcounters, pmu-num = 16, as hvtrace since issue 16; Zba/Zbb/
+ * Zbc/Zbs as QEMU's default `rv64`), no debug triggers, and ID CSRs (marchid = mimpid = 0;
+ * QEMU's default is its version, 0x70216, which Linux shows in /proc/cpuinfo). The default
+ * `rv64` adds the Sdtrig trigger CSRs; OpenSBI would probe and use those.
  */
-export const QEMU_CPU_MATCHING_HVTRACE = 'rv64,h=true,zba=false,zbb=false,zbc=false,zbs=false,debug=false,sstc=true,marchid=0,mimpid=0';
+export const QEMU_CPU_MATCHING_HVTRACE = 'rv64,h=true,zba=true,zbb=true,zbc=true,zbs=true,debug=false,sstc=true,marchid=0,mimpid=0';
 
 export interface QemuRunOptions {
   /** Kernel / payload image (ELF or raw). */
