@@ -63,6 +63,12 @@ const short = (h: string): string => h.slice(0, 12);
 const sizeText = (n: number): string => (n % (1 << 20) === 0 ? `${n / (1 << 20)} MiB` : `${n} bytes`);
 const quote = (s: string | undefined | null): string => (s === undefined || s === null ? '(none)' : JSON.stringify(s));
 
+/** Whether a recording's guest accessed the goldfish RTC (its MMIO page at 0x101000). */
+function readsRtc(r: TraceReader): boolean {
+  const n = r.query("SELECT count(*) FROM events WHERE kind = 'mmio' AND a >= 1052672 AND a < 1056768").rows[0]![0];
+  return Number(n ?? 0) > 0;
+}
+
 /** The differences between two hvtrace recordings outside their events (RUN_AREAS order). */
 export function compareRuns(ra: TraceReader, rb: TraceReader, ignore: readonly RunArea[] = []): RunDifference[] {
   const out: RunDifference[] = [];
@@ -104,6 +110,21 @@ export function compareRuns(ra: TraceReader, rb: TraceReader, ignore: readonly R
       item(`guest${k}.memory`, `RAM of guest ${k} (--guest-mem)`, sizeText(x.memSize), sizeText(y.memSize));
       item(`guest${k}.append`, `command line of guest ${k} (--guest-append)`, quote(x.append), quote(y.append));
     }
+    // The board's devices: the disks (by content), the RTC's date, the RNG seed, virtio itself.
+    const da = ma.drives ?? [], db = mb.drives ?? [];
+    item('drives', 'number of disks (--drive)', String(da.length), String(db.length));
+    for (let k = 0; k < Math.min(da.length, db.length); k++) {
+      const x = da[k]!, y = db[k]!;
+      const disk = (d: typeof x) => `${d.name} (sha256 ${short(d.sha256)}, ${sizeText(d.size)}${d.readonly ? ', read-only' : ''})`;
+      if (x.sha256 !== y.sha256 || x.readonly !== y.readonly) item(`drive${k}`, `disk ${k} (--drive)`, disk(x), disk(y));
+    }
+    // The RTC's date defaults to the host clock at record time: it is a difference only when a
+    // guest looked at it (an MMIO access to the goldfish RTC), else two recordings of one run
+    // made a second apart would always differ.
+    const rtc = (m: typeof ma) => (m.rtc ? new Date(m.rtc.base * 1000).toISOString().replace('.000Z', 'Z') : 'none');
+    if (rtc(ma) !== rtc(mb) && (readsRtc(ra) || readsRtc(rb))) item('rtc', 'RTC date at virtual time 0 (--rtc base=)', rtc(ma), rtc(mb));
+    item('rng', 'virtio-rng seed (--rng)', ma.rngSeed === undefined ? 'none' : String(ma.rngSeed), mb.rngSeed === undefined ? 'none' : String(mb.rngSeed));
+    item('virtio', 'virtio-mmio transports on the board', ma.virtio ? 'yes' : 'no', mb.virtio ? 'yes' : 'no');
     item('quantum', 'scheduler quantum (--quantum)', String(ca.quantum), String(cb.quantum));
     item('max-insns', 'instruction limit (--max-insns)', ca.maxInsns === null ? 'none' : String(ca.maxInsns), cb.maxInsns === null ? 'none' : String(cb.maxInsns));
   }
