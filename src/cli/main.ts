@@ -30,7 +30,7 @@ export function machineOptions(cmd: Command): Command {
     .option('--guest-mem <SIZE>', 'RAM of each guest (default 128M)')
     .option('--guest-append <ARGS>', 'guest kernel command line (chosen/bootargs of its device tree)')
     .option('--guest-initrd <PATH>', 'guest initial ramdisk')
-    .option('--max-insns <N>', 'stop after N instructions (all harts)')
+    .option('--max-insns <N>', 'stop after N attempted instructions of all harts (retired + trapped attempts; exit 4)')
     .option('--input <FILE>', 'UART input from a file, delivered as soon as the guest listens (deterministic; stdin is live)')
     .option('--input-script <FILE>', 'UART input that waits for the guest: lines expect "TEXT", send "TEXT\\n", expect-timeout 5s (virtual time), # comments; recorded as ordinary input')
     .option('--rtc <base=utc|localtime|DATETIME>', 'the goldfish RTC\'s date at the start, as QEMU -rtc: base=utc (default: now), base=localtime or base=2026-01-01T12:00:00 (UTC); it advances with virtual time and is recorded')
