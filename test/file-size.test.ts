@@ -18,8 +18,6 @@ const LIMIT = 800;
  */
 const KNOWN_EXCEPTIONS: ReadonlySet<string> = new Set([
   // being split in issue 15 (instruction table work)
-  'hart/hart.ts',
-  // being split in issue 15 (instruction table work)
   'isa/softfloat.ts',
 ]);
 

@@ -1,0 +1,637 @@
+/**
+ * Address translation and memory access (priv spec §4.3-4.4, §8.5; PMP §3.7): the access
+ * context (MPRV, HLV), the single-stage walk, the G stage (Sv39x4/Sv48x4) and its walk cache,
+ * the TLBs and the shadow TLB, loads, stores, atomics' addresses and instruction fetch, and the
+ * address faults. See state.ts for how the hart's classes are chained.
+ */
+import { ROM_BASE } from '../mem/bus.js';
+import type { MmioDevice } from '../mem/device.js';
+import * as C from './constants.js';
+import { PMP_R, PMP_W, PMP_X } from './pmp.js';
+import * as S from './state.js';
+import { HartTraps } from './trap.js';
+import type { Hart } from './hart.js';
+
+// Module-local copies of state.ts's constants (V8 folds a module's own consts into optimized
+// code; an imported binding is loaded from its module cell at every use).
+const ACC_FETCH = S.ACC_FETCH, ACC_LOAD = S.ACC_LOAD, ACC_STORE = S.ACC_STORE;
+const GTLB_SIZE = S.GTLB_SIZE, SH_LOG = S.SH_LOG, SH_W = S.SH_W, TLB_MASK = S.TLB_MASK, TWO32 = S.TWO32, WL_MAX = S.WL_MAX;
+
+export class HartMmu extends HartTraps {
+  // ======================================================================
+  // Address translation (priv spec §4.3-4.4) and PMP (§3.7)
+  // ======================================================================
+  /**
+   * Access context for translation, set by setCtx: the effective privilege and V of an access
+   * (MPRV/MPP/MPV for M-mode loads and stores, §3.1.6.3 and §8.2.?; hstatus.SPVP with V = 1
+   * for HLV/HLVX/HSV, §8.3).
+   */
+  protected ePriv = C.PRV_M;
+  protected eVirt = false;
+  /** Set while an HLV/HSV (1) or HLVX (2) instruction accesses memory. */
+  hlv = 0;
+  /** Set while the A/D bits of a VS-stage PTE are being written (for htinst). */
+  protected adUpdate = false;
+
+  protected setCtx(acc: number): void {
+    if (this.hlv !== 0) {
+      this.ePriv = (this.hstatus & C.HSTATUS_SPVP) !== 0 ? C.PRV_S : C.PRV_U;
+      this.eVirt = true;
+    } else if (acc !== ACC_FETCH && this.priv === C.PRV_M && (this.mstatus & C.MSTATUS_MPRV) !== 0) {
+      const mpp = (this.mstatus & C.MSTATUS_MPP) >>> C.MSTATUS_MPP_SHIFT;
+      this.ePriv = mpp;
+      this.eVirt = mpp !== C.PRV_M && (this.mstatusH & C.MSTATUSH_MPV) !== 0;
+    } else {
+      this.ePriv = this.priv;
+      this.eVirt = this.virt;
+    }
+  }
+
+  /** raise() for a fault whose tval is the address of an access of kind `acc` (sets GVA). */
+  raiseAddr(cause: number, acc: number, va: bigint): never {
+    this.setCtx(acc);
+    throw this.exc.set(cause, BigInt.asUintN(64, va), 0n, 0n, this.eVirt);
+  }
+  /** A guest-page fault (§8.5.1): cause 20/21/23 for the access kind, htval/mtval2 = GPA >> 2. */
+  protected guestPageFault(acc: number, va: bigint, gpa: bigint, implicit: boolean): never {
+    const cause = acc === ACC_FETCH ? C.CAUSE_FETCH_GUEST_PAGE_FAULT : acc === ACC_LOAD ? C.CAUSE_LOAD_GUEST_PAGE_FAULT : C.CAUSE_STORE_GUEST_PAGE_FAULT;
+    // htinst: like QEMU 7.2, 0 for explicit accesses; for the implicit read of a VS-stage
+    // page-table entry the pseudoinstruction 0x3000 ("ld", §8.6.3 Table 8.12), 0x3020 for its
+    // A/D write.
+    const tinst = implicit ? (this.adUpdate ? 0x3020n : 0x3000n) : 0n;
+    throw this.exc.set(cause, BigInt.asUintN(64, va), BigInt.asUintN(64, gpa) >> 2n, tinst, true);
+  }
+  protected pageFault(acc: number, va: bigint): never {
+    return this.raiseAddr(acc === ACC_FETCH ? C.CAUSE_FETCH_PAGE_FAULT : acc === ACC_LOAD ? C.CAUSE_LOAD_PAGE_FAULT : C.CAUSE_STORE_PAGE_FAULT, acc, va);
+  }
+  protected accessFault(acc: number, va: bigint): never {
+    return this.raiseAddr(acc === ACC_FETCH ? C.CAUSE_FETCH_ACCESS : acc === ACC_LOAD ? C.CAUSE_LOAD_ACCESS : C.CAUSE_STORE_ACCESS, acc, va);
+  }
+
+  /** A virtual address outside ±2^53: it can never translate. Raise the right fault with its exact value. */
+  badAddress(acc: number, vaExact: bigint): never {
+    this.setCtx(acc);
+    const priv = this.ePriv;
+    if (priv !== C.PRV_M) {
+      if (!this.eVirt) {
+        if (this.satpMode !== C.SATP_MODE_BARE) this.pageFault(acc, vaExact);
+      } else {
+        if ((this.vsatpValue() >> 60n) !== 0n) this.pageFault(acc, vaExact);
+        if (this.hgatpMode !== C.SATP_MODE_BARE) this.guestPageFault(acc, vaExact, vaExact, false);
+      }
+    }
+    return this.accessFault(acc, vaExact);
+  }
+
+  /** Physical-address permission bits from the page walk (returned alongside the address). */
+  protected walkPerms = 0;
+  /** Permission bits of the last G-stage translation. */
+  protected gPerms = 0;
+
+  /**
+   * Translate `va` for an access of kind `acc`; returns the physical address. Sets walkPerms to
+   * the R/W/X the whole 4 KiB page allows for this access context (for TLB filling).
+   */
+  translate(va: number, acc: number): number {
+    this.setCtx(acc);
+    const priv = this.ePriv;
+    if (priv === C.PRV_M || (!this.eVirt && this.satpMode === C.SATP_MODE_BARE)) {
+      if (va < 0) this.accessFault(acc, this.vaBig(va));
+      this.walkPerms = PMP_R | PMP_W | PMP_X;
+      return va;
+    }
+    if (!this.eVirt) return this.walk(va, acc, this.satpMode, this.satpRoot, priv, this.mstatus, this.mstatus, false);
+    // Two-stage translation (§8.5): VS-stage with vsatp, then G-stage with hgatp.
+    let mode: number, root: number;
+    if (this.virt) {
+      mode = this.satpMode; root = this.satpRoot;
+    } else {
+      const v = this.other.satp;
+      mode = Number(v >> 60n); root = Number(v & 0xfffffffffffn) * 4096;
+    }
+    const vs = this.vsStatus();
+    const hs = this.hsStatus();
+    let gpa: number, perms: number;
+    if (mode === C.SATP_MODE_BARE) {
+      gpa = va;
+      perms = PMP_R | PMP_W | PMP_X;
+    } else {
+      // vsstatus.MXR affects the VS stage only; the HS-level MXR both (§8.2.?).
+      gpa = this.walk(va, acc, mode, root, priv, vs, vs | (hs & C.MSTATUS_MXR), true);
+      perms = this.walkPerms;
+    }
+    const pa = this.gTranslate(gpa, acc, va, false, hs);
+    this.walkPerms = perms & this.gPerms;
+    return pa;
+  }
+
+  /**
+   * Single-stage walk (§4.3.2) for S-mode (satp) or the VS stage (vsatp, `twoStage`: every PTE
+   * address is a guest-physical address that goes through the G stage first). `status` gives
+   * SUM, `mxrStatus` MXR.
+   */
+  protected walk(va: number, acc: number, mode: number, root: number, priv: number, status: number, mxrStatus: number, twoStage: boolean): number {
+    const levels = mode === C.SATP_MODE_SV39 ? 3 : 4;
+    const vaBits = 12 + 9 * levels;
+    // The address must be sign-extended from bit vaBits-1 (§4.4.1).
+    const lim = 2 ** (vaBits - 1);
+    if (va >= lim || va < -lim) this.pageFault(acc, this.vaBig(va));
+    const vpnAll = Math.floor((va < 0 ? va + 2 * lim : va) / 4096);
+    let a = root;
+    const dv = this.dv;
+    const hlvx = this.hlv === 2;
+    for (let i = levels - 1; i >= 0; i--) {
+      const vpn = Math.floor(vpnAll / 2 ** (9 * i)) % 512;
+      let pteAddr = a + vpn * 8;
+      // The walk reads the PTE: the G stage checks read permission, a fault reports the original
+      // access type (§8.5.1).
+      if (twoStage) pteAddr = this.gTranslate(pteAddr, ACC_LOAD, va, true, this.hsStatus(), acc);
+      // PTE accesses are checked by PMP as S-mode accesses (§3.7.1) and must be in RAM.
+      if (!this.bus.isRam(pteAddr, 8) || (this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_R) === 0) {
+        this.accessFault(acc, this.vaBig(va));
+      }
+      const off = this.ramOffset + pteAddr - this.bus.ramBase;
+      const lo = dv.getUint32(off, true);
+      const hi = dv.getUint32(off + 4, true);
+      // Log the PTE (see reinstate).
+      const wn = this.logPte(off, lo, hi);
+      const v = lo & 1, r = (lo >>> 1) & 1, w = (lo >>> 2) & 1, xb = (lo >>> 3) & 1;
+      // Reserved bits 63:54 (N, PBMT without Svnapot/Svpbmt) must be zero (§4.4.1).
+      if (v === 0 || (r === 0 && w === 1) || (hi >>> 22) !== 0) this.pageFault(acc, this.vaBig(va));
+      const ppn = (hi & 0x3fffff) * 4194304 + (lo >>> 10);
+      if (r === 0 && xb === 0) {
+        a = ppn * 4096;
+        continue;
+      }
+      // Leaf PTE: permission checks (§4.3.2 step 5).
+      const u = (lo >>> 4) & 1;
+      if (priv === C.PRV_U) {
+        if (u === 0) this.pageFault(acc, this.vaBig(va));
+      } else if (u === 1) {
+        if (acc === ACC_FETCH || (status & C.MSTATUS_SUM) === 0) this.pageFault(acc, this.vaBig(va));
+      }
+      const mxr = (mxrStatus & C.MSTATUS_MXR) !== 0;
+      // HLVX reads need execute permission instead of read permission (§8.3).
+      const canR = hlvx ? xb === 1 : r === 1 || (mxr && xb === 1);
+      if ((acc === ACC_FETCH && xb === 0) || (acc === ACC_LOAD && !canR) || (acc === ACC_STORE && w === 0)) {
+        this.pageFault(acc, this.vaBig(va));
+      }
+      // Misaligned superpage (§4.3.2 step 6).
+      const span = 2 ** (9 * i);
+      if (i > 0 && ppn % span !== 0) this.pageFault(acc, this.vaBig(va));
+      // Hardware A/D update (§4.3.2 step 7, Svadu behaviour as QEMU).
+      const aBit = (lo >>> 6) & 1, dBit = (lo >>> 7) & 1;
+      if (aBit === 0 || (acc === ACC_STORE && dBit === 0)) {
+        if (twoStage) {
+          // The update is an implicit store to guest memory: the G stage must allow it.
+          this.adUpdate = true;
+          try {
+            this.gTranslate(a + vpn * 8, ACC_STORE, va, true, this.hsStatus(), acc);
+          } finally {
+            this.adUpdate = false;
+          }
+        }
+        if ((this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_W) === 0) {
+          this.accessFault(acc, this.vaBig(va));
+        }
+        dv.setUint32(off, lo | 0x40 | (acc === ACC_STORE ? 0x80 : 0), true);
+        if (this.bus.onStore !== null) this.bus.onStore(off, 4);
+        if (wn >= 0) this.walkLog[wn + 1] = lo | 0x40 | (acc === ACC_STORE ? 0x80 : 0);
+      }
+      // Permissions for the cached page: stores only once D is set.
+      const dirty = dBit === 1 || acc === ACC_STORE;
+      this.walkPerms = (canR ? PMP_R : 0) | (w === 1 && dirty ? PMP_W : 0) | (xb === 1 ? PMP_X : 0);
+      const pageOff = (vpnAll % span) * 4096 + (va - Math.floor(va / 4096) * 4096);
+      return ppn * 4096 + pageOff;
+    }
+    return this.pageFault(acc, this.vaBig(va));
+  }
+
+  /**
+   * G-stage translation (§8.5.1) of guest-physical `gpa` for an access of kind `acc` made on
+   * behalf of guest-virtual `va`. Every access counts as a U-mode access (leaves need U = 1);
+   * only the HS-level MXR applies. Faults are guest-page faults (cause by `faultAcc`, the
+   * original access type, §8.5.1), with the GPA for htval. `implicit`: the access is a VS-stage
+   * page-table access. Sets gPerms.
+   */
+  protected gTranslate(gpa: number, acc: number, va: number, implicit: boolean, hs: number, faultAcc = acc): number {
+    const mode = this.hgatpMode;
+    if (mode === C.SATP_MODE_BARE) {
+      this.gPerms = PMP_R | PMP_W | PMP_X;
+      if (gpa < 0) this.accessFault(faultAcc, this.vaBig(va));
+      return gpa;
+    }
+    const levels = mode === C.SATP_MODE_SV39 ? 3 : 4;
+    // Sv39x4 / Sv48x4: 41- / 50-bit guest physical addresses (two extra bits at the root).
+    const gpaBits = 12 + 9 * levels + 2;
+    if (gpa < 0 || gpa >= 2 ** gpaBits) this.guestPageFault(faultAcc, this.vaBig(va), gpa < 0 ? BigInt.asUintN(64, BigInt(gpa)) : BigInt(gpa), implicit);
+    const vpnAll = Math.floor(gpa / 4096);
+    const hlvx = this.hlv === 2 && !implicit;
+    const gk = vpnAll % GTLB_SIZE;
+    if (this.gtlbTag[gk] === vpnAll && this.gtlbRoot[gk] === this.hgatpRoot && this.gtlbValid(gk)) {
+      const p = this.gtlbPerm[gk]!;
+      const cr = (p & 1) !== 0, cw = (p & 2) !== 0, cx = (p & 4) !== 0;
+      const canR = hlvx ? cx : cr || ((hs & C.MSTATUS_MXR) !== 0 && cx);
+      if (acc === ACC_FETCH ? cx : acc === ACC_LOAD ? canR : cw) {
+        this.gPerms = (canR ? PMP_R : 0) | (cw ? PMP_W : 0) | (cx ? PMP_X : 0);
+        this.logGWalk(gk);
+        return this.gtlbHpa[gk]! + (gpa % 4096);
+      }
+      // Not enough permission in the cached entry (or D still clear): walk, which faults or sets D.
+    }
+    let a = this.hgatpRoot;
+    const dv = this.dv;
+    const fault = (): never => this.guestPageFault(faultAcc, this.vaBig(va), BigInt(gpa), implicit);
+    for (let i = levels - 1; i >= 0; i--) {
+      // The root index has 11 bits (the x4 root table is 16 KiB).
+      const vpn = i === levels - 1 ? Math.floor(vpnAll / 2 ** (9 * i)) : Math.floor(vpnAll / 2 ** (9 * i)) % 512;
+      const pteAddr = a + vpn * 8;
+      if (!this.bus.isRam(pteAddr, 8) || (this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_R) === 0) {
+        this.accessFault(faultAcc, this.vaBig(va));
+      }
+      const off = this.ramOffset + pteAddr - this.bus.ramBase;
+      this.gwOff[levels - 1 - i] = off;
+      const lo = dv.getUint32(off, true);
+      const hi = dv.getUint32(off + 4, true);
+      const v = lo & 1, r = (lo >>> 1) & 1, w = (lo >>> 2) & 1, xb = (lo >>> 3) & 1;
+      if (v === 0 || (r === 0 && w === 1) || (hi >>> 22) !== 0) fault();
+      const ppn = (hi & 0x3fffff) * 4194304 + (lo >>> 10);
+      if (r === 0 && xb === 0) {
+        a = ppn * 4096;
+        continue;
+      }
+      if (((lo >>> 4) & 1) === 0) fault();
+      const mxr = (hs & C.MSTATUS_MXR) !== 0;
+      const canR = hlvx ? xb === 1 : r === 1 || (mxr && xb === 1);
+      if ((acc === ACC_FETCH && xb === 0) || (acc === ACC_LOAD && !canR) || (acc === ACC_STORE && w === 0)) fault();
+      const span = 2 ** (9 * i);
+      if (i > 0 && ppn % span !== 0) fault();
+      const aBit = (lo >>> 6) & 1, dBit = (lo >>> 7) & 1;
+      if (aBit === 0 || (acc === ACC_STORE && dBit === 0)) {
+        if ((this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_W) === 0) this.accessFault(faultAcc, this.vaBig(va));
+        dv.setUint32(off, lo | 0x40 | (acc === ACC_STORE ? 0x80 : 0), true);
+        if (this.bus.onStore !== null) this.bus.onStore(off, 4);
+      }
+      const dirty = dBit === 1 || acc === ACC_STORE;
+      this.gPerms = (canR ? PMP_R : 0) | (w === 1 && dirty ? PMP_W : 0) | (xb === 1 ? PMP_X : 0);
+      const hpaPage = ppn * 4096 + (vpnAll % span) * 4096;
+      this.gtlbTag[gk] = vpnAll;
+      this.gtlbHpa[gk] = hpaPage;
+      this.gtlbRoot[gk] = this.hgatpRoot;
+      this.gtlbPerm[gk] = r | (w === 1 && dirty ? 2 : 0) | (xb << 2);
+      const n = levels - i;
+      this.gtlbN[gk] = n;
+      for (let j = 0; j < n; j++) {
+        const o = this.gwOff[j]!, e = gk * 12 + j * 3;
+        this.gtlbPte[e] = o;
+        this.gtlbPte[e + 1] = dv.getInt32(o, true); // as now in memory (after the A/D update)
+        this.gtlbPte[e + 2] = dv.getInt32(o + 4, true);
+      }
+      this.logGWalk(gk);
+      return hpaPage + (gpa % 4096);
+    }
+    return fault();
+  }
+  /** Append the PTEs of G-stage walk `gk` (as they are in memory now) to the walk log. */
+  protected logGWalk(gk: number): void {
+    const t = this.gtlbPte;
+    for (let j = 0, n = this.gtlbN[gk]!; j < n; j++) {
+      const e = gk * 12 + j * 3;
+      this.logPte(t[e]!, t[e + 1]!, t[e + 2]!);
+    }
+  }
+  /** Append a PTE read to the walk log; returns its index there, or -1 when the log is full. */
+  protected logPte(off: number, lo: number, hi: number): number {
+    const wl = this.walkLog, n = wl[0]!;
+    if (n >= WL_MAX) {
+      this.walkLogFull = true;
+      return -1;
+    }
+    const k = n * 3 + 1;
+    wl[k] = off; wl[k + 1] = lo; wl[k + 2] = hi;
+    wl[0] = n + 1;
+    return k;
+  }
+  /** Whether every PTE the cached walk `gk` read still holds the value it read. */
+  protected gtlbValid(gk: number): boolean {
+    const dv = this.dv, t = this.gtlbPte;
+    for (let j = 0, n = this.gtlbN[gk]!; j < n; j++) {
+      const e = gk * 12 + j * 3, o = t[e]!;
+      if (dv.getInt32(o, true) !== t[e + 1] || dv.getInt32(o + 4, true) !== t[e + 2]) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Translate + PMP-check an access of `size` bytes that does not cross a page. Returns the
+   * buffer offset for RAM (and fills the TLB when the whole page may be cached) or -1 for a
+   * device access (physical address in mmioPa).
+   */
+  protected mmioPa = 0;
+  protected resolve(va: number, size: number, acc: number): number {
+    const ro = this.reinstate(va, size, acc);
+    if (ro >= 0) return ro;
+    this.walkLog[0] = 0;
+    this.walkLogFull = false;
+    const pa = this.translate(va, acc);
+    // HLVX: execute permission stands in for read permission (§8.3).
+    const perm = acc === ACC_FETCH || this.hlv === 2 ? PMP_X : acc === ACC_LOAD ? PMP_R : PMP_W;
+    const priv = this.ePriv; // set by translate
+    const pmp = this.pmp;
+    // S/U accesses are always checked (with no active entry they fail, §3.7.1); M-mode ones
+    // whenever an entry is active (a partial match fails even for M).
+    const checkPmp = priv !== C.PRV_M || pmp.anyActive;
+    if (checkPmp) {
+      const p = pmp.perms(pa, size, priv);
+      if (p < 0 || (p & perm) === 0) this.accessFault(acc, this.vaBig(va));
+    }
+    if (this.watch !== null && acc !== ACC_FETCH) this.watch.access(this as unknown as Hart, va, size, acc);
+    const bus = this.bus;
+    if (bus.isRam(pa, size)) {
+      const pageVa = va - (va - Math.floor(va / 4096) * 4096);
+      const pagePa = pa - (pa % 4096);
+      // HLV/HSV accesses use another translation context: never cached in the TLB.
+      let cache = (this.walkPerms & perm) !== 0 && this.hlv === 0;
+      const jit = this.jit;
+      if (acc === ACC_STORE && jit !== null) {
+        const page = (this.ramOffset + pagePa - bus.ramBase) >>> 12;
+        if (jit.isCodePage(page)) {
+          // A store into translated code: drop its blocks; a running block must stop here.
+          jit.invalidatePage(page);
+          this.attention = true;
+          cache = false;
+        }
+      }
+      if (acc === ACC_STORE && bus.resv.any) {
+        const page = (this.ramOffset + pagePa - bus.ramBase) >>> 12;
+        if (bus.resv.reservedByOthers(this, page)) {
+          bus.resv.storeTo(this, pa, size);
+          cache = false;
+        }
+      }
+      if (cache && this.watch !== null && acc !== ACC_FETCH && this.watch.page(this as unknown as Hart, va, acc)) cache = false;
+      if (cache && checkPmp) {
+        const pp = pmp.perms(pagePa, 4096, priv);
+        cache = pp >= 0 && (pp & perm) !== 0;
+      }
+      if (cache) {
+        const k = ((pageVa / 4096) & TLB_MASK) << 2;
+        const t = this.tlb[acc]!;
+        t[k] = pageVa | 0;
+        t[k + 1] = Math.floor(pageVa / TWO32) | 0;
+        t[k + 2] = this.ramOffset + pagePa - bus.ramBase;
+        // Keep what this translation depended on, for reinstate after a flush.
+        const sh = this.shadow[acc]!, b = (k >> 2) * SH_W;
+        const gRoot = this.eVirt ? this.hgatpRoot / 4096 : 0;
+        // Kept: single-stage translations, and two-stage ones of a hart running with V = 1
+        // (not M-mode accesses with MPRV + MPV, which read vsatp from the bank), whose root
+        // page numbers fit the int32 slots exactly.
+        if ((this.eVirt && !this.virt) || this.walkLogFull || this.satpRoot / 4096 >= 2 ** 31 || gRoot >= 2 ** 31) {
+          sh[b + 3] = -1;
+        } else {
+          sh[b] = t[k]!; sh[b + 1] = t[k + 1]!; sh[b + 2] = t[k + 2]!;
+          sh[b + 3] = this.shadowKey();
+          sh[b + 4] = this.satpRoot / 4096;
+          sh[b + 5] = pmp.version;
+          sh[b + 6] = gRoot;
+          const wl = this.walkLog;
+          for (let j = 0, n = 1 + 3 * wl[0]!; j < n; j++) sh[b + SH_LOG + j] = wl[j]!;
+        }
+      }
+      const off = this.ramOffset + pa - bus.ramBase;
+      if (acc === ACC_STORE && bus.onStore !== null) bus.onStore(off, size);
+      return off;
+    }
+    // The reset ROM (src/devices/mrom.ts) is fetched and read like RAM, uncached (a few
+    // instructions per boot); stores go to its device, which ignores them.
+    if (acc !== ACC_STORE && bus.isRom(pa, size)) return bus.romOffset + pa - ROM_BASE;
+    if (acc === ACC_FETCH) this.accessFault(acc, this.vaBig(va));
+    this.mmioPa = pa;
+    return -1;
+  }
+
+  /**
+   * Shadow TLB (performance only, exact). A flush (privilege change, trap, xRET, satp or
+   * mstatus write, fence) empties the TLBs, and the next access to each page walks the page
+   * table again. A walk is a function of the translation context (effective privilege, SUM,
+   * MXR, satp, PMP) and of the PTEs it reads; its only side effect is setting A/D, which it
+   * does not do when they are set already. So each filled entry also keeps, here, the context
+   * and the PTEs (buffer offset and value after the A/D update) of its walk; on a miss whose
+   * shadow entry has the same page, the same context and PTEs that still hold those values,
+   * the walk would give the same result without side effects, and the entry is put back
+   * without walking. Two-stage translations (V = 1) keep every PTE of both stages they read
+   * (the G-stage walks of each VS PTE address and of the final GPA) and the hgatp root; HLV/HSV
+   * translations, and M-mode ones with MPRV + MPV, are not kept.
+   */
+  protected reinstate(va: number, size: number, acc: number): number {
+    if (this.hlv !== 0) return -1;
+    if (this.watch !== null && acc !== ACC_FETCH && this.watch.page(this as unknown as Hart, va, acc)) return -1;
+    this.setCtx(acc);
+    if (this.eVirt && !this.virt) return -1;
+    const pageVa = va - (va - Math.floor(va / 4096) * 4096);
+    const k = (pageVa / 4096) & TLB_MASK;
+    const sh = this.shadow[acc]!, b = k * SH_W;
+    if (sh[b + 3] !== this.shadowKey() || sh[b] !== (pageVa | 0) || sh[b + 1] !== (Math.floor(pageVa / TWO32) | 0) ||
+      sh[b + 4] !== this.satpRoot / 4096 || sh[b + 5] !== this.pmp.version ||
+      sh[b + 6] !== (this.eVirt ? this.hgatpRoot / 4096 : 0)) return -1;
+    const dv = this.dv;
+    for (let j = 0, n = sh[b + SH_LOG]!; j < n; j++) {
+      const o = sh[b + SH_LOG + 1 + 3 * j]!;
+      if (dv.getInt32(o, true) !== sh[b + SH_LOG + 2 + 3 * j] || dv.getInt32(o + 4, true) !== sh[b + SH_LOG + 3 + 3 * j]) return -1;
+    }
+    const off = sh[b + 2]!;
+    const bus = this.bus;
+    if (acc === ACC_STORE) {
+      // Code pages and pages other harts hold reservations in take the full path
+      // (invalidation, reservation breaking).
+      const page = off >>> 12;
+      if (this.jit !== null && this.jit.isCodePage(page)) return -1;
+      if (bus.resv.any && bus.resv.reservedByOthers(this, page)) return -1;
+    }
+    const t = this.tlb[acc]!;
+    t[k << 2] = sh[b]!; t[(k << 2) + 1] = sh[b + 1]!; t[(k << 2) + 2] = off;
+    const o = off + (va - pageVa);
+    if (acc === ACC_STORE && bus.onStore !== null) bus.onStore(o, size);
+    return o;
+  }
+  /**
+   * The translation context of the access set up by setCtx: effective privilege, SUM and MXR
+   * (while V = 1 the live mstatus holds vsstatus's), satp.MODE (vsatp's while V = 1); for a
+   * two-stage translation also the HS-level MXR and hgatp.MODE. The roots are compared apart.
+   */
+  protected shadowKey(): number {
+    const k = this.ePriv | (this.mstatus & (C.MSTATUS_SUM | C.MSTATUS_MXR)) | (this.satpMode << 24);
+    return this.eVirt ? k | 4 | ((this.other.status & C.MSTATUS_MXR) !== 0 ? 8 : 0) | (this.hgatpMode << 4) : k;
+  }
+
+  protected mmioDevice(pa: number, size: number, acc: number, va: number): MmioDevice {
+    const d = this.bus.findDevice(pa, size);
+    if (d === undefined) this.accessFault(acc, this.vaBig(va));
+    return d;
+  }
+
+  // ----------------------------------------------------------------------
+  // Loads and stores. Addresses arrive as (lo, hi): the low and high 32-bit words of the
+  // 64-bit effective address, so the TLB hit path is pure int32 arithmetic.
+  // ----------------------------------------------------------------------
+  /** The exact VA as a number; addresses beyond ±2^53 can never translate: fault on them. */
+  protected vaOf(lo: number, hi: number, acc: number): number {
+    if (hi > 0x1fffff || hi < -0x200000) {
+      this.badAddress(acc, BigInt.asUintN(64, (BigInt(hi) << 32n) | BigInt(lo >>> 0)));
+    }
+    return hi * TWO32 + (lo >>> 0);
+  }
+
+  /**
+   * Buffer offset of the `size` bytes loaded from (lo, hi): in RAM, or, when the access went to
+   * a device or crossed a page, in this hart's load scratch (the value little-endian, also in
+   * `slowVal` zero-extended), so callers read the value the same way in every case.
+   */
+  ldo(lo: number, hi: number, size: number): number {
+    const t = this.tlb[ACC_LOAD]!;
+    const i = ((lo >>> 12) & TLB_MASK) << 2;
+    if (t[i] === (lo & -4096) && t[i + 1] === hi && (lo & 4095) <= 4096 - size) return t[i + 2]! + (lo & 4095);
+    return this.loadSlow(lo, hi, size);
+  }
+  protected loadSlow(lo: number, hi: number, size: number): number {
+    const va = this.vaOf(lo, hi, ACC_LOAD);
+    if ((lo & 4095) + size > 4096) {
+      this.slowVal = this.loadCrossing(va, size);
+      this.dv.setBigUint64(this.scratchOff, this.slowVal, true);
+      return this.scratchOff;
+    }
+    const o = this.resolve(va, size, ACC_LOAD);
+    if (o >= 0) return o;
+    this.slowVal = this.mmioRead(this.mmioPa, size, va);
+    this.dv.setBigUint64(this.scratchOff, this.slowVal, true);
+    return this.scratchOff;
+  }
+  protected mmioRead(pa: number, size: number, va: number): bigint {
+    const d = this.mmioDevice(pa, size, ACC_LOAD, va);
+    const v = d.read(pa - d.base, size) & ((1n << BigInt(size * 8)) - 1n);
+    if (this.obs) this.obs.mmio(this as unknown as Hart, d.name, pa, size, v, false);
+    return v;
+  }
+  /** A misaligned access spanning two pages: translate both (faults first), then byte-wise. */
+  protected loadCrossing(va: number, size: number): bigint {
+    const first = 4096 - (va - Math.floor(va / 4096) * 4096);
+    this.resolve(va, first, ACC_LOAD);
+    this.resolve(va + first, size - first, ACC_LOAD);
+    let v = 0n;
+    for (let k = size - 1; k >= 0; k--) {
+      const o = this.resolve(va + k, 1, ACC_LOAD);
+      const b = o >= 0 ? BigInt(this.dv.getUint8(o)) : this.mmioRead(this.mmioPa, 1, va + k);
+      v = (v << 8n) | b;
+    }
+    return v;
+  }
+
+  /** Buffer offset for a RAM store, or -1: then the caller completes it with `storeSlow`. */
+  sto(lo: number, hi: number, size: number): number {
+    const t = this.tlb[ACC_STORE]!;
+    const i = ((lo >>> 12) & TLB_MASK) << 2;
+    if (t[i] === (lo & -4096) && t[i + 1] === hi && (lo & 4095) <= 4096 - size) return t[i + 2]! + (lo & 4095);
+    const va = this.vaOf(lo, hi, ACC_STORE);
+    if ((lo & 4095) + size > 4096) return -1;
+    return this.resolve(va, size, ACC_STORE);
+  }
+  /**
+   * Store of the low `size` bytes of x[rs] at (lo, hi): the buffer offset for the caller to
+   * write to (RAM), or -1 when the store was done here (device, page crossing).
+   */
+  stx(lo: number, hi: number, size: number, rs: number): number {
+    const t = this.tlb[ACC_STORE]!;
+    const i = ((lo >>> 12) & TLB_MASK) << 2;
+    if (t[i] === (lo & -4096) && t[i + 1] === hi && (lo & 4095) <= 4096 - size) return t[i + 2]! + (lo & 4095);
+    return this.stxMiss(lo, hi, size, rs);
+  }
+  /** stx after a store-TLB miss. */
+  protected stxMiss(lo: number, hi: number, size: number, rs: number): number {
+    const o = this.sto(lo, hi, size);
+    if (o >= 0) return o;
+    this.storeSlow(lo, hi, size, BigInt.asUintN(64, this.x[rs]!));
+    return -1;
+  }
+  /** Device store or page-crossing store of the low `size` bytes of v. */
+  storeSlow(lo: number, hi: number, size: number, v: bigint): void {
+    const va = this.vaOf(lo, hi, ACC_STORE);
+    if ((lo & 4095) + size > 4096) {
+      const first = 4096 - (va - Math.floor(va / 4096) * 4096);
+      this.resolve(va, first, ACC_STORE);
+      this.resolve(va + first, size - first, ACC_STORE);
+      for (let k = 0; k < size; k++) {
+        const b = BigInt.asUintN(8, v >> BigInt(8 * k));
+        const o = this.resolve(va + k, 1, ACC_STORE);
+        if (o >= 0) this.dv.setUint8(o, Number(b));
+        else this.mmioWrite(this.mmioPa, 1, b, va + k);
+      }
+      return;
+    }
+    const o = this.resolve(va, size, ACC_STORE);
+    if (o >= 0) {
+      for (let k = 0; k < size; k++) this.dv.setUint8(o + k, Number(BigInt.asUintN(8, v >> BigInt(8 * k))));
+      return;
+    }
+    this.mmioWrite(this.mmioPa, size, BigInt.asUintN(size * 8, v), va);
+  }
+  protected mmioWrite(pa: number, size: number, v: bigint, va: number): void {
+    const d = this.mmioDevice(pa, size, ACC_STORE, va);
+    if (this.obs) this.obs.mmio(this as unknown as Hart, d.name, pa, size, v, true);
+    d.write(pa - d.base, size, v);
+  }
+
+  /**
+   * Physical address of an aligned atomic access (LR/SC/AMO), after the alignment check:
+   * misaligned AMOs raise store/AMO address-misaligned, LR raises load address-misaligned
+   * (priv spec §3.6.3.2; as QEMU). AMOs need read and write permission; their faults are
+   * store/AMO faults.
+   */
+  atomicOff(va: number, size: number, acc: number): number {
+    if (va % size !== 0) {
+      this.raise(acc === ACC_LOAD ? C.CAUSE_MISALIGNED_LOAD : C.CAUSE_MISALIGNED_STORE, this.vaBig(va));
+    }
+    const o = this.resolve(va, size, acc);
+    if (o < 0) this.accessFault(acc, this.vaBig(va)); // no atomics on devices
+    return o;
+  }
+
+  /** Physical address for LR/SC reservation from a buffer offset. */
+  offToPa(o: number): number {
+    return o - this.ramOffset + this.bus.ramBase;
+  }
+
+  /** Read guest physical memory (firmware use). Throws ImageError-like Error outside RAM. */
+  readPhys(pa: number, len: number): Uint8Array {
+    return this.bus.readRam(pa, len);
+  }
+
+  // ======================================================================
+  // Fetch
+  // ======================================================================
+  /** Make pc's page the current fetch page if it can be cached (else fetchVa stays NaN). */
+  protected fetchFill(pc: number): void {
+    if (this.onFetchPage !== null) this.onFetchPage(this as unknown as Hart, Math.floor(pc / 4096));
+    const plo = pc | 0; // ToInt32: exact low word of the (safe-integer) pc
+    const pageVa = pc - (plo & 4095);
+    const k = ((plo >>> 12) & TLB_MASK) << 2;
+    const t = this.tlb[ACC_FETCH]!;
+    const tlo = plo & -4096, thi = Math.floor(pc / TWO32) | 0;
+    this.fetchVa = NaN;
+    if (t[k] !== tlo || t[k + 1] !== thi) {
+      this.resolve(pc, 2, ACC_FETCH);
+      // Not cacheable (PMP granularity finer than a page): per-fetch checks.
+      if (t[k] !== tlo || t[k + 1] !== thi) return;
+    }
+    this.fetchVa = pageVa;
+    this.fetchOff = t[k + 2]!;
+  }
+  /** Fetch the raw instruction at pc (16 bits for RVC, else 32); faults throw. */
+  protected fetchSlow(pc: number): number {
+    const o = this.resolve(pc, 2, ACC_FETCH);
+    const lo16 = this.dv.getUint16(o, true);
+    if ((lo16 & 3) !== 3) return lo16;
+    // The upper half may sit on the next page: its fault reports that address (§3.1.16).
+    const o2 = this.resolve(pc + 2, 2, ACC_FETCH);
+    return lo16 | (this.dv.getUint16(o2, true) << 16);
+  }
+}
