@@ -15,42 +15,37 @@ import type { Hart } from './hart.js';
 // Module-local copies of state.ts's constants (V8 folds a module's own consts into optimized
 // code; an imported binding is loaded from its module cell at every use).
 const ACC_FETCH = S.ACC_FETCH, ACC_LOAD = S.ACC_LOAD, ACC_STORE = S.ACC_STORE;
+/** Access context (accessCtx): effective privilege in bits 1:0, CTX_VIRT when V = 1. */
+const CTX_PRIV = 3, CTX_VIRT = 4;
 const GTLB_SIZE = S.GTLB_SIZE, SH_LOG = S.SH_LOG, SH_W = S.SH_W, TLB_MASK = S.TLB_MASK, TWO32 = S.TWO32, WL_MAX = S.WL_MAX;
 
 export class HartMmu extends HartTraps {
   // ======================================================================
   // Address translation (priv spec §4.3-4.4) and PMP (§3.7)
   // ======================================================================
-  /**
-   * Access context for translation, set by setCtx: the effective privilege and V of an access
-   * (MPRV/MPP/MPV for M-mode loads and stores, §3.1.6.3 and §8.2.?; hstatus.SPVP with V = 1
-   * for HLV/HLVX/HSV, §8.3).
-   */
-  protected ePriv = C.PRV_M;
-  protected eVirt = false;
   /** Set while an HLV/HSV (1) or HLVX (2) instruction accesses memory. */
   hlv = 0;
   /** Set while the A/D bits of a VS-stage PTE are being written (for htinst). */
   protected adUpdate = false;
 
-  protected setCtx(acc: number): void {
-    if (this.hlv !== 0) {
-      this.ePriv = (this.hstatus & C.HSTATUS_SPVP) !== 0 ? C.PRV_S : C.PRV_U;
-      this.eVirt = true;
-    } else if (acc !== ACC_FETCH && this.priv === C.PRV_M && (this.mstatus & C.MSTATUS_MPRV) !== 0) {
+  /**
+   * The access context of an access of kind `acc`: its effective privilege (bits 1:0) and, with
+   * CTX_VIRT, V = 1 (MPRV/MPP/MPV for M-mode loads and stores, §3.1.6.3 and §8.2.?;
+   * hstatus.SPVP with V = 1 for HLV/HLVX/HSV, §8.3). Returned as one small int, not kept.
+   */
+  protected accessCtx(acc: number): number {
+    if (this.hlv !== 0) return ((this.hstatus & C.HSTATUS_SPVP) !== 0 ? C.PRV_S : C.PRV_U) | CTX_VIRT;
+    if (acc !== ACC_FETCH && this.priv === C.PRV_M && (this.mstatus & C.MSTATUS_MPRV) !== 0) {
       const mpp = (this.mstatus & C.MSTATUS_MPP) >>> C.MSTATUS_MPP_SHIFT;
-      this.ePriv = mpp;
-      this.eVirt = mpp !== C.PRV_M && (this.mstatusH & C.MSTATUSH_MPV) !== 0;
-    } else {
-      this.ePriv = this.priv;
-      this.eVirt = this.virt;
+      return mpp !== C.PRV_M && (this.mstatusH & C.MSTATUSH_MPV) !== 0 ? mpp | CTX_VIRT : mpp;
     }
+    return this.virt ? this.priv | CTX_VIRT : this.priv;
   }
 
   /** raise() for a fault whose tval is the address of an access of kind `acc` (sets GVA). */
   raiseAddr(cause: number, acc: number, va: bigint): never {
-    this.setCtx(acc);
-    throw this.exc.set(cause, BigInt.asUintN(64, va), 0n, 0n, this.eVirt);
+    const gva = (this.accessCtx(acc) & CTX_VIRT) !== 0;
+    throw this.exc.set(cause, BigInt.asUintN(64, va), 0n, 0n, gva);
   }
   /** A guest-page fault (§8.5.1): cause 20/21/23 for the access kind, htval/mtval2 = GPA >> 2. */
   protected guestPageFault(acc: number, va: bigint, gpa: bigint, implicit: boolean): never {
@@ -70,10 +65,9 @@ export class HartMmu extends HartTraps {
 
   /** A virtual address outside ±2^53: it can never translate. Raise the right fault with its exact value. */
   badAddress(acc: number, vaExact: bigint): never {
-    this.setCtx(acc);
-    const priv = this.ePriv;
-    if (priv !== C.PRV_M) {
-      if (!this.eVirt) {
+    const ctx = this.accessCtx(acc);
+    if ((ctx & CTX_PRIV) !== C.PRV_M) {
+      if ((ctx & CTX_VIRT) === 0) {
         if (this.satpMode !== C.SATP_MODE_BARE) this.pageFault(acc, vaExact);
       } else {
         if ((this.vsatpValue() >> 60n) !== 0n) this.pageFault(acc, vaExact);
@@ -83,9 +77,14 @@ export class HartMmu extends HartTraps {
     return this.accessFault(acc, vaExact);
   }
 
-  /** Physical-address permission bits from the page walk (returned alongside the address). */
+  /**
+   * Second results of translate/walk (walkPerms) and gTranslate (gPerms): the R/W/X the whole
+   * page allows. Kept as fields for speed, not returned in a record: the address they come with
+   * needs all 53 bits of a number (no room to pack them), and a record object per walk would be
+   * the same store plus an allocation or a shared mutable object, on the path every TLB miss
+   * takes.
+   */
   protected walkPerms = 0;
-  /** Permission bits of the last G-stage translation. */
   protected gPerms = 0;
 
   /**
@@ -93,14 +92,17 @@ export class HartMmu extends HartTraps {
    * the R/W/X the whole 4 KiB page allows for this access context (for TLB filling).
    */
   translate(va: number, acc: number): number {
-    this.setCtx(acc);
-    const priv = this.ePriv;
-    if (priv === C.PRV_M || (!this.eVirt && this.satpMode === C.SATP_MODE_BARE)) {
+    return this.translateIn(va, acc, this.accessCtx(acc));
+  }
+  /** translate() in access context `ctx` (accessCtx). */
+  protected translateIn(va: number, acc: number, ctx: number): number {
+    const priv = ctx & CTX_PRIV, eVirt = (ctx & CTX_VIRT) !== 0;
+    if (priv === C.PRV_M || (!eVirt && this.satpMode === C.SATP_MODE_BARE)) {
       if (va < 0) this.accessFault(acc, this.vaBig(va));
       this.walkPerms = PMP_R | PMP_W | PMP_X;
       return va;
     }
-    if (!this.eVirt) return this.walk(va, acc, this.satpMode, this.satpRoot, priv, this.mstatus, this.mstatus, false);
+    if (!eVirt) return this.walk(va, acc, this.satpMode, this.satpRoot, priv, this.mstatus, this.mstatus, false);
     // Two-stage translation (§8.5): VS-stage with vsatp, then G-stage with hgatp.
     let mode: number, root: number;
     if (this.virt) {
@@ -327,16 +329,22 @@ export class HartMmu extends HartTraps {
    * buffer offset for RAM (and fills the TLB when the whole page may be cached) or -1 for a
    * device access (physical address in mmioPa).
    */
+  /**
+   * The device's physical address when resolve() returned -1. A field for speed: resolve's
+   * result is the buffer offset every load and store miss uses directly, and the device
+   * address would not fit beside it in one number.
+   */
   protected mmioPa = 0;
   protected resolve(va: number, size: number, acc: number): number {
     const ro = this.reinstate(va, size, acc);
     if (ro >= 0) return ro;
     this.walkLog[0] = 0;
     this.walkLogFull = false;
-    const pa = this.translate(va, acc);
+    const ctx = this.accessCtx(acc);
+    const pa = this.translateIn(va, acc, ctx);
     // HLVX: execute permission stands in for read permission (§8.3).
     const perm = acc === ACC_FETCH || this.hlv === 2 ? PMP_X : acc === ACC_LOAD ? PMP_R : PMP_W;
-    const priv = this.ePriv; // set by translate
+    const priv = ctx & CTX_PRIV, eVirt = (ctx & CTX_VIRT) !== 0;
     const pmp = this.pmp;
     // S/U accesses are always checked (with no active entry they fail, §3.7.1); M-mode ones
     // whenever an entry is active (a partial match fails even for M).
@@ -382,15 +390,15 @@ export class HartMmu extends HartTraps {
         t[k + 2] = this.ramOffset + pagePa - bus.ramBase;
         // Keep what this translation depended on, for reinstate after a flush.
         const sh = this.shadow[acc]!, b = (k >> 2) * SH_W;
-        const gRoot = this.eVirt ? this.hgatpRoot / 4096 : 0;
+        const gRoot = eVirt ? this.hgatpRoot / 4096 : 0;
         // Kept: single-stage translations, and two-stage ones of a hart running with V = 1
         // (not M-mode accesses with MPRV + MPV, which read vsatp from the bank), whose root
         // page numbers fit the int32 slots exactly.
-        if ((this.eVirt && !this.virt) || this.walkLogFull || this.satpRoot / 4096 >= 2 ** 31 || gRoot >= 2 ** 31) {
+        if ((eVirt && !this.virt) || this.walkLogFull || this.satpRoot / 4096 >= 2 ** 31 || gRoot >= 2 ** 31) {
           sh[b + 3] = -1;
         } else {
           sh[b] = t[k]!; sh[b + 1] = t[k + 1]!; sh[b + 2] = t[k + 2]!;
-          sh[b + 3] = this.shadowKey();
+          sh[b + 3] = this.shadowKey(ctx);
           sh[b + 4] = this.satpRoot / 4096;
           sh[b + 5] = pmp.version;
           sh[b + 6] = gRoot;
@@ -426,14 +434,14 @@ export class HartMmu extends HartTraps {
   protected reinstate(va: number, size: number, acc: number): number {
     if (this.hlv !== 0) return -1;
     if (this.watch !== null && acc !== ACC_FETCH && this.watch.page(this as unknown as Hart, va, acc)) return -1;
-    this.setCtx(acc);
-    if (this.eVirt && !this.virt) return -1;
+    const ctx = this.accessCtx(acc), eVirt = (ctx & CTX_VIRT) !== 0;
+    if (eVirt && !this.virt) return -1;
     const pageVa = va - (va - Math.floor(va / 4096) * 4096);
     const k = (pageVa / 4096) & TLB_MASK;
     const sh = this.shadow[acc]!, b = k * SH_W;
-    if (sh[b + 3] !== this.shadowKey() || sh[b] !== (pageVa | 0) || sh[b + 1] !== (Math.floor(pageVa / TWO32) | 0) ||
+    if (sh[b + 3] !== this.shadowKey(ctx) || sh[b] !== (pageVa | 0) || sh[b + 1] !== (Math.floor(pageVa / TWO32) | 0) ||
       sh[b + 4] !== this.satpRoot / 4096 || sh[b + 5] !== this.pmp.version ||
-      sh[b + 6] !== (this.eVirt ? this.hgatpRoot / 4096 : 0)) return -1;
+      sh[b + 6] !== (eVirt ? this.hgatpRoot / 4096 : 0)) return -1;
     const dv = this.dv;
     for (let j = 0, n = sh[b + SH_LOG]!; j < n; j++) {
       const o = sh[b + SH_LOG + 1 + 3 * j]!;
@@ -455,13 +463,13 @@ export class HartMmu extends HartTraps {
     return o;
   }
   /**
-   * The translation context of the access set up by setCtx: effective privilege, SUM and MXR
+   * The translation context of an access in context `ctx`: effective privilege, SUM and MXR
    * (while V = 1 the live mstatus holds vsstatus's), satp.MODE (vsatp's while V = 1); for a
    * two-stage translation also the HS-level MXR and hgatp.MODE. The roots are compared apart.
    */
-  protected shadowKey(): number {
-    const k = this.ePriv | (this.mstatus & (C.MSTATUS_SUM | C.MSTATUS_MXR)) | (this.satpMode << 24);
-    return this.eVirt ? k | 4 | ((this.other.status & C.MSTATUS_MXR) !== 0 ? 8 : 0) | (this.hgatpMode << 4) : k;
+  protected shadowKey(ctx: number): number {
+    const k = (ctx & CTX_PRIV) | (this.mstatus & (C.MSTATUS_SUM | C.MSTATUS_MXR)) | (this.satpMode << 24);
+    return (ctx & CTX_VIRT) !== 0 ? k | 4 | ((this.other.status & C.MSTATUS_MXR) !== 0 ? 8 : 0) | (this.hgatpMode << 4) : k;
   }
 
   protected mmioDevice(pa: number, size: number, acc: number, va: number): MmioDevice {
