@@ -83,7 +83,7 @@ ${rows.join('\n')}
 const interpRare = { kind: 'interp', imm64: 'BigInt(imm)' };
 const interpHot = { kind: 'interp', imm64: 'dImm64[s]!' };
 // The effective address x[rs1] + imm as int32 words and its load/store TLB index; the TLB hit
-// test gives the buffer offset `o`, a miss goes to loadSlow / stxMiss (which does device and
+// test gives the buffer offset `o`, a miss goes to loadSlow / storeXMiss (which does device and
 // page-crossing stores itself and returns -1).
 const EA = 'const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2;';
 const hit = (tlb, size) => `${tlb}[i] === (lo & -4096) && ${tlb}[i + 1] === hi && (lo & 4095) <= ${4096 - size} ? ${tlb}[i + 2]! + (lo & 4095)`;
@@ -98,7 +98,7 @@ const caseOf = (e, to, indent) => {
     return `${indent}case Op.${e.op}: { ${EA} const o = ${hit('tl', sem.load)} : this.loadSlow(lo, hi, ${sem.load}); ${expandSem(sem, to)} break; }`;
   }
   if ('store' in sem) {
-    return `${indent}case Op.${e.op}: { ${EA} const o = ${hit('ts', sem.store)} : this.stxMiss(lo, hi, ${sem.store}, rs2); if (o >= 0) { ${expandSem(sem, to)} } break; }`;
+    return `${indent}case Op.${e.op}: { ${EA} const o = ${hit('ts', sem.store)} : this.storeXMiss(lo, hi, ${sem.store}, rs2); if (o >= 0) { ${expandSem(sem, to)} } break; }`;
   }
   const body = expandSem(e.sem, to);
   if (body === '') return `${indent}case Op.${e.op}: break;`;

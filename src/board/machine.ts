@@ -388,7 +388,7 @@ export class Machine implements HartEnv, HartIrqLines {
     // Reset state of every hart: M-mode (priv spec §3.4).
     for (const h of this.harts) {
       h.priv = C.PRV_M;
-      h.state = HartState.Stopped;
+      h.runState = HartState.Stopped;
     }
     if (this.sbi) {
       // The built-in SBI is native code: no reset ROM runs. What it hands the kernel is set by
@@ -421,7 +421,7 @@ export class Machine implements HartEnv, HartIrqLines {
       this.bus.writeRom(resetRom(start, this.dtbAddr, kernelEntry));
       for (const h of this.harts) {
         h.pc = RESET_VECTOR;
-        h.state = HartState.Running;
+        h.runState = HartState.Running;
       }
     }
   }

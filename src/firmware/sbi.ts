@@ -107,7 +107,7 @@ export class BuiltinSbi {
 
   /** Cold boot of the boot hart: the next stage runs in S-mode with a0 = hartid, a1 = DTB. */
   boot(h: Hart, entry: bigint, dtb: bigint): void {
-    h.state = HartState.Running;
+    h.runState = HartState.Running;
     this.hsm[h.id] = HSM_STARTED;
     this.initHart(h);
     this.enterSupervisor(h, entry, BigInt(h.id), dtb);
@@ -363,7 +363,7 @@ export class BuiltinSbi {
       case 1: { // hart_stop(): does not return on success
         this.hsm[h.id] = HSM_STOPPED;
         this.recordNoReturn(h, EXT_HSM, fid, a);
-        h.state = HartState.Stopped;
+        h.runState = HartState.Stopped;
         h.attention = true;
         if (h.obs) h.obs.hartState(h, 'stop');
         return null;
@@ -377,7 +377,7 @@ export class BuiltinSbi {
         if (type === 0n) {
           // Retentive suspend behaves like WFI: return to the caller when an interrupt is pending.
           this.hsm[h.id] = HSM_STARTED;
-          if (!h.wakeable()) h.state = HartState.Wfi;
+          if (!h.wakeable()) h.runState = HartState.Wfi;
           if (h.obs) h.obs.hartState(h, 'suspend');
           return [SBI_SUCCESS, 0n];
         }
@@ -385,7 +385,7 @@ export class BuiltinSbi {
           // Non-retentive: resumes at resume_addr in S-mode with a0 = hartid, a1 = opaque.
           if (h.obs) h.obs.hartState(h, 'suspend');
           this.recordNoReturn(h, EXT_HSM, fid, a);
-          if (!h.wakeable()) h.state = HartState.Wfi;
+          if (!h.wakeable()) h.runState = HartState.Wfi;
           this.enterSupervisor(h, a[1]!, BigInt(h.id), a[2]!);
           return null;
         }
@@ -402,7 +402,7 @@ export class BuiltinSbi {
    */
   private startHart(t: Hart, addr: bigint, opaque: bigint, caller: Hart): void {
     t.vtimeOffset = Math.max(t.vtime(), caller.vtime()) - t.steps;
-    t.state = HartState.Running;
+    t.runState = HartState.Running;
     t.attention = true;
     if (t.obs) t.obs.hartState(t, 'start');
     this.initHart(t);

@@ -179,7 +179,7 @@ export abstract class DebugEngine {
     return {
       id: h.id,
       priv: priv2(h.priv, h.virt, this.hasH),
-      state: h.state === HartState.Running ? 'running' : h.state === HartState.Wfi ? 'wfi' : 'stopped',
+      state: h.runState === HartState.Running ? 'running' : h.runState === HartState.Wfi ? 'wfi' : 'stopped',
     };
   }
 

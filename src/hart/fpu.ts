@@ -84,13 +84,13 @@ export function execFp(h: Hart, op: number, ins: number, raw: number, rd: number
     // ---- loads / stores (no NaN-box check on store: raw bits move, §11.5) ----
     case Op.FLW: {
       const lo = (xi[rs1 * 2]! + imm) | 0;
-      const o = h.ldo(lo, eaHi(xi, rs1, imm, lo), 4);
+      const o = h.loadOffset(lo, eaHi(xi, rs1, imm, lo), 4);
       set32bits(h, rd, o >= 0 ? h.bus.dv.getInt32(o, true) : Number(BigInt.asIntN(32, h.slowVal)));
       break;
     }
     case Op.FLD: {
       const lo = (xi[rs1 * 2]! + imm) | 0;
-      const o = h.ldo(lo, eaHi(xi, rs1, imm, lo), 8);
+      const o = h.loadOffset(lo, eaHi(xi, rs1, imm, lo), 8);
       if (o >= 0) { fi[rd * 2] = h.bus.dv.getInt32(o, true); fi[rd * 2 + 1] = h.bus.dv.getInt32(o + 4, true); }
       else h.fb[rd] = BigInt.asIntN(64, h.slowVal);
       h.markFsDirty();
@@ -98,14 +98,14 @@ export function execFp(h: Hart, op: number, ins: number, raw: number, rd: number
     }
     case Op.FSW: {
       const lo = (xi[rs1 * 2]! + imm) | 0, hi = eaHi(xi, rs1, imm, lo);
-      const o = h.sto(lo, hi, 4);
+      const o = h.storeOffset(lo, hi, 4);
       if (o >= 0) h.bus.dv.setInt32(o, fi[rs2 * 2]!, true);
       else h.storeSlow(lo, hi, 4, BigInt(fi[rs2 * 2]! >>> 0));
       break;
     }
     case Op.FSD: {
       const lo = (xi[rs1 * 2]! + imm) | 0, hi = eaHi(xi, rs1, imm, lo);
-      const o = h.sto(lo, hi, 8);
+      const o = h.storeOffset(lo, hi, 8);
       if (o >= 0) { h.bus.dv.setInt32(o, fi[rs2 * 2]!, true); h.bus.dv.setInt32(o + 4, fi[rs2 * 2 + 1]!, true); }
       else h.storeSlow(lo, hi, 8, BigInt.asUintN(64, h.fb[rs2]!));
       break;

@@ -100,7 +100,7 @@ export class Hart extends HartMmu {
     for (;;) {
       // A timer compare written during the slice may bring the deadline forward (timerChanged).
       const e = end < this.timerCut ? end : this.timerCut;
-      if (!(this.steps < e && this.state === HartState.Running && !this.env.halted && this.fatal === null)) break;
+      if (!(this.steps < e && this.runState === HartState.Running && !this.env.halted && this.fatal === null)) break;
       try {
         this.loop(e);
       } catch (e) {
@@ -142,7 +142,7 @@ export class Hart extends HartMmu {
   private serviceAttention(): boolean {
     for (let taken = 0; ; taken++) {
       this.attention = false;
-      if (this.state !== HartState.Running || this.env.halted || this.fatal !== null) return true;
+      if (this.runState !== HartState.Running || this.env.halted || this.fatal !== null) return true;
       if (this.replan) {
         // Leave the loop so run() re-computes its end with timerCut; look again on re-entry.
         this.replan = false;
@@ -227,7 +227,7 @@ export class Hart extends HartMmu {
           npc = tgt;
           break;
         }
-        // The helpers (lt/ltu, eaHi + ldo/stx TLB hits, setI32, shifts) are written out in the
+        // The helpers (lt/ltu, eaHi + loadOffset/storeX TLB hits, setI32, shifts) are written out in the
         // generated cases: V8's inlining budget for this function runs out after a few of them
         // (measured), and a call per load, store or W-op costs more than the operation.
         // ---- BEGIN GENERATED: hot operations of src/isa/insns.ts (scripts/gen-insns.mjs; do not edit) ----
@@ -246,10 +246,10 @@ export class Hart extends HartMmu {
         case Op.LBU: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = tl[i] === (lo & -4096) && tl[i + 1] === hi && (lo & 4095) <= 4095 ? tl[i + 2]! + (lo & 4095) : this.loadSlow(lo, hi, 1); xi[rd * 2] = dv.getUint8(o); xi[rd * 2 + 1] = 0; break; }
         case Op.LHU: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = tl[i] === (lo & -4096) && tl[i + 1] === hi && (lo & 4095) <= 4094 ? tl[i + 2]! + (lo & 4095) : this.loadSlow(lo, hi, 2); xi[rd * 2] = dv.getUint16(o, true); xi[rd * 2 + 1] = 0; break; }
         case Op.LWU: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = tl[i] === (lo & -4096) && tl[i + 1] === hi && (lo & 4095) <= 4092 ? tl[i + 2]! + (lo & 4095) : this.loadSlow(lo, hi, 4); xi[rd * 2] = dv.getInt32(o, true); xi[rd * 2 + 1] = 0; break; }
-        case Op.SB: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4095 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 1, rs2); if (o >= 0) { dv.setInt8(o, xi[rs2 * 2]!); } break; }
-        case Op.SH: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4094 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 2, rs2); if (o >= 0) { dv.setInt16(o, xi[rs2 * 2]!, true); } break; }
-        case Op.SW: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4092 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 4, rs2); if (o >= 0) { dv.setInt32(o, xi[rs2 * 2]!, true); } break; }
-        case Op.SD: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4088 ? ts[i + 2]! + (lo & 4095) : this.stxMiss(lo, hi, 8, rs2); if (o >= 0) { dv.setInt32(o, xi[rs2 * 2]!, true); dv.setInt32(o + 4, xi[rs2 * 2 + 1]!, true); } break; }
+        case Op.SB: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4095 ? ts[i + 2]! + (lo & 4095) : this.storeXMiss(lo, hi, 1, rs2); if (o >= 0) { dv.setInt8(o, xi[rs2 * 2]!); } break; }
+        case Op.SH: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4094 ? ts[i + 2]! + (lo & 4095) : this.storeXMiss(lo, hi, 2, rs2); if (o >= 0) { dv.setInt16(o, xi[rs2 * 2]!, true); } break; }
+        case Op.SW: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4092 ? ts[i + 2]! + (lo & 4095) : this.storeXMiss(lo, hi, 4, rs2); if (o >= 0) { dv.setInt32(o, xi[rs2 * 2]!, true); } break; }
+        case Op.SD: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4088 ? ts[i + 2]! + (lo & 4095) : this.storeXMiss(lo, hi, 8, rs2); if (o >= 0) { dv.setInt32(o, xi[rs2 * 2]!, true); dv.setInt32(o + 4, xi[rs2 * 2 + 1]!, true); } break; }
         case Op.ADDI: x[rd] = x[rs1]! + dImm64[s]!; break;
         case Op.XORI: x[rd] = x[rs1]! ^ dImm64[s]!; break;
         case Op.ORI: x[rd] = x[rs1]! | dImm64[s]!; break;
@@ -354,7 +354,7 @@ export class Hart extends HartMmu {
           this.illegal(raw);
         }
         if (!this.wakeable()) {
-          this.state = HartState.Wfi;
+          this.runState = HartState.Wfi;
           this.attention = true;
         }
         return;

@@ -253,11 +253,11 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
       const { pre, cond } = expandBranch(sem, to);
       return end(`{ ${pre} if (${cond}) { ${taken(pc + imm)} } } ${fin(String(npc))}`);
     }
-    // Loads and stores: Hart.ldo returns where the value is (RAM, or the hart's load scratch
-    // for a device or a page-crossing access); Hart.stx does device and page-crossing stores
+    // Loads and stores: Hart.loadOffset returns where the value is (RAM, or the hart's load scratch
+    // for a device or a page-crossing access); Hart.storeX does device and page-crossing stores
     // itself (-1).
-    if ('load' in sem) return t(`${sync} ${ea} o = h.ldo(lo, hi, ${sem.load}); { ${expandSem(sem, to)} } ${leave}`);
-    if ('store' in sem) return t(`${sync} ${ea} o = h.stx(lo, hi, ${sem.store}, ${rs2}); if (o >= 0) { ${expandSem(sem, to)} } ${leave}`);
+    if ('load' in sem) return t(`${sync} ${ea} o = h.loadOffset(lo, hi, ${sem.load}); { ${expandSem(sem, to)} } ${leave}`);
+    if ('store' in sem) return t(`${sync} ${ea} o = h.storeX(lo, hi, ${sem.store}, ${rs2}); if (o >= 0) { ${expandSem(sem, to)} } ${leave}`);
     const code = expandSem(sem, to);
     return t(code === '' ? '' : `{ ${code} }`);
   }
@@ -311,11 +311,11 @@ function emitFp(op: number, rd: number, rs1: number, rs2: number, ins: number, r
       return `{ ${fsOff} ${rmCode} const r_ = SF.f64Fma(${na}f[${rs1}], f[${rs2}], ${nc}f[${rs3}], ${RM}, ${sn(rs1)} || ${sn(rs2)} || ${sn(rs3)}); ${set64} ${flags} }`;
     }
     case Op.FLD:
-      return `{ ${fsOff} ${sync} ${eaOf(rs1, immIOf(ins))} o = h.ldo(lo, hi, 8);
+      return `{ ${fsOff} ${sync} ${eaOf(rs1, immIOf(ins))} o = h.loadOffset(lo, hi, 8);
         fi[${rd * 2}] = dv.getInt32(o, true); fi[${rd * 2 + 1}] = dv.getInt32(o + 4, true);
         h.markFsDirty(); ${leave} }`;
     case Op.FSD:
-      return `{ ${fsOff} ${sync} ${eaOf(rs1, immSOf(ins))} o = h.sto(lo, hi, 8);
+      return `{ ${fsOff} ${sync} ${eaOf(rs1, immSOf(ins))} o = h.storeOffset(lo, hi, 8);
         if (o >= 0) { dv.setInt32(o, fi[${rs2 * 2}], true); dv.setInt32(o + 4, fi[${rs2 * 2 + 1}], true); } else h.storeSlow(lo, hi, 8, BigInt.asUintN(64, h.fb[${rs2}])); ${leave} }`;
     default:
       return null;

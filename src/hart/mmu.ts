@@ -495,7 +495,7 @@ export class HartMmu extends HartTraps {
    * a device or crossed a page, in this hart's load scratch (the value little-endian, also in
    * `slowVal` zero-extended), so callers read the value the same way in every case.
    */
-  ldo(lo: number, hi: number, size: number): number {
+  loadOffset(lo: number, hi: number, size: number): number {
     const t = this.tlb[ACC_LOAD]!;
     const i = ((lo >>> 12) & TLB_MASK) << 2;
     if (t[i] === (lo & -4096) && t[i + 1] === hi && (lo & 4095) <= 4096 - size) return t[i + 2]! + (lo & 4095);
@@ -535,7 +535,7 @@ export class HartMmu extends HartTraps {
   }
 
   /** Buffer offset for a RAM store, or -1: then the caller completes it with `storeSlow`. */
-  sto(lo: number, hi: number, size: number): number {
+  storeOffset(lo: number, hi: number, size: number): number {
     const t = this.tlb[ACC_STORE]!;
     const i = ((lo >>> 12) & TLB_MASK) << 2;
     if (t[i] === (lo & -4096) && t[i + 1] === hi && (lo & 4095) <= 4096 - size) return t[i + 2]! + (lo & 4095);
@@ -547,15 +547,15 @@ export class HartMmu extends HartTraps {
    * Store of the low `size` bytes of x[rs] at (lo, hi): the buffer offset for the caller to
    * write to (RAM), or -1 when the store was done here (device, page crossing).
    */
-  stx(lo: number, hi: number, size: number, rs: number): number {
+  storeX(lo: number, hi: number, size: number, rs: number): number {
     const t = this.tlb[ACC_STORE]!;
     const i = ((lo >>> 12) & TLB_MASK) << 2;
     if (t[i] === (lo & -4096) && t[i + 1] === hi && (lo & 4095) <= 4096 - size) return t[i + 2]! + (lo & 4095);
-    return this.stxMiss(lo, hi, size, rs);
+    return this.storeXMiss(lo, hi, size, rs);
   }
-  /** stx after a store-TLB miss. */
-  protected stxMiss(lo: number, hi: number, size: number, rs: number): number {
-    const o = this.sto(lo, hi, size);
+  /** storeX after a store-TLB miss. */
+  protected storeXMiss(lo: number, hi: number, size: number, rs: number): number {
+    const o = this.storeOffset(lo, hi, size);
     if (o >= 0) return o;
     this.storeSlow(lo, hi, size, BigInt.asUintN(64, this.x[rs]!));
     return -1;

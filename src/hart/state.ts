@@ -142,7 +142,7 @@ export class HartCore {
   pc = 0;
 
   // --- execution state ---
-  state: HartState = HartState.Stopped;
+  runState: HartState = HartState.Stopped;
   /** Checked before every instruction: set when interrupts must be re-evaluated or the loop must stop. */
   attention = true;
   /** Instructions attempted (retired + faulted). Drives virtual time. */
@@ -292,7 +292,7 @@ export class HartCore {
 
   protected readonly dv: DataView;
   protected readonly ramOffset: number;
-  /** Buffer offset of 8 bytes in this hart's state area where slow loads leave their value (see ldo). */
+  /** Buffer offset of 8 bytes in this hart's state area where slow loads leave their value (see loadOffset). */
   protected readonly scratchOff: number;
 
   /**
@@ -382,7 +382,7 @@ export class HartCore {
     return {
       x: Array.from(this.x.subarray(0, 32), (v) => BigInt.asUintN(64, v)),
       f: Array.from(this.fb, (v) => BigInt.asUintN(64, v)),
-      pc: this.getPc(), priv: this.priv, state: this.state,
+      pc: this.getPc(), priv: this.priv, state: this.runState,
       steps: this.steps, notRetired: this.notRetired, vtimeOffset: this.vtimeOffset,
       instretAdj: this.instretAdj, cycleAdj: this.cycleAdj,
       mstatus: this.mstatus, medeleg: this.medeleg, mideleg: this.mideleg, mie: this.mie,
@@ -405,7 +405,7 @@ export class HartCore {
     this.x[X_SINK] = 0n;
     for (let i = 0; i < 32; i++) this.fb[i] = BigInt.asIntN(64, s.f[i]!);
     this.setPc(s.pc);
-    this.priv = s.priv; this.state = s.state as HartState;
+    this.priv = s.priv; this.runState = s.state as HartState;
     this.steps = s.steps; this.notRetired = s.notRetired; this.vtimeOffset = s.vtimeOffset;
     this.instretAdj = s.instretAdj; this.cycleAdj = s.cycleAdj;
     this.mstatus = s.mstatus; this.medeleg = s.medeleg; this.mideleg = s.mideleg | C.MIP_HS_MASK; this.mie = s.mie;
@@ -571,7 +571,7 @@ export class HartCore {
   setHvip(v: number): void {
     this.hvip = v & C.MIP_VS_MASK;
     this.recomputeMip();
-    if (this.state === HartState.Wfi && (this.mip & this.mie) !== 0) this.state = HartState.Running;
+    if (this.runState === HartState.Wfi && (this.mip & this.mie) !== 0) this.runState = HartState.Running;
   }
   /** A hardware interrupt line (mip bit number) changed level. */
   setIrqLine(bit: number, level: boolean): void {
@@ -581,18 +581,18 @@ export class HartCore {
     if (this.mipHw !== old) {
       this.recomputeMip();
       if (this.obs) this.obs.irqLine(this as unknown as Hart, bit, level);
-      if (this.state === HartState.Wfi && (this.mip & this.mie) !== 0) this.state = HartState.Running;
+      if (this.runState === HartState.Wfi && (this.mip & this.mie) !== 0) this.runState = HartState.Running;
     }
   }
   setMipSw(v: number): void {
     this.mipSw = v & C.MIP_SW_WMASK;
     this.recomputeMip();
-    if (this.state === HartState.Wfi && (this.mip & this.mie) !== 0) this.state = HartState.Running;
+    if (this.runState === HartState.Wfi && (this.mip & this.mie) !== 0) this.runState = HartState.Running;
   }
   setMie(v: number): void {
     this.mie = v & C.MIE_MASK;
     this.attention = true;
-    if (this.state === HartState.Wfi && (this.mip & this.mie) !== 0) this.state = HartState.Running;
+    if (this.runState === HartState.Wfi && (this.mip & this.mie) !== 0) this.runState = HartState.Running;
   }
   /** True when some interrupt is pending and enabled in mie (the WFI wake-up condition, §3.3.3). */
   wakeable(): boolean {

@@ -121,7 +121,7 @@ export class Hypervisor implements HsHandler {
       f();
     } catch (e) {
       this.plat.stopMachine(`internal hypervisor error on hart ${h.id}: ${(e as Error).message}`);
-      h.state = HartState.Stopped;
+      h.runState = HartState.Stopped;
     } finally {
       this.cur = prev;
     }
@@ -304,7 +304,7 @@ export class Hypervisor implements HsHandler {
     if (id === cur.id) return;
     const t = this.plat.harts[id]!;
     const p = this.percpu[id]!;
-    if (!p.ready || t.state === HartState.Stopped) {
+    if (!p.ready || t.runState === HartState.Stopped) {
       if (p.vcpus.some((v) => v.runnable && !this.vmStoppedIdx(v.vmIndex))) this.plat.startHart(id);
       return;
     }

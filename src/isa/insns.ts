@@ -103,7 +103,7 @@ br('bltu', { pre: 'const a = HI(rs1) >>> 0, c = HI(rs2) >>> 0;', br: 'a < c || (
 br('bgeu', { pre: 'const a = HI(rs1) >>> 0, c = HI(rs2) >>> 0;', br: '!(a < c || (a === c && (LO(rs1) >>> 0) < (LO(rs2) >>> 0)))' });
 // Loads and stores: `load`/`store` is the access size; the body uses the DataView `dv` at the
 // buffer offset `o` of the (translated, checked) address x[rs1] + imm. The generator wraps it in
-// the TLB fast path (as TinyEMU's TARGET_READ_WRITE macro does), the translator in Hart.ldo/stx.
+// the TLB fast path (as TinyEMU's TARGET_READ_WRITE macro does), the translator in Hart.loadOffset/storeX.
 const ld = (name: string, size: number, s: string): void => def(name, 'i', Cls.HOT, F_XRD, { load: size, s }, true);
 const st = (name: string, size: number, s: string): void => def(name, 'i', Cls.HOT, 0, { store: size, s }, true);
 ld('lb', 1, 'const v = dv.getInt8(o); XD_LO = v; XD_HI = v >> 31;');

@@ -53,7 +53,7 @@ export function hartView(code: CodeView, h: Hart, opts: { disasmBefore?: number;
   const symbol = code.symbolize(pc, code.spaceOf(h));
   return {
     id: h.id,
-    state: h.state === HartState.Running ? 'running' : h.state === HartState.Wfi ? 'wfi' : 'stopped',
+    state: h.runState === HartState.Running ? 'running' : h.runState === HartState.Wfi ? 'wfi' : 'stopped',
     pc,
     ...(symbol ? { symbol } : {}),
     priv: h.priv,

@@ -185,7 +185,7 @@ export class PreciseScheduler extends Scheduler {
     m.current = h;
     let rem = -1;
     if (resumeRem === null) {
-      if (h.state === HartState.Stopped) return NOT_REACHED;
+      if (h.runState === HartState.Stopped) return NOT_REACHED;
       h.vtimeOffset = roundStartOffset(h, this.time);
       m.updateTimers(h);
     } else if (resumeRem > 0) {

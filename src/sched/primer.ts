@@ -7,7 +7,7 @@
  * it is compiled again (50-180 ms of compile time for the loop). A Linux boot reaches new
  * paths for most of its length: measured, 17 deoptimizations of the loop, and a first boot in
  * a process took twice the CPU time of a second one. Rarely used paths are also kept out of
- * the loop (execAlu, ldo/stx completing slow accesses themselves); this primer covers
+ * the loop (execAlu, loadOffset/storeX completing slow accesses themselves); this primer covers
  * the rest (none of the loop's deoptimizations remain in a Linux boot) for ~70-90 ms.
  *
  * `primeInterpreter()` runs once per process, called explicitly before the first real machine

@@ -151,7 +151,7 @@ export class Scheduler {
   private runHart(h: Hart, end: number): void {
     const m = this.machine;
     m.current = h;
-    if (h.state === HartState.Stopped) return;
+    if (h.runState === HartState.Stopped) return;
     h.vtimeOffset = roundStartOffset(h, this.time);
     m.updateTimers(h);
     while (!m.halted) {
@@ -176,7 +176,7 @@ export class Scheduler {
     // The slice planned here ends at the hart's deadline, whatever changed it before.
     h.timerCut = Infinity;
     while (!m.halted) {
-      if (h.state === HartState.Wfi) {
+      if (h.runState === HartState.Wfi) {
         if (!h.wakeable()) {
           // Sleep until the next deadline if it falls inside this round.
           const d = m.nextDeadline(h);
@@ -185,10 +185,10 @@ export class Scheduler {
           m.updateTimers(h);
           if (!h.wakeable()) continue;
         }
-        h.state = HartState.Running;
+        h.runState = HartState.Running;
         h.attention = true;
       }
-      if (h.state !== HartState.Running) return 0;
+      if (h.runState !== HartState.Running) return 0;
       const now = h.vtime();
       if (now >= end) return 0;
       const d = m.nextDeadline(h);
@@ -260,8 +260,8 @@ export class Scheduler {
     let earliest = Infinity;
     let anyAlive = false;
     for (const h of m.harts) {
-      if (h.state === HartState.Running) anyRunning = true;
-      if (h.state === HartState.Wfi) {
+      if (h.runState === HartState.Running) anyRunning = true;
+      if (h.runState === HartState.Wfi) {
         anyAlive = true;
         m.current = h;
         h.vtimeOffset = this.time - h.steps;

@@ -610,7 +610,7 @@ export class Sim {
     for (let i = 0; i < max; i++) {
       if (this.m.halted) { this.stop = 'halt'; break; }
       if (h.fatal !== null) { this.stop = 'fatal'; break; }
-      if (h.state === HartState.Wfi) { this.stop = 'wfi'; break; }
+      if (h.runState === HartState.Wfi) { this.stop = 'wfi'; break; }
       const s = stops.get(h.pc);
       if (s !== undefined) { this.stop = s; break; }
       if (i > 0 && extra.has(h.pc)) { this.stop = 'stop'; break; }
@@ -618,7 +618,7 @@ export class Sim {
     }
     if (this.stop === 'limit') {
       const s = stops.get(h.pc);
-      if (h.state === HartState.Wfi) this.stop = 'wfi';
+      if (h.runState === HartState.Wfi) this.stop = 'wfi';
       else if (s !== undefined) this.stop = s;
     }
     return this.stop;

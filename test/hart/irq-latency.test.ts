@@ -243,7 +243,7 @@ describe('an interrupt made pending and enabled is taken before the next instruc
     expect(t).toMatchObject({ cause: IRQ.MSI, interrupt: true, epc: BigInt(asm.addr('after')) });
     expect(h.getX(s1)).toBe(10n);
     expect(t.instret).toBe(line.instret + 1);
-    expect(h.state).toBe(HartState.Running);
+    expect(h.runState).toBe(HartState.Running);
   });
 });
 
