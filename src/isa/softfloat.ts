@@ -4,6 +4,10 @@
  * specification v20191213, chapters 11 ("F" Standard Extension for Single-Precision
  * Floating-Point) and 12 ("D" Standard Extension for Double-Precision Floating-Point).
  *
+ * Size: one module on purpose: the fast paths, the exact bigint fallback and the conversions
+ * share the rounding and flag helpers and the secondary-result registers below, and splitting
+ * them would turn those hot module-local reads into cross-module imports V8 cannot fold.
+ *
  * The host only offers binary64 round-to-nearest-even without flags. Everything here is built from
  * that, in three layers:
  *
