@@ -263,8 +263,11 @@ export function seekOpened(opened: OpenedTrace, position: string, target: SeekPo
     if (!nextEvent) nextEvent = reader.event(seqNow);
     const d = run.comparer.divergence;
     // An unfinished recording (truncated, or aborted without final counts) ends where its events
-    // do: a position past its last event is beyond the trace, not a divergence.
-    if (d?.reason === 'extra' && reader.counts === null && reader.status !== 'complete') {
+    // do: a position past its last event is beyond the trace, not a divergence -- whether the
+    // replay already produced an event the recording lacks, or has produced every recorded one
+    // and is past them (a guest can run millions of instructions between two events).
+    const pastLast = seqNow > reader.maxSeq() && target.kind !== 'seq';
+    if ((d?.reason === 'extra' || pastLast) && reader.counts === null && reader.status !== 'complete') {
       throw new TraceError(`${reader.path}: position ${position} is beyond the end of the trace (the recording is ${reader.status}: it ends after event #${reader.maxSeq()})`);
     }
     const harts = run.machine.harts.map((h) => hartView(run.code, h, opts));
