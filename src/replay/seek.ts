@@ -152,8 +152,13 @@ export function seekOpened(opened: OpenedTrace, position: string, target: SeekPo
   let passes = 0;
   let instructionsRun = 0;
 
+  // An unfinished recording ends where its events do, whatever a replay runs on to.
+  const unfinished = (): TraceError =>
+    new TraceError(`${reader.path}: position ${position} is beyond the end of the trace (the recording is ${reader.status}: it ends after event #${reader.maxSeq()})`);
   const beyond = (label: string, r: RunUntilResult, run: ReplayRun): TraceError =>
-    new TraceError(`${reader.path}: position ${position} (${label}) is beyond the end of the trace: the run ended (${(r as { halt: HaltInfo }).halt.message}) after ${run.sched.totalRetired()} instructions`);
+    reader.counts === null && reader.status !== 'complete'
+      ? unfinished()
+      : new TraceError(`${reader.path}: position ${position} (${label}) is beyond the end of the trace: the run ended (${(r as { halt: HaltInfo }).halt.message}) after ${run.sched.totalRetired()} instructions`);
 
   /** A fresh run from checkpoint `ck` (or the start). */
   const start = (ck: CheckpointInfo | null, watchSeq?: number): ReplayRun => {
@@ -267,9 +272,7 @@ export function seekOpened(opened: OpenedTrace, position: string, target: SeekPo
     // replay already produced an event the recording lacks, or has produced every recorded one
     // and is past them (a guest can run millions of instructions between two events).
     const pastLast = seqNow > reader.maxSeq() && target.kind !== 'seq';
-    if ((d?.reason === 'extra' || pastLast) && reader.counts === null && reader.status !== 'complete') {
-      throw new TraceError(`${reader.path}: position ${position} is beyond the end of the trace (the recording is ${reader.status}: it ends after event #${reader.maxSeq()})`);
-    }
+    if ((d?.reason === 'extra' || pastLast) && reader.counts === null && reader.status !== 'complete') throw unfinished();
     const harts = run.machine.harts.map((h) => hartView(run.code, h, opts));
     return {
       trace: reader.path,
