@@ -85,7 +85,7 @@ function runSmpKernel(o: { harts: number; bios: 'builtin' | 'opensbi'; inputs: I
     halt,
     console: Buffer.concat(chunks),
     instret: m.harts.map((h) => h.instret),
-    steps: m.harts.map((h) => h.steps),
+    steps: m.harts.map((h) => h.attempted),
     time: sched.time,
     regs: m.harts.map((h) => [String(h.pc), ...Array.from({ length: 31 }, (_, k) => String(h.getX(k + 1)))].join(',')),
     ramSha256: hash.digest('hex'),

@@ -26,7 +26,7 @@ function runGuest(name: string, harts: number, jit: boolean, input?: string) {
     halt,
     console: Buffer.from(out).toString('latin1'),
     instret: m.harts.map((h) => h.instret),
-    steps: m.harts.map((h) => h.steps),
+    steps: m.harts.map((h) => h.attempted),
     time: s.time,
     pcs: m.harts.map((h) => h.getPc()),
     blocks: m.jit.blocksCompiled,

@@ -98,7 +98,7 @@ function replayText(r: ReplayReport, file: string, noDigests = false): string {
 function hartText(h: HartView, focus: boolean): string[] {
   const lines: string[] = [];
   const state = h.state === 'running' ? '' : ` (${h.state})`;
-  lines.push(`hart ${h.id}${focus ? ' *' : ''}: pc ${hex(h.pc)}${h.symbol ? ` <${h.symbol}>` : ''}  priv ${privName(h.priv, h.virt, hsNames)}  instret ${h.instret}  attempted ${h.steps}${state}`);
+  lines.push(`hart ${h.id}${focus ? ' *' : ''}: pc ${hex(h.pc)}${h.symbol ? ` <${h.symbol}>` : ''}  priv ${privName(h.priv, h.virt, hsNames)}  instret ${h.instret}  attempted ${h.attempted}${state}`);
   if (!focus) return lines;
   for (let i = 0; i < 32; i += 4) {
     lines.push('  ' + [0, 1, 2, 3].map((k) => `${REGISTER_NAMES.x[i + k]!.padStart(4)} ${h64(h.x[i + k]!)}`).join('  '));

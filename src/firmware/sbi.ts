@@ -401,7 +401,7 @@ export class BuiltinSbi {
    * (or at 0), and its first events must not carry a time before the start.
    */
   private startHart(t: Hart, addr: bigint, opaque: bigint, caller: Hart): void {
-    t.vtimeOffset = Math.max(t.vtime(), caller.vtime()) - t.steps;
+    t.vtimeOffset = Math.max(t.vtime(), caller.vtime()) - t.attempted;
     t.runState = HartState.Running;
     t.attention = true;
     if (t.obs) t.obs.hartState(t, 'start');

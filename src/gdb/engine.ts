@@ -352,7 +352,7 @@ export abstract class DebugEngine {
       this.stopped = { kind: 'landed', hart: h.id };
       stopRun();
     }
-    if (spec.step !== undefined && h.id === spec.step.hart && h.steps >= spec.step.steps) {
+    if (spec.step !== undefined && h.id === spec.step.hart && h.attempted >= spec.step.steps) {
       this.stopped = { kind: 'step', hart: h.id };
       stopRun();
     }
@@ -448,8 +448,8 @@ export abstract class DebugEngine {
           else c = Math.min(c, spec.landG - g);
         }
         if (spec.step !== undefined && h.id === spec.step.hart) {
-          if (h.steps >= spec.step.steps) this.arm(h);
-          else c = Math.min(c, spec.step.steps - h.steps);
+          if (h.attempted >= spec.step.steps) this.arm(h);
+          else c = Math.min(c, spec.step.steps - h.attempted);
         }
         return c;
       },

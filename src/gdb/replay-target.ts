@@ -193,7 +193,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
   private capture(pages: Map<number, Uint8Array>, full: boolean): Snapshot {
     const m = this.machine;
     const snap: Snapshot = {
-      g: this.total(), time: this.sched.time, steps: m.harts.map((h) => h.steps), seq: this.run.recorder.seq,
+      g: this.total(), time: this.sched.time, steps: m.harts.map((h) => h.attempted), seq: this.run.recorder.seq,
       machine: structuredClone(m.saveState()), sched: structuredClone(this.sched.saveState()) as SchedState, pages, full,
       cov: this.covNow,
     };
@@ -564,7 +564,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
   private async forward(req: ResumeRequest, hart: number, interrupted: () => boolean): Promise<StopEvent> {
     if (this.atEnd) return { hart, reason: 'end' };
     const spec = req.mode === 'step'
-      ? { step: { hart, steps: this.machine.harts[hart]!.steps + 1 }, hits: 'stop' as const }
+      ? { step: { hart, steps: this.machine.harts[hart]!.attempted + 1 }, hits: 'stop' as const }
       : { hits: 'stop' as const };
     const start = this.atEnd ? -1 : this.total();
     let o: RunOutcome;
@@ -586,7 +586,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
   private async backward(req: ResumeRequest, hart: number, interrupted: () => boolean): Promise<StopEvent> {
     const P = this.total();
     if (req.mode === 'step') {
-      const k = this.machine.harts[hart]!.steps - 1;
+      const k = this.machine.harts[hart]!.attempted - 1;
       if (k < 0) return { hart, reason: 'begin' };
       // Hart `hart`'s previous stop point: right before its step k + 1.
       const s = this.snapshotFor(P, { id: hart, steps: k });
@@ -679,7 +679,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
         const h = this.machine.harts[this.stopHart]!;
         const lines = [
           `${this.where()}${this.recordedSteps !== null ? ` of ${this.recordedSteps} steps` : ''}${this.atEnd ? ' (end of the recording)' : ''}`,
-          `hart ${h.id}: instret ${h.instret}, attempted ${h.steps}, priv ${privName(h.priv, h.virt, (this.opened.machineConfig.guests?.length ?? 0) > 0)}, pc ${hex(h.getPc())}`,
+          `hart ${h.id}: instret ${h.instret}, attempted ${h.attempted}, priv ${privName(h.priv, h.virt, (this.opened.machineConfig.guests?.length ?? 0) > 0)}, pc ${hex(h.getPc())}`,
           `next event: seq ${this.run.recorder.seq}`,
         ];
         if (this.divergence) lines.push(`warning: ${this.divergence}`);

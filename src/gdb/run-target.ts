@@ -116,7 +116,7 @@ export class RunTarget extends DebugEngine implements DebugTarget {
     if (over === hart && req.mode === 'step') return { hart, reason: 'step' };
     if (m.halt) return { hart, reason: 'halted', halt: { exitCode: m.halt.exitCode, message: m.halt.message } };
     const spec = req.mode === 'step'
-      ? { step: { hart, steps: m.harts[hart]!.steps + 1 }, hits: 'stop' as const }
+      ? { step: { hart, steps: m.harts[hart]!.attempted + 1 }, hits: 'stop' as const }
       : { hits: 'stop' as const };
     const { outcome } = await this.execute(spec, interrupted);
     if (outcome.kind === 'interrupted') {
@@ -137,7 +137,7 @@ export class RunTarget extends DebugEngine implements DebugTarget {
     switch (cmd) {
       case 'when': {
         const h = this.machine.harts[this.stopHart]!;
-        return `instruction ${this.sched.totalRetired()} (step ${this.total()})\nhart ${h.id}: instret ${h.instret}, attempted ${h.steps}, pc ${hex(h.getPc())}\n`;
+        return `instruction ${this.sched.totalRetired()} (step ${this.total()})\nhart ${h.id}: instret ${h.instret}, attempted ${h.attempted}, pc ${hex(h.getPc())}\n`;
       }
       case 'help':
       case '':

@@ -153,7 +153,7 @@ function minstretRead(h: Hart): bigint {
 function hpmSource(h: Hart, s: HpmSnapshot, k: number): bigint {
   if (inhibited(h, k)) return -1n;
   const ev = s.event[k - C.HPM_FIRST]! & C.HPM_EVENT_IDX_MASK;
-  if (ev === C.HPM_EVENT_CYCLES) return BigInt(h.steps);
+  if (ev === C.HPM_EVENT_CYCLES) return BigInt(h.attempted);
   if (ev === C.HPM_EVENT_INSTRUCTIONS) return BigInt(h.instret);
   return -1n;
 }

@@ -94,27 +94,27 @@ export class Hart extends HartMmu {
    * when the hart parks (WFI), stops (HSM), or the machine halts.
    */
   run(budget: number): number {
-    const start = this.steps;
+    const start = this.attempted;
     const end = start + budget;
     this.sliceCut = false;
     for (;;) {
       // A timer compare written during the slice may bring the deadline forward (timerChanged).
       const e = end < this.timerCut ? end : this.timerCut;
-      if (!(this.steps < e && this.runState === HartState.Running && !this.env.halted && this.fatal === null)) break;
+      if (!(this.attempted < e && this.runState === HartState.Running && !this.env.halted && this.fatal === null)) break;
       try {
         this.loop(e);
       } catch (e) {
         if (e !== this.exc) throw e;
-        this.steps++;
+        this.attempted++;
         this.notRetired++;
         this.takeException();
       }
     }
-    if (this.steps >= this.timerCut) {
+    if (this.attempted >= this.timerCut) {
       this.timerCut = Infinity;
       this.sliceCut = true;
     }
-    return this.steps - start;
+    return this.attempted - start;
   }
 
   /** A timer compare of this hart changed: end the slice at the new deadline if it is earlier. */
@@ -122,7 +122,7 @@ export class Hart extends HartMmu {
     const nd = this.env.nextDeadline;
     if (nd === undefined) return;
     const d = nd.call(this.env, this) - this.vtimeOffset; // as a step count
-    if (d > this.steps && d < this.timerCut) {
+    if (d > this.attempted && d < this.timerCut) {
       this.timerCut = d;
       this.replan = true;
       this.attention = true;
@@ -173,7 +173,7 @@ export class Hart extends HartMmu {
     let entry = true;
     // The breakpoint filter only changes between runs: read it once.
     const bf = this.breakFilter;
-    while (this.steps < end) {
+    while (this.attempted < end) {
       if (this.attention && this.serviceAttention()) return;
       const pc = this.pc;
       if (bf !== null && bf[(pc >>> 1) & (BREAK_FILTER_SIZE - 1)] !== 0 && this.onBreakPc !== null) this.onBreakPc(this);
@@ -191,7 +191,7 @@ export class Hart extends HartMmu {
         const o = (this.fetchOff + po) | 0; // an int32 index keeps DataView on its fast path
         if (jit !== null && entry) {
           const js = jit.lookup(o, pc, dv);
-          if (js >= 0 && this.steps + jit.len[js]! <= end && (bf === null || jit.breakFree(js, bf, this.breakStamp))) {
+          if (js >= 0 && this.attempted + jit.len[js]! <= end && (bf === null || jit.breakFree(js, bf, this.breakStamp))) {
             jit.fn[js]!(this, x, xi, dv, end);
             continue;
           }
@@ -286,7 +286,7 @@ export class Hart extends HartMmu {
             if (this.excNow) {
               // As run() does for a thrown Trap: the step counts, the instruction does not retire.
               this.excNow = false;
-              this.steps++;
+              this.attempted++;
               this.notRetired++;
               this.takeException();
               continue;
@@ -295,7 +295,7 @@ export class Hart extends HartMmu {
           }
       }
       this.pc = npc;
-      this.steps++;
+      this.attempted++;
     }
   }
 

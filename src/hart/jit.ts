@@ -176,10 +176,10 @@ export class Jit {
       this.hot[s] = -1 << 30; // not translatable: stop counting
       return -1;
     }
-    if (!ended) body.push(`h.steps = S0 + ${n}; h.pc = ${p}; return;`);
+    if (!ended) body.push(`h.attempted = S0 + ${n}; h.pc = ${p}; return;`);
     // A branch back to the block's own start loops inside the function (see selfLoop).
     const text = body.join('\n').replace(/__N__/g, String(n));
-    const src = `"use strict";\nlet S0 = h.steps; let lo = 0, hi = 0, o = 0;\nfor (;;) {\n${text}\n}\n`;
+    const src = `"use strict";\nlet S0 = h.attempted; let lo = 0, hi = 0, o = 0;\nfor (;;) {\n${text}\n}\n`;
     let fn: BlockFn;
     try {
       // The outer function binds execFp, softfloat and the bit helpers of instruction bodies
@@ -228,18 +228,18 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
   const LO = (r: number): string => `xi[${r * 2}]`;
   const HI = (r: number): string => `xi[${r * 2 + 1}]`;
   /** Before an instruction that can trap or touch a device: make pc and step count exact. */
-  const sync = `h.pc = ${pc}; h.steps = S0 + ${i};`;
+  const sync = `h.pc = ${pc}; h.attempted = S0 + ${i};`;
   /** After a memory access: leave if it raised attention (interrupt line, code write). */
-  const leave = `if (h.attention) { h.steps = S0 + ${i + 1}; h.pc = ${npc}; return; }`;
+  const leave = `if (h.attention) { h.attempted = S0 + ${i + 1}; h.pc = ${npc}; return; }`;
   const ea = `lo = (${LO(rs1)} + ${imm}) | 0; hi = (${HI(rs1)} + ${imm >> 31} + ((lo >>> 0) < (${LO(rs1)} >>> 0) ? 1 : 0)) | 0;`;
-  const fin = (target: string): string => `h.steps = S0 + ${i + 1}; h.pc = ${target}; return;`;
+  const fin = (target: string): string => `h.attempted = S0 + ${i + 1}; h.pc = ${target}; return;`;
   /**
    * Taken branch to `target`. A branch back to the block start stays in the function while the
    * next iteration fits in the budget and nothing needs attention: exactly the points where the
    * interpreter loop would also go on (the block is __N__ instructions long, this is the last).
    */
   const taken = (target: number): string => target !== start ? fin(String(target))
-    : `S0 += __N__; if (S0 + __N__ <= end && !h.attention) continue; h.steps = S0; h.pc = ${start}; return;`;
+    : `S0 += __N__; if (S0 + __N__ <= end && !h.attention) continue; h.attempted = S0; h.pc = ${start}; return;`;
   const [nlo, nhi] = pair(npc);
   const linkRd = `xi[${rd * 2}] = ${nlo}; xi[${rd * 2 + 1}] = ${nhi};`;
   const t = (text: string): Emitted => ({ text, ends: false });

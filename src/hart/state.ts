@@ -146,7 +146,7 @@ export class HartCore {
   /** Checked before every instruction: set when interrupts must be re-evaluated or the loop must stop. */
   attention = true;
   /** Instructions attempted (retired + faulted). Drives virtual time. */
-  steps = 0;
+  attempted = 0;
   /** steps - instret: instructions that trapped instead of retiring. */
   protected notRetired = 0;
   /** Offset such that this hart's virtual time (in instructions) = steps + vtimeOffset. */
@@ -341,23 +341,23 @@ export class HartCore {
   // Counters
   // ======================================================================
   get instret(): number {
-    return this.steps - this.notRetired;
+    return this.attempted - this.notRetired;
   }
   minstretValue(): bigint {
     return BigInt.asUintN(64, BigInt(this.instret) + this.instretAdj);
   }
   mcycleValue(): bigint {
-    return BigInt.asUintN(64, BigInt(this.steps) + this.cycleAdj);
+    return BigInt.asUintN(64, BigInt(this.attempted) + this.cycleAdj);
   }
   setMinstret(v: bigint): void {
     this.instretAdj = v - BigInt(this.instret);
   }
   setMcycle(v: bigint): void {
-    this.cycleAdj = v - BigInt(this.steps);
+    this.cycleAdj = v - BigInt(this.attempted);
   }
   /** Virtual time of this hart in instructions. */
   vtime(): number {
-    return this.steps + this.vtimeOffset;
+    return this.attempted + this.vtimeOffset;
   }
 
   // ======================================================================
@@ -383,7 +383,7 @@ export class HartCore {
       x: Array.from(this.x.subarray(0, 32), (v) => BigInt.asUintN(64, v)),
       f: Array.from(this.fb, (v) => BigInt.asUintN(64, v)),
       pc: this.getPc(), priv: this.priv, state: this.runState,
-      steps: this.steps, notRetired: this.notRetired, vtimeOffset: this.vtimeOffset,
+      steps: this.attempted, notRetired: this.notRetired, vtimeOffset: this.vtimeOffset,
       instretAdj: this.instretAdj, cycleAdj: this.cycleAdj,
       mstatus: this.mstatus, medeleg: this.medeleg, mideleg: this.mideleg, mie: this.mie,
       mipSw: this.mipSw, mipHw: this.mipHw,
@@ -406,7 +406,7 @@ export class HartCore {
     for (let i = 0; i < 32; i++) this.fb[i] = BigInt.asIntN(64, s.f[i]!);
     this.setPc(s.pc);
     this.priv = s.priv; this.runState = s.state as HartState;
-    this.steps = s.steps; this.notRetired = s.notRetired; this.vtimeOffset = s.vtimeOffset;
+    this.attempted = s.steps; this.notRetired = s.notRetired; this.vtimeOffset = s.vtimeOffset;
     this.instretAdj = s.instretAdj; this.cycleAdj = s.cycleAdj;
     this.mstatus = s.mstatus; this.medeleg = s.medeleg; this.mideleg = s.mideleg | C.MIP_HS_MASK; this.mie = s.mie;
     this.mipSw = s.mipSw; this.mipHw = s.mipHw; this.mip = s.mipSw | s.mipHw;

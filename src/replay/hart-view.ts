@@ -15,7 +15,7 @@ export interface HartView {
   /** V (virtualization mode, H extension): priv 1 / 0 are then VS / VU. */
   readonly virt: boolean;
   readonly instret: number;
-  readonly steps: number;
+  readonly attempted: number;
   /** x0..x31 (unsigned). */
   readonly x: bigint[];
   /** f0..f31 raw bits. */
@@ -59,7 +59,7 @@ export function hartView(code: CodeView, h: Hart, opts: { disasmBefore?: number;
     priv: h.priv,
     virt: h.virt,
     instret: h.instret,
-    steps: h.steps,
+    attempted: h.attempted,
     x: Array.from({ length: 32 }, (_, i) => h.getX(i)),
     f: Array.from(h.fb, (v) => BigInt.asUintN(64, v)),
     csrs,

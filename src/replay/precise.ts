@@ -204,7 +204,7 @@ export class PreciseScheduler extends Scheduler {
       while (rem > 0) {
         if (t.beforeRun && t.beforeRun(h, this)) return rem;
         const k = Math.min(rem, Math.max(1, t.cap(h, this)));
-        const s0 = h.steps;
+        const s0 = h.attempted;
         let hit = false;
         this.inHartRun = true;
         try {
@@ -215,7 +215,7 @@ export class PreciseScheduler extends Scheduler {
         } finally {
           this.inHartRun = false;
         }
-        const ran = h.steps - s0;
+        const ran = h.attempted - s0;
         rem -= ran;
         if (hit) return rem;
         if (h.fatal !== null) {
@@ -281,8 +281,8 @@ export function hartInstret(hart: number, n: number): StopTarget {
 export function hartSteps(hart: number, n: number): StopTarget {
   return {
     label: `hart ${hart} step ${n}`,
-    cap: (h) => (h.id === hart ? n - h.steps : Infinity),
-    reached: (s) => s.machine.harts[hart]!.steps >= n,
+    cap: (h) => (h.id === hart ? n - h.attempted : Infinity),
+    reached: (s) => s.machine.harts[hart]!.attempted >= n,
   };
 }
 

@@ -41,7 +41,7 @@ export const DEFAULT_QUANTUM = 10_000;
  * start, and runs from there, so its virtual time never goes backwards in event order.
  */
 export function roundStartOffset(h: Hart, time: number): number {
-  return Math.max(time, h.vtime()) - h.steps;
+  return Math.max(time, h.vtime()) - h.attempted;
 }
 
 export class Scheduler {
@@ -113,7 +113,7 @@ export class Scheduler {
    */
   totalInstructions(): number {
     let n = 0;
-    for (const h of this.machine.harts) n += h.steps;
+    for (const h of this.machine.harts) n += h.attempted;
     return n;
   }
 
@@ -264,7 +264,7 @@ export class Scheduler {
       if (h.runState === HartState.Wfi) {
         anyAlive = true;
         m.current = h;
-        h.vtimeOffset = this.time - h.steps;
+        h.vtimeOffset = this.time - h.attempted;
         m.updateTimers(h);
         if (h.wakeable()) anyRunning = true;
         else earliest = Math.min(earliest, m.nextDeadline(h));

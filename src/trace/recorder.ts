@@ -785,7 +785,7 @@ export class RecordSession {
       : { kind: 'aborted', exitCode: 130, message: reason };
     const counts: Partial<TraceCounts> = {
       instret: this.machine.harts.map((h) => h.instret),
-      steps: this.machine.harts.map((h) => h.steps),
+      steps: this.machine.harts.map((h) => h.attempted),
       totalInstret: this.machine.harts.reduce((s, h) => s + h.instret, 0),
       vtime: this.scheduler.time,
     };
