@@ -18,11 +18,25 @@ function modules(dir: string): string[] {
   });
 }
 
+/** The text without comments. */
+function code(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+}
+
 /** `process.env` (or `process['env']`) outside comments. */
 function readsEnv(text: string): boolean {
-  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
-  return /\bprocess\s*(\.\s*env\b|\[\s*['"`]env['"`]\s*\])/.test(code);
+  return /\bprocess\s*(\.\s*env\b|\[\s*['"`]env['"`]\s*\])/.test(code(text));
 }
+
+/** Host sources of nondeterminism: wall clocks, timers, randomness. */
+const HOST_NONDETERMINISM = /\b(Date\s*[.(]|new\s+Date\b|performance\s*\.\s*now|Math\s*\.\s*random|process\s*\.\s*hrtime|hrtime\s*\(|randomBytes|randomUUID|getRandomValues|setTimeout|setInterval|setImmediate)/;
+
+/**
+ * The deterministic core (ARCHITECTURE.md §1-2): every layer up to and including sched/ runs the
+ * machine and must not see the host's clock, timers or randomness; only the layers above (trace
+ * timing statistics, cli) may, and never to decide what the machine does.
+ */
+const CORE_LAYERS = ['isa/', 'image/', 'mem/', 'hart/', 'devices/', 'firmware/', 'hypervisor/', 'board/', 'sched/'];
 
 describe('environment variables', () => {
   it('are read only in src/cli/', () => {
@@ -31,6 +45,20 @@ describe('environment variables', () => {
     const offenders = all.filter((p) => !relative(SRC, p).startsWith('cli/') && readsEnv(readFileSync(p, 'utf8')))
       .map((p) => relative(SRC, p));
     expect(offenders).toEqual([]);
+  });
+  it('the core (sched/ and below) uses no host clock, timer or randomness', () => {
+    const core = modules(SRC).filter((p) => CORE_LAYERS.some((l) => relative(SRC, p).startsWith(l)));
+    expect(core.length).toBeGreaterThan(40);
+    const offenders = core.filter((p) => HOST_NONDETERMINISM.test(code(readFileSync(p, 'utf8')))).map((p) => relative(SRC, p));
+    expect(offenders).toEqual([]);
+  });
+  it('the host-nondeterminism check sees clocks, timers and randomness, and ignores comments', () => {
+    for (const bad of ['const t = Date.now();', 'const d = new Date(0);', 'performance.now()', 'Math.random() * 4',
+      'process.hrtime.bigint()', "crypto.randomBytes(8)", 'setTimeout(f, 1)', 'setImmediate(f)']) {
+      expect(HOST_NONDETERMINISM.test(code(bad)), bad).toBe(true);
+    }
+    expect(HOST_NONDETERMINISM.test(code('// Date.now() would break replay\nconst updated = 1;'))).toBe(false);
+    expect(HOST_NONDETERMINISM.test(code('const mathRandomSeed = 1; const dateString = "x";'))).toBe(false);
   });
   it('the check sees both spellings and ignores comments', () => {
     expect(readsEnv("const j = process.env.HVTRACE_JIT !== '0';")).toBe(true);
