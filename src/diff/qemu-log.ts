@@ -55,18 +55,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { QemuTrapLine } from '../trace/event-kinds.js';
 
-/** One trap taken, as QEMU logs it (and as hvtrace's observer sees it). */
-export interface TrapRecord {
-  readonly hart: number;
-  /** true for an interrupt (async), false for an exception. */
-  readonly interrupt: boolean;
-  /** Exception code, without the interrupt bit. */
-  readonly cause: number;
-  readonly epc: bigint;
-  readonly tval: bigint;
-  /** QEMU's trap name (hvtrace records: our name for it). */
-  readonly desc: string;
+/**
+ * One trap taken, as QEMU logs it (QemuTrapLine: hart, interrupt, cause without the interrupt
+ * bit, epc, tval, QEMU's trap name or ours) and as hvtrace's observer sees it.
+ */
+export interface TrapRecord extends QemuTrapLine {
   /** Privilege the trap was taken from (hvtrace only: QEMU does not log it). */
   readonly fromPriv?: number;
   /** Privilege the trap went to (hvtrace only). */

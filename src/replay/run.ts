@@ -44,8 +44,12 @@ export interface EmissionPoint {
   readonly context: 'insn' | 'exc' | 'irq' | 'sched';
 }
 
-/** Forwards to the recorder; notes where the event with seq `watch` is emitted. */
-class WatchingObserver implements HartObserver {
+/**
+ * Forwards to the recorder; notes where the event with seq `watch` is emitted. It implements
+ * every observer method, the optional ones too (`Required`), so a method added to HartObserver
+ * cannot be silently left unforwarded: this class stops compiling until it forwards it.
+ */
+class WatchingObserver implements Required<HartObserver> {
   ctx: 'insn' | 'exc' | 'irq' = 'insn';
   noted: EmissionPoint | null = null;
   constructor(private readonly rec: Recorder, private readonly watch: number, private readonly run: () => { sched: PreciseScheduler | undefined; machine: Machine | undefined }) {}
