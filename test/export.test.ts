@@ -18,7 +18,9 @@ import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GUESTS, cli, record, sql, emptyTrace, abortedTrace, qemuImport } from './view-helpers.js';
 
-// Perfetto's field numbers (protos/perfetto/trace/trace_packet.proto, track_event/*.proto).
+// Perfetto's field numbers (protos/perfetto/trace/trace_packet.proto, track_event/*.proto), copied
+// from Perfetto's schema independently of src/view/perfetto-proto.ts on purpose: the test decodes
+// with its own copy, so a wrong field number in the exporter fails here instead of agreeing with itself.
 const PROTO = `
 syntax = "proto2";
 message Trace { repeated TracePacket packet = 1; }
