@@ -156,8 +156,9 @@ export class Virtqueue {
     return k;
   }
 
-  /** DMA into the rings goes around the harts: tell the bus (code caches, dirty-page tracking). */
+  /** DMA into the rings goes around the harts: tell the bus (reservations, code caches,
+   * dirty-page tracking). */
   private touched(pa: number, len: number): void {
-    this.bus.onRamWrite?.(pa, len);
+    this.bus.wroteRam(pa, len);
   }
 }

@@ -103,7 +103,17 @@ export class Bus {
   writeRam(pa: number, data: Uint8Array): void {
     if (!this.isRam(pa, data.length)) throw new Error(`range 0x${pa.toString(16)}+0x${data.length.toString(16)} is outside RAM`);
     this.u8.set(data, this.ramOffset + pa - this.ramBase);
-    if (this.onRamWrite) this.onRamWrite(pa, data.length);
+    this.wroteRam(pa, data.length);
+  }
+
+  /**
+   * RAM [pa, pa+len) was written other than by a hart's store (a device's DMA, the loader, the
+   * firmware): LR/SC reservations on it are lost, as for a store by another hart (unprivileged
+   * spec §8.2 counts stores by any agent), and translated code on it is dropped (onRamWrite).
+   */
+  wroteRam(pa: number, len: number): void {
+    if (this.resv.any) this.resv.storeTo(null, pa, len);
+    if (this.onRamWrite) this.onRamWrite(pa, len);
   }
 
   readRam(pa: number, len: number): Uint8Array {

@@ -54,8 +54,9 @@ export class Reservations {
     return false;
   }
 
-  /** A store by `by` to [pa, pa+size): other harts' overlapping reservations are lost. */
-  storeTo(by: ReservationHolder, pa: number, size: number): void {
+  /** A store by `by` to [pa, pa+size): other harts' overlapping reservations are lost
+   * (by = null: a device's DMA, which breaks every hart's overlapping reservation). */
+  storeTo(by: ReservationHolder | null, pa: number, size: number): void {
     for (const g of this.holders) {
       if (g !== by && g.resvAddr >= 0 && g.resvAddr < pa + size && pa < g.resvAddr + 8) this.release(g);
     }

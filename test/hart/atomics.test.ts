@@ -125,6 +125,30 @@ describe('LR/SC (§8.2)', () => {
     expect(sim.read64(DATA)).toBe(5n);
   });
 
+  it('a device writing the reserved word (DMA through the bus, as virtio does) makes the sc fail (§8.2: stores by any agent)', () => {
+    const sim = new Sim((a) => {
+      a.lr_w(a1, s1);
+      a.sc_w(a2, a3, s1);
+    }, { regs: { [s1]: DATA, [a3]: 111n } });
+    sim.step(0, 2); // j start, lr.w
+    sim.write32(DATA, 222); // Bus.writeRam: what virtio-blk's reads into guest buffers use
+    sim.step(0, 1); // sc.w
+    expect(sim.x(a2)).not.toBe(0n);
+    expect(sim.read32(DATA)).toBe(222);
+  });
+
+  it('a device write elsewhere leaves the reservation: the sc succeeds', () => {
+    const sim = new Sim((a) => {
+      a.lr_w(a1, s1);
+      a.sc_w(a2, a3, s1);
+    }, { regs: { [s1]: DATA, [a3]: 111n } });
+    sim.step(0, 2);
+    sim.write32(DATA + 0x100, 222);
+    sim.step(0, 1);
+    expect(sim.x(a2)).toBe(0n);
+    expect(sim.read32(DATA)).toBe(111);
+  });
+
   it('sc.w to an address outside the reserved word: if it fails, nothing is written', () => {
     const sim = runProgram((a) => {
       a.lr_w(a0, s1);
