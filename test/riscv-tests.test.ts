@@ -32,9 +32,7 @@ const GROUPS = ['rv64ui', 'rv64um', 'rv64ua', 'rv64uf', 'rv64ud', 'rv64uc', 'rv6
   'rv64uzba', 'rv64uzbb', 'rv64uzbc', 'rv64uzbs', 'rv64mzicbo', 'rv64ssvnapot'];
 
 /** Tests expected to fail on hvtrace today, with the reason. They run (`it.fails`), never skipped. */
-const KNOWN_FAILING: Readonly<Record<string, string>> = {
-  'rv64mi-p-breakpoint': 'no Sdtrig trigger module yet: tdata2 writes are ignored, so no breakpoint is taken (fails sub-test 2)',
-};
+const KNOWN_FAILING: Readonly<Record<string, string>> = {};
 
 const TESTS = readdirSync(DIR).filter((n) => /^rv64\w+-p-[\w-]+$/.test(n)).sort();
 

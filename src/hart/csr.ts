@@ -7,6 +7,7 @@
 import type { Hart } from './hart.js';
 import * as C from './constants.js';
 import { PMP_COUNT } from './pmp.js';
+import { TINFO } from './trigger.js';
 
 export interface CsrDef {
   readonly name: string;
@@ -493,6 +494,27 @@ def(C.CSR.vstimecmp, {
 });
 def(C.CSR.mtval2, { name: 'mtval2', read: (h) => h.mtval2, write: (h, v) => { h.mtval2 = v; } });
 def(C.CSR.mtinst, { name: 'mtinst', read: (h) => h.mtinst, write: (h, v) => { h.mtinst = v; } });
+
+// ------------------------------------------- Sdtrig triggers (trigger.ts) -------
+// M-mode only (their numbers, 0x7a0-0x7a4, are M-level: illegal below M, also with V = 1).
+// A write that may arm or disarm a trigger flushes the TLBs: pages where an armed trigger can
+// match must leave the fast paths (and may come back once it is disarmed).
+function trigChanged(h: Hart): void {
+  h.trigArmed = h.trig.armed;
+  h.flushTlb();
+}
+def(C.CSR.tselect, { name: 'tselect', read: (h) => BigInt(h.trig.select), write: (h, v) => h.trig.writeSelect(v) });
+def(C.CSR.tdata1, {
+  name: 'tdata1', read: (h) => h.trig.tdata1[h.trig.select]!,
+  write: (h, v) => { h.trig.writeTdata1(v); trigChanged(h); },
+});
+def(C.CSR.tdata2, {
+  name: 'tdata2', read: (h) => h.trig.tdata2[h.trig.select]!,
+  write: (h, v) => { h.trig.writeTdata2(v); trigChanged(h); },
+});
+// tdata3 (textra): none of its match conditions are implemented; it reads zero (QEMU 7.2).
+def(C.CSR.tdata3, { name: 'tdata3', read: () => 0n, write: () => {} });
+def(C.CSR.tinfo, { name: 'tinfo', read: () => TINFO, write: () => {} });
 
 /** Name of a CSR number ("0x7c0" when unknown). */
 export function csrTableName(csr: number): string {

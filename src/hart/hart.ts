@@ -22,6 +22,7 @@ import { execFp } from './fpu.js';
 import { HartMmu } from './mmu.js';
 import * as S from './state.js';
 import { HartState, pcNumber } from './state.js';
+import { modeBit, TRIG_LOAD, TRIG_STORE } from './trigger.js';
 
 export {
   ACC_FETCH, ACC_LOAD, ACC_STORE, BREAK_FILTER_SIZE, breakSlot, HartState, pcNumber,
@@ -466,6 +467,11 @@ export class Hart extends HartMmu {
     if (this.virt && (!on(this.henvcfg) || (this.priv === C.PRV_U && !on(this.senvcfg)))) this.virtualInsn(raw);
     const va = ea(this, this.xi, rs1, 0, ACC_STORE);
     const base = va - (va - Math.floor(va / CBO_BLOCK) * CBO_BLOCK);
+    // Sdtrig "Cache Operations": they match as stores the size-"any" triggers whose address
+    // lies in the block (trigger.ts).
+    if ((this.trigArmed & TRIG_STORE) !== 0 && this.trig.matchBlock(base, CBO_BLOCK, modeBit(this.priv, this.virt))) {
+      this.raiseAddr(C.CAUSE_BREAKPOINT, ACC_STORE, this.vaBig(base));
+    }
     if (op === Op.CBO_ZERO) {
       const o = this.resolve(base, CBO_BLOCK, ACC_STORE);
       if (o >= 0) {
@@ -496,16 +502,18 @@ export class Hart extends HartMmu {
   private execHlv(op: number, raw: number, rd: number, rs1: number, rs2: number): void {
     if (this.virt) this.virtualInsn(raw);
     if (this.priv === C.PRV_U && (this.hstatus & C.HSTATUS_HU) === 0) this.illegal(raw);
-    const va = ea(this, this.xi, rs1, 0, op >= Op.HSV_B ? ACC_STORE : ACC_LOAD);
+    const store = op >= Op.HSV_B;
+    const va = ea(this, this.xi, rs1, 0, store ? ACC_STORE : ACC_LOAD);
+    const size = op === Op.HLV_B || op === Op.HLV_BU || op === Op.HSV_B ? 1
+      : op === Op.HLV_H || op === Op.HLV_HU || op === Op.HLVX_HU || op === Op.HSV_H ? 2 : op === Op.HLV_D || op === Op.HSV_D ? 8 : 4;
     this.hlv = op === Op.HLVX_HU || op === Op.HLVX_WU ? 2 : 1;
     try {
-      switch (op) {
-        case Op.HSV_B: this.hypStore(va, 1, this.getX(rs2)); return;
-        case Op.HSV_H: this.hypStore(va, 2, this.getX(rs2)); return;
-        case Op.HSV_W: this.hypStore(va, 4, this.getX(rs2)); return;
-        case Op.HSV_D: this.hypStore(va, 8, this.getX(rs2)); return;
+      const kind = store ? TRIG_STORE : TRIG_LOAD;
+      if ((this.trigArmed & kind) !== 0) this.trigAccess(va, size, kind, store ? ACC_STORE : ACC_LOAD);
+      if (store) {
+        this.hypStore(va, size, this.getX(rs2));
+        return;
       }
-      const size = op === Op.HLV_B || op === Op.HLV_BU ? 1 : op === Op.HLV_H || op === Op.HLV_HU || op === Op.HLVX_HU ? 2 : op === Op.HLV_D ? 8 : 4;
       const v = this.hypLoad(va, size);
       const signed = op === Op.HLV_B || op === Op.HLV_H || op === Op.HLV_W;
       this.x[rd] = signed ? BigInt.asIntN(size * 8, v) : BigInt.asIntN(64, v);

@@ -10,6 +10,7 @@ import * as C from './constants.js';
 import { PMP_R, PMP_W, PMP_X } from './pmp.js';
 import * as S from './state.js';
 import { HartTraps } from './trap.js';
+import { modeBit, TRIG_EXEC, TRIG_LOAD, TRIG_STORE } from './trigger.js';
 import type { Hart } from './hart.js';
 
 // Module-local copies of state.ts's constants (V8 folds a module's own consts into optimized
@@ -378,6 +379,8 @@ export class HartMmu extends HartTraps {
         }
       }
       if (cache && this.watch !== null && acc !== ACC_FETCH && this.watch.page(this as unknown as Hart, va, acc)) cache = false;
+      // Pages an armed trigger may match in stay out of the TLB of its kind (trigger.ts).
+      if (cache && this.trigArmed !== 0 && this.trig.onPage(pageVa, 1 << acc)) cache = false;
       if (cache && checkPmp) {
         const pp = pmp.perms(pagePa, 4096, priv);
         cache = pp >= 0 && (pp & perm) !== 0;
@@ -437,6 +440,7 @@ export class HartMmu extends HartTraps {
     const ctx = this.accessCtx(acc), eVirt = (ctx & CTX_VIRT) !== 0;
     if (eVirt && !this.virt) return -1;
     const pageVa = va - (va - Math.floor(va / 4096) * 4096);
+    if (this.trigArmed !== 0 && this.trig.onPage(pageVa, 1 << acc)) return -1;
     const k = (pageVa / 4096) & TLB_MASK;
     const sh = this.shadow[acc]!, b = k * SH_W;
     if (sh[b + 3] !== this.shadowKey(ctx) || sh[b] !== (pageVa | 0) || sh[b + 1] !== (Math.floor(pageVa / TWO32) | 0) ||
@@ -503,6 +507,7 @@ export class HartMmu extends HartTraps {
   }
   protected loadSlow(lo: number, hi: number, size: number): number {
     const va = this.vaOf(lo, hi, ACC_LOAD);
+    if ((this.trigArmed & TRIG_LOAD) !== 0) this.trigAccess(va, size, TRIG_LOAD, ACC_LOAD);
     if ((lo & 4095) + size > 4096) {
       this.slowVal = this.loadCrossing(va, size);
       this.dv.setBigUint64(this.scratchOff, this.slowVal, true);
@@ -540,6 +545,7 @@ export class HartMmu extends HartTraps {
     const i = ((lo >>> 12) & TLB_MASK) << 2;
     if (t[i] === (lo & -4096) && t[i + 1] === hi && (lo & 4095) <= 4096 - size) return t[i + 2]! + (lo & 4095);
     const va = this.vaOf(lo, hi, ACC_STORE);
+    if ((this.trigArmed & TRIG_STORE) !== 0) this.trigAccess(va, size, TRIG_STORE, ACC_STORE);
     if ((lo & 4095) + size > 4096) return -1;
     return this.resolve(va, size, ACC_STORE);
   }
@@ -595,12 +601,28 @@ export class HartMmu extends HartTraps {
    * store/AMO faults.
    */
   atomicOff(va: number, size: number, acc: number): number {
+    // LR is a load, SC a store, an AMO both (Sdtrig "A Extension"); before the alignment check.
+    if (this.trigArmed !== 0) this.trigAccess(va, size, acc === ACC_LOAD ? TRIG_LOAD : this.amoAccess ? TRIG_LOAD | TRIG_STORE : TRIG_STORE, acc);
     if (va % size !== 0) {
       this.raise(acc === ACC_LOAD ? C.CAUSE_MISALIGNED_LOAD : C.CAUSE_MISALIGNED_STORE, this.vaBig(va));
     }
     const o = this.resolve(va, size, acc);
     if (o < 0) this.accessFault(acc, this.vaBig(va)); // no atomics on devices
     return o;
+  }
+
+  // ----------------------------------------------------------------------
+  // Sdtrig triggers (trigger.ts). Checked on the slow paths only, before translation (address
+  // breakpoints take priority over the access's page, access and misaligned faults); the TLBs
+  // keep the pages where they could match out of the fast paths.
+  // ----------------------------------------------------------------------
+  /** Breakpoint exception if an armed trigger of `kinds` matches `size` bytes at `va` (tval = va). */
+  protected trigAccess(va: number, size: number, kinds: number, acc: number): void {
+    if (this.trig.matchAccess(va, size, kinds, modeBit(this.priv, this.virt))) this.raiseAddr(C.CAUSE_BREAKPOINT, acc, this.vaBig(va));
+  }
+  /** Breakpoint exception if an armed execute trigger matches the instruction at `pc` (tval = pc). */
+  protected trigExec(pc: number): void {
+    if (this.trig.matchExec(pc, modeBit(this.priv, this.virt))) this.raiseAddr(C.CAUSE_BREAKPOINT, ACC_FETCH, this.vaBig(pc));
   }
 
   /** Physical address for LR/SC reservation from a buffer offset. */
@@ -618,6 +640,7 @@ export class HartMmu extends HartTraps {
   // ======================================================================
   /** Make pc's page the current fetch page if it can be cached (else fetchVa stays NaN). */
   protected fetchFill(pc: number): void {
+    if ((this.trigArmed & TRIG_EXEC) !== 0) this.trigExec(pc);
     if (this.onFetchPage !== null) this.onFetchPage(this as unknown as Hart, Math.floor(pc / 4096));
     const plo = pc | 0; // ToInt32: exact low word of the (safe-integer) pc
     const pageVa = pc - (plo & 4095);
@@ -635,6 +658,7 @@ export class HartMmu extends HartTraps {
   }
   /** Fetch the raw instruction at pc (16 bits for RVC, else 32); faults throw. */
   protected fetchSlow(pc: number): number {
+    if ((this.trigArmed & TRIG_EXEC) !== 0) this.trigExec(pc);
     const o = this.resolve(pc, 2, ACC_FETCH);
     const lo16 = this.dv.getUint16(o, true);
     if ((lo16 & 3) !== 3) return lo16;

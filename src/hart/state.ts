@@ -24,6 +24,7 @@ import type { Bus } from '../mem/bus.js';
 import { X_SINK, type DecodeCache } from '../isa/decode.js';
 import * as C from './constants.js';
 import { Pmp } from './pmp.js';
+import { Triggers, type TriggerSnapshot } from './trigger.js';
 import type { HartObserver } from './observer.js';
 import type { Jit } from './jit.js';
 import type { Hart } from './hart.js';
@@ -40,6 +41,8 @@ export interface HartSnapshot {
   fflags: number; frm: number; pmp: { cfg: number[]; addr: bigint[] }; resvAddr: number;
   /** Hypervisor-extension state (absent in checkpoints of harts that never used it). */
   hyp?: HypSnapshot;
+  /** Sdtrig triggers (trigger.ts; absent while in their reset state, so older checkpoints read as before). */
+  trig?: TriggerSnapshot;
 }
 export interface HypSnapshot {
   virt: boolean; mstatusH: number; hstatus: number; hedeleg: number; hideleg: number; hvip: number;
@@ -194,6 +197,13 @@ export class HartCore {
   fflags = 0;
   frm = 0;
   readonly pmp = new Pmp();
+  /** The Sdtrig trigger module (trigger.ts): tselect, tdata1-3, tinfo. */
+  readonly trig = new Triggers();
+  /**
+   * The access kinds armed triggers watch (trigger.ts TRIG_EXEC | TRIG_LOAD | TRIG_STORE), a
+   * copy of trig.armed: 0 (the usual case) keeps every trigger check off the paths it guards.
+   */
+  trigArmed = 0;
 
   // --- hypervisor extension (priv spec chapter 8) ---
   /** hstatus low word (VSXL is composed on read). */
@@ -398,9 +408,16 @@ export class HartCore {
         htval: this.htval, htinst: this.htinst, hgatp: this.hgatp, henvcfg: this.henvcfg,
         mtval2: this.mtval2, mtinst: this.mtinst, vstimecmp: this.vstimecmp, other: { ...this.other },
       },
+      ...this.trigState(),
     };
   }
+  private trigState(): { trig?: TriggerSnapshot } {
+    const t = this.trig.saveState();
+    return t === undefined ? {} : { trig: t };
+  }
   restoreState(s: HartSnapshot): void {
+    this.trig.restoreState(s.trig);
+    this.trigArmed = this.trig.armed;
     for (let i = 0; i < 32; i++) this.x[i] = BigInt.asIntN(64, s.x[i]!);
     this.x[X_SINK] = 0n;
     for (let i = 0; i < 32; i++) this.fb[i] = BigInt.asIntN(64, s.f[i]!);
