@@ -173,6 +173,8 @@ describe('the divergence report (golden text and JSON)', () => {
     expect(csrFieldChanges(0x300, 0xa00000000n, 0x8000000a00006000n)).toEqual(['mstatus.FS 0 -> 3', 'mstatus.SD 0 -> 1']);
     expect(csrFieldChanges(0x180, 0n, (9n << 60n) | 0x80200n)).toEqual(['satp.PPN 0x0 -> 0x80200', 'satp.MODE 0 -> 9']);
     expect(csrFieldChanges(0x104, 0n, 0x222n)).toEqual(['sie.SSIE 0 -> 1', 'sie.STIE 0 -> 1', 'sie.SEIE 0 -> 1']);
+    expect(csrFieldChanges(0x7a1, 2n << 60n, (6n << 60n) | (1n << 24n) | (3n << 16n) | 2n)).toEqual(
+      ['tdata1.STORE 0 -> 1', 'tdata1.SIZE 0 -> 3', 'tdata1.VS 0 -> 1', 'tdata1.TYPE 2 -> 6']);
     expect(csrFieldChanges(0x140, 0n, 1n)).toEqual([]); // sscratch: no fields
   });
 

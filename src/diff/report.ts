@@ -40,11 +40,18 @@ const IP: readonly Field[] = IE.map(([n, lo]) => [n.replace(/IE$/, 'IP'), lo] as
 const ATP: readonly Field[] = [['PPN', 0, 43], ['ASID', 44, 59], ['MODE', 60, 63]];
 const HGATP: readonly Field[] = [['PPN', 0, 43], ['VMID', 44, 57], ['MODE', 60, 63]];
 const TVEC: readonly Field[] = [['MODE', 0, 1], ['BASE', 2, 63]];
+/**
+ * tdata1 as hvtrace keeps it (src/hart/trigger.ts, QEMU 7.2's fields) for both mcontrol (type 2)
+ * and mcontrol6 (type 6): SIZE is bits 19:16 (type 6's size; type 2's sizelo, its bits 19:18
+ * being always 0), SIZEHI type 2's bits 22:21 (always 0 in type 6), VU/VS type 6's.
+ */
+const TDATA1: readonly Field[] = [['LOAD', 0], ['STORE', 1], ['EXECUTE', 2], ['U', 3], ['S', 4], ['M', 6],
+  ['SIZE', 16, 19], ['SIZEHI', 21, 22], ['VU', 23], ['VS', 24], ['TYPE', 60, 63]];
 
 const CSR_FIELDS: ReadonlyMap<number, readonly Field[]> = new Map([
   [0x100, SSTATUS], [0x200, SSTATUS], [0x300, MSTATUS], [0x600, HSTATUS],
   [0x104, IE], [0x204, IE], [0x304, IE], [0x604, IE], [0x144, IP], [0x244, IP], [0x344, IP], [0x644, IP], [0x645, IP],
-  [0x180, ATP], [0x280, ATP], [0x680, HGATP], [0x105, TVEC], [0x205, TVEC], [0x305, TVEC],
+  [0x180, ATP], [0x280, ATP], [0x680, HGATP], [0x105, TVEC], [0x205, TVEC], [0x305, TVEC], [0x7a1, TDATA1],
 ]);
 
 function field(v: bigint, [, lo, hi]: Field): bigint {
