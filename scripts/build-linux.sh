@@ -5,8 +5,12 @@
 #   guests/build/linux/Image.sha256  its sha256 ("<hash>  Image")
 #   guests/build/linux/System.map    its symbols
 #
-# Usage: scripts/build-linux.sh [--clean] [--jobs N]
+# Usage: scripts/build-linux.sh [--clean] [--jobs N] [--variant 6.12]
 #   --clean   start from a fresh source tree and build directory
+#   --variant 6.12   the same guest on Linux 6.12 (linux-source-6.12), which has the AIA irqchip
+#             drivers (APLIC, IMSIC; arch/riscv selects them) that 6.1 lacks: for the AIA
+#             reference test. Output in guests/build/linux-6.12/ instead, scratch in
+#             ${TMPDIR:-/tmp}/hvtrace-linux-6.12
 # Environment:
 #   HVTRACE_LINUX_WORK  scratch directory (default ${TMPDIR:-/tmp}/hvtrace-linux), outside the repo
 #   LINUX_TARBALL       kernel source (default /usr/src/linux-source-6.1.tar.xz)
@@ -25,12 +29,15 @@ tarball=${LINUX_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 CROSS=${CROSS:-riscv64-linux-gnu-}
 jobs=$(nproc 2>/dev/null || echo 2)
 clean=
+variant=
 while [ $# -gt 0 ]; do
     case "$1" in
         --clean) clean=1 ;;
         --jobs) jobs=$2; shift ;;
         --jobs=*) jobs=${1#--jobs=} ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        --variant) variant=$2; shift ;;
+        --variant=*) variant=${1#--variant=} ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "build-linux: unknown argument '$1'" >&2; exit 2 ;;
     esac
     shift
@@ -38,6 +45,16 @@ done
 
 say() { echo "build-linux: $*" >&2; }
 die() { say "$*"; exit 1; }
+
+outname=linux
+case "$variant" in
+    '') ;;
+    6.12)
+        outname=linux-6.12
+        work=${HVTRACE_LINUX_WORK:-${TMPDIR:-/tmp}/hvtrace-linux-6.12}
+        tarball=${LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz} ;;
+    *) die "unknown variant '$variant' (known: 6.12)" ;;
+esac
 
 # ---- prerequisites ----
 missing=
@@ -102,6 +119,7 @@ kmake() {
 }
 {
     cat "$root/linux/config-fragment"
+    [ -z "$variant" ] || cat "$root/linux/config-fragment-$variant"
     echo "CONFIG_INITRAMFS_SOURCE=\"$work/initramfs/initramfs.list\""
 } >"$work/allconfig"
 say "configuring (allnoconfig + linux/config-fragment)"
@@ -124,12 +142,12 @@ say "building the kernel with $jobs job(s) in $build"
 kmake -j"$jobs" Image
 
 # ---- results ----
-out=$root/guests/build/linux
+out=$root/guests/build/$outname
 mkdir -p "$out"
 cp "$build/arch/riscv/boot/Image" "$out/Image"
 cp "$build/System.map" "$out/System.map"
 (cd "$out" && sha256sum Image >Image.sha256)
 size=$(stat -c %s "$out/Image")
-say "$(grep -m1 '^# Linux/riscv' "$build/.config" | sed 's/^# //') -> guests/build/linux/Image ($size bytes)"
+say "$(grep -m1 '^# Linux/riscv' "$build/.config" | sed 's/^# //') -> guests/build/$outname/Image ($size bytes)"
 say "sha256 $(cut -d' ' -f1 "$out/Image.sha256")"
 [ "$size" -lt $((8 * 1024 * 1024)) ] || say "warning: Image is larger than 8 MiB"
