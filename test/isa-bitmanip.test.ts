@@ -132,7 +132,7 @@ function runAsBlock(e: Insn, x: bigint, y: bigint, rd = a0, rs1 = a1, rs2 = a2):
   regs[rs1] = x;
   if (!isImm(e)) regs[rs2] = y;
   const imm = isImm(e) ? Number(y) : 0;
-  const code = expandSem(e.sem!, { kind: 'jit', rd, rs1, rs2, imm, imm64: BigInt(imm), pc: 0x80000000 });
+  const code = expandSem(e.sem!, { kind: 'jit', rd, rs1, rs2, rs3: 0, imm, imm64: BigInt(imm), pc: 0x80000000, npc: 0x80000004, rm: '0' });
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   new Function('x', 'xi', 'B', `{ ${code} }`)(regs, xi, B);
   return u(regs[rd]!);

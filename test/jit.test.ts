@@ -2,6 +2,10 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { Machine } from '../src/board/machine.js';
 import { Scheduler } from '../src/sched/scheduler.js';
+import { INSNS, Cls, F_XRD, F_RM } from '../src/isa/insns.js';
+import { OP_BY_NAME, OP_FLAGS } from '../src/isa/decode.js';
+import { OPCODES } from '../src/isa/opcodes.js';
+import { Asm, CSR, encFp, a0, a1, a2, a3, a6, a7, s2, s3, s4, t0, t1, t2 } from './hart/harness.js';
 
 /**
  * The block translator must be invisible: for every bundled guest, a run with translation and
@@ -52,4 +56,74 @@ describe('block translation is invisible to the guest', () => {
       expect(b.halt).toEqual(a.halt);
     });
   }
+});
+
+describe('translated blocks run the F/D bodies of the instruction table exactly as execFp does', () => {
+  /**
+   * A loop over every F/D operation of the table (sources rotating over f1-f4, NaN-boxed singles
+   * and doubles among them, every static rounding mode and frm), each result folded into a
+   * checksum and fed back into a source, run 150 times by the interpreter only and with blocks
+   * translated after 2 executions: integer and FP registers (each iteration's fflags are in the
+   * checksum), fflags and mstatus at the SBI shutdown must be identical.
+   */
+  const DATA_VA = 0x8030_0000;
+  function run(jit: boolean) {
+    const a = new Asm(0x8020_0000);
+    a.li(s4, DATA_VA).li(t0, 0x3ff8000000000000n).li(t1, 0xffffffff40200000n).li(s2, 0).li(s3, 150);
+    // f1 = 1.5, f2 = -3.25, f3 = 2.5f (NaN-boxed), f4 = an unboxed single (reads as the canonical NaN).
+    a.fmv_d_x(1, t0).li(t2, 0xc00a000000000000n).fmv_d_x(2, t2).fmv_d_x(3, t1).li(t2, 0x0000000040200000n).fmv_d_x(4, t2);
+    a.label('loop');
+    const fp = INSNS.filter((e) => e.cls === Cls.FP);
+    fp.forEach((e, k) => {
+      const d = OPCODES.find((o) => o.name === e.name)!;
+      const free = (lo: number): boolean => ((d.mask >>> lo) & 31) === 0;
+      const intSrc = /^(fcvt\.[sd]\.(w|wu|l|lu)|fmv\.[wd]\.x)$/.test(e.name);
+      const xrd = (OP_FLAGS[OP_BY_NAME[e.name]!]! & F_XRD) !== 0;
+      const f = (j: number): number => 1 + ((k + j) % 4);
+      let w = d.match | ((xrd ? a0 : 5) << 7);
+      if (e.sem !== undefined && ('load' in e.sem || 'store' in e.sem)) {
+        // Loads and stores at DATA_VA + 8k (immediates fit 12 bits).
+        const off = (8 * k) & 0x7f8;
+        if ('load' in e.sem) w |= (s4 << 15) | (off << 20);
+        else w = (d.match | (s4 << 15) | (f(0) << 20) | ((off & 31) << 7) | ((off >> 5) << 25)) >>> 0;
+      } else {
+        w |= (intSrc ? t0 : f(0)) << 15;
+        if (free(20)) w |= f(1) << 20;
+        if (free(27)) w |= f(2) << 27;
+        if (((d.mask >>> 12) & 7) === 0 && (OP_FLAGS[OP_BY_NAME[e.name]!]! & F_RM) !== 0) w |= [0, 1, 2, 3, 4, 7][k % 6]! << 12;
+      }
+      a.word(w >>> 0);
+      if (xrd) a.xor(s2, s2, a0);
+      else if (!('store' in e.sem!)) a.fmv_x_d(a1, 5).xor(s2, s2, a1).word(encFp(0x04, 1, f(k), 5, 5, 0)); // fsgnj.d: feed back
+      a.xor(t0, t0, s2).addi(t0, t0, 7);
+    });
+    // The iteration's fflags into the checksum, then cleared; frm for the dynamic rounding
+    // mode: 0-3, changing every iteration (CSR accesses end a block: they close the loop).
+    a.csrr(a3, CSR.fflags).xor(s2, s2, a3).csrw(CSR.fflags, 0);
+    a.addi(s3, s3, -1).andi(a2, s3, 3).csrw(CSR.frm, a2).bne(s3, 0, 'loop');
+    a.li(a7, 0x53525354).li(a6, 0).li(a0, 0).li(a1, 0).ecall();
+    const m = new Machine({
+      ramSize: 16 * 1024 * 1024, harts: 1, bios: 'builtin',
+      kernel: { name: '(fp loop)', bytes: a.assemble() }, jit, jitHot: 2,
+    });
+    const halt = new Scheduler(m, { maxInsns: 20_000_000 }).runToEnd();
+    expect(halt.kind).toBe('poweroff');
+    const h = m.harts[0]!;
+    return {
+      x: Array.from(h.x.slice(0, 32)), f: Array.from(h.fi.slice(0, 64)), fflags: h.fflags, mstatus: h.mstatus,
+      blocks: m.jit.blocksCompiled, errors: m.jit.compileErrors,
+    };
+  }
+
+  it('same registers, fflags and mstatus with and without translation', () => {
+    const interp = run(false);
+    const blocks = run(true);
+    expect(blocks.errors).toEqual([]);
+    expect(blocks.blocks).toBeGreaterThan(0);
+    expect(interp.x[s2]).not.toBe(0n);
+    expect(blocks.x).toEqual(interp.x);
+    expect(blocks.f).toEqual(interp.f);
+    expect(blocks.fflags).toBe(interp.fflags);
+    expect(blocks.mstatus).toBe(interp.mstatus);
+  });
 });

@@ -218,22 +218,14 @@ export class Hart extends HartMmu {
       entry = (opFlags[op]! & F_CTRL) !== 0;
       // ---- execute ----
       switch (op) {
-        case Op.JAL: { xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = Math.floor(npc / TWO32); npc = pc + imm; break; }
-        case Op.JALR: {
-          const hi = xi[rs1 * 2 + 1]!, lo = xi[rs1 * 2]!;
-          let tgt = hi * TWO32 + (lo >>> 0) + imm;
-          if (hi > 0x1fffff || hi < -0x200000) tgt = this.pcFromBig(x[rs1]! + BigInt(imm));
-          tgt -= tgt - Math.floor(tgt / 2) * 2; // clear bit 0
-          xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = Math.floor(npc / TWO32);
-          npc = tgt;
-          break;
-        }
         // The helpers (lt/ltu, eaHi + loadOffset/storeX TLB hits, setI32, shifts) are written out in the
         // generated cases: V8's inlining budget for this function runs out after a few of them
         // (measured), and a call per load, store or W-op costs more than the operation.
         // ---- BEGIN GENERATED: hot operations of src/isa/insns.ts (scripts/gen-insns.mjs; do not edit) ----
         case Op.LUI: { const v = imm; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
         case Op.AUIPC: { const v = pc + imm; xi[rd * 2] = v | 0; xi[rd * 2 + 1] = Math.floor(v / 4294967296); break; }
+        case Op.JAL: { xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = Math.floor(npc / 4294967296); npc = pc + imm; break; }
+        case Op.JALR: { const c = xi[rs1 * 2 + 1]!; let t = c * 4294967296 + (xi[rs1 * 2]! >>> 0) + imm; if (c > 0x1fffff || c < -0x200000) t = this.pcFromBig(x[rs1]! + dImm64[s]!); t -= t - Math.floor(t / 2) * 2; xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = Math.floor(npc / 4294967296); npc = t; break; }
         case Op.BEQ: if (xi[rs1 * 2]! === xi[rs2 * 2]! && xi[rs1 * 2 + 1]! === xi[rs2 * 2 + 1]!) npc = pc + imm; break;
         case Op.BNE: if (xi[rs1 * 2]! !== xi[rs2 * 2]! || xi[rs1 * 2 + 1]! !== xi[rs2 * 2 + 1]!) npc = pc + imm; break;
         case Op.BLT: { const a = xi[rs1 * 2 + 1]!, c = xi[rs2 * 2 + 1]!; if (a < c || (a === c && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) npc = pc + imm; break; }

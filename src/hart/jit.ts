@@ -15,15 +15,15 @@
  * module loading). Writes that bypass the harts (loader, firmware, checkpoint restore) call
  * `invalidateAll` or `invalidatePage`.
  */
-import { Op, D_OP, D_RD, D_RS1, D_RS2, D_IMM, D_LEN, D_INS, DecodeCache, OP_CLASS } from '../isa/decode.js';
-import { INSNS, Cls, expandSem, expandBranch } from '../isa/insns.js';
+import { D_OP, D_RD, D_RS1, D_RS2, D_IMM, D_LEN, D_INS, DecodeCache } from '../isa/decode.js';
+import { INSNS, Cls, expandSem, expandBranch, expandJump, expandSlow, type SemTarget } from '../isa/insns.js';
 import * as B from '../isa/bits.js';
 
 /** The bit helpers as a plain object: blocks get it as a parameter, and property loads from a
  * module namespace object are slower than from an ordinary object with constant properties. */
 const BITS = Object.freeze({ ...B });
 import type { Hart } from './hart.js';
-import { execFp as execFpRef, hasRm } from './fpu.js';
+import { FP_HELPERS, hasRm } from './fpu.js';
 import * as SF from '../isa/softfloat.js';
 
 /** A translated block; `end` is the step count it must not pass (the scheduler's budget). */
@@ -182,10 +182,10 @@ export class Jit {
     const src = `"use strict";\nlet S0 = h.attempted; let lo = 0, hi = 0, o = 0;\nfor (;;) {\n${text}\n}\n`;
     let fn: BlockFn;
     try {
-      // The outer function binds execFp, softfloat and the bit helpers of instruction bodies
-      // once; the block itself takes (h, x, xi, dv, end).
+      // The outer function binds the helpers of instruction bodies (softfloat, the F/D register
+      // helpers, the bit helpers) once; the block itself takes (h, x, xi, dv, end).
       // eslint-disable-next-line @typescript-eslint/no-implied-eval
-      fn = new Function('execFp', 'SF', 'B', `return function block(h, x, xi, dv, end) {\nconst f = h.f, fi = h.fi;\n${src}}`)(execFpRef, SF, BITS) as BlockFn;
+      fn = new Function('SF', 'FP', 'B', `return function block(h, x, xi, dv, end) {\nconst f = h.f, fi = h.fi;\n${src}}`)(SF, FP_HELPERS, BITS) as BlockFn;
     } catch (e) {
       // A translator bug must not stop the guest: the interpreter runs this code instead.
       this.compileErrors.push(`${(e as Error).message} in block at pc 0x${pc.toString(16)}:\n${src}`);
@@ -211,27 +211,22 @@ export class Jit {
 
 interface Emitted { text: string; ends: boolean }
 
-const big = (v: bigint): string => `${v}n`;
-
-/** Low/high words of a (safe-integer) number as int32 literals. */
-function pair(v: number): [number, number] {
-  return [v | 0, Math.floor(v / 4294967296) | 0];
-}
-
 /**
- * JavaScript for one instruction, mirroring Hart.loop exactly. `i` is its index in the block.
- * Returns null for instructions the translator leaves to the interpreter.
+ * JavaScript for one instruction: its body in the instruction table, expanded with register
+ * numbers, immediate and pc as constants, in the wrapper that mirrors what Hart.loop (or execFp)
+ * does around it. `i` is its index in the block. Null for instructions the translator leaves to
+ * the interpreter (no body: system, CSR, atomics; a reserved rounding mode).
  */
 function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm64: bigint, ins: number,
   raw: number, pc: number, npc: number, i: number, start: number): Emitted | null {
-  const X = (r: number): string => `x[${r}]`;
-  const LO = (r: number): string => `xi[${r * 2}]`;
-  const HI = (r: number): string => `xi[${r * 2 + 1}]`;
+  const e = INSNS[op]!;
+  const sem = e.sem;
+  if (sem === undefined) return null;
   /** Before an instruction that can trap or touch a device: make pc and step count exact. */
   const sync = `h.pc = ${pc}; h.attempted = S0 + ${i};`;
   /** After a memory access: leave if it raised attention (interrupt line, code write). */
   const leave = `if (h.attention) { h.attempted = S0 + ${i + 1}; h.pc = ${npc}; return; }`;
-  const ea = `lo = (${LO(rs1)} + ${imm}) | 0; hi = (${HI(rs1)} + ${imm >> 31} + ((lo >>> 0) < (${LO(rs1)} >>> 0) ? 1 : 0)) | 0;`;
+  const ea = `lo = (xi[${rs1 * 2}] + ${imm}) | 0; hi = (xi[${rs1 * 2 + 1}] + ${imm >> 31} + ((lo >>> 0) < (xi[${rs1 * 2}] >>> 0) ? 1 : 0)) | 0;`;
   const fin = (target: string): string => `h.attempted = S0 + ${i + 1}; h.pc = ${target}; return;`;
   /**
    * Taken branch to `target`. A branch back to the block start stays in the function while the
@@ -240,91 +235,49 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
    */
   const taken = (target: number): string => target !== start ? fin(String(target))
     : `S0 += __N__; if (S0 + __N__ <= end && !h.attention) continue; h.attempted = S0; h.pc = ${start}; return;`;
-  const [nlo, nhi] = pair(npc);
-  const linkRd = `xi[${rd * 2}] = ${nlo}; xi[${rd * 2 + 1}] = ${nhi};`;
   const t = (text: string): Emitted => ({ text, ends: false });
   const end = (text: string): Emitted => ({ text, ends: true });
-  // Operations with a body in the instruction table: the same body the interpreter runs, with
-  // register numbers, immediate and pc as constants.
-  const sem = INSNS[op]!.sem;
-  if (sem !== undefined) {
-    const to = { kind: 'jit', rd, rs1, rs2, imm, imm64, pc } as const;
-    if ('br' in sem) {
-      const { pre, cond } = expandBranch(sem, to);
-      return end(`{ ${pre} if (${cond}) { ${taken(pc + imm)} } } ${fin(String(npc))}`);
-    }
-    // Loads and stores: Hart.loadOffset returns where the value is (RAM, or the hart's load scratch
-    // for a device or a page-crossing access); Hart.storeX does device and page-crossing stores
-    // itself (-1).
-    if ('load' in sem) return t(`${sync} ${ea} o = h.loadOffset(lo, hi, ${sem.load}); { ${expandSem(sem, to)} } ${leave}`);
-    if ('store' in sem) return t(`${sync} ${ea} o = h.storeX(lo, hi, ${sem.store}, ${rs2}); if (o >= 0) { ${expandSem(sem, to)} } ${leave}`);
-    const code = expandSem(sem, to);
-    return t(code === '' ? '' : `{ ${code} }`);
-  }
-  switch (op) {
-    case Op.JAL: return end(`${linkRd} ${taken(pc + imm)}`);
-    case Op.JALR:
-      // Same target computation as the interpreter (pcNumber for out-of-range registers).
-      return end(`{ const hi_ = ${HI(rs1)}, lo_ = ${LO(rs1)}; let tgt = hi_ * 4294967296 + (lo_ >>> 0) + ${imm};
-        if (hi_ > 0x1fffff || hi_ < -0x200000) tgt = h.pcFromBig(${X(rs1)} + ${big(BigInt(imm))});
-        tgt -= tgt - Math.floor(tgt / 2) * 2; ${linkRd} ${fin('tgt')} }`);
-    default: {
-      const fp = emitFp(op, rd, rs1, rs2, ins, raw, sync, leave);
-      if (fp !== null) return t(fp);
-      if (OP_CLASS[op] === Cls.FP) {
-        // Floating point: the interpreter's own implementation, with pc and steps exact.
-        return t(`${sync} execFp(h, ${op}, ${ins}, ${raw}, ${rd}, ${rs1}, ${rs2}, ${imm}); ${leave}`);
+
+  // F/D: execFp's checks first. FS off (mstatus.FS, and vsstatus.FS with V = 1) or a reserved
+  // rounding mode -> illegal instruction. A static rm is a constant; rm = 7 reads frm.
+  let fpPre = '', rm = '0';
+  const fp = e.cls === Cls.FP;
+  if (fp) {
+    fpPre = `if (!h.fpOn()) { ${sync} h.illegal(${raw}); }`;
+    if (hasRm(op)) {
+      const r = (ins >>> 12) & 7;
+      if (r === 5 || r === 6) return null; // reserved: the interpreter raises illegal
+      rm = String(r);
+      if (r === 7) {
+        fpPre += ` const rm_ = h.frm; if (rm_ > 4) { ${sync} h.illegal(${raw}); }`;
+        rm = 'rm_';
       }
-      return null;
     }
   }
-}
-
-/**
- * Inline code for the hottest double-precision instructions (the rest go through execFp).
- * Same checks as execFp: FP off (mstatus.FS, and vsstatus.FS with V = 1) or a reserved rounding mode -> illegal instruction;
- * flags accumulate into fflags; results and flag updates make FS dirty.
- */
-function emitFp(op: number, rd: number, rs1: number, rs2: number, ins: number, raw: number, sync: string, leave: string): string | null {
-  const fsOff = `if (!h.fpOn()) { ${sync} h.illegal(${raw}); }`;
-  let rm = (ins >>> 12) & 7;
-  let rmCode = '';
-  if (hasRm(op)) {
-    if (rm === 5 || rm === 6) return null; // reserved: the interpreter raises illegal
-    if (rm === 7) {
-      rmCode = `const rm_ = h.frm; if (rm_ > 4) { ${sync} h.illegal(${raw}); }`;
-    }
+  const to: SemTarget = { kind: 'jit', rd, rs1, rs2, rs3: (ins >>> 27) & 31, imm, imm64, pc, npc, rm };
+  if ('br' in sem) {
+    const { pre, cond } = expandBranch(sem, to);
+    return end(`{ ${pre} if (${cond}) { ${taken(pc + imm)} } } ${fin(String(npc))}`);
   }
-  const RM = rm === 7 ? 'rm_' : String(rm);
-  const sn = (r: number): string => `((fi[${r * 2 + 1}] & 0x7ff80000) === 0x7ff00000 && ((fi[${r * 2 + 1}] & 0x7ffff) | fi[${r * 2}]) !== 0)`;
-  const set64 = `if (r_ !== r_) { fi[${rd * 2}] = 0; fi[${rd * 2 + 1}] = 0x7ff80000; } else f[${rd}] = r_;`;
-  const flags = `const fl_ = SF.fpState.flags; if (fl_ !== 0) { SF.fpState.flags = 0; h.fflags |= fl_; } h.markFsDirty();`;
-  const rs3 = (ins >>> 27) & 31;
-  switch (op) {
-    case Op.FADD_D: case Op.FSUB_D: case Op.FMUL_D: case Op.FDIV_D: {
-      const fn = op === Op.FADD_D ? 'f64Add' : op === Op.FSUB_D ? 'f64Sub' : op === Op.FMUL_D ? 'f64Mul' : 'f64Div';
-      return `{ ${fsOff} ${rmCode} const r_ = SF.${fn}(f[${rs1}], f[${rs2}], ${RM}, ${sn(rs1)} || ${sn(rs2)}); ${set64} ${flags} }`;
-    }
-    case Op.FMADD_D: case Op.FMSUB_D: case Op.FNMSUB_D: case Op.FNMADD_D: {
-      const na = op === Op.FNMSUB_D || op === Op.FNMADD_D ? '-' : '';
-      const nc = op === Op.FMSUB_D || op === Op.FNMADD_D ? '-' : '';
-      return `{ ${fsOff} ${rmCode} const r_ = SF.f64Fma(${na}f[${rs1}], f[${rs2}], ${nc}f[${rs3}], ${RM}, ${sn(rs1)} || ${sn(rs2)} || ${sn(rs3)}); ${set64} ${flags} }`;
-    }
-    case Op.FLD:
-      return `{ ${fsOff} ${sync} ${eaOf(rs1, immIOf(ins))} o = h.loadOffset(lo, hi, 8);
-        fi[${rd * 2}] = dv.getInt32(o, true); fi[${rd * 2 + 1}] = dv.getInt32(o + 4, true);
-        h.markFsDirty(); ${leave} }`;
-    case Op.FSD:
-      return `{ ${fsOff} ${sync} ${eaOf(rs1, immSOf(ins))} o = h.storeOffset(lo, hi, 8);
-        if (o >= 0) { dv.setInt32(o, fi[${rs2 * 2}], true); dv.setInt32(o + 4, fi[${rs2 * 2 + 1}], true); } else h.storeSlow(lo, hi, 8, BigInt.asUintN(64, h.fb[${rs2}])); ${leave} }`;
-    default:
-      return null;
+  if ('to' in sem) {
+    const { pre, target } = expandJump(sem, to);
+    // A target that is a constant (a direct jump) may be the block's own start (a loop).
+    const k = /^[-\d\s+()]+$/.test(target) ? (new Function(`return ${target};`) as () => number)() : null;
+    return end(`{ ${pre} ${k !== null ? taken(k) : fin(target)} }`);
   }
-}
-
-const immIOf = (ins: number): number => ins >> 20;
-const immSOf = (ins: number): number => ((ins >> 25) << 5) | ((ins >>> 7) & 0x1f);
-/** lo/hi words of x[rs1] + imm (see Hart eaHi). */
-function eaOf(rs1: number, imm: number): string {
-  return `lo = (xi[${rs1 * 2}] + ${imm}) | 0; hi = (xi[${rs1 * 2 + 1}] + ${imm >> 31} + ((lo >>> 0) < (xi[${rs1 * 2}] >>> 0) ? 1 : 0)) | 0;`;
+  // Loads and stores: Hart.loadOffset returns where the value is (RAM, or the hart's load scratch
+  // for a device or a page-crossing access); Hart.storeX does device and page-crossing stores
+  // itself (-1); an FP store's value is not in an x register, so storeOffset + storeSlow.
+  if ('load' in sem) return t(`{ ${fpPre} ${sync} ${ea} o = h.loadOffset(lo, hi, ${sem.load}); { ${expandSem(sem, to)} } ${leave} }`);
+  if ('store' in sem) {
+    if (fp) {
+      return t(`{ ${fpPre} ${sync} ${ea} o = h.storeOffset(lo, hi, ${sem.store}); if (o >= 0) { ${expandSem(sem, to)} } ` +
+        `else h.storeSlow(lo, hi, ${sem.store}, ${expandSlow(sem, to)}); ${leave} }`);
+    }
+    return t(`${sync} ${ea} o = h.storeX(lo, hi, ${sem.store}, ${rs2}); if (o >= 0) { ${expandSem(sem, to)} } ${leave}`);
+  }
+  const code = expandSem(sem, to);
+  // softfloat's flags accumulate into fflags (and make FS dirty), as at the end of execFp.
+  if (fp) return t(`{ ${fpPre} { ${code} } const fl_ = SF.fpState.flags; if (fl_ !== 0) { SF.fpState.flags = 0; h.fflags |= fl_; h.markFsDirty(); } }`);
+  return t(code === '' ? '' : `{ ${code} }`);
 }

@@ -15,12 +15,25 @@
  * Semantic bodies are JavaScript over these tokens (see expandSem):
  *   X(r)  LO(r)  HI(r)    read register r (rd/rs1/rs2) as a bigint, its low or high int32 word
  *   XD  XD_LO  XD_HI      write rd as a bigint (wraps to 64 bits), its low or high word
- *   IMM  IMM64  PC        the decoded immediate as an int32 number / a bigint; the pc (a number)
- *   B.name(...)           helpers of isa/bits.ts; bare rd/rs1/rs2 are register numbers
+ *   IMM  IMM64  PC  NPC   the decoded immediate as an int32 number / a bigint; the pc and the
+ *                         next instruction's pc (numbers)
+ *   HART                  the hart (its methods: pcFromBig, markFsDirty, fb)
+ *   B.name(...)           helpers of isa/bits.ts; bare rd/rs1/rs2/rs3 are register numbers
+ * and, in F/D bodies (class FP):
+ *   F(r)  FLO(r)  FHI(r)  read f-register r as a binary64 number, its low or high int32 word
+ *   S32(r)                the binary32 bits of f-register r (not NaN-boxed: the canonical NaN, §12.2)
+ *   FD  FD_LO  FD_HI      write fd as a binary64 number, its low or high word
+ *   FB(r)                 f-register r as a bigint (the bits)
+ *   RM                    the rounding mode (rm field, or frm for rm = 7; already validated)
+ *   SF.name(...)          isa/softfloat.ts; FP.name(...): the register helpers of hart/fpu.ts
  * Kinds: { x: expr } writes XD = expr; { w: expr } writes the int32 expr sign-extended;
  * { s: statements } does its own writes (read every source before the first write: rd may be a
- * source). Locals declared in a body must be one of a, c, l, h, v, t (the generator checks), so
- * that a body cannot shadow the interpreter's variables.
+ * source); { to: expr } is a jump: rd = NPC, then pc = expr (which reads no register: compute
+ * it in `pre`). F/D results: { fd: expr } writes a binary64 value (NaN -> canonical NaN),
+ * { fs: expr } a binary32 value and { fsb: expr } binary32 bits, NaN-boxed, and mark FS dirty.
+ * x/w/fd/fs/fsb/to may have `pre` statements run first. Locals declared in a body must be one
+ * of a, b, c, l, h, v, t (the generator checks; b not in hot bodies, h not in bodies that use
+ * HART, FP or RM), so that a body cannot shadow the interpreter's or a block's variables.
  */
 
 /** How the interpreter reaches an operation. */
@@ -43,9 +56,15 @@ export const F_CTRL = 2; // control transfer: a translated block may start at th
 export const F_RM = 4; // carries an FP rounding-mode field (reserved values are illegal)
 
 export type Sem =
-  | { readonly x: string } | { readonly w: string } | { readonly s: string }
+  | { readonly x: string; readonly pre?: string } | { readonly w: string; readonly pre?: string }
+  | { readonly s: string }
   | { readonly br: string; readonly pre?: string }
-  | { readonly load: number; readonly s: string } | { readonly store: number; readonly s: string };
+  | { readonly to: string; readonly pre?: string }
+  | { readonly fd: string; readonly pre?: string } | { readonly fs: string; readonly pre?: string }
+  | { readonly fsb: string; readonly pre?: string }
+  | { readonly load: number; readonly s: string }
+  /** `slow`: the stored value as a bigint, for a store the hart completes itself (FP stores). */
+  | { readonly store: number; readonly s: string; readonly slow?: string };
 
 export interface Insn {
   /** Op enum member. */
@@ -91,7 +110,14 @@ const lts = (a: string, b: string): string =>
 def('illegal', 'i', Cls.SYSTEM, 0);
 hot('lui', 'i', { w: 'IMM' });
 hot('auipc', 'i', { s: 'const v = PC + IMM; XD_LO = v | 0; XD_HI = Math.floor(v / 4294967296);' });
-hand('jal jalr', 'i', Cls.HOT, F_XRD | F_CTRL);
+// Jumps: rd = the next pc, then pc = `to`. JALR's target is x[rs1] + imm with bit 0 cleared;
+// registers beyond ±2^53 go through pcFromBig (the exact 64-bit target).
+def('jal', 'i', Cls.HOT, F_XRD | F_CTRL, { to: 'PC + IMM' }, true);
+def('jalr', 'i', Cls.HOT, F_XRD | F_CTRL, {
+  pre: 'const c = HI(rs1); let t = c * 4294967296 + (LO(rs1) >>> 0) + IMM; ' +
+    'if (c > 0x1fffff || c < -0x200000) t = HART.pcFromBig(X(rs1) + IMM64); t -= t - Math.floor(t / 2) * 2;',
+  to: 't',
+}, true);
 // Branches: `br` is the taken condition (comparisons on int32 words: bigint compares allocate
 // in V8 11), after the statements in `pre`.
 const br = (name: string, sem: Sem): void => def(name, 'i', Cls.HOT, F_CTRL, sem, true);
@@ -178,24 +204,89 @@ hand('hlv.b hlv.bu hlv.h hlv.hu hlvx.hu hlv.w hlv.wu hlvx.wu hlv.d', 'h', Cls.SY
 hand('hsv.b hsv.h hsv.w hsv.d', 'h', Cls.SYSTEM, 0);
 
 // ----------------------------------------------------------------- F / D ----
-// Which FP operations write an integer register and which carry a rounding mode.
-const FP_XRD = new Set(['fcvt.w.s', 'fcvt.wu.s', 'fmv.x.w', 'feq.s', 'flt.s', 'fle.s', 'fclass.s', 'fcvt.l.s',
-  'fcvt.lu.s', 'feq.d', 'flt.d', 'fle.d', 'fclass.d', 'fcvt.w.d', 'fcvt.wu.d', 'fcvt.l.d', 'fcvt.lu.d', 'fmv.x.d']);
+// Unprivileged spec chapters 11-12. hart/fpu.ts execFp (its generated switch) and the block
+// translator wrap each body: FS off (mstatus.FS, vsstatus.FS with V = 1) or a reserved rounding
+// mode is an illegal instruction; softfloat's flags accumulate into fflags afterwards.
+// Loads and stores get `o` (buffer offset; Hart.loadOffset / storeOffset) and `dv`; raw bits
+// move, with no NaN-box check on a store (§11.5). Flags F_XRD (rd is an integer register) and
+// F_RM (a rounding-mode field, reserved values illegal, §11.2) are derived from the name.
+const FP_XRD = /^(fcvt\.(w|wu|l|lu)\.[sd]|fmv\.x\.[wd]|feq|flt|fle|fclass)/;
 const FP_RM = /^(fn?m(add|sub)|fadd|fsub|fmul|fdiv|fsqrt|fcvt)\./;
-const fp = (names: string, ext: string): void => {
-  for (const n of names.split(' ')) {
-    // fcvt.d.s/.d.w/.d.wu are exact and ignore rm... but the encoding still has it: as before,
-    // every fcvt validates it.
-    def(n, ext, Cls.FP, (FP_XRD.has(n) ? F_XRD : 0) | (FP_RM.test(n) ? F_RM : 0));
+const fpSem = new Map<string, { ext: string; sem: Sem }>();
+const fp = (name: string, ext: string, sem: Sem): void => void fpSem.set(name, { ext, sem });
+/** Whether binary64 f-register r holds a signaling NaN. */
+const sn64 = (r: string): string => `((FHI(${r}) & 0x7ff80000) === 0x7ff00000 && ((FHI(${r}) & 0x7ffff) | FLO(${r})) !== 0)`;
+/** Binary32 operands: their bits in a, b, c (read once), and the "any is a signaling NaN" test. */
+const S1 = 'const a = S32(rs1);', S2 = 'const a = S32(rs1), b = S32(rs2);', S3 = 'const a = S32(rs1), b = S32(rs2), c = S32(rs3);';
+const f32 = (v: string): string => `FP.f32FromBits(${v})`;
+const sn32 = (...vs: string[]): string => vs.map((v) => `FP.isSNaN32(${v})`).join(' || ');
+
+fp('flw', 'f', { load: 4, s: 'FD_LO = dv.getInt32(o, true); FD_HI = -1; HART.markFsDirty();' });
+fp('fsw', 'f', { store: 4, s: 'dv.setInt32(o, FLO(rs2), true);', slow: 'BigInt(FLO(rs2) >>> 0)' });
+fp('fld', 'd', { load: 8, s: 'FD_LO = dv.getInt32(o, true); FD_HI = dv.getInt32(o + 4, true); HART.markFsDirty();' });
+fp('fsd', 'd', { store: 8, s: 'dv.setInt32(o, FLO(rs2), true); dv.setInt32(o + 4, FHI(rs2), true);', slow: 'BigInt.asUintN(64, FB(rs2))' });
+// Fused multiply-add: fmsub negates the addend, fnmsub the product, fnmadd both (§11.6).
+const fma = (p: string, na: string, nc: string): Sem => p === 's'
+  ? { pre: S3, fs: `SF.f32Fma(${na}${f32('a')}, ${f32('b')}, ${nc}${f32('c')}, RM, ${sn32('a', 'b', 'c')})` }
+  : { fd: `SF.f64Fma(${na}F(rs1), F(rs2), ${nc}F(rs3), RM, ${sn64('rs1')} || ${sn64('rs2')} || ${sn64('rs3')})` };
+for (const p of ['s', 'd']) {
+  const ext = p === 's' ? 'f' : 'd';
+  fp(`fmadd.${p}`, ext, fma(p, '', ''));
+  fp(`fmsub.${p}`, ext, fma(p, '', '-'));
+  fp(`fnmsub.${p}`, ext, fma(p, '-', ''));
+  fp(`fnmadd.${p}`, ext, fma(p, '-', '-'));
+  for (const [op, fn] of [['fadd', 'Add'], ['fsub', 'Sub'], ['fmul', 'Mul'], ['fdiv', 'Div']] as const) {
+    fp(`${op}.${p}`, ext, p === 's'
+      ? { pre: S2, fs: `SF.f32${fn}(${f32('a')}, ${f32('b')}, RM, ${sn32('a', 'b')})` }
+      : { fd: `SF.f64${fn}(F(rs1), F(rs2), RM, ${sn64('rs1')} || ${sn64('rs2')})` });
   }
-};
-fp('flw fsw', 'f');
-fp('fld fsd', 'd');
-fp('fmadd.s fmsub.s fnmsub.s fnmadd.s fadd.s fsub.s fmul.s fdiv.s fsqrt.s fsgnj.s fsgnjn.s fsgnjx.s fmin.s fmax.s ' +
-  'fcvt.w.s fcvt.wu.s fmv.x.w feq.s flt.s fle.s fclass.s fcvt.s.w fcvt.s.wu fmv.w.x fcvt.l.s fcvt.lu.s fcvt.s.l fcvt.s.lu', 'f');
-fp('fmadd.d fmsub.d fnmsub.d fnmadd.d fadd.d fsub.d fmul.d fdiv.d fsqrt.d fsgnj.d fsgnjn.d fsgnjx.d fmin.d fmax.d ' +
-  'fcvt.s.d fcvt.d.s feq.d flt.d fle.d fclass.d fcvt.w.d fcvt.wu.d fcvt.d.w fcvt.d.wu fcvt.l.d fcvt.lu.d fmv.x.d ' +
-  'fcvt.d.l fcvt.d.lu fmv.d.x', 'd');
+  fp(`fsqrt.${p}`, ext, p === 's' ? { pre: S1, fs: `SF.f32Sqrt(${f32('a')}, RM, ${sn32('a')})` }
+    : { fd: `SF.f64Sqrt(F(rs1), RM, ${sn64('rs1')})` });
+  // Sign injection: the sign of rs2 (fsgnj), its inverse (fsgnjn), the xor of both (fsgnjx).
+  for (const [op, sign] of [['fsgnj', 'b'], ['fsgnjn', '~b'], ['fsgnjx', 'a ^ b']] as const) {
+    fp(`${op}.${p}`, ext, p === 's' ? { pre: S2, fsb: `(a & 0x7fffffff) | ((${sign}) & 0x80000000)` }
+      : { s: `const a = FHI(rs1), b = FHI(rs2); FD_LO = FLO(rs1); FD_HI = (a & 0x7fffffff) | ((${sign}) & 0x80000000); HART.markFsDirty();` });
+  }
+  for (const fn of ['Min', 'Max']) {
+    fp(`f${fn.toLowerCase()}.${p}`, ext, p === 's' ? { pre: S2, fs: `SF.f${fn}(${f32('a')}, ${f32('b')}, ${sn32('a', 'b')})` }
+      : { fd: `SF.f${fn}(F(rs1), F(rs2), ${sn64('rs1')} || ${sn64('rs2')})` });
+  }
+  for (const fn of ['Eq', 'Lt', 'Le']) {
+    fp(`f${fn.toLowerCase()}.${p}`, ext, p === 's' ? { pre: S2, x: `SF.f${fn}(${f32('a')}, ${f32('b')}, ${sn32('a', 'b')}) ? 1n : 0n` }
+      : { x: `SF.f${fn}(F(rs1), F(rs2), ${sn64('rs1')} || ${sn64('rs2')}) ? 1n : 0n` });
+  }
+  fp(`fclass.${p}`, ext, p === 's' ? { pre: S1, x: `BigInt(SF.fClass32(${f32('a')}, ${sn32('a')}))` }
+    : { x: `BigInt(SF.fClass64(F(rs1), ${sn64('rs1')}))` });
+  // Conversions to integers (the value of the source format) and from integers.
+  const src = p === 's' ? f32('S32(rs1)') : 'F(rs1)';
+  fp(`fcvt.w.${p}`, ext, { w: `SF.fToI32(${src}, RM)` });
+  fp(`fcvt.wu.${p}`, ext, { w: `SF.fToU32(${src}, RM)` });
+  fp(`fcvt.l.${p}`, ext, { x: `SF.fToI64(${src}, RM)` });
+  fp(`fcvt.lu.${p}`, ext, { x: `BigInt.asIntN(64, SF.fToU64(${src}, RM))` });
+  // int32 -> binary64 is exact; the rm field is still validated (F_RM).
+  fp(`fcvt.${p}.w`, ext, p === 's' ? { fs: 'SF.i32ToF32(LO(rs1), RM)' } : { fd: 'LO(rs1)' });
+  fp(`fcvt.${p}.wu`, ext, p === 's' ? { fs: 'SF.u32ToF32(LO(rs1) >>> 0, RM)' } : { fd: 'LO(rs1) >>> 0' });
+  fp(`fcvt.${p}.l`, ext, p === 's' ? { fs: 'SF.i64ToF32(X(rs1), RM)' } : { fd: 'SF.i64ToF64(X(rs1), RM)' });
+  fp(`fcvt.${p}.lu`, ext, p === 's' ? { fs: 'SF.u64ToF32(BigInt.asUintN(64, X(rs1)), RM)' }
+    : { fd: 'SF.u64ToF64(BigInt.asUintN(64, X(rs1)), RM)' });
+}
+fp('fmv.x.w', 'f', { w: 'FLO(rs1)' });
+fp('fmv.w.x', 'f', { fsb: 'LO(rs1)' });
+fp('fcvt.s.d', 'd', { fs: `SF.f64ToF32(F(rs1), RM, ${sn64('rs1')})` });
+fp('fcvt.d.s', 'd', { pre: S1, fd: `SF.f32ToF64(${f32('a')}, ${sn32('a')})` });
+fp('fmv.x.d', 'd', { s: 'XD_LO = FLO(rs1); XD_HI = FHI(rs1);' });
+fp('fmv.d.x', 'd', { s: 'FD_LO = LO(rs1); FD_HI = HI(rs1); HART.markFsDirty();' });
+// Entered in the order of the former hand-written enum (op numbers unchanged).
+for (const name of ('flw fsw fld fsd fmadd.s fmsub.s fnmsub.s fnmadd.s fadd.s fsub.s fmul.s fdiv.s fsqrt.s fsgnj.s ' +
+  'fsgnjn.s fsgnjx.s fmin.s fmax.s fcvt.w.s fcvt.wu.s fmv.x.w feq.s flt.s fle.s fclass.s fcvt.s.w fcvt.s.wu fmv.w.x ' +
+  'fcvt.l.s fcvt.lu.s fcvt.s.l fcvt.s.lu fmadd.d fmsub.d fnmsub.d fnmadd.d fadd.d fsub.d fmul.d fdiv.d fsqrt.d fsgnj.d ' +
+  'fsgnjn.d fsgnjx.d fmin.d fmax.d fcvt.s.d fcvt.d.s feq.d flt.d fle.d fclass.d fcvt.w.d fcvt.wu.d fcvt.d.w fcvt.d.wu ' +
+  'fcvt.l.d fcvt.lu.d fmv.x.d fcvt.d.l fcvt.d.lu fmv.d.x').split(' ')) {
+  const e = fpSem.get(name)!;
+  def(name, e.ext, Cls.FP, (FP_XRD.test(name) ? F_XRD : 0) | (FP_RM.test(name) ? F_RM : 0), e.sem);
+  fpSem.delete(name);
+}
+if (fpSem.size !== 0) throw new Error(`insns: F/D bodies without a place in the order: ${[...fpSem.keys()].join(' ')}`);
 
 // ============================================================================
 // Extensions added through the table. Encodings: riscv-opcodes rv_zba, rv64_zba, rv_zbb,
@@ -281,24 +372,35 @@ export const INSNS: readonly Insn[] = Object.freeze(table);
 
 // ------------------------------------------------------------ expansion ----
 
-/** Where a body is expanded: the interpreter (register numbers in variables) or a block. */
+/**
+ * Where a body is expanded: the interpreter (register numbers, immediate, pc and rounding mode
+ * in variables; `hart` names the hart: `this` in Hart.loop, `h` in execFp) or a translated block
+ * (everything a constant but the rounding mode: a digit, or `rm_` when it comes from frm).
+ */
 export type SemTarget =
-  | { readonly kind: 'interp'; readonly imm64: string }
-  | { readonly kind: 'jit'; readonly rd: number; readonly rs1: number; readonly rs2: number;
-      readonly imm: number; readonly imm64: bigint; readonly pc: number };
+  | { readonly kind: 'interp'; readonly imm64: string; readonly hart: string }
+  | { readonly kind: 'jit'; readonly rd: number; readonly rs1: number; readonly rs2: number; readonly rs3: number;
+      readonly imm: number; readonly imm64: bigint; readonly pc: number; readonly npc: number; readonly rm: string };
 
 /** Locals a body may declare (see the header). */
-export const SEM_LOCALS: readonly string[] = ['a', 'c', 'l', 'h', 'v', 't'];
+export const SEM_LOCALS: readonly string[] = ['a', 'b', 'c', 'l', 'h', 'v', 't'];
+
+const pre = (sem: Sem): string => ('pre' in sem && sem.pre !== undefined ? sem.pre + ' ' : '');
 
 /**
- * JavaScript (TypeScript for the interpreter) statement(s) for an x/w/s body, or the statements
- * of a load/store body (the caller provides `o` and `dv`); the caller wraps them in a block.
- * Branches: see expandBranch.
+ * JavaScript (TypeScript for the interpreter) statement(s) for a body that is not a branch or a
+ * jump, or the statements of a load/store body (the caller provides `o` and `dv`); the caller
+ * wraps them in a block. Branches: expandBranch; jumps: expandJump.
  */
 export function expandSem(sem: Sem, to: SemTarget): string {
-  if ('br' in sem) throw new Error('internal: expandSem of a branch');
-  if ('x' in sem) return expandText(`XD = ${sem.x};`, to);
-  if ('w' in sem) return expandText(`const v = ${sem.w}; XD_LO = v; XD_HI = v >> 31;`, to);
+  if ('br' in sem || 'to' in sem) throw new Error('internal: expandSem of a branch or jump');
+  if ('x' in sem) return expandText(`${pre(sem)}XD = ${sem.x};`, to);
+  if ('w' in sem) return expandText(`${pre(sem)}const v = ${sem.w}; XD_LO = v; XD_HI = v >> 31;`, to);
+  if ('fd' in sem) {
+    return expandText(`${pre(sem)}const r_ = ${sem.fd}; if (r_ !== r_) { FD_LO = 0; FD_HI = 0x7ff80000; } else FD = r_; HART.markFsDirty();`, to);
+  }
+  if ('fs' in sem) return expandText(`${pre(sem)}FD_LO = FP.f32ToBits(${sem.fs}); FD_HI = -1; HART.markFsDirty();`, to);
+  if ('fsb' in sem) return expandText(`${pre(sem)}FD_LO = ${sem.fsb}; FD_HI = -1; HART.markFsDirty();`, to);
   return expandText(sem.s, to);
 }
 
@@ -307,12 +409,23 @@ export function expandBranch(sem: { readonly br: string; readonly pre?: string }
   return { pre: sem.pre === undefined ? '' : expandText(sem.pre, to), cond: expandText(sem.br, to) };
 }
 
+/** A jump's statements (its `pre`, then rd = the next pc) and its target expression. */
+export function expandJump(sem: { readonly to: string; readonly pre?: string }, to: SemTarget): { pre: string; target: string } {
+  return { pre: expandText(`${pre(sem)}XD_LO = NPC | 0; XD_HI = Math.floor(NPC / 4294967296);`, to), target: expandText(sem.to, to) };
+}
+
+/** The store value of an FP store done by the hart itself (`slow`). */
+export function expandSlow(sem: { readonly slow?: string }, to: SemTarget): string {
+  if (sem.slow === undefined) throw new Error('internal: an FP store body needs `slow`');
+  return expandText(sem.slow, to);
+}
+
 function expandText(text: string, to: SemTarget): string {
   let body = text;
   const J = to.kind === 'jit' ? to : null;
   const reg = (name: string): string => {
     if (J === null) return name;
-    return String(name === 'rd' ? J.rd : name === 'rs1' ? J.rs1 : J.rs2);
+    return String(name === 'rd' ? J.rd : name === 'rs1' ? J.rs1 : name === 'rs2' ? J.rs2 : J.rs3);
   };
   const word = (name: string, k: 0 | 1): string => {
     if (J === null) return k === 0 ? `${name} * 2` : `${name} * 2 + 1`;
@@ -320,16 +433,30 @@ function expandText(text: string, to: SemTarget): string {
   };
   const bang = J === null ? '!' : '';
   const num = (v: number | bigint, sfx = ''): string => (v < 0 ? `(${v}${sfx})` : `${v}${sfx}`);
+  const R = '(rd|rs1|rs2|rs3)';
   body = body
-    .replace(/\bX\((rd|rs1|rs2)\)/g, (_m, n: string) => `x[${reg(n)}]${bang}`)
-    .replace(/\bLO\((rd|rs1|rs2)\)/g, (_m, n: string) => `xi[${word(n, 0)}]${bang}`)
-    .replace(/\bHI\((rd|rs1|rs2)\)/g, (_m, n: string) => `xi[${word(n, 1)}]${bang}`)
+    .replace(new RegExp(`\\bS32\\(${R}\\)`, 'g'), (_m, n: string) => `(FHI(${n}) === -1 ? FLO(${n}) : 0x7fc00000)`)
+    .replace(new RegExp(`\\bX\\(${R}\\)`, 'g'), (_m, n: string) => `x[${reg(n)}]${bang}`)
+    .replace(new RegExp(`\\bLO\\(${R}\\)`, 'g'), (_m, n: string) => `xi[${word(n, 0)}]${bang}`)
+    .replace(new RegExp(`\\bHI\\(${R}\\)`, 'g'), (_m, n: string) => `xi[${word(n, 1)}]${bang}`)
+    .replace(new RegExp(`\\bF\\(${R}\\)`, 'g'), (_m, n: string) => `f[${reg(n)}]${bang}`)
+    .replace(new RegExp(`\\bFLO\\(${R}\\)`, 'g'), (_m, n: string) => `fi[${word(n, 0)}]${bang}`)
+    .replace(new RegExp(`\\bFHI\\(${R}\\)`, 'g'), (_m, n: string) => `fi[${word(n, 1)}]${bang}`)
+    .replace(new RegExp(`\\bFB\\(${R}\\)`, 'g'), (_m, n: string) => `HART.fb[${reg(n)}]${bang}`)
     .replace(/\bXD_LO\b/g, () => `xi[${word('rd', 0)}]`)
     .replace(/\bXD_HI\b/g, () => `xi[${word('rd', 1)}]`)
     .replace(/\bXD\b/g, () => `x[${reg('rd')}]`)
+    .replace(/\bFD_LO\b/g, () => `fi[${word('rd', 0)}]`)
+    .replace(/\bFD_HI\b/g, () => `fi[${word('rd', 1)}]`)
+    .replace(/\bFD\b/g, () => `f[${reg('rd')}]`)
     .replace(/\bIMM64\b/g, () => (J === null ? (to as { imm64: string }).imm64 : num(J.imm64, 'n')))
     .replace(/\bIMM\b/g, () => (J === null ? 'imm' : num(J.imm)))
-    .replace(/\bPC\b/g, () => (J === null ? 'pc' : String(J.pc)));
-  if (J !== null) body = body.replace(/\b(rd|rs1|rs2)\b/g, (_m, n: string) => reg(n));
+    .replace(/\bNPC\b/g, () => (J === null ? 'npc' : String(J.npc)))
+    .replace(/\bPC\b/g, () => (J === null ? 'pc' : String(J.pc)))
+    .replace(/\bRM\b/g, () => (J === null ? 'rm' : J.rm))
+    .replace(/\bHART\b/g, () => (J === null ? (to as { hart: string }).hart : 'h'));
+  // The interpreter's fpu.ts calls its register helpers directly; a block gets them as `FP`.
+  if (J === null) body = body.replace(/\bFP\./g, '');
+  if (J !== null) body = body.replace(/\b(rd|rs1|rs2|rs3)\b/g, (_m, n: string) => reg(n));
   return body;
 }
