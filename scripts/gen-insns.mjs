@@ -85,7 +85,8 @@ const opGen = `${HEADER}
  * Operation ids: the index of each entry of INSNS. A \`const enum\`, so the interpreter's switch
  * gets numeric literal cases and V8 compiles it to a jump table (with a regular enum every case
  * is a property load and the switch a chain of compares: measured 35 MIPS vs. the jump table).
- * Nothing dispatches on the order: classes and flags are data (OP_CLASS, OP_FLAGS in decode.ts).
+ * Nothing dispatches on the order: classes, flags, sizes and CSR/AMO operations are data (OP_* in
+ * decode.ts; test/isa-table.test.ts fails on a comparison or subtraction of Op members).
  */
 export const enum Op {
 ${rows.join('\n')}

@@ -12,8 +12,8 @@
  * see the comment at the generated region); the rest of the hart lives in state.ts, trap.ts
  * and mmu.ts.
  */
-import { DecodeCache, DC_MASK, Op, X_SINK, OP_CLASS, OP_FLAGS } from '../isa/decode.js';
-import { Cls, F_CTRL } from '../isa/insns.js';
+import { DecodeCache, DC_MASK, Op, X_SINK, OP_CLASS, OP_FLAGS, OP_SIZE, OP_ARG } from '../isa/decode.js';
+import { Cls, F_CTRL, F_UIMM, F_STORE, F_SIGNED, F_HLVX, CsrOp, Amo } from '../isa/insns.js';
 import { execAlu } from './exec-alu.gen.js';
 import * as C from './constants.js';
 import type { CsrWriter } from './observer.js';
@@ -375,11 +375,10 @@ export class Hart extends HartMmu {
         return;
       case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI: {
         const csr = imm;
-        const isImm = op >= Op.CSRRWI;
-        const src = isImm ? BigInt(rs1) : BigInt.asUintN(64, x[rs1]!);
-        const kind = isImm ? op - Op.CSRRWI : op - Op.CSRRW; // 0 rw, 1 rs, 2 rc
+        const src = (OP_FLAGS[op]! & F_UIMM) !== 0 ? BigInt(rs1) : BigInt.asUintN(64, x[rs1]!);
+        const kind = OP_ARG[op]!;
         // csrrw with rd=x0 does not read; csrrs/c with rs1/uimm = 0 do not write (§9.1).
-        if (kind === 0) {
+        if (kind === CsrOp.RW) {
           if (rd !== X_SINK) {
             const old = this.csrRead(csr, raw);
             this.csrWrite(csr, src, raw);
@@ -392,7 +391,7 @@ export class Hart extends HartMmu {
           if (rs1 !== 0) {
             // mip.SEIP: the read-modify-write sees only the software-writable bit (§3.1.9).
             const base = csr === C.CSR.mip ? (old & ~BigInt(C.MIP_SEIP)) | BigInt(this.mipSw & C.MIP_SEIP) : old;
-            this.csrWrite(csr, kind === 1 ? base | src : base & ~src, raw);
+            this.csrWrite(csr, kind === CsrOp.RS ? base | src : base & ~src, raw);
           }
           x[rd] = BigInt.asIntN(64, old);
         }
@@ -402,7 +401,7 @@ export class Hart extends HartMmu {
         return;
       }
       case Op.LR_W: case Op.LR_D: {
-        const size = op === Op.LR_W ? 4 : 8;
+        const size = OP_SIZE[op]!;
         const va = ea(this, xi, rs1, 0, ACC_LOAD);
         const o = this.atomicOff(va, size, ACC_LOAD);
         if (size === 4) setI32(xi, rd, this.bus.dv.getInt32(o, true));
@@ -411,7 +410,7 @@ export class Hart extends HartMmu {
         return;
       }
       case Op.SC_W: case Op.SC_D: {
-        const size = op === Op.SC_W ? 4 : 8;
+        const size = OP_SIZE[op]!;
         const va = ea(this, xi, rs1, 0, ACC_STORE);
         const o = this.atomicOff(va, size, ACC_STORE);
         if (this.resvAddr === this.offToPa(o)) {
@@ -494,11 +493,10 @@ export class Hart extends HartMmu {
   private execHlv(op: number, raw: number, rd: number, rs1: number, rs2: number): void {
     if (this.virt) this.virtualInsn(raw);
     if (this.priv === C.PRV_U && (this.hstatus & C.HSTATUS_HU) === 0) this.illegal(raw);
-    const store = op >= Op.HSV_B;
+    const flags = OP_FLAGS[op]!, size = OP_SIZE[op]!;
+    const store = (flags & F_STORE) !== 0;
     const va = ea(this, this.xi, rs1, 0, store ? ACC_STORE : ACC_LOAD);
-    const size = op === Op.HLV_B || op === Op.HLV_BU || op === Op.HSV_B ? 1
-      : op === Op.HLV_H || op === Op.HLV_HU || op === Op.HLVX_HU || op === Op.HSV_H ? 2 : op === Op.HLV_D || op === Op.HSV_D ? 8 : 4;
-    this.hlv = op === Op.HLVX_HU || op === Op.HLVX_WU ? 2 : 1;
+    this.hlv = (flags & F_HLVX) !== 0 ? 2 : 1;
     try {
       const kind = store ? TRIG_STORE : TRIG_LOAD;
       if ((this.trigArmed & kind) !== 0) this.trigAccess(va, size, kind, store ? ACC_STORE : ACC_LOAD);
@@ -507,8 +505,7 @@ export class Hart extends HartMmu {
         return;
       }
       const v = this.hypLoad(va, size);
-      const signed = op === Op.HLV_B || op === Op.HLV_H || op === Op.HLV_W;
-      this.x[rd] = signed ? BigInt.asIntN(size * 8, v) : BigInt.asIntN(64, v);
+      this.x[rd] = (flags & F_SIGNED) !== 0 ? BigInt.asIntN(size * 8, v) : BigInt.asIntN(64, v);
     } finally {
       this.hlv = 0;
     }
@@ -564,7 +561,7 @@ export class Hart extends HartMmu {
 
   private execAmo(op: number, rd: number, rs1: number, rs2: number): void {
     const xi = this.xi, x = this.x, dv = this.bus.dv;
-    const isW = op <= Op.AMOMAXU_W;
+    const isW = OP_SIZE[op] === 4;
     const va = ea(this, xi, rs1, 0, ACC_STORE);
     this.amoAccess = true;
     let o: number;
@@ -573,21 +570,21 @@ export class Hart extends HartMmu {
     } finally {
       this.amoAccess = false;
     }
-    const k = isW ? op - Op.AMOSWAP_W : op - Op.AMOSWAP_D;
+    const k = OP_ARG[op]!;
     if (isW) {
       const old = dv.getInt32(o, true);
       const b = xi[rs2 * 2]!;
       let n: number;
       switch (k) {
-        case 0: n = b; break;
-        case 1: n = (old + b) | 0; break;
-        case 2: n = old ^ b; break;
-        case 3: n = old & b; break;
-        case 4: n = old | b; break;
-        case 5: n = old < b ? old : b; break;
-        case 6: n = old > b ? old : b; break;
-        case 7: n = (old >>> 0) < (b >>> 0) ? old : b; break;
-        default: n = (old >>> 0) > (b >>> 0) ? old : b; break;
+        case Amo.SWAP: n = b; break;
+        case Amo.ADD: n = (old + b) | 0; break;
+        case Amo.XOR: n = old ^ b; break;
+        case Amo.AND: n = old & b; break;
+        case Amo.OR: n = old | b; break;
+        case Amo.MIN: n = old < b ? old : b; break;
+        case Amo.MAX: n = old > b ? old : b; break;
+        case Amo.MINU: n = (old >>> 0) < (b >>> 0) ? old : b; break;
+        default: n = (old >>> 0) > (b >>> 0) ? old : b; break; // Amo.MAXU
       }
       dv.setInt32(o, n, true);
       setI32(xi, rd, old);
@@ -596,15 +593,15 @@ export class Hart extends HartMmu {
       const b = x[rs2]!;
       let n: bigint;
       switch (k) {
-        case 0: n = b; break;
-        case 1: n = old + b; break;
-        case 2: n = old ^ b; break;
-        case 3: n = old & b; break;
-        case 4: n = old | b; break;
-        case 5: n = old < b ? old : b; break;
-        case 6: n = old > b ? old : b; break;
-        case 7: n = BigInt.asUintN(64, old) < BigInt.asUintN(64, b) ? old : b; break;
-        default: n = BigInt.asUintN(64, old) > BigInt.asUintN(64, b) ? old : b; break;
+        case Amo.SWAP: n = b; break;
+        case Amo.ADD: n = old + b; break;
+        case Amo.XOR: n = old ^ b; break;
+        case Amo.AND: n = old & b; break;
+        case Amo.OR: n = old | b; break;
+        case Amo.MIN: n = old < b ? old : b; break;
+        case Amo.MAX: n = old > b ? old : b; break;
+        case Amo.MINU: n = BigInt.asUintN(64, old) < BigInt.asUintN(64, b) ? old : b; break;
+        default: n = BigInt.asUintN(64, old) > BigInt.asUintN(64, b) ? old : b; break; // Amo.MAXU
       }
       dv.setBigInt64(o, BigInt.asIntN(64, n), true);
       x[rd] = old;

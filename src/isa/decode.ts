@@ -15,16 +15,21 @@ import { Op } from './op.gen.js';
 
 /**
  * Per-op data from the instruction table (insns.ts), indexed by Op (= the entry's index):
- * the dispatch class (Cls) and flags (F_XRD, F_CTRL, F_RM). Dispatch reads these, never the
- * numeric order of Op.
+ * the dispatch class (Cls), flags (F_XRD, F_CTRL, F_RM, F_STORE, F_SIGNED, F_UIMM, F_HLVX),
+ * the access size of LR/SC/AMO/HLV/HSV and the CSR or AMO operation (CsrOp, Amo). Dispatch
+ * reads these, never the numeric order of Op (test/isa-table.test.ts).
  */
 export const OP_CLASS = new Uint8Array(INSNS.length);
 export const OP_FLAGS = new Uint8Array(INSNS.length);
+export const OP_SIZE = new Uint8Array(INSNS.length);
+export const OP_ARG = new Uint8Array(INSNS.length);
 /** Encoding-table name -> Op, for the instructions this interpreter implements. */
 export const OP_BY_NAME: Readonly<Record<string, Op>> = {};
 INSNS.forEach((e, op) => {
   OP_CLASS[op] = e.cls;
   OP_FLAGS[op] = e.flags;
+  OP_SIZE[op] = e.size ?? 0;
+  OP_ARG[op] = e.arg ?? 0;
   if (op !== Op.ILLEGAL) (OP_BY_NAME as Record<string, Op>)[e.name] = op;
 });
 if (INSNS.length !== Op.COUNT) throw new Error('internal: op.gen.ts is stale (npm run build regenerates it)');

@@ -54,6 +54,15 @@ export const enum Cls {
 export const F_XRD = 1; // rd names an integer register (x0 writes go to the sink register)
 export const F_CTRL = 2; // control transfer: a translated block may start at the next pc
 export const F_RM = 4; // carries an FP rounding-mode field (reserved values are illegal)
+export const F_STORE = 8; // SC, AMO, HSV: the access is a store (store/AMO faults)
+export const F_SIGNED = 16; // HLV.B/H/W: the loaded value is sign-extended
+export const F_UIMM = 32; // CSRRWI/SI/CI: the source is the 5-bit immediate in the rs1 field
+export const F_HLVX = 64; // HLVX: the access needs execute permission instead of read (§8.3.1)
+
+/** What a CSR instruction does with the old value and the source (OP_ARG of csrr*). */
+export const enum CsrOp { RW = 0, RS = 1, RC = 2 }
+/** The operation of an AMO (OP_ARG of amo*.w/d; A extension §8.4). */
+export const enum Amo { SWAP = 0, ADD = 1, XOR = 2, AND = 3, OR = 4, MIN = 5, MAX = 6, MINU = 7, MAXU = 8 }
 
 export type Sem =
   | { readonly x: string; readonly pre?: string } | { readonly w: string; readonly pre?: string }
@@ -79,6 +88,10 @@ export interface Insn {
   readonly sem?: Sem;
   /** The body is expanded into the interpreter loop itself (the frequent operations). */
   readonly hot?: boolean;
+  /** LR/SC, AMO, HLV/HSV: the access size in bytes (OP_SIZE). */
+  readonly size?: 1 | 2 | 4 | 8;
+  /** CSR instructions: CsrOp; AMOs: Amo (OP_ARG). */
+  readonly arg?: number;
 }
 
 const table: Insn[] = [];
@@ -87,9 +100,13 @@ function def(name: string, ext: string, cls: Cls, flags: number, sem?: Sem, hot?
   enc?: Insn['enc']): void {
   table.push({ op: opName(name), name, ext, cls, flags, ...(sem ? { sem } : {}), ...(hot ? { hot } : {}), ...(enc ? { enc } : {}) });
 }
-/** Hand-written operations (no body here): loads, stores, branches, system, FP. */
+/** Hand-written operations (no body here): system, CSR, atomics, hypervisor loads/stores. */
 const hand = (names: string, ext: string, cls: Cls, flags: number): void => {
   for (const n of names.split(' ')) def(n, ext, cls, flags);
+};
+/** A hand-written operation with its dispatch data (access size, CSR or AMO operation). */
+const handX = (name: string, ext: string, cls: Cls, flags: number, data: Pick<Insn, 'size' | 'arg'>): void => {
+  table.push({ op: opName(name), name, ext, cls, flags, ...data });
 };
 /** Integer operations with a body, on the interpreter's hot path. */
 const hot = (name: string, ext: string, sem: Sem): void => def(name, ext, Cls.HOT, F_XRD, sem, true);
@@ -192,16 +209,23 @@ alu('remuw', 'm', { s: 'const a = LO(rs1) >>> 0, c = LO(rs2) >>> 0; const v = c 
 // ------------------------------------------------------ system, A, H ----
 def('fence', 'i', Cls.HOT, 0, { s: '' }, true);
 hand('fence.i ecall ebreak mret sret wfi sfence.vma', 'i', Cls.SYSTEM, 0);
-hand('csrrw csrrs csrrc csrrwi csrrsi csrrci', 'zicsr', Cls.SYSTEM, F_XRD);
-for (const s of ['w', 'd']) {
-  hand(`lr.${s} sc.${s}`, 'a', Cls.SYSTEM, F_XRD);
-  // execAmo numbers the nine AMOs from amoswap in this order.
-  hand(['amoswap', 'amoadd', 'amoxor', 'amoand', 'amoor', 'amomin', 'amomax', 'amominu', 'amomaxu']
-    .map((n) => `${n}.${s}`).join(' '), 'a', Cls.AMO, F_XRD);
+// csrrw/s/c and their immediate forms (Zicsr §9.1).
+for (const [n, k] of [['csrrw', CsrOp.RW], ['csrrs', CsrOp.RS], ['csrrc', CsrOp.RC]] as const) handX(n, 'zicsr', Cls.SYSTEM, F_XRD, { arg: k });
+for (const [n, k] of [['csrrwi', CsrOp.RW], ['csrrsi', CsrOp.RS], ['csrrci', CsrOp.RC]] as const) handX(n, 'zicsr', Cls.SYSTEM, F_XRD | F_UIMM, { arg: k });
+const AMOS = { amoswap: Amo.SWAP, amoadd: Amo.ADD, amoxor: Amo.XOR, amoand: Amo.AND, amoor: Amo.OR,
+  amomin: Amo.MIN, amomax: Amo.MAX, amominu: Amo.MINU, amomaxu: Amo.MAXU };
+for (const [s, size] of [['w', 4], ['d', 8]] as const) {
+  handX(`lr.${s}`, 'a', Cls.SYSTEM, F_XRD, { size });
+  handX(`sc.${s}`, 'a', Cls.SYSTEM, F_XRD | F_STORE, { size });
+  for (const [n, k] of Object.entries(AMOS)) handX(`${n}.${s}`, 'a', Cls.AMO, F_XRD | F_STORE, { size, arg: k });
 }
 hand('hfence.vvma hfence.gvma', 'h', Cls.SYSTEM, 0);
-hand('hlv.b hlv.bu hlv.h hlv.hu hlvx.hu hlv.w hlv.wu hlvx.wu hlv.d', 'h', Cls.SYSTEM, F_XRD);
-hand('hsv.b hsv.h hsv.w hsv.d', 'h', Cls.SYSTEM, 0);
+// Hypervisor virtual-machine loads and stores (§8.3.1).
+for (const [n, size, f] of [['hlv.b', 1, F_SIGNED], ['hlv.bu', 1, 0], ['hlv.h', 2, F_SIGNED], ['hlv.hu', 2, 0],
+  ['hlvx.hu', 2, F_HLVX], ['hlv.w', 4, F_SIGNED], ['hlv.wu', 4, 0], ['hlvx.wu', 4, F_HLVX], ['hlv.d', 8, 0]] as const) {
+  handX(n, 'h', Cls.SYSTEM, F_XRD | f, { size });
+}
+for (const [n, size] of [['hsv.b', 1], ['hsv.h', 2], ['hsv.w', 4], ['hsv.d', 8]] as const) handX(n, 'h', Cls.SYSTEM, F_STORE, { size });
 
 // ----------------------------------------------------------------- F / D ----
 // Unprivileged spec chapters 11-12. hart/fpu.ts execFp (its generated switch) and the block
