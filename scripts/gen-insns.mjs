@@ -64,7 +64,7 @@ for (const e of INSNS) {
   if (e.hot && /\bB\./.test(text)) problems.push(`${e.name}: a hot body cannot call B helpers (inline it)`);
   if (!e.hot && /\b(N?PC)\b/.test(text)) problems.push(`${e.name}: only hot bodies can read PC and NPC`);
   if (e.hot !== true && e.cls !== Cls.ALU && e.cls !== Cls.FP) problems.push(`${e.name}: a body needs class ALU, FP or hot`);
-  const fpTokens = /\b(SF|FP)\.|\b(F|FLO|FHI|FB|S32)\(|\b(FD|FD_LO|FD_HI|RM)\b/.test(text) || 'fd' in e.sem || 'fs' in e.sem || 'fsb' in e.sem;
+  const fpTokens = /\b(SF|FP)\.|\b(F|FLO|FHI|FB|S32)\(|\b(FD|FD_LO|FD_HI|RM|FL)\b/.test(text) || 'fd' in e.sem || 'fs' in e.sem || 'fsb' in e.sem;
   if (fpTokens && e.cls !== Cls.FP) problems.push(`${e.name}: F/D tokens and kinds only in class FP`);
   if (/\bRM\b/.test(text) && (e.flags & F_RM) === 0) problems.push(`${e.name}: RM in an operation without F_RM`);
   if ('to' in e.sem && /\b(X|LO|HI)\(/.test(e.sem.to)) problems.push(`${e.name}: a jump target reads no register (rd may be one): compute it in pre`);

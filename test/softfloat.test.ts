@@ -15,8 +15,10 @@ import * as sf from '../src/isa/softfloat.js';
 import {
   RM_RNE, RM_RTZ, RM_RDN, RM_RUP, RM_RMM,
   FLAG_NX, FLAG_UF, FLAG_OF, FLAG_DZ, FLAG_NV,
-  fpState,
 } from '../src/isa/softfloat.js';
+
+/** The flag accumulator every operation here reports into (a hart keeps one, Hart.fpx). */
+const st: sf.FpFlags = { flags: 0 };
 
 // ------------------------------------------------------------------------------------------------
 // Encoding helpers
@@ -59,9 +61,9 @@ function snS(h: string): boolean {
 
 /** Run fn with cleared flags; returns [result, flags]. */
 function run<T>(fn: () => T): [T, number] {
-  fpState.flags = 0;
+  st.flags = 0;
   const r = fn();
-  return [r, fpState.flags];
+  return [r, st.flags];
 }
 
 const MODES = [RM_RNE, RM_RTZ, RM_RDN, RM_RUP, RM_RMM] as const;
@@ -101,7 +103,7 @@ const p2 = (k: number): number => {
 const NX = FLAG_NX, UF = FLAG_UF, OF = FLAG_OF, DZ = FLAG_DZ, NV = FLAG_NV;
 
 beforeEach(() => {
-  fpState.flags = 0;
+  st.flags = 0;
 });
 
 // ------------------------------------------------------------------------------------------------
@@ -140,7 +142,7 @@ describe('constants and sNaN predicates', () => {
 // ------------------------------------------------------------------------------------------------
 
 describe('f64 add/sub', () => {
-  const add = (a: number, b: number) => (rm: number) => sf.f64Add(a, b, rm, false);
+  const add = (a: number, b: number) => (rm: number) => sf.f64Add(st, a, b, rm, false);
 
   it('rounds a tie (1 + 2^-53) per mode', () => {
     allModes64(add(1, p2(-53)), ['3ff0000000000000', '3ff0000000000000', '3ff0000000000000', '3ff0000000000001', '3ff0000000000001'], NX);
@@ -157,7 +159,7 @@ describe('f64 add/sub', () => {
   it('rounds just below a power of two (finer spacing below the binade boundary)', () => {
     // 1 - 2^-54 is the midpoint of 1 - 2^-53 and 1
     allModes64(add(1, -p2(-54)), ['3ff0000000000000', '3fefffffffffffff', '3fefffffffffffff', '3ff0000000000000', '3ff0000000000000'], NX);
-    allModes64((rm) => sf.f64Sub(1, p2(-80), rm, false), ['3ff0000000000000', '3fefffffffffffff', '3fefffffffffffff', '3ff0000000000000', '3ff0000000000000'], NX);
+    allModes64((rm) => sf.f64Sub(st, 1, p2(-80), rm, false), ['3ff0000000000000', '3fefffffffffffff', '3fefffffffffffff', '3ff0000000000000', '3ff0000000000000'], NX);
   });
 
   it('is exact without flags when representable', () => {
@@ -169,12 +171,12 @@ describe('f64 add/sub', () => {
 
   it('gives +0 for exact cancellation except -0 in RDN', () => {
     allModes64(add(5, -5), ['0', '0', '8000000000000000', '0', '0'], 0);
-    allModes64((rm) => sf.f64Sub(3, 3, rm, false), ['0', '0', '8000000000000000', '0', '0'], 0);
+    allModes64((rm) => sf.f64Sub(st, 3, 3, rm, false), ['0', '0', '8000000000000000', '0', '0'], 0);
     allModes64(add(0, -0), ['0', '0', '8000000000000000', '0', '0'], 0);
     allModes64(add(-0, -0), Array(5).fill('8000000000000000'), 0);
     allModes64(add(0, 0), Array(5).fill('0'), 0);
-    allModes64((rm) => sf.f64Sub(0, 0, rm, false), ['0', '0', '8000000000000000', '0', '0'], 0);
-    allModes64((rm) => sf.f64Sub(-0, 0, rm, false), Array(5).fill('8000000000000000'), 0);
+    allModes64((rm) => sf.f64Sub(st, 0, 0, rm, false), ['0', '0', '8000000000000000', '0', '0'], 0);
+    allModes64((rm) => sf.f64Sub(st, -0, 0, rm, false), Array(5).fill('8000000000000000'), 0);
   });
 
   it('overflows per mode', () => {
@@ -187,17 +189,17 @@ describe('f64 add/sub', () => {
 
   it('handles infinities and NaNs', () => {
     allModes64(add(Infinity, -Infinity), Array(5).fill(NAN), NV);
-    allModes64((rm) => sf.f64Sub(-Infinity, -Infinity, rm, false), Array(5).fill(NAN), NV);
+    allModes64((rm) => sf.f64Sub(st, -Infinity, -Infinity, rm, false), Array(5).fill(NAN), NV);
     allModes64(add(Infinity, 1), Array(5).fill('7ff0000000000000'), 0);
     allModes64(add(-Infinity, MAX64), Array(5).fill('fff0000000000000'), 0);
     allModes64(add(QNAN, 1), Array(5).fill(NAN), 0);
-    allModes64((rm) => sf.f64Add(QNAN, 1, rm, true), Array(5).fill(NAN), NV);
-    allModes64((rm) => sf.f64Add(QNAN, Infinity, rm, true), Array(5).fill(NAN), NV);
+    allModes64((rm) => sf.f64Add(st, QNAN, 1, rm, true), Array(5).fill(NAN), NV);
+    allModes64((rm) => sf.f64Add(st, QNAN, Infinity, rm, true), Array(5).fill(NAN), NV);
   });
 });
 
 describe('f64 mul', () => {
-  const mul = (a: number, b: number) => (rm: number) => sf.f64Mul(a, b, rm, false);
+  const mul = (a: number, b: number) => (rm: number) => sf.f64Mul(st, a, b, rm, false);
 
   it('rounds per mode', () => {
     const a = D('3ff0000000000001'); // (1 + 2^-52)^2 = 1 + 2^-51 + 2^-104
@@ -240,12 +242,12 @@ describe('f64 mul', () => {
     allModes64(mul(-0, 5), Array(5).fill('8000000000000000'), 0);
     allModes64(mul(Infinity, -2), Array(5).fill('fff0000000000000'), 0);
     allModes64(mul(QNAN, 0), Array(5).fill(NAN), 0);
-    allModes64((rm) => sf.f64Mul(QNAN, 1, rm, true), Array(5).fill(NAN), NV);
+    allModes64((rm) => sf.f64Mul(st, QNAN, 1, rm, true), Array(5).fill(NAN), NV);
   });
 });
 
 describe('f64 div', () => {
-  const div = (a: number, b: number) => (rm: number) => sf.f64Div(a, b, rm, false);
+  const div = (a: number, b: number) => (rm: number) => sf.f64Div(st, a, b, rm, false);
 
   it('rounds per mode', () => {
     allModes64(div(1, 3), ['3fd5555555555555', '3fd5555555555555', '3fd5555555555555', '3fd5555555555556', '3fd5555555555555'], NX);
@@ -275,7 +277,7 @@ describe('f64 div', () => {
 });
 
 describe('f64 sqrt', () => {
-  const sq = (a: number) => (rm: number) => sf.f64Sqrt(a, rm, false);
+  const sq = (a: number) => (rm: number) => sf.f64Sqrt(st, a, rm, false);
 
   it('rounds per mode', () => {
     allModes64(sq(2), ['3ff6a09e667f3bcd', '3ff6a09e667f3bcc', '3ff6a09e667f3bcc', '3ff6a09e667f3bcd', '3ff6a09e667f3bcd'], NX);
@@ -293,12 +295,12 @@ describe('f64 sqrt', () => {
     allModes64(sq(-p2(-1074)), Array(5).fill(NAN), NV);
     allModes64(sq(-Infinity), Array(5).fill(NAN), NV);
     allModes64(sq(QNAN), Array(5).fill(NAN), 0);
-    allModes64((rm) => sf.f64Sqrt(QNAN, rm, true), Array(5).fill(NAN), NV);
+    allModes64((rm) => sf.f64Sqrt(st, QNAN, rm, true), Array(5).fill(NAN), NV);
   });
 });
 
 describe('f64 fma', () => {
-  const fma = (a: number, b: number, c: number) => (rm: number) => sf.f64Fma(a, b, c, rm, false);
+  const fma = (a: number, b: number, c: number) => (rm: number) => sf.f64Fma(st, a, b, c, rm, false);
 
   it('rounds once', () => {
     // (1 + 2^-52)(1 - 2^-52) - 1 = -2^-104 exactly (separate mul + add would give 0)
@@ -338,7 +340,7 @@ describe('f64 fma', () => {
     allModes64(fma(MAX64, MAX64, -Infinity), Array(5).fill('fff0000000000000'), 0);
     allModes64(fma(QNAN, 1, 1), Array(5).fill(NAN), 0);
     allModes64(fma(1, 1, QNAN), Array(5).fill(NAN), 0);
-    allModes64((rm) => sf.f64Fma(1, 1, QNAN, rm, true), Array(5).fill(NAN), NV);
+    allModes64((rm) => sf.f64Fma(st, 1, 1, QNAN, rm, true), Array(5).fill(NAN), NV);
   });
 });
 
@@ -348,62 +350,62 @@ describe('f64 fma', () => {
 
 describe('f32 arithmetic', () => {
   it('add/sub round per mode', () => {
-    allModes32((rm) => sf.f32Add(1, p2(-24), rm, false), ['3f800000', '3f800000', '3f800000', '3f800001', '3f800001'], NX);
-    allModes32((rm) => sf.f32Add(1, p2(-60), rm, false), ['3f800000', '3f800000', '3f800000', '3f800001', '3f800000'], NX);
-    allModes32((rm) => sf.f32Sub(1, p2(-60), rm, false), ['3f800000', '3f7fffff', '3f7fffff', '3f800000', '3f800000'], NX);
-    allModes32((rm) => sf.f32Sub(-1, p2(-60), rm, false), ['bf800000', 'bf800000', 'bf800001', 'bf800000', 'bf800000'], NX);
-    allModes32((rm) => sf.f32Sub(0.5, 0.5, rm, false), ['0', '0', '80000000', '0', '0'], 0);
-    allModes32((rm) => sf.f32Add(S(1), S(1), rm, false), Array(5).fill('00000002'), 0);
-    allModes32((rm) => sf.f32Add(Infinity, -Infinity, rm, false), Array(5).fill(NAN), NV);
-    allModes32((rm) => sf.f32Add(QNAN, 1, rm, true), Array(5).fill(NAN), NV);
+    allModes32((rm) => sf.f32Add(st, 1, p2(-24), rm, false), ['3f800000', '3f800000', '3f800000', '3f800001', '3f800001'], NX);
+    allModes32((rm) => sf.f32Add(st, 1, p2(-60), rm, false), ['3f800000', '3f800000', '3f800000', '3f800001', '3f800000'], NX);
+    allModes32((rm) => sf.f32Sub(st, 1, p2(-60), rm, false), ['3f800000', '3f7fffff', '3f7fffff', '3f800000', '3f800000'], NX);
+    allModes32((rm) => sf.f32Sub(st, -1, p2(-60), rm, false), ['bf800000', 'bf800000', 'bf800001', 'bf800000', 'bf800000'], NX);
+    allModes32((rm) => sf.f32Sub(st, 0.5, 0.5, rm, false), ['0', '0', '80000000', '0', '0'], 0);
+    allModes32((rm) => sf.f32Add(st, S(1), S(1), rm, false), Array(5).fill('00000002'), 0);
+    allModes32((rm) => sf.f32Add(st, Infinity, -Infinity, rm, false), Array(5).fill(NAN), NV);
+    allModes32((rm) => sf.f32Add(st, QNAN, 1, rm, true), Array(5).fill(NAN), NV);
   });
 
   it('mul rounds, overflows and underflows', () => {
-    allModes32((rm) => sf.f32Mul(S('3f800001'), S('3f800001'), rm, false), ['3f800002', '3f800002', '3f800002', '3f800003', '3f800002'], NX);
-    allModes32((rm) => sf.f32Mul(p2(100), p2(100), rm, false), ['7f800000', '7f7fffff', '7f7fffff', '7f800000', '7f800000'], OF | NX);
-    allModes32((rm) => sf.f32Mul(-p2(100), p2(100), rm, false), ['ff800000', 'ff7fffff', 'ff800000', 'ff7fffff', 'ff800000'], OF | NX);
-    allModes32((rm) => sf.f32Mul(p2(-100), p2(-50), rm, false), ['0', '0', '0', '00000001', '00000001'], UF | NX);
-    allModes32((rm) => sf.f32Mul(p2(-100), p2(-49), rm, false), Array(5).fill('00000001'), 0);
+    allModes32((rm) => sf.f32Mul(st, S('3f800001'), S('3f800001'), rm, false), ['3f800002', '3f800002', '3f800002', '3f800003', '3f800002'], NX);
+    allModes32((rm) => sf.f32Mul(st, p2(100), p2(100), rm, false), ['7f800000', '7f7fffff', '7f7fffff', '7f800000', '7f800000'], OF | NX);
+    allModes32((rm) => sf.f32Mul(st, -p2(100), p2(100), rm, false), ['ff800000', 'ff7fffff', 'ff800000', 'ff7fffff', 'ff800000'], OF | NX);
+    allModes32((rm) => sf.f32Mul(st, p2(-100), p2(-50), rm, false), ['0', '0', '0', '00000001', '00000001'], UF | NX);
+    allModes32((rm) => sf.f32Mul(st, p2(-100), p2(-49), rm, false), Array(5).fill('00000001'), 0);
     // (1 - 2^-24) * 2^-126: exact with 24 bits but below 2^-126: tiny in every mode
-    allModes32((rm) => sf.f32Mul(S('3f7fffff'), S('00800000'), rm, false), ['00800000', '007fffff', '007fffff', '00800000', '00800000'], UF | NX);
-    allModes32((rm) => sf.f32Mul(0, Infinity, rm, false), Array(5).fill(NAN), NV);
-    allModes32((rm) => sf.f32Mul(-0, 3, rm, false), Array(5).fill('80000000'), 0);
+    allModes32((rm) => sf.f32Mul(st, S('3f7fffff'), S('00800000'), rm, false), ['00800000', '007fffff', '007fffff', '00800000', '00800000'], UF | NX);
+    allModes32((rm) => sf.f32Mul(st, 0, Infinity, rm, false), Array(5).fill(NAN), NV);
+    allModes32((rm) => sf.f32Mul(st, -0, 3, rm, false), Array(5).fill('80000000'), 0);
   });
 
   it('add overflows per mode at MAX + half an ulp', () => {
-    allModes32((rm) => sf.f32Add(MAX32, p2(103), rm, false), ['7f800000', '7f7fffff', '7f7fffff', '7f800000', '7f800000'], [OF | NX, NX, NX, OF | NX, OF | NX]);
-    allModes32((rm) => sf.f32Add(MAX32, p2(102), rm, false), ['7f7fffff', '7f7fffff', '7f7fffff', '7f800000', '7f7fffff'], [NX, NX, NX, OF | NX, NX]);
+    allModes32((rm) => sf.f32Add(st, MAX32, p2(103), rm, false), ['7f800000', '7f7fffff', '7f7fffff', '7f800000', '7f800000'], [OF | NX, NX, NX, OF | NX, OF | NX]);
+    allModes32((rm) => sf.f32Add(st, MAX32, p2(102), rm, false), ['7f7fffff', '7f7fffff', '7f7fffff', '7f800000', '7f7fffff'], [NX, NX, NX, OF | NX, NX]);
   });
 
   it('div and sqrt', () => {
-    allModes32((rm) => sf.f32Div(1, 3, rm, false), ['3eaaaaab', '3eaaaaaa', '3eaaaaaa', '3eaaaaab', '3eaaaaab'], NX);
-    allModes32((rm) => sf.f32Div(-1, 3, rm, false), ['beaaaaab', 'beaaaaaa', 'beaaaaab', 'beaaaaaa', 'beaaaaab'], NX);
-    allModes32((rm) => sf.f32Div(1, 0, rm, false), Array(5).fill('7f800000'), DZ);
-    allModes32((rm) => sf.f32Div(0, 0, rm, false), Array(5).fill(NAN), NV);
-    allModes32((rm) => sf.f32Div(S(1), 2, rm, false), ['0', '0', '0', '00000001', '00000001'], UF | NX);
-    allModes32((rm) => sf.f32Sqrt(2, rm, false), ['3fb504f3', '3fb504f3', '3fb504f3', '3fb504f4', '3fb504f3'], NX);
-    allModes32((rm) => sf.f32Sqrt(S(2), rm, false), Array(5).fill(hs(p2(-74))), 0); // sqrt(2^-148)
-    allModes32((rm) => sf.f32Sqrt(S(1), rm, false), ['1a3504f3', '1a3504f3', '1a3504f3', '1a3504f4', '1a3504f3'], NX); // sqrt(2^-149) = sqrt(2) * 2^-75
-    allModes32((rm) => sf.f32Sqrt(-0, rm, false), Array(5).fill('80000000'), 0);
-    allModes32((rm) => sf.f32Sqrt(-2, rm, false), Array(5).fill(NAN), NV);
+    allModes32((rm) => sf.f32Div(st, 1, 3, rm, false), ['3eaaaaab', '3eaaaaaa', '3eaaaaaa', '3eaaaaab', '3eaaaaab'], NX);
+    allModes32((rm) => sf.f32Div(st, -1, 3, rm, false), ['beaaaaab', 'beaaaaaa', 'beaaaaab', 'beaaaaaa', 'beaaaaab'], NX);
+    allModes32((rm) => sf.f32Div(st, 1, 0, rm, false), Array(5).fill('7f800000'), DZ);
+    allModes32((rm) => sf.f32Div(st, 0, 0, rm, false), Array(5).fill(NAN), NV);
+    allModes32((rm) => sf.f32Div(st, S(1), 2, rm, false), ['0', '0', '0', '00000001', '00000001'], UF | NX);
+    allModes32((rm) => sf.f32Sqrt(st, 2, rm, false), ['3fb504f3', '3fb504f3', '3fb504f3', '3fb504f4', '3fb504f3'], NX);
+    allModes32((rm) => sf.f32Sqrt(st, S(2), rm, false), Array(5).fill(hs(p2(-74))), 0); // sqrt(2^-148)
+    allModes32((rm) => sf.f32Sqrt(st, S(1), rm, false), ['1a3504f3', '1a3504f3', '1a3504f3', '1a3504f4', '1a3504f3'], NX); // sqrt(2^-149) = sqrt(2) * 2^-75
+    allModes32((rm) => sf.f32Sqrt(st, -0, rm, false), Array(5).fill('80000000'), 0);
+    allModes32((rm) => sf.f32Sqrt(st, -2, rm, false), Array(5).fill(NAN), NV);
   });
 
   it('fma rounds once (no double rounding through binary64)', () => {
     // (1 - 2^-18)(2^-24 (1 + 2^-18)) + (1 + 2^-23) = 1 + 3*2^-24 - 2^-60: just below a binary32
     // midpoint whose binary64 rounding is the midpoint itself.
-    allModes32((rm) => sf.f32Fma(S('3f7fffc0'), S('33800020'), S('3f800001'), rm, false), ['3f800001', '3f800001', '3f800001', '3f800002', '3f800001'], NX);
-    allModes32((rm) => sf.f32Fma(2, 3, -6, rm, false), ['0', '0', '80000000', '0', '0'], 0);
-    allModes32((rm) => sf.f32Fma(-0, 1, -0, rm, false), Array(5).fill('80000000'), 0);
-    allModes32((rm) => sf.f32Fma(0, Infinity, QNAN, rm, false), Array(5).fill(NAN), NV);
-    allModes32((rm) => sf.f32Fma(Infinity, 1, -Infinity, rm, false), Array(5).fill(NAN), NV);
-    allModes32((rm) => sf.f32Fma(QNAN, 1, 1, rm, false), Array(5).fill(NAN), 0);
-    allModes32((rm) => sf.f32Fma(MAX32, 2, -MAX32, rm, false), Array(5).fill('7f7fffff'), 0);
-    allModes32((rm) => sf.f32Fma(MAX32, 2, 0, rm, false), ['7f800000', '7f7fffff', '7f7fffff', '7f800000', '7f800000'], OF | NX);
+    allModes32((rm) => sf.f32Fma(st, S('3f7fffc0'), S('33800020'), S('3f800001'), rm, false), ['3f800001', '3f800001', '3f800001', '3f800002', '3f800001'], NX);
+    allModes32((rm) => sf.f32Fma(st, 2, 3, -6, rm, false), ['0', '0', '80000000', '0', '0'], 0);
+    allModes32((rm) => sf.f32Fma(st, -0, 1, -0, rm, false), Array(5).fill('80000000'), 0);
+    allModes32((rm) => sf.f32Fma(st, 0, Infinity, QNAN, rm, false), Array(5).fill(NAN), NV);
+    allModes32((rm) => sf.f32Fma(st, Infinity, 1, -Infinity, rm, false), Array(5).fill(NAN), NV);
+    allModes32((rm) => sf.f32Fma(st, QNAN, 1, 1, rm, false), Array(5).fill(NAN), 0);
+    allModes32((rm) => sf.f32Fma(st, MAX32, 2, -MAX32, rm, false), Array(5).fill('7f7fffff'), 0);
+    allModes32((rm) => sf.f32Fma(st, MAX32, 2, 0, rm, false), ['7f800000', '7f7fffff', '7f7fffff', '7f800000', '7f800000'], OF | NX);
   });
 
   it('results are exact binary32 values', () => {
     for (const rm of MODES) {
-      const r = sf.f32Div(7, 9, rm, false);
+      const r = sf.f32Div(st, 7, 9, rm, false);
       expect(Math.fround(r)).toBe(r);
     }
   });
@@ -415,34 +417,34 @@ describe('f32 arithmetic', () => {
 
 describe('comparisons', () => {
   it('feq is quiet', () => {
-    expect(run(() => sf.fEq(QNAN, 1, false))).toEqual([false, 0]);
-    expect(run(() => sf.fEq(QNAN, 1, true))).toEqual([false, NV]);
-    expect(run(() => sf.fEq(0, -0, false))).toEqual([true, 0]);
-    expect(run(() => sf.fEq(1, 1, false))).toEqual([true, 0]);
-    expect(run(() => sf.fEq(1, 2, false))).toEqual([false, 0]);
+    expect(run(() => sf.fEq(st, QNAN, 1, false))).toEqual([false, 0]);
+    expect(run(() => sf.fEq(st, QNAN, 1, true))).toEqual([false, NV]);
+    expect(run(() => sf.fEq(st, 0, -0, false))).toEqual([true, 0]);
+    expect(run(() => sf.fEq(st, 1, 1, false))).toEqual([true, 0]);
+    expect(run(() => sf.fEq(st, 1, 2, false))).toEqual([false, 0]);
   });
 
   it('flt and fle signal on any NaN', () => {
-    expect(run(() => sf.fLt(QNAN, 1, false))).toEqual([false, NV]);
-    expect(run(() => sf.fLe(1, QNAN, false))).toEqual([false, NV]);
-    expect(run(() => sf.fLt(-0, 0, false))).toEqual([false, 0]);
-    expect(run(() => sf.fLe(-0, 0, false))).toEqual([true, 0]);
-    expect(run(() => sf.fLt(-Infinity, MAX64, false))).toEqual([true, 0]);
-    expect(run(() => sf.fLe(2, 1, false))).toEqual([false, 0]);
+    expect(run(() => sf.fLt(st, QNAN, 1, false))).toEqual([false, NV]);
+    expect(run(() => sf.fLe(st, 1, QNAN, false))).toEqual([false, NV]);
+    expect(run(() => sf.fLt(st, -0, 0, false))).toEqual([false, 0]);
+    expect(run(() => sf.fLe(st, -0, 0, false))).toEqual([true, 0]);
+    expect(run(() => sf.fLt(st, -Infinity, MAX64, false))).toEqual([true, 0]);
+    expect(run(() => sf.fLe(st, 2, 1, false))).toEqual([false, 0]);
   });
 
   it('fmin/fmax order -0 below +0 and ignore a single NaN', () => {
-    expect(Object.is(sf.fMin(-0, 0, false), -0)).toBe(true);
-    expect(Object.is(sf.fMin(0, -0, false), -0)).toBe(true);
-    expect(Object.is(sf.fMax(-0, 0, false), 0)).toBe(true);
-    expect(Object.is(sf.fMax(0, -0, false), 0)).toBe(true);
-    expect(run(() => sf.fMin(QNAN, 1, false))).toEqual([1, 0]);
-    expect(run(() => sf.fMax(1, QNAN, false))).toEqual([1, 0]);
-    expect(run(() => sf.fMin(QNAN, 1, true))).toEqual([1, NV]); // sNaN: NV even with a number result
-    const [r, fl] = run(() => sf.fMax(QNAN, QNAN, false));
+    expect(Object.is(sf.fMin(st, -0, 0, false), -0)).toBe(true);
+    expect(Object.is(sf.fMin(st, 0, -0, false), -0)).toBe(true);
+    expect(Object.is(sf.fMax(st, -0, 0, false), 0)).toBe(true);
+    expect(Object.is(sf.fMax(st, 0, -0, false), 0)).toBe(true);
+    expect(run(() => sf.fMin(st, QNAN, 1, false))).toEqual([1, 0]);
+    expect(run(() => sf.fMax(st, 1, QNAN, false))).toEqual([1, 0]);
+    expect(run(() => sf.fMin(st, QNAN, 1, true))).toEqual([1, NV]); // sNaN: NV even with a number result
+    const [r, fl] = run(() => sf.fMax(st, QNAN, QNAN, false));
     expect([r !== r, fl]).toEqual([true, 0]);
-    expect(run(() => sf.fMin(-Infinity, 3, false))).toEqual([-Infinity, 0]);
-    expect(run(() => sf.fMax(-Infinity, 3, false))).toEqual([3, 0]);
+    expect(run(() => sf.fMin(st, -Infinity, 3, false))).toEqual([-Infinity, 0]);
+    expect(run(() => sf.fMax(st, -Infinity, 3, false))).toEqual([3, 0]);
   });
 
   it('fclass', () => {
@@ -469,7 +471,7 @@ describe('comparisons', () => {
 // ------------------------------------------------------------------------------------------------
 
 describe('float -> integer', () => {
-  const cvt = <T>(fn: (a: number, rm: number) => T, a: number): [T, number][] => MODES.map((rm) => run(() => fn(a, rm)));
+  const cvt = <T>(fn: (st: sf.FpFlags, a: number, rm: number) => T, a: number): [T, number][] => MODES.map((rm) => run(() => fn(st, a, rm)));
   const I32MAX = 0x7fffffff, I32MIN = -0x80000000;
 
   it('fcvt.w rounds and saturates after rounding', () => {
@@ -494,7 +496,7 @@ describe('float -> integer', () => {
     expect(cvt(sf.fToI32, -0)).toEqual(Array(5).fill([0, 0]));
     expect(cvt(sf.fToI32, 7)).toEqual(Array(5).fill([7, 0]));
     // results are +0, never -0
-    expect(Object.is(sf.fToI32(-0.5, RM_RNE), 0)).toBe(true);
+    expect(Object.is(sf.fToI32(st, -0.5, RM_RNE), 0)).toBe(true);
   });
 
   it('fcvt.wu saturates and sign-extends', () => {
@@ -542,43 +544,43 @@ describe('float -> integer', () => {
 
 describe('integer -> float', () => {
   it('int64 -> f64', () => {
-    allModes64((rm) => sf.i64ToF64(2n ** 53n + 1n, rm), ['4340000000000000', '4340000000000000', '4340000000000000', '4340000000000001', '4340000000000001'], NX);
-    allModes64((rm) => sf.i64ToF64(-(2n ** 53n + 1n), rm), ['c340000000000000', 'c340000000000000', 'c340000000000001', 'c340000000000000', 'c340000000000001'], NX);
-    allModes64((rm) => sf.i64ToF64(2n ** 53n + 3n, rm), ['4340000000000002', '4340000000000001', '4340000000000001', '4340000000000002', '4340000000000002'], NX);
-    allModes64((rm) => sf.i64ToF64(0x7fffffffffffffffn, rm), ['43e0000000000000', '43dfffffffffffff', '43dfffffffffffff', '43e0000000000000', '43e0000000000000'], NX);
-    allModes64((rm) => sf.i64ToF64(-0x8000000000000000n, rm), Array(5).fill('c3e0000000000000'), 0);
-    allModes64((rm) => sf.i64ToF64(0n, rm), Array(5).fill('0'), 0);
-    allModes64((rm) => sf.i64ToF64(-(2n ** 53n) + 1n, rm), Array(5).fill(hd(-p2(53) + 1)), 0);
+    allModes64((rm) => sf.i64ToF64(st, 2n ** 53n + 1n, rm), ['4340000000000000', '4340000000000000', '4340000000000000', '4340000000000001', '4340000000000001'], NX);
+    allModes64((rm) => sf.i64ToF64(st, -(2n ** 53n + 1n), rm), ['c340000000000000', 'c340000000000000', 'c340000000000001', 'c340000000000000', 'c340000000000001'], NX);
+    allModes64((rm) => sf.i64ToF64(st, 2n ** 53n + 3n, rm), ['4340000000000002', '4340000000000001', '4340000000000001', '4340000000000002', '4340000000000002'], NX);
+    allModes64((rm) => sf.i64ToF64(st, 0x7fffffffffffffffn, rm), ['43e0000000000000', '43dfffffffffffff', '43dfffffffffffff', '43e0000000000000', '43e0000000000000'], NX);
+    allModes64((rm) => sf.i64ToF64(st, -0x8000000000000000n, rm), Array(5).fill('c3e0000000000000'), 0);
+    allModes64((rm) => sf.i64ToF64(st, 0n, rm), Array(5).fill('0'), 0);
+    allModes64((rm) => sf.i64ToF64(st, -(2n ** 53n) + 1n, rm), Array(5).fill(hd(-p2(53) + 1)), 0);
   });
 
   it('uint64 -> f64', () => {
-    allModes64((rm) => sf.u64ToF64(0xffffffffffffffffn, rm), ['43f0000000000000', '43efffffffffffff', '43efffffffffffff', '43f0000000000000', '43f0000000000000'], NX);
-    allModes64((rm) => sf.u64ToF64(2n ** 63n, rm), Array(5).fill('43e0000000000000'), 0);
+    allModes64((rm) => sf.u64ToF64(st, 0xffffffffffffffffn, rm), ['43f0000000000000', '43efffffffffffff', '43efffffffffffff', '43f0000000000000', '43f0000000000000'], NX);
+    allModes64((rm) => sf.u64ToF64(st, 2n ** 63n, rm), Array(5).fill('43e0000000000000'), 0);
   });
 
   it('int64/uint64 -> f32', () => {
-    allModes32((rm) => sf.u64ToF32(0xffffffffffffffffn, rm), ['5f800000', '5f7fffff', '5f7fffff', '5f800000', '5f800000'], NX);
-    allModes32((rm) => sf.i64ToF32(2n ** 24n + 1n, rm), ['4b800000', '4b800000', '4b800000', '4b800001', '4b800001'], NX);
-    allModes32((rm) => sf.i64ToF32(-(2n ** 24n + 1n), rm), ['cb800000', 'cb800000', 'cb800001', 'cb800000', 'cb800001'], NX);
+    allModes32((rm) => sf.u64ToF32(st, 0xffffffffffffffffn, rm), ['5f800000', '5f7fffff', '5f7fffff', '5f800000', '5f800000'], NX);
+    allModes32((rm) => sf.i64ToF32(st, 2n ** 24n + 1n, rm), ['4b800000', '4b800000', '4b800000', '4b800001', '4b800001'], NX);
+    allModes32((rm) => sf.i64ToF32(st, -(2n ** 24n + 1n), rm), ['cb800000', 'cb800000', 'cb800001', 'cb800000', 'cb800001'], NX);
     // 2^60 + 2^36 is a tie (binary32 spacing 2^37 there); the +1 decides it
-    allModes32((rm) => sf.i64ToF32(2n ** 60n + 2n ** 36n + 1n, rm), ['5d800001', '5d800000', '5d800000', '5d800001', '5d800001'], NX);
-    allModes32((rm) => sf.i64ToF32(2n ** 60n + 2n ** 36n, rm), ['5d800000', '5d800000', '5d800000', '5d800001', '5d800001'], NX);
-    allModes32((rm) => sf.i64ToF32(-0x8000000000000000n, rm), Array(5).fill('df000000'), 0);
-    allModes32((rm) => sf.u64ToF32(0n, rm), Array(5).fill('0'), 0);
+    allModes32((rm) => sf.i64ToF32(st, 2n ** 60n + 2n ** 36n + 1n, rm), ['5d800001', '5d800000', '5d800000', '5d800001', '5d800001'], NX);
+    allModes32((rm) => sf.i64ToF32(st, 2n ** 60n + 2n ** 36n, rm), ['5d800000', '5d800000', '5d800000', '5d800001', '5d800001'], NX);
+    allModes32((rm) => sf.i64ToF32(st, -0x8000000000000000n, rm), Array(5).fill('df000000'), 0);
+    allModes32((rm) => sf.u64ToF32(st, 0n, rm), Array(5).fill('0'), 0);
   });
 
   it('int32/uint32 -> f32', () => {
-    allModes32((rm) => sf.i32ToF32(16777217, rm), ['4b800000', '4b800000', '4b800000', '4b800001', '4b800001'], NX);
-    allModes32((rm) => sf.i32ToF32(2147483647, rm), ['4f000000', '4effffff', '4effffff', '4f000000', '4f000000'], NX);
-    allModes32((rm) => sf.i32ToF32(-2147483648, rm), Array(5).fill('cf000000'), 0);
-    allModes32((rm) => sf.i32ToF32(-7, rm), Array(5).fill('c0e00000'), 0);
-    allModes32((rm) => sf.u32ToF32(4294967295, rm), ['4f800000', '4f7fffff', '4f7fffff', '4f800000', '4f800000'], NX);
-    allModes32((rm) => sf.u32ToF32(0, rm), Array(5).fill('0'), 0);
+    allModes32((rm) => sf.i32ToF32(st, 16777217, rm), ['4b800000', '4b800000', '4b800000', '4b800001', '4b800001'], NX);
+    allModes32((rm) => sf.i32ToF32(st, 2147483647, rm), ['4f000000', '4effffff', '4effffff', '4f000000', '4f000000'], NX);
+    allModes32((rm) => sf.i32ToF32(st, -2147483648, rm), Array(5).fill('cf000000'), 0);
+    allModes32((rm) => sf.i32ToF32(st, -7, rm), Array(5).fill('c0e00000'), 0);
+    allModes32((rm) => sf.u32ToF32(st, 4294967295, rm), ['4f800000', '4f7fffff', '4f7fffff', '4f800000', '4f800000'], NX);
+    allModes32((rm) => sf.u32ToF32(st, 0, rm), Array(5).fill('0'), 0);
   });
 });
 
 describe('f64 <-> f32', () => {
-  const d2s = (a: number) => (rm: number) => sf.f64ToF32(a, rm, false);
+  const d2s = (a: number) => (rm: number) => sf.f64ToF32(st, a, rm, false);
 
   it('rounds, overflows and underflows', () => {
     allModes32(d2s(1 / 3), ['3eaaaaab', '3eaaaaaa', '3eaaaaaa', '3eaaaaab', '3eaaaaab'], NX);
@@ -602,15 +604,15 @@ describe('f64 <-> f32', () => {
   });
 
   it('handles NaNs and infinities', () => {
-    allModes32((rm) => sf.f64ToF32(QNAN, rm, true), Array(5).fill(NAN), NV);
-    allModes32((rm) => sf.f64ToF32(QNAN, rm, false), Array(5).fill(NAN), 0);
+    allModes32((rm) => sf.f64ToF32(st, QNAN, rm, true), Array(5).fill(NAN), NV);
+    allModes32((rm) => sf.f64ToF32(st, QNAN, rm, false), Array(5).fill(NAN), 0);
     allModes32(d2s(-Infinity), Array(5).fill('ff800000'), 0);
     allModes32(d2s(-0), Array(5).fill('80000000'), 0);
-    expect(run(() => sf.f32ToF64(S('3eaaaaab'), false))).toEqual([S('3eaaaaab'), 0]);
-    const [r, fl] = run(() => sf.f32ToF64(QNAN, true));
+    expect(run(() => sf.f32ToF64(st, S('3eaaaaab'), false))).toEqual([S('3eaaaaab'), 0]);
+    const [r, fl] = run(() => sf.f32ToF64(st, QNAN, true));
     expect([r !== r, fl]).toEqual([true, NV]);
-    expect(run(() => sf.f32ToF64(QNAN, false))[1]).toBe(0);
-    expect(Object.is(sf.f32ToF64(-0, false), -0)).toBe(true);
+    expect(run(() => sf.f32ToF64(st, QNAN, false))[1]).toBe(0);
+    expect(Object.is(sf.f32ToF64(st, -0, false), -0)).toBe(true);
   });
 });
 
@@ -628,36 +630,36 @@ function evalVector(op: string, rm: number, a: string, b: string, c: string): [s
   const i64 = (h: string) => BigInt.asIntN(64, BigInt('0x' + h));
   const u64 = (h: string) => BigInt('0x' + h);
   const r64 = (x: bigint) => BigInt.asUintN(64, x).toString(16).padStart(16, '0');
-  fpState.flags = 0;
+  st.flags = 0;
   let r: string;
   switch (op) {
-    case 'd_add': r = hdN(sf.f64Add(D(a), D(b), rm, snD(a) || snD(b))); break;
-    case 'd_sub': r = hdN(sf.f64Sub(D(a), D(b), rm, snD(a) || snD(b))); break;
-    case 'd_mul': r = hdN(sf.f64Mul(D(a), D(b), rm, snD(a) || snD(b))); break;
-    case 'd_div': r = hdN(sf.f64Div(D(a), D(b), rm, snD(a) || snD(b))); break;
-    case 'd_sqrt': r = hdN(sf.f64Sqrt(D(a), rm, snD(a))); break;
-    case 'd_fma': r = hdN(sf.f64Fma(D(a), D(b), D(c), rm, snD(a) || snD(b) || snD(c))); break;
-    case 's_add': r = hsN(sf.f32Add(S(a), S(b), rm, snS(a) || snS(b))); break;
-    case 's_sub': r = hsN(sf.f32Sub(S(a), S(b), rm, snS(a) || snS(b))); break;
-    case 's_mul': r = hsN(sf.f32Mul(S(a), S(b), rm, snS(a) || snS(b))); break;
-    case 's_div': r = hsN(sf.f32Div(S(a), S(b), rm, snS(a) || snS(b))); break;
-    case 's_sqrt': r = hsN(sf.f32Sqrt(S(a), rm, snS(a))); break;
-    case 's_fma': r = hsN(sf.f32Fma(S(a), S(b), S(c), rm, snS(a) || snS(b) || snS(c))); break;
-    case 'd2s': r = hsN(sf.f64ToF32(D(a), rm, snD(a))); break;
-    case 's2d': r = hdN(sf.f32ToF64(S(a), snS(a))); break;
-    case 'l2d': r = hdN(sf.i64ToF64(i64(a), rm)); break;
-    case 'lu2d': r = hdN(sf.u64ToF64(u64(a), rm)); break;
-    case 'l2s': r = hsN(sf.i64ToF32(i64(a), rm)); break;
-    case 'lu2s': r = hsN(sf.u64ToF32(u64(a), rm)); break;
-    case 'w2s': r = hsN(sf.i32ToF32(parseInt(a, 16) | 0, rm)); break;
-    case 'wu2s': r = hsN(sf.u32ToF32(parseInt(a, 16), rm)); break;
-    case 'd2l': r = r64(sf.fToI64(D(a), rm)); break;
-    case 'd2lu': r = r64(sf.fToU64(D(a), rm)); break;
-    case 'd2w': r = r64(BigInt(sf.fToI32(D(a), rm))); break;
-    case 'd2wu': r = r64(BigInt(sf.fToU32(D(a), rm))); break;
+    case 'd_add': r = hdN(sf.f64Add(st, D(a), D(b), rm, snD(a) || snD(b))); break;
+    case 'd_sub': r = hdN(sf.f64Sub(st, D(a), D(b), rm, snD(a) || snD(b))); break;
+    case 'd_mul': r = hdN(sf.f64Mul(st, D(a), D(b), rm, snD(a) || snD(b))); break;
+    case 'd_div': r = hdN(sf.f64Div(st, D(a), D(b), rm, snD(a) || snD(b))); break;
+    case 'd_sqrt': r = hdN(sf.f64Sqrt(st, D(a), rm, snD(a))); break;
+    case 'd_fma': r = hdN(sf.f64Fma(st, D(a), D(b), D(c), rm, snD(a) || snD(b) || snD(c))); break;
+    case 's_add': r = hsN(sf.f32Add(st, S(a), S(b), rm, snS(a) || snS(b))); break;
+    case 's_sub': r = hsN(sf.f32Sub(st, S(a), S(b), rm, snS(a) || snS(b))); break;
+    case 's_mul': r = hsN(sf.f32Mul(st, S(a), S(b), rm, snS(a) || snS(b))); break;
+    case 's_div': r = hsN(sf.f32Div(st, S(a), S(b), rm, snS(a) || snS(b))); break;
+    case 's_sqrt': r = hsN(sf.f32Sqrt(st, S(a), rm, snS(a))); break;
+    case 's_fma': r = hsN(sf.f32Fma(st, S(a), S(b), S(c), rm, snS(a) || snS(b) || snS(c))); break;
+    case 'd2s': r = hsN(sf.f64ToF32(st, D(a), rm, snD(a))); break;
+    case 's2d': r = hdN(sf.f32ToF64(st, S(a), snS(a))); break;
+    case 'l2d': r = hdN(sf.i64ToF64(st, i64(a), rm)); break;
+    case 'lu2d': r = hdN(sf.u64ToF64(st, u64(a), rm)); break;
+    case 'l2s': r = hsN(sf.i64ToF32(st, i64(a), rm)); break;
+    case 'lu2s': r = hsN(sf.u64ToF32(st, u64(a), rm)); break;
+    case 'w2s': r = hsN(sf.i32ToF32(st, parseInt(a, 16) | 0, rm)); break;
+    case 'wu2s': r = hsN(sf.u32ToF32(st, parseInt(a, 16), rm)); break;
+    case 'd2l': r = r64(sf.fToI64(st, D(a), rm)); break;
+    case 'd2lu': r = r64(sf.fToU64(st, D(a), rm)); break;
+    case 'd2w': r = r64(BigInt(sf.fToI32(st, D(a), rm))); break;
+    case 'd2wu': r = r64(BigInt(sf.fToU32(st, D(a), rm))); break;
     default: throw new Error('unknown op ' + op);
   }
-  return [r, fpState.flags];
+  return [r, st.flags];
 }
 
 function expectedEncoding(op: string, res: string): string {
@@ -839,22 +841,43 @@ describe('seeded random comparison with an exact reference', () => {
         if ([a, b, c].some((x) => x - x !== 0)) continue;
         const ref = reference(op, f, rm, a, b, c);
         if (!ref) continue;
-        fpState.flags = 0;
+        st.flags = 0;
         let r: number;
         if (dbl) {
-          r = op === 'add' ? sf.f64Add(a, b, rm, false) : op === 'mul' ? sf.f64Mul(a, b, rm, false) : op === 'div' ? sf.f64Div(a, b, rm, false)
-            : op === 'sqrt' ? sf.f64Sqrt(a, rm, false) : sf.f64Fma(a, b, c, rm, false);
+          r = op === 'add' ? sf.f64Add(st, a, b, rm, false) : op === 'mul' ? sf.f64Mul(st, a, b, rm, false) : op === 'div' ? sf.f64Div(st, a, b, rm, false)
+            : op === 'sqrt' ? sf.f64Sqrt(st, a, rm, false) : sf.f64Fma(st, a, b, c, rm, false);
         } else {
-          r = op === 'add' ? sf.f32Add(a, b, rm, false) : op === 'mul' ? sf.f32Mul(a, b, rm, false) : op === 'div' ? sf.f32Div(a, b, rm, false)
-            : op === 'sqrt' ? sf.f32Sqrt(a, rm, false) : sf.f32Fma(a, b, c, rm, false);
+          r = op === 'add' ? sf.f32Add(st, a, b, rm, false) : op === 'mul' ? sf.f32Mul(st, a, b, rm, false) : op === 'div' ? sf.f32Div(st, a, b, rm, false)
+            : op === 'sqrt' ? sf.f32Sqrt(st, a, rm, false) : sf.f32Fma(st, a, b, c, rm, false);
         }
         checked++;
-        if (!Object.is(r, ref[0]) || fpState.flags !== ref[1]) {
-          failures.push(`${op} ${MODE_NAMES[rm]} a=${hd(a)} b=${hd(b)} c=${hd(c)}: expected ${hd(ref[0])}/${ref[1]} got ${hd(r)}/${fpState.flags}`);
+        if (!Object.is(r, ref[0]) || st.flags !== ref[1]) {
+          failures.push(`${op} ${MODE_NAMES[rm]} a=${hd(a)} b=${hd(b)} c=${hd(c)}: expected ${hd(ref[0])}/${ref[1]} got ${hd(r)}/${st.flags}`);
         }
       }
       expect(checked).toBeGreaterThan(4000);
       expect(failures.slice(0, 10)).toEqual([]);
     });
   }
+});
+
+describe('no state between calls', () => {
+  it('flags go only to the accumulator passed in', () => {
+    const a: sf.FpFlags = { flags: 0 }, b: sf.FpFlags = { flags: 0 };
+    expect(sf.f64Div(a, 1, 3, RM_RNE, false)).toBe(1 / 3);
+    expect(sf.f64Div(b, 1, 0, RM_RNE, false)).toBe(Infinity);
+    expect([a.flags, b.flags]).toEqual([FLAG_NX, FLAG_DZ]);
+    // An exact operation after an inexact one reports nothing (no inexactness left over).
+    const c: sf.FpFlags = { flags: 0 };
+    sf.fToI32(c, 2.5, RM_RTZ);
+    const d: sf.FpFlags = { flags: 0 };
+    expect(sf.fToI32(d, 2, RM_RTZ)).toBe(2);
+    expect([c.flags, d.flags]).toEqual([FLAG_NX, 0]);
+  });
+
+  it('the module declares no mutable module-level variables and exports no objects', () => {
+    const src = readFileSync(new URL('../src/isa/softfloat.ts', import.meta.url), 'utf8');
+    expect(src.match(/^(export )?(let|var) .*/gm) ?? []).toEqual([]);
+    expect(Object.entries(sf).filter(([, v]) => typeof v === 'object').map(([k]) => k)).toEqual([]);
+  });
 });

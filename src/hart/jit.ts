@@ -185,7 +185,7 @@ export class Jit {
       // The outer function binds the helpers of instruction bodies (softfloat, the F/D register
       // helpers, the bit helpers) once; the block itself takes (h, x, xi, dv, end).
       // eslint-disable-next-line @typescript-eslint/no-implied-eval
-      fn = new Function('SF', 'FP', 'B', `return function block(h, x, xi, dv, end) {\nconst f = h.f, fi = h.fi;\n${src}}`)(SF, FP_HELPERS, BITS) as BlockFn;
+      fn = new Function('SF', 'FP', 'B', `return function block(h, x, xi, dv, end) {\nconst f = h.f, fi = h.fi, fx = h.fpx;\n${src}}`)(SF, FP_HELPERS, BITS) as BlockFn;
     } catch (e) {
       // A translator bug must not stop the guest: the interpreter runs this code instead.
       this.compileErrors.push(`${(e as Error).message} in block at pc 0x${pc.toString(16)}:\n${src}`);
@@ -278,6 +278,6 @@ function emit(op: number, rd: number, rs1: number, rs2: number, imm: number, imm
   }
   const code = expandSem(sem, to);
   // softfloat's flags accumulate into fflags (and make FS dirty), as at the end of execFp.
-  if (fp) return t(`{ ${fpPre} { ${code} } const fl_ = SF.fpState.flags; if (fl_ !== 0) { SF.fpState.flags = 0; h.fflags |= fl_; h.markFsDirty(); } }`);
+  if (fp) return t(`{ ${fpPre} { ${code} } const fl_ = fx.flags; if (fl_ !== 0) { fx.flags = 0; h.fflags |= fl_; h.markFsDirty(); } }`);
   return t(code === '' ? '' : `{ ${code} }`);
 }

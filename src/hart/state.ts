@@ -28,6 +28,7 @@ import { Triggers, type TriggerSnapshot } from './trigger.js';
 import type { HartObserver } from './observer.js';
 import type { Jit } from './jit.js';
 import type { Hart } from './hart.js';
+import type { FpFlags } from '../isa/softfloat.js';
 
 /** A hart's state as plain data (checkpoints). */
 export interface HartSnapshot {
@@ -196,6 +197,12 @@ export class HartCore {
   /** fcsr: frm (bits 7:5) and fflags (bits 4:0). */
   fflags = 0;
   frm = 0;
+  /**
+   * Where softfloat accumulates the flags of the F/D operation being executed; execFp (or the
+   * translated block) moves them into fflags right after it, so it is 0 between instructions
+   * and not part of the snapshot.
+   */
+  readonly fpx: FpFlags = { flags: 0 };
   readonly pmp = new Pmp();
   /** The Sdtrig trigger module (trigger.ts): tselect, tdata1-3, tinfo. */
   readonly trig = new Triggers();

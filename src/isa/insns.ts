@@ -25,6 +25,8 @@
  *   FD  FD_LO  FD_HI      write fd as a binary64 number, its low or high word
  *   FB(r)                 f-register r as a bigint (the bits)
  *   RM                    the rounding mode (rm field, or frm for rm = 7; already validated)
+ *   FL                    the hart's flag accumulator (softfloat's FpFlags; the wrapper moves
+ *                         what an operation raised into fflags)
  *   SF.name(...)          isa/softfloat.ts; FP.name(...): the register helpers of hart/fpu.ts
  * Kinds: { x: expr } writes XD = expr; { w: expr } writes the int32 expr sign-extended;
  * { s: statements } does its own writes (read every source before the first write: rd may be a
@@ -251,8 +253,8 @@ fp('fld', 'd', { load: 8, s: 'FD_LO = dv.getInt32(o, true); FD_HI = dv.getInt32(
 fp('fsd', 'd', { store: 8, s: 'dv.setInt32(o, FLO(rs2), true); dv.setInt32(o + 4, FHI(rs2), true);', slow: 'BigInt.asUintN(64, FB(rs2))' });
 // Fused multiply-add: fmsub negates the addend, fnmsub the product, fnmadd both (§11.6).
 const fma = (p: string, na: string, nc: string): Sem => p === 's'
-  ? { pre: S3, fs: `SF.f32Fma(${na}${f32('a')}, ${f32('b')}, ${nc}${f32('c')}, RM, ${sn32('a', 'b', 'c')})` }
-  : { fd: `SF.f64Fma(${na}F(rs1), F(rs2), ${nc}F(rs3), RM, ${sn64('rs1')} || ${sn64('rs2')} || ${sn64('rs3')})` };
+  ? { pre: S3, fs: `SF.f32Fma(FL, ${na}${f32('a')}, ${f32('b')}, ${nc}${f32('c')}, RM, ${sn32('a', 'b', 'c')})` }
+  : { fd: `SF.f64Fma(FL, ${na}F(rs1), F(rs2), ${nc}F(rs3), RM, ${sn64('rs1')} || ${sn64('rs2')} || ${sn64('rs3')})` };
 for (const p of ['s', 'd']) {
   const ext = p === 's' ? 'f' : 'd';
   fp(`fmadd.${p}`, ext, fma(p, '', ''));
@@ -261,43 +263,43 @@ for (const p of ['s', 'd']) {
   fp(`fnmadd.${p}`, ext, fma(p, '-', '-'));
   for (const [op, fn] of [['fadd', 'Add'], ['fsub', 'Sub'], ['fmul', 'Mul'], ['fdiv', 'Div']] as const) {
     fp(`${op}.${p}`, ext, p === 's'
-      ? { pre: S2, fs: `SF.f32${fn}(${f32('a')}, ${f32('b')}, RM, ${sn32('a', 'b')})` }
-      : { fd: `SF.f64${fn}(F(rs1), F(rs2), RM, ${sn64('rs1')} || ${sn64('rs2')})` });
+      ? { pre: S2, fs: `SF.f32${fn}(FL, ${f32('a')}, ${f32('b')}, RM, ${sn32('a', 'b')})` }
+      : { fd: `SF.f64${fn}(FL, F(rs1), F(rs2), RM, ${sn64('rs1')} || ${sn64('rs2')})` });
   }
-  fp(`fsqrt.${p}`, ext, p === 's' ? { pre: S1, fs: `SF.f32Sqrt(${f32('a')}, RM, ${sn32('a')})` }
-    : { fd: `SF.f64Sqrt(F(rs1), RM, ${sn64('rs1')})` });
+  fp(`fsqrt.${p}`, ext, p === 's' ? { pre: S1, fs: `SF.f32Sqrt(FL, ${f32('a')}, RM, ${sn32('a')})` }
+    : { fd: `SF.f64Sqrt(FL, F(rs1), RM, ${sn64('rs1')})` });
   // Sign injection: the sign of rs2 (fsgnj), its inverse (fsgnjn), the xor of both (fsgnjx).
   for (const [op, sign] of [['fsgnj', 'b'], ['fsgnjn', '~b'], ['fsgnjx', 'a ^ b']] as const) {
     fp(`${op}.${p}`, ext, p === 's' ? { pre: S2, fsb: `(a & 0x7fffffff) | ((${sign}) & 0x80000000)` }
       : { s: `const a = FHI(rs1), b = FHI(rs2); FD_LO = FLO(rs1); FD_HI = (a & 0x7fffffff) | ((${sign}) & 0x80000000); HART.markFsDirty();` });
   }
   for (const fn of ['Min', 'Max']) {
-    fp(`f${fn.toLowerCase()}.${p}`, ext, p === 's' ? { pre: S2, fs: `SF.f${fn}(${f32('a')}, ${f32('b')}, ${sn32('a', 'b')})` }
-      : { fd: `SF.f${fn}(F(rs1), F(rs2), ${sn64('rs1')} || ${sn64('rs2')})` });
+    fp(`f${fn.toLowerCase()}.${p}`, ext, p === 's' ? { pre: S2, fs: `SF.f${fn}(FL, ${f32('a')}, ${f32('b')}, ${sn32('a', 'b')})` }
+      : { fd: `SF.f${fn}(FL, F(rs1), F(rs2), ${sn64('rs1')} || ${sn64('rs2')})` });
   }
   for (const fn of ['Eq', 'Lt', 'Le']) {
-    fp(`f${fn.toLowerCase()}.${p}`, ext, p === 's' ? { pre: S2, x: `SF.f${fn}(${f32('a')}, ${f32('b')}, ${sn32('a', 'b')}) ? 1n : 0n` }
-      : { x: `SF.f${fn}(F(rs1), F(rs2), ${sn64('rs1')} || ${sn64('rs2')}) ? 1n : 0n` });
+    fp(`f${fn.toLowerCase()}.${p}`, ext, p === 's' ? { pre: S2, x: `SF.f${fn}(FL, ${f32('a')}, ${f32('b')}, ${sn32('a', 'b')}) ? 1n : 0n` }
+      : { x: `SF.f${fn}(FL, F(rs1), F(rs2), ${sn64('rs1')} || ${sn64('rs2')}) ? 1n : 0n` });
   }
   fp(`fclass.${p}`, ext, p === 's' ? { pre: S1, x: `BigInt(SF.fClass32(${f32('a')}, ${sn32('a')}))` }
     : { x: `BigInt(SF.fClass64(F(rs1), ${sn64('rs1')}))` });
   // Conversions to integers (the value of the source format) and from integers.
   const src = p === 's' ? f32('S32(rs1)') : 'F(rs1)';
-  fp(`fcvt.w.${p}`, ext, { w: `SF.fToI32(${src}, RM)` });
-  fp(`fcvt.wu.${p}`, ext, { w: `SF.fToU32(${src}, RM)` });
-  fp(`fcvt.l.${p}`, ext, { x: `SF.fToI64(${src}, RM)` });
-  fp(`fcvt.lu.${p}`, ext, { x: `BigInt.asIntN(64, SF.fToU64(${src}, RM))` });
+  fp(`fcvt.w.${p}`, ext, { w: `SF.fToI32(FL, ${src}, RM)` });
+  fp(`fcvt.wu.${p}`, ext, { w: `SF.fToU32(FL, ${src}, RM)` });
+  fp(`fcvt.l.${p}`, ext, { x: `SF.fToI64(FL, ${src}, RM)` });
+  fp(`fcvt.lu.${p}`, ext, { x: `BigInt.asIntN(64, SF.fToU64(FL, ${src}, RM))` });
   // int32 -> binary64 is exact; the rm field is still validated (F_RM).
-  fp(`fcvt.${p}.w`, ext, p === 's' ? { fs: 'SF.i32ToF32(LO(rs1), RM)' } : { fd: 'LO(rs1)' });
-  fp(`fcvt.${p}.wu`, ext, p === 's' ? { fs: 'SF.u32ToF32(LO(rs1) >>> 0, RM)' } : { fd: 'LO(rs1) >>> 0' });
-  fp(`fcvt.${p}.l`, ext, p === 's' ? { fs: 'SF.i64ToF32(X(rs1), RM)' } : { fd: 'SF.i64ToF64(X(rs1), RM)' });
-  fp(`fcvt.${p}.lu`, ext, p === 's' ? { fs: 'SF.u64ToF32(BigInt.asUintN(64, X(rs1)), RM)' }
-    : { fd: 'SF.u64ToF64(BigInt.asUintN(64, X(rs1)), RM)' });
+  fp(`fcvt.${p}.w`, ext, p === 's' ? { fs: 'SF.i32ToF32(FL, LO(rs1), RM)' } : { fd: 'LO(rs1)' });
+  fp(`fcvt.${p}.wu`, ext, p === 's' ? { fs: 'SF.u32ToF32(FL, LO(rs1) >>> 0, RM)' } : { fd: 'LO(rs1) >>> 0' });
+  fp(`fcvt.${p}.l`, ext, p === 's' ? { fs: 'SF.i64ToF32(FL, X(rs1), RM)' } : { fd: 'SF.i64ToF64(FL, X(rs1), RM)' });
+  fp(`fcvt.${p}.lu`, ext, p === 's' ? { fs: 'SF.u64ToF32(FL, BigInt.asUintN(64, X(rs1)), RM)' }
+    : { fd: 'SF.u64ToF64(FL, BigInt.asUintN(64, X(rs1)), RM)' });
 }
 fp('fmv.x.w', 'f', { w: 'FLO(rs1)' });
 fp('fmv.w.x', 'f', { fsb: 'LO(rs1)' });
-fp('fcvt.s.d', 'd', { fs: `SF.f64ToF32(F(rs1), RM, ${sn64('rs1')})` });
-fp('fcvt.d.s', 'd', { pre: S1, fd: `SF.f32ToF64(${f32('a')}, ${sn32('a')})` });
+fp('fcvt.s.d', 'd', { fs: `SF.f64ToF32(FL, F(rs1), RM, ${sn64('rs1')})` });
+fp('fcvt.d.s', 'd', { pre: S1, fd: `SF.f32ToF64(FL, ${f32('a')}, ${sn32('a')})` });
 fp('fmv.x.d', 'd', { s: 'XD_LO = FLO(rs1); XD_HI = FHI(rs1);' });
 fp('fmv.d.x', 'd', { s: 'FD_LO = LO(rs1); FD_HI = HI(rs1); HART.markFsDirty();' });
 // Entered in the order of the former hand-written enum (op numbers unchanged).
@@ -478,6 +480,7 @@ function expandText(text: string, to: SemTarget): string {
     .replace(/\bNPC\b/g, () => (J === null ? 'npc' : String(J.npc)))
     .replace(/\bPC\b/g, () => (J === null ? 'pc' : String(J.pc)))
     .replace(/\bRM\b/g, () => (J === null ? 'rm' : J.rm))
+    .replace(/\bFL\b/g, 'fx') // execFp and a block both hold the hart's FpFlags in fx
     .replace(/\bHART\b/g, () => (J === null ? (to as { hart: string }).hart : 'h'));
   // The interpreter's fpu.ts calls its register helpers directly; a block gets them as `FP`.
   if (J === null) body = body.replace(/\bFP\./g, '');

@@ -5,8 +5,8 @@
  * Floating-Point) and 12 ("D" Standard Extension for Double-Precision Floating-Point).
  *
  * Size: one module on purpose: the fast paths, the exact bigint fallback and the conversions
- * share the rounding and flag helpers and the secondary-result registers below, and splitting
- * them would turn those hot module-local reads into cross-module imports V8 cannot fold.
+ * share the rounding and flag helpers and the scratch cells below, and splitting them would turn
+ * those hot module-local calls into cross-module imports V8 cannot fold.
  *
  * The host only offers binary64 round-to-nearest-even without flags. Everything here is built from
  * that, in three layers:
@@ -27,7 +27,7 @@
  *     can happen; everything else takes layer 3.
  *  2. binary32: the exact result of an f32 add/sub/mul/fma is representable as a double or as an
  *     unevaluated sum of two doubles (f32*f32 is exact in binary64), and the quotient/square root
- *     is known as a double plus the sign of the remainder. roundF32() rounds "a double plus a
+ *     is known as a double plus the sign of the remainder. roundF32(st) rounds "a double plus a
  *     sticky direction" to binary32 in any mode, including subnormals, overflow and the
  *     after-rounding tininess test. So binary32 never needs bigint.
  *  3. Slow paths: exact arithmetic on bigint significands and one generic rounding routine
@@ -51,12 +51,15 @@
  * caller unboxes NaN-boxed registers first (spec 12.2: an improperly NaN-boxed value reads as the
  * canonical NaN), and the results of the f32 functions are again exact binary32 values.
  *
- * All functions are pure apart from OR-ing flags into fpState.flags (they never clear flags),
- * and fully deterministic: no host time, randomness or host rounding-mode state is involved.
+ * All functions are pure apart from OR-ing flags into the caller's accumulator (`st.flags`, the
+ * first argument of every operation that can raise one; they never clear flags), and fully
+ * deterministic: no host time, randomness or host rounding-mode state is involved. No result
+ * travels through module state: the module's only writable memory is the scratch cells below,
+ * written and read within one call.
  */
 
 // ---------------------------------------------------------------------------------------------
-// Public constants and state
+// Public constants and types
 // ---------------------------------------------------------------------------------------------
 
 /**
@@ -68,8 +71,12 @@ export const RM_RNE = 0, RM_RTZ = 1, RM_RDN = 2, RM_RUP = 3, RM_RMM = 4;
 /** Accrued exception flags, encoded as in fflags (spec 11.2, accrued exception flag encoding table). */
 export const FLAG_NX = 1, FLAG_UF = 2, FLAG_OF = 4, FLAG_DZ = 8, FLAG_NV = 16;
 
-/** Accumulated exception flags; operations OR into fpState.flags. The caller reads and clears it. */
-export const fpState: { flags: number } = { flags: 0 };
+/**
+ * Where an operation accumulates its exception flags: each operation that can raise one takes
+ * it as its first argument and ORs into `flags` (never clears). The caller owns it (a hart keeps
+ * one, Hart.fpx), reads it after the operation and clears it; no flags live in this module.
+ */
+export interface FpFlags { flags: number }
 
 // ---------------------------------------------------------------------------------------------
 // Bit-level helpers (one shared buffer, no per-operation allocation)
@@ -192,23 +199,18 @@ export function f32IsSignalingBits(bits: number): boolean {
 // Layer 3: exact bigint arithmetic and the generic rounding routine
 // ---------------------------------------------------------------------------------------------
 
-/** Exponent output of decompose(). */
-let decExp = 0;
-
-/** |x| = decompose(x) * 2^decExp exactly, for finite nonzero binary64 x. */
-function decompose(x: number): bigint {
+/** The significand of finite nonzero binary64 x: |x| = mantOf(x) * 2^expOf(x) exactly. */
+function mantOf(x: number): bigint {
   F64[0] = x;
   const hi = U32[HI];
-  const lo = U32[LO];
-  const be = (hi >>> 20) & 0x7ff;
-  let mh = hi & 0xfffff;
-  if (be === 0) {
-    decExp = -1074;
-  } else {
-    mh |= 0x100000;
-    decExp = be - 1075;
-  }
-  return (BigInt(mh) << 32n) | BigInt(lo);
+  const mh = (hi & 0xfffff) | (((hi >>> 20) & 0x7ff) === 0 ? 0 : 0x100000);
+  return (BigInt(mh) << 32n) | BigInt(U32[LO]);
+}
+/** The exponent of mantOf(x)'s unit bit. */
+function expOf(x: number): number {
+  F64[0] = x;
+  const be = (U32[HI] >>> 20) & 0x7ff;
+  return be === 0 ? -1074 : be - 1075;
 }
 
 /** Number of significant bits of m >= 0 (0 for 0). */
@@ -217,22 +219,11 @@ function bitLen(m: bigint): number {
   return (s.length - 1) * 4 + 32 - Math.clz32(parseInt(s[0], 16));
 }
 
-/** Set by shiftRound(): whether discarded bits were nonzero. */
-let lastInexact = false;
-
 /**
- * Round the magnitude m * 2^-sh (sh > 0) to an integer in mode rm; neg is the sign of the value
- * (needed by the directed modes). Sets lastInexact.
+ * q = floor(m / 2^sh) rounded in mode rm, given the bits it discarded, rem = m mod 2^sh != 0
+ * (s = BigInt(sh), sh > 0); neg is the sign of the value (needed by the directed modes).
  */
-function shiftRound(m: bigint, sh: number, rm: number, neg: boolean): bigint {
-  const s = BigInt(sh);
-  const q = m >> s;
-  const rem = m - (q << s);
-  if (rem === 0n) {
-    lastInexact = false;
-    return q;
-  }
-  lastInexact = true;
+function roundQuotient(q: bigint, rem: bigint, s: bigint, rm: number, neg: boolean): bigint {
   const half = 1n << (s - 1n);
   let inc: boolean;
   switch (rm) {
@@ -245,12 +236,20 @@ function shiftRound(m: bigint, sh: number, rm: number, neg: boolean): bigint {
   return inc ? q + 1n : q;
 }
 
+/** Round the magnitude m * 2^-sh (sh > 0) to an integer in mode rm (see roundQuotient). */
+function shiftRound(m: bigint, sh: number, rm: number, neg: boolean): bigint {
+  const s = BigInt(sh);
+  const q = m >> s;
+  const rem = m - (q << s);
+  return rem === 0n ? q : roundQuotient(q, rem, s, rm, neg);
+}
+
 /**
  * The result of an overflowing operation (IEEE 754-2008 7.4): RNE and RMM carry all overflows to
  * infinity, RTZ to the largest finite number, RDN/RUP depending on the sign. Raises OF and NX.
  */
-function overflowResult(neg: boolean, rm: number, maxFinite: number): number {
-  fpState.flags |= FLAG_OF | FLAG_NX;
+function overflowResult(st: FpFlags, neg: boolean, rm: number, maxFinite: number): number {
+  st.flags |= FLAG_OF | FLAG_NX;
   switch (rm) {
     case RM_RTZ: return neg ? -maxFinite : maxFinite;
     case RM_RDN: return neg ? -Infinity : maxFinite;
@@ -265,7 +264,7 @@ function overflowResult(neg: boolean, rm: number, maxFinite: number): number {
  * requires with tininess detected after rounding (spec 11.4). The result is returned as a JS
  * number (exactly representable in the target format).
  */
-function roundPack(neg: boolean, m: bigint, e: number, rm: number, p: number, emin: number, emax: number): number {
+function roundPack(st: FpFlags, neg: boolean, m: bigint, e: number, rm: number, p: number, emin: number, emax: number): number {
   const msb = e + bitLen(m) - 1; // exponent of the leading bit of the exact value
   const ue = msb - (p - 1); // ulp exponent with an unbounded exponent range
   const subUlp = emin - (p - 1); // ulp exponent of the subnormals
@@ -276,12 +275,15 @@ function roundPack(neg: boolean, m: bigint, e: number, rm: number, p: number, em
     q = m << BigInt(e - ua);
     inexact = false;
   } else {
-    q = shiftRound(m, ua - e, rm, neg);
-    inexact = lastInexact;
+    const s = BigInt(ua - e);
+    const t = m >> s;
+    const rem = m - (t << s);
+    inexact = rem !== 0n;
+    q = inexact ? roundQuotient(t, rem, s, rm, neg) : t;
   }
   // A carry out of the rounding may have added one bit (q = 2^p); ua + bitLen(q) - 1 is then the
   // exponent of the rounded result. Overflow is decided on the rounded value (IEEE 7.4).
-  if (q !== 0n && ua + bitLen(q) - 1 > emax) return overflowResult(neg, rm, emax === 1023 ? F64_MAX : F32_MAX);
+  if (q !== 0n && ua + bitLen(q) - 1 > emax) return overflowResult(st, neg, rm, emax === 1023 ? F64_MAX : F32_MAX);
   if (inexact) {
     let flags = FLAG_NX;
     if (msb < emin) {
@@ -294,20 +296,20 @@ function roundPack(neg: boolean, m: bigint, e: number, rm: number, p: number, em
       }
       if (tiny) flags |= FLAG_UF;
     }
-    fpState.flags |= flags;
+    st.flags |= flags;
   }
   const mag = Number(q) * pow2(ua); // exact: q has at most p+1 bits, the product is representable
   return neg ? -mag : mag;
 }
 
 /** Exact (bigint) f64 addition of finite operands whose sum is nonzero or which overflowed. */
-function addSlow(a: number, b: number, rm: number): number {
+function addSlow(st: FpFlags, a: number, b: number, rm: number): number {
   if (a === 0) return b;
   if (b === 0) return a;
-  let ma = decompose(a);
-  const ea = decExp;
-  let mb = decompose(b);
-  const eb = decExp;
+  let ma = mantOf(a);
+  const ea = expOf(a);
+  let mb = mantOf(b);
+  const eb = expOf(b);
   const e = ea < eb ? ea : eb;
   if (ea > e) ma <<= BigInt(ea - e);
   if (eb > e) mb <<= BigInt(eb - e);
@@ -315,45 +317,45 @@ function addSlow(a: number, b: number, rm: number): number {
   if (s === 0n) return rm === RM_RDN ? -0 : 0;
   const neg = s < 0n;
   if (neg) s = -s;
-  return roundPack(neg, s, e, rm, 53, -1022, 1023);
+  return roundPack(st, neg, s, e, rm, 53, -1022, 1023);
 }
 
 /** Exact (bigint) f64 multiplication of finite nonzero operands. */
-function mulSlow(a: number, b: number, rm: number): number {
-  const ma = decompose(a);
-  const ea = decExp;
-  const mb = decompose(b);
-  const eb = decExp;
-  return roundPack((a < 0) !== (b < 0), ma * mb, ea + eb, rm, 53, -1022, 1023);
+function mulSlow(st: FpFlags, a: number, b: number, rm: number): number {
+  const ma = mantOf(a);
+  const ea = expOf(a);
+  const mb = mantOf(b);
+  const eb = expOf(b);
+  return roundPack(st, (a < 0) !== (b < 0), ma * mb, ea + eb, rm, 53, -1022, 1023);
 }
 
 /**
  * Exact (bigint) f64 division of finite nonzero operands: a quotient with at least 66 significant
  * bits plus a sticky bit is enough for correct rounding in every mode.
  */
-function divSlow(a: number, b: number, rm: number): number {
-  const ma = decompose(a);
-  const ea = decExp;
-  const mb = decompose(b);
-  const eb = decExp;
+function divSlow(st: FpFlags, a: number, b: number, rm: number): number {
+  const ma = mantOf(a);
+  const ea = expOf(a);
+  const mb = mantOf(b);
+  const eb = expOf(b);
   const k = 66 + bitLen(mb) - bitLen(ma);
   const n = ma << BigInt(k);
   const q = n / mb;
   let m = q << 1n;
   if (n !== q * mb) m |= 1n;
-  return roundPack((a < 0) !== (b < 0), m, ea - eb - k - 1, rm, 53, -1022, 1023);
+  return roundPack(st, (a < 0) !== (b < 0), m, ea - eb - k - 1, rm, 53, -1022, 1023);
 }
 
 /** Exact (bigint) f64 fused multiply-add; a, b finite nonzero, c finite. */
-function fmaSlow(a: number, b: number, c: number, rm: number): number {
-  let mp = decompose(a);
-  const ea = decExp;
-  mp *= decompose(b);
-  const ep = ea + decExp;
+function fmaSlow(st: FpFlags, a: number, b: number, c: number, rm: number): number {
+  let mp = mantOf(a);
+  const ea = expOf(a);
+  mp *= mantOf(b);
+  const ep = ea + expOf(b);
   const negP = (a < 0) !== (b < 0);
-  if (c === 0) return roundPack(negP, mp, ep, rm, 53, -1022, 1023);
-  let mc = decompose(c);
-  const ec = decExp;
+  if (c === 0) return roundPack(st, negP, mp, ep, rm, 53, -1022, 1023);
+  let mc = mantOf(c);
+  const ec = expOf(c);
   const e = ep < ec ? ep : ec;
   if (ep > e) mp <<= BigInt(ep - e);
   if (ec > e) mc <<= BigInt(ec - e);
@@ -362,7 +364,7 @@ function fmaSlow(a: number, b: number, c: number, rm: number): number {
   if (s === 0n) return rm === RM_RDN ? -0 : 0;
   const neg = s < 0n;
   if (neg) s = -s;
-  return roundPack(neg, s, e, rm, 53, -1022, 1023);
+  return roundPack(st, neg, s, e, rm, 53, -1022, 1023);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -376,8 +378,8 @@ function fmaSlow(a: number, b: number, c: number, rm: number): number {
  * Round x = r + t in mode rm, given r = RNE(x) and the exact nonzero error t (|t| <= half the gap
  * between r and its neighbour on t's side). Ties are possible (add, mul), so RMM checks for one.
  */
-function fixExact64(r: number, t: number, rm: number): number {
-  fpState.flags |= FLAG_NX;
+function fixExact64(st: FpFlags, r: number, t: number, rm: number): number {
+  st.flags |= FLAG_NX;
   switch (rm) {
     case RM_RTZ:
       // If x is farther from zero than r, truncation gives r; otherwise the neighbour towards 0.
@@ -404,8 +406,8 @@ function fixExact64(r: number, t: number, rm: number): number {
  * a normal number (a midpoint has p+1 significant bits; a/b or sqrt(a) of p-bit operands cannot
  * be one), so RNE and RMM both return r.
  */
-function fixDir64(r: number, up: boolean, rm: number): number {
-  fpState.flags |= FLAG_NX;
+function fixDir64(st: FpFlags, r: number, up: boolean, rm: number): number {
+  st.flags |= FLAG_NX;
   switch (rm) {
     case RM_RTZ: return up === (r > 0) ? r : bitsDown(r);
     case RM_RDN: return up ? r : nextDown(r);
@@ -421,8 +423,8 @@ function fixDir64(r: number, up: boolean, rm: number): number {
  * is below, at, or beyond the midpoint of [s, n] is decided by t and, when t is exactly half the
  * gap, by the sign of rest.
  */
-function fixFma64(s: number, t: number, rest: number, rm: number): number {
-  fpState.flags |= FLAG_NX;
+function fixFma64(st: FpFlags, s: number, t: number, rest: number, rm: number): number {
+  st.flags |= FLAG_NX;
   const away = (t < 0) === (s < 0); // x is farther from zero than s
   const n = away ? bitsUp(s) : bitsDown(s);
   let half = -1; // < 0: below the midpoint, 0: at it, > 0: beyond it
@@ -441,8 +443,8 @@ function fixFma64(s: number, t: number, rest: number, rm: number): number {
 // ---------------------------------------------------------------------------------------------
 
 /** NaN result of a two-operand op: NV for sNaN operands or an invalid operation on non-NaNs. */
-function nanResult(a: number, b: number, snan: boolean): number {
-  if (snan || (a === a && b === b)) fpState.flags |= FLAG_NV;
+function nanResult(st: FpFlags, a: number, b: number, snan: boolean): number {
+  if (snan || (a === a && b === b)) st.flags |= FLAG_NV;
   return NaN;
 }
 
@@ -450,7 +452,7 @@ function nanResult(a: number, b: number, snan: boolean): number {
  * fadd.d. Exact zero sums are +0 except in RDN, where they are -0 (IEEE 754-2008 6.3); a sum of
  * two zeros of the same sign keeps that sign. inf + -inf is invalid.
  */
-export function f64Add(a: number, b: number, rm: number, snan: boolean): number {
+export function f64Add(st: FpFlags, a: number, b: number, rm: number, snan: boolean): number {
   const r = a + b;
   if (r - r === 0) {
     // r finite
@@ -461,22 +463,22 @@ export function f64Add(a: number, b: number, rm: number, snan: boolean): number 
       // so addition never raises UF.
       const bv = r - a;
       const t = (a - (r - bv)) + (b - bv);
-      return t === 0 ? r : fixExact64(r, t, rm);
+      return t === 0 ? r : fixExact64(st, r, t, rm);
     }
-    return addSlow(a, b, rm);
+    return addSlow(st, a, b, rm);
   }
-  if (r !== r) return nanResult(a, b, snan); // NaN operand, or inf - inf
+  if (r !== r) return nanResult(st, a, b, snan); // NaN operand, or inf - inf
   if (a - a !== 0 || b - b !== 0) return r; // an infinite operand: exact
-  return addSlow(a, b, rm); // finite operands, host overflowed
+  return addSlow(st, a, b, rm); // finite operands, host overflowed
 }
 
 /** fsub.d: a - b = a + (-b) (sign negation is exact and does not change NaN-ness). */
-export function f64Sub(a: number, b: number, rm: number, snan: boolean): number {
-  return f64Add(a, -b, rm, snan);
+export function f64Sub(st: FpFlags, a: number, b: number, rm: number, snan: boolean): number {
+  return f64Add(st, a, -b, rm, snan);
 }
 
 /** fmul.d. 0 * inf is invalid. */
-export function f64Mul(a: number, b: number, rm: number, snan: boolean): number {
+export function f64Mul(st: FpFlags, a: number, b: number, rm: number, snan: boolean): number {
   const r = a * b;
   const ar = r < 0 ? -r : r;
   if (ar >= TWO_M960 && ar <= TWO_1020) {
@@ -493,17 +495,17 @@ export function f64Mul(a: number, b: number, rm: number, snan: boolean): number 
       const bh = c - (c - b);
       const bl = b - bh;
       const t = ((ah * bh - r) + ah * bl + al * bh) + al * bl;
-      return t === 0 ? r : fixExact64(r, t, rm);
+      return t === 0 ? r : fixExact64(st, r, t, rm);
     }
-    return mulSlow(a, b, rm);
+    return mulSlow(st, a, b, rm);
   }
-  if (r !== r) return nanResult(a, b, snan); // NaN operand, or 0 * inf
+  if (r !== r) return nanResult(st, a, b, snan); // NaN operand, or 0 * inf
   if (a - a !== 0 || b - b !== 0 || a === 0 || b === 0) return r; // exact inf or signed zero
-  return mulSlow(a, b, rm); // finite nonzero operands: underflow, overflow or extreme ranges
+  return mulSlow(st, a, b, rm); // finite nonzero operands: underflow, overflow or extreme ranges
 }
 
 /** fdiv.d. 0/0 and inf/inf are invalid; finite nonzero / 0 raises DZ and returns signed inf. */
-export function f64Div(a: number, b: number, rm: number, snan: boolean): number {
+export function f64Div(st: FpFlags, a: number, b: number, rm: number, snan: boolean): number {
   const r = a / b;
   const ar = r < 0 ? -r : r;
   const aa = a < 0 ? -a : a;
@@ -520,16 +522,16 @@ export function f64Div(a: number, b: number, rm: number, snan: boolean): number 
     const p = r * b;
     const pl = ((rh * bh - p) + rh * bl + rl * bh) + rl * bl;
     const rem = (a - p) - pl;
-    return rem === 0 ? r : fixDir64(r, (rem > 0) === (b > 0), rm);
+    return rem === 0 ? r : fixDir64(st, r, (rem > 0) === (b > 0), rm);
   }
-  if (r !== r) return nanResult(a, b, snan); // NaN operand, 0/0, inf/inf
+  if (r !== r) return nanResult(st, a, b, snan); // NaN operand, 0/0, inf/inf
   if (b === 0) {
     // Division by zero is signaled only for a finite nonzero dividend (inf/0 is an exact inf).
-    if (a - a === 0) fpState.flags |= FLAG_DZ;
+    if (a - a === 0) st.flags |= FLAG_DZ;
     return r;
   }
   if (a - a !== 0 || b - b !== 0 || a === 0) return r; // inf/x, x/inf, 0/x: exact
-  return divSlow(a, b, rm);
+  return divSlow(st, a, b, rm);
 }
 
 /**
@@ -537,7 +539,7 @@ export function f64Div(a: number, b: number, rm: number, snan: boolean): number 
  * invalid. Operands far from 1 are scaled by an even power of two first, which is exact and
  * commutes with rounding because sqrt of any positive double is a normal double.
  */
-export function f64Sqrt(a: number, rm: number, snan: boolean): number {
+export function f64Sqrt(st: FpFlags, a: number, rm: number, snan: boolean): number {
   if (a > 0 && a < Infinity) {
     let x = a;
     let scale = 1;
@@ -555,15 +557,15 @@ export function f64Sqrt(a: number, rm: number, snan: boolean): number {
     const p = r * r;
     const pl = ((rh * rh - p) + 2 * (rh * rl)) + rl * rl;
     const rem = (x - p) - pl; // sign(sqrt(x) - r) = sign(x - r*r)
-    const res = rem === 0 ? r : fixDir64(r, rem > 0, rm);
+    const res = rem === 0 ? r : fixDir64(st, r, rem > 0, rm);
     return res * scale;
   }
   if (a !== a) {
-    if (snan) fpState.flags |= FLAG_NV;
+    if (snan) st.flags |= FLAG_NV;
     return NaN;
   }
   if (a === 0 || a === Infinity) return a;
-  fpState.flags |= FLAG_NV;
+  st.flags |= FLAG_NV;
   return NaN;
 }
 
@@ -573,7 +575,7 @@ export function f64Sqrt(a: number, rm: number, snan: boolean): number {
  * invalid operation exception flag when the multiplicands are inf and zero, even when the addend
  * is a quiet NaN."
  */
-export function f64Fma(a: number, b: number, c: number, rm: number, snan: boolean): number {
+export function f64Fma(st: FpFlags, a: number, b: number, c: number, rm: number, snan: boolean): number {
   const aa = a < 0 ? -a : a;
   const ab = b < 0 ? -b : b;
   const ac = c < 0 ? -c : c;
@@ -595,33 +597,33 @@ export function f64Fma(a: number, b: number, c: number, rm: number, snan: boolea
     const s1 = q + p;
     bv = s1 - q;
     const h1 = (q - (s1 - bv)) + (p - bv);
-    if (h1 !== 0) return fixFma64(s1, h1, h0, rm); // s1 = RNE(s1 + h1), h0 below h1's last bit
+    if (h1 !== 0) return fixFma64(st, s1, h1, h0, rm); // s1 = RNE(s1 + h1), h0 below h1's last bit
     // s1 and h0 remain: combine them.
     const s = s1 + h0;
     bv = s - s1;
     const t = (s1 - (s - bv)) + (h0 - bv);
-    if (t !== 0) return fixFma64(s, t, 0, rm);
+    if (t !== 0) return fixFma64(st, s, t, 0, rm);
     // Exact. In this range inexact results are never tiny (x is a multiple of 2^-1074), and an
     // exact zero comes from cancellation of nonzero terms: +0, or -0 in RDN (IEEE 754-2008 6.3).
     return s === 0 ? (rm === RM_RDN ? -0 : 0) : s;
   }
-  return fmaSpecial(a, b, c, rm, snan);
+  return fmaSpecial(st, a, b, c, rm, snan);
 }
 
-function fmaSpecial(a: number, b: number, c: number, rm: number, snan: boolean): number {
+function fmaSpecial(st: FpFlags, a: number, b: number, c: number, rm: number, snan: boolean): number {
   const p = a * b;
   if (p !== p && a === a && b === b) {
-    fpState.flags |= FLAG_NV; // 0 * inf, even when c is a quiet NaN
+    st.flags |= FLAG_NV; // 0 * inf, even when c is a quiet NaN
     return NaN;
   }
   if (a !== a || b !== b || c !== c) {
-    if (snan) fpState.flags |= FLAG_NV;
+    if (snan) st.flags |= FLAG_NV;
     return NaN;
   }
   if (a - a !== 0 || b - b !== 0) {
     // The product is an exact infinity (0 * inf excluded above).
     if (c - c !== 0 && (c > 0) !== (p > 0)) {
-      fpState.flags |= FLAG_NV; // inf - inf
+      st.flags |= FLAG_NV; // inf - inf
       return NaN;
     }
     return p;
@@ -632,7 +634,7 @@ function fmaSpecial(a: number, b: number, c: number, rm: number, snan: boolean):
     if (c !== 0) return c;
     return rm === RM_RDN ? -(-p + -c) : p + c;
   }
-  return fmaSlow(a, b, c, rm);
+  return fmaSlow(st, a, b, c, rm);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -651,13 +653,11 @@ function roundInc(cls: number, T: number, neg: boolean, rm: number): number {
   }
 }
 
-/** Remainder class output of roundScaled(): 0 exact, 1 below half, 2 exactly half, 3 above half. */
-let rsCls = 0;
-
 /**
  * Round y + eps to an integer in mode rm, where y >= 0 is a double (y < 2^26), eps has the sign
  * dm and is so small that y + eps lies strictly between y and its neighbouring doubles; neg is
- * the sign of the value being rounded. Sets rsCls.
+ * the sign of the value being rounded. Whether it is inexact is the caller's to see: y + eps is
+ * an integer iff dm = 0 and y is one.
  */
 function roundScaled(y: number, dm: number, neg: boolean, rm: number): number {
   let T = Math.floor(y);
@@ -675,7 +675,6 @@ function roundScaled(y: number, dm: number, neg: boolean, rm: number): number {
   } else {
     cls = f < 0.5 ? 1 : 3;
   }
-  rsCls = cls;
   return T + roundInc(cls, T, neg, rm);
 }
 
@@ -686,7 +685,7 @@ function roundScaled(y: number, dm: number, neg: boolean, rm: number): number {
  * rounding boundary itself. Handles binary32 subnormals, overflow and UF with tininess detected
  * after rounding (spec 11.4).
  */
-function roundF32(x: number, dir: number, rm: number): number {
+function roundF32(st: FpFlags, x: number, dir: number, rm: number): number {
   const r = Math.fround(x); // RNE of x itself (not of the exact value, when dir != 0)
   if (r === x && dir === 0) return x; // exactly representable
   const ax = x < 0 ? -x : x;
@@ -700,17 +699,17 @@ function roundF32(x: number, dir: number, rm: number): number {
         // sticky direction or the tie rule decides): the 29 bits of x below the binary32 lsb
         // are then 1000...0.
         F64[0] = x;
-        if ((U32[LO] & 0x1fffffff) === 0x10000000) return roundF32Slow(x, dir, rm);
-        fpState.flags |= FLAG_NX;
+        if ((U32[LO] & 0x1fffffff) === 0x10000000) return roundF32Slow(st, x, dir, rm);
+        st.flags |= FLAG_NX;
         return r;
       }
       up = x > r; // the infinitesimal dir cannot change the side of r
     } else {
-      fpState.flags |= FLAG_NX;
+      st.flags |= FLAG_NX;
       if (rm === RM_RNE || rm >= RM_RMM) return r; // within an infinitesimal of r
       up = dir > 0;
     }
-    fpState.flags |= FLAG_NX;
+    st.flags |= FLAG_NX;
     // Stepping the binary32 encoding by one moves the magnitude by one ulp (also across binades).
     F32A[0] = r;
     switch (rm) {
@@ -729,11 +728,11 @@ function roundF32(x: number, dir: number, rm: number): number {
     }
     return F32A[0];
   }
-  return roundF32Slow(x, dir, rm);
+  return roundF32Slow(st, x, dir, rm);
 }
 
 /** The general case of roundF32: binary32 subnormal range, overflow, midpoints. */
-function roundF32Slow(x: number, dir: number, rm: number): number {
+function roundF32Slow(st: FpFlags, x: number, dir: number, rm: number): number {
   if (dir === 0 && Math.fround(x) === x) return x; // exactly representable
   const neg = x < 0;
   let ax = neg ? -x : x;
@@ -752,11 +751,11 @@ function roundF32Slow(x: number, dir: number, rm: number): number {
   if (dm < 0 && (hi & 0xfffff) === 0 && U32[LO] === 0) e--;
   let ue = e - 23; // ulp exponent of binary32 in that binade
   if (ue < -149) ue = -149; // subnormal binary32 spacing
-  const R = roundScaled(ax * pow2(-ue), dm, neg, rm); // the scaling is exact
-  const cls = rsCls;
+  const y = ax * pow2(-ue); // the scaling is exact
+  const R = roundScaled(y, dm, neg, rm);
   const res = R * pow2(ue);
-  if (res >= TWO_128) return overflowResult(neg, rm, F32_MAX);
-  if (cls !== 0) {
+  if (res >= TWO_128) return overflowResult(st, neg, rm, F32_MAX);
+  if (dm !== 0 || y !== Math.floor(y)) { // inexact
     let flags = FLAG_NX;
     if (res < TWO_M126) {
       flags |= FLAG_UF; // tiny even with unbounded exponent (rounding is monotone)
@@ -765,7 +764,7 @@ function roundF32Slow(x: number, dir: number, rm: number): number {
       // (ulp 2^(e-23)) stays below 2^-126.
       if (roundScaled(ax * pow2(23 - e), dm, neg, rm) < 0x1000000 || e < -127) flags |= FLAG_UF;
     }
-    fpState.flags |= flags;
+    st.flags |= flags;
   }
   return neg ? -res : res;
 }
@@ -775,34 +774,34 @@ function roundF32Slow(x: number, dir: number, rm: number): number {
 // ---------------------------------------------------------------------------------------------
 
 /** fadd.s. See f64Add for the zero-sign rules. */
-export function f32Add(a: number, b: number, rm: number, snan: boolean): number {
+export function f32Add(st: FpFlags, a: number, b: number, rm: number, snan: boolean): number {
   const s = a + b;
   if (s - s === 0) {
     if (s === 0) return rm === RM_RDN ? -(-a + -b) : s;
     // TwoSum: s + t === a + b exactly (float32 operands never overflow binary64).
     const bv = s - a;
     const t = (a - (s - bv)) + (b - bv);
-    return roundF32(s, t, rm);
+    return roundF32(st, s, t, rm);
   }
-  if (s !== s) return nanResult(a, b, snan);
+  if (s !== s) return nanResult(st, a, b, snan);
   return s; // infinite operand
 }
 
 /** fsub.s. */
-export function f32Sub(a: number, b: number, rm: number, snan: boolean): number {
-  return f32Add(a, -b, rm, snan);
+export function f32Sub(st: FpFlags, a: number, b: number, rm: number, snan: boolean): number {
+  return f32Add(st, a, -b, rm, snan);
 }
 
 /** fmul.s. The binary64 product of two binary32 values is exact (48 significant bits). */
-export function f32Mul(a: number, b: number, rm: number, snan: boolean): number {
+export function f32Mul(st: FpFlags, a: number, b: number, rm: number, snan: boolean): number {
   const p = a * b;
-  if (p - p === 0) return p === 0 ? p : roundF32(p, 0, rm);
-  if (p !== p) return nanResult(a, b, snan);
+  if (p - p === 0) return p === 0 ? p : roundF32(st, p, 0, rm);
+  if (p !== p) return nanResult(st, a, b, snan);
   return p;
 }
 
 /** fdiv.s. */
-export function f32Div(a: number, b: number, rm: number, snan: boolean): number {
+export function f32Div(st: FpFlags, a: number, b: number, rm: number, snan: boolean): number {
   const q = a / b;
   if (q - q === 0 && q !== 0) {
     // a, b finite nonzero. sign(a/b - q) = sign(a - q*b) * sign(b), with q*b by TwoProduct.
@@ -815,15 +814,15 @@ export function f32Div(a: number, b: number, rm: number, snan: boolean): number 
     const p = q * b;
     const pl = ((qh * bh - p) + qh * bl + ql * bh) + ql * bl;
     const rem = (a - p) - pl;
-    return roundF32(q, rem === 0 ? 0 : (rem > 0) === (b > 0) ? 1 : -1, rm);
+    return roundF32(st, q, rem === 0 ? 0 : (rem > 0) === (b > 0) ? 1 : -1, rm);
   }
-  if (q !== q) return nanResult(a, b, snan);
-  if (b === 0 && a - a === 0) fpState.flags |= FLAG_DZ;
+  if (q !== q) return nanResult(st, a, b, snan);
+  if (b === 0 && a - a === 0) st.flags |= FLAG_DZ;
   return q; // x/0, inf/x, x/inf, 0/x: exact
 }
 
 /** fsqrt.s. */
-export function f32Sqrt(a: number, rm: number, snan: boolean): number {
+export function f32Sqrt(st: FpFlags, a: number, rm: number, snan: boolean): number {
   if (a > 0 && a < Infinity) {
     const r = Math.sqrt(a);
     const c = SPLIT * r;
@@ -831,13 +830,13 @@ export function f32Sqrt(a: number, rm: number, snan: boolean): number {
     const rl = r - rh;
     const p = r * r;
     const pl = ((rh * rh - p) + 2 * (rh * rl)) + rl * rl;
-    return roundF32(r, (a - p) - pl, rm);
+    return roundF32(st, r, (a - p) - pl, rm);
   }
-  return f64Sqrt(a, rm, snan); // NaN, zeros, +inf, negative: same rules, exact results
+  return f64Sqrt(st, a, rm, snan); // NaN, zeros, +inf, negative: same rules, exact results
 }
 
 /** fmadd.s: a*b is exact in binary64, and TwoSum makes p + c exact as s + t. */
-export function f32Fma(a: number, b: number, c: number, rm: number, snan: boolean): number {
+export function f32Fma(st: FpFlags, a: number, b: number, c: number, rm: number, snan: boolean): number {
   const p = a * b;
   const s = p + c;
   if (s - s === 0) {
@@ -845,18 +844,18 @@ export function f32Fma(a: number, b: number, c: number, rm: number, snan: boolea
     if (s === 0) return rm === RM_RDN ? -(-p + -c) : s;
     const bv = s - p;
     const t = (p - (s - bv)) + (c - bv);
-    return roundF32(s, t, rm);
+    return roundF32(st, s, t, rm);
   }
   if (p !== p && a === a && b === b) {
-    fpState.flags |= FLAG_NV; // 0 * inf, even when c is a quiet NaN (spec 11.6)
+    st.flags |= FLAG_NV; // 0 * inf, even when c is a quiet NaN (spec 11.6)
     return NaN;
   }
   if (a !== a || b !== b || c !== c) {
-    if (snan) fpState.flags |= FLAG_NV;
+    if (snan) st.flags |= FLAG_NV;
     return NaN;
   }
   if (s !== s) {
-    fpState.flags |= FLAG_NV; // inf - inf
+    st.flags |= FLAG_NV; // inf - inf
     return NaN;
   }
   return s;
@@ -867,27 +866,27 @@ export function f32Fma(a: number, b: number, c: number, rm: number, snan: boolea
 // ---------------------------------------------------------------------------------------------
 
 /** feq: a quiet comparison, NV only for signaling NaN inputs (spec 11.8). */
-export function fEq(a: number, b: number, snan: boolean): boolean {
+export function fEq(st: FpFlags, a: number, b: number, snan: boolean): boolean {
   if (a !== a || b !== b) {
-    if (snan) fpState.flags |= FLAG_NV;
+    if (snan) st.flags |= FLAG_NV;
     return false;
   }
   return a === b;
 }
 
 /** flt: a signaling comparison, NV for any NaN input (spec 11.8). */
-export function fLt(a: number, b: number, snan: boolean): boolean {
+export function fLt(st: FpFlags, a: number, b: number, snan: boolean): boolean {
   if (a !== a || b !== b) {
-    fpState.flags |= FLAG_NV;
+    st.flags |= FLAG_NV;
     return false;
   }
   return a < b;
 }
 
 /** fle: a signaling comparison, NV for any NaN input (spec 11.8). */
-export function fLe(a: number, b: number, snan: boolean): boolean {
+export function fLe(st: FpFlags, a: number, b: number, snan: boolean): boolean {
   if (a !== a || b !== b) {
-    fpState.flags |= FLAG_NV;
+    st.flags |= FLAG_NV;
     return false;
   }
   return a <= b;
@@ -898,16 +897,16 @@ export function fLe(a: number, b: number, snan: boolean): boolean {
  * both NaN -> canonical NaN; "Signaling NaN inputs set the invalid operation exception flag, even
  * when the result is not NaN."
  */
-export function fMin(a: number, b: number, snan: boolean): number {
-  if (snan) fpState.flags |= FLAG_NV;
+export function fMin(st: FpFlags, a: number, b: number, snan: boolean): number {
+  if (snan) st.flags |= FLAG_NV;
   if (a !== a) return b;
   if (b !== b) return a;
   return Math.min(a, b); // ECMAScript orders -0 below +0
 }
 
 /** fmax (spec 11.6, maximumNumber); see fMin. */
-export function fMax(a: number, b: number, snan: boolean): number {
-  if (snan) fpState.flags |= FLAG_NV;
+export function fMax(st: FpFlags, a: number, b: number, snan: boolean): number {
+  if (snan) st.flags |= FLAG_NV;
   if (a !== a) return b;
   if (b !== b) return a;
   return Math.max(a, b);
@@ -941,17 +940,15 @@ export function fClass32(a: number, isSNaN: boolean): number {
 // Conversions (spec 11.7, 12.5)
 // ---------------------------------------------------------------------------------------------
 
-/** Set by roundToIntegral(): whether the rounding discarded a nonzero fraction. */
-let cvtInexact = false;
-
-/** Round a finite (or infinite) double to an integral value in mode rm. Sets cvtInexact. */
+/**
+ * Round a finite (or infinite) double to an integral value in mode rm. The rounding was inexact
+ * iff the result differs from a.
+ */
 function roundToIntegral(a: number, rm: number): number {
-  cvtInexact = false;
   if (!(a < TWO_52 && a > -TWO_52)) return a; // already integral (or infinite)
   const t = Math.trunc(a);
   const f = a - t; // exact, same sign as a
   if (f === 0) return t;
-  cvtInexact = true;
   switch (rm) {
     case RM_RTZ: return t;
     case RM_RDN: return f < 0 ? t - 1 : t;
@@ -974,21 +971,21 @@ function roundToIntegral(a: number, rm: number): number {
 // is exact in a double).
 
 /** fcvt.w.s / fcvt.w.d: signed 32-bit result. */
-export function fToI32(a: number, rm: number): number {
+export function fToI32(st: FpFlags, a: number, rm: number): number {
   if (a !== a) {
-    fpState.flags |= FLAG_NV;
+    st.flags |= FLAG_NV;
     return 0x7fffffff;
   }
   const r = roundToIntegral(a, rm);
   if (r >= TWO_31) {
-    fpState.flags |= FLAG_NV;
+    st.flags |= FLAG_NV;
     return 0x7fffffff;
   }
   if (r < -TWO_31) {
-    fpState.flags |= FLAG_NV;
+    st.flags |= FLAG_NV;
     return -0x80000000;
   }
-  if (cvtInexact) fpState.flags |= FLAG_NX;
+  if (r !== a) st.flags |= FLAG_NX; // inexact
   return r | 0;
 }
 
@@ -997,114 +994,114 @@ export function fToI32(a: number, rm: number): number {
  * (RV64 writes the 32-bit result sign-extended into rd). NaN and too-large -> 0xffffffff (-1),
  * negative -> 0 (but a value rounding to -0, e.g. -0.5 RTZ, is in range: 0 with NX only).
  */
-export function fToU32(a: number, rm: number): number {
+export function fToU32(st: FpFlags, a: number, rm: number): number {
   if (a !== a) {
-    fpState.flags |= FLAG_NV;
+    st.flags |= FLAG_NV;
     return -1;
   }
   const r = roundToIntegral(a, rm);
   if (r >= TWO_32) {
-    fpState.flags |= FLAG_NV;
+    st.flags |= FLAG_NV;
     return -1;
   }
   if (r < 0) {
-    fpState.flags |= FLAG_NV;
+    st.flags |= FLAG_NV;
     return 0;
   }
-  if (cvtInexact) fpState.flags |= FLAG_NX;
+  if (r !== a) st.flags |= FLAG_NX; // inexact
   return r | 0;
 }
 
 /** fcvt.l.s / fcvt.l.d: signed 64-bit result. */
-export function fToI64(a: number, rm: number): bigint {
+export function fToI64(st: FpFlags, a: number, rm: number): bigint {
   if (a !== a) {
-    fpState.flags |= FLAG_NV;
+    st.flags |= FLAG_NV;
     return I64_MAX;
   }
   const r = roundToIntegral(a, rm);
   if (r >= TWO_63) {
-    fpState.flags |= FLAG_NV;
+    st.flags |= FLAG_NV;
     return I64_MAX;
   }
   if (r < -TWO_63) {
-    fpState.flags |= FLAG_NV;
+    st.flags |= FLAG_NV;
     return I64_MIN;
   }
-  if (cvtInexact) fpState.flags |= FLAG_NX;
+  if (r !== a) st.flags |= FLAG_NX; // inexact
   return BigInt(r); // r is integral; BigInt(-0) === 0n
 }
 
 /** fcvt.lu.s / fcvt.lu.d: unsigned 64-bit result in [0, 2^64). */
-export function fToU64(a: number, rm: number): bigint {
+export function fToU64(st: FpFlags, a: number, rm: number): bigint {
   if (a !== a) {
-    fpState.flags |= FLAG_NV;
+    st.flags |= FLAG_NV;
     return U64_MAX;
   }
   const r = roundToIntegral(a, rm);
   if (r >= TWO_64) {
-    fpState.flags |= FLAG_NV;
+    st.flags |= FLAG_NV;
     return U64_MAX;
   }
   if (r < 0) {
-    fpState.flags |= FLAG_NV;
+    st.flags |= FLAG_NV;
     return 0n;
   }
-  if (cvtInexact) fpState.flags |= FLAG_NX;
+  if (r !== a) st.flags |= FLAG_NX; // inexact
   return BigInt(r);
 }
 
 /** fcvt.d.l: signed 64-bit integer -> binary64 (inexact above 2^53). */
-export function i64ToF64(v: bigint, rm: number): number {
+export function i64ToF64(st: FpFlags, v: bigint, rm: number): number {
   const x = Number(v);
   if (x < TWO_53 && x > -TWO_53) return x; // |v| < 2^53: exact (Number(0n) is +0)
-  return v < 0n ? roundPack(true, -v, 0, rm, 53, -1022, 1023) : roundPack(false, v, 0, rm, 53, -1022, 1023);
+  return v < 0n ? roundPack(st, true, -v, 0, rm, 53, -1022, 1023) : roundPack(st, false, v, 0, rm, 53, -1022, 1023);
 }
 
 /** fcvt.d.lu: unsigned 64-bit integer (bigint in [0, 2^64)) -> binary64. */
-export function u64ToF64(v: bigint, rm: number): number {
+export function u64ToF64(st: FpFlags, v: bigint, rm: number): number {
   const x = Number(v);
   if (x < TWO_53) return x;
-  return roundPack(false, v, 0, rm, 53, -1022, 1023);
+  return roundPack(st, false, v, 0, rm, 53, -1022, 1023);
 }
 
 /** fcvt.s.l: signed 64-bit integer -> binary32. */
-export function i64ToF32(v: bigint, rm: number): number {
+export function i64ToF32(st: FpFlags, v: bigint, rm: number): number {
   const x = Number(v);
-  if (x < TWO_53 && x > -TWO_53) return x === 0 ? 0 : roundF32(x, 0, rm);
-  return v < 0n ? roundPack(true, -v, 0, rm, 24, -126, 127) : roundPack(false, v, 0, rm, 24, -126, 127);
+  if (x < TWO_53 && x > -TWO_53) return x === 0 ? 0 : roundF32(st, x, 0, rm);
+  return v < 0n ? roundPack(st, true, -v, 0, rm, 24, -126, 127) : roundPack(st, false, v, 0, rm, 24, -126, 127);
 }
 
 /** fcvt.s.lu: unsigned 64-bit integer -> binary32. */
-export function u64ToF32(v: bigint, rm: number): number {
+export function u64ToF32(st: FpFlags, v: bigint, rm: number): number {
   const x = Number(v);
-  if (x < TWO_53) return x === 0 ? 0 : roundF32(x, 0, rm);
-  return roundPack(false, v, 0, rm, 24, -126, 127);
+  if (x < TWO_53) return x === 0 ? 0 : roundF32(st, x, 0, rm);
+  return roundPack(st, false, v, 0, rm, 24, -126, 127);
 }
 
 /** fcvt.s.w: signed 32-bit integer (a JS int32 number) -> binary32. */
-export function i32ToF32(v: number, rm: number): number {
-  return v === 0 ? 0 : roundF32(v, 0, rm);
+export function i32ToF32(st: FpFlags, v: number, rm: number): number {
+  return v === 0 ? 0 : roundF32(st, v, 0, rm);
 }
 
 /** fcvt.s.wu: unsigned 32-bit integer (0 .. 2^32-1) -> binary32. */
-export function u32ToF32(v: number, rm: number): number {
-  return v === 0 ? 0 : roundF32(v, 0, rm);
+export function u32ToF32(st: FpFlags, v: number, rm: number): number {
+  return v === 0 ? 0 : roundF32(st, v, 0, rm);
 }
 
 /** fcvt.s.d: binary64 -> binary32, rounding per rm (may overflow or underflow); NV on sNaN. */
-export function f64ToF32(a: number, rm: number, snan: boolean): number {
-  if (a - a === 0) return a === 0 ? a : roundF32(a, 0, rm);
+export function f64ToF32(st: FpFlags, a: number, rm: number, snan: boolean): number {
+  if (a - a === 0) return a === 0 ? a : roundF32(st, a, 0, rm);
   if (a !== a) {
-    if (snan) fpState.flags |= FLAG_NV;
+    if (snan) st.flags |= FLAG_NV;
     return NaN;
   }
   return a; // infinities convert exactly
 }
 
 /** fcvt.d.s: binary32 -> binary64, always exact; NV on sNaN. */
-export function f32ToF64(a: number, snan: boolean): number {
+export function f32ToF64(st: FpFlags, a: number, snan: boolean): number {
   if (a !== a) {
-    if (snan) fpState.flags |= FLAG_NV;
+    if (snan) st.flags |= FLAG_NV;
     return NaN;
   }
   return a;

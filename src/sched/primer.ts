@@ -17,11 +17,10 @@
  * operands (large, negative, zero divisors, page-crossing and device accesses), traps of
  * several kinds, Sv39 paging with a high-address alias, U-mode, a timer interrupt, WFI, SBI
  * calls and one translated block, then shuts down. Nothing of that machine is shared with
- * other machines; the only module-level state it may touch (softfloat's flag accumulator) is
- * restored. HVTRACE_PRIME=0 makes the CLI skip it (the environment is read only in src/cli/).
+ * other machines (softfloat's flags accumulate per hart, not in the module).
+ * HVTRACE_PRIME=0 makes the CLI skip it (the environment is read only in src/cli/).
  */
 import { OPCODES, type OpcodeDef } from '../isa/opcodes.js';
-import * as SF from '../isa/softfloat.js';
 import { Machine } from '../board/machine.js';
 import { DecodeCache } from '../isa/decode.js';
 import { Scheduler } from './scheduler.js';
@@ -377,7 +376,6 @@ function program(): Uint8Array {
 export function primeInterpreter(): void {
   if (primed) return;
   primed = true;
-  const flags = SF.fpState.flags;
   try {
     const m = new Machine({
       ramSize: 16 * 1024 * 1024, harts: 1, bios: 'builtin',
@@ -391,8 +389,6 @@ export function primeInterpreter(): void {
     }
   } catch {
     // ignore
-  } finally {
-    SF.fpState.flags = flags;
   }
 }
 
