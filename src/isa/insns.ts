@@ -437,7 +437,10 @@ export function expandBranch(sem: { readonly br: string; readonly pre?: string }
 
 /** A jump's statements (its `pre`, then rd = the next pc) and its target expression. */
 export function expandJump(sem: { readonly to: string; readonly pre?: string }, to: SemTarget): { pre: string; target: string } {
-  return { pre: expandText(`${pre(sem)}XD_LO = NPC | 0; XD_HI = Math.floor(NPC / 4294967296);`, to), target: expandText(sem.to, to) };
+  // The link's words: a block has them as constants.
+  const link = to.kind === 'jit' ? `XD_LO = ${to.npc | 0}; XD_HI = ${Math.floor(to.npc / 4294967296) | 0};`
+    : 'XD_LO = NPC | 0; XD_HI = Math.floor(NPC / 4294967296);';
+  return { pre: expandText(`${pre(sem)}${link}`, to), target: expandText(sem.to, to) };
 }
 
 /** The store value of an FP store done by the hart itself (`slow`). */
