@@ -5,7 +5,7 @@ import { Scheduler } from '../src/sched/scheduler.js';
 import { INSNS, Cls, F_XRD, F_RM } from '../src/isa/insns.js';
 import { OP_BY_NAME, OP_FLAGS } from '../src/isa/decode.js';
 import { OPCODES } from '../src/isa/opcodes.js';
-import { Asm, CSR, encFp, a0, a1, a2, a3, a6, a7, s2, s3, s4, t0, t1, t2 } from './hart/harness.js';
+import { Asm, CSR, encFp, a0, a1, a2, a3, a6, a7, s2, s3, s4, s5, t0, t1, t2, t3 } from './hart/harness.js';
 
 /**
  * The block translator must be invisible: for every bundled guest, a run with translation and
@@ -125,5 +125,44 @@ describe('translated blocks run the F/D bodies of the instruction table exactly 
     expect(blocks.f).toEqual(interp.f);
     expect(blocks.fflags).toBe(interp.fflags);
     expect(blocks.mstatus).toBe(interp.mstatus);
+  });
+});
+
+describe('an F/D instruction in a translated block with FS off traps as in the interpreter', () => {
+  /**
+   * sstatus.FS = Off: each fadd.d/fld in the loop raises illegal instruction (stval = the
+   * instruction bits); the S-mode handler counts it, adds stval and sepc into a checksum and
+   * skips the instruction. Translated blocks must raise it at the same pc and step.
+   */
+  function run(jit: boolean) {
+    const a = new Asm(0x8020_0000);
+    a.la(t0, 'handler').csrw(CSR.stvec, t0);
+    a.li(t0, 3 << 13).csrc(CSR.sstatus, t0); // FS = Off
+    a.li(s2, 0).li(s3, 300).li(s5, 0).li(s4, 0x8030_0000);
+    a.label('loop');
+    a.addi(t1, s3, 5).fadd_d(1, 2, 3, 7).xor(s2, s2, t1).fld(4, 8, s4).addi(s3, s3, -1).bne(s3, 0, 'loop');
+    a.li(a7, 0x53525354).li(a6, 0).li(a0, 0).li(a1, 0).ecall();
+    a.label('handler');
+    a.csrr(t3, CSR.stval).add(s2, s2, t3).csrr(t3, CSR.sepc).xor(s2, s2, t3).addi(t3, t3, 4).csrw(CSR.sepc, t3);
+    a.addi(s5, s5, 1).sret();
+    const m = new Machine({
+      ramSize: 16 * 1024 * 1024, harts: 1, bios: 'builtin',
+      kernel: { name: '(fs off loop)', bytes: a.assemble() }, jit, jitHot: 2,
+    });
+    const s = new Scheduler(m, { maxInsns: 5_000_000 });
+    const halt = s.runToEnd();
+    expect(halt.kind).toBe('poweroff');
+    const h = m.harts[0]!;
+    return { x: Array.from(h.x.slice(0, 32)), steps: h.attempted, instret: h.instret, blocks: m.jit.blocksCompiled, errors: m.jit.compileErrors };
+  }
+
+  it('same trap count, checksum, registers and counts with and without translation', () => {
+    const interp = run(false);
+    const blocks = run(true);
+    expect(interp.x[s5]).toBe(600n); // two traps per iteration
+    expect(blocks.errors).toEqual([]);
+    expect(blocks.blocks).toBeGreaterThan(0);
+    expect(blocks.x).toEqual(interp.x);
+    expect([blocks.steps, blocks.instret]).toEqual([interp.steps, interp.instret]);
   });
 });
