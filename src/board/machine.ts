@@ -20,11 +20,14 @@ import { VirtioMmio, VIRTIO_MMIO_COUNT } from '../devices/virtio-mmio.js';
 import { VirtioBlk, type DriveConfig } from '../devices/virtio-blk.js';
 import { VirtioRng } from '../devices/virtio-rng.js';
 import { GoldfishRtc } from '../devices/goldfish-rtc.js';
-import { buildVirtDtb } from '../devices/fdt.js';
+import { Aplic, APLIC_M_BASE, APLIC_S_BASE } from '../devices/aplic.js';
+import { Imsic, IMSIC_M_BASE, IMSIC_S_BASE, IMSIC_PAGE, IMSIC_MAX_GUESTS, guestIndexBits } from '../devices/imsic.js';
+import { AiaHart, aiaSetGuestLine } from '../hart/aia.js';
+import { buildVirtDtb, parseDtb, fdtGetProp, fdtStrings, type FdtNode } from '../devices/fdt.js';
 import { parseElf, isElf, ImageError, findSymbol, type ElfImage } from '../image/loader.js';
 import { BuiltinSbi } from '../firmware/sbi.js';
 import { Jit } from '../hart/jit.js';
-import type { HartIrqLines } from '../mem/device.js';
+import type { HartIrqLines, IrqController } from '../mem/device.js';
 import { Hypervisor, type HypervisorSnapshot } from '../hypervisor/hypervisor.js';
 import type { GuestConfig } from '../hypervisor/config.js';
 import { HV_ENTRY, hostRamFor } from '../hypervisor/layout.js';
@@ -39,6 +42,19 @@ export { INSNS_PER_TICK } from './clock.js';
  * but not advertised: QEMU 7.2 has none of them, and the QEMU comparisons run the same ISA.
  */
 export const ISA_STRING = 'rv64imafdch_zicsr_zifencei_zihintpause_zicntr_zba_zbb_zbc_zbs_sstc';
+/** With IMSICs QEMU 7.2 adds Smaia and Ssaia (the IMSICs turn them on) before _sstc. */
+export const isaString = (aia?: AiaConfig): string =>
+  aia?.mode === 'aplic-imsic' ? ISA_STRING.replace(/_sstc$/, '_smaia_ssaia_sstc') : ISA_STRING;
+
+/**
+ * QEMU virt's `aia=` (hw/riscv/virt.c): the PLIC is replaced by an APLIC M and S domain, with
+ * direct delivery (`aplic`) or MSIs to per-hart IMSICs (`aplic-imsic`, with `guests` guest
+ * interrupt files per hart: QEMU's aia-guests, default 0, at most 7).
+ */
+export interface AiaConfig {
+  readonly mode: 'aplic' | 'aplic-imsic';
+  readonly guests: number;
+}
 const MiB = 1024 * 1024;
 
 export interface Image {
@@ -82,6 +98,8 @@ export interface MachineConfig {
    * RTC (traces recorded before it existed replay as they were recorded).
    */
   readonly rtc?: { readonly base: number };
+  /** AIA in place of the PLIC (--aia); absent: the PLIC (`--aia none`). */
+  readonly aia?: AiaConfig;
   /** Executions before a block is translated (tests use a low value to translate everything). */
   readonly jitHot?: number;
   /**
@@ -142,6 +160,13 @@ export class Machine implements HartEnv, HartIrqLines {
   readonly virtio: VirtioMmio[] = [];
   /** The virtio-blk devices, in --drive order. */
   readonly blks: VirtioBlk[] = [];
+  /** With `aia`: the APLIC's M domain (the wired sources' root) and its S child domain. */
+  readonly aplicM: Aplic | null = null;
+  readonly aplicS: Aplic | null = null;
+  /** With `aia.mode` aplic-imsic: per hart its M-level IMSIC then its S-level one. */
+  readonly imsics: Imsic[] = [];
+  /** Where device interrupt lines go: the PLIC, or the APLIC's M domain. */
+  readonly irqchip: IrqController;
   /** The goldfish RTC when the configuration has one (`rtc`). */
   readonly rtc: GoldfishRtc | null = null;
   readonly sbi: BuiltinSbi | null = null;
@@ -181,7 +206,8 @@ export class Machine implements HartEnv, HartIrqLines {
     // at once on both.
     this.clint = new Clint(config.harts, this, this.clock, { resetMtimecmp: 0n });
     this.plic = new Plic(config.harts, this);
-    this.uart = new Uart16550(this.plic, 10, (b) => this.onConsole(Uint8Array.of(b)));
+    this.irqchip = config.aia ? this.buildAia(config.aia) : this.plic;
+    this.uart = new Uart16550(this.irqchip, 10, (b) => this.onConsole(Uint8Array.of(b)));
     this.testdev = new TestDevice((h) => {
       if (h.kind === 'poweroff') this.stop({ kind: 'poweroff', exitCode: 0, message: 'test device: poweroff (pass)' });
       else if (h.kind === 'fail') this.stop({ kind: 'fail', exitCode: h.code === 0 ? 1 : h.code & 0xff || 1, message: `test device: fail, code ${h.code}` });
@@ -190,7 +216,13 @@ export class Machine implements HartEnv, HartIrqLines {
     this.bus.addDevice(new MaskRom(this.bus));
     this.bus.addDevice(this.testdev);
     this.bus.addDevice(this.clint);
-    this.bus.addDevice(this.plic);
+    if (config.aia) {
+      this.bus.addDevice(this.aplicM!);
+      this.bus.addDevice(this.aplicS!);
+      for (const d of this.imsics) this.bus.addDevice(d);
+    } else {
+      this.bus.addDevice(this.plic);
+    }
     this.bus.addDevice(this.uart);
     // virtio devices fill the transports from the highest one down, as QEMU 7.2 virt hands its
     // transports to -device options (its buses are found last-created first): one drive is at
@@ -202,12 +234,12 @@ export class Machine implements HartEnv, HartIrqLines {
     const virtio = config.virtio === true || backends.length > 0;
     for (let i = 0; i < (virtio ? VIRTIO_MMIO_COUNT : 0); i++) {
       const dev = backends[VIRTIO_MMIO_COUNT - 1 - i] ?? null;
-      const t = new VirtioMmio(i, this.bus, this.plic, dev);
+      const t = new VirtioMmio(i, this.bus, this.irqchip, dev);
       this.virtio.push(t);
       this.bus.addDevice(t);
     }
     if (config.rtc) {
-      this.rtc = new GoldfishRtc(BigInt(config.rtc.base) * 1_000_000_000n, this.clock, this.plic);
+      this.rtc = new GoldfishRtc(BigInt(config.rtc.base) * 1_000_000_000n, this.clock, this.irqchip);
       this.bus.addDevice(this.rtc);
     }
     if (config.bios === 'builtin') {
@@ -241,6 +273,38 @@ export class Machine implements HartEnv, HartIrqLines {
       for (const h of this.harts) h.hsHandler = hv;
     }
     this.load();
+  }
+
+  /**
+   * QEMU 7.2 virt_create_aia: IMSICs (M file at 0x24000000 + 0x1000 * hart; S files at 0x28000000,
+   * 2^guest-index-bits pages per hart) that drive MEIP / SEIP / hgeip, and the APLIC domains
+   * (M at 0xc000000 is the root the devices are wired to, S at 0xd000000 its child) that drive
+   * MEIP / SEIP directly or send MSIs.
+   */
+  private buildAia(aia: AiaConfig): Aplic {
+    const msi = aia.mode === 'aplic-imsic';
+    const self = this as { aplicM: Aplic | null; aplicS: Aplic | null };
+    if (msi) {
+      const stride = IMSIC_PAGE << guestIndexBits(aia.guests);
+      for (const h of this.harts) {
+        const m = new Imsic(h.id, true, 1, IMSIC_M_BASE + h.id * IMSIC_PAGE, (_p, l) => h.setIrqLine(11, l));
+        const s = new Imsic(h.id, false, 1 + aia.guests, IMSIC_S_BASE + h.id * stride,
+          (p, l) => { if (p === 0) h.setIrqLine(9, l); else aiaSetGuestLine(h, p, l); });
+        this.imsics.push(m, s);
+        h.aia = new AiaHart(m, s);
+      }
+    }
+    const msiWrite = (addr: number, eiid: number): void => {
+      const d = this.bus.findDevice(addr, 4);
+      if (d instanceof Imsic) d.write(addr - d.base, 4, BigInt(eiid));
+    };
+    const n = this.harts.length;
+    const m = new Aplic(APLIC_M_BASE, true, msi, n, null, (i, l) => this.setIrqLine(i, 11, l), msiWrite);
+    const s = new Aplic(APLIC_S_BASE, false, msi, n, m, (i, l) => this.setIrqLine(i, 9, l), msiWrite);
+    m.child = s;
+    self.aplicM = m;
+    self.aplicS = s;
+    return m;
   }
 
   /**
@@ -370,12 +434,13 @@ export class Machine implements HartEnv, HartIrqLines {
       numHarts: cfg.harts,
       ramBase: BigInt(RAM_BASE),
       ramSize: BigInt(cfg.ramSize),
-      isa: ISA_STRING,
+      isa: isaString(cfg.aia),
       mmuType: 'riscv,sv48',
       bootargs: cfg.append,
       initrd,
       virtioMmio: this.virtio.length > 0,
       rtc: this.rtc !== null,
+      ...(cfg.aia ? { aia: cfg.aia } : {}),
     });
     // QEMU 7.2 riscv_compute_fdt_addr: below min(RAM end, 3 GiB), aligned down to 2 MiB.
     const top = Math.min(ramEnd, 3072 * MiB);
@@ -494,6 +559,7 @@ export class Machine implements HartEnv, HartIrqLines {
       harts: this.harts.map((h) => h.saveState()),
       clint: this.clint.saveState(),
       plic: this.plic.saveState(),
+      ...(this.aplicM ? { aia: { aplic: [this.aplicM.saveState(), this.aplicS!.saveState()], imsic: this.imsics.map((d) => d.saveState()) } } : {}),
       uart: this.uart.saveState(),
       testdev: this.testdev.saveState(),
       ...(this.virtio.length > 0 ? { virtio: this.virtio.map((t) => t.saveState()) } : {}),
@@ -520,6 +586,11 @@ export class Machine implements HartEnv, HartIrqLines {
     this.harts.forEach((h, i) => hpmRestoreState(h, s.hpm?.[i] ?? undefined));
     this.clint.restoreState(s.clint);
     this.plic.restoreState(s.plic);
+    if (this.aplicM && s.aia) {
+      this.aplicM.restoreState(s.aia.aplic[0]);
+      this.aplicS!.restoreState(s.aia.aplic[1]);
+      this.imsics.forEach((d, i) => d.restoreState(s.aia!.imsic[i]));
+    }
     this.uart.restoreState(s.uart);
     this.testdev.restoreState(s.testdev);
     if (s.virtio) this.virtio.forEach((t, i) => t.restoreState(s.virtio![i]));
@@ -550,6 +621,8 @@ export interface MachineSnapshot {
   virtio?: unknown[];
   /** The goldfish RTC (present only when the configuration has one). */
   rtc?: unknown;
+  /** The APLIC domains (M, S) and the IMSICs (per hart M, S): only with `aia`. */
+  aia?: { aplic: unknown[]; imsic: unknown[] };
   hsm: number[] | null;
   /** The built-in hypervisor's state (present only with guests). */
   hyp?: HypervisorSnapshot;
@@ -573,6 +646,13 @@ export function validateConfig(c: MachineConfig): void {
   if ((c.drives?.length ?? 0) + (c.rngSeed !== undefined ? 1 : 0) > VIRTIO_MMIO_COUNT) {
     throw new ImageError(`at most ${VIRTIO_MMIO_COUNT} virtio devices (--drive, --rng): the board has ${VIRTIO_MMIO_COUNT} virtio-mmio slots`);
   }
+  if (c.aia) {
+    const g = c.aia.guests;
+    if (c.dtb) checkDtbHasAia(c.dtb, c.aia);
+    if (!Number.isInteger(g) || g < 0 || g > IMSIC_MAX_GUESTS) throw new ImageError(`--aia-guests must be between 0 and ${IMSIC_MAX_GUESTS} (got ${g})`);
+    if (g > 0 && c.aia.mode !== 'aplic-imsic') throw new ImageError('--aia-guests needs --aia aplic-imsic: guest interrupt files are IMSIC files');
+    if (c.guests && c.guests.length > 0) throw new ImageError('--aia and --guest exclude each other: the built-in hypervisor drives the PLIC');
+  }
   if (c.guests && c.guests.length > 0) {
     if (c.bios !== 'builtin') throw new ImageError('--guest needs the built-in firmware (--bios builtin): the built-in hypervisor runs on it');
     if (c.kernel) throw new ImageError('--guest and --kernel exclude each other: the built-in hypervisor is the payload at 0x80200000');
@@ -582,4 +662,22 @@ export function validateConfig(c: MachineConfig): void {
       throw new ImageError(`-m ${c.ramSize / MiB}M is too small for the guests: guest RAM starts at 0x90000000 and needs ${need / MiB}M of host RAM (or leave -m out)`);
     }
   }
+}
+
+/**
+ * --aia with a --dtb of the user's: the tree must describe the controllers the board has (a
+ * node compatible with riscv,aplic, and riscv,imsics for aplic-imsic), or the guest would look
+ * for a PLIC that is not there.
+ */
+function checkDtbHasAia(dtb: Image, aia: AiaConfig): void {
+  const compat = new Set<string>();
+  const walk = (n: FdtNode): void => {
+    const p = fdtGetProp(n, 'compatible');
+    if (p) for (const c of fdtStrings(p)) compat.add(c);
+    n.children.forEach(walk);
+  };
+  walk(parseDtb(dtb.bytes).root);
+  const need = aia.mode === 'aplic-imsic' ? ['riscv,aplic', 'riscv,imsics'] : ['riscv,aplic'];
+  const missing = need.find((c) => !compat.has(c));
+  if (missing) throw new ImageError(`--aia ${aia.mode}: the device tree ${dtb.name} has no ${missing} node (leave out --dtb, or give one made for -M virt,aia=${aia.mode})`);
 }

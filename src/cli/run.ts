@@ -9,6 +9,7 @@ import { ConsoleBuffer } from './output.js';
 import { openDrives, parseRngSeed, resolveDrives, FileDiskBackend } from './drive.js';
 import { configureEngine, warmUpEngine } from './engine.js';
 import { parseRtcOption } from './rtc.js';
+import { parseAiaOptions } from './aia.js';
 import { InputScriptDriver, readInputScript, roundsUntil, scriptEndNote, scriptTimeoutMessage, type ScriptStep } from './input-script.js';
 import { IdlePacer } from './pacing.js';
 
@@ -45,6 +46,10 @@ export interface MachineCliOptions {
   device?: string[];
   /** --rng [SEED]: virtio-rng. */
   rng?: string | boolean;
+  /** --aia / --aia-guests / -M virt,aia=...: AIA in place of the PLIC (src/cli/aia.ts). */
+  aia?: string;
+  aiaGuests?: string;
+  machine?: string;
 }
 
 /** Build the machine configuration from CLI flags (throws ImageError with a one-line message). */
@@ -59,6 +64,7 @@ export function machineConfigFromCli(o: MachineCliOptions, opts: { writeback?: b
   if (!Number.isInteger(harts) || harts < 1 || harts > 8) throw new ImageError(`--smp must be between 1 and 8 (got ${o.smp})`);
   const bios = o.bios === 'builtin' || o.bios === 'none' ? o.bios : readImage(o.bios, 'firmware');
   const guests = guestsFromCli(o);
+  const aia = parseAiaOptions(o);
   const ramSize = o.memory !== undefined ? parseRamSize(o.memory)
     : guests ? hostRamFor(guests.map((g) => g.memSize)) : parseMemSize('256M');
   if (guests && o.memory === undefined && ramSize > 2048 * 1024 * 1024) {
@@ -73,6 +79,7 @@ export function machineConfigFromCli(o: MachineCliOptions, opts: { writeback?: b
     append: o.append,
     dtb: o.dtb ? readImage(o.dtb, 'dtb') : undefined,
     rtc: parseRtcOption(o.rtc),
+    ...(aia ? { aia } : {}),
     // Opened last: every other flag has been checked before an image is hashed.
     ...(specs.length > 0 ? { drives: openDrives(specs).drives } : {}),
     ...(rngSeed !== undefined ? { rngSeed } : {}),

@@ -452,6 +452,12 @@ export interface VirtDtbConfig {
   virtioMmio?: boolean;
   /** The goldfish RTC node rtc@101000 (PLIC source 11; src/devices/goldfish-rtc.ts). */
   rtc?: boolean;
+  /**
+   * QEMU virt's aia= in place of the PLIC: APLIC nodes (and IMSIC nodes for aplic-imsic, with
+   * riscv,guest-index-bits when there are guest files); devices then name the S-level APLIC
+   * with two interrupt cells (source, IRQ_TYPE_LEVEL_HIGH).
+   */
+  aia?: { mode: 'aplic' | 'aplic-imsic'; guests: number };
 }
 
 /** Default ISA string of QEMU 7.2's rv64 cpu (`-cpu rv64`), for reference. */
@@ -489,8 +495,16 @@ export function buildVirtDtb(cfg: VirtDtbConfig): Uint8Array {
     cpuPh[cpu] = b.allocPhandle();
     intcPh[cpu] = b.allocPhandle();
   }
-  const plicPh = b.allocPhandle();
+  // QEMU 7.2 create_fdt_imsic then create_fdt_socket_aplic allocate these after the cpus.
+  const aia = cfg.aia;
+  const imsic = aia?.mode === 'aplic-imsic';
+  const imsicMPh = imsic ? b.allocPhandle() : 0;
+  const imsicSPh = imsic ? b.allocPhandle() : 0;
+  const aplicMPh = aia ? b.allocPhandle() : 0;
+  const plicPh = b.allocPhandle(); // with AIA: the S-level APLIC, the devices' interrupt parent
   const testPh = b.allocPhandle();
+  /** A device's interrupts: one cell for the PLIC, (source, level-high) for the APLIC. */
+  const irqCells = (irq: number): number[] => (aia ? [irq, 4] : [irq]);
 
   b.beginNode('');
   b.prop('#address-cells', [2]);
@@ -572,7 +586,7 @@ export function buildVirtDtb(cfg: VirtDtbConfig): Uint8Array {
   if (cfg.rtc) {
     // QEMU 7.2 create_fdt_rtc runs after create_fdt_uart, and each new node goes in front.
     b.beginNode('rtc@101000');
-    b.prop('interrupts', [11]);
+    b.prop('interrupts', irqCells(11));
     b.prop('interrupt-parent', [plicPh]);
     b.prop('reg', reg(0x10_1000n, 0x1000n));
     b.prop('compatible', 'google,goldfish-rtc');
@@ -580,7 +594,7 @@ export function buildVirtDtb(cfg: VirtDtbConfig): Uint8Array {
   }
 
   b.beginNode('serial@10000000');
-  b.prop('interrupts', [10]);
+  b.prop('interrupts', irqCells(10));
   b.prop('interrupt-parent', [plicPh]);
   b.prop('clock-frequency', [0x384000]); // 3686400 Hz, QEMU's "\08@"
   b.prop('reg', reg(0x1000_0000n, 0x100n));
@@ -599,7 +613,7 @@ export function buildVirtDtb(cfg: VirtDtbConfig): Uint8Array {
     for (let i = 7; i >= 0; i--) {
       const base = 0x1000_1000 + 0x1000 * i;
       b.beginNode(`virtio_mmio@${base.toString(16)}`);
-      b.prop('interrupts', [1 + i]);
+      b.prop('interrupts', irqCells(1 + i));
       b.prop('interrupt-parent', [plicPh]);
       b.prop('reg', reg(BigInt(base), 0x1000n));
       b.prop('compatible', 'virtio,mmio');
@@ -614,16 +628,20 @@ export function buildVirtDtb(cfg: VirtDtbConfig): Uint8Array {
     plicIrqs.push(intcPh[cpu]!, 11, intcPh[cpu]!, 9);
     clintIrqs.push(intcPh[cpu]!, 3, intcPh[cpu]!, 7); // MSIP, MTIP
   }
-  b.beginNode('plic@c000000');
-  b.prop('phandle', [plicPh]);
-  b.prop('riscv,ndev', [cfg.plicNdev ?? 0x60]);
-  b.prop('reg', reg(0x0c00_0000n, 0x60_0000n));
-  b.prop('interrupts-extended', plicIrqs);
-  b.prop('interrupt-controller', []);
-  b.prop('compatible', ['sifive,plic-1.0.0', 'riscv,plic0']);
-  b.prop('#address-cells', [0]);
-  b.prop('#interrupt-cells', [1]);
-  b.endNode();
+  if (aia) {
+    emitAiaNodes(b, n, intcPh, { imsic, guests: aia.guests, imsicMPh, imsicSPh, aplicMPh, aplicSPh: plicPh }, reg);
+  } else {
+    b.beginNode('plic@c000000');
+    b.prop('phandle', [plicPh]);
+    b.prop('riscv,ndev', [cfg.plicNdev ?? 0x60]);
+    b.prop('reg', reg(0x0c00_0000n, 0x60_0000n));
+    b.prop('interrupts-extended', plicIrqs);
+    b.prop('interrupt-controller', []);
+    b.prop('compatible', ['sifive,plic-1.0.0', 'riscv,plic0']);
+    b.prop('#address-cells', [0]);
+    b.prop('#interrupt-cells', [1]);
+    b.endNode();
+  }
 
   b.beginNode('clint@2000000');
   b.prop('interrupts-extended', clintIrqs);
@@ -634,4 +652,56 @@ export function buildVirtDtb(cfg: VirtDtbConfig): Uint8Array {
   b.endNode(); // soc
   b.endNode(); // root
   return b.finish();
+}
+
+/**
+ * QEMU 7.2's AIA nodes (create_fdt_socket_aplic, create_fdt_imsic; one socket), in blob order:
+ * aplic@d000000 (S), aplic@c000000 (M, delegating sources 1..0x60 to S), then for aplic-imsic
+ * imsics@28000000 (S files) and imsics@24000000 (M files). Direct mode names each hart's
+ * SEIP (9) / MEIP (11) in interrupts-extended; MSI mode names the IMSIC as msi-parent.
+ */
+function emitAiaNodes(
+  b: FdtBuilder, n: number, intcPh: number[],
+  p: { imsic: boolean; guests: number; imsicMPh: number; imsicSPh: number; aplicMPh: number; aplicSPh: number },
+  reg: (base: bigint, size: bigint) => number[],
+): void {
+  const lines = (irq: number): number[] => intcPh.slice(0, n).flatMap((ph) => [ph, irq]);
+  const aplic = (mmode: boolean): void => {
+    b.beginNode(mmode ? 'aplic@c000000' : 'aplic@d000000');
+    b.prop('phandle', [mmode ? p.aplicMPh : p.aplicSPh]);
+    if (mmode) {
+      b.prop('riscv,delegate', [p.aplicSPh, 1, 0x60]);
+      b.prop('riscv,children', [p.aplicSPh]);
+    }
+    b.prop('riscv,num-sources', [0x60]);
+    b.prop('reg', reg(mmode ? 0x0c00_0000n : 0x0d00_0000n, 0x8000n));
+    if (p.imsic) b.prop('msi-parent', [mmode ? p.imsicMPh : p.imsicSPh]);
+    else b.prop('interrupts-extended', lines(mmode ? 11 : 9));
+    b.prop('interrupt-controller', []);
+    b.prop('#interrupt-cells', [2]);
+    b.prop('compatible', 'riscv,aplic');
+    b.endNode();
+  };
+  aplic(false);
+  aplic(true);
+  if (!p.imsic) return;
+  let gbits = 0;
+  while ((1 << gbits) < p.guests + 1) gbits++;
+  const imsic = (mmode: boolean): void => {
+    b.beginNode(mmode ? 'imsics@24000000' : 'imsics@28000000');
+    b.prop('phandle', [mmode ? p.imsicMPh : p.imsicSPh]);
+    if (!mmode && gbits > 0) b.prop('riscv,guest-index-bits', [gbits]);
+    b.prop('riscv,ipi-id', [1]);
+    b.prop('riscv,num-ids', [0xff]);
+    const stride = BigInt(0x1000 << (mmode ? 0 : gbits));
+    b.prop('reg', reg(mmode ? 0x2400_0000n : 0x2800_0000n, stride * BigInt(n)));
+    b.prop('interrupts-extended', lines(mmode ? 11 : 9));
+    b.prop('msi-controller', []);
+    b.prop('interrupt-controller', []);
+    b.prop('#interrupt-cells', [0]);
+    b.prop('compatible', 'riscv,imsics');
+    b.endNode();
+  };
+  imsic(false);
+  imsic(true);
 }

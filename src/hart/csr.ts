@@ -8,6 +8,7 @@ import type { Hart } from './hart.js';
 import * as C from './constants.js';
 import { PMP_COUNT } from './pmp.js';
 import { TINFO } from './trigger.js';
+import { AIA_CSR_ROWS, aiaUpdateLines, hgeieWrite } from './aia.js';
 
 export interface CsrDef {
   readonly name: string;
@@ -398,7 +399,12 @@ def(C.CSR.stimecmp, {
 // ------------------------------------------------ hypervisor (§8.2) ------
 def(C.CSR.hstatus, {
   name: 'hstatus', read: (h) => u(h.hstatus) | (BigInt(C.HSTATUS_VSXL_HI) << 32n),
-  write: (h, v) => { h.hstatus = lo32(v) & C.HSTATUS_WMASK; h.attention = true; },
+  write: (h, v) => {
+    // With IMSICs VGEIN is writable, as QEMU 7.2 keeps it; it selects the guest file for VSEIP.
+    h.hstatus = lo32(v) & (h.aia ? C.HSTATUS_WMASK | (0x3f << C.HSTATUS_VGEIN_SHIFT) : C.HSTATUS_WMASK);
+    h.attention = true;
+    aiaUpdateLines(h);
+  },
 });
 // hedeleg: ecalls from HS/VS/M and the guest-page and virtual-instruction faults stay in HS (§8.2.2).
 def(C.CSR.hedeleg, { name: 'hedeleg', read: (h) => u(h.hedeleg), write: (h, v) => { h.hedeleg = lo32(v) & C.HEDELEG_MASK; } });
@@ -421,9 +427,11 @@ def(C.CSR.htimedelta, {
   name: 'htimedelta', read: (h) => h.htimedelta,
   write: (h, v) => { h.htimedelta = v; h.updateSstc(h.env.mtime(h)); h.timerChanged(); },
 });
-// GEILEN = 0: no guest external interrupts; hgeie/hgeip are zero.
-def(C.CSR.hgeie, { name: 'hgeie', read: () => 0n, write: () => {} });
-def(C.CSR.hgeip, { name: 'hgeip', read: () => 0n });
+// hgeie/hgeip: GEILEN is the IMSIC's guest file count (src/hart/aia.ts); without IMSICs 0, both zero.
+def(C.CSR.hgeie, { name: 'hgeie', read: (h) => u(h.aia?.hgeie ?? 0), write: (h, v) => { if (h.aia) hgeieWrite(h, h.aia, v); } });
+def(C.CSR.hgeip, { name: 'hgeip', read: (h) => u(h.aia?.hgeip ?? 0) });
+// Smaia/Ssaia (only with IMSICs, --aia aplic-imsic): src/hart/aia.ts.
+for (const r of AIA_CSR_ROWS) def(r.num, r);
 def(C.CSR.htval, { name: 'htval', read: (h) => h.htval, write: (h, v) => { h.htval = v; } });
 def(C.CSR.htinst, { name: 'htinst', read: (h) => h.htinst, write: (h, v) => { h.htinst = v; } });
 /** hgatp is illegal in HS-mode while mstatus.TVM = 1 (§8.2.18). */

@@ -29,6 +29,7 @@ import type { HartObserver } from './observer.js';
 import type { Jit } from './jit.js';
 import type { Hart } from './hart.js';
 import type { FpFlags } from '../isa/softfloat.js';
+import type { AiaHart, AiaSnapshot } from './aia.js';
 
 /** A hart's state as plain data (checkpoints). */
 export interface HartSnapshot {
@@ -44,6 +45,8 @@ export interface HartSnapshot {
   hyp?: HypSnapshot;
   /** Sdtrig triggers (trigger.ts; absent while in their reset state, so older checkpoints read as before). */
   trig?: TriggerSnapshot;
+  /** Smaia/Ssaia state (src/hart/aia.ts); only on a board with IMSICs. */
+  aia?: AiaSnapshot;
 }
 export interface HypSnapshot {
   virt: boolean; mstatusH: number; hstatus: number; hedeleg: number; hideleg: number; hvip: number;
@@ -219,6 +222,8 @@ export class HartCore {
   hideleg = 0;
   /** hvip: the VSSIP/VSTIP/VSEIP bits injected by the hypervisor. */
   hvip = 0;
+  /** Smaia/Ssaia state and the IMSIC ports (src/hart/aia.ts); null without IMSICs (--aia aplic-imsic). */
+  aia: AiaHart | null = null;
   hcounteren = 0;
   htimedelta = 0n;
   htval = 0n;
@@ -416,6 +421,7 @@ export class HartCore {
         mtval2: this.mtval2, mtinst: this.mtinst, vstimecmp: this.vstimecmp, other: { ...this.other },
       },
       ...this.trigState(),
+      ...(this.aia !== null ? { aia: this.aia.save() } : {}),
     };
   }
   private trigState(): { trig?: TriggerSnapshot } {
@@ -459,6 +465,7 @@ export class HartCore {
     Object.assign(this.other, y?.other ?? { status: 0, stvec: 0n, sscratch: 0n, sepc: 0n, scause: 0n, stval: 0n, satp: 0n });
     this.hgatp = 0n;
     this.setHgatp(y?.hgatp ?? 0n);
+    if (this.aia !== null && s.aia) this.aia.restore(s.aia);
     this.mip = this.mipSw | this.mipHw | this.hvip;
     this.satp = 0n;
     this.setSatp(s.satp);

@@ -6,6 +6,7 @@
 import * as C from './constants.js';
 import { HartCore, pcNumber } from './state.js';
 import type { Hart } from './hart.js';
+import { aiaPendingInterrupt } from './aia.js';
 
 /** xcause values by code (exceptions; interrupts with bit 63): no BigInt built per trap. */
 const EXC_CAUSE_BIG = Array.from({ length: 64 }, (_, c) => BigInt(c));
@@ -211,6 +212,8 @@ export class HartTraps extends HartCore {
   pendingInterrupt(): number {
     const pending = this.mip & this.mie;
     if (pending === 0) return -1;
+    // With Smaia the order comes from the iprio arrays (QEMU riscv_cpu_pending_to_irq).
+    if (this.aia !== null) return aiaPendingInterrupt(this as unknown as Hart, this.aia);
     const ms = this.mstatus;
     const m = pending & ~this.mideleg;
     if (m !== 0 && (this.priv < C.PRV_M || (ms & C.MSTATUS_MIE) !== 0)) return highestIrq(m);

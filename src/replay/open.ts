@@ -130,6 +130,7 @@ function checkReplayable(reader: TraceReader, opts: ReplayOpenOptions): OpenedTr
     ...(drives.length > 0 ? { drives } : {}),
     ...(m.rngSeed !== undefined ? { rngSeed: m.rngSeed } : {}),
     ...(m.virtio ? { virtio: true } : {}),
+    ...(m.aia ? { aia: { mode: m.aia.mode, guests: m.aia.guests } } : {}),
     ...(m.guests ? {
       guests: m.guests.map((g, k) => ({
         image: images.get(`guest${k}`)!, vcpus: g.vcpus, memSize: g.memSize, append: g.append, initrd: images.get(`guest${k}-initrd`),

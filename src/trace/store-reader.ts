@@ -351,6 +351,7 @@ export class TraceReader {
       ...(m.drives ? { drives: m.drives.map((d, k) => traceDrive(this, d, k)) } : {}),
       ...(m.rngSeed !== undefined ? { rngSeed: m.rngSeed } : {}),
       ...(m.virtio ? { virtio: true } : {}),
+      ...(m.aia ? { aia: { mode: m.aia.mode, guests: m.aia.guests } } : {}),
       ...(m.rtc ? { rtc: { base: m.rtc.base } } : {}),
       ...(m.guests ? {
         guests: m.guests.map((g, k) => ({

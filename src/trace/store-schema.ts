@@ -95,6 +95,8 @@ export interface StoredMachineConfig {
   readonly rngSeed?: number;
   /** The board has the virtio-mmio transports (absent: recorded before them). */
   readonly virtio?: boolean;
+  /** AIA in place of the PLIC (--aia); absent: the PLIC. */
+  readonly aia?: { readonly mode: 'aplic' | 'aplic-imsic'; readonly guests: number };
 }
 
 /** A virtio-blk drive as stored (MachineConfig.drives). */
@@ -301,6 +303,7 @@ export function storedMachineConfig(cfg: MachineConfig): { machine: StoredMachin
     } : {}),
     ...(cfg.rngSeed !== undefined ? { rngSeed: cfg.rngSeed } : {}),
     ...(cfg.virtio ? { virtio: true } : {}),
+    ...(cfg.aia ? { aia: { mode: cfg.aia.mode, guests: cfg.aia.guests } } : {}),
     ...(cfg.guests && cfg.guests.length > 0 ? {
       guests: cfg.guests.map((g, k): StoredGuestConfig => ({
         image: ref(g.image, `guest${k}`)!,
