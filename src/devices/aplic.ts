@@ -17,7 +17,9 @@
  *    level source does not clear pending;
  *  - in_clrip reads return the raw input levels;
  *  - domaincfg has only IE writable (DM is fixed by the board, BE is 0);
- *  - target writes in direct mode force a zero priority to 1.
+ *  - target writes in direct mode force a zero priority to 1;
+ *  - a claimi that finds nothing (iforce) clears iforce but leaves the line up until the next
+ *    register write or source change.
  * Accesses other than aligned 32-bit ones are ignored (QEMU faults them; MmioDevice never does).
  */
 import type { IrqController, MmioDevice } from '../mem/device.js';
@@ -387,8 +389,9 @@ export class Aplic implements MmioDevice, IrqController {
   private claimi(idc: number): number {
     const topi = this.topi(idc);
     if (topi === 0) {
+      // QEMU 7.2 clears iforce without re-evaluating the line: it stays raised until the next
+      // register write or source change updates the IDC (later QEMU versions lower it here).
       this.iforce[idc] = 0;
-      this.idcUpdate(idc);
       return 0;
     }
     const irq = topi >>> 16;

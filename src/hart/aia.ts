@@ -77,7 +77,8 @@ const HVICTL_IID_SHIFT = 16;
 const HVICTL_IID_MASK = 0xfff;
 const HVICTL_IPRIOM = 1 << 8;
 const HVICTL_IPRIO_MASK = 0xff;
-const HVICTL_VALID_MASK = (HVICTL_VTI | (HVICTL_IID_MASK << HVICTL_IID_SHIFT) | (1 << 9) | HVICTL_IPRIOM | HVICTL_IPRIO_MASK) >>> 0;
+/** QEMU 7.2 HVICTL_VALID_MASK: VTI, IID, IPRIOM, IPRIO (DPR is read-only zero there). */
+const HVICTL_VALID_MASK = (HVICTL_VTI | (HVICTL_IID_MASK << HVICTL_IID_SHIFT) | HVICTL_IPRIOM | HVICTL_IPRIO_MASK) >>> 0;
 
 /** The AIA state of one hart, saved in checkpoints (`HartSnapshot.aia`). */
 export interface AiaSnapshot {
@@ -318,7 +319,7 @@ export function hvictlWrite(a: AiaHart, v: bigint): void {
 
 /** QEMU hviprio_index2irq / index2rdzero: which interrupt each byte of hviprio1/hviprio2 holds. */
 const HVIPRIO_IRQ = [0, 1, 4, 5, 8, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23];
-const HVIPRIO_RDZERO = [1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+const HVIPRIO_RDZERO = [1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 /** rmw_hvipriox: hviprio1 holds indices 0..7, hviprio2 8..15 (RV64). */
 export function hviprioRmw(a: AiaHart, first: number, newVal: bigint, wrMask: bigint): bigint {
   let ret = 0n;
