@@ -23,7 +23,7 @@
  *
  * Registers t5 (x30) and t6 (x31) are reserved for the harness's handlers and macros.
  */
-import { Machine } from '../../src/board/machine.js';
+import { Machine, type MachineConfig } from '../../src/board/machine.js';
 import { HartState, type Hart } from '../../src/hart/hart.js';
 import type { HartObserver } from '../../src/hart/observer.js';
 import { CSR } from '../../src/hart/constants.js';
@@ -535,6 +535,8 @@ export interface SimOptions {
   ramMiB?: number;
   /** Number of harts (default 1). All start at RAM_BASE with a0 = hartid; only hart 0 is run by `run()`. */
   harts?: number;
+  /** AIA in place of the PLIC (MachineConfig.aia). */
+  aia?: MachineConfig['aia'];
 }
 
 export class Sim {
@@ -553,6 +555,7 @@ export class Sim {
       harts: opts.harts ?? 1,
       bios: 'none',
       kernel: { name: 'hart-test', bytes: image },
+      ...(opts.aia ? { aia: opts.aia } : {}),
     });
     const h = this.m.harts[0]!;
     this.h = h;
@@ -885,6 +888,7 @@ export interface GuestOpts {
   map?: (t: GuestTables, sim: Sim) => void;
   regs?: Record<number, bigint | number>;
   maxSteps?: number;
+  aia?: MachineConfig['aia'];
 }
 export interface GuestTables {
   /** VS-stage table (null when vs = 'bare'); its tables live at GPA = HPA in PT_POOL. */
@@ -917,7 +921,7 @@ export function makeGuest(code: (a: Asm) => void, o: GuestOpts = {}): { sim: Sim
       a.j('done');
       o.tail(a);
     }
-  }, { regs: o.regs });
+  }, { regs: o.regs, ...(o.aia ? { aia: o.aia } : {}) });
   const g = gMode === 'bare' ? null : new GuestPageTable(sim, gMode);
   const vs = vsMode === 'bare' ? null : new PageTable(sim, vsMode);
   if (g) {
