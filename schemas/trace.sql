@@ -227,6 +227,11 @@ CREATE VIEW vm_entries AS
   SELECT seq, vtime, hart, instret, pc AS guest_pc, printf('0x%x', pc) AS guest_pc_hex, priv, virt,
          a AS vcpu
   FROM events WHERE kind = 'vm_entry';
+
+CREATE VIEW msis AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt, a AS target, b AS file,
+         c AS eiid
+  FROM events WHERE kind = 'msi';
 -- @end generated
 
 -- @deferred: everything below runs when the recording finishes (complete or aborted), not at
@@ -317,4 +322,9 @@ CREATE TEMP VIEW vm_entries AS
   SELECT seq, vtime, hart, instret, pc AS guest_pc, printf('0x%x', pc) AS guest_pc_hex, priv, virt,
          a AS vcpu, b AS vm
   FROM events WHERE kind = 'vm_entry';
+
+CREATE TEMP VIEW msis AS
+  SELECT seq, vtime, hart, instret, pc, printf('0x%x', pc) AS pc_hex, priv, virt, a AS target, b AS file,
+         c AS eiid
+  FROM events WHERE kind = 'msi';
 -- @end generated

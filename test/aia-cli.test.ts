@@ -97,10 +97,20 @@ describe('record and replay with AIA', () => {
     expect(rec.stdout).toContain('aia-test: done');
     const rep = hv(['replay', trace]);
     expect(rep.status, rep.stderr + rep.stdout).toBe(0);
-    // The trace holds the AIA events: MMIO to the APLIC/IMSIC and the *topei claims.
+    // The trace holds the AIA events: MMIO to the APLIC and IMSICs, every MSI (from the APLIC
+    // and from a hart's store) and the claims (mtopei/stopei writes; claimi reads).
     const ev = hv(['events', trace]);
     expect(ev.status, ev.stderr).toBe(0);
-    expect(ev.stdout).toMatch(/aplic-m/);
-    if (mode === 'aplic-imsic') expect(ev.stdout).toMatch(/mtopei/);
+    expect(ev.stdout).toMatch(/mmio +write aplic-m 0xc000000 /);
+    if (mode === 'aplic-imsic') {
+      expect(ev.stdout).toMatch(/ msi +MSI 20 -> hart 0 M file +\| sw/); // APLIC source 20
+      expect(ev.stdout).toMatch(/ msi +MSI 7 -> hart 0 M file +\| sw/); // the CPU's own store
+      expect(ev.stdout).toMatch(/ msi +MSI 50 -> hart 0 S file/); // S domain source 24
+      expect(ev.stdout).toMatch(/csr_write +mtopei 0x90009 -> /);
+      expect(ev.stdout).toMatch(/csr_write +stopei 0xc000c -> /);
+    } else {
+      expect(ev.stdout).toMatch(/mmio +read  aplic-m 0xc00401c size 4 value=0x150001/); // claimi
+      expect(ev.stdout).not.toMatch(/ msi /);
+    }
   });
 });

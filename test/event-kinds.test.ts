@@ -181,6 +181,12 @@ describe('generated texts', () => {
       for (const k of TABLE) {
         const select = viewSql(k, 'stored').replace(/^CREATE VIEW \w+ AS\n/, '').replace(/;\n$/, '');
         const now = db.prepare(`SELECT * FROM (${select}) ORDER BY seq`);
+        // A kind added after the trace was recorded has no stored view there, and no rows.
+        const stored = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?").get(k.view.name);
+        if (stored === undefined) {
+          expect(now.all(), k.view.name).toEqual([]);
+          continue;
+        }
         const then = db.prepare(`SELECT * FROM ${k.view.name} ORDER BY seq`);
         expect(now.columns().map((c) => c.name), k.view.name).toEqual(then.columns().map((c) => c.name));
         const a = now.safeIntegers(true).raw(true).all(), b = then.safeIntegers(true).raw(true).all();

@@ -290,6 +290,12 @@ export class Machine implements HartEnv, HartIrqLines {
         const m = new Imsic(h.id, true, 1, IMSIC_M_BASE + h.id * IMSIC_PAGE, (_p, l) => h.setIrqLine(11, l));
         const s = new Imsic(h.id, false, 1 + aia.guests, IMSIC_S_BASE + h.id * stride,
           (p, l) => { if (p === 0) h.setIrqLine(9, l); else aiaSetGuestLine(h, p, l); });
+        // Every MSI is an event of the hart running now (its store, or its APLIC access).
+        const events = {
+          msi: (d: Imsic, page: number, eiid: number) => { const c = this.current; c.obs?.msi?.(c, d.hart, d.mmode ? 0 : 1 + page, eiid); },
+        };
+        m.events = events;
+        s.events = events;
         this.imsics.push(m, s);
         h.aia = new AiaHart(m, s);
       }

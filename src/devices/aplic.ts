@@ -84,12 +84,6 @@ const ISTATE_INPUT = 1 << 8;
 
 const WORDS = (APLIC_NUM_SOURCES + 31) >>> 5;
 
-/** What the APLIC reports for the trace. */
-export interface AplicEvents {
-  /** The domain sent an MSI (a pending, enabled source or a genmsi write) to `addr`. */
-  msiSent(aplic: Aplic, addr: number, eiid: number): void;
-}
-
 interface AplicState {
   domaincfg: number;
   mmsicfgaddr: number; mmsicfgaddrH: number; smsicfgaddr: number; smsicfgaddrH: number;
@@ -117,7 +111,6 @@ export class Aplic implements MmioDevice, IrqController {
   private readonly line: boolean[];
   /** The S-level child domain (M domain only). */
   child: Aplic | null = null;
-  events: AplicEvents | null = null;
 
   /**
    * @param parent the M domain of an S domain (its msicfgaddr registers address the MSIs)
@@ -342,7 +335,6 @@ export class Aplic implements MmioDevice, IrqController {
     ppn |= BigInt(hart) << BigInt(lhxs);
     ppn |= BigInt(guestIdx & (2 ** lhxs - 1));
     const addr = Number(ppn << 12n);
-    this.events?.msiSent(this, addr, eiid);
     this.msiWrite(addr, eiid);
   }
 

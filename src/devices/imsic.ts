@@ -40,12 +40,13 @@ export function guestIndexBits(guests: number): number {
   return b;
 }
 
-/** What the IMSIC reports for the trace (the board's recorder session). */
+/**
+ * What the IMSIC reports for the trace (the board turns it into msi events). Claims need no
+ * report of their own: they are writes of the *topei CSRs, traced as CSR writes.
+ */
 export interface ImsicEvents {
   /** An MSI arrived in file `page` of this IMSIC (an identity, valid or not). */
   msi(imsic: Imsic, page: number, eiid: number): void;
-  /** A *topei write claimed identity `iid` of file `page`. */
-  claim(imsic: Imsic, page: number, iid: number): void;
 }
 
 interface ImsicState {
@@ -155,7 +156,6 @@ export class Imsic implements MmioDevice, AiaIregFile {
       if (topei !== 0 && wrMask !== 0n) {
         const id = topei >>> 16;
         this.eistate[page * NUM_IRQS + id]! &= ~PENDING;
-        this.events?.claim(this, page, id);
       }
       this.update(page);
       return BigInt(topei);

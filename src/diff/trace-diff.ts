@@ -201,7 +201,7 @@ export const KIND_PRESETS: Readonly<Record<string, { kinds: EventKind[]; filter?
   sbi: { kinds: ['sbi_call'], help: 'SBI calls' },
   csr: { kinds: ['csr_write'], help: 'CSR writes' },
   vm: { kinds: ['vm_exit', 'vm_entry'], help: 'VM exits and entries' },
-  io: { kinds: ['mmio', 'input', 'irq'], help: 'MMIO, UART input, interrupt lines' },
+  io: { kinds: ['mmio', 'input', 'irq', 'msi'], help: 'MMIO, UART input, interrupt lines, MSIs' },
 };
 
 /** Expand presets in a --kinds list: the kinds, and the event filter (when a preset has one). */

@@ -30,6 +30,8 @@ export interface HartObserver {
   hartState(h: Hart, state: 'start' | 'stop' | 'suspend' | 'resume'): void;
   /** The built-in hypervisor handled a VM exit (a trap from a guest into HS-mode, or a VM stop). */
   vmExit?(h: Hart, exit: VmExitRecord): void;
+  /** An MSI reached file `file` (0 M, 1 S, 1 + g guest g) of hart `target`'s IMSIC, sent by `h`. */
+  msi?(h: Hart, target: number, file: number, eiid: number): void;
   /** The built-in hypervisor is about to enter vCPU `vcpu` of VM `vm` at `guestPc` (sret). */
   vmEntry?(h: Hart, vm: number, vcpu: number, guestPc: bigint): void;
 }

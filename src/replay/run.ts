@@ -93,6 +93,10 @@ class WatchingObserver implements Required<HartObserver> {
     this.note();
     this.rec.vmExit(...a);
   }
+  msi(...a: Parameters<NonNullable<HartObserver['msi']>>): void {
+    this.note();
+    this.rec.msi(...a);
+  }
   vmEntry(...a: Parameters<NonNullable<HartObserver['vmEntry']>>): void {
     this.note();
     this.rec.vmEntry(...a);

@@ -495,13 +495,31 @@ const VM_ENTRY = kind({
   render: (f) => `vm ${z(f.vm)} vcpu ${z(f.vcpu)}`,
 });
 
+/** The interrupt file an msi event reached (column b). */
+const msiFile = (b: bigint): string => (b === 0n ? 'M file' : b === 1n ? 'S file' : `guest file ${b - 1n}`);
+
+const MSI = kind({
+  kind: 'msi',
+  summary: 'an MSI reached an IMSIC interrupt file (--aia aplic-imsic): a store by a hart to seteipnum_le, or an APLIC in MSI mode forwarding a source or a genmsi write',
+  emittedBy: 'Recorder.msi, from HartObserver.msi (src/board/machine.ts, the IMSICs\' event sink)',
+  pc: PC("the pc of the hart whose store or APLIC access sent it"),
+  priv: PRIV('that hart\'s privilege'),
+  virt: VIRT('V then'),
+  a: { name: 'target', type: 'int', meaning: 'the hart whose IMSIC received it', view: [int('target', 'a')] },
+  b: { name: 'file', type: 'int', meaning: 'the interrupt file: 0 the M-level file, 1 the S-level file, 1 + g guest file g', view: [int('file', 'b')] },
+  c: { name: 'eiid', type: 'int', meaning: 'the identity written (0 and identities above 255 are ignored by the file)', view: [int('eiid', 'c')] },
+  payload: null,
+  view: { name: 'msis', order: ['pc', 'priv', 'virt', 'a', 'b', 'c'] },
+  render: (f) => `MSI ${z(f.eiid)} -> hart ${z(f.target)} ${msiFile(z(f.file))}`,
+});
+
 /**
  * The event kinds, in kind-code order (KIND_CODE = index; hashed into digests: append only).
  * Each entry's generic parameters pin its field names for its render function; the list's
  * element type forgets them.
  */
 export const EVENT_KIND_TABLE = [
-  TRAP, TRAP_RETURN, CSR_WRITE, SBI_CALL, MMIO, IRQ, HART_STATE, INPUT, HALT, VM_EXIT_KIND, VM_ENTRY,
+  TRAP, TRAP_RETURN, CSR_WRITE, SBI_CALL, MMIO, IRQ, HART_STATE, INPUT, HALT, VM_EXIT_KIND, VM_ENTRY, MSI,
 ] as const;
 
 export type EventKind = (typeof EVENT_KIND_TABLE)[number]['kind'];

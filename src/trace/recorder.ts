@@ -70,6 +70,7 @@ const K_INPUT = KIND_CODE.input;
 const K_HALT = KIND_CODE.halt;
 const K_VM_EXIT = KIND_CODE.vm_exit;
 const K_VM_ENTRY = KIND_CODE.vm_entry;
+const K_MSI = KIND_CODE.msi;
 
 const P_A = 1, P_B = 2, P_C = 4;
 
@@ -278,6 +279,17 @@ export class Recorder implements HartObserver {
     b.a[i] = small(vcpu);
     b.b[i] = small(vm);
     b.present[i] = P_A | P_B;
+    b.payload[i] = null;
+    this.end(i);
+  }
+
+  msi(h: Hart, target: number, file: number, eiid: number): void {
+    const b = this.batch;
+    const i = this.row(h, K_MSI, h.pc, h.priv);
+    b.a[i] = small(target);
+    b.b[i] = small(file);
+    b.c[i] = BigInt(eiid >>> 0);
+    b.present[i] = P_A | P_B | P_C;
     b.payload[i] = null;
     this.end(i);
   }
