@@ -1,6 +1,8 @@
 /**
  * Recording: hart callbacks -> trace events, plus the state digests and checkpoints that go with
  * them.
+ * Size: one Recorder method per event kind writes its row's columns directly (the hot path), next
+ * to the digests and checkpoints whose positions those rows define; apart, they would drift.
  *
  * - `Recorder` is the HartObserver. It turns callbacks into events with a monotonically
  *   increasing seq, in a reused columnar `EventBatch`, and hands full batches to a sink. It owns
@@ -284,13 +286,9 @@ export class Recorder implements HartObserver {
   }
 
   msi(h: Hart, target: number, file: number, eiid: number): void {
-    const b = this.batch;
-    const i = this.row(h, K_MSI, h.pc, h.priv);
-    b.a[i] = small(target);
-    b.b[i] = small(file);
-    b.c[i] = BigInt(eiid >>> 0);
-    b.present[i] = P_A | P_B | P_C;
-    b.payload[i] = null;
+    const b = this.batch, i = this.row(h, K_MSI, h.pc, h.priv);
+    b.a[i] = small(target); b.b[i] = small(file); b.c[i] = BigInt(eiid >>> 0);
+    b.present[i] = P_A | P_B | P_C; b.payload[i] = null;
     this.end(i);
   }
 
