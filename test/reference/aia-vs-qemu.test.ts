@@ -8,7 +8,9 @@
  *    stopei, genmsi, CPU-written MSIs, eithreshold; direct mode: IDCs, claimi, ithreshold,
  *    iforce; the UART's THR-empty interrupt delegated to the S domain -- and prints the order of
  *    its claims, the claims per identity and register read-backs. Its console on hvtrace must be
- *    byte-identical to QEMU's for `-M virt,aia=aplic`, `aia=aplic-imsic` and `aia-guests=3`.
+ *    byte-identical to QEMU's for `-M virt,aia=aplic`, `aia=aplic-imsic` and `aia-guests=3`, and
+ *    its trap sequence (cause and epc of every exception and interrupt) identical to QEMU's
+ *    `-icount shift=0 -d int`.
  *  - Debian's OpenSBI (which drives the APLIC and IMSIC) with the bundled Linux 6.1 and
  *    --aia aplic-imsic prints the same console as QEMU (earlycon=sbi; Linux itself finds no
  *    interrupt controller for the UART on either), except the known Memory: line (QEMU's larger
@@ -17,10 +19,13 @@
  * Needs qemu-system-riscv64 7.2 and opensbi.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Machine, type MachineConfig } from '../../src/board/machine.js';
 import { Scheduler } from '../../src/sched/scheduler.js';
+import type { HartObserver } from '../../src/hart/observer.js';
 
 const QEMU = process.env['QEMU'] ?? 'qemu-system-riscv64';
 const FW_JUMP = process.env['FW_JUMP'] ?? '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
@@ -32,12 +37,34 @@ function qemu(machine: string, smp: number, args: string[]): string {
     { timeout: 120_000, stdio: ['ignore', 'pipe', 'ignore'] }).toString('latin1');
 }
 
-function hvtrace(cfg: Omit<MachineConfig, 'ramSize'>): { console: string; halt: string } {
-  const m = new Machine({ ramSize: 256 * 1024 * 1024, ...cfg });
+/** (async, cause, epc) of every trap, as QEMU's -d int prints them. */
+type Trap = [number, number, string];
+
+function hvtrace(cfg: Omit<MachineConfig, 'ramSize'>): { console: string; halt: string; traps: Trap[] } {
+  const traps: Trap[] = [];
+  const nop = () => {};
+  const observer: HartObserver = {
+    trap: (_h, cause, interrupt, epc) => { traps.push([interrupt ? 1 : 0, cause, `0x${epc.toString(16)}`]); },
+    trapReturn: nop, csrWrite: nop, mmio: nop, irqLine: nop, sbiCall: nop, hartState: nop,
+  };
+  const m = new Machine({ ramSize: 256 * 1024 * 1024, ...cfg, observer });
   const out: number[] = [];
   m.onConsole = (b) => { for (const x of b) out.push(x); };
   const halt = new Scheduler(m, { maxInsns: 3_000_000_000 }).runToEnd();
-  return { console: Buffer.from(out).toString('latin1'), halt: halt.kind };
+  return { console: Buffer.from(out).toString('latin1'), halt: halt.kind, traps };
+}
+
+/** QEMU's trap sequence (-d int) with -icount shift=0, which takes interrupts at hvtrace's boundaries. */
+function qemuTraps(machine: string, smp: number, args: string[]): Trap[] {
+  const dir = mkdtempSync(join(tmpdir(), 'hvtrace-aia-int-'));
+  try {
+    const log = join(dir, 'int.log');
+    qemu(machine, smp, ['-icount', 'shift=0', '-d', 'int', '-D', log, ...args]);
+    return [...readFileSync(log, 'latin1').matchAll(/async:([01]), cause:([0-9a-f]+), epc:(0x[0-9a-f]+)/g)]
+      .map((m) => [Number(m[1]), Number(BigInt(`0x${m[2]}`) & 0xffn), `0x${BigInt(m[3]!).toString(16)}`]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const image = (path: string) => ({ name: path, bytes: new Uint8Array(readFileSync(path)) });
@@ -56,6 +83,11 @@ describe('aia-test: bare-metal APLIC/IMSIC programming, console identical to QEM
       expect(h.halt).toBe('poweroff');
       expect(q).toContain('aia-test: done');
       expect(h.console).toBe(q);
+      // The whole trap sequence -- illegal-instruction exceptions, every interrupt and where it
+      // hit -- is QEMU's with -icount shift=0.
+      const qt = qemuTraps(`virt,aia=${c.mode}${c.guests ? `,aia-guests=${c.guests}` : ''}`, c.smp, ['-bios', 'none', '-kernel', AIA_TEST]);
+      expect(qt.length).toBeGreaterThan(25);
+      expect(h.traps).toEqual(qt);
       // The interrupts it counted, per source / identity (the same on both, by the line above).
       const counts = Object.fromEntries([...h.console.matchAll(/^([MS])-count\[(\d+)\]=(\d+)$/gm)].map((m) => [`${m[1]}${m[2]}`, Number(m[3])]));
       if (c.mode === 'aplic') {
