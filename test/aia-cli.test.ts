@@ -113,4 +113,10 @@ describe('record and replay with AIA', () => {
       expect(ev.stdout).not.toMatch(/ msi /);
     }
   });
+
+  it('diff of the two recordings names the interrupt controller as a configuration difference', () => {
+    const r = hv(['diff', join(dir, 'aia-aplic-imsic.trace'), join(dir, 'aia-aplic.trace')]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/config: the interrupt controller \(--aia, --aia-guests\) differs: \S+ aplic-imsic, \S+ aplic\n/);
+  });
 });

@@ -125,6 +125,8 @@ export function compareRuns(ra: TraceReader, rb: TraceReader, ignore: readonly R
     if (rtc(ma) !== rtc(mb) && (readsRtc(ra) || readsRtc(rb))) item('rtc', 'RTC date at virtual time 0 (--rtc base=)', rtc(ma), rtc(mb));
     item('rng', 'virtio-rng seed (--rng)', ma.rngSeed === undefined ? 'none' : String(ma.rngSeed), mb.rngSeed === undefined ? 'none' : String(mb.rngSeed));
     item('virtio', 'virtio-mmio transports on the board', ma.virtio ? 'yes' : 'no', mb.virtio ? 'yes' : 'no');
+    const aia = (m: typeof ma) => (m.aia ? `${m.aia.mode}${m.aia.guests ? `, ${m.aia.guests} guest files` : ''}` : 'none (PLIC)');
+    item('aia', 'interrupt controller (--aia, --aia-guests)', aia(ma), aia(mb));
     item('quantum', 'scheduler quantum (--quantum)', String(ca.quantum), String(cb.quantum));
     item('max-insns', 'instruction limit (--max-insns)', ca.maxInsns === null ? 'none' : String(ca.maxInsns), cb.maxInsns === null ? 'none' : String(cb.maxInsns));
   }
