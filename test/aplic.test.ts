@@ -176,6 +176,20 @@ describe('Aplic (QEMU 7.2 riscv_aplic.c)', () => {
     expect(sent).toEqual([[0x2400_0000, 1]]);
   });
 
+  it('MSI mode: setipnum sets a level source pending whatever its input, clripnum cannot clear it (QEMU 7.2)', () => {
+    const { m, sent, M } = msi();
+    M.w(0x1bc0, 0x24000);
+    M.w(SOURCECFG(30), SM_LEVEL_HIGH);
+    M.w(TARGET(30), 8);
+    M.w(SETIPNUM, 30); // input low: still pending
+    expect(m.isPending(30)).toBe(true);
+    M.w(CLRIPNUM, 30);
+    expect(m.isPending(30)).toBe(true);
+    M.w(DOMAINCFG, IE);
+    M.w(SETIENUM, 30);
+    expect(sent).toEqual([[0x2400_0000, 8]]);
+  });
+
   it('msicfgaddrH.L locks the MSI address registers', () => {
     const { M } = msi();
     M.w(0x1bc0, 0x1234);

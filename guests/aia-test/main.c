@@ -314,6 +314,11 @@ int main(void) {
         for (volatile int i = 0; i < 1000; i++) {}
         csr_clear(mstatus, 8);
         mireg_write(0x72, 0);
+        /* setipnum on a level-high source whose input is low: QEMU 7.2 forwards it in MSI mode */
+        REG32(APLIC_M + SOURCECFG(30)) = SM_LEVEL_HIGH;
+        REG32(APLIC_M + TARGET(30)) = 30;
+        REG32(APLIC_M + SETIENUM) = 30;
+        REG32(APLIC_M + SETIPNUM) = 30;
         csr_set(mstatus, 8);
         for (volatile int i = 0; i < 1000; i++) {}
         csr_clear(mstatus, 8);
@@ -328,6 +333,11 @@ int main(void) {
         for (volatile int i = 0; i < 1000; i++) {}
         csr_clear(mstatus, 8);
         REG32(APLIC_M + IDC(0, ITHRESHOLD)) = 0;
+        /* setipnum on a level-high source: ignored in direct mode */
+        REG32(APLIC_M + SOURCECFG(30)) = SM_LEVEL_HIGH;
+        REG32(APLIC_M + SETIENUM) = 30;
+        REG32(APLIC_M + SETIPNUM) = 30;
+        kv("m.setip0(level 30)", REG32(APLIC_M + SETIP0) & (1u << 30));
         csr_set(mstatus, 8);
         for (volatile int i = 0; i < 1000; i++) {}
         csr_clear(mstatus, 8);

@@ -11,8 +11,9 @@
  * EIID to the target IMSIC file computed from the M domain's mmsicfgaddr[h] / smsicfgaddr[h]).
  *
  * Register semantics follow QEMU 7.2 exactly, including where it simplifies the spec:
- *  - setip / setipnum on a level-sensitive source is ignored; claimi of a level-sensitive
- *    source leaves it pending while its (rectified) input is still asserted;
+ *  - setip / setipnum on a level-sensitive source is ignored in direct mode and sets it pending
+ *    in MSI mode whatever its input; claimi of a level-sensitive source leaves it pending while
+ *    its input is still asserted;
  *  - a source line change sets pending only on the active edge / active level; lowering a
  *    level source does not clear pending;
  *  - in_clrip reads return the raw input levels;
@@ -303,10 +304,16 @@ export class Aplic implements MmioDevice, IrqController {
     return cfg & SOURCECFG_D ? SM_INACTIVE : cfg & SOURCECFG_SM_MASK;
   }
 
-  /** QEMU 7.2 riscv_aplic_set_pending: software cannot set or clear a level-sensitive source. */
+  /**
+   * QEMU 7.2 riscv_aplic_set_pending: software cannot set or clear a level-sensitive source in
+   * direct mode; in MSI mode it can set one (whatever its input: the spec's input check came
+   * later) but not clear it. Linux's APLIC-MSI driver writes setipnum_le at every level EOI,
+   * so on QEMU 7.2 a level source re-fires after each interrupt.
+   */
   private setPending(irq: number, pending: boolean): void {
     const sm = this.activeMode(irq);
-    if (sm === SM_INACTIVE || sm === SM_LEVEL_HIGH || sm === SM_LEVEL_LOW) return;
+    if (sm === SM_INACTIVE) return;
+    if ((sm === SM_LEVEL_HIGH || sm === SM_LEVEL_LOW) && (!this.msimode || !pending)) return;
     this.state[irq] = pending ? this.state[irq]! | ISTATE_PENDING : this.state[irq]! & ~ISTATE_PENDING;
   }
 
