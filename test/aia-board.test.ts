@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Machine } from '../src/board/machine.js';
 import { Aplic } from '../src/devices/aplic.js';
 import { Imsic } from '../src/devices/imsic.js';
+import { parseDtb } from '../src/devices/fdt.js';
 
 const MEIP = 1 << 11, SEIP = 1 << 9;
 // jal x0, 0: a kernel that spins (the tests drive the devices directly)
@@ -89,5 +90,48 @@ describe('AIA board', () => {
     expect('aia' in board('aplic-imsic').m.saveState()).toBe(true);
     const plic = new Machine({ ramSize: 64 << 20, harts: 1, bios: 'none', kernel: { name: 'spin', bytes: SPIN } });
     expect('aia' in plic.saveState()).toBe(false);
+  });
+});
+
+describe('the built-in SBI prepares the AIA for an S-mode kernel as OpenSBI does', () => {
+  const builtin = (mode: 'aplic' | 'aplic-imsic', harts: number, guests: number) => {
+    const m = new Machine({ ramSize: 64 << 20, harts, bios: 'builtin', kernel: { name: 'spin', bytes: SPIN }, aia: { mode, guests } });
+    const r = (pa: number) => { const d = m.bus.findDevice(pa, 4)!; return Number(d.read(pa - d.base, 4)) >>> 0; };
+    const dtb = m.images.find((i) => i.role === 'dtb')!;
+    const root = parseDtb(m.bus.readRam(dtb.base, dtb.size)).root;
+    const soc = root.children.find((n) => n.name === 'soc')!;
+    const status = (name: string): string | undefined => {
+      const p = soc.children.find((n) => n.name === name)?.props.find((q) => q.name === 'status');
+      return p ? Buffer.from(p.value).toString('latin1').replace(/\0$/, '') : undefined;
+    };
+    return { r, status };
+  };
+
+  it('every wired source of the M domain is delegated to the S domain (sourcecfg.D, child 0)', () => {
+    const { r } = builtin('aplic', 2, 0);
+    for (const irq of [1, 10, 11, 95]) expect(r(0x0c00_0000 + 4 * irq)).toBe(1 << 10);
+  });
+
+  it('MSI mode: smsicfgaddr/mmsicfgaddr hold the IMSIC layout (S files: LHXS = guest bits, LHXW = hart bits)', () => {
+    const { r } = builtin('aplic-imsic', 3, 2);
+    expect(r(0x0c00_1bc8)).toBe(0x28000); // smsicfgaddr: S files' base PPN
+    expect(r(0x0c00_1bcc)).toBe((2 << 20) | (2 << 12)); // LHXS 2 (2 guests + S file: 4 pages), LHXW 2 (3 harts)
+    expect(r(0x0c00_1bc0)).toBe(0x24000);
+    expect(r(0x0c00_1bc4)).toBe(2 << 12);
+  });
+
+  it('the M-level APLIC domain and IMSIC files are status "disabled" in the tree the kernel gets; the S-level ones are not', () => {
+    const { status } = builtin('aplic-imsic', 2, 0);
+    expect(status('aplic@c000000')).toBe('disabled');
+    expect(status('imsics@24000000')).toBe('disabled');
+    expect(status('aplic@d000000')).toBeUndefined();
+    expect(status('imsics@28000000')).toBeUndefined();
+  });
+
+  it('with --bios none (M-mode kernel) nothing is delegated or hidden: the kernel owns the M level', () => {
+    const m = new Machine({ ramSize: 64 << 20, harts: 1, bios: 'none', kernel: { name: 'spin', bytes: SPIN }, aia: { mode: 'aplic-imsic', guests: 0 } });
+    const d = m.bus.findDevice(0x0c00_0000, 4)!;
+    expect(Number(d.read(4 * 10, 4))).toBe(0);
+    expect(Number(d.read(0x1bc8, 4))).toBe(0);
   });
 });

@@ -20,7 +20,8 @@ import { VirtioMmio, VIRTIO_MMIO_COUNT } from '../devices/virtio-mmio.js';
 import { VirtioBlk, type DriveConfig } from '../devices/virtio-blk.js';
 import { VirtioRng } from '../devices/virtio-rng.js';
 import { GoldfishRtc } from '../devices/goldfish-rtc.js';
-import { Aplic, APLIC_M_BASE, APLIC_S_BASE } from '../devices/aplic.js';
+import { Aplic, APLIC_M_BASE, APLIC_S_BASE, APLIC_NUM_SOURCES } from '../devices/aplic.js';
+import { aiaColdInit } from '../firmware/aia-init.js';
 import { Imsic, IMSIC_M_BASE, IMSIC_S_BASE, IMSIC_PAGE, IMSIC_MAX_GUESTS, guestIndexBits } from '../devices/imsic.js';
 import { AiaHart, aiaSetGuestLine } from '../hart/aia.js';
 import { buildVirtDtb, parseDtb, fdtGetProp, fdtStrings, type FdtNode } from '../devices/fdt.js';
@@ -250,6 +251,13 @@ export class Machine implements HartEnv, HartIrqLines {
         systemReset: (kind, reason) => this.systemReset(kind, reason),
         fatal: (m) => this.stop({ kind: 'fatal', exitCode: 3, message: m }),
       });
+      if (config.aia) {
+        aiaColdInit(this.aplicM!, {
+          sources: APLIC_NUM_SOURCES,
+          harts: config.harts,
+          msi: config.aia.mode === 'aplic-imsic' ? { mBase: IMSIC_M_BASE, sBase: IMSIC_S_BASE, guestBits: guestIndexBits(config.aia.guests) } : null,
+        });
+      }
     }
     if (config.guests && config.guests.length > 0) {
       const sbi = this.sbi!;
@@ -446,7 +454,8 @@ export class Machine implements HartEnv, HartIrqLines {
       initrd,
       virtioMmio: this.virtio.length > 0,
       rtc: this.rtc !== null,
-      ...(cfg.aia ? { aia: cfg.aia } : {}),
+      // The built-in SBI keeps the M-level AIA devices to itself, as OpenSBI does (fdt.ts hideMLevel).
+      ...(cfg.aia ? { aia: { ...cfg.aia, hideMLevel: this.sbi !== null } } : {}),
     });
     // QEMU 7.2 riscv_compute_fdt_addr: below min(RAM end, 3 GiB), aligned down to 2 MiB.
     const top = Math.min(ramEnd, 3072 * MiB);

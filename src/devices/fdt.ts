@@ -457,7 +457,16 @@ export interface VirtDtbConfig {
    * riscv,guest-index-bits when there are guest files); devices then name the S-level APLIC
    * with two interrupt cells (source, IRQ_TYPE_LEVEL_HIGH).
    */
-  aia?: { mode: 'aplic' | 'aplic-imsic'; guests: number };
+  aia?: {
+    mode: 'aplic' | 'aplic-imsic'; guests: number;
+    /**
+     * Mark the M-level APLIC domain and IMSIC files `status = "disabled"`: what OpenSBI's
+     * fdt_domain_fixup does to devices in M-only memory regions before it hands the tree to the
+     * S-mode payload. The built-in SBI owns them the same way, so the kernel must not probe them
+     * (Linux 6.12 otherwise tries to set up imsics@24000000 and fails with -EBUSY).
+     */
+    hideMLevel?: boolean;
+  };
 }
 
 /** Default ISA string of QEMU 7.2's rv64 cpu (`-cpu rv64`), for reference. */
@@ -629,7 +638,7 @@ export function buildVirtDtb(cfg: VirtDtbConfig): Uint8Array {
     clintIrqs.push(intcPh[cpu]!, 3, intcPh[cpu]!, 7); // MSIP, MTIP
   }
   if (aia) {
-    emitAiaNodes(b, n, intcPh, { imsic, guests: aia.guests, imsicMPh, imsicSPh, aplicMPh, aplicSPh: plicPh }, reg);
+    emitAiaNodes(b, n, intcPh, { imsic, guests: aia.guests, imsicMPh, imsicSPh, aplicMPh, aplicSPh: plicPh, hideMLevel: aia.hideMLevel === true }, reg);
   } else {
     b.beginNode('plic@c000000');
     b.prop('phandle', [plicPh]);
@@ -662,7 +671,7 @@ export function buildVirtDtb(cfg: VirtDtbConfig): Uint8Array {
  */
 function emitAiaNodes(
   b: FdtBuilder, n: number, intcPh: number[],
-  p: { imsic: boolean; guests: number; imsicMPh: number; imsicSPh: number; aplicMPh: number; aplicSPh: number },
+  p: { imsic: boolean; guests: number; imsicMPh: number; imsicSPh: number; aplicMPh: number; aplicSPh: number; hideMLevel: boolean },
   reg: (base: bigint, size: bigint) => number[],
 ): void {
   const lines = (irq: number): number[] => intcPh.slice(0, n).flatMap((ph) => [ph, irq]);
@@ -680,6 +689,7 @@ function emitAiaNodes(
     b.prop('interrupt-controller', []);
     b.prop('#interrupt-cells', [2]);
     b.prop('compatible', 'riscv,aplic');
+    if (mmode && p.hideMLevel) b.prop('status', 'disabled');
     b.endNode();
   };
   aplic(false);
@@ -700,6 +710,7 @@ function emitAiaNodes(
     b.prop('interrupt-controller', []);
     b.prop('#interrupt-cells', [0]);
     b.prop('compatible', 'riscv,imsics');
+    if (mmode && p.hideMLevel) b.prop('status', 'disabled');
     b.endNode();
   };
   imsic(false);
