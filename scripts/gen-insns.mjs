@@ -6,6 +6,7 @@
 //                            bodies of the table's hot operations
 //   src/hart/fpu.ts          the region between the "generated" markers in execFp: the F/D
 //                            operations (class FP)
+//   src/hart/wasm/sem.gen.ts the wasm tier's emitter calls for the table's WASM_SEM
 // Run by `npm run build` before tsc. `--check`: write nothing, exit 1 if a file differs from
 // what the table gives (test/isa-table.test.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -26,7 +27,7 @@ const src = readFileSync(join(root, 'src/isa/insns.ts'), 'utf8');
 const js = ts.transpileModule(src, {
   compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, preserveConstEnums: true },
 }).outputText;
-const { INSNS, Cls, F_RM, SEM_LOCALS, expandSem, expandBranch, expandJump, expandSlow } = await import('data:text/javascript;base64,' + Buffer.from(js).toString('base64'));
+const { INSNS, Cls, F_RM, SEM_LOCALS, expandSem, expandBranch, expandJump, expandSlow, WASM_SEM } = await import('data:text/javascript;base64,' + Buffer.from(js).toString('base64'));
 
 // ---- checks on the table
 /** Names declared by the const/let statements of a body (split at commas outside parentheses). */
@@ -174,7 +175,128 @@ const fpCase = (e) => {
 };
 const fpGen = region(fpPath, FP_BEGIN, FP_END, INSNS.filter((e) => e.cls === Cls.FP).map(fpCase));
 
+// ---- wasm/sem.gen.ts: WASM_SEM's s-expressions as calls of the tier's emitter
+/** Parse one s-expression into nested arrays of tokens. */
+function parseSexp(text, where) {
+  const toks = text.replace(/[()]/g, (m) => ` ${m} `).trim().split(/\s+/);
+  let i = 0;
+  const node = () => {
+    const t = toks[i++];
+    if (t === undefined) throw new Error(`${where}: unexpected end`);
+    if (t === ')') throw new Error(`${where}: unexpected )`);
+    if (t !== '(') return t;
+    const list = [];
+    while (toks[i] !== ')') {
+      if (i >= toks.length) throw new Error(`${where}: missing )`);
+      list.push(node());
+    }
+    i++;
+    return list;
+  };
+  const n = node();
+  if (i !== toks.length) throw new Error(`${where}: trailing tokens`);
+  return n;
+}
+const wName = (op) => 'W.' + op.toUpperCase().replace(/\./g, '_');
+/** TypeScript statements that push the value of expression `n` (the emitter `c`, operands given). */
+function wasmExpr(n, where) {
+  if (typeof n === 'string') {
+    switch (n) {
+      case 'X1': return ['e.x(rs1);'];
+      case 'X2': return ['e.x(rs2);'];
+      case 'W1': return ['e.w(rs1);'];
+      case 'W2': return ['e.w(rs2);'];
+      case 'IMM': return ['c.i64c(BigInt(imm));'];
+      case 'IMM32': return ['c.i32c(imm);'];
+      case 'PC': return ['c.i64c(BigInt(pc));'];
+      default: throw new Error(`${where}: unknown operand ${n}`);
+    }
+  }
+  const [head, ...args] = n;
+  if (head === 'i64.const' || head === 'i32.const') {
+    if (args.length !== 1 || !/^-?\d+$/.test(args[0])) throw new Error(`${where}: bad ${head}`);
+    return [head === 'i64.const' ? `c.i64c(${args[0]}n);` : `c.i32c(${args[0]});`];
+  }
+  if (head === 'if') {
+    const [t, cond, a, b] = args;
+    if ((t !== 'i32' && t !== 'i64') || b === undefined || args.length !== 4) throw new Error(`${where}: bad if`);
+    return [...wasmExpr(cond, where), `c.begin(W.IF, ${t.toUpperCase()});`, ...wasmExpr(a, where), 'c.op(W.ELSE);', ...wasmExpr(b, where), 'c.end();'];
+  }
+  if (!/^(i32|i64)\.[a-z0-9_]+$|^select$/.test(head)) throw new Error(`${where}: unknown instruction ${head}`);
+  return [...args.flatMap((a) => wasmExpr(a, where)), `c.op(${wName(head)});`];
+}
+const WK = { x: 1, w: 2, br: 3, load: 4, store: 5, nop: 6 };
+const wasmKinds = new Array(INSNS.length).fill(0);
+const wasmMemOps = [];
+const wasmCases = [];
+for (const [name, sem] of Object.entries(WASM_SEM)) {
+  const k = INSNS.findIndex((e) => e.name === name);
+  if (k < 0) { problems.push(`WASM_SEM: no instruction '${name}'`); continue; }
+  const e = INSNS[k];
+  const kind = Object.keys(sem)[0];
+  wasmKinds[k] = WK[kind];
+  if (kind === 'load' || kind === 'store') {
+    const size = e.sem?.[kind];
+    if (size === undefined) { problems.push(`WASM_SEM: ${name} is not a ${kind} in the table`); continue; }
+    if (!/^i64\.(load|store)(8|16|32)?(_[su])?$/.test(sem[kind])) { problems.push(`WASM_SEM: ${name}: bad access ${sem[kind]}`); continue; }
+    wasmMemOps.push(`    case Op.${e.op}: return e.${kind}(${wName(sem[kind])}, ${size});`);
+    continue;
+  }
+  if (kind === 'nop') continue;
+  try {
+    wasmCases.push(`    case Op.${e.op}: ${wasmExpr(parseSexp(sem[kind], name), name).join(' ')} return;`);
+  } catch (err) {
+    problems.push(`WASM_SEM: ${err.message}`);
+  }
+}
+if (problems.length > 0) {
+  console.error('gen-insns: instruction table problems:\n  ' + problems.join('\n  '));
+  process.exit(1);
+}
+const semGen = `${HEADER}
+/**
+ * The wasm tier's code for the operations in WASM_SEM (src/isa/insns.ts): \`WASM_KIND[op]\` says
+ * what an operation's code does (0: not translated), \`emitValue\` pushes the value of an x/w
+ * operation or the taken condition of a branch, \`emitAccess\` hands a load or store with its
+ * access instruction and size to the tier's TLB fast path.
+ */
+import { Op } from '../../isa/decode.js';
+import { ${['W', 'I32', 'I64'].filter((n) => n === 'W' || wasmCases.some((c) => c.includes(`, ${n})`))).join(', ')}, type Code } from './emit.js';
+
+export const enum WK { NONE = 0, X = 1, W = 2, BR = 3, LOAD = 4, STORE = 5, NOP = 6 }
+
+/** What the generated code needs from the tier: the function's code and register reads. */
+export interface SemEmitter {
+  readonly c: Code;
+  /** Push x[r] (i64). */
+  x(r: number): void;
+  /** Push the low word of x[r] (i32). */
+  w(r: number): void;
+  /** Emit a load / store with the access instruction \`opc\` of \`size\` bytes. */
+  load(opc: number, size: number): void;
+  store(opc: number, size: number): void;
+}
+
+export const WASM_KIND = new Uint8Array([${wasmKinds.join(', ')}]);
+
+export function emitValue(e: SemEmitter, op: number, rs1: number, rs2: number, imm: number, pc: number): void {
+  const c = e.c;
+  switch (op) {
+${wasmCases.join('\n')}
+    default: throw new Error(\`internal: op \${op} has no wasm value\`);
+  }
+}
+
+export function emitAccess(e: SemEmitter, op: number): void {
+  switch (op) {
+${wasmMemOps.join('\n')}
+    default: throw new Error(\`internal: op \${op} is not a wasm access\`);
+  }
+}
+`;
+
 const outputs = [
+  [join(root, 'src/hart/wasm/sem.gen.ts'), semGen],
   [join(root, 'src/isa/op.gen.ts'), opGen],
   [join(root, 'src/hart/exec-alu.gen.ts'), aluGen],
   [hartPath, hartGen],

@@ -67,7 +67,17 @@ describe('environment variables', () => {
     expect(readsEnv('/* process.env */ const x = 1;')).toBe(false);
   });
   it('HVTRACE_JIT=0 and HVTRACE_PRIME=0 turn the JIT default and the warm-up off (src/cli/engine.ts)', () => {
-    expect(engineSettingsFromEnv({})).toEqual({ jit: true, prime: true });
+    expect(engineSettingsFromEnv({})).toEqual({ tier: 'js', prime: true });
+    expect(engineSettingsFromEnv({ HVTRACE_JIT: '0', HVTRACE_PRIME: '0' })).toEqual({ tier: 'interp', prime: false });
+    expect(engineSettingsFromEnv({ HVTRACE_JIT: '1' })).toEqual({ tier: 'js', prime: true });
+  });
+  it('HVTRACE_TIER selects interp, js or wasm, wins over HVTRACE_JIT, and rejects anything else', () => {
+    expect(engineSettingsFromEnv({ HVTRACE_TIER: 'wasm' })).toEqual({ tier: 'wasm', prime: true });
+    expect(engineSettingsFromEnv({ HVTRACE_TIER: 'interp' })).toEqual({ tier: 'interp', prime: true });
+    expect(engineSettingsFromEnv({ HVTRACE_TIER: 'js', HVTRACE_JIT: '0' })).toEqual({ tier: 'js', prime: true });
+    expect(engineSettingsFromEnv({ HVTRACE_TIER: '', HVTRACE_JIT: '0' })).toEqual({ tier: 'interp', prime: true });
+    expect(() => engineSettingsFromEnv({ HVTRACE_TIER: 'jit' })).toThrow(/HVTRACE_TIER must be one of interp, js, wasm/);
+  });
     expect(engineSettingsFromEnv({ HVTRACE_JIT: '0', HVTRACE_PRIME: '0' })).toEqual({ jit: false, prime: false });
     expect(engineSettingsFromEnv({ HVTRACE_JIT: '1' })).toEqual({ jit: true, prime: true });
   });

@@ -28,6 +28,7 @@ import { buildVirtDtb, parseDtb, fdtGetProp, fdtStrings, type FdtNode } from '..
 import { parseElf, isElf, ImageError, findSymbol, type ElfImage } from '../image/loader.js';
 import { BuiltinSbi } from '../firmware/sbi.js';
 import { Jit } from '../hart/jit.js';
+import { WasmTier } from '../hart/wasm/tier.js';
 import type { HartIrqLines, IrqController } from '../mem/device.js';
 import { Hypervisor, type HypervisorSnapshot } from '../hypervisor/hypervisor.js';
 import type { GuestConfig } from '../hypervisor/config.js';
@@ -93,6 +94,12 @@ export interface MachineConfig {
    */
   readonly jit?: boolean;
   /**
+   * Execution tier, overriding `jit`: the interpreter only, the `new Function` block translator
+   * (js), or the wasm translator (src/hart/wasm/tier.ts). Default: `setDefaultTier`. Results
+   * are identical on every tier. Not part of the stored configuration.
+   */
+  readonly tier?: Tier;
+  /**
    * The goldfish RTC (rtc@101000): its date at virtual time 0, in whole seconds since
    * 1970-01-01 UTC (QEMU's -rtc base has a resolution of 1 s too). The CLI sets it from the host
    * clock or --rtc base=...; the trace stores it, so a replay reads the same dates. Absent: no
@@ -137,14 +144,20 @@ export interface LoadedImage {
   readonly elf?: ElfImage;
 }
 
-let defaultJit = true;
+export type Tier = 'interp' | 'js' | 'wasm';
+export const TIERS: readonly Tier[] = ['interp', 'js', 'wasm'];
+let defaultTier: Tier = 'js';
 /**
- * Whether machines built without `config.jit` translate blocks. The CLI sets it once from
- * HVTRACE_JIT (src/cli/engine.ts): environment variables are read only in src/cli/, and a
- * replayed trace's configuration does not carry it.
+ * The tier of machines built without `config.tier` or `config.jit`. The CLI sets it once from
+ * HVTRACE_TIER / HVTRACE_JIT (src/cli/engine.ts): environment variables are read only in
+ * src/cli/, and a replayed trace's configuration does not carry it.
  */
+export function setDefaultTier(t: Tier): void {
+  defaultTier = t;
+}
+/** setDefaultTier('js') or ('interp'). */
 export function setDefaultJit(on: boolean): void {
-  defaultJit = on;
+  defaultTier = on ? 'js' : 'interp';
 }
 
 export class Machine implements HartEnv, HartIrqLines {
@@ -188,7 +201,9 @@ export class Machine implements HartEnv, HartIrqLines {
     validateConfig(config);
     this.config = config;
     this.bus = new Bus(RAM_BASE, config.ramSize);
-    this.jit = new Jit(this.dc, config.jit ?? defaultJit, config.jitHot);
+    const tier = config.tier ?? (config.jit === undefined ? defaultTier : config.jit ? 'js' : 'interp');
+    this.jit = tier === 'wasm' ? new WasmTier(this.dc, this.bus.memory, config.jitHot)
+      : new Jit(this.dc, tier === 'js', config.jitHot);
     for (let i = 0; i < config.harts; i++) {
       const h = new Hart(i, this.bus, this.dc, this);
       h.jit = this.jit;

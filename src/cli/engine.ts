@@ -2,30 +2,38 @@
  * Engine settings taken from the environment. Environment variables are read here, in src/cli/,
  * and nowhere below it (test/layering-env.test.ts): the core gets them as explicit settings.
  *
- *   HVTRACE_JIT=0    machines run without the block translation tier (results are identical)
+ *   HVTRACE_TIER=interp|js|wasm  the execution tier: interpreter only, `new Function` blocks
+ *                    (the default), or the wasm translator (results are identical)
+ *   HVTRACE_JIT=0    the same as HVTRACE_TIER=interp (when HVTRACE_TIER is not set)
  *   HVTRACE_PRIME=0  no interpreter warm-up before the first machine (src/sched/primer.ts)
  *
  * Both are performance switches only: nothing a guest sees depends on them.
  */
-import { setDefaultJit } from '../board/machine.js';
+import { setDefaultTier, TIERS, type Tier } from '../board/machine.js';
 import { primeInterpreter } from '../sched/primer.js';
 
 export interface EngineSettings {
-  /** Block translation tier for machines whose configuration does not say. */
-  readonly jit: boolean;
+  /** Execution tier for machines whose configuration does not say. */
+  readonly tier: Tier;
   /** Warm the interpreter up (once per process) before the first machine runs. */
   readonly prime: boolean;
 }
 
 export function engineSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): EngineSettings {
-  return { jit: env['HVTRACE_JIT'] !== '0', prime: env['HVTRACE_PRIME'] !== '0' };
+  const t = env['HVTRACE_TIER'];
+  let tier: Tier = env['HVTRACE_JIT'] === '0' ? 'interp' : 'js';
+  if (t !== undefined && t !== '') {
+    if (!(TIERS as readonly string[]).includes(t)) throw new Error(`HVTRACE_TIER must be one of ${TIERS.join(', ')} (got '${t}')`);
+    tier = t as Tier;
+  }
+  return { tier, prime: env['HVTRACE_PRIME'] !== '0' };
 }
 
 /**
- * The JIT default, before a command builds machines (run, record, replay; their gdb forms).
+ * The tier default, before a command builds machines (run, record, replay; their gdb forms).
  */
 export function configureEngine(s: EngineSettings = engineSettingsFromEnv()): void {
-  setDefaultJit(s.jit);
+  setDefaultTier(s.tier);
 }
 
 /**

@@ -193,8 +193,11 @@ export class Hart extends HartMmu {
         if (jit !== null && entry) {
           const js = jit.lookup(o, pc, dv);
           if (js >= 0 && this.attempted + jit.len[js]! <= end && (bf === null || jit.breakFree(js, bf, this.breakStamp))) {
+            const a0 = this.attempted;
             jit.fn[js]!(this, x, xi, dv, end);
-            continue;
+            // A wasm unit leaves an instruction it cannot complete inline (a TLB miss) to the
+            // interpreter: when it stopped at its first, run that one here.
+            if (this.attempted !== a0) continue;
           }
         }
         s = (o >>> 1) & DC_MASK;

@@ -47,7 +47,8 @@ export class Jit {
   /** Virtual pc of each block's first instruction: blocks bake pc constants in, so the same
    * physical code reached through another mapping needs its own block. */
   private readonly startPc = new Float64Array(TABLE_SIZE);
-  /** pc just past each block's last instruction (breakpoints inside a block skip it). */
+  /** The pcs [spanLo, endPc) each unit's code comes from (breakpoints inside a unit skip it). */
+  private readonly spanLo = new Float64Array(TABLE_SIZE);
   readonly endPc = new Float64Array(TABLE_SIZE);
   /** Per block: the Hart.breakStamp of the last breakpoint filter found to flag none of its pcs. */
   private readonly breakOk = new Float64Array(TABLE_SIZE);
@@ -61,7 +62,7 @@ export class Jit {
    * (code and data sharing a page) are left to the interpreter. */
   private readonly churn = new Map<number, number>();
   /** Harts whose store TLBs must forget a page when it becomes a code page. */
-  private readonly harts: Hart[] = [];
+  protected readonly harts: Hart[] = [];
   blocksCompiled = 0;
   /** Translator failures (bugs): the interpreter ran that code instead. Tests assert none. */
   readonly compileErrors: string[] = [];
@@ -75,7 +76,7 @@ export class Jit {
    *   32768 (120 blocks); the compute benchmark keeps its speed up (its loops run millions of
    *   times).
    */
-  constructor(private readonly dc: DecodeCache, enabled = true, private readonly hotThreshold = DEFAULT_JIT_HOT) {
+  constructor(protected readonly dc: DecodeCache, enabled = true, private readonly hotThreshold = DEFAULT_JIT_HOT) {
     this.enabled = enabled;
   }
 
@@ -103,7 +104,7 @@ export class Jit {
   breakFree(s: number, bf: Uint8Array, stamp: number): boolean {
     if (stamp !== 0 && this.breakOk[s] === stamp) return true;
     const mask = bf.length - 1;
-    for (let p = this.startPc[s]!, e = this.endPc[s]!; p < e; p += 2) {
+    for (let p = this.spanLo[s]!, e = this.endPc[s]!; p < e; p += 2) {
       if (bf[(p >>> 1) & mask] !== 0) return false;
     }
     this.breakOk[s] = stamp;
@@ -145,6 +146,33 @@ export class Jit {
       this.hot[s] = -1 << 30;
       return -1;
     }
+    const t = this.translate(off, pc, dv);
+    if (t === null) {
+      this.hot[s] = -1 << 30; // not translatable (or a translator bug, in compileErrors): stop counting
+      return -1;
+    }
+    if (!this.codePages.has(page)) {
+      this.codePages.set(page, []);
+      // The page just became a code page: no hart may keep a fast store path to it.
+      for (const h of this.harts) h.forgetStorePage(page);
+    }
+    this.codePages.get(page)!.push(s);
+    this.tag[s] = off;
+    this.startPc[s] = pc;
+    this.spanLo[s] = t.lo;
+    this.endPc[s] = t.hi;
+    this.breakOk[s] = 0;
+    this.fn[s] = t.fn;
+    this.len[s] = t.n;
+    this.blocksCompiled++;
+    return s;
+  }
+
+  /**
+   * Translate the code at buffer offset `off` (virtual pc `pc`), within its page. Null when the
+   * first instruction is not translatable. A subclass (the wasm tier) translates differently.
+   */
+  protected translate(off: number, pc: number, dv: DataView): Translation | null {
     const dc = this.dc, dd = dc.data;
     const body: string[] = [];
     let n = 0;
@@ -172,10 +200,7 @@ export class Jit {
       p += len;
       ended = code.ends;
     }
-    if (n === 0) {
-      this.hot[s] = -1 << 30; // not translatable: stop counting
-      return -1;
-    }
+    if (n === 0) return null;
     if (!ended) body.push(`h.attempted = S0 + ${n}; h.pc = ${p}; return;`);
     // A branch back to the block's own start loops inside the function (see selfLoop).
     const text = body.join('\n').replace(/__N__/g, String(n));
@@ -189,25 +214,17 @@ export class Jit {
     } catch (e) {
       // A translator bug must not stop the guest: the interpreter runs this code instead.
       this.compileErrors.push(`${(e as Error).message} in block at pc 0x${pc.toString(16)}:\n${src}`);
-      this.hot[s] = -1 << 30;
-      return -1;
+      return null;
     }
-    if (!this.codePages.has(page)) {
-      this.codePages.set(page, []);
-      // The page just became a code page: no hart may keep a fast store path to it.
-      for (const h of this.harts) h.forgetStorePage(page);
-    }
-    this.codePages.get(page)!.push(s);
-    this.tag[s] = off;
-    this.startPc[s] = pc;
-    this.endPc[s] = p;
-    this.breakOk[s] = 0;
-    this.fn[s] = fn;
-    this.len[s] = n;
-    this.blocksCompiled++;
-    return s;
+    return { fn, n, lo: pc, hi: p };
   }
 }
+
+/**
+ * A translated unit: its function, the instruction count of its first block (it only runs when
+ * that fits in the budget), and the pcs [lo, hi) its code may come from (breakpoints).
+ */
+export interface Translation { fn: BlockFn; n: number; lo: number; hi: number }
 
 interface Emitted { text: string; ends: boolean }
 

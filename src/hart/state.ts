@@ -85,6 +85,14 @@ export const TWO32 = 4294967296;
 export const WILD = 2 ** 53;
 /** TLB "hi word" of an empty entry: no reachable address has bits 63:32 equal to this. */
 export const TLB_EMPTY = 0x7fffffff;
+/**
+ * Layout of a hart's state area in the shared memory (Bus.hartStateOffset), in bytes from its
+ * start: x registers (33 x i64, x[32] the x0 sink), f registers, the slow-load scratch, the
+ * three TLBs (ACC_FETCH, ACC_LOAD, ACC_STORE; TLB_SIZE entries of 4 x int32 each), then 8 bytes
+ * where a wasm unit leaves the pc it exits at (src/hart/wasm/tier.ts).
+ */
+export const HS_X = 0, HS_F = 512, HS_SCRATCH = 1016, HS_TLB = 1024;
+export const HS_WASM_PC = HS_TLB + 3 * TLB_SIZE * 16;
 /** Entries of the G-stage translation cache (a power of two). */
 export const GTLB_SIZE = 1024;
 
@@ -338,14 +346,14 @@ export class HartCore {
     this.ramOffset = bus.ramOffset;
     const base = bus.hartStateOffset(id);
     const buf = bus.buffer;
-    this.x = new BigInt64Array(buf, base, 33);
-    this.xi = new Int32Array(buf, base, 66);
-    this.f = new Float64Array(buf, base + 512, 32);
-    this.fi = new Int32Array(buf, base + 512, 64);
-    this.fb = new BigInt64Array(buf, base + 512, 32);
-    this.scratchOff = base + 1016;
+    this.x = new BigInt64Array(buf, base + HS_X, 33);
+    this.xi = new Int32Array(buf, base + HS_X, 66);
+    this.f = new Float64Array(buf, base + HS_F, 32);
+    this.fi = new Int32Array(buf, base + HS_F, 64);
+    this.fb = new BigInt64Array(buf, base + HS_F, 32);
+    this.scratchOff = base + HS_SCRATCH;
     this.tlb = [];
-    let o = base + 1024;
+    let o = base + HS_TLB;
     for (let k = 0; k < 3; k++) {
       this.tlb.push(new Int32Array(buf, o, TLB_SIZE * 4));
       o += TLB_SIZE * 16;

@@ -396,6 +396,90 @@ cbo('cbo.zero', 'zicboz', 4);
 
 export const INSNS: readonly Insn[] = Object.freeze(table);
 
+// ------------------------------------------------------------- wasm tier ----
+/**
+ * Semantics for the wasm translation tier (src/hart/wasm/tier.ts), as WebAssembly expressions:
+ * scripts/gen-insns.mjs compiles them into emitter calls (src/hart/wasm/sem.gen.ts). An
+ * operation missing here is not translated: a wasm unit ends before it and the interpreter runs
+ * it. Forms (s-expressions, operators are the wasm text format's instruction names):
+ *   X1 X2         x[rs1], x[rs2] as i64          W1 W2   their low words as i32
+ *   IMM           the immediate as i64 (sign-extended)      IMM32   as i32
+ *   PC            the instruction's pc as i64
+ *   (i64.const N) (i32.const N)    constants
+ *   (if T c a b)  a wasm `if` with result type T (i32/i64): only the taken arm is evaluated
+ *   (op a b ...)  the operands in order, then the instruction `op`
+ * Kinds: { x } writes the i64 value to rd; { w } writes the i32 value sign-extended; { br } is
+ * the taken condition (i32); { load } / { store } name the access instruction (the tier wraps
+ * it in the TLB fast path, the size is the table's); { nop } does nothing.
+ * RISC-V division never traps (unprivileged spec §7.2, Table 7.1): the `if`s keep wasm's
+ * div/rem away from a zero divisor and from the overflowing MIN / -1.
+ */
+export type WasmSem =
+  | { readonly x: string } | { readonly w: string } | { readonly br: string }
+  | { readonly load: string } | { readonly store: string } | { readonly nop: true };
+
+const shadd = (n: number, a: string): string => `(i64.add (i64.shl ${a} (i64.const ${n})) X2)`;
+export const WASM_SEM: Readonly<Record<string, WasmSem>> = {
+  lui: { x: 'IMM' },
+  auipc: { x: '(i64.add PC IMM)' },
+  beq: { br: '(i64.eq X1 X2)' }, bne: { br: '(i64.ne X1 X2)' },
+  blt: { br: '(i64.lt_s X1 X2)' }, bge: { br: '(i64.ge_s X1 X2)' },
+  bltu: { br: '(i64.lt_u X1 X2)' }, bgeu: { br: '(i64.ge_u X1 X2)' },
+  lb: { load: 'i64.load8_s' }, lh: { load: 'i64.load16_s' }, lw: { load: 'i64.load32_s' }, ld: { load: 'i64.load' },
+  lbu: { load: 'i64.load8_u' }, lhu: { load: 'i64.load16_u' }, lwu: { load: 'i64.load32_u' },
+  sb: { store: 'i64.store8' }, sh: { store: 'i64.store16' }, sw: { store: 'i64.store32' }, sd: { store: 'i64.store' },
+  addi: { x: '(i64.add X1 IMM)' },
+  slti: { x: '(i64.extend_i32_u (i64.lt_s X1 IMM))' },
+  sltiu: { x: '(i64.extend_i32_u (i64.lt_u X1 IMM))' },
+  xori: { x: '(i64.xor X1 IMM)' }, ori: { x: '(i64.or X1 IMM)' }, andi: { x: '(i64.and X1 IMM)' },
+  // wasm shifts take the count modulo the width, as RISC-V's register shifts do.
+  slli: { x: '(i64.shl X1 IMM)' }, srli: { x: '(i64.shr_u X1 IMM)' }, srai: { x: '(i64.shr_s X1 IMM)' },
+  add: { x: '(i64.add X1 X2)' }, sub: { x: '(i64.sub X1 X2)' },
+  sll: { x: '(i64.shl X1 X2)' }, srl: { x: '(i64.shr_u X1 X2)' }, sra: { x: '(i64.shr_s X1 X2)' },
+  slt: { x: '(i64.extend_i32_u (i64.lt_s X1 X2))' }, sltu: { x: '(i64.extend_i32_u (i64.lt_u X1 X2))' },
+  xor: { x: '(i64.xor X1 X2)' }, or: { x: '(i64.or X1 X2)' }, and: { x: '(i64.and X1 X2)' },
+  addiw: { w: '(i32.add W1 IMM32)' },
+  slliw: { w: '(i32.shl W1 IMM32)' }, srliw: { w: '(i32.shr_u W1 IMM32)' }, sraiw: { w: '(i32.shr_s W1 IMM32)' },
+  addw: { w: '(i32.add W1 W2)' }, subw: { w: '(i32.sub W1 W2)' },
+  sllw: { w: '(i32.shl W1 W2)' }, srlw: { w: '(i32.shr_u W1 W2)' }, sraw: { w: '(i32.shr_s W1 W2)' },
+  mul: { x: '(i64.mul X1 X2)' },
+  div: { x: '(if i64 (i64.eqz X2) (i64.const -1) (if i64 (i64.eq X2 (i64.const -1)) (i64.sub (i64.const 0) X1) (i64.div_s X1 X2)))' },
+  divu: { x: '(if i64 (i64.eqz X2) (i64.const -1) (i64.div_u X1 X2))' },
+  rem: { x: '(if i64 (i64.eqz X2) X1 (if i64 (i64.eq X2 (i64.const -1)) (i64.const 0) (i64.rem_s X1 X2)))' },
+  remu: { x: '(if i64 (i64.eqz X2) X1 (i64.rem_u X1 X2))' },
+  mulw: { w: '(i32.mul W1 W2)' },
+  divw: { w: '(if i32 (i32.eqz W2) (i32.const -1) (if i32 (i32.eq W2 (i32.const -1)) (i32.sub (i32.const 0) W1) (i32.div_s W1 W2)))' },
+  divuw: { w: '(if i32 (i32.eqz W2) (i32.const -1) (i32.div_u W1 W2))' },
+  remw: { w: '(if i32 (i32.eqz W2) W1 (if i32 (i32.eq W2 (i32.const -1)) (i32.const 0) (i32.rem_s W1 W2)))' },
+  remuw: { w: '(if i32 (i32.eqz W2) W1 (i32.rem_u W1 W2))' },
+  fence: { nop: true },
+  'add.uw': { x: '(i64.add (i64.extend_i32_u W1) X2)' },
+  sh1add: { x: shadd(1, 'X1') }, sh2add: { x: shadd(2, 'X1') }, sh3add: { x: shadd(3, 'X1') },
+  'sh1add.uw': { x: shadd(1, '(i64.extend_i32_u W1)') }, 'sh2add.uw': { x: shadd(2, '(i64.extend_i32_u W1)') },
+  'sh3add.uw': { x: shadd(3, '(i64.extend_i32_u W1)') },
+  'slli.uw': { x: '(i64.shl (i64.extend_i32_u W1) IMM)' },
+  andn: { x: '(i64.and X1 (i64.xor X2 (i64.const -1)))' },
+  orn: { x: '(i64.or X1 (i64.xor X2 (i64.const -1)))' },
+  xnor: { x: '(i64.xor (i64.xor X1 X2) (i64.const -1))' },
+  clz: { x: '(i64.clz X1)' }, ctz: { x: '(i64.ctz X1)' }, cpop: { x: '(i64.popcnt X1)' },
+  clzw: { x: '(i64.extend_i32_u (i32.clz W1))' }, ctzw: { x: '(i64.extend_i32_u (i32.ctz W1))' },
+  cpopw: { x: '(i64.extend_i32_u (i32.popcnt W1))' },
+  max: { x: '(select X2 X1 (i64.lt_s X1 X2))' }, maxu: { x: '(select X2 X1 (i64.lt_u X1 X2))' },
+  min: { x: '(select X1 X2 (i64.lt_s X1 X2))' }, minu: { x: '(select X1 X2 (i64.lt_u X1 X2))' },
+  'sext.b': { x: '(i64.extend8_s X1)' }, 'sext.h': { x: '(i64.extend16_s X1)' },
+  'zext.h': { x: '(i64.and X1 (i64.const 65535))' },
+  rol: { x: '(i64.rotl X1 X2)' }, ror: { x: '(i64.rotr X1 X2)' }, rori: { x: '(i64.rotr X1 IMM)' },
+  rolw: { w: '(i32.rotl W1 W2)' }, rorw: { w: '(i32.rotr W1 W2)' }, roriw: { w: '(i32.rotr W1 IMM32)' },
+  bclr: { x: '(i64.and X1 (i64.xor (i64.shl (i64.const 1) X2) (i64.const -1)))' },
+  bclri: { x: '(i64.and X1 (i64.xor (i64.shl (i64.const 1) IMM) (i64.const -1)))' },
+  bext: { x: '(i64.and (i64.shr_u X1 X2) (i64.const 1))' },
+  bexti: { x: '(i64.and (i64.shr_u X1 IMM) (i64.const 1))' },
+  binv: { x: '(i64.xor X1 (i64.shl (i64.const 1) X2))' }, binvi: { x: '(i64.xor X1 (i64.shl (i64.const 1) IMM))' },
+  bset: { x: '(i64.or X1 (i64.shl (i64.const 1) X2))' }, bseti: { x: '(i64.or X1 (i64.shl (i64.const 1) IMM))' },
+  'czero.eqz': { x: '(select (i64.const 0) X1 (i64.eqz X2))' },
+  'czero.nez': { x: '(select X1 (i64.const 0) (i64.eqz X2))' },
+};
+
 // ------------------------------------------------------------ expansion ----
 
 /**

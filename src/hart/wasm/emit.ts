@@ -43,7 +43,7 @@ export const W = {
 
 /** A growable byte buffer with the spec's integer encodings. */
 export class Bytes {
-  private buf = new Uint8Array(256);
+  private buf: Uint8Array<ArrayBuffer> = new Uint8Array(256);
   length = 0;
 
   byte(b: number): this {
@@ -112,7 +112,7 @@ export class Bytes {
     for (let i = 0; i < b.length; i++) this.byte(b.buf[i]!);
     return this;
   }
-  toArray(): Uint8Array {
+  toArray(): Uint8Array<ArrayBuffer> {
     return this.buf.slice(0, this.length);
   }
 }
@@ -216,7 +216,7 @@ export class ModuleBuilder {
     return this.imports.length + this.funcs.length - 1;
   }
 
-  toBytes(): Uint8Array {
+  toBytes(): Uint8Array<ArrayBuffer> {
     const out = new Bytes().bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
     const section = (id: number, body: Bytes): void => {
       out.byte(id).sized(body);

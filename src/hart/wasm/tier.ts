@@ -1,0 +1,299 @@
+/**
+ * The wasm translation tier (issue 17, first milestone). It takes the block translator's place
+ * (jit.ts: same lookup, hotness counting, code-page tracking and invalidation, breakpoint
+ * filter) and compiles a hot entry point into one WebAssembly function over the shared
+ * `WebAssembly.Memory` (src/mem/bus.ts), where the registers, TLBs and RAM already live.
+ *
+ * Unit: a region of basic blocks in the entry's page. From the entry, the blocks that static
+ * control flow (branches both ways, JAL, fall-through) reaches inside the same page are
+ * translated together, with a `loop` + `br_table` dispatcher between them (v86 does this per
+ * page). Every other transfer leaves the function with the next pc.
+ *
+ * What is translated: the operations with a WASM_SEM entry in the instruction table
+ * (generated into sem.gen.ts), JAL and JALR. A block ends before anything else, so the
+ * interpreter runs it (system, CSR, atomics, FP, mulh*, rev8/orc.b, ...). Loads and stores
+ * take the interpreter's TLB fast path inline (the same tag test as the generated Op.LD case of
+ * Hart.loop); a miss, a device, a page-crossing access or a watched page leaves the function
+ * *before* the access, with that instruction's pc and count, and the interpreter redoes it
+ * (loadSlow/storeXMiss fill the TLB or raise the architectural trap). Nothing inside a unit
+ * can trap, call out or raise `attention`, so:
+ *  - counts are exact at every exit: the function returns the instructions it completed and
+ *    leaves the next pc at HS_WASM_PC in the hart's state area;
+ *  - it goes from block to block only while the next block fits in the budget (the scheduler's
+ *    `end`), as the interpreter would stop there;
+ *  - code pages stay out of the store TLBs (jit.ts), so a store to translated code always
+ *    leaves to the interpreter, whose slow path invalidates the page.
+ */
+import { Jit, type BlockFn, type Translation } from '../jit.js';
+import { DecodeCache, D_OP, D_RD, D_RS1, D_RS2, D_IMM, D_LEN, Op } from '../../isa/decode.js';
+import { ACC_LOAD, ACC_STORE, HS_TLB, HS_WASM_PC, TLB_MASK, TLB_SIZE } from '../state.js';
+import { Code, ModuleBuilder, W, I32, I64 } from './emit.js';
+import { WASM_KIND, WK, emitValue, emitAccess, type SemEmitter } from './sem.gen.js';
+
+/** Executions of an entry point before its region is compiled (see the measurements in wasm-tier.md). */
+export const DEFAULT_WASM_HOT = 1000;
+/** Blocks per region and instructions per block. */
+const MAX_BLOCKS = 48;
+const MAX_BLOCK_INSNS = 128;
+
+const TL = HS_TLB + ACC_LOAD * TLB_SIZE * 16;
+const TS = HS_TLB + ACC_STORE * TLB_SIZE * 16;
+
+interface Insn { op: number; rd: number; rs1: number; rs2: number; imm: number; pc: number; len: number }
+const enum End { STOP, BR, JAL, JALR }
+interface Block {
+  pc: number;
+  insns: Insn[];
+  /** How the block ends: STOP falls through to `next`; BR, JAL and JALR are its last insn. */
+  end: End;
+  next: number;
+  target: number;
+}
+
+/** Compile statistics (performance only). */
+export interface WasmStats {
+  modules: number;
+  blocks: number;
+  insns: number;
+  bytes: number;
+  /** Milliseconds spent in `new WebAssembly.Module` + instantiation, when `clock` is set. */
+  compileMs: number;
+}
+
+export class WasmTier extends Jit {
+  private readonly f64: Float64Array;
+  readonly stats: WasmStats = { modules: 0, blocks: 0, insns: 0, bytes: 0, compileMs: 0 };
+  /** Host clock for compile-time statistics, set by the CLI (src/ below cli/ reads no clock). */
+  clock: (() => number) | null = null;
+
+  constructor(dc: DecodeCache, private readonly memory: WebAssembly.Memory, hot = DEFAULT_WASM_HOT) {
+    super(dc, true, hot);
+    this.f64 = new Float64Array(memory.buffer);
+  }
+
+  protected override translate(off: number, pc: number, dv: DataView): Translation | null {
+    const pagePc = pc - (off & 4095);
+    const pageOff = off - (off & 4095);
+    const blocks: Block[] = [];
+    const index = new Map<number, number>(); // pc -> block index; -1: not translatable
+    const want = (p: number): void => {
+      if (index.has(p) || blocks.length >= MAX_BLOCKS || p < pagePc || p >= pagePc + 4096) return;
+      const b = this.scan(pageOff + (p - pagePc), p, pagePc, dv);
+      if (b === null) {
+        index.set(p, -1);
+        return;
+      }
+      index.set(p, blocks.length);
+      blocks.push(b);
+    };
+    want(pc);
+    if (blocks.length === 0) return null;
+    for (let k = 0; k < blocks.length; k++) {
+      const b = blocks[k]!;
+      if (b.end === End.BR) { want(b.target); want(b.next); }
+      else if (b.end === End.JAL) want(b.target);
+      else if (b.end === End.STOP) want(b.next);
+    }
+    const code = this.emitRegion(blocks, index);
+    const mb = new ModuleBuilder(0);
+    mb.func('f', code);
+    const bytes = mb.toBytes();
+    let f: (base: number, budget: number) => number;
+    try {
+      const t0 = this.clock !== null ? this.clock() : 0;
+      const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { mem: this.memory } });
+      if (this.clock !== null) this.stats.compileMs += this.clock() - t0;
+      f = inst.exports['f'] as (base: number, budget: number) => number;
+    } catch (e) {
+      this.compileErrors.push(`${(e as Error).message} in wasm region at pc 0x${pc.toString(16)}`);
+      return null;
+    }
+    const st = this.stats;
+    st.modules++;
+    st.blocks += blocks.length;
+    st.bytes += bytes.length;
+    let lo = pc, hi = pc;
+    for (const b of blocks) {
+      st.insns += b.insns.length;
+      const last = b.insns[b.insns.length - 1]!;
+      if (b.pc < lo) lo = b.pc;
+      if (last.pc + last.len > hi) hi = last.pc + last.len;
+    }
+    const f64 = this.f64;
+    const fn: BlockFn = (h, _x, xi, _dv, end) => {
+      const base = xi.byteOffset;
+      const budget = end - h.attempted;
+      h.attempted += f(base, budget < 0x7fffffff ? budget : 0x7fffffff);
+      h.pc = f64[(base + HS_WASM_PC) >>> 3]!;
+    };
+    return { fn, n: blocks[0]!.insns.length, lo, hi };
+  }
+
+  /** Decode a block at buffer offset `o`, pc `p`; null if its first instruction is not translated. */
+  private scan(o: number, p: number, pagePc: number, dv: DataView): Block | null {
+    const dc = this.dc, dd = dc.data;
+    const insns: Insn[] = [];
+    for (;;) {
+      const po = p - pagePc;
+      if (po > 4094 || insns.length >= MAX_BLOCK_INSNS) break;
+      let raw = dv.getUint16(o, true);
+      if ((raw & 3) === 3) {
+        if (po > 4092) break; // crosses the page: the interpreter fetches it
+        raw = dv.getInt32(o, true);
+      }
+      const ds = DecodeCache.slotAt(o);
+      if (dd[ds * 8] !== raw) dc.fill(ds, raw);
+      const b = ds * 8;
+      const op = dd[b + D_OP]!, len = dd[b + D_LEN]!;
+      const k = WASM_KIND[op]!;
+      if (k === WK.NONE && op !== Op.JAL && op !== Op.JALR) break;
+      const ins: Insn = { op, rd: dd[b + D_RD]!, rs1: dd[b + D_RS1]!, rs2: dd[b + D_RS2]!, imm: dd[b + D_IMM]!, pc: p, len };
+      insns.push(ins);
+      o += len;
+      p += len;
+      if (k === WK.BR) return { pc: insns[0]!.pc, insns, end: End.BR, next: p, target: ins.pc + ins.imm };
+      if (op === Op.JAL) return { pc: insns[0]!.pc, insns, end: End.JAL, next: p, target: ins.pc + ins.imm };
+      if (op === Op.JALR) return { pc: insns[0]!.pc, insns, end: End.JALR, next: p, target: 0 };
+    }
+    if (insns.length === 0) return null;
+    return { pc: insns[0]!.pc, insns, end: End.STOP, next: p, target: 0 };
+  }
+
+  /**
+   * The region's function (base: hart state offset, budget: instructions it may complete) ->
+   * instructions completed; the next pc is left at base + HS_WASM_PC.
+   *
+   *   loop $d
+   *     block $b[K-1] ... block $b0  (br_table over `blk`)  end  <block 0> end <block 1> ... end
+   *   end
+   * Block j's code sits after the `end` of $b_j, inside K-1-j blocks and the loop: a branch to
+   * the loop from there has depth K-1-j.
+   */
+  private emitRegion(blocks: Block[], index: Map<number, number>): Code {
+    const c = new Code([I32, I32], [I32]);
+    const BASE = 0, BUDGET = 1;
+    const N = c.local(I32), BLK = c.local(I32), LO = c.local(I32), E = c.local(I32);
+    const EA = c.local(I64), T = c.local(I64);
+    const K = blocks.length;
+    let cur: Insn = blocks[0]!.insns[0]!;
+    let curIdx = 0;
+    /** Leave with pc `pc`, `i` instructions of the current block done. */
+    const exit = (pc: number, i: number): void => {
+      c.get(BASE).f64c(pc).mem(W.F64_STORE, 3, HS_WASM_PC);
+      c.get(N);
+      if (i !== 0) c.i32c(i).op(W.I32_ADD);
+      c.op(W.RETURN);
+    };
+    /** The TLB fast path of an access of `size` at x[rs1] + imm in TLB `tlb`: leaves the buffer
+     * offset on the stack, or exits before the instruction. */
+    const access = (tlb: number, size: number): void => {
+      c.get(BASE).mem(W.I64_LOAD, 3, cur.rs1 * 8).i64c(BigInt(cur.imm)).op(W.I64_ADD).tee(EA)
+        .op(W.I32_WRAP_I64).tee(LO)
+        .i32c(12).op(W.I32_SHR_U).i32c(TLB_MASK).op(W.I32_AND).i32c(4).op(W.I32_SHL).get(BASE).op(W.I32_ADD).tee(E)
+        .mem(W.I32_LOAD, 2, tlb).get(LO).i32c(-4096).op(W.I32_AND).op(W.I32_NE)
+        .get(E).mem(W.I32_LOAD, 2, tlb + 4).get(EA).i64c(32n).op(W.I64_SHR_U).op(W.I32_WRAP_I64).op(W.I32_NE)
+        .op(W.I32_OR);
+      if (size > 1) c.get(LO).i32c(4095).op(W.I32_AND).i32c(4096 - size).op(W.I32_GT_U).op(W.I32_OR);
+      c.begin(W.IF);
+      exit(cur.pc, curIdx);
+      c.end();
+      c.get(E).mem(W.I32_LOAD, 2, tlb + 8).get(LO).i32c(4095).op(W.I32_AND).op(W.I32_ADD);
+    };
+    const em: SemEmitter = {
+      c,
+      x: (r) => { c.get(BASE).mem(W.I64_LOAD, 3, r * 8); },
+      w: (r) => { c.get(BASE).mem(W.I32_LOAD, 2, r * 8); },
+      load: (opc, size) => {
+        c.get(BASE);
+        access(TL, size);
+        c.mem(opc, 0, 0).mem(W.I64_STORE, 3, cur.rd * 8);
+      },
+      store: (opc, size) => {
+        access(TS, size);
+        c.get(BASE).mem(W.I64_LOAD, 3, cur.rs2 * 8).mem(opc, 0, 0);
+      },
+    };
+    /** Continue at pc `to` after `done` instructions of block j, from `extra` levels inside it. */
+    const goto = (j: number, done: number, to: number, extra: number): void => {
+      const k = index.get(to);
+      if (k === undefined || k < 0) {
+        exit(to, done);
+        return;
+      }
+      c.get(N).i32c(done).op(W.I32_ADD).tee(N)
+        .i32c(blocks[k]!.insns.length).op(W.I32_ADD).get(BUDGET).op(W.I32_GT_S);
+      c.begin(W.IF);
+      exit(to, 0);
+      c.end();
+      c.i32c(k).set(BLK).br(K - 1 - j + extra);
+    };
+
+    c.begin(W.LOOP);
+    for (let j = 0; j < K; j++) c.begin(W.BLOCK);
+    c.get(BLK).brTable(blocks.map((_b, j) => j), K - 1);
+    for (let j = 0; j < K; j++) {
+      c.end(); // $b_j: block j's code follows
+      const b = blocks[j]!;
+      const n = b.insns.length;
+      for (let i = 0; i < n; i++) {
+        const ins = b.insns[i]!;
+        cur = ins;
+        curIdx = i;
+        const kind = WASM_KIND[ins.op]!;
+        if (i === n - 1 && b.end !== End.STOP) break; // the terminator, below
+        switch (kind) {
+          case WK.X:
+            c.get(BASE);
+            emitValue(em, ins.op, ins.rs1, ins.rs2, ins.imm, ins.pc);
+            c.mem(W.I64_STORE, 3, ins.rd * 8);
+            break;
+          case WK.W:
+            c.get(BASE);
+            emitValue(em, ins.op, ins.rs1, ins.rs2, ins.imm, ins.pc);
+            c.op(W.I64_EXTEND_I32_S).mem(W.I64_STORE, 3, ins.rd * 8);
+            break;
+          case WK.LOAD: case WK.STORE:
+            emitAccess(em, ins.op);
+            break;
+          case WK.NOP:
+            break;
+          default:
+            throw new Error(`internal: op ${ins.op} in a wasm block body`);
+        }
+      }
+      const last = b.insns[n - 1]!;
+      const npc = last.pc + last.len;
+      switch (b.end) {
+        case End.STOP:
+          goto(j, n, b.next, 0);
+          break;
+        case End.BR:
+          emitValue(em, last.op, last.rs1, last.rs2, last.imm, last.pc);
+          c.begin(W.IF);
+          goto(j, n, b.target, 1);
+          c.end();
+          goto(j, n, npc, 0);
+          break;
+        case End.JAL:
+          c.get(BASE).i64c(BigInt(npc)).mem(W.I64_STORE, 3, last.rd * 8);
+          goto(j, n, b.target, 0);
+          break;
+        case End.JALR:
+          // Targets the interpreter computes exactly as a number (|x[rs1]| < 2^52) are done
+          // here; the rest (Hart.pcFromBig) by the interpreter.
+          c.get(BASE).mem(W.I64_LOAD, 3, last.rs1 * 8).tee(T).i64c(2n ** 52n).op(W.I64_ADD).i64c(2n ** 53n).op(W.I64_GE_U);
+          c.begin(W.IF);
+          exit(last.pc, n - 1);
+          c.end();
+          c.get(T).i64c(BigInt(last.imm)).op(W.I64_ADD).i64c(-2n).op(W.I64_AND).set(T);
+          c.get(BASE).i64c(BigInt(npc)).mem(W.I64_STORE, 3, last.rd * 8);
+          c.get(BASE).get(T).op(W.F64_CONVERT_I64_S).mem(W.F64_STORE, 3, HS_WASM_PC);
+          c.get(N).i32c(n).op(W.I32_ADD).op(W.RETURN);
+          break;
+      }
+    }
+    c.end(); // loop
+    c.op(W.UNREACHABLE);
+    return c;
+  }
+}
