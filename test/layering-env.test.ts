@@ -77,8 +77,7 @@ describe('environment variables', () => {
     expect(engineSettingsFromEnv({ HVTRACE_TIER: 'js', HVTRACE_JIT: '0' })).toEqual({ tier: 'js', prime: true });
     expect(engineSettingsFromEnv({ HVTRACE_TIER: '', HVTRACE_JIT: '0' })).toEqual({ tier: 'interp', prime: true });
     expect(() => engineSettingsFromEnv({ HVTRACE_TIER: 'jit' })).toThrow(/HVTRACE_TIER must be one of interp, js, wasm/);
-  });
-    expect(engineSettingsFromEnv({ HVTRACE_JIT: '0', HVTRACE_PRIME: '0' })).toEqual({ jit: false, prime: false });
-    expect(engineSettingsFromEnv({ HVTRACE_JIT: '1' })).toEqual({ jit: true, prime: true });
+    expect(engineSettingsFromEnv({ HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '2' })).toEqual({ tier: 'wasm', prime: true, jitHot: 2 });
+    expect(() => engineSettingsFromEnv({ HVTRACE_JIT_HOT: '0' })).toThrow(/HVTRACE_JIT_HOT must be a positive integer/);
   });
 });

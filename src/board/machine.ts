@@ -155,6 +155,11 @@ let defaultTier: Tier = 'js';
 export function setDefaultTier(t: Tier): void {
   defaultTier = t;
 }
+let defaultJitHot: number | undefined;
+/** The translation threshold of machines built without `config.jitHot` (undefined: the tier's own). */
+export function setDefaultJitHot(n: number | undefined): void {
+  defaultJitHot = n;
+}
 /** setDefaultTier('js') or ('interp'). */
 export function setDefaultJit(on: boolean): void {
   defaultTier = on ? 'js' : 'interp';
@@ -202,8 +207,9 @@ export class Machine implements HartEnv, HartIrqLines {
     this.config = config;
     this.bus = new Bus(RAM_BASE, config.ramSize);
     const tier = config.tier ?? (config.jit === undefined ? defaultTier : config.jit ? 'js' : 'interp');
-    this.jit = tier === 'wasm' ? new WasmTier(this.dc, this.bus.memory, config.jitHot)
-      : new Jit(this.dc, tier === 'js', config.jitHot);
+    const hot = config.jitHot ?? defaultJitHot;
+    this.jit = tier === 'wasm' ? new WasmTier(this.dc, this.bus.memory, hot)
+      : new Jit(this.dc, tier === 'js', hot);
     for (let i = 0; i < config.harts; i++) {
       const h = new Hart(i, this.bus, this.dc, this);
       h.jit = this.jit;

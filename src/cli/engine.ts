@@ -5,16 +5,20 @@
  *   HVTRACE_TIER=interp|js|wasm  the execution tier: interpreter only, `new Function` blocks
  *                    (the default), or the wasm translator (results are identical)
  *   HVTRACE_JIT=0    the same as HVTRACE_TIER=interp (when HVTRACE_TIER is not set)
+ *   HVTRACE_JIT_HOT=N  executions before code is translated (default: the tier's own; tests
+ *                    use a low value to translate nearly everything)
  *   HVTRACE_PRIME=0  no interpreter warm-up before the first machine (src/sched/primer.ts)
  *
  * Both are performance switches only: nothing a guest sees depends on them.
  */
-import { setDefaultTier, TIERS, type Tier } from '../board/machine.js';
+import { setDefaultJitHot, setDefaultTier, TIERS, type Tier } from '../board/machine.js';
 import { primeInterpreter } from '../sched/primer.js';
 
 export interface EngineSettings {
   /** Execution tier for machines whose configuration does not say. */
   readonly tier: Tier;
+  /** Translation threshold (undefined: the tier's default). */
+  readonly jitHot?: number;
   /** Warm the interpreter up (once per process) before the first machine runs. */
   readonly prime: boolean;
 }
@@ -26,7 +30,13 @@ export function engineSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Eng
     if (!(TIERS as readonly string[]).includes(t)) throw new Error(`HVTRACE_TIER must be one of ${TIERS.join(', ')} (got '${t}')`);
     tier = t as Tier;
   }
-  return { tier, prime: env['HVTRACE_PRIME'] !== '0' };
+  const h = env['HVTRACE_JIT_HOT'];
+  let jitHot: number | undefined;
+  if (h !== undefined && h !== '') {
+    jitHot = Number(h);
+    if (!Number.isSafeInteger(jitHot) || jitHot < 1 || jitHot > 2 ** 30) throw new Error(`HVTRACE_JIT_HOT must be a positive integer (got '${h}')`);
+  }
+  return { tier, prime: env['HVTRACE_PRIME'] !== '0', ...(jitHot !== undefined ? { jitHot } : {}) };
 }
 
 /**
@@ -34,6 +44,7 @@ export function engineSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Eng
  */
 export function configureEngine(s: EngineSettings = engineSettingsFromEnv()): void {
   setDefaultTier(s.tier);
+  setDefaultJitHot(s.jitHot);
 }
 
 /**

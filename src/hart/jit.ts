@@ -55,7 +55,7 @@ export class Jit {
   /** Instruction count of each block. */
   readonly len = new Int32Array(TABLE_SIZE);
   readonly fn: (BlockFn | null | undefined)[] = new Array<BlockFn | null>(TABLE_SIZE);
-  private readonly hot = new Int32Array(TABLE_SIZE);
+  protected readonly hot = new Int32Array(TABLE_SIZE);
   /** Code pages (by buffer page index) -> slots of the blocks compiled from them. */
   private readonly codePages = new Map<number, number[]>();
   /** How often each page's code was invalidated by stores; pages that keep being written

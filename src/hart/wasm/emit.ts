@@ -16,7 +16,7 @@ export const VOID = 0x40;
 /** Opcodes the tier uses (§5.4). Names: the text format's, upper case, '.' -> '_'. */
 export const W = {
   UNREACHABLE: 0x00, NOP: 0x01, BLOCK: 0x02, LOOP: 0x03, IF: 0x04, ELSE: 0x05, END: 0x0b,
-  BR: 0x0c, BR_IF: 0x0d, BR_TABLE: 0x0e, RETURN: 0x0f, CALL: 0x10,
+  BR: 0x0c, BR_IF: 0x0d, BR_TABLE: 0x0e, RETURN: 0x0f, CALL: 0x10, CALL_INDIRECT: 0x11,
   DROP: 0x1a, SELECT: 0x1b,
   LOCAL_GET: 0x20, LOCAL_SET: 0x21, LOCAL_TEE: 0x22,
   I32_LOAD: 0x28, I64_LOAD: 0x29, F32_LOAD: 0x2a, F64_LOAD: 0x2b,
@@ -40,6 +40,9 @@ export const W = {
   F64_CONVERT_I64_S: 0xb9,
   I32_EXTEND8_S: 0xc0, I32_EXTEND16_S: 0xc1, I64_EXTEND8_S: 0xc2, I64_EXTEND16_S: 0xc3, I64_EXTEND32_S: 0xc4,
 } as const;
+
+const F64_BITS = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64_BITS.buffer); // little-endian hosts only (x86-64, arm64), as the spec's encoding
 
 /** A growable byte buffer with the spec's integer encodings. */
 export class Bytes {
@@ -97,9 +100,8 @@ export class Bytes {
     }
   }
   f64(v: number): this {
-    const t = new DataView(new ArrayBuffer(8));
-    t.setFloat64(0, v, true);
-    for (let i = 0; i < 8; i++) this.byte(t.getUint8(i));
+    F64_BITS[0] = v;
+    for (let i = 0; i < 8; i++) this.byte(F64_BYTES[i]!);
     return this;
   }
   name(s: string): this {
@@ -172,6 +174,13 @@ export class Code extends Bytes {
   brIf(depth: number): this {
     return this.byte(W.BR_IF).u32(depth);
   }
+  /** call_indirect through table 0 with function type `type`. */
+  callIndirect(type: number): this {
+    return this.byte(W.CALL_INDIRECT).u32(type).byte(0x00);
+  }
+  call(f: number): this {
+    return this.byte(W.CALL).u32(f);
+  }
   brTable(depths: readonly number[], dflt: number): this {
     this.byte(W.BR_TABLE).u32(depths.length);
     for (const d of depths) this.u32(d);
@@ -183,8 +192,9 @@ export interface FuncImport { module: string; name: string; params: readonly num
 
 /**
  * A module: imported memory ("m"."mem", at least `memPages` 64 KiB pages, shared with the
- * host's Memory object), imported functions, and the functions added with `func`, each exported
- * under its name. Function indices: imports first, then the module's own in order.
+ * host's Memory object), optionally an imported funcref table ("m"."tab", for call_indirect),
+ * imported functions, and the functions added with `func`, each exported under its name.
+ * Function indices: imports first, then the module's own in order.
  */
 export class ModuleBuilder {
   private readonly types: string[] = [];
@@ -192,9 +202,10 @@ export class ModuleBuilder {
   private readonly imports: { imp: FuncImport; type: number }[] = [];
   private readonly funcs: { name: string; type: number; code: Code }[] = [];
 
-  constructor(private readonly memPages = 0) {}
+  constructor(private readonly memPages = 0, private readonly tableSize = -1) {}
 
-  private typeOf(params: readonly number[], results: readonly number[]): number {
+  /** The index of a function type (for call_indirect). */
+  typeOf(params: readonly number[], results: readonly number[]): number {
     const key = `${params.join(',')}>${results.join(',')}`;
     let i = this.types.indexOf(key);
     if (i < 0) {
@@ -226,8 +237,9 @@ export class ModuleBuilder {
     for (const t of this.typeBytes) types.bytes(t.toArray());
     section(1, types);
     // 2: imports (memory first, then functions)
-    const imps = new Bytes().u32(1 + this.imports.length);
+    const imps = new Bytes().u32(1 + (this.tableSize >= 0 ? 1 : 0) + this.imports.length);
     imps.name('m').name('mem').byte(0x02).byte(0x00).u32(this.memPages);
+    if (this.tableSize >= 0) imps.name('m').name('tab').byte(0x01).byte(0x70).byte(0x00).u32(this.tableSize);
     for (const { imp, type } of this.imports) imps.name(imp.module).name(imp.name).byte(0x00).u32(type);
     section(2, imps);
     // 3: function types
