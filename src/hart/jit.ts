@@ -64,6 +64,8 @@ export class Jit {
   /** Harts whose store TLBs must forget a page when it becomes a code page. */
   protected readonly harts: Hart[] = [];
   blocksCompiled = 0;
+  /** Code pages whose translations were dropped (stores, loaders, debugger writes). */
+  pagesInvalidated = 0;
   /** Translator failures (bugs): the interpreter ran that code instead. Tests assert none. */
   readonly compileErrors: string[] = [];
 
@@ -129,6 +131,7 @@ export class Jit {
       }
     }
     this.codePages.delete(bufferPage);
+    this.pagesInvalidated++;
     if (churn) this.churn.set(bufferPage, (this.churn.get(bufferPage) ?? 0) + 1);
   }
 

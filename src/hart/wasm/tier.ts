@@ -228,15 +228,18 @@ export class WasmTier extends Jit {
       if (last.pc + last.len > hi) hi = last.pc + last.len;
     }
     const f64 = this.f64, run = this.run, entrySteps = this.entrySteps;
+    const len0 = blocks[0]!.insns.length;
     const fn: BlockFn = (h, _x, xi, _dv, end) => {
       const base = xi.byteOffset;
       const a0 = h.attempted;
-      const budget = end - a0;
+      // Entered with `attention` still set (Hart.serviceAttention lets an instruction run after
+      // MAX_IRQS_PER_BOUNDARY interrupts): the first block only, as the block translator does.
+      const budget = h.attention ? len0 : end - a0;
       entrySteps[base >>> HART_AREA_SHIFT] = a0;
       h.attempted = a0 + run(slot, base, budget < 0x7fffffff ? budget : 0x7fffffff);
       h.pc = f64[(base + HS_WASM_PC) >>> 3]!;
     };
-    return { fn, n: blocks[0]!.insns.length, lo, hi };
+    return { fn, n: len0, lo, hi };
   }
 
   /** Decode a block at buffer offset `o`, pc `p`; null if its first instruction is not translated. */
