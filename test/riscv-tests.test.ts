@@ -8,8 +8,9 @@
  *
  * A test reports through its `tohost` symbol (Spike's HTIF convention, polled by the board at
  * every round boundary: Machine.pollTohost): 1 = pass, (n << 1) | 1 = sub-test n (TESTNUM)
- * failed. Every test runs twice: on the interpreter alone, and with the block translator
- * translating every block after two executions (the tiers must agree: ARCHITECTURE.md §2).
+ * failed. Every test runs three times: on the interpreter alone, with the block translator and
+ * with the wasm translator, each translating every block after two executions (the tiers must
+ * agree: ARCHITECTURE.md §2).
  *
  * Notes on individual tests:
  * - rv64ssvnapot-p-napot passes on a hart without Svnapot too: its page-fault handler treats the
@@ -42,13 +43,13 @@ interface Outcome {
   instret: bigint;
 }
 
-function runTest(name: string, tier: 'interpreter' | 'translator'): Outcome {
+function runTest(name: string, tier: 'interpreter' | 'translator' | 'wasm translator'): Outcome {
   const m = new Machine({
     ramSize: 16 * MiB, // the largest test (rv64ssvnapot-p-napot) needs 2.1 MiB; a smaller machine builds faster
     harts: 1,
     bios: 'none',
     kernel: { name, bytes: readFileSync(DIR + name) },
-    ...(tier === 'interpreter' ? { jit: false } : { jit: true, jitHot: 2 }),
+    ...(tier === 'interpreter' ? { jit: false } : tier === 'translator' ? { jit: true, jitHot: 2 } : { tier: 'wasm' as const, jitHot: 2 }),
   });
   if (m.tohost < 0) return { verdict: 'no tohost symbol in the ELF', instret: 0n };
   const halt = new Scheduler(m, { maxInsns: MAX_INSNS }).runToEnd();
@@ -71,7 +72,7 @@ describe('riscv-tests fixtures', () => {
   });
 });
 
-for (const tier of ['interpreter', 'translator'] as const) {
+for (const tier of ['interpreter', 'translator', 'wasm translator'] as const) {
   describe(`riscv-tests on the ${tier}`, () => {
     for (const name of TESTS) {
       const reason = KNOWN_FAILING[name];
