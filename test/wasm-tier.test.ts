@@ -28,6 +28,8 @@ interface Case {
   config: Omit<MachineConfig, 'tier' | 'jitHot' | 'ramSize'> & { ramSize?: number };
   input?: string;
   maxInsns?: number;
+  /** The guest has no translatable unit (every path starts with a trap or a CSR access). */
+  nothingToTranslate?: true;
 }
 
 const CASES: Case[] = [
@@ -37,7 +39,7 @@ const CASES: Case[] = [
   { name: 'smp-kernel, 1 hart', config: { harts: 1, bios: 'builtin', kernel: img(`${GUESTS}/smp-kernel.elf`) } },
   { name: 'wfi-timer, 2 harts', config: { harts: 2, bios: 'builtin', kernel: img(`${GUESTS}/wfi-timer.elf`) } },
   { name: 'mtimer (no firmware)', config: { harts: 1, bios: 'none', kernel: img(`${GUESTS}/mtimer.elf`) } },
-  { name: 'trap-storm (no firmware), first 2M steps', config: { harts: 1, bios: 'none', kernel: img(`${GUESTS}/trap-storm.elf`) }, maxInsns: 2_000_000 },
+  { name: 'trap-storm (no firmware), first 2M steps', config: { harts: 1, bios: 'none', kernel: img(`${GUESTS}/trap-storm.elf`) }, maxInsns: 2_000_000, nothingToTranslate: true },
   { name: 'reset-regs (no firmware)', config: { harts: 1, bios: 'none', kernel: img(`${GUESTS}/reset-regs.elf`) } },
   { name: 'bench, first 40M steps (Sv39)', config: { harts: 1, bios: 'builtin', kernel: img(`${GUESTS}/bench.elf`) }, maxInsns: 40_000_000 },
   { name: 'hyp-guest under the built-in hypervisor (two-stage translation; it stops where it stops on the interpreter)', config: { virtio: true, ramSize: 512 * 1024 * 1024, harts: 1, bios: 'builtin', guests: [{ image: img(`${GUESTS}/hyp-guest.elf`), vcpus: 1, memSize: 128 * 1024 * 1024 }] } },
@@ -71,7 +73,8 @@ describe('the wasm tier gives the interpreter\'s final state on every bundled gu
       expect(b.jit).toBeInstanceOf(WasmTier);
       const st = (b.jit as WasmTier).stats;
       expect(b.jit.compileErrors).toEqual([]);
-      expect(st.modules).toBeGreaterThan(0);
+      if (c.nothingToTranslate) expect(st.modules).toBe(0);
+      else expect(st.modules).toBeGreaterThan(0);
       expect(b.console).toBe(a.console);
       expect(b.steps).toEqual(a.steps);
       expect(b.instret).toEqual(a.instret);
