@@ -44,9 +44,14 @@ export { INSNS_PER_TICK } from './clock.js';
  * but not advertised: QEMU 7.2 has none of them, and the QEMU comparisons run the same ISA.
  */
 export const ISA_STRING = 'rv64imafdch_zicsr_zifencei_zihintpause_zicntr_zba_zbb_zbc_zbs_sstc';
-/** With IMSICs QEMU 7.2 adds Smaia and Ssaia (the IMSICs turn them on) before _sstc. */
-export const isaString = (aia?: AiaConfig): string =>
-  aia?.mode === 'aplic-imsic' ? ISA_STRING.replace(/_sstc$/, '_smaia_ssaia_sstc') : ISA_STRING;
+/**
+ * riscv,isa for the configuration, with QEMU 7.2's extension order before _sstc: Smaia and Ssaia
+ * with IMSICs (the IMSICs turn them on), Sscofpmf with `-cpu rv64,sscofpmf=true`.
+ */
+export function isaString(cfg: { readonly aia?: AiaConfig; readonly sscofpmf?: boolean }): string {
+  const ext = [...(cfg.aia?.mode === 'aplic-imsic' ? ['smaia', 'ssaia'] : []), ...(cfg.sscofpmf === true ? ['sscofpmf'] : [])];
+  return ISA_STRING.replace(/_sstc$/, `${ext.map((e) => `_${e}`).join('')}_sstc`);
+}
 
 /**
  * QEMU virt's `aia=` (hw/riscv/virt.c): the PLIC is replaced by an APLIC M and S domain, with
@@ -108,6 +113,12 @@ export interface MachineConfig {
   readonly rtc?: { readonly base: number };
   /** AIA in place of the PLIC (--aia); absent: the PLIC (`--aia none`). */
   readonly aia?: AiaConfig;
+  /**
+   * The harts have Sscofpmf (counter overflow and LCOFI, mode filtering, scountovf: src/hart/hpm.ts)
+   * and the DT's riscv,isa says so: QEMU 7.2's `-cpu rv64,sscofpmf=true`. Off by default, as
+   * QEMU 7.2's default CPU (OpenSBI's banner and the reference comparisons depend on it).
+   */
+  readonly sscofpmf?: boolean;
   /** Executions before a block is translated (tests use a low value to translate everything). */
   readonly jitHot?: number;
   /**
@@ -215,6 +226,7 @@ export class Machine implements HartEnv, HartIrqLines {
       h.jit = this.jit;
       this.jit.addHart(h);
       h.obs = config.observer ?? null;
+      h.sscofpmf = config.sscofpmf === true;
       this.harts.push(h);
     }
     this.bus.onRamWrite = (pa, len) => {
@@ -469,7 +481,7 @@ export class Machine implements HartEnv, HartIrqLines {
       numHarts: cfg.harts,
       ramBase: BigInt(RAM_BASE),
       ramSize: BigInt(cfg.ramSize),
-      isa: isaString(cfg.aia),
+      isa: isaString(cfg),
       mmuType: 'riscv,sv48',
       bootargs: cfg.append,
       initrd,

@@ -51,6 +51,25 @@ export interface MachineCliOptions {
   aia?: string;
   aiaGuests?: string;
   machine?: string;
+  /** --cpu rv64[,sscofpmf=on]: the harts' optional extensions. */
+  cpu?: string;
+}
+
+/**
+ * --cpu MODEL as QEMU's -cpu: `rv64` and the properties hvtrace can switch, for now Sscofpmf
+ * (sscofpmf=on|true|off|false). One-line errors for anything else.
+ */
+export function parseCpuOption(v: string | undefined): { sscofpmf?: boolean } {
+  if (v === undefined) return {};
+  const [model, ...props] = v.split(',');
+  if (model !== 'rv64') throw new ImageError(`--cpu ${v}: the model must be rv64 (hvtrace's RV64GCH hart)`);
+  let sscofpmf = false;
+  for (const p of props) {
+    const m = /^sscofpmf=(on|true|off|false)$/.exec(p);
+    if (!m) throw new ImageError(`--cpu ${v}: unknown property '${p}' (supported: sscofpmf=on|off)`);
+    sscofpmf = m[1] === 'on' || m[1] === 'true';
+  }
+  return sscofpmf ? { sscofpmf: true } : {};
 }
 
 /** Build the machine configuration from CLI flags (throws ImageError with a one-line message). */
@@ -61,6 +80,7 @@ export function machineConfigFromCli(o: MachineCliOptions, opts: { writeback?: b
     if (wb) throw new ImageError(`--drive ${wb.file}: writeback=on is for run only (a recording keeps the guest's writes in the trace and never writes the image)`);
   }
   const rngSeed = parseRngSeed(o.rng, rng);
+  const cpu = parseCpuOption(o.cpu);
   const harts = Number(o.smp);
   if (!Number.isInteger(harts) || harts < 1 || harts > 8) throw new ImageError(`--smp must be between 1 and 8 (got ${o.smp})`);
   const bios = o.bios === 'builtin' || o.bios === 'none' ? o.bios : readImage(o.bios, 'firmware');
@@ -85,6 +105,7 @@ export function machineConfigFromCli(o: MachineCliOptions, opts: { writeback?: b
     ...(specs.length > 0 ? { drives: openDrives(specs).drives } : {}),
     ...(rngSeed !== undefined ? { rngSeed } : {}),
     virtio: true,
+    ...cpu,
     ...(guests ? { guests } : {}),
   };
 }

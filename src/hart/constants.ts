@@ -101,13 +101,20 @@ export const MIP_VSEIP = 1 << 10;
 export const MIP_MEIP = 1 << 11;
 export const MIP_SGEIP = 1 << 12;
 export const MIP_LCOFIP = 1 << 13;
-/** Bits of mie that are writable (with the H extension's VSSIE/VSTIE/VSEIE/SGEIE; no LCOFI). */
+/**
+ * Bits of mie that can hold a one (with the H extension's VSSIE/VSTIE/VSEIE/SGEIE, and LCOFIE,
+ * which the mie/sie writes leave read-only zero unless the hart has Sscofpmf).
+ */
 export const MIE_MASK = MIP_SSIP | MIP_MSIP | MIP_STIP | MIP_MTIP | MIP_SEIP | MIP_MEIP |
-  MIP_VSSIP | MIP_VSTIP | MIP_VSEIP | MIP_SGEIP;
-/** Bits of mideleg that are writable: only supervisor interrupts can be delegated. */
+  MIP_VSSIP | MIP_VSTIP | MIP_VSEIP | MIP_SGEIP | MIP_LCOFIP;
+/** Bits of mideleg that are writable: the supervisor interrupts (and LCOFI with Sscofpmf). */
 export const MIDELEG_MASK = MIP_SSIP | MIP_STIP | MIP_SEIP;
-/** Bits of mip that software (csrrw in M-mode) may write (priv spec §3.1.9). */
-export const MIP_SW_WMASK = MIP_SSIP | MIP_STIP | MIP_SEIP;
+/**
+ * Bits of mip that software (csrrw in M-mode) may write (priv spec §3.1.9); LCOFIP only with
+ * Sscofpmf (the mip/sip writes mask it otherwise). LCOFIP is set by a counter overflow and
+ * cleared by software (Sscofpmf §"Local counter overflow interrupt").
+ */
+export const MIP_SW_WMASK = MIP_SSIP | MIP_STIP | MIP_SEIP | MIP_LCOFIP;
 /** Exceptions that can be delegated to S (everything except ecall from M). */
 export const MEDELEG_MASK = 0xf0b7ff; // causes 0-10, 12, 13, 15, 20-23 (not 11: ecall from M)
 /** Exceptions HS-mode can delegate to VS (§8.2.2): not 9-11 (ecalls from HS/VS/M) nor 20-23. */
@@ -115,9 +122,9 @@ export const HEDELEG_MASK = 0xb1ff;
 
 /**
  * Interrupt priority for taking (priv spec §3.1.9, §8.4.?): MEI, MSI, MTI, SEI, SSI, STI, SGEI,
- * VSEI, VSSI, VSTI.
+ * VSEI, VSSI, VSTI, then LCOFI (Sscofpmf: below all the standard ones, the AIA's default order).
  */
-export const IRQ_PRIORITY: readonly number[] = [11, 3, 7, 9, 1, 5, 12, 10, 2, 6];
+export const IRQ_PRIORITY: readonly number[] = [11, 3, 7, 9, 1, 5, 12, 10, 2, 6, 13];
 
 // --- satp ------------------------------------------------------------------
 export const SATP_MODE_BARE = 0;
@@ -133,7 +140,7 @@ export const CSR = {
   stimecmp: 0x14d, satp: 0x180,
   mvendorid: 0xf11, marchid: 0xf12, mimpid: 0xf13, mhartid: 0xf14, mconfigptr: 0xf15,
   mstatus: 0x300, misa: 0x301, medeleg: 0x302, mideleg: 0x303, mie: 0x304, mtvec: 0x305,
-  mcounteren: 0x306, menvcfg: 0x30a, mcountinhibit: 0x320,
+  mcounteren: 0x306, menvcfg: 0x30a, mcountinhibit: 0x320, scountovf: 0xda0,
   mscratch: 0x340, mepc: 0x341, mcause: 0x342, mtval: 0x343, mip: 0x344,
   pmpcfg0: 0x3a0, pmpaddr0: 0x3b0,
   mcycle: 0xb00, minstret: 0xb02,
@@ -195,3 +202,16 @@ export const MCOUNTINHIBIT_WMASK = (MCOUNTINHIBIT_CY | MCOUNTINHIBIT_IR | HPM_MA
 export const HPM_EVENT_IDX_MASK = 0xfffffn;
 export const HPM_EVENT_CYCLES = 1n;
 export const HPM_EVENT_INSTRUCTIONS = 2n;
+/**
+ * Sscofpmf (priv spec ch. "Sscofpmf"): the high bits of mhpmeventN (RV64). OF is set when the
+ * counter overflows (wraps from all ones to zero); an overflow raises LCOFI only if OF was clear.
+ * The xINH bits stop counting of events in that mode (M, S/HS, U, VS, VU).
+ */
+export const HPM_EVENT_OF = 1n << 63n;
+export const HPM_EVENT_MINH = 1n << 62n;
+export const HPM_EVENT_SINH = 1n << 61n;
+export const HPM_EVENT_UINH = 1n << 60n;
+export const HPM_EVENT_VSINH = 1n << 59n;
+export const HPM_EVENT_VUINH = 1n << 58n;
+/** All five mode-inhibit bits. */
+export const HPM_EVENT_XINH = HPM_EVENT_MINH | HPM_EVENT_SINH | HPM_EVENT_UINH | HPM_EVENT_VSINH | HPM_EVENT_VUINH;

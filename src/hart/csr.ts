@@ -9,6 +9,11 @@ import * as C from './constants.js';
 import { PMP_COUNT } from './pmp.js';
 import { TINFO } from './trigger.js';
 import { AIA_CSR_ROWS, aiaUpdateLines, hgeieWrite } from './aia.js';
+import {
+  hpmRead, hpmEventRead, hpmCounterWrite, hpmEventWrite, mcycleRead, minstretRead, mcycleWrite, minstretWrite,
+  mcountinhibitWrite, scountovfRead,
+} from './hpm.js';
+export { hpmSaveState, hpmRestoreState, type HpmSnapshot } from './hpm.js';
 
 export interface CsrDef {
   readonly name: string;
@@ -97,84 +102,7 @@ def(C.CSR.time, {
 });
 def(C.CSR.instret, { name: 'instret', pred: counterEnabled(2), read: (h) => minstretRead(h) });
 
-// ------------------------------------ hardware performance monitor (Zihpm, §3.1.10-11)
-/**
- * The HPM state a hart needs beyond its fields: the event selectors and counter bases of
- * mhpmcounter3..18, and mcycle/minstret while mcountinhibit stops them. Nothing counts in the
- * interpreter loop: a counter's value is computed when it is read, from the hart's step and
- * instret counts (the sources mcycle and minstret already use), so it is a pure function of the
- * architectural counts and the writes made to these CSRs.
- *
- * Every write here takes effect after the writing instruction completes (§3.1.10, as for
- * mcycle/minstret): that instruction is counted under the configuration before the write; a
- * counter written with V reads V at the next instruction.
- */
-export interface HpmSnapshot {
-  /** mhpmevent3..18 as written (all 64 bits, as QEMU 7.2 keeps them). */
-  event: bigint[];
-  /** mhpmcounter3..18: value = base + (counting ? source : 0), modulo 2^64. */
-  base: bigint[];
-  /** mcycle while mcountinhibit.CY = 1, minstret while mcountinhibit.IR = 1. */
-  cycleFrozen: bigint;
-  instretFrozen: bigint;
-}
-const HPM_STATE = new WeakMap<Hart, HpmSnapshot>();
-function freshHpm(): HpmSnapshot {
-  return { event: new Array<bigint>(C.HPM_COUNT).fill(0n), base: new Array<bigint>(C.HPM_COUNT).fill(0n), cycleFrozen: 0n, instretFrozen: 0n };
-}
-function hpm(h: Hart): HpmSnapshot {
-  let s = HPM_STATE.get(h);
-  if (s === undefined) { s = freshHpm(); HPM_STATE.set(h, s); }
-  return s;
-}
-/**
- * The HPM state as plain data, for `HartSnapshot` (hart.ts must store it: `hpm: hpmSaveState(this)`
- * in saveState, `hpmRestoreState(this, s.hpm)` in restoreState). Undefined while never written.
- */
-export function hpmSaveState(h: Hart): HpmSnapshot | undefined {
-  const s = HPM_STATE.get(h);
-  return s === undefined ? undefined : { event: [...s.event], base: [...s.base], cycleFrozen: s.cycleFrozen, instretFrozen: s.instretFrozen };
-}
-/** Restore what hpmSaveState returned; undefined (a checkpoint from before Zihpm) is the reset state. */
-export function hpmRestoreState(h: Hart, s: HpmSnapshot | undefined): void {
-  if (s === undefined) { HPM_STATE.delete(h); return; }
-  HPM_STATE.set(h, { event: [...s.event], base: [...s.base], cycleFrozen: s.cycleFrozen, instretFrozen: s.instretFrozen });
-}
-const inhibited = (h: Hart, bit: number): boolean => ((h.mcountinhibit >>> bit) & 1) !== 0;
-function mcycleRead(h: Hart): bigint {
-  return inhibited(h, 0) ? hpm(h).cycleFrozen : h.mcycleValue();
-}
-function minstretRead(h: Hart): bigint {
-  return inhibited(h, 2) ? hpm(h).instretFrozen : h.minstretValue();
-}
-/**
- * The count that counter k (3..18) follows now, or -1n if it does not count: its event is
- * HW_CPU_CYCLES (steps, as mcycle) or HW_INSTRUCTIONS (retired, as minstret) and its
- * mcountinhibit bit is clear. Every other event counts nothing.
- */
-function hpmSource(h: Hart, s: HpmSnapshot, k: number): bigint {
-  if (inhibited(h, k)) return -1n;
-  const ev = s.event[k - C.HPM_FIRST]! & C.HPM_EVENT_IDX_MASK;
-  if (ev === C.HPM_EVENT_CYCLES) return BigInt(h.attempted);
-  if (ev === C.HPM_EVENT_INSTRUCTIONS) return BigInt(h.instret);
-  return -1n;
-}
-function hpmRead(h: Hart, k: number): bigint {
-  const s = HPM_STATE.get(h);
-  if (s === undefined) return 0n;
-  const src = hpmSource(h, s, k);
-  return BigInt.asUintN(64, s.base[k - C.HPM_FIRST]! + (src < 0n ? 0n : src));
-}
-/** Counter k's value once the current (writing) instruction has completed. */
-function hpmAfter(h: Hart, s: HpmSnapshot, k: number): bigint {
-  const src = hpmSource(h, s, k);
-  return s.base[k - C.HPM_FIRST]! + (src < 0n ? 0n : src + 1n);
-}
-/** Make counter k read `v` after the current instruction, under the current configuration. */
-function hpmRebase(h: Hart, s: HpmSnapshot, k: number, v: bigint): void {
-  const src = hpmSource(h, s, k);
-  s.base[k - C.HPM_FIRST] = BigInt.asUintN(64, v - (src < 0n ? 0n : src + 1n));
-}
+// ------------------- hardware performance monitor (Zihpm §3.1.10-13, Sscofpmf): src/hart/hpm.ts
 const HPM_LAST = C.HPM_FIRST + C.HPM_COUNT - 1;
 for (let n = 3; n < 32; n++) {
   const k = n;
@@ -188,53 +116,14 @@ for (let n = 3; n < 32; n++) {
   // hpmcounterN is the unprivileged read-only view of mhpmcounterN, gated like cycle (§3.1.11,
   // §8.6.1 for the virtual-instruction cases); the H extension has no separate VS counters.
   def(0xc00 + n, { name: `hpmcounter${n}`, pred: counterEnabled(n), read: (h) => hpmRead(h, k) });
-  def(0xb00 + n, {
-    name: `mhpmcounter${n}`, read: (h) => hpmRead(h, k),
-    write: (h, v) => { hpmRebase(h, hpm(h), k, v); },
-  });
-  def(0x320 + n, {
-    name: `mhpmevent${n}`, read: (h) => HPM_STATE.get(h)?.event[k - C.HPM_FIRST] ?? 0n,
-    write: (h, v) => {
-      const s = hpm(h);
-      const cur = hpmAfter(h, s, k);
-      s.event[k - C.HPM_FIRST] = v;
-      hpmRebase(h, s, k, cur);
-    },
-  });
+  def(0xb00 + n, { name: `mhpmcounter${n}`, read: (h) => hpmRead(h, k), write: (h, v) => hpmCounterWrite(h, k, v) });
+  def(0x320 + n, { name: `mhpmevent${n}`, read: (h) => hpmEventRead(h, k), write: (h, v) => hpmEventWrite(h, k, v) });
 }
-// A write to mcycle/minstret arrives decremented by one (Hart.csrWrite: the writing instruction's
-// own count is still to come); while the counter is inhibited nothing is to come, so add it back.
-def(C.CSR.mcycle, {
-  name: 'mcycle', read: mcycleRead,
-  write: (h, v) => { if (inhibited(h, 0)) hpm(h).cycleFrozen = BigInt.asUintN(64, v + 1n); else h.setMcycle(v); },
-});
-def(C.CSR.minstret, {
-  name: 'minstret', read: minstretRead,
-  write: (h, v) => { if (inhibited(h, 2)) hpm(h).instretFrozen = BigInt.asUintN(64, v + 1n); else h.setMinstret(v); },
-});
-def(C.CSR.mcountinhibit, {
-  name: 'mcountinhibit', read: (h) => u(h.mcountinhibit),
-  // CY, IR and HPM3..18 are writable; TM and the absent counters' bits are read-only zero. The
-  // writing instruction is still counted by a counter it stops and not by one it starts.
-  write: (h, v) => {
-    const next = Number(v & BigInt(C.MCOUNTINHIBIT_WMASK));
-    const prev = h.mcountinhibit;
-    if (next === prev) return;
-    const s = hpm(h);
-    const cur: bigint[] = [];
-    for (let k = C.HPM_FIRST; k <= HPM_LAST; k++) cur.push(hpmAfter(h, s, k));
-    if ((prev ^ next) & C.MCOUNTINHIBIT_CY) {
-      if (next & C.MCOUNTINHIBIT_CY) s.cycleFrozen = BigInt.asUintN(64, h.mcycleValue() + 1n);
-      else h.setMcycle(BigInt.asUintN(64, s.cycleFrozen - 1n));
-    }
-    if ((prev ^ next) & C.MCOUNTINHIBIT_IR) {
-      if (next & C.MCOUNTINHIBIT_IR) s.instretFrozen = BigInt.asUintN(64, h.minstretValue() + 1n);
-      else h.setMinstret(BigInt.asUintN(64, s.instretFrozen - 1n));
-    }
-    h.mcountinhibit = next;
-    for (let k = C.HPM_FIRST; k <= HPM_LAST; k++) hpmRebase(h, s, k, cur[k - C.HPM_FIRST]!);
-  },
-});
+def(C.CSR.mcycle, { name: 'mcycle', read: mcycleRead, write: mcycleWrite });
+def(C.CSR.minstret, { name: 'minstret', read: minstretRead, write: minstretWrite });
+def(C.CSR.mcountinhibit, { name: 'mcountinhibit', read: (h) => u(h.mcountinhibit), write: mcountinhibitWrite });
+// scountovf (Sscofpmf): read-only OF bits; illegal without Sscofpmf (as QEMU 7.2).
+def(C.CSR.scountovf, { name: 'scountovf', pred: (h) => ok(h.sscofpmf), read: scountovfRead });
 def(C.CSR.mcounteren, { name: 'mcounteren', read: (h) => u(h.mcounteren), write: (h, v) => { h.mcounteren = lo32(v); } });
 def(C.CSR.scounteren, { name: 'scounteren', read: (h) => u(h.scounteren), write: (h, v) => { h.scounteren = lo32(v); } });
 
@@ -263,16 +152,19 @@ def(C.CSR.mstatus, {
 def(C.CSR.misa, { name: 'misa', read: (h) => h.misa, write: () => { /* WARL: fixed */ } });
 def(C.CSR.medeleg, { name: 'medeleg', read: (h) => u(h.medeleg), write: (h, v) => { h.medeleg = lo32(v) & C.MEDELEG_MASK; } });
 // The VS-level interrupts and SGEI are always delegated (read-only one, §8.4.?; QEMU 7.2 too).
+// LCOFI (interrupt 13) exists only with Sscofpmf: its mideleg, mie and mip bits are read-only
+// zero otherwise. It is delegable to S and set/cleared by software in mip/sip (Sscofpmf).
+const lcofi = (h: Hart): number => (h.sscofpmf ? C.MIP_LCOFIP : 0);
 def(C.CSR.mideleg, {
   name: 'mideleg', read: (h) => u(h.mideleg),
-  write: (h, v) => { h.mideleg = (lo32(v) & C.MIDELEG_MASK) | C.MIP_HS_MASK; h.attention = true; },
+  write: (h, v) => { h.mideleg = (lo32(v) & (C.MIDELEG_MASK | lcofi(h))) | C.MIP_HS_MASK; h.attention = true; },
 });
-def(C.CSR.mie, { name: 'mie', read: (h) => u(h.mie), write: (h, v) => h.setMie(lo32(v)) });
+def(C.CSR.mie, { name: 'mie', read: (h) => u(h.mie), write: (h, v) => h.setMie(lo32(v) & ~(C.MIP_LCOFIP & ~lcofi(h))) });
 def(C.CSR.mip, {
   name: 'mip', read: (h) => u(h.mip),
   write: (h, v) => {
     // STIP is read-only while Sstc drives it (menvcfg.STCE = 1).
-    let mask = C.MIP_SW_WMASK;
+    let mask = C.MIP_SW_WMASK & ~(C.MIP_LCOFIP & ~lcofi(h));
     if (h.sstcEnabled()) mask &= ~C.MIP_STIP;
     h.setMipSw((h.mipSw & ~mask) | (lo32(v) & mask));
     // mip.VSSIP is an alias of hvip.VSSIP (§8.2.?).
@@ -327,8 +219,8 @@ for (let i = 0; i < 64; i++) {
 }
 
 // ------------------------------------------------------- supervisor (§4.1)
-/** The supervisor interrupts sip/sie show in HS-mode (VS bits are in hip/hie instead). */
-const S_IRQS = C.MIP_SSIP | C.MIP_STIP | C.MIP_SEIP;
+/** The supervisor interrupts sip/sie show in HS-mode (VS bits are in hip/hie instead; LCOFI only if delegated). */
+const S_IRQS = C.MIP_SSIP | C.MIP_STIP | C.MIP_SEIP | C.MIP_LCOFIP;
 /** vsip / vsie: the VS bits of hip/hie delegated by hideleg, shifted down one (VSSIP -> SSIP). */
 const vsipRead = (h: Hart): bigint => u((h.mip & h.hideleg & C.MIP_VS_MASK) >>> 1);
 const vsieRead = (h: Hart): bigint => u((h.mie & h.hideleg & C.MIP_VS_MASK) >>> 1);
@@ -357,10 +249,10 @@ def(C.CSR.sie, {
 });
 def(C.CSR.sip, {
   name: 'sip', read: (h) => (h.virt ? vsipRead(h) : u(h.mip & h.mideleg & S_IRQS)),
-  // Only SSIP is writable through sip (§4.1.3).
+  // Only SSIP (and LCOFIP, Sscofpmf) is writable through sip (§4.1.3).
   write: (h, v) => {
     if (h.virt) return vsipWrite(h, v);
-    const mask = C.MIP_SSIP & h.mideleg;
+    const mask = (C.MIP_SSIP | C.MIP_LCOFIP) & h.mideleg;
     h.setMipSw((h.mipSw & ~mask) | (lo32(v) & mask));
   },
 });

@@ -18,6 +18,7 @@ import { execAlu } from './exec-alu.gen.js';
 import * as C from './constants.js';
 import type { CsrWriter } from './observer.js';
 import { CSR_TABLE, csrAccess, CSR_OK, CSR_VIRTUAL } from './csr.js';
+import { hpmPoll } from './hpm.js';
 import { execFp } from './fpu.js';
 import { HartMmu } from './mmu.js';
 import * as S from './state.js';
@@ -99,8 +100,11 @@ export class Hart extends HartMmu {
     const end = start + budget;
     this.sliceCut = false;
     for (;;) {
+      // An HPM counter wraps here (Sscofpmf): OF and LCOFIP before the next instruction.
+      if (this.attempted >= this.hpmCut) hpmPoll(this);
       // A timer compare written during the slice may bring the deadline forward (timerChanged).
-      const e = end < this.timerCut ? end : this.timerCut;
+      let e = end < this.timerCut ? end : this.timerCut;
+      if (this.hpmCut < e) e = this.hpmCut;
       if (!(this.attempted < e && this.runState === HartState.Running && !this.env.halted && this.fatal === null)) break;
       try {
         this.loop(e);
@@ -111,6 +115,7 @@ export class Hart extends HartMmu {
         this.takeException();
       }
     }
+    if (this.attempted >= this.hpmCut) hpmPoll(this);
     if (this.attempted >= this.timerCut) {
       this.timerCut = Infinity;
       this.sliceCut = true;

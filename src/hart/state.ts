@@ -334,8 +334,20 @@ export class HartCore {
   timerCut = Infinity;
   /** Set when the last run() ended at timerCut: the scheduler must re-plan (precise replay). */
   sliceCut = false;
-  /** timerCut moved: the loop must return so that run() recomputes its end. */
-  protected replan = false;
+  /** timerCut or hpmCut moved: the loop must return so that run() recomputes its end. */
+  replan = false;
+  /** The hart has Sscofpmf (counter overflow, LCOFI, scountovf; src/hart/hpm.ts). A board setting. */
+  sscofpmf = false;
+  /**
+   * Step count at which an HPM counter can wrap next (Sscofpmf overflow, src/hart/hpm.ts):
+   * run() stops there and polls, as at a timer deadline; Infinity = none armed.
+   */
+  hpmCut = Infinity;
+  /**
+   * Set while an mhpmevent has a mode-inhibit bit (Sscofpmf xINH): called after every privilege
+   * mode change (trap entry, xRET; `pending`: the changing instruction still counts, in the old mode).
+   */
+  hpmModeHook: ((h: Hart, pending: boolean) => void) | null = null;
 
   constructor(id: number, bus: Bus, dc: DecodeCache, env: HartEnv) {
     this.id = id;
@@ -480,6 +492,8 @@ export class HartCore {
     this.flushTlb();
     this.fatal = null;
     this.timerCut = Infinity;
+    this.hpmCut = Infinity; // re-armed by hpmRestoreState
+    this.hpmModeHook = null;
     this.sliceCut = false;
     this.replan = false;
     this.flushGTlb();

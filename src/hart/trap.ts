@@ -126,6 +126,7 @@ export class HartTraps extends HartCore {
       vec = this.stvec;
     }
     this.setPriv(target === 0 ? C.PRV_M : C.PRV_S);
+    if (this.hpmModeHook !== null) this.hpmModeHook(this as unknown as Hart, false);
     // Vectored mode: interrupts go to BASE + 4*cause (§3.1.7). Computed on the pc's number
     // form where it is exact (BigInt masking cost a third of a trap).
     const vpc = pcNumber(vec);
@@ -167,6 +168,8 @@ export class HartTraps extends HartCore {
     this.flushTlb();
     this.setVirt(mpv);
     this.setPriv(mpp);
+    // The mret itself still counts, in M-mode (Sscofpmf mode filtering).
+    if (this.hpmModeHook !== null) this.hpmModeHook(this as unknown as Hart, true);
     this.bus.resv.release(this);
     this.setPc(this.mepc);
     if (this.obs) this.obs.trapReturn(this as unknown as Hart, 'mret', from, mpp, xretPc, false, mpv);
@@ -197,6 +200,7 @@ export class HartTraps extends HartCore {
     this.flushTlb();
     this.setVirt(toVirt);
     this.setPriv(spp);
+    if (this.hpmModeHook !== null) this.hpmModeHook(this as unknown as Hart, true);
     this.bus.resv.release(this);
     this.setPc(ret);
     if (this.obs) this.obs.trapReturn(this as unknown as Hart, 'sret', from, spp, xretPc, fromVirt, toVirt);

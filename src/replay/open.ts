@@ -131,6 +131,7 @@ function checkReplayable(reader: TraceReader, opts: ReplayOpenOptions): OpenedTr
     ...(m.rngSeed !== undefined ? { rngSeed: m.rngSeed } : {}),
     ...(m.virtio ? { virtio: true } : {}),
     ...(m.aia ? { aia: { mode: m.aia.mode, guests: m.aia.guests } } : {}),
+    ...(m.sscofpmf ? { sscofpmf: true } : {}),
     ...(m.guests ? {
       guests: m.guests.map((g, k) => ({
         image: images.get(`guest${k}`)!, vcpus: g.vcpus, memSize: g.memSize, append: g.append, initrd: images.get(`guest${k}-initrd`),

@@ -352,6 +352,7 @@ export class TraceReader {
       ...(m.rngSeed !== undefined ? { rngSeed: m.rngSeed } : {}),
       ...(m.virtio ? { virtio: true } : {}),
       ...(m.aia ? { aia: { mode: m.aia.mode, guests: m.aia.guests } } : {}),
+      ...(m.sscofpmf ? { sscofpmf: true } : {}),
       ...(m.rtc ? { rtc: { base: m.rtc.base } } : {}),
       ...(m.guests ? {
         guests: m.guests.map((g, k) => ({

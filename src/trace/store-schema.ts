@@ -97,6 +97,8 @@ export interface StoredMachineConfig {
   readonly virtio?: boolean;
   /** AIA in place of the PLIC (--aia); absent: the PLIC. */
   readonly aia?: { readonly mode: 'aplic' | 'aplic-imsic'; readonly guests: number };
+  /** The harts have Sscofpmf (--cpu rv64,sscofpmf=on); absent: not. */
+  readonly sscofpmf?: boolean;
 }
 
 /** A virtio-blk drive as stored (MachineConfig.drives). */
@@ -304,6 +306,7 @@ export function storedMachineConfig(cfg: MachineConfig): { machine: StoredMachin
     ...(cfg.rngSeed !== undefined ? { rngSeed: cfg.rngSeed } : {}),
     ...(cfg.virtio ? { virtio: true } : {}),
     ...(cfg.aia ? { aia: { mode: cfg.aia.mode, guests: cfg.aia.guests } } : {}),
+    ...(cfg.sscofpmf ? { sscofpmf: true } : {}),
     ...(cfg.guests && cfg.guests.length > 0 ? {
       guests: cfg.guests.map((g, k): StoredGuestConfig => ({
         image: ref(g.image, `guest${k}`)!,

@@ -537,6 +537,8 @@ export interface SimOptions {
   harts?: number;
   /** AIA in place of the PLIC (MachineConfig.aia). */
   aia?: MachineConfig['aia'];
+  /** The harts have Sscofpmf (MachineConfig.sscofpmf; default off, as QEMU 7.2's default CPU). */
+  sscofpmf?: boolean;
 }
 
 export class Sim {
@@ -556,6 +558,7 @@ export class Sim {
       bios: 'none',
       kernel: { name: 'hart-test', bytes: image },
       ...(opts.aia ? { aia: opts.aia } : {}),
+      ...(opts.sscofpmf ? { sscofpmf: true } : {}),
     });
     const h = this.m.harts[0]!;
     this.h = h;

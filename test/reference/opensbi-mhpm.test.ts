@@ -10,6 +10,11 @@
  * both, QEMU with its default `-cpu` and with QEMU_CPU_MATCHING_HVTRACE (which keeps QEMU's
  * default 16 counters).
  *
+ * Sscofpmf: QEMU 7.2's default CPU lacks it, and so do hvtrace's harts by default; with
+ * `--cpu rv64,sscofpmf=on` (MachineConfig.sscofpmf) OpenSBI detects it on hvtrace as on QEMU's
+ * `-cpu ...,sscofpmf=true` (it probes scountovf: `ISA Extensions : sscofpmf,...`, and delegates
+ * LCOFI: MIDELEG bit 13).
+ *
  * Needs qemu-system-riscv64 7.2 and Debian's OpenSBI (scripts/setup-reference.sh).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -30,6 +35,8 @@ describe('OpenSBI banner: Boot HART lines (MHPM Count) on hvtrace and QEMU 7.2',
   let qemuDefault: QemuRunResult;
   let qemuMatching: QemuRunResult;
   let hv: HvRun;
+  let qemuSscofpmf: QemuRunResult;
+  let hvSscofpmf: HvRun;
   beforeAll(async () => {
     const v = qemuVersion();
     if (v !== '7.2') throw new Error(`the reference is QEMU 7.2, found ${v ?? 'none'} (scripts/setup-reference.sh)`);
@@ -41,6 +48,14 @@ describe('OpenSBI banner: Boot HART lines (MHPM Count) on hvtrace and QEMU 7.2',
       harts: 1,
       bios: { name: DEBIAN_FW_JUMP, bytes: new Uint8Array(readFileSync(DEBIAN_FW_JUMP)) },
       kernel: { name: HELLO, bytes: new Uint8Array(readFileSync(HELLO)) },
+    }, 200_000_000);
+    qemuSscofpmf = await runQemu({ kernel: HELLO, bios: DEBIAN_FW_JUMP, cpu: `${QEMU_CPU_MATCHING_HVTRACE},sscofpmf=true`, memMiB: MEM_MIB, smp: 1, timeoutMs: 60_000 });
+    hvSscofpmf = runWithTrapLog({
+      ramSize: MEM_MIB * 1024 * 1024,
+      harts: 1,
+      bios: { name: DEBIAN_FW_JUMP, bytes: new Uint8Array(readFileSync(DEBIAN_FW_JUMP)) },
+      kernel: { name: HELLO, bytes: new Uint8Array(readFileSync(HELLO)) },
+      sscofpmf: true,
     }, 200_000_000);
   });
 
@@ -55,5 +70,12 @@ describe('OpenSBI banner: Boot HART lines (MHPM Count) on hvtrace and QEMU 7.2',
     expect(ours.length).toBeGreaterThanOrEqual(10);
     expect(ours).toEqual(bootHartLines(qemuDefault.console));
     expect(ours).toEqual(bootHartLines(qemuMatching.console));
+  });
+
+  it('with Sscofpmf, every Boot HART line equals QEMU\'s -cpu ...,sscofpmf=true (OpenSBI detects it, delegates LCOFI)', () => {
+    const ours = bootHartLines(hvSscofpmf.console);
+    expect(ours).toContain('Boot HART ISA Extensions : sscofpmf,time,sstc');
+    expect(ours).toContain('Boot HART MIDELEG : 0x0000000000003666');
+    expect(ours).toEqual(bootHartLines(qemuSscofpmf.console));
   });
 });
