@@ -25,6 +25,8 @@ import { aiaColdInit } from '../firmware/aia-init.js';
 import { Imsic, IMSIC_M_BASE, IMSIC_S_BASE, IMSIC_PAGE, IMSIC_MAX_GUESTS, guestIndexBits } from '../devices/imsic.js';
 import { AiaHart, aiaSetGuestLine } from '../hart/aia.js';
 import { buildVirtDtb, parseDtb, fdtGetProp, fdtStrings, type FdtNode } from '../devices/fdt.js';
+import { FwCfg } from '../devices/fw-cfg.js';
+import { Pflash, FLASH_BASE, FLASH_BANK_SIZE } from '../devices/pflash.js';
 import { parseElf, isElf, ImageError, findSymbol, type ElfImage } from '../image/loader.js';
 import { BuiltinSbi } from '../firmware/sbi.js';
 import { Jit } from '../hart/jit.js';
@@ -119,6 +121,14 @@ export interface MachineConfig {
    * QEMU 7.2's default CPU (OpenSBI's banner and the reference comparisons depend on it).
    */
   readonly sscofpmf?: boolean;
+  /**
+   * The rest of QEMU 7.2's virt (the CLI always sets it): fw-cfg@10100000 (src/devices/fw-cfg.ts),
+   * the two CFI flash banks at flash@20000000 (src/devices/pflash.ts), and the pmu and
+   * platform-bus@4000000 DT nodes. Absent: the board traces recorded before them ran on.
+   */
+  readonly qemuBoard?: boolean;
+  /** Flash bank 0's image (--pflash; read-only, at most 32 MiB). Implies qemuBoard. */
+  readonly pflash?: Image;
   /** Executions before a block is translated (tests use a low value to translate everything). */
   readonly jitHot?: number;
   /**
@@ -199,6 +209,9 @@ export class Machine implements HartEnv, HartIrqLines {
   readonly irqchip: IrqController;
   /** The goldfish RTC when the configuration has one (`rtc`). */
   readonly rtc: GoldfishRtc | null = null;
+  /** fw_cfg and the two flash banks (`qemuBoard`). */
+  readonly fwCfg: FwCfg | null = null;
+  readonly flash: Pflash[] = [];
   readonly sbi: BuiltinSbi | null = null;
   /** The built-in hypervisor when the configuration has guests. */
   readonly hypervisor: Hypervisor | null = null;
@@ -271,6 +284,12 @@ export class Machine implements HartEnv, HartIrqLines {
       const t = new VirtioMmio(i, this.bus, this.irqchip, dev);
       this.virtio.push(t);
       this.bus.addDevice(t);
+    }
+    if (config.qemuBoard || config.pflash) {
+      this.fwCfg = new FwCfg(config.harts, this.bus);
+      this.bus.addDevice(this.fwCfg);
+      this.flash.push(new Pflash(FLASH_BASE, config.pflash?.bytes ?? null), new Pflash(FLASH_BASE + FLASH_BANK_SIZE, null));
+      for (const f of this.flash) this.bus.addDevice(f);
     }
     if (config.rtc) {
       this.rtc = new GoldfishRtc(BigInt(config.rtc.base) * 1_000_000_000n, this.clock, this.irqchip);
@@ -489,6 +508,7 @@ export class Machine implements HartEnv, HartIrqLines {
       rtc: this.rtc !== null,
       // The built-in SBI keeps the M-level AIA devices to itself, as OpenSBI does (fdt.ts hideMLevel).
       ...(cfg.aia ? { aia: { ...cfg.aia, hideMLevel: this.sbi !== null } } : {}),
+      qemuBoard: this.fwCfg !== null,
     });
     // QEMU 7.2 riscv_compute_fdt_addr: below min(RAM end, 3 GiB), aligned down to 2 MiB.
     const top = Math.min(ramEnd, 3072 * MiB);
@@ -612,6 +632,7 @@ export class Machine implements HartEnv, HartIrqLines {
       testdev: this.testdev.saveState(),
       ...(this.virtio.length > 0 ? { virtio: this.virtio.map((t) => t.saveState()) } : {}),
       ...(this.rtc ? { rtc: this.rtc.saveState() } : {}),
+      ...(this.fwCfg ? { fwCfg: this.fwCfg.saveState(), flash: this.flash.map((f) => f.saveState()) } : {}),
       hsm: this.sbi ? this.sbi.hsm.slice() : null,
       ...(this.hypervisor ? { hyp: this.hypervisor.saveState() } : {}),
       ...this.hpmState(),
@@ -643,6 +664,8 @@ export class Machine implements HartEnv, HartIrqLines {
     this.testdev.restoreState(s.testdev);
     if (s.virtio) this.virtio.forEach((t, i) => t.restoreState(s.virtio![i]));
     if (this.rtc && s.rtc) this.rtc.restoreState(s.rtc);
+    if (this.fwCfg && s.fwCfg) this.fwCfg.restoreState(s.fwCfg);
+    if (s.flash) this.flash.forEach((f, i) => f.restoreState(s.flash![i]));
     if (this.sbi && s.hsm) s.hsm.forEach((v, i) => { this.sbi!.hsm[i] = v; });
     if (this.hypervisor && s.hyp) this.hypervisor.restoreState(s.hyp);
   }
@@ -671,6 +694,9 @@ export interface MachineSnapshot {
   rtc?: unknown;
   /** The APLIC domains (M, S) and the IMSICs (per hart M, S): only with `aia`. */
   aia?: { aplic: unknown[]; imsic: unknown[] };
+  /** fw_cfg and the flash banks (present only with `qemuBoard`). */
+  fwCfg?: unknown;
+  flash?: unknown[];
   hsm: number[] | null;
   /** The built-in hypervisor's state (present only with guests). */
   hyp?: HypervisorSnapshot;
@@ -693,6 +719,9 @@ export function validateConfig(c: MachineConfig): void {
   if (c.ramSize % MiB !== 0) throw new ImageError('-m must be a whole number of MiB');
   if ((c.drives?.length ?? 0) + (c.rngSeed !== undefined ? 1 : 0) > VIRTIO_MMIO_COUNT) {
     throw new ImageError(`at most ${VIRTIO_MMIO_COUNT} virtio devices (--drive, --rng): the board has ${VIRTIO_MMIO_COUNT} virtio-mmio slots`);
+  }
+  if (c.pflash && c.pflash.bytes.length > FLASH_BANK_SIZE) {
+    throw new ImageError(`--pflash ${c.pflash.name}: ${c.pflash.bytes.length} bytes do not fit the ${FLASH_BANK_SIZE / MiB} MiB flash bank`);
   }
   if (c.aia) {
     const g = c.aia.guests;

@@ -36,6 +36,7 @@ export function machineOptions(cmd: Command): Command {
     .option('--rtc <base=utc|localtime|DATETIME>', 'the goldfish RTC\'s date at the start, as QEMU -rtc: base=utc (default: now), base=localtime or base=2026-01-01T12:00:00 (UTC); it advances with virtual time and is recorded')
     .option('--drive <SPEC>', 'virtio-blk disk: file=PATH[,format=raw][,readonly=on][,writeback=on (run only)][,if=none,id=ID] (repeatable; the first is /dev/vda)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--device <TYPE,...>', 'QEMU-style device: virtio-blk-device,drive=ID (an if=none drive) or virtio-rng-device (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--pflash <FILE>', 'flash bank 0 (0x20000000) holds this raw image, read-only, at most 32 MiB (QEMU -drive if=pflash,file=FILE,format=raw,readonly=on works too); stored in the trace')
     .option('--cpu <MODEL>', 'CPU model as QEMU -cpu: rv64 (QEMU 7.2\'s default CPU\'s ISA) or rv64,sscofpmf=on (counter overflow interrupts, Sscofpmf)')
     .option('--rng [SEED]', 'virtio-rng: random bytes from a PRNG with this seed (default 0), recorded in the trace')
     .option('--aia <none|aplic|aplic-imsic>', 'interrupt controller as QEMU virt aia=: the PLIC (none, default), an APLIC with direct delivery, or an APLIC sending MSIs to per-hart IMSICs (Smaia/Ssaia)')
@@ -206,7 +207,7 @@ program.command('export').description('export a trace to a trace viewer\'s forma
   });
 
 // QEMU users type -append / -kernel with one dash: accept those spellings too.
-const argv = process.argv.map((a) => (/^-(kernel|append|initrd|bios|dtb|smp|drive|device|rtc)$/.test(a) ? `-${a}` : a));
+const argv = process.argv.map((a) => (/^-(kernel|append|initrd|bios|dtb|smp|drive|device|rtc|pflash|cpu)$/.test(a) ? `-${a}` : a));
 program.parseAsync(argv).catch((e: unknown) => {
   if (e instanceof CommanderError) {
     // --help and --version end with exit code 0; the message was written by outputError.

@@ -11,6 +11,7 @@ import { configureEngine, warmUpEngine } from './engine.js';
 import { WasmTier } from '../hart/wasm/tier.js';
 import { parseRtcOption } from './rtc.js';
 import { parseAiaOptions } from './aia.js';
+import { pflashFromCli, withoutPflash } from './pflash.js';
 import { InputScriptDriver, readInputScript, roundsUntil, scriptEndNote, scriptTimeoutMessage, type ScriptStep } from './input-script.js';
 import { IdlePacer } from './pacing.js';
 
@@ -53,6 +54,8 @@ export interface MachineCliOptions {
   machine?: string;
   /** --cpu rv64[,sscofpmf=on]: the harts' optional extensions. */
   cpu?: string;
+  /** --pflash FILE: flash bank 0's image (or -drive if=pflash,file=FILE; src/cli/pflash.ts). */
+  pflash?: string;
 }
 
 /**
@@ -74,7 +77,8 @@ export function parseCpuOption(v: string | undefined): { sscofpmf?: boolean } {
 
 /** Build the machine configuration from CLI flags (throws ImageError with a one-line message). */
 export function machineConfigFromCli(o: MachineCliOptions, opts: { writeback?: boolean } = {}): MachineConfig {
-  const { specs, rng } = resolveDrives(o.drive ?? [], o.device ?? []);
+  const flash = pflashFromCli(o.pflash, o.drive ?? []);
+  const { specs, rng } = resolveDrives(flash.drives, o.device ?? []);
   if (!opts.writeback) {
     const wb = specs.find((s) => s.writeback);
     if (wb) throw new ImageError(`--drive ${wb.file}: writeback=on is for run only (a recording keeps the guest's writes in the trace and never writes the image)`);
@@ -105,6 +109,8 @@ export function machineConfigFromCli(o: MachineCliOptions, opts: { writeback?: b
     ...(specs.length > 0 ? { drives: openDrives(specs).drives } : {}),
     ...(rngSeed !== undefined ? { rngSeed } : {}),
     virtio: true,
+    qemuBoard: true,
+    ...(flash.image ? { pflash: flash.image } : {}),
     ...cpu,
     ...(guests ? { guests } : {}),
   };
@@ -112,7 +118,7 @@ export function machineConfigFromCli(o: MachineCliOptions, opts: { writeback?: b
 
 /** run --drive ...,writeback=on: write the guest's writes into the image files. */
 function writeBack(o: MachineCliOptions, machine: Machine): void {
-  const { specs } = resolveDrives(o.drive ?? [], o.device ?? []);
+  const { specs } = resolveDrives(withoutPflash(o.drive ?? []), o.device ?? []);
   specs.forEach((s, k) => {
     const blk = machine.blks[k];
     const be = blk?.drive.backend;

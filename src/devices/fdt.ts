@@ -8,6 +8,7 @@
  * All multi-byte values are big-endian; every token and value is padded to 4 bytes.
  */
 import { ImageError } from '../image/loader.js';
+import { HPM_COUNT } from '../hart/constants.js';
 
 const FDT_MAGIC = 0xd00dfeed;
 const FDT_BEGIN_NODE = 1;
@@ -467,6 +468,32 @@ export interface VirtDtbConfig {
      */
     hideMLevel?: boolean;
   };
+  /**
+   * The rest of QEMU 7.2 virt's tree: pmu (the SBI PMU event map for 16 counters),
+   * fw-cfg@10100000 (src/devices/fw-cfg.ts), flash@20000000 (src/devices/pflash.ts) and
+   * platform-bus@4000000 (empty: no dynamic sysbus devices). pci@30000000 is not emitted: there
+   * is no PCI host bridge.
+   */
+  qemuBoard?: boolean;
+}
+
+/**
+ * QEMU 7.2's pmu node (riscv_pmu_generate_fdt_node): SBI PMU event -> counter bitmap triples
+ * for HW_CPU_CYCLES (mcycle and every mhpmcounter), HW_INSTRUCTIONS (minstret and every
+ * mhpmcounter) and the three TLB-miss events (the mhpmcounters), zero-padded to 20 cells.
+ * hvtrace's counters count nothing for the TLB events (src/hart/hpm.ts).
+ */
+function pmuEventMap(counters: number): number[] {
+  const cmask = (((1 << counters) - 1) << 3) >>> 0;
+  const map = [
+    0x01, 0x01, cmask | 1,
+    0x02, 0x02, cmask | 4,
+    0x10019, 0x10019, cmask,
+    0x1001b, 0x1001b, cmask,
+    0x10021, 0x10021, cmask,
+  ];
+  while (map.length < 20) map.push(0);
+  return map;
 }
 
 /** Default ISA string of QEMU 7.2's rv64 cpu (`-cpu rv64`), for reference. */
@@ -477,10 +504,10 @@ const u64pair = (hi32: number, lo32: number) => [hi32, lo32];
 /**
  * The device tree QEMU 7.2 generates for `-M virt` (single socket, SiFive CLINT + PLIC),
  * restricted to the devices hvtrace emulates: cpus, memory, clint, plic, the ns16550a UART
- * and the SiFive test device with its syscon poweroff/reboot nodes, and (`virtioMmio`) the 8
- * virtio-mmio transports. Not emitted, because they are not emulated: pmu, fw-cfg, flash,
- * platform-bus, rtc, pci. Never
- * emitted: /chosen/rng-seed (it would make runs differ).
+ * and the SiFive test device with its syscon poweroff/reboot nodes, (`virtioMmio`) the 8
+ * virtio-mmio transports, (`rtc`) the goldfish RTC and (`qemuBoard`) pmu, fw-cfg, flash and
+ * platform-bus. Not emitted, because it is not emulated: pci. Never emitted: /chosen/rng-seed
+ * (it would make runs differ).
  *
  * Node order, property order, names and phandle numbers mirror QEMU's blob (QEMU creates
  * cpus from the last hart down, so cpu@(N-1) gets phandle 1, its interrupt controller 2,
@@ -521,6 +548,25 @@ export function buildVirtDtb(cfg: VirtDtbConfig): Uint8Array {
   b.prop('compatible', 'riscv-virtio');
   b.prop('model', 'riscv-virtio,qemu');
 
+  if (cfg.qemuBoard) {
+    b.beginNode('pmu');
+    b.prop('riscv,event-to-mhpmcounters', pmuEventMap(HPM_COUNT));
+    b.prop('compatible', 'riscv,pmu');
+    b.endNode();
+
+    b.beginNode('fw-cfg@10100000');
+    b.prop('dma-coherent', []);
+    b.prop('reg', reg(0x1010_0000n, 0x18n));
+    b.prop('compatible', 'qemu,fw-cfg-mmio');
+    b.endNode();
+
+    b.beginNode('flash@20000000');
+    b.prop('bank-width', [4]);
+    b.prop('reg', [...reg(0x2000_0000n, 0x200_0000n), ...reg(0x2200_0000n, 0x200_0000n)]);
+    b.prop('compatible', 'cfi-flash');
+    b.endNode();
+  }
+
   // /chosen: QEMU's property order is initrd-end, initrd-start, rng-seed, bootargs, stdout-path.
   b.beginNode('chosen');
   if (cfg.initrd) {
@@ -548,6 +594,16 @@ export function buildVirtDtb(cfg: VirtDtbConfig): Uint8Array {
   b.prop('regmap', [testPh]);
   b.prop('compatible', 'syscon-reboot');
   b.endNode();
+
+  if (cfg.qemuBoard) {
+    b.beginNode('platform-bus@4000000');
+    b.prop('interrupt-parent', [plicPh]);
+    b.prop('ranges', [0, 0, 0x400_0000, 0x200_0000]);
+    b.prop('#address-cells', [1]);
+    b.prop('#size-cells', [1]);
+    b.prop('compatible', ['qemu,platform', 'simple-bus']);
+    b.endNode();
+  }
 
   b.beginNode(`memory@${cfg.ramBase.toString(16)}`);
   b.prop('device_type', 'memory');

@@ -127,6 +127,8 @@ export function compareRuns(ra: TraceReader, rb: TraceReader, ignore: readonly R
     item('virtio', 'virtio-mmio transports on the board', ma.virtio ? 'yes' : 'no', mb.virtio ? 'yes' : 'no');
     const aia = (m: typeof ma) => (m.aia ? `${m.aia.mode}${m.aia.guests ? `, ${m.aia.guests} guest files` : ''}` : 'none (PLIC)');
     item('aia', 'interrupt controller (--aia, --aia-guests)', aia(ma), aia(mb));
+    item('qemu-board', 'fw-cfg, flash and the pmu/platform-bus DT nodes on the board', ma.qemuBoard ? 'yes' : 'no', mb.qemuBoard ? 'yes' : 'no');
+    item('pflash', 'flash bank 0 image (--pflash)', ma.pflash ? `${ma.pflash.name} (sha256 ${short(ma.pflash.sha256)})` : 'none', mb.pflash ? `${mb.pflash.name} (sha256 ${short(mb.pflash.sha256)})` : 'none');
     item('sscofpmf', 'Sscofpmf on the harts (--cpu)', ma.sscofpmf ? 'yes' : 'no', mb.sscofpmf ? 'yes' : 'no');
     item('quantum', 'scheduler quantum (--quantum)', String(ca.quantum), String(cb.quantum));
     item('max-insns', 'instruction limit (--max-insns)', ca.maxInsns === null ? 'none' : String(ca.maxInsns), cb.maxInsns === null ? 'none' : String(cb.maxInsns));

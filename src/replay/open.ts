@@ -78,7 +78,7 @@ function checkReplayable(reader: TraceReader, opts: ReplayOpenOptions): OpenedTr
   const m = trace.machine;
   const refs: [ImageRole, ImageRef | undefined][] = [
     ['firmware', typeof m.bios === 'object' ? m.bios : undefined],
-    ['kernel', m.kernel], ['initrd', m.initrd], ['dtb', m.dtb],
+    ['kernel', m.kernel], ['initrd', m.initrd], ['dtb', m.dtb], ['pflash', m.pflash],
     // Guests of the built-in hypervisor.
     ...(m.guests ?? []).flatMap((g, k): [ImageRole, ImageRef | undefined][] => [[`guest${k}`, g.image], [`guest${k}-initrd`, g.initrd]]),
   ];
@@ -132,6 +132,8 @@ function checkReplayable(reader: TraceReader, opts: ReplayOpenOptions): OpenedTr
     ...(m.virtio ? { virtio: true } : {}),
     ...(m.aia ? { aia: { mode: m.aia.mode, guests: m.aia.guests } } : {}),
     ...(m.sscofpmf ? { sscofpmf: true } : {}),
+    ...(m.qemuBoard ? { qemuBoard: true } : {}),
+    ...(images.get('pflash') ? { pflash: images.get('pflash')! } : {}),
     ...(m.guests ? {
       guests: m.guests.map((g, k) => ({
         image: images.get(`guest${k}`)!, vcpus: g.vcpus, memSize: g.memSize, append: g.append, initrd: images.get(`guest${k}-initrd`),

@@ -353,6 +353,8 @@ export class TraceReader {
       ...(m.virtio ? { virtio: true } : {}),
       ...(m.aia ? { aia: { mode: m.aia.mode, guests: m.aia.guests } } : {}),
       ...(m.sscofpmf ? { sscofpmf: true } : {}),
+      ...(m.qemuBoard ? { qemuBoard: true } : {}),
+      ...(m.pflash ? { pflash: img(m.pflash, 'pflash') } : {}),
       ...(m.rtc ? { rtc: { base: m.rtc.base } } : {}),
       ...(m.guests ? {
         guests: m.guests.map((g, k) => ({

@@ -58,7 +58,7 @@ export class TraceError extends Error {
  */
 export type TraceStatus = 'recording' | 'truncated' | 'complete' | 'aborted';
 /** Roles in the `images` table; guest k of the built-in hypervisor stores 'guest<k>' and 'guest<k>-initrd'. */
-export type ImageRole = 'firmware' | 'kernel' | 'initrd' | 'dtb' | `guest${number}` | `guest${number}-initrd`;
+export type ImageRole = 'firmware' | 'kernel' | 'initrd' | 'dtb' | 'pflash' | `guest${number}` | `guest${number}-initrd`;
 
 export interface ImageRef {
   readonly name: string;
@@ -99,6 +99,10 @@ export interface StoredMachineConfig {
   readonly aia?: { readonly mode: 'aplic' | 'aplic-imsic'; readonly guests: number };
   /** The harts have Sscofpmf (--cpu rv64,sscofpmf=on); absent: not. */
   readonly sscofpmf?: boolean;
+  /** The board has fw-cfg, the flash banks and the pmu/platform-bus DT nodes (absent: recorded before them). */
+  readonly qemuBoard?: boolean;
+  /** Flash bank 0's image (--pflash), stored in role 'pflash'. */
+  readonly pflash?: ImageRef;
 }
 
 /** A virtio-blk drive as stored (MachineConfig.drives). */
@@ -307,6 +311,8 @@ export function storedMachineConfig(cfg: MachineConfig): { machine: StoredMachin
     ...(cfg.virtio ? { virtio: true } : {}),
     ...(cfg.aia ? { aia: { mode: cfg.aia.mode, guests: cfg.aia.guests } } : {}),
     ...(cfg.sscofpmf ? { sscofpmf: true } : {}),
+    ...(cfg.qemuBoard ? { qemuBoard: true } : {}),
+    ...(cfg.pflash ? { pflash: ref(cfg.pflash, 'pflash') } : {}),
     ...(cfg.guests && cfg.guests.length > 0 ? {
       guests: cfg.guests.map((g, k): StoredGuestConfig => ({
         image: ref(g.image, `guest${k}`)!,
