@@ -539,6 +539,9 @@ export interface SimOptions {
   aia?: MachineConfig['aia'];
   /** The harts have Sscofpmf (MachineConfig.sscofpmf; default off, as QEMU 7.2's default CPU). */
   sscofpmf?: boolean;
+  /** Block translator on/off and its hotness threshold (MachineConfig.jit / jitHot). */
+  jit?: boolean;
+  jitHot?: number;
 }
 
 export class Sim {
@@ -559,6 +562,8 @@ export class Sim {
       kernel: { name: 'hart-test', bytes: image },
       ...(opts.aia ? { aia: opts.aia } : {}),
       ...(opts.sscofpmf ? { sscofpmf: true } : {}),
+      ...(opts.jit !== undefined ? { jit: opts.jit } : {}),
+      ...(opts.jitHot !== undefined ? { jitHot: opts.jitHot } : {}),
     });
     const h = this.m.harts[0]!;
     this.h = h;

@@ -26,8 +26,8 @@ const enableLcofi = (a: Asm): void => {
 };
 
 /** Run `sim` in one slice of `budget` steps (the cut at the overflow is then what stops it). */
-function runLong(body: (a: Asm) => void, budget = 5_000): Sim {
-  const sim = new Sim(body, { sscofpmf: true });
+function runLong(body: (a: Asm) => void, budget = 5_000, opts: { jit?: boolean; jitHot?: number } = {}): Sim {
+  const sim = new Sim(body, { sscofpmf: true, ...opts });
   sim.h.run(budget);
   return sim;
 }
@@ -128,6 +128,26 @@ describe('counter overflow (Sscofpmf)', () => {
     // taken in the nops after the ecalls: sepc is one of them
     const sepc = Number(irq(step)[0]![1]);
     expect(sepc).toBeGreaterThan(step.addr('nops'));
+  });
+
+  it('translated blocks stop at the wrap too: the interrupt lands on the same instruction with and without the block translator', () => {
+    const body = (a: Asm): void => {
+      a.la(t0, 'handler').csrw(CSR.mtvec, t0);
+      enableLcofi(a);
+      a.li(t0, EV_INSTRUCTIONS).csrw(mhpmevent(3), t0);
+      a.li(t0, -1237).csrw(mhpmcounter(3), t0);
+      a.li(s1, 0).li(s2, 1000);
+      a.label('loop').addi(s1, s1, 1).nop().nop().nop().bne(s1, s2, 'loop');
+      a.j('done').label('handler').csrr(a0, mhpmcounter(3)).csrr(a1, CSR.mepc).j('done');
+    };
+    const interp = runLong(body, 20_000, { jit: false });
+    const jit = runLong(body, 20_000, { jit: true, jitHot: 2 });
+    expect(interp.x(a0)).toBe(0n);
+    expect(jit.x(a0)).toBe(0n);
+    expect(jit.x(a1)).toBe(interp.x(a1));
+    expect(jit.x(s1)).toBe(interp.x(s1));
+    expect(interp.x(s1)).toBeGreaterThan(100n);
+    expect(jit.m.jit.blocksCompiled).toBeGreaterThan(0);
   });
 
   it('a wrap with OF already set raises no LCOFI; software clears LCOFIP through mip', () => {
