@@ -82,7 +82,8 @@ export class BuiltinSbi {
     h.csrSet(C.CSR.mcounteren, 0xffffffffn, 'firmware');
     h.csrSet(C.CSR.scounteren, 7n, 'firmware');
     h.csrSet(C.CSR.medeleg, BigInt(SBI_MEDELEG), 'firmware');
-    h.csrSet(C.CSR.mideleg, BigInt(SBI_MIDELEG), 'firmware');
+    // LCOFI (Sscofpmf) too, as OpenSBI does when it finds scountovf (MIDELEG 0x3666 in its banner).
+    h.csrSet(C.CSR.mideleg, BigInt(SBI_MIDELEG | (h.sscofpmf ? C.MIP_LCOFIP : 0)), 'firmware');
     h.csrSet(C.CSR.menvcfg, 1n << 63n, 'firmware'); // STCE: S-mode timer via stimecmp (Sstc)
     h.csrSet(C.CSR.pmpaddr0, (1n << 54n) - 1n, 'firmware'); // NAPOT: whole address space
     h.csrSet(C.CSR.pmpcfg0, 0x1fn, 'firmware'); // A=NAPOT, R|W|X

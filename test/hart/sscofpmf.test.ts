@@ -9,7 +9,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Sim, runProgram, a0, a1, s1, s2, s3, t0, zero, CSR, MSKIP, MTRAP, PRV_S, PRV_U, type Asm } from './harness.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { hpmSaveState, hpmRestoreState } from '../../src/hart/csr.js';
+import { Machine } from '../../src/board/machine.js';
+import { Scheduler } from '../../src/sched/scheduler.js';
+
+const HELLO = fileURLToPath(new URL('../../guests/build/hello.elf', import.meta.url));
 
 const mhpmcounter = (n: number): number => 0xb00 + n;
 const mhpmevent = (n: number): number => 0x320 + n;
@@ -227,6 +233,16 @@ describe('mode filtering (Sscofpmf xINH bits)', () => {
     expect(sim.stop).toBe('strap');
     expect(sim.csr(CSR.scause)).toBe(IRQ(LCOFI));
     expect(sim.csr(CSR.sepc)).toBe(BigInt(sim.addr('after')));
+  });
+});
+
+describe('the built-in SBI', () => {
+  it('delegates LCOFI to S-mode with Sscofpmf, as OpenSBI does (MIDELEG 0x3666), and not without', () => {
+    for (const sscofpmf of [true, false]) {
+      const m = new Machine({ ramSize: 64 * 1024 * 1024, harts: 1, bios: 'builtin', kernel: { name: 'hello', bytes: new Uint8Array(readFileSync(HELLO)) }, sscofpmf });
+      new Scheduler(m, {}).step(1);
+      expect(m.harts[0]!.csrGet(CSR.mideleg) & (1n << 13n)).toBe(sscofpmf ? 1n << 13n : 0n);
+    }
   });
 });
 
