@@ -1,7 +1,7 @@
 /**
  * Golden tests of `hvtrace diff`'s divergence report (issue 13), in text and JSON, for four pairs:
  *
- *  - cmdline:   the bundled Linux kernel with `--append "console=ttyS0"` vs `"console=ttyS0 loglevel=4"`, 25.5M instructions (the console starts at about 24.5M);
+ *  - cmdline:   the bundled Linux kernel with `--append "console=ttyS0"` vs `"console=ttyS0 loglevel=4"`, 26M instructions (the console starts at about 25M since the board has the pmu, fw-cfg, flash and platform-bus nodes);
  *  - immediate: hello.elf vs a copy with one instruction's immediate changed (main+0x8);
  *  - harts:     smp-kernel on 2 harts vs 4 harts;
  *  - aborted:   a complete hello recording vs a copy made to look aborted at event #40 (its events
@@ -91,8 +91,8 @@ beforeAll(() => {
   mkdirSync(join(ROOT, WORK), { recursive: true });
   const linux = 'guests/build/linux/Image';
   pairs.cmdline = [
-    record('cmdline-a.trace', ['--kernel', linux, '--append', 'console=ttyS0', '--max-insns', '25500000']),
-    record('cmdline-b.trace', ['--kernel', linux, '--append', 'console=ttyS0 loglevel=4', '--max-insns', '25500000']),
+    record('cmdline-a.trace', ['--kernel', linux, '--append', 'console=ttyS0', '--max-insns', '26000000']),
+    record('cmdline-b.trace', ['--kernel', linux, '--append', 'console=ttyS0 loglevel=4', '--max-insns', '26000000']),
   ];
   pairs.immediate = [
     record('hello.trace', ['--kernel', 'guests/build/hello.elf']),
@@ -175,6 +175,8 @@ describe('the divergence report (golden text and JSON)', () => {
     expect(csrFieldChanges(0x104, 0n, 0x222n)).toEqual(['sie.SSIE 0 -> 1', 'sie.STIE 0 -> 1', 'sie.SEIE 0 -> 1']);
     expect(csrFieldChanges(0x7a1, 2n << 60n, (6n << 60n) | (1n << 24n) | (3n << 16n) | 2n)).toEqual(
       ['tdata1.STORE 0 -> 1', 'tdata1.SIZE 0 -> 3', 'tdata1.VS 0 -> 1', 'tdata1.TYPE 2 -> 6']);
+    expect(csrFieldChanges(0x325, 2n, (1n << 63n) | (1n << 60n) | 2n)).toEqual(['mhpmevent5.UINH 0 -> 1', 'mhpmevent5.OF 0 -> 1']);
+    expect(csrFieldChanges(0x304, 0n, 1n << 13n)).toEqual(['mie.LCOFIE 0 -> 1']);
     expect(csrFieldChanges(0x140, 0n, 1n)).toEqual([]); // sscratch: no fields
   });
 
