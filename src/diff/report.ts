@@ -35,7 +35,7 @@ const SSTATUS: readonly Field[] = [['SIE', 1], ['SPIE', 5], ['UBE', 6], ['SPP', 
 const MSTATUS: readonly Field[] = [['SIE', 1], ['MIE', 3], ['SPIE', 5], ['UBE', 6], ['MPIE', 7], ['SPP', 8], ['VS', 9, 10], ['MPP', 11, 12], ['FS', 13, 14], ['XS', 15, 16],
   ['MPRV', 17], ['SUM', 18], ['MXR', 19], ['TVM', 20], ['TW', 21], ['TSR', 22], ['UXL', 32, 33], ['SXL', 34, 35], ['SBE', 36], ['MBE', 37], ['GVA', 38], ['MPV', 39], ['SD', 63]];
 const HSTATUS: readonly Field[] = [['VSBE', 5], ['GVA', 6], ['SPV', 7], ['SPVP', 8], ['HU', 9], ['VGEIN', 12, 17], ['VTVM', 20], ['VTW', 21], ['VTSR', 22], ['VSXL', 32, 33]];
-const IE: readonly Field[] = [['SSIE', 1], ['VSSIE', 2], ['MSIE', 3], ['STIE', 5], ['VSTIE', 6], ['MTIE', 7], ['SEIE', 9], ['VSEIE', 10], ['MEIE', 11], ['SGEIE', 12]];
+const IE: readonly Field[] = [['SSIE', 1], ['VSSIE', 2], ['MSIE', 3], ['STIE', 5], ['VSTIE', 6], ['MTIE', 7], ['SEIE', 9], ['VSEIE', 10], ['MEIE', 11], ['SGEIE', 12], ['LCOFIE', 13]];
 const IP: readonly Field[] = IE.map(([n, lo]) => [n.replace(/IE$/, 'IP'), lo] as const);
 const ATP: readonly Field[] = [['PPN', 0, 43], ['ASID', 44, 59], ['MODE', 60, 63]];
 const HGATP: readonly Field[] = [['PPN', 0, 43], ['VMID', 44, 57], ['MODE', 60, 63]];
@@ -48,10 +48,14 @@ const TVEC: readonly Field[] = [['MODE', 0, 1], ['BASE', 2, 63]];
 const TDATA1: readonly Field[] = [['LOAD', 0], ['STORE', 1], ['EXECUTE', 2], ['U', 3], ['S', 4], ['M', 6],
   ['SIZE', 16, 19], ['SIZEHI', 21, 22], ['VU', 23], ['VS', 24], ['TYPE', 60, 63]];
 
-const CSR_FIELDS: ReadonlyMap<number, readonly Field[]> = new Map([
+/** mhpmeventN: the event selector and Sscofpmf's mode-inhibit and overflow bits (src/hart/hpm.ts). */
+const MHPMEVENT: readonly Field[] = [['EVENT', 0, 19], ['VUINH', 58], ['VSINH', 59], ['UINH', 60], ['SINH', 61], ['MINH', 62], ['OF', 63]];
+
+const CSR_FIELDS: ReadonlyMap<number, readonly Field[]> = new Map<number, readonly Field[]>([
   [0x100, SSTATUS], [0x200, SSTATUS], [0x300, MSTATUS], [0x600, HSTATUS],
   [0x104, IE], [0x204, IE], [0x304, IE], [0x604, IE], [0x144, IP], [0x244, IP], [0x344, IP], [0x644, IP], [0x645, IP],
   [0x180, ATP], [0x280, ATP], [0x680, HGATP], [0x105, TVEC], [0x205, TVEC], [0x305, TVEC], [0x7a1, TDATA1],
+  ...Array.from({ length: 29 }, (_, i): [number, readonly Field[]] => [0x323 + i, MHPMEVENT]),
 ]);
 
 function field(v: bigint, [, lo, hi]: Field): bigint {
