@@ -5,7 +5,7 @@
  * The machine is synchronous and does no I/O: images arrive as bytes, console output leaves
  * through `onConsole`, input enters through the scheduler's input queue.
  */
-import { Bus, MAX_HARTS } from '../mem/bus.js';
+import { Bus, MAX_HARTS, MAX_RAM_BYTES } from '../mem/bus.js';
 import { DecodeCache } from '../isa/decode.js';
 import { Hart, HartState, type HartEnv, type HartSnapshot } from '../hart/hart.js';
 import type { HartObserver } from '../hart/observer.js';
@@ -232,8 +232,12 @@ export class Machine implements HartEnv, HartIrqLines {
     this.bus = new Bus(RAM_BASE, config.ramSize);
     const tier = config.tier ?? (config.jit === undefined ? defaultTier : config.jit ? 'js' : 'interp');
     const hot = config.jitHot ?? defaultJitHot;
-    this.jit = tier === 'wasm' ? new WasmTier(this.dc, this.bus.memory, hot)
-      : new Jit(this.dc, tier === 'js', hot);
+    // The wasm tier addresses the shared memory with i32 offsets and reads i32 TLB words: only
+    // machines whose buffer is a wasm memory with int32 offsets (up to 2047M of RAM) run it; the
+    // others run the JavaScript block translator instead (ARCHITECTURE.md §4).
+    const memory = this.bus.bigOffsets ? null : this.bus.memory;
+    this.jit = tier === 'wasm' && memory !== null ? new WasmTier(this.dc, memory, hot)
+      : new Jit(this.dc, tier === 'js' || tier === 'wasm', hot, this.bus.bigOffsets);
     for (let i = 0; i < config.harts; i++) {
       const h = new Hart(i, this.bus, this.dc, this);
       h.jit = this.jit;
@@ -243,8 +247,8 @@ export class Machine implements HartEnv, HartIrqLines {
       this.harts.push(h);
     }
     this.bus.onRamWrite = (pa, len) => {
-      const first = (this.bus.ramOffset + pa - RAM_BASE) >>> 12;
-      const last = (this.bus.ramOffset + pa + Math.max(len, 1) - 1 - RAM_BASE) >>> 12;
+      const first = Math.floor((this.bus.ramOffset + pa - RAM_BASE) / 4096);
+      const last = Math.floor((this.bus.ramOffset + pa + Math.max(len, 1) - 1 - RAM_BASE) / 4096);
       for (let p = first; p <= last; p++) this.jit.invalidatePage(p);
     };
     this.clock = new RunningHartClock(this.harts[0]!);
@@ -715,7 +719,7 @@ export function validateConfig(c: MachineConfig): void {
   if (!Number.isInteger(c.ramSize) || c.ramSize < 16 * MiB) {
     throw new ImageError(`-m must be at least 16 MiB (got ${c.ramSize} bytes)`);
   }
-  if (c.ramSize > 2048 * MiB) throw new ImageError('-m must be at most 2048 MiB');
+  if (c.ramSize > MAX_RAM_BYTES) throw new ImageError(`-m must be at most ${MAX_RAM_BYTES / MiB} MiB (16 GiB)`);
   if (c.ramSize % MiB !== 0) throw new ImageError('-m must be a whole number of MiB');
   if ((c.drives?.length ?? 0) + (c.rngSeed !== undefined ? 1 : 0) > VIRTIO_MMIO_COUNT) {
     throw new ImageError(`at most ${VIRTIO_MMIO_COUNT} virtio devices (--drive, --rng): the board has ${VIRTIO_MMIO_COUNT} virtio-mmio slots`);

@@ -4,7 +4,7 @@
  * running anything. Decompile it with `dtc -I dtb -O dts FILE`.
  */
 import { writeFileSync } from 'node:fs';
-import { Machine, RAM_BASE } from '../board/machine.js';
+import { Machine } from '../board/machine.js';
 import { ImageError } from '../image/loader.js';
 import { machineConfigFromCli, type MachineCliOptions } from './run.js';
 
@@ -14,8 +14,7 @@ export function dumpDtbCommand(o: MachineCliOptions & { dumpDtb?: string }): num
     const m = new Machine(machineConfigFromCli(o));
     const dtb = m.images.find((i) => i.role === 'dtb');
     if (!dtb) throw new ImageError('the machine has no device tree to dump');
-    const off = dtb.base - RAM_BASE;
-    writeFileSync(path, m.bus.ramView().subarray(off, off + dtb.size));
+    writeFileSync(path, m.bus.readRam(dtb.base, dtb.size));
     if (!o.quiet) process.stderr.write(`hvtrace: device tree (${dtb.size} bytes) written to ${path}\n`);
     return 0;
   } catch (e) {

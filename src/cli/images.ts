@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { ImageError } from '../image/loader.js';
 import type { Image } from '../board/machine.js';
+import { MAX_RAM_BYTES } from '../mem/bus.js';
 
 /** Read an image file; a missing or unreadable file is a one-line ImageError. */
 export function readImage(path: string, what: string): Image {
@@ -34,12 +35,12 @@ export function parseMemSize(s: string): number {
 }
 
 const MiB = 1024 * 1024;
-/** The largest -m: all of RAM and the harts' state live in one WebAssembly.Memory (src/mem/bus.ts). */
-export const MAX_RAM_MIB = 2048;
+/** The largest -m, 16G (src/mem/bus.ts MAX_RAM_BYTES). */
+export const MAX_RAM_MIB = MAX_RAM_BYTES / MiB;
 
 /**
  * -m SIZE for the machine's RAM: parseMemSize, then the board's limits with the value as typed
- * (one-line ImageError, exit 2): at least 16M, a whole number of MiB, at most 2048M.
+ * (one-line ImageError, exit 2): at least 16M, a whole number of MiB, at most 16G.
  */
 export function parseRamSize(s: string): number {
   const n = parseMemSize(s);
@@ -47,7 +48,7 @@ export function parseRamSize(s: string): number {
   if (n % MiB !== 0) throw new ImageError(`-m ${s}: the RAM size must be a whole number of MiB`);
   if (n < 16 * MiB) throw new ImageError(`-m ${s}: the RAM size must be at least 16M`);
   if (n > MAX_RAM_MIB * MiB) {
-    throw new ImageError(`-m ${s}: at most ${MAX_RAM_MIB}M: hvtrace keeps all of RAM and the harts' state in one WebAssembly.Memory`);
+    throw new ImageError(`-m ${s}: at most 16G (${MAX_RAM_MIB}M) of RAM`);
   }
   return n;
 }

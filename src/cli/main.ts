@@ -23,7 +23,7 @@ export function machineOptions(cmd: Command): Command {
     .addOption(new Option('--append <ARGS>', 'kernel command line (chosen/bootargs)'))
     .option('--dtb <PATH>', 'use this device tree blob instead of the generated one')
     .option('--dump-dtb <FILE>', 'write the device tree blob the machine would boot with to FILE and exit (QEMU -machine dumpdtb=FILE)')
-    .option('-m, --memory <SIZE>', 'RAM size (e.g. 256M, 1G; default 256M, with --guest enough for the guests)')
+    .option('-m, --memory <SIZE>', 'RAM size, 16M to 16G (e.g. 256M, 4G; default 256M, with --guest enough for the guests)')
     .option('--smp <N>', 'number of harts (1-8)', '1')
     .option('--guest <IMAGE>', 'run IMAGE (ELF or raw) as a guest of the built-in hypervisor (repeatable: one VM each)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--vcpus <N>', 'vCPUs of each guest (1-8, default 1)')

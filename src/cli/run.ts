@@ -1,7 +1,7 @@
 import { Machine, type MachineConfig } from '../board/machine.js';
 import { Scheduler } from '../sched/scheduler.js';
 import { ImageError } from '../image/loader.js';
-import { readImage, parseMemSize, parseRamSize } from './images.js';
+import { readImage, parseMemSize, parseRamSize, MAX_RAM_MIB } from './images.js';
 import type { GuestConfig } from '../hypervisor/config.js';
 import { DEFAULT_GUEST_MEM, MAX_VCPUS, hostRamFor } from '../hypervisor/layout.js';
 import { Progress } from './progress.js';
@@ -92,8 +92,8 @@ export function machineConfigFromCli(o: MachineCliOptions, opts: { writeback?: b
   const aia = parseAiaOptions(o);
   const ramSize = o.memory !== undefined ? parseRamSize(o.memory)
     : guests ? hostRamFor(guests.map((g) => g.memSize)) : parseMemSize('256M');
-  if (guests && o.memory === undefined && ramSize > 2048 * 1024 * 1024) {
-    throw new ImageError(`the guests need ${ramSize / (1024 * 1024)} MiB of host RAM, more than hvtrace's 2048 MiB: use a smaller --guest-mem`);
+  if (guests && o.memory === undefined && ramSize > MAX_RAM_MIB * 1024 * 1024) {
+    throw new ImageError(`the guests need ${ramSize / (1024 * 1024)} MiB of host RAM, more than hvtrace's ${MAX_RAM_MIB} MiB: use a smaller --guest-mem`);
   }
   return {
     ramSize,

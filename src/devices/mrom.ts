@@ -47,7 +47,7 @@ export class MaskRom implements MmioDevice {
   constructor(private readonly bus: Bus) {}
   read(offset: number, size: number): bigint {
     let v = 0n;
-    for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(this.bus.u8[this.bus.romOffset + offset + i]!);
+    for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(this.bus.dv.getUint8(this.bus.romOffset + offset + i));
     return v;
   }
   write(): void {

@@ -225,7 +225,7 @@ export abstract class DebugEngine {
       if (bus.isRam(pa, k)) o = bus.ramOffset + pa - bus.ramBase;
       else if (bus.isRom(pa, k)) o = bus.romOffset + pa - ROM_BASE;
       else return null;
-      out.set(bus.u8.subarray(o, o + k), done);
+      out.set(bus.bytes(o, k), done);
       done += k;
       va = BigInt.asUintN(64, va + BigInt(k));
     }

@@ -165,8 +165,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
     // Stop point 0's snapshot: the machine as built (its non-zero pages are the images').
     const tr = RamWriteTracker.of(m);
     const pages = new Map<number, Uint8Array>();
-    const ram = bus.ramView();
-    for (let p = 0; p < tr.touched.length; p++) if (tr.touched[p]) pages.set(p, ram.slice(p * PAGE, p * PAGE + PAGE));
+    for (let p = 0; p < tr.touched.length; p++) if (tr.touched[p]) pages.set(p, bus.ramPage(p).slice());
     this.base = this.capture(pages, true);
     (this.base as { cov: Set<number> | null }).cov = null;
     this.snaps.push(this.base);
@@ -238,8 +237,8 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
     }
     if (!this.snapshotting || g - this.base.g < this.every) return;
     const pages = new Map<number, Uint8Array>();
-    const ram = this.machine.bus.ramView();
-    for (const p of this.dirtyList) pages.set(p, ram.slice(p * PAGE, p * PAGE + PAGE));
+    const bus = this.machine.bus;
+    for (const p of this.dirtyList) pages.set(p, bus.ramPage(p).slice());
     const s = this.capture(pages, false);
     this.insert(s);
     this.base = s;
@@ -291,10 +290,10 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
       restoreCheckpoint(this.opened.reader, s.traceCk.id, m, this.sched);
     } else if (crossesFull && s.full) {
       // The first snapshot, across a trace checkpoint: all of RAM.
-      const ram = m.bus.ramView();
+      const bus = m.bus;
       const tr = RamWriteTracker.existing(m)!;
-      for (let p = 0; p < tr.touched.length; p++) if (tr.touched[p]) ram.fill(0, p * PAGE, p * PAGE + PAGE);
-      for (const [p, bytes] of s.pages) ram.set(bytes, p * PAGE);
+      for (let p = 0; p < tr.touched.length; p++) if (tr.touched[p]) bus.ramPage(p).fill(0);
+      for (const [p, bytes] of s.pages) bus.ramPage(p).set(bytes);
       m.restoreState(structuredClone(s.machine!));
       this.sched.restoreState(structuredClone(s.sched!));
     } else if (crossesFull) {
@@ -309,14 +308,13 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
         const pset = new Set<number>(this.dirtyList);
         for (let i = lo + 1; i <= hi; i++) for (const p of this.snaps[i]!.pages.keys()) pset.add(p);
         const bus = m.bus;
-        const ram = bus.ramView();
         const tr = RamWriteTracker.existing(m);
         for (const p of pset) {
           const bytes = this.pageAt(j, p);
-          if (bytes === null) ram.fill(0, p * PAGE, p * PAGE + PAGE);
-          else ram.set(bytes, p * PAGE);
+          if (bytes === null) bus.ramPage(p).fill(0);
+          else bus.ramPage(p).set(bytes);
           tr?.markRange(p * PAGE, PAGE);
-          m.jit.invalidatePage((bus.ramOffset + p * PAGE) >>> 12, false);
+          m.jit.invalidatePage(bus.ramOffset / PAGE + p, false);
         }
       }
       m.restoreState(structuredClone(s.machine!), { keepCode: true });

@@ -194,7 +194,9 @@ export class Hart extends HartMmu {
         po = pc - this.fetchVa;
       }
       if (po >= 0 && po < 4096) {
-        const o = (this.fetchOff + po) | 0; // an int32 index keeps DataView on its fast path
+        // po is an integer in [0, 4096): with an int32 fetchOff (buffers up to 2 GiB) the sum is an
+        // int32 index, which keeps DataView on its fast path; larger buffers give a double.
+        const o = this.fetchOff + (po | 0);
         if (jit !== null && entry) {
           const js = jit.lookup(o, pc, dv);
           if (js >= 0 && this.attempted + jit.len[js]! <= end && (bf === null || jit.breakFree(js, bf, this.breakStamp))) {

@@ -42,8 +42,8 @@ export class Jit {
   enabled: boolean;
   /** Block table, direct-mapped by (offset >> 1): tag = buffer offset, 0 = empty (RAM starts
    * past the harts' state, so no block is at offset 0; the arrays are not pre-filled: first
-   * writes to fresh memory are slow). */
-  private readonly tag = new Int32Array(TABLE_SIZE);
+   * writes to fresh memory are slow). Float64Array when buffer offsets exceed int32 (Bus.bigOffsets). */
+  private readonly tag: Int32Array | Float64Array;
   /** Virtual pc of each block's first instruction: blocks bake pc constants in, so the same
    * physical code reached through another mapping needs its own block. */
   private readonly startPc = new Float64Array(TABLE_SIZE);
@@ -78,8 +78,9 @@ export class Jit {
    *   32768 (120 blocks); the compute benchmark keeps its speed up (its loops run millions of
    *   times).
    */
-  constructor(protected readonly dc: DecodeCache, enabled = true, private readonly hotThreshold = DEFAULT_JIT_HOT) {
+  constructor(protected readonly dc: DecodeCache, enabled = true, private readonly hotThreshold = DEFAULT_JIT_HOT, bigOffsets = false) {
     this.enabled = enabled;
+    this.tag = bigOffsets ? new Float64Array(TABLE_SIZE) : new Int32Array(TABLE_SIZE);
   }
 
   addHart(h: Hart): void {
@@ -125,7 +126,7 @@ export class Jit {
     const slots = this.codePages.get(bufferPage);
     if (slots === undefined) return;
     for (const s of slots) {
-      if ((this.tag[s]! >>> 12) === bufferPage) {
+      if (Math.floor(this.tag[s]! / 4096) === bufferPage) {
         this.tag[s] = 0;
         this.fn[s] = null;
       }
@@ -144,7 +145,7 @@ export class Jit {
   }
 
   private compile(s: number, off: number, pc: number, dv: DataView): number {
-    const page = off >>> 12;
+    const page = Math.floor(off / 4096);
     if ((this.churn.get(page) ?? 0) >= CHURN_LIMIT) {
       this.hot[s] = -1 << 30;
       return -1;

@@ -363,7 +363,7 @@ export class HartMmu extends HartTraps {
       let cache = (this.walkPerms & perm) !== 0 && this.hlv === 0;
       const jit = this.jit;
       if (acc === ACC_STORE && jit !== null) {
-        const page = (this.ramOffset + pagePa - bus.ramBase) >>> 12;
+        const page = (this.ramOffset + pagePa - bus.ramBase) / 4096;
         if (jit.isCodePage(page)) {
           // A store into translated code: drop its blocks; a running block must stop here.
           jit.invalidatePage(page);
@@ -372,7 +372,7 @@ export class HartMmu extends HartTraps {
         }
       }
       if (acc === ACC_STORE && bus.resv.any) {
-        const page = (this.ramOffset + pagePa - bus.ramBase) >>> 12;
+        const page = (this.ramOffset + pagePa - bus.ramBase) / 4096;
         if (bus.resv.reservedByOthers(this, page)) {
           bus.resv.storeTo(this, pa, size);
           cache = false;
@@ -456,7 +456,7 @@ export class HartMmu extends HartTraps {
     if (acc === ACC_STORE) {
       // Code pages and pages other harts hold reservations in take the full path
       // (invalidation, reservation breaking).
-      const page = off >>> 12;
+      const page = Math.floor(off / 4096);
       if (this.jit !== null && this.jit.isCodePage(page)) return -1;
       if (bus.resv.any && bus.resv.reservedByOthers(this, page)) return -1;
     }

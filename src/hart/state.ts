@@ -68,6 +68,9 @@ export const ACC_FETCH = 0;
 export const ACC_LOAD = 1;
 export const ACC_STORE = 2;
 
+/** A table holding buffer offsets (Bus.offsetArray): int32 unless the buffer exceeds 2 GiB. */
+export type OffsetArray = Int32Array | Float64Array;
+
 export const TLB_BITS = 8;
 export const TLB_SIZE = 1 << TLB_BITS;
 export const TLB_MASK = TLB_SIZE - 1;
@@ -93,6 +96,8 @@ export const TLB_EMPTY = 0x7fffffff;
  */
 export const HS_X = 0, HS_F = 512, HS_SCRATCH = 1016, HS_TLB = 1024;
 export const HS_WASM_PC = HS_TLB + 3 * TLB_SIZE * 16;
+/** Where the TLBs are instead when they hold float64 words (Bus.bigOffsets): 3 x 8 KiB. */
+export const HS_TLB_F64 = 16384;
 /** Entries of the G-stage translation cache (a power of two). */
 export const GTLB_SIZE = 1024;
 
@@ -260,12 +265,15 @@ export class HartCore {
   // --- TLBs, one per access kind, direct-mapped by VA bits 19:12. Entry k at 4k:
   //     [VA bits 31:12 (low word, page-aligned), VA bits 63:32, buffer offset of the page, 0].
   //     Lookups are pure int32 work (no doubles, no bigint). An empty entry has hi = EMPTY.
-  protected readonly tlb: Int32Array[];
-  /** Shadow TLBs (see reinstate): SH_W int32 per slot, one array per access kind. */
-  protected readonly shadow: Int32Array[] = [new Int32Array(TLB_SIZE * SH_W).fill(-1), new Int32Array(TLB_SIZE * SH_W).fill(-1), new Int32Array(TLB_SIZE * SH_W).fill(-1)];
+  //     The tables that hold buffer offsets are Int32Array while every offset fits in int32 and
+  //     Float64Array for larger memories (Bus.offsetArray, Bus.bigOffsets): one array kind per
+  //     machine, so the hot path of the default sizes is unchanged.
+  protected readonly tlb: OffsetArray[];
+  /** Shadow TLBs (see reinstate): SH_W numbers per slot, one array per access kind. */
+  protected readonly shadow: OffsetArray[];
   /** PTEs read by the last translation, both stages: [count, (buffer offset, low word, high
    * word) x WL_MAX]; walkLogFull: it did not fit (the translation is then not kept). */
-  protected readonly walkLog = new Int32Array(1 + 3 * WL_MAX);
+  protected readonly walkLog: OffsetArray;
   protected walkLogFull = false;
   /** Page-aligned VA of the current fetch page (NaN = none) and its buffer offset. */
   protected fetchVa = NaN;
@@ -365,11 +373,17 @@ export class HartCore {
     this.fb = new BigInt64Array(buf, base + HS_F, 32);
     this.scratchOff = base + HS_SCRATCH;
     this.tlb = [];
-    let o = base + HS_TLB;
+    // Three TLBs of TLB_SIZE * 4 entries: int32 ones at HS_TLB (where the wasm tier reads them),
+    // float64 ones (Bus.bigOffsets, no wasm tier) at HS_TLB_F64.
+    let o = base + (bus.bigOffsets ? HS_TLB_F64 : HS_TLB);
     for (let k = 0; k < 3; k++) {
-      this.tlb.push(new Int32Array(buf, o, TLB_SIZE * 4));
-      o += TLB_SIZE * 16;
+      this.tlb.push(bus.offsetArray(TLB_SIZE * 4, o));
+      o += TLB_SIZE * 4 * (bus.bigOffsets ? 8 : 4);
     }
+    this.shadow = [0, 1, 2].map(() => bus.offsetArray(TLB_SIZE * SH_W).fill(-1));
+    this.walkLog = bus.offsetArray(1 + 3 * WL_MAX);
+    this.gtlbPte = bus.offsetArray(GTLB_SIZE * 12);
+    this.gwOff = bus.offsetArray(4);
     // misa: MXL=2 (RV64), extensions A C D F H I M S U (priv spec §3.1.1).
     const ext = 'ACDFHIMSU';
     let m = 2n << 62n;
@@ -413,7 +427,7 @@ export class HartCore {
   /** Drop store-TLB entries that map buffer page `page` (it now holds translated code). */
   forgetStorePage(page: number): void {
     const t = this.tlb[ACC_STORE]!;
-    for (let k = 0; k < t.length; k += 4) if ((t[k + 2]! >>> 12) === page) t[k + 1] = TLB_EMPTY;
+    for (let k = 0; k < t.length; k += 4) if (Math.floor(t[k + 2]! / 4096) === page) t[k + 1] = TLB_EMPTY;
   }
 
   // ======================================================================
@@ -728,9 +742,9 @@ export class HartCore {
   protected readonly gtlbPerm = new Uint8Array(GTLB_SIZE);
   /** Number of PTEs read by the cached walk, and per entry 4 x [offset, lo, hi]. */
   protected readonly gtlbN = new Uint8Array(GTLB_SIZE);
-  protected readonly gtlbPte = new Int32Array(GTLB_SIZE * 12);
+  protected readonly gtlbPte: OffsetArray;
   /** Buffer offsets of the PTEs read by the walk in progress. */
-  protected readonly gwOff = new Int32Array(4);
+  protected readonly gwOff: OffsetArray;
   flushGTlb(): void {
     this.gtlbTag.fill(-1);
   }

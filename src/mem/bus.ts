@@ -10,17 +10,33 @@ export const ROM_SIZE = 0xf000;
 /** Bytes the ROM takes in the shared memory (between the hart states and RAM). */
 const ROM_AREA = 0x10000;
 const WASM_PAGE = 65536;
+/** Pages of the largest 32-bit WebAssembly.Memory (4 GiB). */
+const WASM_MAX_PAGES = 65536;
+/** The largest RAM (-m 16G): the physical address space ends at 0x4_8000_0000. */
+export const MAX_RAM_BYTES = 16 * 1024 ** 3;
+/** A typed array holds at most 2^32 elements (V8): views of RAM are made per chunk of this many bytes. */
+const VIEW_CHUNK = 2 ** 30;
 
 /**
- * The physical address space: one `WebAssembly.Memory` holds every hart's register file and
- * TLBs followed by guest RAM, so a later translation tier (wasm) can share it without copies.
- * It is allocated once at its final size (growing would detach the typed-array views).
+ * The physical address space: one buffer holds every hart's register file and TLBs, the ROM and
+ * guest RAM, so a later translation tier (wasm) can share it without copies. It is allocated once
+ * at its final size (growing would detach the typed-array views); untouched pages cost no host
+ * memory (the kernel maps them on first write).
+ *
+ * Up to 4 GiB in all it is a `WebAssembly.Memory` (wasm32 addresses it with unsigned 32-bit
+ * offsets); beyond that (RAM up to 16 GiB) a plain ArrayBuffer, which DataView indexes with any
+ * safe integer. Buffer offsets are JS numbers everywhere; where the harts keep them in typed
+ * arrays (TLBs, walk logs) they use Int32Array while every offset fits in int32 (`bigOffsets`
+ * false: the buffer is at most 2 GiB, the default case, whose hot paths stay pure int32) and
+ * Float64Array otherwise. See ARCHITECTURE.md §4.
  */
 export class Bus {
-  readonly memory: WebAssembly.Memory;
+  /** The wasm memory holding `buffer`, or null when the buffer is larger than 4 GiB. */
+  readonly memory: WebAssembly.Memory | null;
   readonly buffer: ArrayBuffer;
   readonly dv: DataView;
-  readonly u8: Uint8Array;
+  /** Some buffer offsets exceed 2^31 - 1: offset arrays must be Float64Array (see offsetArray). */
+  readonly bigOffsets: boolean;
   /** Offset of guest RAM inside `buffer`. */
   readonly ramOffset: number;
   /** Offset of the ROM (ROM_BASE) inside `buffer`: harts fetch and load from it like RAM. */
@@ -47,12 +63,28 @@ export class Bus {
     this.ramEnd = ramBase + ramSize;
     this.romOffset = HART_STATE_BYTES * MAX_HARTS;
     this.ramOffset = this.romOffset + ROM_AREA;
+    if (ramSize > MAX_RAM_BYTES) throw new Error(`RAM size ${ramSize} is above the maximum of 16 GiB`);
     const pages = Math.ceil((this.ramOffset + ramSize) / WASM_PAGE);
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-    this.buffer = this.memory.buffer;
+    this.memory = pages <= WASM_MAX_PAGES ? new WebAssembly.Memory({ initial: pages, maximum: pages }) : null;
+    this.buffer = this.memory !== null ? this.memory.buffer : new ArrayBuffer(pages * WASM_PAGE);
+    this.bigOffsets = this.buffer.byteLength > 2 ** 31;
     this.dv = new DataView(this.buffer);
-    this.u8 = new Uint8Array(this.buffer);
-    this.resv = new Reservations((pa) => (this.ramOffset + pa - this.ramBase) >>> 12);
+    this.resv = new Reservations((pa) => Math.floor((this.ramOffset + pa - this.ramBase) / 4096));
+  }
+
+  /**
+   * A typed array of `n` buffer offsets (TLB-like tables): Int32Array while every offset fits in
+   * int32, else Float64Array (exact to 2^53). `at`: a view in `buffer` at that offset instead of
+   * a separate array (8-byte aligned; n * 8 bytes must be reserved there).
+   */
+  offsetArray(n: number, at?: number): Int32Array | Float64Array {
+    if (this.bigOffsets) return at === undefined ? new Float64Array(n) : new Float64Array(this.buffer, at, n);
+    return at === undefined ? new Int32Array(n) : new Int32Array(this.buffer, at, n);
+  }
+
+  /** Bytes [off, off+len) of the buffer, as a view (no copy); len must be at most 2^32. */
+  bytes(off: number, len: number): Uint8Array {
+    return new Uint8Array(this.buffer, off, len);
   }
 
   /** Where hart `i`'s state (registers, TLBs) starts in the shared buffer. */
@@ -95,14 +127,15 @@ export class Bus {
   /** Set the ROM's contents (board reset; the rest of the ROM reads as zeros). */
   writeRom(data: Uint8Array): void {
     if (data.length > ROM_SIZE) throw new Error(`ROM image of ${data.length} bytes does not fit (${ROM_SIZE})`);
-    this.u8.fill(0, this.romOffset, this.romOffset + ROM_SIZE);
-    this.u8.set(data, this.romOffset);
+    const rom = this.bytes(this.romOffset, ROM_SIZE);
+    rom.fill(0);
+    rom.set(data);
   }
 
   /** Copy bytes into RAM at physical address `pa` (loader use). */
   writeRam(pa: number, data: Uint8Array): void {
     if (!this.isRam(pa, data.length)) throw new Error(`range 0x${pa.toString(16)}+0x${data.length.toString(16)} is outside RAM`);
-    this.u8.set(data, this.ramOffset + pa - this.ramBase);
+    this.bytes(this.ramOffset + pa - this.ramBase, data.length).set(data);
     this.wroteRam(pa, data.length);
   }
 
@@ -119,11 +152,32 @@ export class Bus {
   readRam(pa: number, len: number): Uint8Array {
     if (!this.isRam(pa, len)) throw new Error(`range 0x${pa.toString(16)}+0x${len.toString(16)} is outside RAM`);
     const o = this.ramOffset + pa - this.ramBase;
-    return this.u8.slice(o, o + len);
+    return this.bytes(o, len).slice();
   }
 
-  /** View of all of guest RAM (no copy). */
-  ramView(): Uint8Array {
-    return new Uint8Array(this.buffer, this.ramOffset, this.ramSize);
+  /** View of RAM page `p` (4 KiB at ramBase + p * 4096; no copy). */
+  ramPage(p: number): Uint8Array {
+    return new Uint8Array(this.buffer, this.ramOffset + p * 4096, 4096);
+  }
+
+  /**
+   * Views covering all of RAM in order, each at most 1 GiB (one typed array cannot span more
+   * than 2^32 elements, and 16 GiB of RAM would need more), as Int32Array words.
+   */
+  ramWordChunks(): Int32Array[] {
+    const out: Int32Array[] = [];
+    for (let o = 0; o < this.ramSize; o += VIEW_CHUNK) {
+      out.push(new Int32Array(this.buffer, this.ramOffset + o, Math.min(VIEW_CHUNK, this.ramSize - o) / 4));
+    }
+    return out;
+  }
+
+  /** Zero RAM pages [first, last] (checkpoint restore), chunk by chunk. */
+  zeroRamPages(first: number, last: number): void {
+    for (let p = first; p <= last;) {
+      const n = Math.min(last + 1 - p, VIEW_CHUNK / 4096);
+      new Uint8Array(this.buffer, this.ramOffset + p * 4096, n * 4096).fill(0);
+      p += n;
+    }
   }
 }

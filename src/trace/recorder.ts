@@ -350,7 +350,7 @@ export class RamWriteTracker {
   private constructor(machine: Machine) {
     const bus = machine.bus;
     this.ramOffset = bus.ramOffset;
-    this.touched = new Uint8Array(bus.ramSize >>> 12);
+    this.touched = new Uint8Array(bus.ramSize / 4096);
     this.active = true;
     const prevStore = bus.onStore;
     bus.onStore = (o: number, size: number): void => {
@@ -385,8 +385,9 @@ export class RamWriteTracker {
   }
 
   private markOffset(o: number, size: number): void {
-    const first = (o - this.ramOffset) >>> 12;
-    const last = (o + size - 1 - this.ramOffset) >>> 12;
+    // Offsets may exceed 2^32 (RAM above 4 GiB): divide, do not shift.
+    const first = Math.floor((o - this.ramOffset) / 4096);
+    const last = Math.floor((o + size - 1 - this.ramOffset) / 4096);
     for (let p = first; p <= last; p++) {
       if (this.touched[p] === 0) {
         this.touched[p] = 1;
@@ -447,22 +448,19 @@ function hashPage(w: Int32Array, base: number, o: Int32Array, p: number): void {
  */
 export function ramPageHashes(machine: Machine, out?: Int32Array): Int32Array {
   const bus = machine.bus;
-  const w = new Int32Array(bus.buffer, bus.ramOffset, bus.ramSize >>> 2);
-  const np = w.length >>> 10;
+  // RAM as word views of at most 1 GiB each (2^18 pages): one typed array cannot span 16 GiB.
+  const chunks = bus.ramWordChunks();
+  const np = bus.ramSize / 4096;
   const o = out && out.length === np * 2 ? out : new Int32Array(np * 2);
   const tr = RamWriteTracker.existing(machine);
-  if (tr && tr.active) {
-    const t = tr.touched;
-    for (let p = 0; p < np; p++) {
-      if (t[p] === 0) {
-        o[2 * p] = 0;
-        o[2 * p + 1] = 0;
-      } else {
-        hashPage(w, p << 10, o, p);
-      }
+  const t = tr && tr.active ? tr.touched : null;
+  for (let p = 0; p < np; p++) {
+    if (t !== null && t[p] === 0) {
+      o[2 * p] = 0;
+      o[2 * p + 1] = 0;
+    } else {
+      hashPage(chunks[p >> 18]!, (p & 0x3ffff) << 10, o, p);
     }
-  } else {
-    for (let p = 0; p < np; p++) hashPage(w, p << 10, o, p);
   }
   return o;
 }
@@ -521,7 +519,7 @@ export class CheckpointTaker {
 
   capture(machine: Machine, scheduler: Scheduler, pageHashes?: Int32Array): CapturedCheckpoint {
     const ph = pageHashes ?? ramPageHashes(machine);
-    const ram = machine.bus.ramView();
+    const bus = machine.bus;
     const np = ph.length >>> 1;
     const prev = this.prevFast;
     const pages: PageRef[] = [];
@@ -533,7 +531,7 @@ export class CheckpointTaker {
       }
       let sha = this.prevSha[p];
       if (sha === undefined || prev === null || prev[2 * p] !== x || prev[2 * p + 1] !== y) {
-        sha = createHash('sha256').update(ram.subarray(p * 4096, p * 4096 + 4096)).digest();
+        sha = createHash('sha256').update(bus.ramPage(p)).digest();
         this.prevSha[p] = sha;
       }
       pages.push({ index: p, hash: sha });
@@ -544,7 +542,7 @@ export class CheckpointTaker {
       totalInstret: scheduler.totalInstructions(),
       state: encodeState(stateSnapshot(machine, scheduler)),
       pages,
-      pageBytes: (i) => ram.subarray(i * 4096, i * 4096 + 4096),
+      pageBytes: (i) => bus.ramPage(i),
     };
   }
 }
@@ -557,17 +555,17 @@ export class CheckpointTaker {
  */
 export function restoreCheckpoint(reader: TraceReader, id: number, machine: Machine, scheduler: Scheduler): CheckpointData {
   const ck = reader.checkpoint(id);
-  const ram = machine.bus.ramView();
+  const bus = machine.bus;
   const tr = RamWriteTracker.existing(machine);
   if (tr && tr.active) {
     // Only pages that may be non-zero need clearing (touching the others costs page faults).
     const t = tr.touched;
-    for (let p = 0; p < t.length; p++) if (t[p]) ram.fill(0, p * 4096, p * 4096 + 4096);
+    for (let p = 0; p < t.length; p++) if (t[p]) bus.ramPage(p).fill(0);
     for (const p of ck.pages) tr.markRange(p.index * 4096, 4096);
   } else {
-    ram.fill(0);
+    bus.zeroRamPages(0, bus.ramSize / 4096 - 1);
   }
-  for (const p of ck.pages) ram.set(reader.page(p.hash), p.index * 4096);
+  for (const p of ck.pages) bus.ramPage(p.index).set(reader.page(p.hash));
   machine.restoreState(ck.state.machine as MachineSnapshot);
   scheduler.restoreState(ck.state.scheduler as SchedulerState);
   return ck;
