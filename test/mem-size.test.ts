@@ -1,26 +1,36 @@
 /**
- * -m SIZE (issue 16, bad input): 0, sizes below 16M, sizes that are not a whole number of MiB and
- * sizes above the 2048M hvtrace supports are one line naming the value as typed, exit 2, and
- * `record` writes nothing.
+ * -m SIZE (issue 16): RAM from 16M to 16G. Bad input -- 0, sizes below 16M, sizes that are not a
+ * whole number of MiB and sizes above 16G -- is one line naming the value as typed, exit 2, and
+ * `record` writes nothing. Big memories work where RAM is touched above 4 GiB of buffer offset:
+ * loads, stores, AMOs, LR/SC, instruction fetch, page walks with their A/D updates, checkpoints
+ * and their restore, record and replay; the bundled Linux boots with -m 4G.
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseRamSize } from '../src/cli/images.js';
 import { ImageError } from '../src/image/loader.js';
+import { Machine } from '../src/board/machine.js';
+import { Scheduler } from '../src/sched/scheduler.js';
+import { RamWriteTracker, restoreCheckpoint } from '../src/trace/recorder.js';
+import { TraceReader } from '../src/trace/store.js';
+import { Asm, emitPoweroff, emitPuthex, A0, RA, S0, S1, T0, T1, T2, UART, ZERO } from './rv-asm.js';
 
 const CLI = 'dist/cli/main.js';
 const MiB = 1024 * 1024;
 
 describe('-m', () => {
-  it('takes QEMU sizes (a bare number is MiB) from 16M to 2048M', () => {
+  it('takes QEMU sizes (a bare number is MiB) from 16M to 16G', () => {
     expect(parseRamSize('16M')).toBe(16 * MiB);
     expect(parseRamSize('256')).toBe(256 * MiB);
     expect(parseRamSize('1G')).toBe(1024 * MiB);
     expect(parseRamSize('2048M')).toBe(2048 * MiB);
     expect(parseRamSize('32768K')).toBe(32 * MiB);
+    expect(parseRamSize('4G')).toBe(4096 * MiB);
+    expect(parseRamSize('16G')).toBe(16384 * MiB);
+    expect(parseRamSize('16384')).toBe(16384 * MiB);
   });
 
   it('refuses 0, too little, a fraction of a MiB and too much with one line naming the value', () => {
@@ -29,9 +39,9 @@ describe('-m', () => {
       ['0M', /^-m 0M: the RAM size must be at least 16M$/],
       ['15M', /^-m 15M: the RAM size must be at least 16M$/],
       ['1025K', /^-m 1025K: the RAM size must be a whole number of MiB$/],
-      ['2049M', /^-m 2049M: at most 2048M: /],
-      ['4G', /^-m 4G: at most 2048M: /],
-      ['16G', /^-m 16G: at most 2048M: /],
+      ['16385M', /^-m 16385M: at most 16G \(16384M\) of RAM$/],
+      ['17G', /^-m 17G: at most 16G \(16384M\) of RAM$/],
+      ['1024G', /^-m 1024G: at most 16G \(16384M\) of RAM$/],
       ['-1', /^-m -1: expected a size like 256M or 1G$/],
       ['lots', /^-m lots: expected a size like 256M or 1G$/],
     ];
@@ -44,7 +54,7 @@ describe('-m', () => {
   it('on the command line: exit 2, one line, and record writes no trace', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hvtrace-mem-'));
     try {
-      for (const m of ['0', '1025K', '4G']) {
+      for (const m of ['0', '1025K', '17G']) {
         const out = join(dir, 'x.trace');
         for (const args of [['run'], ['record', '-o', out]]) {
           const r = spawnSync(process.execPath, [CLI, ...args, '--kernel', 'guests/build/hello.elf', '-m', m], { encoding: 'utf8', input: '' });
@@ -58,4 +68,123 @@ describe('-m', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// RAM above 4 GiB
+// ---------------------------------------------------------------------------------------------
+
+const GiB = 1024 * MiB;
+const RAM_BASE = 0x8000_0000;
+/** The pattern the program stores at the start of RAM's top page. */
+const PATTERN = 0x11223344_55667788n;
+
+/**
+ * A bare-metal program (M-mode, --bios none) for a machine with `ramSize` bytes of RAM: on the
+ * top page of RAM it stores PATTERN (sd) and a byte at RAM's last address, loads them back,
+ * does an amoadd.d and an LR/SC pair, writes two instructions there and calls them (fetch),
+ * then maps the top gigabyte with an Sv39 gigapage whose page table is also in the page below
+ * the top, and loads PATTERN through it with MPRV (a page walk that reads and A/D-updates a PTE
+ * up there). It prints each result as hex on the UART, then spins `spin` iterations (so that a
+ * checkpoint lands after the writes) and powers off.
+ */
+function highRamProgram(ramSize: number, spin: number): Uint8Array {
+  const top = RAM_BASE + ramSize - 4096; // the top page
+  const root = top - 4096; // Sv39 root table
+  const giga = Math.floor(top / GiB) * GiB;
+  const a = new Asm();
+  const S2 = 18, S3 = 19, A3 = 13, A4 = 14;
+  const print = (r: number): Asm => a.addi(A0, r, 0).call('puthex').li(T1, 10).sb(T1, S0, 0);
+  a.lui(S0, UART >>> 12)
+    .li(T0, top / 4096).slli(S1, T0, 12) // s1 = top page
+    .li(T0, Number(PATTERN >> 32n)).slli(T0, T0, 32).li(T1, Number(PATTERN & 0xffffffffn)).or(S2, T0, T1)
+    .sd(S2, S1, 0)
+    .addi(T2, S1, 2047).addi(T2, T2, 2047).li(T1, 0xa5).sb(T1, T2, 1) // RAM's last byte
+    .ld(S3, S1, 0);
+  print(S3);
+  a.addi(T2, S1, 2047).addi(T2, T2, 2047).lbu(S3, T2, 1);
+  print(S3);
+  // amoadd.d: old value to a3, memory += 5
+  a.li(T0, 40).sd(T0, S1, 8).li(T1, 5).addi(T2, S1, 8).amoaddD(A3, T1, T2).ld(A4, S1, 8);
+  print(A3); print(A4);
+  // LR/SC: succeeds (rd = 0), stores 99
+  a.addi(T2, S1, 16).lrD(A3, T2).li(T1, 99).scD(A4, T1, T2).ld(S3, S1, 16);
+  print(A4); print(S3);
+  // fetch: "addi a0, a0, 7; ret" at top + 0x100
+  a.li(T1, 0x00750513).sw(T1, S1, 0x100).li(T1, 0x00008067).sw(T1, S1, 0x104).fenceI()
+    .li(A0, 35).addi(T2, S1, 0x100).jalr(RA, T2, 0).addi(S3, A0, 0);
+  print(S3);
+  // PMP: all of memory RWX for S/U (pmpaddr0 = NAPOT everything, pmpcfg0 = NAPOT|X|W|R).
+  a.addi(T0, ZERO, -1).srli(T0, T0, 10).csrrw(ZERO, 0x3b0, T0).li(T0, 0x1f).csrrw(ZERO, 0x3a0, T0);
+  // Sv39 root at `root`: entry VPN[2] = giga >> 30 maps that gigapage RWX (A, D clear).
+  a.li(T0, root / 4096).slli(S2, T0, 12) // s2 = root
+    .li(T0, giga / 4096).slli(T0, T0, 10).addi(T0, T0, 0xf).sd(T0, S2, (giga / GiB) * 8)
+    .li(T0, 8).slli(T0, T0, 60).li(T1, root / 4096).or(T0, T0, T1).csrrw(ZERO, 0x180, T0)
+    // mstatus.MPRV (bit 17) with MPP = S (bit 11): loads and stores go through satp
+    .li(T0, (1 << 17) | (1 << 11)).csrrs(ZERO, 0x300, T0)
+    .ld(S3, S1, 0).li(T1, 0x77).sb(T1, S1, 24) // the top page through the gigapage (VA = PA)
+    .li(T0, 1 << 17).csrrc(ZERO, 0x300, T0)
+    .ld(A3, S2, (giga / GiB) * 8).andi(A3, A3, 0xc0); // A and D set by the walk
+  print(S3); print(A3);
+  a.li(T0, spin).label('spin').addi(T0, T0, -1).bnez(T0, 'spin');
+  emitPoweroff(a);
+  emitPuthex(a);
+  return a.assemble();
+}
+
+const hex = (v: bigint | number): string => BigInt(v).toString(16).padStart(16, '0');
+const EXPECTED = [PATTERN, 0xa5, 40, 45, 0, 99, 42, PATTERN, 0xc0].map(hex).join('\n') + '\n';
+
+describe('RAM above 4 GiB', () => {
+  for (const size of ['3G', '16G']) {
+    it(`-m ${size}: loads, stores, AMOs, LR/SC, fetch and a page walk on RAM's top page; record, replay and a checkpoint restore`, () => {
+      const ramSize = parseRamSize(size);
+      const dir = mkdtempSync(join(tmpdir(), 'hvtrace-bigmem-'));
+      try {
+        const prog = join(dir, 'high.bin');
+        writeFileSync(prog, highRamProgram(ramSize, 20_000));
+        const base = ['--bios', 'none', '--kernel', prog, '-m', size, '-q'];
+        const r = spawnSync(process.execPath, [CLI, 'run', ...base], { encoding: 'utf8', input: '' });
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toBe(EXPECTED);
+        expect(r.status).toBe(0);
+        const trace = join(dir, 'high.trace');
+        const rec = spawnSync(process.execPath, [CLI, 'record', ...base, '-o', trace, '--checkpoint-every', '10000', '--digest-every', '5000'], { encoding: 'utf8', input: '' });
+        expect(rec.status, rec.stderr).toBe(0);
+        expect(rec.stdout).toBe(EXPECTED);
+        const rp = spawnSync(process.execPath, [CLI, 'replay', trace], { encoding: 'utf8', input: '' });
+        expect(rp.status, rp.stdout + rp.stderr).toBe(0);
+        expect(rp.stdout + rp.stderr).toMatch(/match/);
+        // The last checkpoint holds the top page (and the page-table page below it)...
+        const reader = TraceReader.open(trace);
+        try {
+          const cks = reader.checkpoints();
+          expect(cks.length).toBeGreaterThan(1);
+          const ck = reader.checkpoint(cks[cks.length - 1]!.id);
+          const topIndex = ramSize / 4096 - 1;
+          expect(ck.pages.map((p) => p.index)).toEqual(expect.arrayContaining([topIndex, topIndex - 1]));
+          // ... and restoring it into a fresh machine puts them back.
+          const m = new Machine({ ramSize, harts: 1, bios: 'none', kernel: { name: prog, bytes: new Uint8Array(readFileSync(prog)) } });
+          const s = new Scheduler(m, {});
+          RamWriteTracker.of(m); // as a replay does: only pages written since are cleared
+          restoreCheckpoint(reader, ck.id, m, s);
+          const top = RAM_BASE + ramSize - 4096;
+          const dv = new DataView(m.bus.readRam(top, 4096).buffer);
+          expect(dv.getBigUint64(0, true)).toBe(PATTERN);
+          expect(dv.getBigUint64(8, true)).toBe(45n);
+          expect(dv.getBigUint64(16, true)).toBe(99n);
+          expect(dv.getUint8(24)).toBe(0x77);
+          expect(dv.getUint8(4095)).toBe(0xa5);
+          const giga = Math.floor(top / GiB) * GiB;
+          const pte = new DataView(m.bus.readRam(top - 4096 + (giga / GiB) * 8, 8).buffer).getBigUint64(0, true);
+          expect(pte).toBe((BigInt(giga / 4096) << 10n) | 0xcfn);
+          expect(m.bus.readRam(top - 2 * 4096, 4096).every((b) => b === 0)).toBe(true);
+        } finally {
+          reader.close();
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 120_000);
+  }
 });

@@ -1,7 +1,7 @@
 /**
  * A tiny RV64I assembler for bare-metal test programs that run with `--bios none` (M-mode from
  * 0x8000_0000, as QEMU's reset ROM jumps there), so tests need no cross toolchain. Only what the
- * RTC and input-script tests use; encodings from the RISC-V unprivileged spec, chapter 2.
+ * RTC, input-script and memory-size tests use; encodings from the RISC-V unprivileged spec, chapter 2.
  */
 export const RAM = 0x8000_0000;
 export const UART = 0x1000_0000;
@@ -43,6 +43,19 @@ export class Asm {
   lwu(rd: number, rs1: number, off: number): this { return this.i(0x03, 6, rd, rs1, off); }
   sb(rs2: number, rs1: number, off: number): this { return this.s(0, rs2, rs1, off); }
   sw(rs2: number, rs1: number, off: number): this { return this.s(2, rs2, rs1, off); }
+  ld(rd: number, rs1: number, off: number): this { return this.i(0x03, 3, rd, rs1, off); }
+  sd(rs2: number, rs1: number, off: number): this { return this.s(3, rs2, rs1, off); }
+  /** RV64A, aq = rl = 0 (unprivileged spec chapter 8). */
+  lrD(rd: number, rs1: number): this { return this.emit((0b00010 << 27) | (rs1 << 15) | (3 << 12) | (rd << 7) | 0x2f); }
+  scD(rd: number, rs2: number, rs1: number): this { return this.emit((0b00011 << 27) | (rs2 << 20) | (rs1 << 15) | (3 << 12) | (rd << 7) | 0x2f); }
+  amoaddD(rd: number, rs2: number, rs1: number): this { return this.emit((rs2 << 20) | (rs1 << 15) | (3 << 12) | (rd << 7) | 0x2f); }
+  /** Zicsr: csrrw / csrrs / csrrc. */
+  csrrw(rd: number, csr: number, rs1: number): this { return this.emit((csr << 20) | (rs1 << 15) | (1 << 12) | (rd << 7) | 0x73); }
+  csrrs(rd: number, csr: number, rs1: number): this { return this.emit((csr << 20) | (rs1 << 15) | (2 << 12) | (rd << 7) | 0x73); }
+  csrrc(rd: number, csr: number, rs1: number): this { return this.emit((csr << 20) | (rs1 << 15) | (3 << 12) | (rd << 7) | 0x73); }
+  fenceI(): this { return this.emit(0x0000100f); }
+  /** An instruction word as is. */
+  word(w: number): this { return this.emit(w); }
   lui(rd: number, imm20: number): this { return this.emit(((imm20 & 0xfffff) << 12) | (rd << 7) | 0x37); }
   jalr(rd: number, rs1: number, off = 0): this { return this.i(0x67, 0, rd, rs1, off); }
   ret(): this { return this.jalr(ZERO, RA, 0); }

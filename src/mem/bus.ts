@@ -172,12 +172,18 @@ export class Bus {
     return out;
   }
 
-  /** Zero RAM pages [first, last] (checkpoint restore), chunk by chunk. */
-  zeroRamPages(first: number, last: number): void {
-    for (let p = first; p <= last;) {
-      const n = Math.min(last + 1 - p, VIEW_CHUNK / 4096);
-      new Uint8Array(this.buffer, this.ramOffset + p * 4096, n * 4096).fill(0);
-      p += n;
+  /**
+   * Zero every RAM page that is not all zeros (checkpoint restore without a record of written
+   * pages). Pages are read first and written only when non-zero: reading a page the guest never
+   * wrote commits no host memory, writing it would (16 GiB of RAM is mostly such pages).
+   */
+  zeroRam(): void {
+    for (const w of this.ramWordChunks()) {
+      for (let b = 0; b < w.length; b += 1024) {
+        let or = 0;
+        for (let i = b; i < b + 1024; i++) or |= w[i]!;
+        if (or !== 0) w.fill(0, b, b + 1024);
+      }
     }
   }
 }

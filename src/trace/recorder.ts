@@ -563,7 +563,7 @@ export function restoreCheckpoint(reader: TraceReader, id: number, machine: Mach
     for (let p = 0; p < t.length; p++) if (t[p]) bus.ramPage(p).fill(0);
     for (const p of ck.pages) tr.markRange(p.index * 4096, 4096);
   } else {
-    bus.zeroRamPages(0, bus.ramSize / 4096 - 1);
+    bus.zeroRam();
   }
   for (const p of ck.pages) bus.ramPage(p.index).set(reader.page(p.hash));
   machine.restoreState(ck.state.machine as MachineSnapshot);
