@@ -16,6 +16,7 @@ import { Machine } from '../src/board/machine.js';
 import { Scheduler } from '../src/sched/scheduler.js';
 import { RamWriteTracker, restoreCheckpoint } from '../src/trace/recorder.js';
 import { TraceReader } from '../src/trace/store.js';
+import { openReplayTarget } from '../src/gdb/replay-target.js';
 import { fdtFindNode, fdtGetProp, fdtU32s, parseDtb } from '../src/devices/fdt.js';
 import { Asm, emitPoweroff, emitPuthex, A0, RA, S0, S1, T0, T1, T2, UART, ZERO } from './rv-asm.js';
 
@@ -138,7 +139,7 @@ const EXPECTED = [PATTERN, 0xa5, 40, 45, 0, 99, 42, PATTERN, 0xc0].map(hex).join
 
 describe('RAM above 4 GiB', () => {
   for (const size of ['3G', '16G']) {
-    it(`-m ${size}: loads, stores, AMOs, LR/SC, fetch and a page walk on RAM's top page; record, replay and a checkpoint restore`, () => {
+    it(`-m ${size}: loads, stores, AMOs, LR/SC, fetch and a page walk on RAM's top page; record, replay, a checkpoint restore, gdb reads`, async () => {
       const ramSize = parseRamSize(size);
       const dir = mkdtempSync(join(tmpdir(), 'hvtrace-bigmem-'));
       try {
@@ -182,6 +183,20 @@ describe('RAM above 4 GiB', () => {
           expect(m.bus.readRam(top - 2 * 4096, 4096).every((b) => b === 0)).toBe(true);
         } finally {
           reader.close();
+        }
+        // The gdb stub's replay target: physical reads of the top page after the writes and, by
+        // reverse execution (its RAM snapshots), before them.
+        const t = openReplayTarget(trace, { to: '30000' });
+        try {
+          const top = BigInt(RAM_BASE + ramSize - 4096);
+          const le = (v: bigint): number[] => [...Array(8).keys()].map((k) => Number((v >> BigInt(8 * k)) & 0xffn));
+          expect([...t.readMemory(0, top, 8, true)!]).toEqual(le(PATTERN));
+          expect([...t.readMemory(0, top + 4095n, 1, true)!]).toEqual([0xa5]);
+          const e = await t.resume({ direction: 'reverse', mode: 'continue', hart: 0 }, () => false);
+          expect(e.reason).toBe('begin');
+          expect([...t.readMemory(0, top, 8, true)!]).toEqual(le(0n));
+        } finally {
+          t.close();
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });
