@@ -231,6 +231,17 @@ describe('big memories on the board', () => {
     }
   });
 
+  it('--tier wasm falls back to the JavaScript block translator where offsets exceed int32 (the wasm tier reads i32 TLB words)', () => {
+    const tierOf = (ramSize: number): string => {
+      const m = new Machine({ ramSize, harts: 1, bios: 'none', kernel: { name: 'k', bytes: new Uint8Array(8) }, tier: 'wasm' });
+      expect(m.jit.enabled).toBe(true);
+      return m.jit.constructor.name;
+    };
+    expect(tierOf(256 * MiB)).toBe('WasmTier');
+    expect(tierOf(3 * GiB)).toBe('Jit');
+    expect(tierOf(16 * GiB)).toBe('Jit');
+  });
+
   // The bundled Linux with 4 GiB (131M instructions: Linux initialises a page struct per page,
   // 4x what a 256M boot does). A 16 GiB boot (361M instructions, over a minute recorded) is
   // checked by hand: see ARCHITECTURE.md §4.

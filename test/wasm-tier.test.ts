@@ -52,7 +52,7 @@ function run(c: Case, tier: Tier, jitHot?: number) {
   const s = new Scheduler(m, { maxInsns: c.maxInsns ?? 3_000_000_000 });
   if (c.input !== undefined) s.addInput(new TextEncoder().encode(c.input), 0);
   const halt = s.runToEnd();
-  const ram = createHash('sha256').update(m.bus.u8.subarray(m.bus.ramOffset, m.bus.ramOffset + m.bus.ramSize)).digest('hex');
+  const ram = createHash('sha256').update(m.bus.bytes(m.bus.ramOffset, m.bus.ramSize)).digest('hex');
   return {
     halt,
     console: Buffer.from(out).toString('latin1'),
