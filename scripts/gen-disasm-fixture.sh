@@ -18,7 +18,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PFX=${CROSS_PREFIX:-riscv64-unknown-elf-}
-MARCH=rv64gc_zihintpause_h_zba_zbb_zbc_zbs_zicbom_zicboz_zicbop
+MARCH=rv64gc_zihintpause_h_zba_zbb_zbc_zbs_zicbom_zicboz_zicbop_svinval
 ASFLAGS=(-march=$MARCH -mpriv-spec=1.12)
 OUT=$ROOT/test/fixtures/disasm-expected.json
 TMP=$(mktemp -d)

@@ -50,7 +50,7 @@ describe('per-op data', () => {
       if (/^amo/.test(e.name)) expect(OP_CLASS[op], e.name).toBe(Cls.AMO);
       const ctrl = /^(jal|jalr|beq|bne|blt|bge|bltu|bgeu)$/.test(e.name);
       expect((OP_FLAGS[op]! & F_CTRL) !== 0, e.name).toBe(ctrl);
-      const noRd = /^(beq|bne|blt|bge|bltu|bgeu|sb|sh|sw|sd|fence|fence\.i|ecall|ebreak|mret|sret|wfi|sfence\.vma|hfence\..*|hsv\..*|cbo\..*|illegal)$/.test(e.name);
+      const noRd = /^(beq|bne|blt|bge|bltu|bgeu|sb|sh|sw|sd|fence|fence\.i|ecall|ebreak|mret|sret|wfi|sfence\.vma|hfence\..*|sinval\.vma|sfence\.w\.inval|sfence\.inval\.ir|hinval\..*|hsv\..*|cbo\..*|illegal)$/.test(e.name);
       if (OP_CLASS[op] !== Cls.FP) expect((OP_FLAGS[op]! & F_XRD) !== 0, e.name).toBe(!noRd);
     }
   });

@@ -15,12 +15,15 @@
  * Notes on individual tests:
  * - rv64ssvnapot-p-napot passes on a hart without Svnapot too: its page-fault handler treats the
  *   fault on a PTE with N set as "Svnapot not implemented" and passes (napot.S, mtvec_handler).
+ *   hvtrace implements Svnapot, so a test below also checks that it took the NAPOT path: its store
+ *   through the 64 KiB mapping landed at my_data + (MY_VA & 0xffff).
  * - rv64mzicbo-p-zero checks cbo.zero (Zicboz, block size 64).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../src/board/machine.js';
+import { findSymbol } from '../src/image/loader.js';
 import { Scheduler } from '../src/sched/scheduler.js';
 
 const DIR = fileURLToPath(new URL('./fixtures/riscv-tests/', import.meta.url));
@@ -58,6 +61,22 @@ function runTest(name: string, tier: 'interpreter' | 'translator' | 'wasm transl
   const code = Number(/exit (\d+)/.exec(halt.message)?.[1] ?? -1);
   return { verdict: code === 0 ? 'pass' : `failed sub-test ${code}`, instret };
 }
+
+describe('rv64ssvnapot-p-napot takes the Svnapot path (not its "no Svnapot" exit)', () => {
+  it.each(['interpreter', 'translator'] as const)('%s: the store through the NAPOT PTE wrote 42 at my_data + 0x1010', (tier) => {
+    const name = 'rv64ssvnapot-p-napot';
+    const m = new Machine({
+      ramSize: 16 * MiB, harts: 1, bios: 'none', kernel: { name, bytes: readFileSync(DIR + name) },
+      ...(tier === 'interpreter' ? { jit: false } : { jit: true, jitHot: 2 }),
+    });
+    const halt = new Scheduler(m, { maxInsns: MAX_INSNS }).runToEnd();
+    expect(halt.message).toMatch(/exit 0/);
+    const kernel = m.images.find((i) => i.role === 'kernel')!;
+    const myData = findSymbol(kernel.elf!.symbols, 'my_data')!;
+    // MY_VA = 0x40201010: VPN[0] = 1 selects the second 4 KiB page of the 64 KiB frame.
+    expect(m.bus.readRam(Number(myData.value) + 0x1010, 4)).toEqual(new Uint8Array([42, 0, 0, 0]));
+  });
+});
 
 describe('riscv-tests fixtures', () => {
   it.each(GROUPS)('group %s is vendored', (g) => {

@@ -178,8 +178,12 @@ function tvecWrite(set: (h: Hart, v: bigint) => void): (h: Hart, v: bigint) => v
 def(C.CSR.mtvec, { name: 'mtvec', read: (h) => h.mtvec, write: tvecWrite((h, v) => { h.mtvec = v; }) });
 def(C.CSR.menvcfg, {
   name: 'menvcfg', read: (h) => h.menvcfg,
-  // FIOM (bit 0), the cache-block enables (Zicbom/Zicboz) and STCE (bit 63, Sstc) are implemented.
-  write: (h, v) => { h.menvcfg = (v & ((1n << 63n) | 1n)) | C.envcfgCbo(v); h.updateSstc(h.env.mtime(h)); h.timerChanged(); },
+  // FIOM (bit 0), the cache-block enables (Zicbom/Zicboz), PBMTE (bit 62, Svpbmt) and STCE (bit
+  // 63, Sstc) are implemented.
+  write: (h, v) => {
+    h.menvcfg = (v & ((3n << 62n) | 1n)) | C.envcfgCbo(v);
+    h.envcfgChanged(); h.updateSstc(h.env.mtime(h)); h.timerChanged();
+  },
 });
 def(C.CSR.mscratch, { name: 'mscratch', read: (h) => h.mscratch, write: (h, v) => { h.mscratch = v; } });
 // xepc: bit 0 is always zero with IALIGN = 16 (§3.1.14).
@@ -331,12 +335,14 @@ def(C.CSR.hgatp, {
   name: 'hgatp', pred: (h) => ok(!(h.priv === C.PRV_S && (h.mstatus & C.MSTATUS_TVM) !== 0)),
   read: (h) => h.hgatp, write: (h, v) => h.setHgatp(v),
 });
-// henvcfg: FIOM, the cache-block enables and STCE; STCE is read-only zero while menvcfg.STCE = 0 (Sstc §2.2).
+// henvcfg: FIOM, the cache-block enables, PBMTE and STCE; STCE is read-only zero while
+// menvcfg.STCE = 0 (Sstc §2.2). PBMTE is writable whatever menvcfg.PBMTE is (as QEMU 7.2); the VS
+// stage uses PBMT only when both are set.
 def(C.CSR.henvcfg, {
   name: 'henvcfg', read: (h) => h.henvcfg,
   write: (h, v) => {
-    h.henvcfg = (v & ((h.sstcEnabled() ? 1n << 63n : 0n) | 1n)) | C.envcfgCbo(v);
-    h.updateSstc(h.env.mtime(h)); h.timerChanged();
+    h.henvcfg = (v & ((h.sstcEnabled() ? 1n << 63n : 0n) | (1n << 62n) | 1n)) | C.envcfgCbo(v);
+    h.envcfgChanged(); h.updateSstc(h.env.mtime(h)); h.timerChanged();
   },
 });
 

@@ -361,8 +361,17 @@ export class Hart extends HartMmu {
           this.attention = true;
         }
         return;
-      case Op.SFENCE_VMA:
+      case Op.SFENCE_W_INVAL: case Op.SFENCE_INVAL_IR:
+        // Svinval: they only order the invalidations between them (nothing to order with one
+        // TLB). Not trapped by TVM/VTVM; illegal in U-mode, virtual instruction in VU-mode.
+        if (this.priv === C.PRV_U) {
+          if (this.virt) this.virtualInsn(raw);
+          this.illegal(raw);
+        }
+        return;
+      case Op.SFENCE_VMA: case Op.SINVAL_VMA:
         // mstatus.TVM governs HS-mode; hstatus.VTVM VS-mode; VU-mode: virtual instruction.
+        // SINVAL.VMA has SFENCE.VMA's permissions (Svinval).
         if (this.virt) {
           if (this.priv === C.PRV_U || (this.hstatus & C.HSTATUS_VTVM) !== 0) this.virtualInsn(raw);
         } else if (this.priv === C.PRV_U || (this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TVM) !== 0)) {
@@ -370,15 +379,17 @@ export class Hart extends HartMmu {
         }
         this.flushTlb();
         return;
-      case Op.HFENCE_VVMA: case Op.HFENCE_GVMA:
+      case Op.HFENCE_VVMA: case Op.HFENCE_GVMA: case Op.HINVAL_VVMA: case Op.HINVAL_GVMA: {
         // Hypervisor fences: virtual instruction in VS/VU, illegal in U; HFENCE.GVMA is illegal
-        // in HS-mode with mstatus.TVM = 1 (§8.3.2).
+        // in HS-mode with mstatus.TVM = 1 (§8.3.2). HINVAL.* have the HFENCE.* permissions (Svinval).
+        const gvma = op === Op.HFENCE_GVMA || op === Op.HINVAL_GVMA;
         if (this.virt) this.virtualInsn(raw);
         if (this.priv === C.PRV_U) this.illegal(raw);
-        if (op === Op.HFENCE_GVMA && this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TVM) !== 0) this.illegal(raw);
+        if (gvma && this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TVM) !== 0) this.illegal(raw);
         this.flushTlb();
-        if (op === Op.HFENCE_GVMA) this.flushGTlb();
+        if (gvma) this.flushGTlb();
         return;
+      }
       case Op.HLV_B: case Op.HLV_BU: case Op.HLV_H: case Op.HLV_HU: case Op.HLVX_HU: case Op.HLV_W:
       case Op.HLV_WU: case Op.HLVX_WU: case Op.HLV_D: case Op.HSV_B: case Op.HSV_H: case Op.HSV_W: case Op.HSV_D:
         this.execHlv(op, raw, rd, rs1, rs2);

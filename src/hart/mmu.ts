@@ -20,6 +20,18 @@ const ACC_FETCH = S.ACC_FETCH, ACC_LOAD = S.ACC_LOAD, ACC_STORE = S.ACC_STORE;
 const CTX_PRIV = 3, CTX_VIRT = 4;
 const GTLB_SIZE = S.GTLB_SIZE, SH_LOG = S.SH_LOG, SH_W = S.SH_W, TLB_MASK = S.TLB_MASK, TWO32 = S.TWO32, WL_MAX = S.WL_MAX;
 
+/**
+ * Whether a valid PTE sets reserved bits or encodings (priv spec §4.4.1, "Svnapot", "Svpbmt"):
+ * bits 60:54; PBMT unless the stage's xenvcfg.PBMTE is set, and PBMT's reserved value 3; in a
+ * non-leaf PTE also D, A, U (reserved there), N and PBMT, which QEMU 7.2 faults on. `leaf`: R | X.
+ */
+function pteReserved(lo: number, hi: number, leaf: number, pbmte: boolean): boolean {
+  if ((hi & 0x1fc00000) !== 0) return true;
+  if (leaf === 0) return (lo & 0xd0) !== 0 || (hi >>> 29) !== 0;
+  const pbmt = (hi >>> 29) & 3;
+  return pbmt !== 0 && (!pbmte || pbmt === 3);
+}
+
 export class HartMmu extends HartTraps {
   // ======================================================================
   // Address translation (priv spec §4.3-4.4) and PMP (§3.7)
@@ -143,6 +155,8 @@ export class HartMmu extends HartTraps {
     let a = root;
     const dv = this.dv;
     const hlvx = this.hlv === 2;
+    // PBMT is usable with menvcfg.PBMTE, in the VS stage also with henvcfg.PBMTE (Svpbmt).
+    const pbmte = twoStage ? this.pbmteBits === 3 : (this.pbmteBits & 1) !== 0;
     for (let i = levels - 1; i >= 0; i--) {
       const vpn = Math.floor(vpnAll / 2 ** (9 * i)) % 512;
       let pteAddr = a + vpn * 8;
@@ -159,9 +173,8 @@ export class HartMmu extends HartTraps {
       // Log the PTE (see reinstate).
       const wn = this.logPte(off, lo, hi);
       const v = lo & 1, r = (lo >>> 1) & 1, w = (lo >>> 2) & 1, xb = (lo >>> 3) & 1;
-      // Reserved bits 63:54 (N, PBMT without Svnapot/Svpbmt) must be zero (§4.4.1).
-      if (v === 0 || (r === 0 && w === 1) || (hi >>> 22) !== 0) this.pageFault(acc, this.vaBig(va));
-      const ppn = (hi & 0x3fffff) * 4194304 + (lo >>> 10);
+      if (v === 0 || (r === 0 && w === 1) || pteReserved(lo, hi, r | xb, pbmte)) this.pageFault(acc, this.vaBig(va));
+      let ppn = (hi & 0x3fffff) * 4194304 + (lo >>> 10);
       if (r === 0 && xb === 0) {
         a = ppn * 4096;
         continue;
@@ -182,6 +195,12 @@ export class HartMmu extends HartTraps {
       // Misaligned superpage (§4.3.2 step 6).
       const span = 2 ** (9 * i);
       if (i > 0 && ppn % span !== 0) this.pageFault(acc, this.vaBig(va));
+      // Svnapot: a 64 KiB page is a level-0 leaf with N = 1 and ppn[3:0] = 1000; its low four
+      // PPN bits come from the VPN. N on a superpage or another ppn[3:0] faults (as QEMU 7.2).
+      if ((hi >>> 31) !== 0) {
+        if (i !== 0 || (lo & 0x3c00) !== 0x2000) this.pageFault(acc, this.vaBig(va));
+        ppn = ppn - 8 + (vpnAll % 16);
+      }
       // Hardware A/D update (§4.3.2 step 7, Svadu behaviour as QEMU).
       const aBit = (lo >>> 6) & 1, dBit = (lo >>> 7) & 1;
       if (aBit === 0 || (acc === ACC_STORE && dBit === 0)) {
@@ -243,6 +262,7 @@ export class HartMmu extends HartTraps {
       // Not enough permission in the cached entry (or D still clear): walk, which faults or sets D.
     }
     let a = this.hgatpRoot;
+    const pbmte = (this.pbmteBits & 1) !== 0;
     const dv = this.dv;
     const fault = (): never => this.guestPageFault(faultAcc, this.vaBig(va), BigInt(gpa), implicit);
     for (let i = levels - 1; i >= 0; i--) {
@@ -257,8 +277,8 @@ export class HartMmu extends HartTraps {
       const lo = dv.getUint32(off, true);
       const hi = dv.getUint32(off + 4, true);
       const v = lo & 1, r = (lo >>> 1) & 1, w = (lo >>> 2) & 1, xb = (lo >>> 3) & 1;
-      if (v === 0 || (r === 0 && w === 1) || (hi >>> 22) !== 0) fault();
-      const ppn = (hi & 0x3fffff) * 4194304 + (lo >>> 10);
+      if (v === 0 || (r === 0 && w === 1) || pteReserved(lo, hi, r | xb, pbmte)) fault();
+      let ppn = (hi & 0x3fffff) * 4194304 + (lo >>> 10);
       if (r === 0 && xb === 0) {
         a = ppn * 4096;
         continue;
@@ -269,6 +289,10 @@ export class HartMmu extends HartTraps {
       if ((acc === ACC_FETCH && xb === 0) || (acc === ACC_LOAD && !canR) || (acc === ACC_STORE && w === 0)) fault();
       const span = 2 ** (9 * i);
       if (i > 0 && ppn % span !== 0) fault();
+      if ((hi >>> 31) !== 0) {
+        if (i !== 0 || (lo & 0x3c00) !== 0x2000) fault();
+        ppn = ppn - 8 + (vpnAll % 16);
+      }
       const aBit = (lo >>> 6) & 1, dBit = (lo >>> 7) & 1;
       if (aBit === 0 || (acc === ACC_STORE && dBit === 0)) {
         if ((this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_W) === 0) this.accessFault(faultAcc, this.vaBig(va));
@@ -468,11 +492,11 @@ export class HartMmu extends HartTraps {
   }
   /**
    * The translation context of an access in context `ctx`: effective privilege, SUM and MXR
-   * (while V = 1 the live mstatus holds vsstatus's), satp.MODE (vsatp's while V = 1); for a
+   * (while V = 1 the live mstatus holds vsstatus's), satp.MODE (vsatp's while V = 1), the PBMTE bits; for a
    * two-stage translation also the HS-level MXR and hgatp.MODE. The roots are compared apart.
    */
   protected shadowKey(ctx: number): number {
-    const k = (ctx & CTX_PRIV) | (this.mstatus & (C.MSTATUS_SUM | C.MSTATUS_MXR)) | (this.satpMode << 24);
+    const k = (ctx & CTX_PRIV) | (this.mstatus & (C.MSTATUS_SUM | C.MSTATUS_MXR)) | (this.satpMode << 24) | (this.pbmteBits << 28);
     return (ctx & CTX_VIRT) !== 0 ? k | 4 | ((this.other.status & C.MSTATUS_MXR) !== 0 ? 8 : 0) | (this.hgatpMode << 4) : k;
   }
 

@@ -243,6 +243,8 @@ export class HartCore {
   htinst = 0n;
   hgatp = 0n;
   henvcfg = 0n;
+  /** Svpbmt enables as small ints: bit 0 menvcfg.PBMTE, bit 1 henvcfg.PBMTE (envcfgChanged). */
+  protected pbmteBits = 0;
   mtval2 = 0n;
   mtinst = 0n;
   vstimecmp = 0xffffffffffffffffn;
@@ -493,6 +495,7 @@ export class HartCore {
     this.htval = y?.htval ?? 0n;
     this.htinst = y?.htinst ?? 0n;
     this.henvcfg = y?.henvcfg ?? 0n;
+    this.envcfgChanged();
     this.mtval2 = y?.mtval2 ?? 0n;
     this.mtinst = y?.mtinst ?? 0n;
     this.vstimecmp = y?.vstimecmp ?? 0xffffffffffffffffn;
@@ -745,6 +748,18 @@ export class HartCore {
   protected readonly gtlbPte: OffsetArray;
   /** Buffer offsets of the PTEs read by the walk in progress. */
   protected readonly gwOff: OffsetArray;
+  /**
+   * After a write or restore of menvcfg/henvcfg: recompute pbmteBits. PBMTE decides whether a
+   * PTE's PBMT field faults, so cached translations of both stages are dropped.
+   */
+  envcfgChanged(): void {
+    const bits = Number((this.menvcfg >> 62n) & 1n) | (Number((this.henvcfg >> 62n) & 1n) << 1);
+    if (bits !== this.pbmteBits) {
+      this.pbmteBits = bits;
+      this.flushTlb();
+      this.flushGTlb();
+    }
+  }
   flushGTlb(): void {
     this.gtlbTag.fill(-1);
   }

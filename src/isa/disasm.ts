@@ -1,10 +1,10 @@
 /**
  * objdump-compatible RISC-V disassembler (RV64GC + Zicsr/Zifencei/Zihintpause
- * + privileged + H + Zba/Zbb/Zbc/Zbs/Zicond/Zicbom/Zicboz/Zicbop).
+ * + privileged + H + Zba/Zbb/Zbc/Zbs/Zicond/Zicbom/Zicboz/Zicbop/Svinval).
  *
  * The reference is GNU objdump 2.40 (`riscv64-unknown-elf-objdump -d`, default
  * options, i.e. with aliases and ABI register names) disassembling an ELF whose
- * arch attribute is rv64gc_zihintpause_h_zba_zbb_zbc_zbs_zicbom_zicboz_zicbop and whose
+ * arch attribute is rv64gc_zihintpause_h_zba_zbb_zbc_zbs_zicbom_zicboz_zicbop_svinval and whose
  * priv-spec attribute is 1.12 (Zicond, newer than 2.40, as binutils 2.41 prints it).
  * test/disasm.test.ts checks this module against a fixture produced by that
  * objdump (scripts/gen-disasm-fixture.sh).
@@ -366,6 +366,8 @@ function dis32(i: number, c: Ctx): string {
       return i === 0x0000100f ? c.out('fence.i') : illegal32(i);
     case 'NONE':
       return c.out(n);
+    case 'SINVAL':
+      return c.out(n, `${X[rs1]},${X[rs2]}`);
     case 'SFENCE':
       if (rs1 === 0 && rs2 === 0) return c.out(n);
       if (rs2 === 0) return c.out(n, X[rs1]);

@@ -394,6 +394,17 @@ cbo('cbo.clean', 'zicbom', 1);
 cbo('cbo.flush', 'zicbom', 2);
 cbo('cbo.zero', 'zicboz', 4);
 
+// ---- Svinval: fine-grained address-translation cache invalidation (priv spec "Svinval"). SINVAL.VMA
+// and HINVAL.VVMA/GVMA have SFENCE.VMA's and HFENCE.VVMA/GVMA's encodings with funct7 0x0b, 0x13,
+// 0x33; SFENCE.W.INVAL and SFENCE.INVAL.IR are funct7 0x0c with rs2 = 0 / 1 and rs1 = 0.
+// Hart.execSystem runs them as the fences they order (one TLB here, nothing to reorder).
+const SFENCE_MASK = 0xfe007fff, SYS = 0x73;
+def('sinval.vma', 'svinval', Cls.SYSTEM, 0, undefined, false, { mask: SFENCE_MASK, match: (0x0b << 25) | SYS, fmt: 'SINVAL' });
+def('sfence.w.inval', 'svinval', Cls.SYSTEM, 0, undefined, false, { mask: 0xffffffff, match: (0x0c << 25) | SYS, fmt: 'NONE' });
+def('sfence.inval.ir', 'svinval', Cls.SYSTEM, 0, undefined, false, { mask: 0xffffffff, match: (0x0c << 25) | (1 << 20) | SYS, fmt: 'NONE' });
+def('hinval.vvma', 'svinval', Cls.SYSTEM, 0, undefined, false, { mask: SFENCE_MASK, match: (0x13 << 25) | SYS, fmt: 'SINVAL' });
+def('hinval.gvma', 'svinval', Cls.SYSTEM, 0, undefined, false, { mask: SFENCE_MASK, match: (0x33 << 25) | SYS, fmt: 'SINVAL' });
+
 export const INSNS: readonly Insn[] = Object.freeze(table);
 
 // ------------------------------------------------------------- wasm tier ----

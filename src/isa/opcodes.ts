@@ -44,7 +44,8 @@ export type Format =
   | 'FENCE' // pred, succ
   | 'FENCEI' // no operands
   | 'NONE' // no operands
-  | 'SFENCE' // rs1, rs2
+  | 'SFENCE' // rs1, rs2 (trailing zero operands omitted)
+  | 'SINVAL' // rs1, rs2 (always both: sinval.vma, hinval.*)
   | 'R4' // fd, fs1, fs2, fs3, rm
   | 'FR' // fd, fs1, fs2, rm
   | 'FRN' // fd, fs1, fs2 (no rm)

@@ -178,7 +178,7 @@ function sweep(a: Asm): void {
           a.w(m | (rd << 7) | ((off ? T5 : base) << 15) | (d.fmt === 'LR' ? 0 : rs2 << 20));
           break;
         }
-        case 'FENCE': case 'FENCEI': case 'NONE': case 'SFENCE': a.w(m); break;
+        case 'FENCE': case 'FENCEI': case 'NONE': case 'SFENCE': case 'SINVAL': a.w(m); break;
         case 'HLV': a.w(m | (rd << 7) | (S0 << 15)); break;
         case 'HSV': a.w(m | (S0 << 15) | (rs2 << 20)); break;
         default: {
@@ -221,7 +221,7 @@ function variants(d: OpcodeDef): number {
     case 'FLOAD': case 'FSTORE': return 5;
     case 'R': return 6;
     case 'AMO': case 'LR': return 4;
-    case 'FENCE': case 'FENCEI': case 'NONE': case 'SFENCE': case 'HLV': case 'HSV': return 1;
+    case 'FENCE': case 'FENCEI': case 'NONE': case 'SFENCE': case 'SINVAL': case 'HLV': case 'HSV': return 1;
     case 'I': case 'SHIFT': case 'SHIFTW': case 'U': case 'B': case 'CSR': case 'CSRI': return 6;
     case 'J': case 'JALR': return 2;
     default: return 3;
