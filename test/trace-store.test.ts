@@ -43,6 +43,8 @@ function sampleEvents(): TraceEvent[] {
   out.push(ev(s++, 'hart_state', 0n, null, null, null, { hart: 1 }));
   out.push(ev(s++, 'mmio', 0x1000_0005n, 0x60n, 0x101n, { device: 'uart' }, { pc: 0xffffffff80001234n }));
   out.push(ev(s++, 'input', 0x41n, null, null));
+  // A pc beyond 2^53 (Linux's Sv57 vDSO, just below 2^56): not exact as a double, stored exactly.
+  out.push(ev(s++, 'mmio', 0x1000_0000n, 0x41n, 0x101n, { device: 'uart' }, { pc: 0x00ff_ffff_f7ff_f804n }));
   out.push(ev(s++, 'halt', 0n, null, null, { kind: 'poweroff', message: 'SBI shutdown' }));
   return out;
 }

@@ -178,6 +178,12 @@ describe('the batch wire format', () => {
     expect(bytes(w1, 2)).toBeNull();
     expect(bytes(w2, 1)).not.toBeNull();
     expect(w2.seq[1]).toBe(5);
+    // A pc beyond 2^53 travels exactly (EventBatch.widePc), the others as numbers.
+    b.clear();
+    b.push({ ...ev(6, null), pc: 0x00ff_ffff_f7ff_f804n });
+    const w3 = dec.decode(enc.encode(b));
+    expect(w3.widePcAt(0)).toBe(0x00ff_ffff_f7ff_f804n);
+    expect(w1.widePcAt(0)).toBeUndefined();
     // A decoder that missed a batch refuses the next one instead of binding wrong payloads.
     expect(() => new WireDecoder().decode(m2)).toThrow(/out of step/);
   });

@@ -172,7 +172,7 @@ program.command('import').description('convert another emulator\'s log into a re
   .option('-o, --output <FILE>', 'trace file to write')
   .option('--overwrite', 'replace an existing file')
   .option('--drop-known-deviations', 'leave out traps where QEMU 7.2 deviates from the spec (CSRs it lacks; src/diff/qemu-log.ts)')
-  .option('--sv57-to-sv48', 'map user addresses (epc, tval) from Linux\'s Sv57 layout (QEMU 7.2) to its Sv48 one (hvtrace): for diffing a Linux boot')
+  .option('--sv57-to-sv48', 'map user addresses (epc, tval) from Linux\'s Sv57 layout (QEMU 7.2) to its Sv48 one: for diffing against a Linux boot recorded by hvtrace before it had Sv57')
   .option('-q, --quiet', 'no summary on stderr')
   .action(async (log: string, opts) => {
     process.exitCode = (await import('./diff.js')).importQemuCommand(log, opts);

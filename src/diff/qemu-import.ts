@@ -14,14 +14,15 @@
  * `dropKnownDeviations` leaves out the traps listed in QEMU_KNOWN_MMODE_DEVIATIONS (where QEMU
  * 7.2 deviates from the spec); meta 'reference'.dropped counts them.
  *
- * `sv57ToSv48` maps user addresses (epc, tval) from Linux's Sv57 layout to its Sv48 one. QEMU 7.2
- * always implements Sv57 and Linux 6.1 picks the largest satp mode that sticks; hvtrace implements
- * Sv39/Sv48 (Sv57 is optional, priv spec §4.1.11). Linux places the user stack and the mmap area
+ * `sv57ToSv48` maps user addresses (epc, tval) from Linux's Sv57 layout to its Sv48 one, for
+ * traces recorded by hvtrace before it implemented Sv57 (issue 16; QEMU 7.2 always implements it
+ * and Linux 6.1 picks the largest satp mode that sticks). Linux places the user stack and the mmap area
  * (vDSO, shared libraries) just below TASK_SIZE, 2^56 with Sv57 and 2^47 with Sv48: the same user
  * addresses then differ by exactly 2^56 - 2^47. An address in [2^47, 2^56) (only reachable
  * with Sv57) is moved down by that much; kernel (sign-extended, >= 2^63) and low user addresses
- * are unchanged. Without it, a whole-boot exceptions diff of Linux against QEMU diverges at the
- * first page fault on the user stack. meta 'reference'.addressMap says it was applied.
+ * are unchanged. Without it, a whole-boot exceptions diff of such an old trace against QEMU
+ * diverges at the first page fault on the user stack. meta 'reference'.addressMap says it was
+ * applied.
  */
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';

@@ -337,7 +337,7 @@ export class BuiltinSbi {
       const savedPriv = h.priv;
       h.setPriv(C.PRV_S);
       try {
-        const pa = h.translate(Number(BigInt.asIntN(64, va)), ACC_LOAD);
+        const pa = h.translate(Number(BigInt.asIntN(32, va)), Number(BigInt.asIntN(32, va >> 32n)), ACC_LOAD);
         const b = h.readPhys(pa, 8);
         return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
       } finally {

@@ -356,7 +356,7 @@ export abstract class DebugEngine {
       this.stopped = { kind: 'step', hart: h.id };
       stopRun();
     }
-    if (spec.hits !== 'off' && this.bps.has(h.pc)) this.noteHit({ g, hart: h.id, reason: 'breakpoint', pc: h.pc });
+    if (spec.hits !== 'off' && this.bps.has(h.pcNum())) this.noteHit({ g, hart: h.id, reason: 'breakpoint', pc: h.pcNum() });
   };
 
   // =============================================================================================

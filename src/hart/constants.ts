@@ -130,6 +130,11 @@ export const IRQ_PRIORITY: readonly number[] = [11, 3, 7, 9, 1, 5, 12, 10, 2, 6,
 export const SATP_MODE_BARE = 0;
 export const SATP_MODE_SV39 = 8;
 export const SATP_MODE_SV48 = 9;
+export const SATP_MODE_SV57 = 10;
+/** The satp/vsatp/hgatp MODEs implemented: Bare, Sv39, Sv48, Sv57 (x4 for hgatp). */
+export function satpModeOk(mode: number): boolean {
+  return mode === SATP_MODE_BARE || (mode >= SATP_MODE_SV39 && mode <= SATP_MODE_SV57);
+}
 
 // --- CSR numbers -----------------------------------------------------------
 export const CSR = {

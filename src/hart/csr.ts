@@ -388,7 +388,7 @@ def(C.CSR.vsatp, {
   write: (h, v) => {
     if (h.virt) { h.setSatp(v); return; }
     const mode = Number(v >> 60n);
-    if (mode !== C.SATP_MODE_BARE && mode !== C.SATP_MODE_SV39 && mode !== C.SATP_MODE_SV48) return;
+    if (!C.satpModeOk(mode)) return;
     h.other.satp = BigInt.asUintN(64, v);
     h.flushTlb();
   },

@@ -22,11 +22,11 @@ import { hpmPoll } from './hpm.js';
 import { execFp } from './fpu.js';
 import { HartMmu } from './mmu.js';
 import * as S from './state.js';
-import { HartState, pcNumber } from './state.js';
+import { HartState } from './state.js';
 import { modeBit, TRIG_LOAD, TRIG_STORE } from './trigger.js';
 
 export {
-  ACC_FETCH, ACC_LOAD, ACC_STORE, BREAK_FILTER_SIZE, breakSlot, HartState, pcNumber,
+  ACC_FETCH, ACC_LOAD, ACC_STORE, BREAK_FILTER_SIZE, breakSlot, HartState,
   type HartEnv, type HartSnapshot, type HsHandler, type HypSnapshot, type MTrapHandler, type WatchHook,
 } from './state.js';
 export { Trap } from './trap.js';
@@ -40,7 +40,7 @@ const MAX_IRQS_PER_BOUNDARY = 8;
 // code, while an imported binding is loaded from its module cell at every use (measured: the
 // generated loads and stores use TLB_MASK, about 4 % of the compute benchmark).
 const ACC_LOAD = S.ACC_LOAD, ACC_STORE = S.ACC_STORE, BREAK_FILTER_SIZE = S.BREAK_FILTER_SIZE;
-const TLB_MASK = S.TLB_MASK, TWO32 = S.TWO32, WILD = S.WILD;
+const TLB_MASK = S.TLB_MASK, TWO32 = S.TWO32;
 
 export class Hart extends HartMmu {
   // ======================================================================
@@ -197,7 +197,8 @@ export class Hart extends HartMmu {
         // po is an integer in [0, 4096): with an int32 fetchOff (buffers up to 2 GiB) the sum is an
         // int32 index, which keeps DataView on its fast path; larger buffers give a double.
         const o = this.fetchOff + (po | 0);
-        if (jit !== null && entry) {
+        // No blocks while pcHi != 0 (see HartCore.pc): they bake pc numbers in.
+        if (jit !== null && entry && this.pcHi === 0) {
           const js = jit.lookup(o, pc, dv);
           if (js >= 0 && this.attempted + jit.len[js]! <= end && (bf === null || jit.breakFree(js, bf, this.breakStamp))) {
             const a0 = this.attempted;
@@ -233,9 +234,9 @@ export class Hart extends HartMmu {
         // (measured), and a call per load, store or W-op costs more than the operation.
         // ---- BEGIN GENERATED: hot operations of src/isa/insns.ts (scripts/gen-insns.mjs; do not edit) ----
         case Op.LUI: { const v = imm; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-        case Op.AUIPC: { const v = pc + imm; xi[rd * 2] = v | 0; xi[rd * 2 + 1] = Math.floor(v / 4294967296); break; }
-        case Op.JAL: { xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = Math.floor(npc / 4294967296); npc = pc + imm; break; }
-        case Op.JALR: { const c = xi[rs1 * 2 + 1]!; let t = c * 4294967296 + (xi[rs1 * 2]! >>> 0) + imm; if (c > 0x1fffff || c < -0x200000) t = this.pcFromBig(x[rs1]! + dImm64[s]!); t -= t - Math.floor(t / 2) * 2; xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = Math.floor(npc / 4294967296); npc = t; break; }
+        case Op.AUIPC: { const v = pc + imm; xi[rd * 2] = v | 0; xi[rd * 2 + 1] = (Math.floor(v / 4294967296) + this.pcHi) | 0; break; }
+        case Op.JAL: { xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = (Math.floor(npc / 4294967296) + this.pcHi) | 0; npc = pc + imm; break; }
+        case Op.JALR: { const c = xi[rs1 * 2 + 1]!; let t = c * 4294967296 + (xi[rs1 * 2]! >>> 0) + imm; t -= t - Math.floor(t / 2) * 2; const l = c > 0x1fffff || c < -0x200000 || this.pcHi !== 0; const v = l ? (x[rs1]! + dImm64[s]!) & -2n : 0n; xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = (Math.floor(npc / 4294967296) + this.pcHi) | 0; npc = l ? this.pcFromBig(v) : t; break; }
         case Op.BEQ: if (xi[rs1 * 2]! === xi[rs2 * 2]! && xi[rs1 * 2 + 1]! === xi[rs2 * 2 + 1]!) npc = pc + imm; break;
         case Op.BNE: if (xi[rs1 * 2]! !== xi[rs2 * 2]! || xi[rs1 * 2 + 1]! !== xi[rs2 * 2 + 1]!) npc = pc + imm; break;
         case Op.BLT: { const a = xi[rs1 * 2 + 1]!, c = xi[rs2 * 2 + 1]!; if (a < c || (a === c && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) npc = pc + imm; break; }
@@ -423,8 +424,7 @@ export class Hart extends HartMmu {
       }
       case Op.LR_W: case Op.LR_D: {
         const size = OP_SIZE[op]!;
-        const va = ea(this, xi, rs1, 0, ACC_LOAD);
-        const o = this.atomicOff(va, size, ACC_LOAD);
+        const o = this.atomicOff(xi[rs1 * 2]!, xi[rs1 * 2 + 1]!, size, ACC_LOAD);
         if (size === 4) setI32(xi, rd, this.bus.dv.getInt32(o, true));
         else { xi[rd * 2] = this.bus.dv.getInt32(o, true); xi[rd * 2 + 1] = this.bus.dv.getInt32(o + 4, true); }
         this.bus.resv.reserve(this, this.offToPa(o));
@@ -432,8 +432,7 @@ export class Hart extends HartMmu {
       }
       case Op.SC_W: case Op.SC_D: {
         const size = OP_SIZE[op]!;
-        const va = ea(this, xi, rs1, 0, ACC_STORE);
-        const o = this.atomicOff(va, size, ACC_STORE);
+        const o = this.atomicOff(xi[rs1 * 2]!, xi[rs1 * 2 + 1]!, size, ACC_STORE);
         if (this.resvAddr === this.offToPa(o)) {
           if (size === 4) this.bus.dv.setInt32(o, xi[rs2 * 2]!, true);
           else { this.bus.dv.setInt32(o, xi[rs2 * 2]!, true); this.bus.dv.setInt32(o + 4, xi[rs2 * 2 + 1]!, true); }
@@ -477,24 +476,24 @@ export class Hart extends HartMmu {
     if (this.priv !== C.PRV_M && !on(this.menvcfg)) this.illegal(raw);
     if (!this.virt && this.priv === C.PRV_U && !on(this.senvcfg)) this.illegal(raw);
     if (this.virt && (!on(this.henvcfg) || (this.priv === C.PRV_U && !on(this.senvcfg)))) this.virtualInsn(raw);
-    const va = ea(this, this.xi, rs1, 0, ACC_STORE);
-    const base = va - (va - Math.floor(va / CBO_BLOCK) * CBO_BLOCK);
+    // The block containing x[rs1] (CBO_BLOCK is a power of two, so only the low word changes).
+    const lo = this.xi[rs1 * 2]! & -CBO_BLOCK, hi = this.xi[rs1 * 2 + 1]!;
     // Sdtrig "Cache Operations": they match as stores the size-"any" triggers whose address
-    // lies in the block (trigger.ts).
-    if ((this.trigArmed & TRIG_STORE) !== 0 && this.trig.matchBlock(base, CBO_BLOCK, modeBit(this.priv, this.virt))) {
-      this.raiseAddr(C.CAUSE_BREAKPOINT, ACC_STORE, this.vaBig(base));
+    // lies in the block (trigger.ts; trigger addresses are numbers, exact within ±2^53).
+    if ((this.trigArmed & TRIG_STORE) !== 0 && this.trig.matchBlock(hi * TWO32 + (lo >>> 0), CBO_BLOCK, modeBit(this.priv, this.virt))) {
+      this.raiseAddr(C.CAUSE_BREAKPOINT, ACC_STORE, BigInt.asUintN(64, (BigInt(hi) << 32n) | BigInt(lo >>> 0)));
     }
     if (op === Op.CBO_ZERO) {
-      const o = this.resolve(base, CBO_BLOCK, ACC_STORE);
+      const o = this.resolve(lo, hi, CBO_BLOCK, ACC_STORE);
       if (o >= 0) {
         for (let k = 0; k < CBO_BLOCK; k += 4) this.dv.setInt32(o + k, 0, true);
       } else {
-        for (let k = 0; k < CBO_BLOCK; k += 8) this.mmioWrite(this.mmioPa + k, 8, 0n, base + k);
+        for (let k = 0; k < CBO_BLOCK; k += 8) this.mmioWrite(this.mmioPa + k, 8, 0n, lo + k, hi);
       }
       return;
     }
     try {
-      this.resolve(base, CBO_BLOCK, ACC_LOAD);
+      this.resolve(lo, hi, CBO_BLOCK, ACC_LOAD);
     } catch (e) {
       if (e !== this.exc) throw e;
       // Not even readable: the fault is reported as the store form of the same fault.
@@ -516,34 +515,29 @@ export class Hart extends HartMmu {
     if (this.priv === C.PRV_U && (this.hstatus & C.HSTATUS_HU) === 0) this.illegal(raw);
     const flags = OP_FLAGS[op]!, size = OP_SIZE[op]!;
     const store = (flags & F_STORE) !== 0;
-    const va = ea(this, this.xi, rs1, 0, store ? ACC_STORE : ACC_LOAD);
+    const lo = this.xi[rs1 * 2]!, hi = this.xi[rs1 * 2 + 1]!;
     this.hlv = (flags & F_HLVX) !== 0 ? 2 : 1;
     try {
       const kind = store ? TRIG_STORE : TRIG_LOAD;
-      if ((this.trigArmed & kind) !== 0) this.trigAccess(va, size, kind, store ? ACC_STORE : ACC_LOAD);
+      if ((this.trigArmed & kind) !== 0) this.trigAccess(lo, hi, size, kind, store ? ACC_STORE : ACC_LOAD);
       if (store) {
-        this.hypStore(va, size, this.getX(rs2));
+        this.storeSlow(lo, hi, size, this.getX(rs2));
         return;
       }
-      const v = this.hypLoad(va, size);
+      const v = this.hypLoad(lo, hi, size);
       this.x[rd] = (flags & F_SIGNED) !== 0 ? BigInt.asIntN(size * 8, v) : BigInt.asIntN(64, v);
     } finally {
       this.hlv = 0;
     }
   }
-  /** A load at `va` in the current (HLV) context, bypassing the TLB. Faults throw the Trap. */
-  private hypLoad(va: number, size: number): bigint {
-    const off = va - Math.floor(va / 4096) * 4096;
-    if (off + size > 4096) return this.loadCrossing(va, size);
-    const o = this.resolve(va, size, ACC_LOAD);
-    if (o < 0) return this.mmioRead(this.mmioPa, size, va);
+  /** A load at (lo, hi) in the current (HLV) context, bypassing the TLB. Faults throw the Trap. */
+  private hypLoad(lo: number, hi: number, size: number): bigint {
+    if ((lo & 4095) + size > 4096) return this.loadCrossing(lo, hi, size);
+    const o = this.resolve(lo, hi, size, ACC_LOAD);
+    if (o < 0) return this.mmioRead(this.mmioPa, size, lo, hi);
     let v = 0n;
     for (let k = size - 1; k >= 0; k--) v = (v << 8n) | BigInt(this.dv.getUint8(o + k));
     return v;
-  }
-  private hypStore(va: number, size: number, v: bigint): void {
-    const lo = va | 0, hi = Math.floor(va / TWO32) | 0;
-    this.storeSlow(lo, hi, size, v);
   }
 
   /**
@@ -552,11 +546,9 @@ export class Hart extends HartMmu {
    * is taken).
    */
   guestLoad(va: bigint, size: 1 | 2 | 4 | 8, exec: boolean): bigint | null {
-    const n = pcNumber(va);
     this.hlv = exec ? 2 : 1;
     try {
-      if (n === WILD || n === -WILD) this.badAddress(ACC_LOAD, va);
-      return this.hypLoad(n, size);
+      return this.hypLoad(Number(BigInt.asIntN(32, va)), Number(BigInt.asIntN(32, va >> 32n)), size);
     } catch (e) {
       if (e !== this.exc) throw e;
       return null;
@@ -566,11 +558,9 @@ export class Hart extends HartMmu {
   }
   /** HSV for native hypervisor code: false on a fault (see guestLoad). */
   guestStore(va: bigint, size: 1 | 2 | 4 | 8, value: bigint): boolean {
-    const n = pcNumber(va);
     this.hlv = 1;
     try {
-      if (n === WILD || n === -WILD) this.badAddress(ACC_STORE, va);
-      this.hypStore(n, size, BigInt.asUintN(size * 8, value));
+      this.storeSlow(Number(BigInt.asIntN(32, va)), Number(BigInt.asIntN(32, va >> 32n)), size, BigInt.asUintN(size * 8, value));
       return true;
     } catch (e) {
       if (e !== this.exc) throw e;
@@ -583,11 +573,10 @@ export class Hart extends HartMmu {
   private execAmo(op: number, rd: number, rs1: number, rs2: number): void {
     const xi = this.xi, x = this.x, dv = this.bus.dv;
     const isW = OP_SIZE[op] === 4;
-    const va = ea(this, xi, rs1, 0, ACC_STORE);
     this.amoAccess = true;
     let o: number;
     try {
-      o = this.atomicOff(va, isW ? 4 : 8, ACC_STORE);
+      o = this.atomicOff(xi[rs1 * 2]!, xi[rs1 * 2 + 1]!, isW ? 4 : 8, ACC_STORE);
     } finally {
       this.amoAccess = false;
     }
@@ -647,18 +636,4 @@ export const CBO_BLOCK = 64;
 /** Bits 63:32 of x[rs1] + imm, given the low word `lo` of the sum (carry from the low words). */
 export function eaHi(xi: Int32Array, rs1: number, imm: number, lo: number): number {
   return (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (xi[rs1 * 2]! >>> 0) ? 1 : 0)) | 0;
-}
-
-/**
- * Effective address x[rs1] + imm as an exact number. Registers beyond ±2^53 cannot hold a
- * reachable address: raise the access's fault with the exact 64-bit value.
- */
-function ea(h: Hart, xi: Int32Array, rs1: number, imm: number, acc: number): number {
-  const hi = xi[rs1 * 2 + 1]!;
-  if (hi > 0x1fffff || hi < -0x200000) {
-    const v = BigInt.asIntN(64, h.x[rs1]! + BigInt(imm));
-    if (v < BigInt(Number.MAX_SAFE_INTEGER) && v > -BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
-    return h.badAddress(acc, BigInt.asUintN(64, v));
-  }
-  return hi * TWO32 + (xi[rs1 * 2]! >>> 0) + imm;
 }

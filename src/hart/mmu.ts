@@ -1,8 +1,15 @@
 /**
- * Address translation and memory access (priv spec §4.3-4.4, §8.5; PMP §3.7): the access
- * context (MPRV, HLV), the single-stage walk, the G stage (Sv39x4/Sv48x4) and its walk cache,
- * the TLBs and the shadow TLB, loads, stores, atomics' addresses and instruction fetch, and the
- * address faults. See state.ts for how the hart's classes are chained.
+ * Address translation and memory access (priv spec §4.3-4.6, §8.5; PMP §3.7): the access
+ * context (MPRV, HLV), the single-stage walk (Sv39/Sv48/Sv57), the G stage (Sv39x4/Sv48x4/
+ * Sv57x4) and its walk cache, the TLBs and the shadow TLB, loads, stores, atomics' addresses
+ * and instruction fetch, and the address faults. See state.ts for how the hart's classes are
+ * chained.
+ *
+ * Virtual addresses are exact 64-bit values everywhere here: they travel as (lo, hi), the low
+ * and high 32-bit words (int32), as the interpreter's TLB fast path has them; a BigInt is made
+ * only for a fault's tval. (A JS number is exact only to 2^53, and Sv57 addresses such as
+ * Linux's 0xff60_0000_0000_0000 are beyond that.) Physical and guest-physical addresses are
+ * numbers: RAM and every device lie far below 2^53.
  */
 import { ROM_BASE } from '../mem/bus.js';
 import type { MmioDevice } from '../mem/device.js';
@@ -18,7 +25,35 @@ import type { Hart } from './hart.js';
 const ACC_FETCH = S.ACC_FETCH, ACC_LOAD = S.ACC_LOAD, ACC_STORE = S.ACC_STORE;
 /** Access context (accessCtx): effective privilege in bits 1:0, CTX_VIRT when V = 1. */
 const CTX_PRIV = 3, CTX_VIRT = 4;
-const GTLB_SIZE = S.GTLB_SIZE, SH_LOG = S.SH_LOG, SH_W = S.SH_W, TLB_MASK = S.TLB_MASK, TWO32 = S.TWO32, WL_MAX = S.WL_MAX;
+const GTLB_SIZE = S.GTLB_SIZE, GW_W = S.GW_W, SH_LOG = S.SH_LOG, SH_W = S.SH_W, TLB_MASK = S.TLB_MASK, TWO32 = S.TWO32, WL_MAX = S.WL_MAX;
+
+/** The unsigned 64-bit value of the address (lo, hi). */
+function big(lo: number, hi: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
+/** The page number of a page-table address made from a 44-bit PPN (exact: a multiple of 4096). */
+function ppnOf(a: number): number {
+  return Math.round(a / 4096);
+}
+/** The high word of (lo, hi) + k for a small k >= 0 (the carry out of the low word). */
+function hiPlus(lo: number, hi: number, k: number): number {
+  return (hi + ((((lo + k) | 0) >>> 0) < (lo >>> 0) ? 1 : 0)) | 0;
+}
+/** Levels of a satp/hgatp MODE's page table: Sv39 3, Sv48 4, Sv57 5. */
+function levelsOf(mode: number): number {
+  return mode - C.SATP_MODE_SV39 + 3;
+}
+/** VPN[i] (9 bits from bit 12 + 9i) of the address (lo, hi). */
+function vpnAt(lo: number, hi: number, i: number): number {
+  const s = 12 + 9 * i;
+  if (s >= 32) return (hi >>> (s - 32)) & 511;
+  return (s > 23 ? (lo >>> s) | (hi << (32 - s)) : lo >>> s) & 511;
+}
+/** The low `bits` bits of the address (lo, hi) as a number (bits < 53): a superpage offset. */
+function lowBits(lo: number, hi: number, bits: number): number {
+  if (bits < 32) return (lo & ((1 << bits) - 1)) >>> 0;
+  return (hi & ((1 << (bits - 32)) - 1)) * TWO32 + (lo >>> 0);
+}
 
 /**
  * Whether a valid PTE sets reserved bits or encodings (priv spec §4.4.1, "Svnapot", "Svpbmt"):
@@ -69,25 +104,24 @@ export class HartMmu extends HartTraps {
     const tinst = implicit ? (this.adUpdate ? 0x3020n : 0x3000n) : 0n;
     throw this.exc.set(cause, BigInt.asUintN(64, va), BigInt.asUintN(64, gpa) >> 2n, tinst, true);
   }
-  protected pageFault(acc: number, va: bigint): never {
-    return this.raiseAddr(acc === ACC_FETCH ? C.CAUSE_FETCH_PAGE_FAULT : acc === ACC_LOAD ? C.CAUSE_LOAD_PAGE_FAULT : C.CAUSE_STORE_PAGE_FAULT, acc, va);
+  /** Page fault of an access of kind `acc` at the virtual address (lo, hi). */
+  protected pageFault(acc: number, lo: number, hi: number): never {
+    return this.raiseAddr(acc === ACC_FETCH ? C.CAUSE_FETCH_PAGE_FAULT : acc === ACC_LOAD ? C.CAUSE_LOAD_PAGE_FAULT : C.CAUSE_STORE_PAGE_FAULT, acc, big(lo, hi));
   }
-  protected accessFault(acc: number, va: bigint): never {
-    return this.raiseAddr(acc === ACC_FETCH ? C.CAUSE_FETCH_ACCESS : acc === ACC_LOAD ? C.CAUSE_LOAD_ACCESS : C.CAUSE_STORE_ACCESS, acc, va);
+  /**
+   * A guest-physical address at 2^53 or beyond (a Bare VS stage with such a guest-virtual
+   * address, or a VS-stage leaf with PPN bits 43:41 set): with hgatp Bare an access fault (no
+   * memory there); under Sv39x4/Sv48x4 outside the GPA range, a guest-page fault. Sv57x4's
+   * 59-bit range reaches beyond 2^53, but hvtrace's G stage maps GPAs only below 2^53 (RAM and
+   * devices are far below): such a GPA guest-page-faults as if unmapped.
+   */
+  protected gpaTooLarge(acc: number, lo: number, hi: number, gpa: bigint, implicit: boolean): never {
+    if (this.hgatpMode === C.SATP_MODE_BARE) this.accessFault(acc, lo, hi);
+    return this.guestPageFault(acc, big(lo, hi), gpa, implicit);
   }
-
-  /** A virtual address outside ±2^53: it can never translate. Raise the right fault with its exact value. */
-  badAddress(acc: number, vaExact: bigint): never {
-    const ctx = this.accessCtx(acc);
-    if ((ctx & CTX_PRIV) !== C.PRV_M) {
-      if ((ctx & CTX_VIRT) === 0) {
-        if (this.satpMode !== C.SATP_MODE_BARE) this.pageFault(acc, vaExact);
-      } else {
-        if ((this.vsatpValue() >> 60n) !== 0n) this.pageFault(acc, vaExact);
-        if (this.hgatpMode !== C.SATP_MODE_BARE) this.guestPageFault(acc, vaExact, vaExact, false);
-      }
-    }
-    return this.accessFault(acc, vaExact);
+  /** Access fault of an access of kind `acc` at the virtual address (lo, hi). */
+  protected accessFault(acc: number, lo: number, hi: number): never {
+    return this.raiseAddr(acc === ACC_FETCH ? C.CAUSE_FETCH_ACCESS : acc === ACC_LOAD ? C.CAUSE_LOAD_ACCESS : C.CAUSE_STORE_ACCESS, acc, big(lo, hi));
   }
 
   /**
@@ -101,21 +135,24 @@ export class HartMmu extends HartTraps {
   protected gPerms = 0;
 
   /**
-   * Translate `va` for an access of kind `acc`; returns the physical address. Sets walkPerms to
-   * the R/W/X the whole 4 KiB page allows for this access context (for TLB filling).
+   * Translate the virtual address (lo, hi) for an access of kind `acc`; returns the physical
+   * address. Sets walkPerms to the R/W/X the whole 4 KiB page allows for this access context
+   * (for TLB filling).
    */
-  translate(va: number, acc: number): number {
-    return this.translateIn(va, acc, this.accessCtx(acc));
+  translate(lo: number, hi: number, acc: number): number {
+    return this.translateIn(lo, hi, acc, this.accessCtx(acc));
   }
   /** translate() in access context `ctx` (accessCtx). */
-  protected translateIn(va: number, acc: number, ctx: number): number {
+  protected translateIn(lo: number, hi: number, acc: number, ctx: number): number {
     const priv = ctx & CTX_PRIV, eVirt = (ctx & CTX_VIRT) !== 0;
     if (priv === C.PRV_M || (!eVirt && this.satpMode === C.SATP_MODE_BARE)) {
-      if (va < 0) this.accessFault(acc, this.vaBig(va));
+      // Bare: the address is physical. At 2^53 and beyond there is nothing (RAM and devices
+      // are far below), negative ones are 2^63 and beyond.
+      if (hi < 0 || hi > 0x1fffff) this.accessFault(acc, lo, hi);
       this.walkPerms = PMP_R | PMP_W | PMP_X;
-      return va;
+      return hi * TWO32 + (lo >>> 0);
     }
-    if (!eVirt) return this.walk(va, acc, this.satpMode, this.satpRoot, priv, this.mstatus, this.mstatus, false);
+    if (!eVirt) return this.walk(lo, hi, acc, this.satpMode, this.satpRoot, priv, this.mstatus, this.mstatus, false);
     // Two-stage translation (§8.5): VS-stage with vsatp, then G-stage with hgatp.
     let mode: number, root: number;
     if (this.virt) {
@@ -128,14 +165,17 @@ export class HartMmu extends HartTraps {
     const hs = this.hsStatus();
     let gpa: number, perms: number;
     if (mode === C.SATP_MODE_BARE) {
-      gpa = va;
+      // The GPA is the 64-bit address itself; at 2^53 and beyond it is outside every G-stage
+      // range hvtrace maps (see gTranslate).
+      if (hi < 0 || hi > 0x1fffff) this.gpaTooLarge(acc, lo, hi, big(lo, hi), false);
+      gpa = hi * TWO32 + (lo >>> 0);
       perms = PMP_R | PMP_W | PMP_X;
     } else {
       // vsstatus.MXR affects the VS stage only; the HS-level MXR both (§8.2.?).
-      gpa = this.walk(va, acc, mode, root, priv, vs, vs | (hs & C.MSTATUS_MXR), true);
+      gpa = this.walk(lo, hi, acc, mode, root, priv, vs, vs | (hs & C.MSTATUS_MXR), true);
       perms = this.walkPerms;
     }
-    const pa = this.gTranslate(gpa, acc, va, false, hs);
+    const pa = this.gTranslate(gpa, acc, lo, hi, false, hs);
     this.walkPerms = perms & this.gPerms;
     return pa;
   }
@@ -145,27 +185,29 @@ export class HartMmu extends HartTraps {
    * address is a guest-physical address that goes through the G stage first). `status` gives
    * SUM, `mxrStatus` MXR.
    */
-  protected walk(va: number, acc: number, mode: number, root: number, priv: number, status: number, mxrStatus: number, twoStage: boolean): number {
-    const levels = mode === C.SATP_MODE_SV39 ? 3 : 4;
-    const vaBits = 12 + 9 * levels;
-    // The address must be sign-extended from bit vaBits-1 (§4.4.1).
-    const lim = 2 ** (vaBits - 1);
-    if (va >= lim || va < -lim) this.pageFault(acc, this.vaBig(va));
-    const vpnAll = Math.floor((va < 0 ? va + 2 * lim : va) / 4096);
+  protected walk(vaLo: number, vaHi: number, acc: number, mode: number, root: number, priv: number, status: number, mxrStatus: number, twoStage: boolean): number {
+    const levels = levelsOf(mode);
+    // Bits 63:vaBits-1 must all equal bit vaBits-1 (§4.4.1, §4.5.1, §4.6.1): with vaBits =
+    // 39/48/57, bits 63:38/47/56 of the high word shifted down are 0 or -1.
+    const top = vaHi >> (12 + 9 * levels - 33);
+    if (top !== 0 && top !== -1) this.pageFault(acc, vaLo, vaHi);
     let a = root;
     const dv = this.dv;
     const hlvx = this.hlv === 2;
     // PBMT is usable with menvcfg.PBMTE, in the VS stage also with henvcfg.PBMTE (Svpbmt).
     const pbmte = twoStage ? this.pbmteBits === 3 : (this.pbmteBits & 1) !== 0;
     for (let i = levels - 1; i >= 0; i--) {
-      const vpn = Math.floor(vpnAll / 2 ** (9 * i)) % 512;
+      const vpn = vpnAt(vaLo, vaHi, i);
       let pteAddr = a + vpn * 8;
       // The walk reads the PTE: the G stage checks read permission, a fault reports the original
       // access type (§8.5.1).
-      if (twoStage) pteAddr = this.gTranslate(pteAddr, ACC_LOAD, va, true, this.hsStatus(), acc);
+      if (twoStage) {
+        if (pteAddr >= 2 ** 53) this.gpaTooLarge(acc, vaLo, vaHi, BigInt(ppnOf(a)) * 4096n + BigInt(vpn * 8), true);
+        pteAddr = this.gTranslate(pteAddr, ACC_LOAD, vaLo, vaHi, true, this.hsStatus(), acc);
+      }
       // PTE accesses are checked by PMP as S-mode accesses (§3.7.1) and must be in RAM.
       if (!this.bus.isRam(pteAddr, 8) || (this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_R) === 0) {
-        this.accessFault(acc, this.vaBig(va));
+        this.accessFault(acc, vaLo, vaHi);
       }
       const off = this.ramOffset + pteAddr - this.bus.ramBase;
       const lo = dv.getUint32(off, true);
@@ -173,7 +215,7 @@ export class HartMmu extends HartTraps {
       // Log the PTE (see reinstate).
       const wn = this.logPte(off, lo, hi);
       const v = lo & 1, r = (lo >>> 1) & 1, w = (lo >>> 2) & 1, xb = (lo >>> 3) & 1;
-      if (v === 0 || (r === 0 && w === 1) || pteReserved(lo, hi, r | xb, pbmte)) this.pageFault(acc, this.vaBig(va));
+      if (v === 0 || (r === 0 && w === 1) || pteReserved(lo, hi, r | xb, pbmte)) this.pageFault(acc, vaLo, vaHi);
       let ppn = (hi & 0x3fffff) * 4194304 + (lo >>> 10);
       if (r === 0 && xb === 0) {
         a = ppn * 4096;
@@ -182,24 +224,24 @@ export class HartMmu extends HartTraps {
       // Leaf PTE: permission checks (§4.3.2 step 5).
       const u = (lo >>> 4) & 1;
       if (priv === C.PRV_U) {
-        if (u === 0) this.pageFault(acc, this.vaBig(va));
+        if (u === 0) this.pageFault(acc, vaLo, vaHi);
       } else if (u === 1) {
-        if (acc === ACC_FETCH || (status & C.MSTATUS_SUM) === 0) this.pageFault(acc, this.vaBig(va));
+        if (acc === ACC_FETCH || (status & C.MSTATUS_SUM) === 0) this.pageFault(acc, vaLo, vaHi);
       }
       const mxr = (mxrStatus & C.MSTATUS_MXR) !== 0;
       // HLVX reads need execute permission instead of read permission (§8.3).
       const canR = hlvx ? xb === 1 : r === 1 || (mxr && xb === 1);
       if ((acc === ACC_FETCH && xb === 0) || (acc === ACC_LOAD && !canR) || (acc === ACC_STORE && w === 0)) {
-        this.pageFault(acc, this.vaBig(va));
+        this.pageFault(acc, vaLo, vaHi);
       }
       // Misaligned superpage (§4.3.2 step 6).
       const span = 2 ** (9 * i);
-      if (i > 0 && ppn % span !== 0) this.pageFault(acc, this.vaBig(va));
+      if (i > 0 && ppn % span !== 0) this.pageFault(acc, vaLo, vaHi);
       // Svnapot: a 64 KiB page is a level-0 leaf with N = 1 and ppn[3:0] = 1000; its low four
       // PPN bits come from the VPN. N on a superpage or another ppn[3:0] faults (as QEMU 7.2).
       if ((hi >>> 31) !== 0) {
-        if (i !== 0 || (lo & 0x3c00) !== 0x2000) this.pageFault(acc, this.vaBig(va));
-        ppn = ppn - 8 + (vpnAll % 16);
+        if (i !== 0 || (lo & 0x3c00) !== 0x2000) this.pageFault(acc, vaLo, vaHi);
+        ppn = ppn - 8 + ((vaLo >>> 12) & 15);
       }
       // Hardware A/D update (§4.3.2 step 7, Svadu behaviour as QEMU).
       const aBit = (lo >>> 6) & 1, dBit = (lo >>> 7) & 1;
@@ -208,13 +250,13 @@ export class HartMmu extends HartTraps {
           // The update is an implicit store to guest memory: the G stage must allow it.
           this.adUpdate = true;
           try {
-            this.gTranslate(a + vpn * 8, ACC_STORE, va, true, this.hsStatus(), acc);
+            this.gTranslate(a + vpn * 8, ACC_STORE, vaLo, vaHi, true, this.hsStatus(), acc);
           } finally {
             this.adUpdate = false;
           }
         }
         if ((this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_W) === 0) {
-          this.accessFault(acc, this.vaBig(va));
+          this.accessFault(acc, vaLo, vaHi);
         }
         dv.setUint32(off, lo | 0x40 | (acc === ACC_STORE ? 0x80 : 0), true);
         if (this.bus.onStore !== null) this.bus.onStore(off, 4);
@@ -223,30 +265,32 @@ export class HartMmu extends HartTraps {
       // Permissions for the cached page: stores only once D is set.
       const dirty = dBit === 1 || acc === ACC_STORE;
       this.walkPerms = (canR ? PMP_R : 0) | (w === 1 && dirty ? PMP_W : 0) | (xb === 1 ? PMP_X : 0);
-      const pageOff = (vpnAll % span) * 4096 + (va - Math.floor(va / 4096) * 4096);
-      return ppn * 4096 + pageOff;
+      const pa = ppn * 4096 + lowBits(vaLo, vaHi, 12 + 9 * i);
+      // A VS-stage leaf can name a GPA at 2^53 or beyond (PPN bits 43:41): see gTranslate.
+      if (twoStage && pa >= 2 ** 53) this.gpaTooLarge(acc, vaLo, vaHi, BigInt(ppn) * 4096n + BigInt(lowBits(vaLo, vaHi, 12 + 9 * i)), false);
+      return pa;
     }
-    return this.pageFault(acc, this.vaBig(va));
+    return this.pageFault(acc, vaLo, vaHi);
   }
 
   /**
-   * G-stage translation (§8.5.1) of guest-physical `gpa` for an access of kind `acc` made on
-   * behalf of guest-virtual `va`. Every access counts as a U-mode access (leaves need U = 1);
-   * only the HS-level MXR applies. Faults are guest-page faults (cause by `faultAcc`, the
-   * original access type, §8.5.1), with the GPA for htval. `implicit`: the access is a VS-stage
-   * page-table access. Sets gPerms.
+   * G-stage translation (§8.5.1) of guest-physical `gpa` (non-negative, below 2^53) for an
+   * access of kind `acc` made on behalf of guest-virtual (vaLo, vaHi). Every access counts as
+   * a U-mode access (leaves need U = 1); only the HS-level MXR applies. Faults are guest-page
+   * faults (cause by `faultAcc`, the original access type, §8.5.1), with the GPA for htval.
+   * `implicit`: the access is a VS-stage page-table access. Sets gPerms.
    */
-  protected gTranslate(gpa: number, acc: number, va: number, implicit: boolean, hs: number, faultAcc = acc): number {
+  protected gTranslate(gpa: number, acc: number, vaLo: number, vaHi: number, implicit: boolean, hs: number, faultAcc = acc): number {
     const mode = this.hgatpMode;
     if (mode === C.SATP_MODE_BARE) {
       this.gPerms = PMP_R | PMP_W | PMP_X;
-      if (gpa < 0) this.accessFault(faultAcc, this.vaBig(va));
       return gpa;
     }
-    const levels = mode === C.SATP_MODE_SV39 ? 3 : 4;
-    // Sv39x4 / Sv48x4: 41- / 50-bit guest physical addresses (two extra bits at the root).
+    const levels = levelsOf(mode);
+    // Sv39x4 / Sv48x4 / Sv57x4: 41- / 50- / 59-bit guest physical addresses (two extra bits
+    // at the root).
     const gpaBits = 12 + 9 * levels + 2;
-    if (gpa < 0 || gpa >= 2 ** gpaBits) this.guestPageFault(faultAcc, this.vaBig(va), gpa < 0 ? BigInt.asUintN(64, BigInt(gpa)) : BigInt(gpa), implicit);
+    if (gpa >= 2 ** gpaBits) this.guestPageFault(faultAcc, big(vaLo, vaHi), BigInt(gpa), implicit);
     const vpnAll = Math.floor(gpa / 4096);
     const hlvx = this.hlv === 2 && !implicit;
     const gk = vpnAll % GTLB_SIZE;
@@ -264,13 +308,13 @@ export class HartMmu extends HartTraps {
     let a = this.hgatpRoot;
     const pbmte = (this.pbmteBits & 1) !== 0;
     const dv = this.dv;
-    const fault = (): never => this.guestPageFault(faultAcc, this.vaBig(va), BigInt(gpa), implicit);
+    const fault = (): never => this.guestPageFault(faultAcc, big(vaLo, vaHi), BigInt(gpa), implicit);
     for (let i = levels - 1; i >= 0; i--) {
       // The root index has 11 bits (the x4 root table is 16 KiB).
       const vpn = i === levels - 1 ? Math.floor(vpnAll / 2 ** (9 * i)) : Math.floor(vpnAll / 2 ** (9 * i)) % 512;
       const pteAddr = a + vpn * 8;
       if (!this.bus.isRam(pteAddr, 8) || (this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_R) === 0) {
-        this.accessFault(faultAcc, this.vaBig(va));
+        this.accessFault(faultAcc, vaLo, vaHi);
       }
       const off = this.ramOffset + pteAddr - this.bus.ramBase;
       this.gwOff[levels - 1 - i] = off;
@@ -295,7 +339,7 @@ export class HartMmu extends HartTraps {
       }
       const aBit = (lo >>> 6) & 1, dBit = (lo >>> 7) & 1;
       if (aBit === 0 || (acc === ACC_STORE && dBit === 0)) {
-        if ((this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_W) === 0) this.accessFault(faultAcc, this.vaBig(va));
+        if ((this.pmp.perms(pteAddr, 8, C.PRV_S) & PMP_W) === 0) this.accessFault(faultAcc, vaLo, vaHi);
         dv.setUint32(off, lo | 0x40 | (acc === ACC_STORE ? 0x80 : 0), true);
         if (this.bus.onStore !== null) this.bus.onStore(off, 4);
       }
@@ -309,7 +353,7 @@ export class HartMmu extends HartTraps {
       const n = levels - i;
       this.gtlbN[gk] = n;
       for (let j = 0; j < n; j++) {
-        const o = this.gwOff[j]!, e = gk * 12 + j * 3;
+        const o = this.gwOff[j]!, e = gk * GW_W + j * 3;
         this.gtlbPte[e] = o;
         this.gtlbPte[e + 1] = dv.getInt32(o, true); // as now in memory (after the A/D update)
         this.gtlbPte[e + 2] = dv.getInt32(o + 4, true);
@@ -323,7 +367,7 @@ export class HartMmu extends HartTraps {
   protected logGWalk(gk: number): void {
     const t = this.gtlbPte;
     for (let j = 0, n = this.gtlbN[gk]!; j < n; j++) {
-      const e = gk * 12 + j * 3;
+      const e = gk * GW_W + j * 3;
       this.logPte(t[e]!, t[e + 1]!, t[e + 2]!);
     }
   }
@@ -343,7 +387,7 @@ export class HartMmu extends HartTraps {
   protected gtlbValid(gk: number): boolean {
     const dv = this.dv, t = this.gtlbPte;
     for (let j = 0, n = this.gtlbN[gk]!; j < n; j++) {
-      const e = gk * 12 + j * 3, o = t[e]!;
+      const e = gk * GW_W + j * 3, o = t[e]!;
       if (dv.getInt32(o, true) !== t[e + 1] || dv.getInt32(o + 4, true) !== t[e + 2]) return false;
     }
     return true;
@@ -360,13 +404,13 @@ export class HartMmu extends HartTraps {
    * address would not fit beside it in one number.
    */
   protected mmioPa = 0;
-  protected resolve(va: number, size: number, acc: number): number {
-    const ro = this.reinstate(va, size, acc);
+  protected resolve(lo: number, hi: number, size: number, acc: number): number {
+    const ro = this.reinstate(lo, hi, size, acc);
     if (ro >= 0) return ro;
     this.walkLog[0] = 0;
     this.walkLogFull = false;
     const ctx = this.accessCtx(acc);
-    const pa = this.translateIn(va, acc, ctx);
+    const pa = this.translateIn(lo, hi, acc, ctx);
     // HLVX: execute permission stands in for read permission (§8.3).
     const perm = acc === ACC_FETCH || this.hlv === 2 ? PMP_X : acc === ACC_LOAD ? PMP_R : PMP_W;
     const priv = ctx & CTX_PRIV, eVirt = (ctx & CTX_VIRT) !== 0;
@@ -376,12 +420,12 @@ export class HartMmu extends HartTraps {
     const checkPmp = priv !== C.PRV_M || pmp.anyActive;
     if (checkPmp) {
       const p = pmp.perms(pa, size, priv);
-      if (p < 0 || (p & perm) === 0) this.accessFault(acc, this.vaBig(va));
+      if (p < 0 || (p & perm) === 0) this.accessFault(acc, lo, hi);
     }
-    if (this.watch !== null && acc !== ACC_FETCH) this.watch.access(this as unknown as Hart, va, size, acc);
+    // Watchpoints see the address as a number (exact below 2^53).
+    if (this.watch !== null && acc !== ACC_FETCH) this.watch.access(this as unknown as Hart, hi * TWO32 + (lo >>> 0), size, acc);
     const bus = this.bus;
     if (bus.isRam(pa, size)) {
-      const pageVa = va - (va - Math.floor(va / 4096) * 4096);
       const pagePa = pa - (pa % 4096);
       // HLV/HSV accesses use another translation context: never cached in the TLB.
       let cache = (this.walkPerms & perm) !== 0 && this.hlv === 0;
@@ -402,18 +446,18 @@ export class HartMmu extends HartTraps {
           cache = false;
         }
       }
-      if (cache && this.watch !== null && acc !== ACC_FETCH && this.watch.page(this as unknown as Hart, va, acc)) cache = false;
+      if (cache && this.watch !== null && acc !== ACC_FETCH && this.watch.page(this as unknown as Hart, hi * TWO32 + (lo >>> 0), acc)) cache = false;
       // Pages an armed trigger may match in stay out of the TLB of its kind (trigger.ts).
-      if (cache && this.trigArmed !== 0 && this.trig.onPage(pageVa, 1 << acc)) cache = false;
+      if (cache && this.trigArmed !== 0 && this.trig.onPage(hi * TWO32 + ((lo & -4096) >>> 0), 1 << acc)) cache = false;
       if (cache && checkPmp) {
         const pp = pmp.perms(pagePa, 4096, priv);
         cache = pp >= 0 && (pp & perm) !== 0;
       }
       if (cache) {
-        const k = ((pageVa / 4096) & TLB_MASK) << 2;
+        const k = ((lo >>> 12) & TLB_MASK) << 2;
         const t = this.tlb[acc]!;
-        t[k] = pageVa | 0;
-        t[k + 1] = Math.floor(pageVa / TWO32) | 0;
+        t[k] = lo & -4096;
+        t[k + 1] = hi;
         t[k + 2] = this.ramOffset + pagePa - bus.ramBase;
         // Keep what this translation depended on, for reinstate after a flush.
         const sh = this.shadow[acc]!, b = (k >> 2) * SH_W;
@@ -440,7 +484,7 @@ export class HartMmu extends HartTraps {
     // The reset ROM (src/devices/mrom.ts) is fetched and read like RAM, uncached (a few
     // instructions per boot); stores go to its device, which ignores them.
     if (acc !== ACC_STORE && bus.isRom(pa, size)) return bus.romOffset + pa - ROM_BASE;
-    if (acc === ACC_FETCH) this.accessFault(acc, this.vaBig(va));
+    if (acc === ACC_FETCH) this.accessFault(acc, lo, hi);
     this.mmioPa = pa;
     return -1;
   }
@@ -458,16 +502,15 @@ export class HartMmu extends HartTraps {
    * (the G-stage walks of each VS PTE address and of the final GPA) and the hgatp root; HLV/HSV
    * translations, and M-mode ones with MPRV + MPV, are not kept.
    */
-  protected reinstate(va: number, size: number, acc: number): number {
+  protected reinstate(lo: number, hi: number, size: number, acc: number): number {
     if (this.hlv !== 0) return -1;
-    if (this.watch !== null && acc !== ACC_FETCH && this.watch.page(this as unknown as Hart, va, acc)) return -1;
+    if (this.watch !== null && acc !== ACC_FETCH && this.watch.page(this as unknown as Hart, hi * TWO32 + (lo >>> 0), acc)) return -1;
     const ctx = this.accessCtx(acc), eVirt = (ctx & CTX_VIRT) !== 0;
     if (eVirt && !this.virt) return -1;
-    const pageVa = va - (va - Math.floor(va / 4096) * 4096);
-    if (this.trigArmed !== 0 && this.trig.onPage(pageVa, 1 << acc)) return -1;
-    const k = (pageVa / 4096) & TLB_MASK;
+    if (this.trigArmed !== 0 && this.trig.onPage(hi * TWO32 + ((lo & -4096) >>> 0), 1 << acc)) return -1;
+    const k = (lo >>> 12) & TLB_MASK;
     const sh = this.shadow[acc]!, b = k * SH_W;
-    if (sh[b + 3] !== this.shadowKey(ctx) || sh[b] !== (pageVa | 0) || sh[b + 1] !== (Math.floor(pageVa / TWO32) | 0) ||
+    if (sh[b + 3] !== this.shadowKey(ctx) || sh[b] !== (lo & -4096) || sh[b + 1] !== hi ||
       sh[b + 4] !== this.satpRoot / 4096 || sh[b + 5] !== this.pmp.version ||
       sh[b + 6] !== (eVirt ? this.hgatpRoot / 4096 : 0)) return -1;
     const dv = this.dv;
@@ -486,7 +529,7 @@ export class HartMmu extends HartTraps {
     }
     const t = this.tlb[acc]!;
     t[k << 2] = sh[b]!; t[(k << 2) + 1] = sh[b + 1]!; t[(k << 2) + 2] = off;
-    const o = off + (va - pageVa);
+    const o = off + (lo & 4095);
     if (acc === ACC_STORE && bus.onStore !== null) bus.onStore(o, size);
     return o;
   }
@@ -500,24 +543,17 @@ export class HartMmu extends HartTraps {
     return (ctx & CTX_VIRT) !== 0 ? k | 4 | ((this.other.status & C.MSTATUS_MXR) !== 0 ? 8 : 0) | (this.hgatpMode << 4) : k;
   }
 
-  protected mmioDevice(pa: number, size: number, acc: number, va: number): MmioDevice {
+  protected mmioDevice(pa: number, size: number, acc: number, lo: number, hi: number): MmioDevice {
     const d = this.bus.findDevice(pa, size);
-    if (d === undefined) this.accessFault(acc, this.vaBig(va));
+    if (d === undefined) this.accessFault(acc, lo, hi);
     return d;
   }
 
   // ----------------------------------------------------------------------
   // Loads and stores. Addresses arrive as (lo, hi): the low and high 32-bit words of the
-  // 64-bit effective address, so the TLB hit path is pure int32 arithmetic.
+  // 64-bit effective address, so the TLB hit path is pure int32 arithmetic, and the slow path
+  // keeps them so (every 64-bit address is exact).
   // ----------------------------------------------------------------------
-  /** The exact VA as a number; addresses beyond ±2^53 can never translate: fault on them. */
-  protected vaOf(lo: number, hi: number, acc: number): number {
-    if (hi > 0x1fffff || hi < -0x200000) {
-      this.badAddress(acc, BigInt.asUintN(64, (BigInt(hi) << 32n) | BigInt(lo >>> 0)));
-    }
-    return hi * TWO32 + (lo >>> 0);
-  }
-
   /**
    * Buffer offset of the `size` bytes loaded from (lo, hi): in RAM, or, when the access went to
    * a device or crossed a page, in this hart's load scratch (the value little-endian, also in
@@ -530,34 +566,34 @@ export class HartMmu extends HartTraps {
     return this.loadSlow(lo, hi, size);
   }
   protected loadSlow(lo: number, hi: number, size: number): number {
-    const va = this.vaOf(lo, hi, ACC_LOAD);
-    if ((this.trigArmed & TRIG_LOAD) !== 0) this.trigAccess(va, size, TRIG_LOAD, ACC_LOAD);
+    if ((this.trigArmed & TRIG_LOAD) !== 0) this.trigAccess(lo, hi, size, TRIG_LOAD, ACC_LOAD);
     if ((lo & 4095) + size > 4096) {
-      this.slowVal = this.loadCrossing(va, size);
+      this.slowVal = this.loadCrossing(lo, hi, size);
       this.dv.setBigUint64(this.scratchOff, this.slowVal, true);
       return this.scratchOff;
     }
-    const o = this.resolve(va, size, ACC_LOAD);
+    const o = this.resolve(lo, hi, size, ACC_LOAD);
     if (o >= 0) return o;
-    this.slowVal = this.mmioRead(this.mmioPa, size, va);
+    this.slowVal = this.mmioRead(this.mmioPa, size, lo, hi);
     this.dv.setBigUint64(this.scratchOff, this.slowVal, true);
     return this.scratchOff;
   }
-  protected mmioRead(pa: number, size: number, va: number): bigint {
-    const d = this.mmioDevice(pa, size, ACC_LOAD, va);
+  protected mmioRead(pa: number, size: number, lo: number, hi: number): bigint {
+    const d = this.mmioDevice(pa, size, ACC_LOAD, lo, hi);
     const v = d.read(pa - d.base, size) & ((1n << BigInt(size * 8)) - 1n);
     if (this.obs) this.obs.mmio(this as unknown as Hart, d.name, pa, size, v, false);
     return v;
   }
   /** A misaligned access spanning two pages: translate both (faults first), then byte-wise. */
-  protected loadCrossing(va: number, size: number): bigint {
-    const first = 4096 - (va - Math.floor(va / 4096) * 4096);
-    this.resolve(va, first, ACC_LOAD);
-    this.resolve(va + first, size - first, ACC_LOAD);
+  protected loadCrossing(lo: number, hi: number, size: number): bigint {
+    const first = 4096 - (lo & 4095);
+    this.resolve(lo, hi, first, ACC_LOAD);
+    this.resolve((lo + first) | 0, hiPlus(lo, hi, first), size - first, ACC_LOAD);
     let v = 0n;
     for (let k = size - 1; k >= 0; k--) {
-      const o = this.resolve(va + k, 1, ACC_LOAD);
-      const b = o >= 0 ? BigInt(this.dv.getUint8(o)) : this.mmioRead(this.mmioPa, 1, va + k);
+      const l = (lo + k) | 0, h = hiPlus(lo, hi, k);
+      const o = this.resolve(l, h, 1, ACC_LOAD);
+      const b = o >= 0 ? BigInt(this.dv.getUint8(o)) : this.mmioRead(this.mmioPa, 1, l, h);
       v = (v << 8n) | b;
     }
     return v;
@@ -568,10 +604,9 @@ export class HartMmu extends HartTraps {
     const t = this.tlb[ACC_STORE]!;
     const i = ((lo >>> 12) & TLB_MASK) << 2;
     if (t[i] === (lo & -4096) && t[i + 1] === hi && (lo & 4095) <= 4096 - size) return t[i + 2]! + (lo & 4095);
-    const va = this.vaOf(lo, hi, ACC_STORE);
-    if ((this.trigArmed & TRIG_STORE) !== 0) this.trigAccess(va, size, TRIG_STORE, ACC_STORE);
+    if ((this.trigArmed & TRIG_STORE) !== 0) this.trigAccess(lo, hi, size, TRIG_STORE, ACC_STORE);
     if ((lo & 4095) + size > 4096) return -1;
-    return this.resolve(va, size, ACC_STORE);
+    return this.resolve(lo, hi, size, ACC_STORE);
   }
   /**
    * Store of the low `size` bytes of x[rs] at (lo, hi): the buffer offset for the caller to
@@ -592,28 +627,28 @@ export class HartMmu extends HartTraps {
   }
   /** Device store or page-crossing store of the low `size` bytes of v. */
   storeSlow(lo: number, hi: number, size: number, v: bigint): void {
-    const va = this.vaOf(lo, hi, ACC_STORE);
     if ((lo & 4095) + size > 4096) {
-      const first = 4096 - (va - Math.floor(va / 4096) * 4096);
-      this.resolve(va, first, ACC_STORE);
-      this.resolve(va + first, size - first, ACC_STORE);
+      const first = 4096 - (lo & 4095);
+      this.resolve(lo, hi, first, ACC_STORE);
+      this.resolve((lo + first) | 0, hiPlus(lo, hi, first), size - first, ACC_STORE);
       for (let k = 0; k < size; k++) {
         const b = BigInt.asUintN(8, v >> BigInt(8 * k));
-        const o = this.resolve(va + k, 1, ACC_STORE);
+        const l = (lo + k) | 0, h = hiPlus(lo, hi, k);
+        const o = this.resolve(l, h, 1, ACC_STORE);
         if (o >= 0) this.dv.setUint8(o, Number(b));
-        else this.mmioWrite(this.mmioPa, 1, b, va + k);
+        else this.mmioWrite(this.mmioPa, 1, b, l, h);
       }
       return;
     }
-    const o = this.resolve(va, size, ACC_STORE);
+    const o = this.resolve(lo, hi, size, ACC_STORE);
     if (o >= 0) {
       for (let k = 0; k < size; k++) this.dv.setUint8(o + k, Number(BigInt.asUintN(8, v >> BigInt(8 * k))));
       return;
     }
-    this.mmioWrite(this.mmioPa, size, BigInt.asUintN(size * 8, v), va);
+    this.mmioWrite(this.mmioPa, size, BigInt.asUintN(size * 8, v), lo, hi);
   }
-  protected mmioWrite(pa: number, size: number, v: bigint, va: number): void {
-    const d = this.mmioDevice(pa, size, ACC_STORE, va);
+  protected mmioWrite(pa: number, size: number, v: bigint, lo: number, hi: number): void {
+    const d = this.mmioDevice(pa, size, ACC_STORE, lo, hi);
     if (this.obs) this.obs.mmio(this as unknown as Hart, d.name, pa, size, v, true);
     d.write(pa - d.base, size, v);
   }
@@ -624,14 +659,14 @@ export class HartMmu extends HartTraps {
    * (priv spec §3.6.3.2; as QEMU). AMOs need read and write permission; their faults are
    * store/AMO faults.
    */
-  atomicOff(va: number, size: number, acc: number): number {
+  atomicOff(lo: number, hi: number, size: number, acc: number): number {
     // LR is a load, SC a store, an AMO both (Sdtrig "A Extension"); before the alignment check.
-    if (this.trigArmed !== 0) this.trigAccess(va, size, acc === ACC_LOAD ? TRIG_LOAD : this.amoAccess ? TRIG_LOAD | TRIG_STORE : TRIG_STORE, acc);
-    if (va % size !== 0) {
-      this.raise(acc === ACC_LOAD ? C.CAUSE_MISALIGNED_LOAD : C.CAUSE_MISALIGNED_STORE, this.vaBig(va));
+    if (this.trigArmed !== 0) this.trigAccess(lo, hi, size, acc === ACC_LOAD ? TRIG_LOAD : this.amoAccess ? TRIG_LOAD | TRIG_STORE : TRIG_STORE, acc);
+    if ((lo & (size - 1)) !== 0) {
+      this.raise(acc === ACC_LOAD ? C.CAUSE_MISALIGNED_LOAD : C.CAUSE_MISALIGNED_STORE, big(lo, hi));
     }
-    const o = this.resolve(va, size, acc);
-    if (o < 0) this.accessFault(acc, this.vaBig(va)); // no atomics on devices
+    const o = this.resolve(lo, hi, size, acc);
+    if (o < 0) this.accessFault(acc, lo, hi); // no atomics on devices
     return o;
   }
 
@@ -640,13 +675,16 @@ export class HartMmu extends HartTraps {
   // breakpoints take priority over the access's page, access and misaligned faults); the TLBs
   // keep the pages where they could match out of the fast paths.
   // ----------------------------------------------------------------------
-  /** Breakpoint exception if an armed trigger of `kinds` matches `size` bytes at `va` (tval = va). */
-  protected trigAccess(va: number, size: number, kinds: number, acc: number): void {
-    if (this.trig.matchAccess(va, size, kinds, modeBit(this.priv, this.virt))) this.raiseAddr(C.CAUSE_BREAKPOINT, acc, this.vaBig(va));
+  /**
+   * Breakpoint exception if an armed trigger of `kinds` matches `size` bytes at (lo, hi) (tval =
+   * the exact address). Triggers compare numbers: exact within ±2^53.
+   */
+  protected trigAccess(lo: number, hi: number, size: number, kinds: number, acc: number): void {
+    if (this.trig.matchAccess(hi * TWO32 + (lo >>> 0), size, kinds, modeBit(this.priv, this.virt))) this.raiseAddr(C.CAUSE_BREAKPOINT, acc, big(lo, hi));
   }
-  /** Breakpoint exception if an armed execute trigger matches the instruction at `pc` (tval = pc). */
-  protected trigExec(pc: number): void {
-    if (this.trig.matchExec(pc, modeBit(this.priv, this.virt))) this.raiseAddr(C.CAUSE_BREAKPOINT, ACC_FETCH, this.vaBig(pc));
+  /** Breakpoint exception if an armed execute trigger matches the instruction at (lo, hi) (tval = pc). */
+  protected trigExec(lo: number, hi: number): void {
+    if (this.trig.matchExec(hi * TWO32 + (lo >>> 0), modeBit(this.priv, this.virt))) this.raiseAddr(C.CAUSE_BREAKPOINT, ACC_FETCH, big(lo, hi));
   }
 
   /** Physical address for LR/SC reservation from a buffer offset. */
@@ -662,32 +700,37 @@ export class HartMmu extends HartTraps {
   // ======================================================================
   // Fetch
   // ======================================================================
-  /** Make pc's page the current fetch page if it can be cached (else fetchVa stays NaN). */
+  /**
+   * Make pc's page the current fetch page if it can be cached (else fetchVa stays NaN). The
+   * 64-bit pc is pc + pcHi * 2^32 (state.ts): its low word is ToInt32(pc), exact because |pc|
+   * stays below 2^53.
+   */
   protected fetchFill(pc: number): void {
-    if ((this.trigArmed & TRIG_EXEC) !== 0) this.trigExec(pc);
+    const plo = pc | 0, phi = (Math.floor(pc / TWO32) + this.pcHi) | 0;
+    if ((this.trigArmed & TRIG_EXEC) !== 0) this.trigExec(plo, phi);
     if (this.onFetchPage !== null) this.onFetchPage(this as unknown as Hart, Math.floor(pc / 4096));
-    const plo = pc | 0; // ToInt32: exact low word of the (safe-integer) pc
     const pageVa = pc - (plo & 4095);
     const k = ((plo >>> 12) & TLB_MASK) << 2;
     const t = this.tlb[ACC_FETCH]!;
-    const tlo = plo & -4096, thi = Math.floor(pc / TWO32) | 0;
+    const tlo = plo & -4096;
     this.fetchVa = NaN;
-    if (t[k] !== tlo || t[k + 1] !== thi) {
-      this.resolve(pc, 2, ACC_FETCH);
+    if (t[k] !== tlo || t[k + 1] !== phi) {
+      this.resolve(plo, phi, 2, ACC_FETCH);
       // Not cacheable (PMP granularity finer than a page): per-fetch checks.
-      if (t[k] !== tlo || t[k + 1] !== thi) return;
+      if (t[k] !== tlo || t[k + 1] !== phi) return;
     }
     this.fetchVa = pageVa;
     this.fetchOff = t[k + 2]!;
   }
   /** Fetch the raw instruction at pc (16 bits for RVC, else 32); faults throw. */
   protected fetchSlow(pc: number): number {
-    if ((this.trigArmed & TRIG_EXEC) !== 0) this.trigExec(pc);
-    const o = this.resolve(pc, 2, ACC_FETCH);
+    const plo = pc | 0, phi = (Math.floor(pc / TWO32) + this.pcHi) | 0;
+    if ((this.trigArmed & TRIG_EXEC) !== 0) this.trigExec(plo, phi);
+    const o = this.resolve(plo, phi, 2, ACC_FETCH);
     const lo16 = this.dv.getUint16(o, true);
     if ((lo16 & 3) !== 3) return lo16;
     // The upper half may sit on the next page: its fault reports that address (§3.1.16).
-    const o2 = this.resolve(pc + 2, 2, ACC_FETCH);
+    const o2 = this.resolve((plo + 2) | 0, hiPlus(plo, phi, 2), 2, ACC_FETCH);
     return lo16 | (this.dv.getUint16(o2, true) << 16);
   }
 }

@@ -79,13 +79,13 @@ export const TLB_MASK = TLB_SIZE - 1;
  * 4-level G-stage walk of its address, then walks the final GPA: 4 * (4 + 1) + 4.
  */
 export const WL_MAX = 24;
+/** Most PTEs a G-stage walk reads (Sv57x4), and int32 per G-stage walk-cache entry (3 per PTE). */
+export const GW_MAX = 5, GW_W = 3 * GW_MAX;
 /** Shadow TLB entry: page VA lo/hi, buffer offset, context key, root page, PMP version, G-stage
  * root page, walk log (1 + 3 * WL_MAX). */
 export const SH_W = 7 + 1 + 3 * WL_MAX;
 export const SH_LOG = 7;
 export const TWO32 = 4294967296;
-/** pc sentinel for jump targets beyond ±2^53 (see setPc). */
-export const WILD = 2 ** 53;
 /** TLB "hi word" of an empty entry: no reachable address has bits 63:32 equal to this. */
 export const TLB_EMPTY = 0x7fffffff;
 /**
@@ -159,7 +159,14 @@ export class HartCore {
   readonly f: Float64Array;
   readonly fi: Int32Array;
   readonly fb: BigInt64Array;
+  /**
+   * The pc is pc + pcHi * 2^32 (mod 2^64). pcHi is 0 within ±2^53, where the number alone is
+   * exact; a jump beyond (Sv57's upper user range, a wild jump) sets pcHi to the target's high
+   * word and pc to its low word. Only pcFromBig (jumps, traps, xRETs, setPc) changes pcHi; no
+   * translated block runs while it is non-zero (blocks bake pc numbers in).
+   */
   pc = 0;
+  pcHi = 0;
 
   // --- execution state ---
   runState: HartState = HartState.Stopped;
@@ -384,8 +391,8 @@ export class HartCore {
     }
     this.shadow = [0, 1, 2].map(() => bus.offsetArray(TLB_SIZE * SH_W).fill(-1));
     this.walkLog = bus.offsetArray(1 + 3 * WL_MAX);
-    this.gtlbPte = bus.offsetArray(GTLB_SIZE * 12);
-    this.gwOff = bus.offsetArray(4);
+    this.gtlbPte = bus.offsetArray(GTLB_SIZE * GW_W);
+    this.gwOff = bus.offsetArray(GW_MAX);
     // misa: MXL=2 (RV64), extensions A C D F H I M S U (priv spec §3.1.1).
     const ext = 'ACDFHIMSU';
     let m = 2n << 62n;
@@ -421,10 +428,24 @@ export class HartCore {
   // ======================================================================
   // Helpers for translated blocks (jit.ts)
   // ======================================================================
+  /** The pc number for the 64-bit value v, setting pcHi (see pc). */
   pcFromBig(v: bigint): number {
-    const n = pcNumber(BigInt.asIntN(64, v));
-    if (n === WILD || n === -WILD) this.wildPc = BigInt.asUintN(64, v);
-    return n;
+    const s = BigInt.asIntN(64, v);
+    if (s <= MAX_SAFE_BIG && s >= MIN_SAFE_BIG) {
+      if (this.pcHi !== 0) this.setPcHi(0);
+      return Number(s);
+    }
+    this.setPcHi(Number(BigInt.asIntN(32, s >> 32n)));
+    return Number(s & 0xffffffffn);
+  }
+  private setPcHi(h: number): void {
+    this.pcHi = h;
+    // fetchVa is a page of pc numbers: with another pcHi the same numbers are other addresses.
+    this.fetchVa = NaN;
+  }
+  /** The pc as a number for event rows and displays: exact within ±2^53, rounded beyond. */
+  pcNum(): number {
+    return this.pcHi === 0 ? this.pc : Number(BigInt.asIntN(64, this.getPc()));
   }
   /** Drop store-TLB entries that map buffer page `page` (it now holds translated code). */
   forgetStorePage(page: number): void {
@@ -526,23 +547,14 @@ export class HartCore {
   setX(i: number, v: bigint): void {
     if (i !== 0) this.x[i] = BigInt.asIntN(64, v);
   }
+  /** The exact 64-bit pc (see pc). */
   getPc(): bigint {
-    return this.vaBig(this.pc);
+    const p = BigInt(this.pc);
+    return BigInt.asUintN(64, this.pcHi === 0 ? p : p + (BigInt(this.pcHi) << 32n));
   }
-  /**
-   * Set pc from a 64-bit value. A value beyond ±2^53 can never be fetched: pc becomes a
-   * sentinel (±2^53, which faults in every translation mode) and the exact value is kept in
-   * wildPc, so epc and tval of the resulting fetch fault are exact.
-   */
+  /** Set pc from a 64-bit value (any: fetch faults report it exactly). */
   setPc(v: bigint): void {
     this.pc = this.pcFromBig(v);
-  }
-  /** The exact jump target behind a ±2^53 pc sentinel. */
-  protected wildPc = 0n;
-  /** A VA number as the unsigned 64-bit value it stands for (the pc sentinel maps to wildPc). */
-  vaBig(va: number): bigint {
-    if (va === WILD || va === -WILD) return this.wildPc;
-    return BigInt.asUintN(64, BigInt(va));
   }
 
   // ======================================================================
@@ -710,7 +722,7 @@ export class HartCore {
   setSatp(v: bigint): void {
     const mode = Number(v >> 60n);
     // WARL: writes of an unsupported mode have no effect (priv spec §4.1.11).
-    if (mode !== C.SATP_MODE_BARE && mode !== C.SATP_MODE_SV39 && mode !== C.SATP_MODE_SV48) return;
+    if (!C.satpModeOk(mode)) return;
     // MODE 63:60, ASID 59:44 (ASIDLEN = 16, as QEMU; the spec leaves it open, §4.1.11), PPN 43:0.
     this.satp = BigInt.asUintN(64, v);
     this.satpMode = mode;
@@ -718,13 +730,13 @@ export class HartCore {
     this.flushTlb();
   }
   /**
-   * hgatp (§8.2.18): MODE Bare/Sv39x4/Sv48x4, 14-bit VMID, root PPN with bits 1:0 zero. Unlike
+   * hgatp (§8.2.18): MODE Bare/Sv39x4/Sv48x4/Sv57x4, 14-bit VMID, root PPN with bits 1:0 zero. Unlike
    * satp, a write with an unsupported MODE is not ignored: the fields are WARL, and MODE keeps
    * its previous (legal) value.
    */
   setHgatp(v: bigint): void {
     let mode = Number(v >> 60n);
-    if (mode !== C.SATP_MODE_BARE && mode !== C.SATP_MODE_SV39 && mode !== C.SATP_MODE_SV48) mode = this.hgatpMode;
+    if (!C.satpModeOk(mode)) mode = this.hgatpMode;
     this.hgatp = (BigInt(mode) << 60n) | (v & 0x03fffffffffffffcn); // VMID 57:44, PPN 43:2
     this.hgatpMode = mode;
     this.hgatpRoot = Number(this.hgatp & 0xfffffffffffn) * 4096;
@@ -743,7 +755,7 @@ export class HartCore {
   protected readonly gtlbHpa = new Float64Array(GTLB_SIZE);
   protected readonly gtlbRoot = new Float64Array(GTLB_SIZE);
   protected readonly gtlbPerm = new Uint8Array(GTLB_SIZE);
-  /** Number of PTEs read by the cached walk, and per entry 4 x [offset, lo, hi]. */
+  /** Number of PTEs read by the cached walk, and per entry GW_MAX x [offset, lo, hi]. */
   protected readonly gtlbN = new Uint8Array(GTLB_SIZE);
   protected readonly gtlbPte: OffsetArray;
   /** Buffer offsets of the PTEs read by the walk in progress. */
@@ -784,15 +796,5 @@ export class HartCore {
   }
 }
 
-/**
- * A 64-bit pc value as the interpreter's number. Values beyond ±2^53 can never be fetched; they
- * are mapped to a non-canonical number that faults in every translation mode. (The exact
- * value is lost only for such wild jumps.)
- */
 const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE_BIG = -MAX_SAFE_BIG;
-export function pcNumber(v: bigint): number {
-  const s = BigInt.asIntN(64, v);
-  if (s <= MAX_SAFE_BIG && s >= MIN_SAFE_BIG) return Number(s);
-  return s > 0n ? 2 ** 53 : -(2 ** 53);
-}

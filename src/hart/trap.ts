@@ -4,7 +4,7 @@
  * See state.ts for how the hart's classes are chained.
  */
 import * as C from './constants.js';
-import { HartCore, pcNumber } from './state.js';
+import { HartCore } from './state.js';
 import type { Hart } from './hart.js';
 import { aiaPendingInterrupt } from './aia.js';
 
@@ -129,24 +129,23 @@ export class HartTraps extends HartCore {
     if (this.hpmModeHook !== null) this.hpmModeHook(this as unknown as Hart, false);
     // Vectored mode: interrupts go to BASE + 4*cause (§3.1.7). Computed on the pc's number
     // form where it is exact (BigInt masking cost a third of a trap).
-    const vpc = pcNumber(vec);
-    let handler: number;
+    const vpc = Number(BigInt.asIntN(64, vec));
     if (vpc < 2 ** 52 && vpc > -(2 ** 52)) {
       const mode = vpc & 3; // the low bits survive ToInt32
-      handler = vpc - mode + (interrupt && mode === 1 ? 4 * reported : 0);
+      if (this.pcHi !== 0) this.pcFromBig(0n); // back to pcHi = 0 (HartCore.pc)
+      this.pc = vpc - mode + (interrupt && mode === 1 ? 4 * reported : 0);
     } else {
       let t = vec & ~3n;
       if (interrupt && (vec & 3n) === 1n) t += 4n * BigInt(reported);
-      handler = this.pcFromBig(t);
+      this.pc = this.pcFromBig(t);
     }
     const native = (target === 0 && this.mTrapHandler !== null) || (target === 1 && this.hsHandler !== null);
     // A fetch fault at the handler address itself would loop forever: report a double fault.
-    if (!interrupt && isFetchFault(cause) && !native && this.vaBig(handler) === epc) {
+    if (!interrupt && isFetchFault(cause) && !native && this.getPc() === epc) {
       const lvl = target === 0 ? 'M' : target === 1 ? 'S' : 'VS';
-      this.fatal = `double fault: hart ${this.id} cannot fetch its ${lvl}-mode trap handler at 0x${this.vaBig(handler).toString(16)} (${C.EXCEPTION_NAMES[cause]})`;
+      this.fatal = `double fault: hart ${this.id} cannot fetch its ${lvl}-mode trap handler at 0x${epc.toString(16)} (${C.EXCEPTION_NAMES[cause]})`;
       this.attention = true;
     }
-    this.pc = handler;
     if (this.obs) this.obs.trap(this as unknown as Hart, cause, interrupt, epc, tval, from, this.priv, fromVirt, this.virt);
     if (target === 0 && this.mTrapHandler) this.mTrapHandler(this as unknown as Hart, cause, interrupt);
     else if (target === 1 && this.hsHandler) this.hsHandler.onTrap(this as unknown as Hart, cause, interrupt);
@@ -155,7 +154,7 @@ export class HartTraps extends HartCore {
   /** mret (priv spec §3.3.2, §8.6.4): to MPP, and to V = MPV when MPP is not M. */
   doMret(): void {
     const from = this.priv;
-    const xretPc = this.pc;
+    const xretPc = this.pcNum();
     let ms = this.mstatus;
     const mpp = (ms & C.MSTATUS_MPP) >>> C.MSTATUS_MPP_SHIFT;
     const mpv = mpp !== C.PRV_M && (this.mstatusH & C.MSTATUSH_MPV) !== 0;
@@ -182,7 +181,7 @@ export class HartTraps extends HartCore {
   doSret(): void {
     const from = this.priv;
     const fromVirt = this.virt;
-    const xretPc = this.pc;
+    const xretPc = this.pcNum();
     let ms = this.mstatus;
     const spp = (ms & C.MSTATUS_SPP) ? C.PRV_S : C.PRV_U;
     ms = (ms & ~C.MSTATUS_SIE) | ((ms & C.MSTATUS_SPIE) ? C.MSTATUS_SIE : 0);

@@ -17,6 +17,7 @@
  *   XD  XD_LO  XD_HI      write rd as a bigint (wraps to 64 bits), its low or high word
  *   IMM  IMM64  PC  NPC   the decoded immediate as an int32 number / a bigint; the pc and the
  *                         next instruction's pc (numbers)
+ *   PCHI                  the high word added to PC and NPC (HartCore.pcHi; 0 in blocks)
  *   HART                  the hart (its methods: pcFromBig, markFsDirty, fb)
  *   B.name(...)           helpers of isa/bits.ts; bare rd/rs1/rs2/rs3 are register numbers
  * and, in F/D bodies (class FP):
@@ -128,14 +129,15 @@ const lts = (a: string, b: string): string =>
 // The order below is the order of the former hand-written enum (op numbers unchanged).
 def('illegal', 'i', Cls.SYSTEM, 0);
 hot('lui', 'i', { w: 'IMM' });
-hot('auipc', 'i', { s: 'const v = PC + IMM; XD_LO = v | 0; XD_HI = Math.floor(v / 4294967296);' });
+hot('auipc', 'i', { s: 'const v = PC + IMM; XD_LO = v | 0; XD_HI = (Math.floor(v / 4294967296) + PCHI) | 0;' });
 // Jumps: rd = the next pc, then pc = `to`. JALR's target is x[rs1] + imm with bit 0 cleared;
-// registers beyond ±2^53 go through pcFromBig (the exact 64-bit target).
+// a target beyond ±2^53, or any jump while pcHi != 0, goes through pcFromBig (the exact 64-bit
+// target; it sets pcHi, HartCore.pc), in `to`: after the link, which uses the old pcHi.
 def('jal', 'i', Cls.HOT, F_XRD | F_CTRL, { to: 'PC + IMM' }, true);
 def('jalr', 'i', Cls.HOT, F_XRD | F_CTRL, {
-  pre: 'const c = HI(rs1); let t = c * 4294967296 + (LO(rs1) >>> 0) + IMM; ' +
-    'if (c > 0x1fffff || c < -0x200000) t = HART.pcFromBig(X(rs1) + IMM64); t -= t - Math.floor(t / 2) * 2;',
-  to: 't',
+  pre: 'const c = HI(rs1); let t = c * 4294967296 + (LO(rs1) >>> 0) + IMM; t -= t - Math.floor(t / 2) * 2; ' +
+    'const l = c > 0x1fffff || c < -0x200000 || PCHI !== 0; const v = l ? (X(rs1) + IMM64) & -2n : 0n;',
+  to: 'l ? HART.pcFromBig(v) : t',
 }, true);
 // Branches: `br` is the taken condition (comparisons on int32 words: bigint compares allocate
 // in V8 11), after the statements in `pre`.
@@ -534,7 +536,7 @@ export function expandBranch(sem: { readonly br: string; readonly pre?: string }
 export function expandJump(sem: { readonly to: string; readonly pre?: string }, to: SemTarget): { pre: string; target: string } {
   // The link's words: a block has them as constants.
   const link = to.kind === 'jit' ? `XD_LO = ${to.npc | 0}; XD_HI = ${Math.floor(to.npc / 4294967296) | 0};`
-    : 'XD_LO = NPC | 0; XD_HI = Math.floor(NPC / 4294967296);';
+    : 'XD_LO = NPC | 0; XD_HI = (Math.floor(NPC / 4294967296) + PCHI) | 0;';
   return { pre: expandText(`${pre(sem)}${link}`, to), target: expandText(sem.to, to) };
 }
 
@@ -576,6 +578,7 @@ function expandText(text: string, to: SemTarget): string {
     .replace(/\bIMM64\b/g, () => (J === null ? (to as { imm64: string }).imm64 : num(J.imm64, 'n')))
     .replace(/\bIMM\b/g, () => (J === null ? 'imm' : num(J.imm)))
     .replace(/\bNPC\b/g, () => (J === null ? 'npc' : String(J.npc)))
+    .replace(/\bPCHI\b/g, () => (J === null ? `${(to as { hart: string }).hart}.pcHi` : '0'))
     .replace(/\bPC\b/g, () => (J === null ? 'pc' : String(J.pc)))
     .replace(/\bRM\b/g, () => (J === null ? 'rm' : J.rm))
     .replace(/\bFL\b/g, 'fx') // execFp and a block both hold the hart's FpFlags in fx

@@ -83,13 +83,13 @@ export class CodeView {
   }
 
   /**
-   * G-stage translation (hgatp: Bare, Sv39x4, Sv48x4) of a guest-physical address, read-only
+   * G-stage translation (hgatp: Bare, Sv39x4, Sv48x4, Sv57x4) of a guest-physical address, read-only
    * (no A/D updates, no faults, permissions not checked), or null.
    */
   private gpaToPa(h: Hart, gpa: number): number | null {
     const mode = Number(h.hgatp >> 60n);
     if (mode === 0) return gpa;
-    const levels = mode === 8 ? 3 : mode === 9 ? 4 : 0;
+    const levels = mode >= 8 && mode <= 10 ? mode - 5 : 0;
     if (levels === 0 || gpa < 0 || gpa >= 2 ** (12 + 9 * levels + 2)) return null;
     let a = Number(h.hgatp & 0xfffffffffffn) * 4096;
     const vpnAll = Math.floor(gpa / 4096);
@@ -100,6 +100,8 @@ export class CodeView {
       if (pte === null || (pte & 1n) === 0n) return null;
       const ppn = Number((pte >> 10n) & 0xfffffffffffn);
       if ((pte & 0xan) !== 0n) {
+        // Svnapot: a 64 KiB leaf takes ppn[3:0] from the address.
+        if (pte >> 63n !== 0n) return (ppn - (ppn % 16)) * 4096 + (gpa % 65536);
         const span = 2 ** (12 + 9 * i);
         return ppn * 4096 + (gpa % span);
       }
@@ -133,7 +135,7 @@ export class CodeView {
     const satp = h.satp;
     const mode = Number(satp >> 60n);
     if (mode === 0) return va < 2n ** 53n ? g(Number(va)) : null;
-    const levels = mode === 8 ? 3 : 4;
+    const levels = mode - 5; // Sv39 (8) 3, Sv48 4, Sv57 5
     // The address must be sign-extended from its top translated bit (priv spec §4.4.1).
     const top = BigInt.asIntN(64, va) >> BigInt(12 + 9 * levels - 1);
     if (top !== 0n && top !== -1n) return null;
@@ -147,8 +149,10 @@ export class CodeView {
       if (pte === null || (pte & 1n) === 0n) return null;
       const ppn = (pte >> 10n) & 0xfffffffffffn;
       if ((pte & 0xan) !== 0n) {
-        const span = 1n << BigInt(12 + 9 * i);
-        return g(Number(ppn * 4096n + (BigInt.asUintN(64, sva) & (span - 1n))));
+        // Svnapot: a 64 KiB leaf takes ppn[3:0] from the address.
+        const span = pte >> 63n !== 0n ? 1n << 16n : 1n << BigInt(12 + 9 * i);
+        const base = pte >> 63n !== 0n ? ppn & ~15n : ppn;
+        return g(Number(base * 4096n + (BigInt.asUintN(64, sva) & (span - 1n))));
       }
       a = Number(ppn) * 4096;
     }

@@ -306,7 +306,7 @@ export function pcHit(addr: bigint, k = 1, hart?: number, when?: (h: Hart) => bo
         if (hart !== undefined && h.id !== hart) continue;
         setBreakFilter(h, [target]);
         h.onBreakPc = () => {
-          if (h.pc !== target || stopNow || (when !== undefined && !when(h))) return;
+          if (h.pcNum() !== target || stopNow || (when !== undefined && !when(h))) return;
           t.hits++;
           if (t.hits >= k) {
             stopNow = true;

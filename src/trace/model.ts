@@ -105,8 +105,10 @@ export function words(col: BigInt64Array): Int32Array {
  * synchronously (the recorder clears and refills it after the sink returns); `get(i)` makes a
  * TraceEvent object when one is wanted.
  *
- * Representation: `pc` holds the signed 64-bit pc as a JS number (exact: every fetchable pc is
- * below 2^53 in magnitude); a/b/c hold the 64-bit values as signed BigInt64 (the SQLite
+ * Representation: `pc` holds the signed 64-bit pc as a JS number, exact below 2^53 in
+ * magnitude; the rare rows whose pc is beyond (Sv57's upper user range) also have the exact
+ * value in `widePc`, which is what the trace stores (digests and comparisons use the number,
+ * rounded alike on every side); a/b/c hold the 64-bit values as signed BigInt64 (the SQLite
  * representation) with bit k of `present[i]` telling whether column k (a=1, b=2, c=4) is
  * non-NULL; `kind` is KIND_CODE; `payload` holds plain objects (often shared, frozen constants:
  * never mutate them).
@@ -131,6 +133,8 @@ export class EventBatch implements EventColumns {
   readonly b32: Int32Array;
   readonly c32: Int32Array;
   readonly payload: (Readonly<Record<string, unknown>> | null)[];
+  /** Row -> the exact signed pc, for rows whose pc is beyond ±2^53 (see above). */
+  readonly widePc = new Map<number, bigint>();
 
   constructor(capacity = 4096) {
     this.capacity = capacity;
@@ -155,6 +159,11 @@ export class EventBatch implements EventColumns {
   clear(): void {
     this.payload.fill(null, 0, this.length);
     this.length = 0;
+    this.widePc.clear();
+  }
+  /** The exact pc of row i when it is beyond ±2^53, else undefined (the pc column is exact). */
+  widePcAt(i: number): bigint | undefined {
+    return this.widePc.size === 0 ? undefined : this.widePc.get(i);
   }
 
   /** Append one event given as an object (importers, tests). Returns false when full. */
@@ -165,6 +174,7 @@ export class EventBatch implements EventColumns {
     this.vtime[i] = e.vtime;
     this.instret[i] = e.instret;
     this.pc[i] = pcToNumber(e.pc);
+    if (!Number.isSafeInteger(this.pc[i])) this.widePc.set(i, BigInt.asIntN(64, e.pc));
     this.hart[i] = e.hart;
     this.priv[i] = e.priv;
     this.virt[i] = e.virt ? 1 : 0;
@@ -187,7 +197,7 @@ export class EventBatch implements EventColumns {
       vtime: this.vtime[i]!,
       hart: this.hart[i]!,
       instret: this.instret[i]!,
-      pc: BigInt.asUintN(64, BigInt(this.pc[i]!)),
+      pc: BigInt.asUintN(64, this.widePcAt(i) ?? BigInt(this.pc[i]!)),
       priv: this.priv[i]!,
       virt: this.virt[i] !== 0,
       kind: EVENT_KINDS[this.kind[i]!]!,

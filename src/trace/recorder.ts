@@ -160,6 +160,7 @@ export class Recorder implements HartObserver {
   private row(h: Hart, kind: number, pc: number, priv: number): number {
     const b = this.batch;
     const i = b.length;
+    if (h.pcHi !== 0 && pc === h.pcNum()) b.widePc.set(i, BigInt.asIntN(64, h.getPc())); // exact (HartCore.pcHi)
     b.seq[i] = this.seq++;
     b.vtime[i] = h.vtime();
     b.instret[i] = h.instret;
@@ -179,12 +180,12 @@ export class Recorder implements HartObserver {
   // ---- HartObserver ----
   trap(h: Hart, cause: number, interrupt: boolean, epc: bigint, tval: bigint, fromPriv: number, toPriv: number,
     fromVirt = false, toVirt = false): void {
-    const b = this.batch;
-    const i = this.row(h, K_TRAP, Number(BigInt.asIntN(64, epc)), fromPriv);
+    const b = this.batch, epcS = BigInt.asIntN(64, epc), i = this.row(h, K_TRAP, Number(epcS), fromPriv);
+    if (!Number.isSafeInteger(b.pc[i])) b.widePc.set(i, epcS); // beyond ±2^53: the exact epc
     b.virt[i] = fromVirt ? 1 : 0;
     b.a[i] = interrupt ? (cause < 64 ? INT_CAUSE[cause]! : (1n << 63n) | BigInt(cause)) : small(cause);
     b.b[i] = tval;
-    b.c[i] = BigInt(h.pc); // signed pc number -> BigInt64 slot (same bits)
+    b.c[i] = BigInt.asIntN(64, h.getPc());
     b.present[i] = P_A | P_B | P_C;
     b.payload[i] = fromVirt || toVirt
       ? TRAP_PAYLOAD_V[(((fromPriv & 3) << 2) | (toPriv & 3)) * 4 + (fromVirt ? 2 : 0) + (toVirt ? 1 : 0)]!
@@ -195,11 +196,10 @@ export class Recorder implements HartObserver {
     fromVirt = false, toVirt = false): void {
     // Called after the jump: h.pc is the return address (b); the row's pc is the xRET's own.
     const b = this.batch;
-    const ret = h.pc;
     const i = this.row(h, K_TRAP_RETURN, xretPc, fromPriv);
     b.virt[i] = fromVirt ? 1 : 0;
     b.a[i] = insn === 'mret' ? SMALL[0]! : SMALL[1]!;
-    b.b[i] = BigInt.asIntN(64, BigInt(ret));
+    b.b[i] = BigInt.asIntN(64, h.getPc());
     b.c[i] = small(toPriv);
     b.present[i] = P_A | P_B | P_C;
     b.payload[i] = fromVirt || toVirt ? Object.freeze({ from: fromPriv, fromVirt, toVirt }) : RET_PAYLOAD[fromPriv & 3]!;
@@ -207,7 +207,7 @@ export class Recorder implements HartObserver {
   }
   csrWrite(h: Hart, csr: number, oldValue: bigint, newValue: bigint, who: CsrWriter): void {
     const b = this.batch;
-    const i = this.row(h, K_CSR, h.pc, h.priv);
+    const i = this.row(h, K_CSR, h.pcNum(), h.priv);
     b.a[i] = small(csr);
     b.b[i] = oldValue;
     b.c[i] = newValue;
@@ -217,7 +217,7 @@ export class Recorder implements HartObserver {
   }
   mmio(h: Hart, device: string, pa: number, size: number, value: bigint, write: boolean): void {
     const b = this.batch;
-    const i = this.row(h, K_MMIO, h.pc, h.priv);
+    const i = this.row(h, K_MMIO, h.pcNum(), h.priv);
     b.a[i] = BigInt(pa);
     b.b[i] = value;
     b.c[i] = write ? MMIO_CW[size & 15]! : MMIO_C[size & 15]!;
@@ -232,7 +232,7 @@ export class Recorder implements HartObserver {
   }
   irqLine(h: Hart, bit: number, level: boolean): void {
     const b = this.batch;
-    const i = this.row(h, K_IRQ, h.pc, h.priv);
+    const i = this.row(h, K_IRQ, h.pcNum(), h.priv);
     b.a[i] = small(bit);
     b.b[i] = level ? SMALL[1]! : SMALL[0]!;
     b.present[i] = P_A | P_B;
@@ -255,7 +255,7 @@ export class Recorder implements HartObserver {
   }
   hartState(h: Hart, state: 'start' | 'stop' | 'suspend' | 'resume'): void {
     const b = this.batch;
-    const i = this.row(h, K_HART_STATE, h.pc, h.priv);
+    const i = this.row(h, K_HART_STATE, h.pcNum(), h.priv);
     b.a[i] = SMALL[HART_STATE_CODE[state]]!;
     b.present[i] = P_A;
     b.payload[i] = null;
@@ -297,7 +297,7 @@ export class Recorder implements HartObserver {
   input(h0: Hart, vtime: number, byte: number): number {
     const b = this.batch;
     const seq = this.seq;
-    const i = this.row(h0, K_INPUT, h0.pc, h0.priv);
+    const i = this.row(h0, K_INPUT, h0.pcNum(), h0.priv);
     b.vtime[i] = vtime;
     b.a[i] = small(byte);
     b.present[i] = P_A;
@@ -309,7 +309,7 @@ export class Recorder implements HartObserver {
   halt(h: Hart, info: HaltInfo): number {
     const b = this.batch;
     const seq = this.seq;
-    const i = this.row(h, K_HALT, h.pc, h.priv);
+    const i = this.row(h, K_HALT, h.pcNum(), h.priv);
     b.a[i] = small(info.exitCode & 0xff);
     b.present[i] = P_A;
     b.payload[i] = { kind: info.kind, message: info.message };

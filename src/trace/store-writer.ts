@@ -257,7 +257,7 @@ export class TraceWriter implements TraceSink {
     a[o + 1] = b.vtime[i];
     a[o + 2] = b.hart[i];
     a[o + 3] = b.instret[i];
-    a[o + 4] = b.pc[i];
+    a[o + 4] = b.widePcAt(i) ?? b.pc[i]; // beyond ±2^53 the exact value (a BigInt binds exactly)
     a[o + 5] = b.priv[i];
     a[o + 6] = b.virt[i];
     a[o + 7] = EVENT_KINDS[b.kind[i]!];

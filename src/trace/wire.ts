@@ -27,6 +27,9 @@ export interface WireBatchMsg extends EventColumns {
   newPay: Uint8Array[];
   inline: Uint8Array;
   inlineOff: Int32Array;
+  /** EventBatch.widePc: rows and their exact pcs. */
+  widePcRows: Int32Array;
+  widePcVals: BigInt64Array;
 }
 
 /**
@@ -81,6 +84,8 @@ export class WireEncoder {
       newPay,
       inline: this.scratch.slice(0, used),
       inlineOff: Int32Array.from(inlineOff),
+      widePcRows: Int32Array.from(b.widePc.keys()),
+      widePcVals: BigInt64Array.from(b.widePc.values()),
     };
   }
 }
@@ -94,9 +99,12 @@ export class WireDecoder {
     for (const p of m.newPay) this.dict.push(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
     const dict = this.dict, ref = m.ref, off = m.inlineOff;
     const inline = Buffer.from(m.inline.buffer, m.inline.byteOffset, m.inline.byteLength);
+    const wide = new Map<number, bigint>();
+    m.widePcRows.forEach((r, k) => wide.set(r, m.widePcVals[k]!));
     return {
       ...m,
       a32: words(m.a), b32: words(m.b), c32: words(m.c),
+      widePcAt: (i: number): bigint | undefined => (wide.size === 0 ? undefined : wide.get(i)),
       payloadBytesAt(i: number): Buffer | null {
         const r = ref[i]!;
         if (r === -1) return null;
@@ -113,5 +121,7 @@ export interface WireBatch extends EventColumns {
   readonly a32: Int32Array;
   readonly b32: Int32Array;
   readonly c32: Int32Array;
+  /** The exact pc of row i when it is beyond ±2^53 (EventBatch.widePcAt). */
+  widePcAt(i: number): bigint | undefined;
   payloadBytesAt(i: number): Buffer | null;
 }

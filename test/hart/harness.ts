@@ -622,13 +622,13 @@ export class Sim {
       if (this.m.halted) { this.stop = 'halt'; break; }
       if (h.fatal !== null) { this.stop = 'fatal'; break; }
       if (h.runState === HartState.Wfi) { this.stop = 'wfi'; break; }
-      const s = stops.get(h.pc);
+      const s = stops.get(h.pcNum());
       if (s !== undefined) { this.stop = s; break; }
-      if (i > 0 && extra.has(h.pc)) { this.stop = 'stop'; break; }
+      if (i > 0 && extra.has(h.pcNum())) { this.stop = 'stop'; break; }
       h.run(1);
     }
     if (this.stop === 'limit') {
-      const s = stops.get(h.pc);
+      const s = stops.get(h.pcNum());
       if (h.runState === HartState.Wfi) this.stop = 'wfi';
       else if (s !== undefined) this.stop = s;
     }
@@ -697,15 +697,19 @@ export const RO = PTE_V | PTE_R | PTE_A;
 export const XO = PTE_V | PTE_X | PTE_A;
 export const RX = PTE_V | PTE_R | PTE_X | PTE_A;
 
-export const SATP_SV39 = 8n, SATP_SV48 = 9n;
+export const SATP_SV39 = 8n, SATP_SV48 = 9n, SATP_SV57 = 10n;
+/** satp/hgatp MODE and table levels of each scheme. */
+const SCHEME: Record<string, readonly [bigint, number]> = {
+  sv39: [8n, 3], sv48: [9n, 4], sv57: [10n, 5], sv39x4: [8n, 3], sv48x4: [9n, 4], sv57x4: [10n, 5],
+};
 
 export class PageTable {
   readonly levels: number;
   readonly root: number;
   private next: number;
 
-  constructor(private readonly sim: Sim, readonly mode: 'sv39' | 'sv48', pool = PT_POOL) {
-    this.levels = mode === 'sv39' ? 3 : 4;
+  constructor(private readonly sim: Sim, readonly mode: 'sv39' | 'sv48' | 'sv57', pool = PT_POOL) {
+    this.levels = SCHEME[mode]![1];
     this.root = pool;
     this.next = pool + 4096;
   }
@@ -749,7 +753,7 @@ export class PageTable {
     return this.sim.read64(this.pteAddr(va, level));
   }
   satp(asid = 0): bigint {
-    return ((this.mode === 'sv39' ? SATP_SV39 : SATP_SV48) << 60n) | (BigInt(asid) << 44n) | BigInt(this.root >>> 12);
+    return (SCHEME[this.mode]![0] << 60n) | (BigInt(asid) << 44n) | BigInt(this.root >>> 12);
   }
   /** Identity-map the harness's code pages (stubs + body) with 4 KiB pages. */
   mapCode(flags: number, pages = 16): this {
@@ -803,7 +807,7 @@ export const HS = {
 } as const;
 /** VS-level and guest-external interrupt numbers (mip/hip bits, §8.2.3). */
 export const VIRQ = { VSSI: 2, VSTI: 6, VSEI: 10, SGEI: 12 } as const;
-export const HGATP_BARE = 0n, HGATP_SV39X4 = 8n, HGATP_SV48X4 = 9n;
+export const HGATP_BARE = 0n, HGATP_SV39X4 = 8n, HGATP_SV48X4 = 9n, HGATP_SV57X4 = 10n;
 /** G-stage leaves must have U = 1 (all G-stage accesses are U-level, §8.5.1). */
 export const G_RWX = RWX | PTE_U, G_RW = RW | PTE_U, G_RO = RO | PTE_U, G_XO = XO | PTE_U, G_RX = RX | PTE_U;
 
@@ -817,9 +821,9 @@ export class GuestPageTable {
   readonly root: number;
   private next: number;
 
-  constructor(private readonly sim: Sim, readonly mode: 'sv39x4' | 'sv48x4', pool = G_POOL) {
+  constructor(private readonly sim: Sim, readonly mode: 'sv39x4' | 'sv48x4' | 'sv57x4', pool = G_POOL) {
     if (pool % 16384 !== 0) throw new Error('G-stage root must be 16 KiB aligned');
-    this.levels = mode === 'sv39x4' ? 3 : 4;
+    this.levels = SCHEME[mode]![1];
     this.root = pool;
     this.next = pool + 16384;
   }
@@ -866,25 +870,25 @@ export class GuestPageTable {
     return this.sim.read64(this.pteAddr(gpa, level));
   }
   hgatp(vmid = 0): bigint {
-    return ((this.mode === 'sv39x4' ? HGATP_SV39X4 : HGATP_SV48X4) << 60n) | (BigInt(vmid) << 44n) | BigInt(this.root >>> 12);
+    return (SCHEME[this.mode]![0] << 60n) | (BigInt(vmid) << 44n) | BigInt(this.root >>> 12);
   }
 }
 
 /** hgatp / vsatp values for a given mode with the standard pool roots (known before assembly). */
-export function hgatpFor(mode: 'bare' | 'sv39x4' | 'sv48x4', vmid = 0, pool = G_POOL): bigint {
+export function hgatpFor(mode: 'bare' | 'sv39x4' | 'sv48x4' | 'sv57x4', vmid = 0, pool = G_POOL): bigint {
   if (mode === 'bare') return 0n;
-  return ((mode === 'sv39x4' ? HGATP_SV39X4 : HGATP_SV48X4) << 60n) | (BigInt(vmid) << 44n) | BigInt(pool >>> 12);
+  return (SCHEME[mode]![0] << 60n) | (BigInt(vmid) << 44n) | BigInt(pool >>> 12);
 }
-export function vsatpFor(mode: 'bare' | 'sv39' | 'sv48', asid = 0, pool = PT_POOL): bigint {
+export function vsatpFor(mode: 'bare' | 'sv39' | 'sv48' | 'sv57', asid = 0, pool = PT_POOL): bigint {
   if (mode === 'bare') return 0n;
-  return ((mode === 'sv39' ? SATP_SV39 : SATP_SV48) << 60n) | (BigInt(asid) << 44n) | BigInt(pool >>> 12);
+  return (SCHEME[mode]![0] << 60n) | (BigInt(asid) << 44n) | BigInt(pool >>> 12);
 }
 
 export interface GuestOpts {
   /** VS-stage scheme (vsatp). Default 'sv39'. */
-  vs?: 'bare' | 'sv39' | 'sv48';
+  vs?: 'bare' | 'sv39' | 'sv48' | 'sv57';
   /** G-stage scheme (hgatp). Default 'sv39x4'. */
-  g?: 'bare' | 'sv39x4' | 'sv48x4';
+  g?: 'bare' | 'sv39x4' | 'sv48x4' | 'sv57x4';
   /** PRV_S: run `code` in VS-mode (default); PRV_U: in VU-mode. */
   priv?: number;
   vmid?: number;

@@ -130,10 +130,10 @@ describe('Sv39 and Sv48 page walks (§4.3.2, §4.4, §4.5)', () => {
     expect(sim.x(a0)).toBe(42n);
   });
 
-  it('writing satp with an unsupported MODE has no effect (§4.1.11)', () => {
+  it('writing satp with an unsupported MODE (Sv64) has no effect (§4.1.11)', () => {
     const { sim } = mmu((a) => {
       a.csrr(a1, CSR.satp);
-      a.li(t0, (10n << 60n) | 0x12345n).csrw(CSR.satp, t0);
+      a.li(t0, (11n << 60n) | 0x12345n).csrw(CSR.satp, t0);
       a.csrr(a0, CSR.satp);
     }, () => {});
     expect(sim.x(a0)).toBe(sim.x(a1));

@@ -9,11 +9,12 @@
  *   /chosen/rng-seed, hence `-seed 1`);
  * - QEMU `-cpu` QEMU_CPU_MATCHING_HVTRACE, `-icount shift=0,sleep=off`, 256 MiB, 1 hart;
  * - `--append "console=ttyS0 norandmaps"` on both (norandmaps: no address-space randomisation);
- * - `import qemu --drop-known-deviations` (QEMU 7.2's two M-mode CSR probe traps) and
- *   `--sv57-to-sv48` (QEMU runs Linux with Sv57, hvtrace with Sv48: user stack and mmap
- *   addresses differ by 2^56 - 2^47; src/diff/qemu-import.ts).
+ * - `import qemu --drop-known-deviations` (QEMU 7.2's two M-mode CSR probe traps). Since issue
+ *   16 both run Linux with Sv57, so no address mapping is needed; `--sv57-to-sv48` (for
+ *   traces of hvtrace before Sv57, whose user stack and mmap addresses were 2^56 - 2^47 lower)
+ *   now makes the diff fail (checked below).
  * Interrupts land at other instructions on the two emulators, so only synchronous exceptions are
- * compared (`--kinds exceptions`); without the Sv57 mapping the diff fails (checked below).
+ * compared (`--kinds exceptions`).
  *
  * Needs qemu-system-riscv64 7.2 and Debian's opensbi (scripts/setup-reference.sh).
  */
@@ -84,8 +85,8 @@ afterAll(() => {
 });
 
 describe('hvtrace diff --kinds exceptions: Linux boot vs QEMU 7.2 through the CLI', () => {
-  it('import qemu --drop-known-deviations --sv57-to-sv48, then diff --kinds exceptions: same over the whole boot (exit 0)', () => {
-    const imp = hvtrace(['import', 'qemu', join(dir, 'qemu-int.log'), '-o', join(dir, 'qemu.trace'), '--drop-known-deviations', '--sv57-to-sv48']);
+  it('import qemu --drop-known-deviations, then diff --kinds exceptions: same over the whole boot (exit 0)', () => {
+    const imp = hvtrace(['import', 'qemu', join(dir, 'qemu-int.log'), '-o', join(dir, 'qemu.trace'), '--drop-known-deviations']);
     expect(imp.status, imp.stderr).toBe(0);
     const d = hvtrace(['diff', join(dir, 'qemu.trace'), join(dir, 'linux.trace'), '--kinds', 'exceptions']);
     expect(d.status, d.stdout + d.stderr).toBe(0);
@@ -103,15 +104,15 @@ describe('hvtrace diff --kinds exceptions: Linux boot vs QEMU 7.2 through the CL
   });
 
   it("... also with QEMU's own device tree (the README's QEMU command line: no -dtb)", () => {
-    const imp = hvtrace(['import', 'qemu', join(dir, 'qemu-own-dt.log'), '-o', join(dir, 'qemu-own-dt.trace'), '--drop-known-deviations', '--sv57-to-sv48']);
+    const imp = hvtrace(['import', 'qemu', join(dir, 'qemu-own-dt.log'), '-o', join(dir, 'qemu-own-dt.trace'), '--drop-known-deviations']);
     expect(imp.status, imp.stderr).toBe(0);
     const d = hvtrace(['diff', join(dir, 'qemu-own-dt.trace'), join(dir, 'linux.trace'), '--kinds', 'exceptions']);
     expect(d.status, d.stdout + d.stderr).toBe(0);
     console.log(`Linux boot vs QEMU 7.2 (own DT), --kinds exceptions: ${d.stdout.split('\n')[1]}`);
   });
 
-  it('without --sv57-to-sv48 the same diff fails at a user address (why the mapping exists)', () => {
-    const imp = hvtrace(['import', 'qemu', join(dir, 'qemu-int.log'), '-o', join(dir, 'qemu-raw.trace'), '--drop-known-deviations']);
+  it('with --sv57-to-sv48 (meant for traces of hvtrace before Sv57) the same diff fails at a user address', () => {
+    const imp = hvtrace(['import', 'qemu', join(dir, 'qemu-int.log'), '-o', join(dir, 'qemu-raw.trace'), '--drop-known-deviations', '--sv57-to-sv48']);
     expect(imp.status, imp.stderr).toBe(0);
     const d = hvtrace(['diff', join(dir, 'qemu-raw.trace'), join(dir, 'linux.trace'), '--kinds', 'exceptions']);
     expect(d.status, d.stdout).toBe(1);

@@ -6,7 +6,7 @@
  * mode (force-legacy=false: Version 2, as hvtrace's). The consoles agree on the lines that
  * matter: the virtio-blk probe, the switch to /dev/vda and everything /sbin/init prints from the
  * disk (QEMU gets a copy of the image: its writes go to the file); and the whole kernel console
- * agrees but for the memblock line (Sv57 on QEMU 7.2, Sv48 here).
+ * agrees but for the memblock line (QEMU's own, larger device tree).
  *
  * Needs qemu-system-riscv64 7.2 and Debian's opensbi (scripts/setup-reference.sh).
  */
