@@ -16,16 +16,10 @@
  * the first instruction, so every run starts from the same APLIC state.
  */
 import type { MmioDevice } from '../mem/device.js';
-
-const SOURCECFG_BASE = 0x0004;
-const SOURCECFG_D = 1 << 10;
-const MMSICFGADDR = 0x1bc0;
-const MMSICFGADDRH = 0x1bc4;
-const SMSICFGADDR = 0x1bc8;
-const SMSICFGADDRH = 0x1bcc;
-/** xmsicfgaddrH fields (AIA 1.0 §4.5.4). */
-const LHXW_SHIFT = 12;
-const LHXS_SHIFT = 20;
+import {
+  SOURCECFG_BASE, SOURCECFG_D, MMSICFGADDR, MMSICFGADDRH, SMSICFGADDR, SMSICFGADDRH,
+  MSICFGADDRH_LHXS_SHIFT as LHXS_SHIFT, MSICFGADDRH_LHXW_SHIFT as LHXW_SHIFT,
+} from '../devices/aplic.js';
 
 export interface AiaFirmwareLayout {
   /** Number of wired source numbers (QEMU virt: 96, sources 1..95). */
