@@ -176,18 +176,42 @@ describe('Aplic (QEMU 7.2 riscv_aplic.c)', () => {
     expect(sent).toEqual([[0x2400_0000, 1]]);
   });
 
-  it('MSI mode: setipnum sets a level source pending whatever its input, clripnum cannot clear it (QEMU 7.2)', () => {
+  it('MSI mode: setipnum sets a level source pending only while its input is high, clripnum clears it (AIA §4.7; QEMU 7.2 differs)', () => {
     const { m, sent, M } = msi();
     M.w(0x1bc0, 0x24000);
     M.w(SOURCECFG(30), SM_LEVEL_HIGH);
     M.w(TARGET(30), 8);
-    M.w(SETIPNUM, 30); // input low: still pending
-    expect(m.isPending(30)).toBe(true);
-    M.w(CLRIPNUM, 30);
-    expect(m.isPending(30)).toBe(true);
+    M.w(SETIPNUM, 30); // input low: not pending (QEMU 7.2 would set it)
+    expect(m.isPending(30)).toBe(false);
     M.w(DOMAINCFG, IE);
     M.w(SETIENUM, 30);
+    expect(sent).toEqual([]);
+    m.setSourceLevel(30, true); // low-to-high: pending, forwarded, cleared by the MSI (§4.9.2)
     expect(sent).toEqual([[0x2400_0000, 8]]);
+    expect(m.isPending(30)).toBe(false);
+    M.w(SETIPNUM, 30); // input still high: the EOI re-trigger Linux relies on
+    expect(sent).toEqual([[0x2400_0000, 8], [0x2400_0000, 8]]);
+    M.w(DOMAINCFG, 0); // hold MSIs to see the pending bit
+    M.w(SETIPNUM, 30);
+    expect(m.isPending(30)).toBe(true);
+    M.w(CLRIPNUM, 30); // MSI mode: software can clear a level source
+    expect(m.isPending(30)).toBe(false);
+    m.setSourceLevel(30, false);
+    M.w(SETIPNUM, 30); // input low again: ignored
+    expect(m.isPending(30)).toBe(false);
+  });
+
+  it('a level-low source: setipnum counts the rectified input (input low = asserted)', () => {
+    const { m, M } = msi();
+    M.w(SOURCECFG(31), SM_LEVEL_LOW);
+    m.setSourceLevel(31, true); // deasserted
+    M.w(SETIPNUM, 31);
+    expect(m.isPending(31)).toBe(false);
+    m.setSourceLevel(31, false); // asserted: pending by the transition
+    expect(m.isPending(31)).toBe(true);
+    M.w(CLRIPNUM, 31);
+    M.w(SETIPNUM, 31);
+    expect(m.isPending(31)).toBe(true);
   });
 
   it('msicfgaddrH.L locks the MSI address registers', () => {

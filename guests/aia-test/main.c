@@ -314,11 +314,10 @@ int main(void) {
         for (volatile int i = 0; i < 1000; i++) {}
         csr_clear(mstatus, 8);
         mireg_write(0x72, 0);
-        /* setipnum on a level-high source whose input is low: QEMU 7.2 forwards it in MSI mode */
-        REG32(APLIC_M + SOURCECFG(30)) = SM_LEVEL_HIGH;
-        REG32(APLIC_M + TARGET(30)) = 30;
-        REG32(APLIC_M + SETIENUM) = 30;
-        REG32(APLIC_M + SETIPNUM) = 30;
+        /* Take what the threshold held back (identity 25) before the S part. (setipnum on a
+         * level-high source whose input is low is not probed here: QEMU 7.2 forwards it in MSI
+         * mode, AIA 1.0 §4.7 says it must not set the pending bit, and hvtrace follows the
+         * spec; test/aplic.test.ts pins hvtrace's behaviour.) */
         csr_set(mstatus, 8);
         for (volatile int i = 0; i < 1000; i++) {}
         csr_clear(mstatus, 8);

@@ -10,9 +10,11 @@
  * domain) or by MSI (`aplic-imsic`: a pending and enabled source becomes a 32-bit write of its
  * EIID to the target IMSIC file computed from the M domain's mmsicfgaddr[h] / smsicfgaddr[h]).
  *
- * Register semantics follow QEMU 7.2 exactly, including where it simplifies the spec:
- *  - setip / setipnum on a level-sensitive source is ignored in direct mode and sets it pending
- *    in MSI mode whatever its input; claimi of a level-sensitive source leaves it pending while
+ * Register semantics follow QEMU 7.2, including where it simplifies the spec, with one
+ * exception where QEMU 7.2 contradicts it and Linux depends on the spec:
+ *  - setip / setipnum on a level-sensitive source is ignored in direct mode; in MSI mode it
+ *    sets it pending only while its rectified input is high, and clrip clears it (AIA 1.0
+ *    §4.7; the exception, see setPending); claimi of a level-sensitive source leaves it pending while
  *    its input is still asserted;
  *  - a source line change sets pending only on the active edge / active level; lowering a
  *    level source does not clear pending;
@@ -308,15 +310,24 @@ export class Aplic implements MmioDevice, IrqController {
   }
 
   /**
-   * QEMU 7.2 riscv_aplic_set_pending: software cannot set or clear a level-sensitive source in
-   * direct mode; in MSI mode it can set one (whatever its input: the spec's input check came
-   * later) but not clear it. Linux's APLIC-MSI driver writes setipnum_le at every level EOI,
-   * so on QEMU 7.2 a level source re-fires after each interrupt.
+   * setip/setipnum and in_clrip/clripnum on a source (AIA 1.0 §4.7). A level-sensitive source:
+   * in direct mode software can neither set nor clear its pending bit; in MSI mode it can set
+   * it only while the rectified input is high, and can clear it. Linux's APLIC-MSI driver writes
+   * setipnum_le at every level EOI and relies on this (§4.9.2: "set to one again if the source
+   * is still asserting an interrupt, but not if the source is not asserting an interrupt").
+   *
+   * Deliberately unlike QEMU 7.2 (riscv_aplic_set_pending), which in MSI mode sets a level
+   * source pending whatever its input and ignores clears: on QEMU 7.2 Linux's UART interrupt
+   * fires after every EOI with nothing to do until Linux disables it ("irq 11: nobody cared").
    */
   private setPending(irq: number, pending: boolean): void {
     const sm = this.activeMode(irq);
     if (sm === SM_INACTIVE) return;
-    if ((sm === SM_LEVEL_HIGH || sm === SM_LEVEL_LOW) && (!this.msimode || !pending)) return;
+    if (sm === SM_LEVEL_HIGH || sm === SM_LEVEL_LOW) {
+      if (!this.msimode) return;
+      const input = (this.state[irq]! & ISTATE_INPUT) !== 0;
+      if (pending && input !== (sm === SM_LEVEL_HIGH)) return;
+    }
     this.state[irq] = pending ? this.state[irq]! | ISTATE_PENDING : this.state[irq]! & ~ISTATE_PENDING;
   }
 

@@ -92,7 +92,9 @@ describe('aia-test: bare-metal APLIC/IMSIC programming, console identical to QEM
       if (c.mode === 'aplic') {
         expect(counts).toEqual({ M0: 1, M20: 2, M21: 2, M22: 1, S10: 18, S24: 1, S25: 1 });
       } else {
-        expect(counts).toEqual({ M7: 1, M9: 1, M20: 1, M25: 1, M30: 1, M33: 1, M40: 1, S10: 17, S12: 1, S50: 1 });
+        // (No M30: the guest no longer probes setipnum on a level source with its input low, where
+        // QEMU 7.2 departs from AIA §4.7 and hvtrace follows the spec; test/aplic.test.ts pins it.)
+        expect(counts).toEqual({ M7: 1, M9: 1, M20: 1, M25: 1, M33: 1, M40: 1, S10: 17, S12: 1, S50: 1 });
         expect(h.console).toContain(`hgeie=0x${((2 ** (c.guests + 1) - 2) >>> 0).toString(16)}\n`);
         // With guest files: an MSI to guest file 1 -> hgeip, VSEIP, vstopi (plain, IPRIOM, VTI), vstopei.
         if (c.guests) expect(h.console).toContain('g.hgeip=0x2\ng.mip=0x400\ng.vstopi=0x90001\ng.vstopi(ipriom)=0x90006\ng.vstopei=0x60006\n');
@@ -119,42 +121,47 @@ describe('Linux 6.1 with OpenSBI and --aia aplic-imsic', () => {
 /**
  * Linux 6.12 (guests/build/linux-6.12, built with the APLIC/IMSIC drivers) with OpenSBI and
  * --aia aplic-imsic: the riscv-imsic and riscv-aplic (MSI mode) drivers probe and the UART gets
- * its interrupt through APLIC -> IMSIC. QEMU 7.2's APLIC re-pends a level source on every
- * setipnum_le the driver writes at EOI, so on QEMU 7.2 the UART interrupt fires with nothing to
- * do until Linux disables it ("irq 11: nobody cared"); hvtrace models that too. The consoles are
- * compared up to /init's start, with what is known to differ taken out: QEMU's rng-seed (crng
- * line, hashed pointers), the device-tree size (Memory:), the measured unaligned-access ratio
- * and the stack words the bad-irq report prints (timing). After that the stalled console (the
- * UART's interrupt disabled) drains at host-timing-dependent points on QEMU.
+ * its interrupt through APLIC -> IMSIC.
+ *
+ * One known QEMU 7.2 deviation from AIA 1.0 §4.7 shows here: its APLIC sets a level source
+ * pending on the setipnum_le write Linux makes at every EOI even when the source no longer
+ * asserts it, so on QEMU the UART interrupt fires with nothing to do until Linux disables it
+ * ("irq 11: nobody cared" ... "Disabling IRQ #11") and the console then drains at host-timing
+ * points. hvtrace follows the spec (src/devices/aplic.ts setPending): no storm, /init's PASS.
+ * The consoles are compared up to /init's start with QEMU's storm report taken out, and with
+ * what is known to differ outside AIA taken out: QEMU's rng-seed (crng line), the device-tree
+ * size (Memory:) and the measured unaligned-access ratio.
  */
 describe('Linux 6.12 with the APLIC-MSI and IMSIC drivers, --aia aplic-imsic', () => {
   const LINUX612 = 'guests/build/linux-6.12/Image';
   const it3 = existsSync(FW_JUMP) && existsSync(LINUX612) ? it : it.skip;
-  it3('probes riscv-imsic and riscv-aplic, loses the UART interrupt as QEMU 7.2 does, console identical to /init', () => {
+  it3('probes riscv-imsic and riscv-aplic; console = QEMU 7.2 up to /init, minus QEMU\'s spurious-interrupt storm; init PASS', () => {
     const q = qemu('virt,aia=aplic-imsic', 1, ['-bios', FW_JUMP, '-kernel', LINUX612, '-append', 'console=ttyS0']);
     const h = hvtrace({ harts: 1, bios: image(FW_JUMP), kernel: image(LINUX612), append: 'console=ttyS0', aia: { mode: 'aplic-imsic', guests: 0 } });
     expect(h.halt).toBe('poweroff');
     const norm = (s: string): string[] => {
       const lines = s.replace(/\r/g, '').split('\n').map((l) => l.replace(/^\[ *\d+\.\d+\] /, ''));
       const out: string[] = [];
-      let inTrace = false;
+      let inStorm = false;
       for (const l of lines) {
-        if (l === 'Call Trace:') { inTrace = true; out.push('Call Trace: (stack words)'); continue; }
-        if (inTrace) { if (l === 'handlers:') inTrace = false; else continue; }
+        if (l.startsWith('irq 11: nobody cared')) { inStorm = true; continue; }
+        if (inStorm) { if (l === 'Disabling IRQ #11') inStorm = false; continue; }
         if (l === 'random: crng init done') continue;
         out.push(l.replace(/^Memory: .*$/, 'Memory: (device-tree size)')
-          .replace(/Ratio of byte access time to unaligned word access is [\d.]+/, 'Ratio (measured)')
-          .replace(/^\[<[^>]*>\] serial8250_interrupt$/, '[<ptr>] serial8250_interrupt'));
+          .replace(/Ratio of byte access time to unaligned word access is [\d.]+/, 'Ratio (measured)'));
         if (l === 'hvtrace-init: start') break;
       }
       return out;
     };
+    // QEMU 7.2's deviation is still there (if a QEMU update fixes it, this comparison can go further).
+    expect(q).toContain('irq 11: nobody cared');
+    expect(h.console).not.toContain('nobody cared');
     const nq = norm(q), nh = norm(h.console);
     expect(nq).toContain('riscv-aplic d000000.aplic: 96 interrupts forwarded to MSI base 0x0000000028000000');
     expect(nq).toContain('riscv-imsic: imsics@28000000: total 254 interrupts available');
-    expect(nq).toContain('Disabling IRQ #11');
     expect(nq.at(-1)).toBe('hvtrace-init: start');
     expect(nh).toEqual(nq);
+    expect(h.console).toContain('hvtrace-init: PASS');
     expect(q).toContain('reboot: Power down');
     expect(h.console).toContain('reboot: Power down');
   });
@@ -197,13 +204,13 @@ describe('Linux 6.12 on the built-in SBI with --aia', () => {
   const it5 = existsSync(LINUX612) ? it : it.skip;
   const aiaLines = (s: string): string[] => s.replace(/\r/g, '').split('\n').map((l) => l.replace(/^\[ *\d+\.\d+\] /, ''))
     .filter((l) => /^riscv-(imsic|aplic)|imsics@|aplic@/.test(l));
-  it5('aplic-imsic: the IMSIC and APLIC-MSI drivers probe as under QEMU + OpenSBI, /init runs, power-off', () => {
+  it5('aplic-imsic: the IMSIC and APLIC-MSI drivers probe as under QEMU + OpenSBI, /init passes, power-off', () => {
     const h = hvtrace({ harts: 1, bios: 'builtin', kernel: image(LINUX612), append: 'console=ttyS0', aia: { mode: 'aplic-imsic', guests: 0 } });
     expect(h.halt).toBe('poweroff');
     const q = qemu('virt,aia=aplic-imsic', 1, ['-bios', FW_JUMP, '-kernel', LINUX612, '-append', 'console=ttyS0']);
     expect(aiaLines(h.console)).toEqual(aiaLines(q));
     expect(h.console).not.toContain('imsics@24000000');
-    expect(h.console).toContain('hvtrace-init: mount /proc (proc) ok');
+    expect(h.console).toContain('hvtrace-init: PASS');
   });
   it5('aplic: the direct-mode driver probes and /init passes', () => {
     const h = hvtrace({ harts: 1, bios: 'builtin', kernel: image(LINUX612), append: 'console=ttyS0', aia: { mode: 'aplic', guests: 0 } });
