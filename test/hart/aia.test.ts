@@ -5,13 +5,13 @@
  * invalid accesses, and the CSRs' absence without IMSICs.
  */
 import { describe, expect, it } from 'vitest';
-import { runProgram, runGuest, Sim, a0, a1, a2, a3, a4, t0, t1, CSR, MS, HS, PRV_S, IRQ, VIRQ } from './harness.js';
+import { runProgram, runGuest, Sim, a0, a1, a2, a3, a4, t0, t1, CSR, MS, HS, IRQ, VIRQ } from './harness.js';
 
 const MISELECT = 0x350, MIREG = 0x351, MTOPEI = 0x35c, MTOPI = 0xfb0;
 const SISELECT = 0x150, SIREG = 0x151, STOPEI = 0x15c, STOPI = 0xdb0;
 const VSISELECT = 0x250, VSIREG = 0x251, VSTOPEI = 0x25c, VSTOPI = 0xeb0;
 const HVICTL = 0x609, HGEIE = 0x607, HGEIP = 0xe12;
-const EIDELIVERY = 0x70, EIE0 = 0xc0, EIP0 = 0x80;
+const EIDELIVERY = 0x70, EIE0 = 0xc0;
 const IMSIC_M = 0x2400_0000, IMSIC_S = 0x2800_0000;
 const AIA = { mode: 'aplic-imsic', guests: 0 } as const;
 const bit = (n: number): bigint => 1n << BigInt(n);

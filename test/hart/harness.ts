@@ -703,6 +703,29 @@ const SCHEME: Record<string, readonly [bigint, number]> = {
   sv39: [8n, 3], sv48: [9n, 4], sv57: [10n, 5], sv39x4: [8n, 3], sv48x4: [9n, 4], sv57x4: [10n, 5],
 };
 
+/**
+ * Run `code` in `priv` (default S) with paging `mode` on: the first 16 pages of RAM (code) and
+ * the page-table pool identity-mapped, plus `map`'s mappings. `setup` runs in M-mode first.
+ */
+export function runPaged(
+  mode: 'sv39' | 'sv48' | 'sv57', code: (a: Asm) => void, map: (pt: PageTable, sim: Sim) => void,
+  setup?: (a: Asm) => void, priv = PRV_S,
+): Sim {
+  const sim = new Sim((a) => {
+    setup?.(a);
+    a.enter(priv, 'low');
+    a.label('low');
+    code(a);
+  });
+  const pt = new PageTable(sim, mode);
+  for (let k = 0; k < 16; k++) pt.map(RAM_BASE + k * 4096, RAM_BASE + k * 4096, RWX);
+  for (let k = 0; k < 8; k++) pt.map(PT_POOL + k * 4096, PT_POOL + k * 4096, RW);
+  map(pt, sim);
+  pt.install();
+  sim.run();
+  return sim;
+}
+
 export class PageTable {
   readonly levels: number;
   readonly root: number;

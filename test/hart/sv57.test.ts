@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  Asm, Sim, PageTable, runGuest, a0, a1, a2, a3, a4, s1, t0, zero, CSR, PRV_S, RAM_BASE, DATA, PT_POOL,
+  Asm, Sim, PageTable, runPaged, runGuest, a0, a1, a2, a3, a4, s1, t0, zero, CSR, PRV_S, RAM_BASE, DATA,
   PTE_U, RWX, RW, RO, encI, encJ, encU, ECALL,
 } from './harness.js';
 
@@ -19,18 +19,7 @@ const HIGH_USER = 0x00ff_ffff_ffff_f000n;
 
 /** Run `code` in S-mode with Sv57 on: code and page-table pool identity-mapped, plus `map`. */
 function sv57(code: (a: Asm) => void, map: (pt: PageTable, sim: Sim) => void): Sim {
-  const sim = new Sim((a) => {
-    a.enter(PRV_S, 'low');
-    a.label('low');
-    code(a);
-  });
-  const pt = new PageTable(sim, 'sv57');
-  for (let k = 0; k < 16; k++) pt.map(RAM_BASE + k * 4096, RAM_BASE + k * 4096, RWX);
-  for (let k = 0; k < 8; k++) pt.map(PT_POOL + k * 4096, PT_POOL + k * 4096, RW);
-  map(pt, sim);
-  pt.install();
-  sim.run();
-  return sim;
+  return runPaged('sv57', code, map);
 }
 function expectFault(sim: Sim, cause: number, tval: bigint): void {
   expect(sim.stop).toBe('mtrap');

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  Asm, Sim, PageTable, runProgram, runGuest, a0, s1, t0, t1, zero, CSR, MS, HS, PRV_S, PRV_U, RAM_BASE, DATA, PT_POOL,
-  PTE_V, PTE_A, PTE_D, PTE_U, RWX, RW, RO, encR,
+  Asm, Sim, PageTable, runPaged, runProgram, runGuest, a0, s1, t0, t1, zero, CSR, MS, HS, PRV_S, PRV_U, DATA,
+  PTE_A, PTE_D, PTE_U, RWX, RW, RO, encR,
 } from './harness.js';
 
 const VA = 0x4000_0000n;
@@ -19,19 +19,7 @@ const PBMTE = 1n << 62n;
 
 /** Run `code` in S-mode with Sv39 on (code and page-table pool identity-mapped) and `map`'s mappings. */
 function inS(code: (a: Asm) => void, map: (pt: PageTable, sim: Sim) => void, setup?: (a: Asm) => void, priv = PRV_S): Sim {
-  const sim = new Sim((a) => {
-    setup?.(a);
-    a.enter(priv, 'low');
-    a.label('low');
-    code(a);
-  });
-  const pt = new PageTable(sim, 'sv39');
-  for (let k = 0; k < 16; k++) pt.map(RAM_BASE + k * 4096, RAM_BASE + k * 4096, RWX);
-  for (let k = 0; k < 8; k++) pt.map(PT_POOL + k * 4096, PT_POOL + k * 4096, RW);
-  map(pt, sim);
-  pt.install();
-  sim.run();
-  return sim;
+  return runPaged('sv39', code, map, setup, priv);
 }
 /** A leaf PTE for physical page `pa` with flags and the extra high bits `hi`. */
 const pte = (pa: number, flags: number, hi = 0n): bigint => hi | (BigInt(pa >>> 12) << 10n) | BigInt(flags);
