@@ -1,0 +1,48 @@
+// A/B of two builds of hvtrace in one process: the same guest on two dist trees, stepped
+// alternately in small slices, CPU time (process.cpuUsage) charged to each. The slices
+// interleave at ~0.1 s, so load from other processes falls on both alike: this is how "no
+// slower" is measured on a loaded 2-core host, where wall-clock benches only show the load.
+//
+//   cp -r dist /tmp/dist-before   # build A (e.g. main before a change)
+//   npm run build                 # build B
+//   node scripts/bench-ab.mjs /tmp/dist-before dist compute|linux
+//
+// compute: guests/build/bench.elf; linux: the bundled Linux (1 hart, 256 MiB, built-in SBI).
+// Prints each build's CPU seconds, instructions and MIPS, and B/A CPU (< 1: B is faster).
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const [distA, distB, what = 'compute'] = process.argv.slice(2);
+if (!distA || !distB || !['compute', 'linux'].includes(what)) {
+  console.error('usage: node scripts/bench-ab.mjs DIST_A DIST_B [compute|linux]');
+  process.exit(2);
+}
+const img = what === 'linux'
+  ? { kernel: { name: 'Image', bytes: new Uint8Array(readFileSync(`${root}guests/build/linux/Image`)) }, append: 'console=ttyS0' }
+  : { kernel: { name: 'bench.elf', bytes: new Uint8Array(readFileSync(`${root}guests/build/bench.elf`)) } };
+
+async function load(dist) {
+  const d = resolve(dist);
+  const { Machine } = await import(`${d}/board/machine.js`);
+  const { Scheduler } = await import(`${d}/sched/scheduler.js`);
+  const primer = await import(`${d}/sched/primer.js`);
+  primer.primeInterpreter?.();
+  const m = new Machine({ ramSize: 256 * 1024 * 1024, harts: 1, bios: 'builtin', ...img });
+  return { s: new Scheduler(m, {}), cpu: 0, done: false, insns: 0 };
+}
+
+const A = await load(distA), B = await load(distB);
+const slice = (x) => {
+  if (x.done) return;
+  const c0 = process.cpuUsage();
+  const r = x.s.step(10);
+  const c = process.cpuUsage(c0);
+  x.cpu += (c.user + c.system) / 1e6;
+  if (r.kind !== 'running') { x.done = true; x.insns = x.s.totalInstructions(); }
+};
+let k = 0;
+while (!A.done || !B.done) { if (k++ % 2 === 0) { slice(A); slice(B); } else { slice(B); slice(A); } }
+const f = (x) => `${x.cpu.toFixed(2)} s CPU, ${x.insns} insns, ${(x.insns / x.cpu / 1e6).toFixed(1)} MIPS`;
+console.log(`${what}: A ${distA}: ${f(A)}\n${what}: B ${distB}: ${f(B)}\nB/A CPU = ${(B.cpu / A.cpu).toFixed(3)}`);
