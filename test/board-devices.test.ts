@@ -6,30 +6,19 @@
  *
  * Needs the build (dist/cli/main.js) and guests/build/board-probe.elf.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { cliSandbox, ROOT } from './cli-sandbox.js';
 import { Bus } from '../src/mem/bus.js';
 import { FwCfg, fwCfgItems } from '../src/devices/fw-cfg.js';
 import { Pflash } from '../src/devices/pflash.js';
 import { Machine } from '../src/board/machine.js';
 import { TraceReader } from '../src/trace/store.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = `${ROOT}dist/cli/main.js`;
 const PROBE = `${ROOT}guests/build/board-probe.elf`;
 const HELLO = `${ROOT}guests/build/hello.elf`;
-let dir = '';
-const tmp = (name: string): string => join(dir, name);
-function hv(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { input: '', encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL', cwd: dir });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'hvtrace-board-')); });
-afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+const box = cliSandbox('hvtrace-board-');
+const { hv, tmp } = box;
 
 const swap16 = (v: number): bigint => BigInt(((v & 0xff) << 8) | (v >>> 8));
 
@@ -141,7 +130,7 @@ describe('--pflash', () => {
     const cases: [string[], RegExp][] = [
       [['--pflash', tmp('big.img')], /do not fit the 32 MiB flash bank/],
       [['--pflash', tmp('none.img')], /no such file/],
-      [['--pflash', dir], /not a regular file/],
+      [['--pflash', box.dir], /not a regular file/],
       [['-drive', `if=pflash,file=${tmp('ok.img')},readonly=off`], /read-only on hvtrace/],
       [['-drive', `if=pflash,file=${tmp('ok.img')},unit=1`], /only flash bank 0/],
       [['--pflash', tmp('ok.img'), '-drive', `if=pflash,file=${tmp('ok.img')}`], /has an image already/],
@@ -151,7 +140,7 @@ describe('--pflash', () => {
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(want);
-      expect(readdirSync(dir).sort()).toEqual(['big.img', 'ok.img']);
+      expect(readdirSync(box.dir).sort()).toEqual(['big.img', 'ok.img']);
     }
     rmSync(tmp('big.img')); rmSync(tmp('ok.img'));
   });

@@ -5,27 +5,16 @@
  *
  * Needs the build (dist/cli/main.js).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { cliSandbox, ROOT } from './cli-sandbox.js';
 import { TraceReader } from '../src/trace/store.js';
 import { parseDtb, fdtFindNode, fdtGetProp, fdtStrings } from '../src/devices/fdt.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = `${ROOT}dist/cli/main.js`;
 const HELLO = `${ROOT}guests/build/hello.elf`;
 
-let dir = '';
-const tmp = (name: string): string => join(dir, name);
-function hv(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { input: '', encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL', cwd: dir });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'hvtrace-cpu-')); });
-afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+const box = cliSandbox('hvtrace-cpu-');
+const { hv, tmp } = box;
 
 const isaOf = (file: string): string => fdtStrings(fdtGetProp(fdtFindNode(parseDtb(readFileSync(file)).root, '/cpus/cpu@0')!, 'riscv,isa')!)[0]!;
 
@@ -58,6 +47,6 @@ describe('--cpu', () => {
       expect(r.status).toBe(2);
       expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(want);
-      expect(readdirSync(dir)).toEqual([]);
+      expect(readdirSync(box.dir)).toEqual([]);
     });
 });

@@ -1,0 +1,40 @@
+/**
+ * The built CLI (dist/cli/main.js) run as a user runs it, in a scratch directory of its own:
+ * `cliSandbox('hvtrace-x-')` registers the directory's creation and removal with the calling test
+ * file's beforeAll/afterAll and gives `hv(args)` (stdin empty and closed, killed after
+ * `timeoutMs`) and `tmp(name)`, a path in that directory.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const CLI = `${ROOT}dist/cli/main.js`;
+
+export interface CliResult { status: number | null; stdout: string; stderr: string }
+
+export interface CliSandbox {
+  /** Run `hvtrace args...` with the sandbox as its working directory. */
+  hv(args: string[], timeoutMs?: number): CliResult;
+  /** A path in the sandbox. */
+  tmp(name: string): string;
+  /** The sandbox directory (set once the file's beforeAll ran). */
+  readonly dir: string;
+}
+
+export function cliSandbox(prefix: string): CliSandbox {
+  let dir = '';
+  beforeAll(() => { dir = mkdtempSync(join(tmpdir(), prefix)); });
+  afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+  return {
+    hv(args, timeoutMs = 120_000) {
+      const r = spawnSync(process.execPath, [CLI, ...args], { input: '', encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', cwd: dir || ROOT });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    },
+    tmp: (name) => join(dir, name),
+    get dir() { return dir; },
+  };
+}
