@@ -84,16 +84,6 @@ export function newColumns(n: number): EventColumns {
   };
 }
 
-/** A copy of the first n rows of `c`. */
-export function sliceColumns(c: EventColumns, n: number): EventColumns {
-  return {
-    length: n,
-    seq: c.seq.slice(0, n), vtime: c.vtime.slice(0, n), instret: c.instret.slice(0, n), pc: c.pc.slice(0, n),
-    hart: c.hart.slice(0, n), priv: c.priv.slice(0, n), virt: c.virt.slice(0, n), kind: c.kind.slice(0, n),
-    present: c.present.slice(0, n), a: c.a.slice(0, n), b: c.b.slice(0, n), c: c.c.slice(0, n),
-  };
-}
-
 /** Int32 view of a 64-bit column: the low word of row i at 2i, the high word at 2i + 1. */
 export function words(col: BigInt64Array): Int32Array {
   return new Int32Array(col.buffer, col.byteOffset, col.length * 2);

@@ -39,8 +39,11 @@ import { WireEncoder, type WireBatchMsg } from './wire.js';
 export const CTL_PENDING = 0;
 export const CTL_ERROR = 1;
 export const CTL_DONE = 2;
-/** Batches (of up to 4096 events) queued before the recorder waits for the writer. */
-const MAX_PENDING = 64;
+/**
+ * Batches (of up to 4096 events) queued before the recorder waits for the writer, and the
+ * encoder's ring of shared buffers (~290 KB each, allocated as first used).
+ */
+const MAX_PENDING = 32;
 const WAIT_LIMIT_MS = 120_000;
 
 /** Messages to the worker (in order). */
@@ -76,7 +79,7 @@ export class ThreadedTraceWriter implements TraceSink {
   private requestId = 0;
   private closed = false;
   private failure: string | null = null;
-  private readonly encoder = new WireEncoder();
+  private readonly encoder = new WireEncoder(MAX_PENDING);
 
   private constructor(path: string, init: TraceInit, opts: TraceCreateOptions) {
     this.path = path;
@@ -120,19 +123,21 @@ export class ThreadedTraceWriter implements TraceSink {
   writeEvents(b: EventBatch): void {
     this.checkOpen();
     if (b.length === 0) return;
-    const msg = this.encoder.encode(b);
-    // Back-pressure: wait while the writer is MAX_PENDING batches behind.
+    // Back-pressure: wait while MAX_PENDING batches are queued. Waiting before encoding also
+    // keeps the encoder's ring of MAX_PENDING buffers safe: the slot this batch takes belonged
+    // to a batch the writer has finished.
     for (;;) {
       const n = Atomics.load(this.ctl, CTL_PENDING);
       if (n < MAX_PENDING) break;
       Atomics.wait(this.ctl, CTL_PENDING, n, 1000);
       this.check();
     }
-    Atomics.add(this.ctl, CTL_PENDING, 1);
-    // Copied, not transferred: detaching an ArrayBuffer (a transfer) invalidates V8's
+    // Shared, not transferred: detaching an ArrayBuffer (a transfer) invalidates V8's
     // "array buffer detaching" protector for the whole isolate, and from then on every typed
     // array access in optimised code checks for detachment. Measured: the emulator loop ran
     // 20% slower for the rest of the recording after the first transferred batch.
+    const msg = this.encoder.encode(b);
+    Atomics.add(this.ctl, CTL_PENDING, 1);
     this.post({ op: 'events', batch: msg });
     this.events += b.length;
   }
