@@ -34,7 +34,7 @@ import { WasmTier } from '../hart/wasm/tier.js';
 import type { HartIrqLines, IrqController } from '../mem/device.js';
 import { Hypervisor, type HypervisorSnapshot } from '../hypervisor/hypervisor.js';
 import type { GuestConfig } from '../hypervisor/config.js';
-import { HV_ENTRY, hostRamFor } from '../hypervisor/layout.js';
+import { HV_ENTRY, hostRamFor, guestFilesNeeded } from '../hypervisor/layout.js';
 import { INSNS_PER_TICK, RunningHartClock, ticksAt } from './clock.js';
 
 export const RAM_BASE = 0x8000_0000;
@@ -321,7 +321,13 @@ export class Machine implements HartEnv, HartIrqLines {
         harts: this.harts,
         mem: this.bus,
         plic: this.plic,
-        isa: ISA_STRING,
+        aia: config.aia?.mode === 'aplic-imsic' ? {
+          aplic: this.aplicS!,
+          guestFiles: config.aia.guests,
+          msi: (hart, file, eiid) => this.imsics[2 * hart + 1]!.msi(file, eiid),
+        } : null,
+        // With IMSICs the guests get Ssaia (config.ts guestIsa drops H and Smaia).
+        isa: config.aia?.mode === 'aplic-imsic' ? isaString({ aia: config.aia }) : ISA_STRING,
         now: () => this.mtime(this.current),
         consoleWrite: (b) => this.onConsole(b),
         consoleRead: () => this.uartReadByte(),
@@ -732,7 +738,12 @@ export function validateConfig(c: MachineConfig): void {
     if (c.dtb) checkDtbHasAia(c.dtb, c.aia);
     if (!Number.isInteger(g) || g < 0 || g > IMSIC_MAX_GUESTS) throw new ImageError(`--aia-guests must be between 0 and ${IMSIC_MAX_GUESTS} (got ${g})`);
     if (g > 0 && c.aia.mode !== 'aplic-imsic') throw new ImageError('--aia-guests needs --aia aplic-imsic: guest interrupt files are IMSIC files');
-    if (c.guests && c.guests.length > 0) throw new ImageError('--aia and --guest exclude each other: the built-in hypervisor drives the PLIC');
+    if (c.guests && c.guests.length > 0) {
+      // The built-in hypervisor delivers guest interrupts through IMSIC guest files (vaplic.ts).
+      if (c.aia.mode !== 'aplic-imsic') throw new ImageError('--guest with --aia needs --aia aplic-imsic: the built-in hypervisor delivers guest interrupts through IMSIC guest interrupt files');
+      const need = guestFilesNeeded(c.guests.map((x) => x.vcpus), c.harts);
+      if (g < need) throw new ImageError(`--guest with --aia aplic-imsic needs --aia-guests ${need} or more: each vCPU gets a guest interrupt file on its hart, and a hart runs up to ${need} vCPUs (got ${g})`);
+    }
   }
   if (c.guests && c.guests.length > 0) {
     if (c.bios !== 'builtin') throw new ImageError('--guest needs the built-in firmware (--bios builtin): the built-in hypervisor runs on it');

@@ -13,8 +13,12 @@ export interface AiaCliOptions {
 
 const MODES = ['none', 'aplic', 'aplic-imsic'] as const;
 
-/** The AIA configuration the flags ask for; undefined for the PLIC (none). One-line errors. */
-export function parseAiaOptions(o: AiaCliOptions): AiaConfig | undefined {
+/**
+ * The AIA configuration the flags ask for; undefined for the PLIC (none). One-line errors.
+ * `defaultGuests`: aia-guests when neither flag gives it, for aplic-imsic (QEMU's default is 0;
+ * with --guest the built-in hypervisor needs a guest interrupt file per vCPU of a hart).
+ */
+export function parseAiaOptions(o: AiaCliOptions, defaultGuests = 0): AiaConfig | undefined {
   let mode = o.aia;
   let guests = o.aiaGuests;
   if (o.machine !== undefined) {
@@ -38,7 +42,7 @@ export function parseAiaOptions(o: AiaCliOptions): AiaConfig | undefined {
   if (mode !== undefined && !(MODES as readonly string[]).includes(mode)) {
     throw new ImageError(`--aia ${mode}: expected none, aplic or aplic-imsic`);
   }
-  let n = 0;
+  let n = mode === 'aplic-imsic' ? defaultGuests : 0;
   if (guests !== undefined) {
     n = /^\d+$/.test(guests) ? Number(guests) : NaN;
     if (!Number.isInteger(n) || n > 7) throw new ImageError(`--aia-guests must be between 0 and 7 (got ${guests})`);

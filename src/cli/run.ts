@@ -3,7 +3,7 @@ import { Scheduler } from '../sched/scheduler.js';
 import { ImageError } from '../image/loader.js';
 import { readImage, parseMemSize, parseRamSize, MAX_RAM_MIB } from './images.js';
 import type { GuestConfig } from '../hypervisor/config.js';
-import { DEFAULT_GUEST_MEM, MAX_VCPUS, hostRamFor } from '../hypervisor/layout.js';
+import { DEFAULT_GUEST_MEM, MAX_VCPUS, hostRamFor, guestFilesNeeded } from '../hypervisor/layout.js';
 import { Progress } from './progress.js';
 import { ConsoleBuffer } from './output.js';
 import { openDrives, parseRngSeed, resolveDrives, FileDiskBackend } from './drive.js';
@@ -89,7 +89,7 @@ export function machineConfigFromCli(o: MachineCliOptions, opts: { writeback?: b
   if (!Number.isInteger(harts) || harts < 1 || harts > 8) throw new ImageError(`--smp must be between 1 and 8 (got ${o.smp})`);
   const bios = o.bios === 'builtin' || o.bios === 'none' ? o.bios : readImage(o.bios, 'firmware');
   const guests = guestsFromCli(o);
-  const aia = parseAiaOptions(o);
+  const aia = parseAiaOptions(o, guests ? guestFilesNeeded(guests.map((g) => g.vcpus), harts) : 0);
   const ramSize = o.memory !== undefined ? parseRamSize(o.memory)
     : guests ? hostRamFor(guests.map((g) => g.memSize)) : parseMemSize('256M');
   if (guests && o.memory === undefined && ramSize > MAX_RAM_MIB * 1024 * 1024) {

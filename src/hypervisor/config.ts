@@ -13,6 +13,10 @@
  *   initrd     as QEMU: kernel + min(memSize / 2, 128 MiB)
  *   UART, SiFive test device: identity-mapped (passed through)
  *   PLIC       priority/pending/enable identity-mapped, context registers trapped (vPLIC)
+ *   or, with --aia aplic-imsic (no PLIC):
+ *   APLIC      the S-level domain at 0x0d00_0000, trapped (vaplic.ts)
+ *   IMSIC      S-level files at 0x2800_0000, one page per vCPU, mapped onto the vCPUs' guest
+ *              interrupt files
  * No CLINT: the guest's timer is SBI TIME (or Sstc), its IPIs SBI IPI.
  */
 import { parseElf, isElf, ImageError, type ElfImage } from '../image/loader.js';
@@ -69,12 +73,12 @@ export interface GuestPlan {
 
 const MiB = 1024 * 1024;
 
-/** The guest's ISA string: the host's without H (no nested virtualization). */
+/** The guest's ISA string: the host's without H (no nested virtualization) and Smaia (no M-mode). */
 export function guestIsa(hostIsa: string): string {
   const [base, ...rest] = hostIsa.split('_');
   const m = /^(rv64)([a-z]*)$/.exec(base ?? '');
   const letters = m ? m[2]!.replace('h', '') : 'imafdc';
-  return [`rv64${letters}`, ...rest.filter((e) => e !== 'h')].join('_');
+  return [`rv64${letters}`, ...rest.filter((e) => e !== 'h' && e !== 'smaia')].join('_');
 }
 
 export function validateGuest(g: GuestConfig): void {
@@ -88,17 +92,17 @@ export function validateGuest(g: GuestConfig): void {
 }
 
 /** Plan the memory map of every guest; throws ImageError with a one-line message. */
-export function planGuests(guests: readonly GuestConfig[], hostIsa: string): GuestPlan[] {
+export function planGuests(guests: readonly GuestConfig[], hostIsa: string, aia = false): GuestPlan[] {
   let hpa = GUEST_HPA_BASE;
   return guests.map((g, index) => {
     validateGuest(g);
-    const p = planGuest(g, index, hpa, hostIsa);
+    const p = planGuest(g, index, hpa, hostIsa, aia);
     hpa += g.memSize;
     return p;
   });
 }
 
-function planGuest(g: GuestConfig, index: number, hpaBase: number, hostIsa: string): GuestPlan {
+function planGuest(g: GuestConfig, index: number, hpaBase: number, hostIsa: string, aia: boolean): GuestPlan {
   const name = g.image.name;
   const size = g.memSize;
   let elf: ElfImage | null = null;
@@ -146,7 +150,7 @@ function planGuest(g: GuestConfig, index: number, hpaBase: number, hostIsa: stri
     regions.push({ role: `guest${index}-initrd`, name: g.initrd.name, base: toHpa(start), size: end - start, gpa: start });
     initrd = { start: BigInt(start), end: BigInt(end) };
   }
-  const dtb = guestDtb(g, gpaBase, hostIsa, initrd);
+  const dtb = guestDtb(g, gpaBase, hostIsa, initrd, aia);
   // Hypercraft puts the DTB at the start of guest RAM; when the image starts there, use the top
   // (2 MiB-aligned, as QEMU's riscv_compute_fdt_addr).
   let dtbGpa = gpaBase;
@@ -162,9 +166,12 @@ function planGuest(g: GuestConfig, index: number, hpaBase: number, hostIsa: stri
 /**
  * The guest's device tree: the QEMU virt tree (src/devices/fdt.ts) with the guest's vCPUs,
  * memory, bootargs and initrd, and without the CLINT (the guest has no M-mode: its timer is
- * SBI TIME or Sstc, its IPIs SBI IPI).
+ * SBI TIME or Sstc, its IPIs SBI IPI). With `aia` (--aia aplic-imsic on the host) the tree QEMU
+ * virt gives for aia=aplic-imsic, without the M-level APLIC domain and IMSIC files (the guest
+ * has no M-mode): the S-level APLIC in MSI mode and one S-level IMSIC file per vCPU, without
+ * guest files of its own.
  */
-export function guestDtb(g: GuestConfig, gpaBase: number, hostIsa: string, initrd?: { start: bigint; end: bigint }): Uint8Array {
+export function guestDtb(g: GuestConfig, gpaBase: number, hostIsa: string, initrd?: { start: bigint; end: bigint }, aia = false): Uint8Array {
   const blob = buildVirtDtb({
     numHarts: g.vcpus,
     ramBase: BigInt(gpaBase),
@@ -173,9 +180,11 @@ export function guestDtb(g: GuestConfig, gpaBase: number, hostIsa: string, initr
     mmuType: 'riscv,sv48',
     bootargs: g.append,
     initrd,
+    ...(aia ? { aia: { mode: 'aplic-imsic' as const, guests: 0 } } : {}),
   });
   const tree = parseDtb(blob);
   const soc = tree.root.children.find((n) => n.name === 'soc');
-  if (soc) soc.children = soc.children.filter((n) => !n.name.startsWith('clint@'));
+  const mLevel = ['clint@', 'aplic@c000000', 'imsics@24000000'];
+  if (soc) soc.children = soc.children.filter((n) => !mLevel.some((p) => n.name.startsWith(p)));
   return encodeDtb(tree);
 }

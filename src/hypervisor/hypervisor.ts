@@ -30,6 +30,8 @@ import { Vm, type VmSnapshot } from './vm.js';
 import { HSM_SUSPENDED, HSM_STARTED, U64_MAX, VS_CSRS, type VCpu } from './vcpu.js';
 import { planGuests, type GuestConfig, type GuestPlan, type PlannedRegion } from './config.js';
 import type { HvPlatform } from './platform.js';
+import { IMSIC_PAGE, IMSIC_S_BASE, guestIndexBits } from '../devices/imsic.js';
+import { APLIC_S_BASE } from '../devices/aplic.js';
 import { HV_ENTRY, HV_IDLE, HV_POOL_BASE, HV_POOL_SIZE, HV_TRAP_VECTOR, SLICE_TICKS } from './layout.js';
 
 /** `wfi; j HV_IDLE`: the idle loop, and the (never executed) trap vector. */
@@ -62,17 +64,24 @@ export class Hypervisor implements HsHandler {
 
   constructor(plat: HvPlatform, guests: readonly GuestConfig[]) {
     this.plat = plat;
-    this.plans = planGuests(guests, plat.isa);
+    this.plans = planGuests(guests, plat.isa, plat.aia !== null);
     const n = plat.harts.length;
-    this.percpu = plat.harts.map((h) => new PerCpu(h.id));
+    this.percpu = plat.harts.map((h) => new PerCpu(h.id, plat.aia !== null));
     // vCPUs are spread over the pCPUs in order: VM 0's vCPU i on pCPU i, the next VM's after.
     let first = 0;
     this.vms = this.plans.map((p) => {
       const base = first;
       first += p.config.vcpus;
-      return new Vm(p, (i) => (base + i) % n, this.plans.length > 1);
+      return new Vm(p, (i) => (base + i) % n, this.plans.length > 1, plat.aia !== null);
     });
     for (const vm of this.vms) for (const v of vm.vcpus.list) this.percpu[v.pcpu]!.vcpus.push(v);
+    if (plat.aia) {
+      // Each vCPU gets a guest interrupt file on its pCPU: the k-th vCPU placed there file k + 1.
+      for (const p of this.percpu) {
+        p.vcpus.forEach((v, k) => { v.file = k + 1; });
+        if (p.vcpus.length > plat.aia.guestFiles) throw new Error(`hart ${p.id} runs ${p.vcpus.length} vCPUs but has ${plat.aia.guestFiles} guest interrupt files`);
+      }
+    }
   }
 
   /** Regions the guests occupy in host RAM (known before boot). */
@@ -132,7 +141,7 @@ export class Hypervisor implements HsHandler {
     this.booted = true;
     this.plat.mem.writeRam(HV_IDLE, IDLE_CODE);
     this.plat.mem.writeRam(HV_TRAP_VECTOR, IDLE_CODE);
-    for (const vm of this.vms) vm.boot(this.plat.mem, this.frames);
+    for (const vm of this.vms) vm.boot(this.plat.mem, this.frames, (v) => this.guestFilePage(v));
   }
 
   private trap(h: Hart, cause: number, interrupt: boolean): void {
@@ -178,6 +187,12 @@ export class Hypervisor implements HsHandler {
         // schedule() reprograms stimecmp to a future deadline (or never), which lowers STIP.
         return;
       }
+      case 12: { // SGEI: an MSI reached the guest file of a waiting vCPU (AIA §5.3): wake it.
+        const hit = Number(h.csrGet(C.CSR.hgeip) & h.csrGet(C.CSR.hgeie));
+        for (const v of p.vcpus) if (v.file > 0 && ((hit >>> v.file) & 1) !== 0) this.wake(v);
+        // schedule() takes the woken files out of hgeie (programHgeie), which lowers SGEIP.
+        return;
+      }
       case 9: // SEI: claim everything the real context of this pCPU has, queue it in the vPLIC.
         this.claimExternal(h, p);
         return;
@@ -206,6 +221,23 @@ export class Hypervisor implements HsHandler {
       vm.vplic.deliver(ctx, irq, ctx);
       this.updateVseip(vm, ctx);
     }
+  }
+
+  /** Host-physical address of vCPU v's guest interrupt file (its IMSIC S-file page v.file). */
+  guestFilePage(v: VCpu): number {
+    const stride = IMSIC_PAGE << guestIndexBits(this.plat.aia!.guestFiles);
+    return IMSIC_S_BASE + v.pcpu * stride + v.file * IMSIC_PAGE;
+  }
+
+  /** The physical APLIC S domain's registers, as the vAPLIC reaches them (traced as mmio). */
+  realAplicRead(h: Hart, off: number): number {
+    const v = this.plat.aia!.aplic.read(off, 4);
+    if (h.obs) h.obs.mmio(h, 'aplic-s', APLIC_S_BASE + off, 4, v, false);
+    return Number(v & 0xffff_ffffn);
+  }
+  realAplicWrite(h: Hart, off: number, v: number): void {
+    if (h.obs) h.obs.mmio(h, 'aplic-s', APLIC_S_BASE + off, 4, BigInt(v >>> 0), true);
+    this.plat.aia!.aplic.write(off, 4, BigInt(v >>> 0));
   }
 
   /** Priority of a source at the real PLIC (the guest programs priorities directly). */
@@ -291,7 +323,9 @@ export class Hypervisor implements HsHandler {
   virqPending(h: Hart, v: VCpu): boolean {
     if (v.loaded) return (h.mip & h.mie & C.MIP_VS_MASK) !== 0;
     const vsie = Number(v.csr[VS_CSRS.indexOf('vsie')]!);
-    return ((v.hvip >> 1) & vsie & (C.MIP_SSIP | C.MIP_STIP | C.MIP_SEIP)) !== 0;
+    // Its guest interrupt file's line (hgeip of its pCPU) is its VSEIP while it runs.
+    const fileLine = v.file > 0 && ((this.plat.harts[v.pcpu]!.aia?.hgeip ?? 0) >>> v.file) & 1 ? C.MIP_VSEIP : 0;
+    return ((((v.hvip | fileLine) >> 1)) & vsie & (C.MIP_SSIP | C.MIP_STIP | C.MIP_SEIP)) !== 0;
   }
 
   /**
@@ -352,6 +386,7 @@ export class Hypervisor implements HsHandler {
     } else if (next && now >= p.sliceEnd) {
       p.sliceEnd = now + SLICE_TICKS;
     }
+    p.programHgeie(h);
     if (!next) {
       p.sliceEnd = U64_MAX;
       p.programTimer(h, now, this.vmStoppedIdx);

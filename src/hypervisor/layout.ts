@@ -56,3 +56,23 @@ export const PLIC_CONTEXT_END = 0x0c60_0000;
 export function hostRamFor(guestMem: readonly number[]): number {
   return GUEST_HPA_BASE - 0x8000_0000 + guestMem.reduce((a, b) => a + b, 0) + HOST_RAM_SLACK;
 }
+
+/**
+ * With --aia aplic-imsic the guest has no PLIC: its S-level APLIC domain (trapped, vaplic.ts)
+ * and its IMSIC S-level files, one page per vCPU, G-stage mapped onto the vCPUs' physical guest
+ * interrupt files (QEMU virt addresses, a guest without guest files of its own).
+ */
+export const GUEST_APLIC_BASE = 0x0d00_0000;
+export const GUEST_APLIC_SIZE = 0x8000;
+export const GUEST_IMSIC_BASE = 0x2800_0000;
+
+/**
+ * Guest interrupt files each pCPU needs: vCPUs are placed in order over the pCPUs (VM 0's vCPU
+ * i on pCPU i mod harts, the next VM's after), and each vCPU on a pCPU gets its own file.
+ */
+export function guestFilesNeeded(vcpus: readonly number[], harts: number): number {
+  const per = new Array<number>(harts).fill(0);
+  let k = 0;
+  for (const n of vcpus) for (let i = 0; i < n; i++) per[(k++) % harts]!++;
+  return Math.max(0, ...per);
+}

@@ -50,7 +50,11 @@ export class PerCpu {
   /** End of the loaded vCPU's round-robin slice (mtime). */
   sliceEnd = U64_MAX;
 
-  constructor(id: number) {
+  /**
+   * @param aia vCPUs have guest interrupt files (--aia aplic-imsic): SGEI is taken, hstatus.VGEIN
+   *   selects the loaded vCPU's file, hgeie the files of the waiting ones
+   */
+  constructor(id: number, readonly aia = false) {
     this.id = id;
   }
 
@@ -73,6 +77,8 @@ export class PerCpu {
     setCsr(h, C.CSR.htimedelta, 0n);
     setCsr(h, C.CSR.stvec, BigInt(HV_TRAP_VECTOR));
     setCsr(h, C.CSR.sie, BigInt(HS_SIE));
+    // hie.SGEIE (§8.2.3; sie has no SGEIE): MSIs to waiting vCPUs' guest files reach the hypervisor.
+    if (this.aia) setCsr(h, C.CSR.hie, h.csrGet(C.CSR.hie) | BigInt(C.MIP_SGEIP));
     setCsr(h, C.CSR.stimecmp, U64_MAX);
     this.ready = true;
   }
@@ -153,6 +159,19 @@ export class PerCpu {
   }
 
   /**
+   * hgeie with guest interrupt files (AIA §5.3, KVM's kvm_riscv_aia_wakeon_hgei): the files of
+   * this pCPU's vCPUs that wait (WFI trapped, HSM suspend), so that an MSI to one of them raises
+   * SGEI and the hypervisor wakes it. The loaded vCPU's file drives VSEIP through hstatus.VGEIN
+   * instead, and a runnable vCPU's file waits for its next turn.
+   */
+  programHgeie(h: Hart): void {
+    if (!this.aia) return;
+    let bits = 0;
+    for (const v of this.vcpus) if (v.waiting && !v.loaded && v.file > 0) bits |= 1 << v.file;
+    setCsr(h, C.CSR.hgeie, BigInt(bits));
+  }
+
+  /**
    * Program the HS timer (Sstc stimecmp): the earliest SBI timer of this pCPU's vCPUs, the
    * Sstc deadline (vstimecmp) of those not loaded (the loaded one's VSTIP is the hart's own),
    * and the end of the slice when several vCPUs are runnable. Deadlines in the past were
@@ -179,8 +198,11 @@ export class PerCpu {
    * shared, sstatus.SPIE = 1.
    */
   enter(h: Hart, v: VCpu): void {
-    const mask = BigInt(C.HSTATUS_SPV | C.HSTATUS_SPVP | C.HSTATUS_VTW);
-    const bits = C.HSTATUS_SPV | (v.priv === C.PRV_S ? C.HSTATUS_SPVP : 0) | (this.shared ? C.HSTATUS_VTW : 0);
+    // With AIA, hstatus.VGEIN = the vCPU's guest interrupt file: its line is VSEIP (AIA §5.3).
+    const vgein = this.aia ? 0x3f << C.HSTATUS_VGEIN_SHIFT : 0;
+    const mask = BigInt(C.HSTATUS_SPV | C.HSTATUS_SPVP | C.HSTATUS_VTW | vgein);
+    const bits = C.HSTATUS_SPV | (v.priv === C.PRV_S ? C.HSTATUS_SPVP : 0) | (this.shared ? C.HSTATUS_VTW : 0) |
+      (this.aia ? v.file << C.HSTATUS_VGEIN_SHIFT : 0);
     setCsr(h, C.CSR.hstatus, (h.csrGet(C.CSR.hstatus) & ~mask) | BigInt(bits));
     const ss = h.csrGet(C.CSR.sstatus);
     let s = (ss & ~BigInt(C.MSTATUS_SPP)) | BigInt(C.MSTATUS_SPIE);
@@ -199,7 +221,7 @@ export class PerCpu {
     setCsr(h, C.CSR.hvip, 0n);
     setCsr(h, C.CSR.vsie, 0n);
     if (hasCsr(C.CSR.vstimecmp)) setCsr(h, C.CSR.vstimecmp, U64_MAX);
-    const hs = h.csrGet(C.CSR.hstatus) & ~BigInt(C.HSTATUS_SPV);
+    const hs = h.csrGet(C.CSR.hstatus) & ~BigInt(C.HSTATUS_SPV | (this.aia ? 0x3f << C.HSTATUS_VGEIN_SHIFT : 0));
     setCsr(h, C.CSR.hstatus, hs);
     setCsr(h, C.CSR.sstatus, h.csrGet(C.CSR.sstatus) | BigInt(C.MSTATUS_SPP | C.MSTATUS_SPIE));
     setCsr(h, C.CSR.sepc, BigInt(HV_IDLE));

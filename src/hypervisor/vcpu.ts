@@ -46,6 +46,11 @@ export class VCpu {
   readonly vmIndex: number;
   /** The pCPU this vCPU runs on (fixed: deterministic placement). */
   readonly pcpu: number;
+  /**
+   * Its guest interrupt file on its pCPU (hstatus.VGEIN while it runs) with --aia aplic-imsic,
+   * fixed by placement; 0 = none (the PLIC: interrupts are injected through hvip.VSEIP).
+   */
+  file = 0;
   /** SBI HSM state as the guest sees it. */
   hsm = HSM_STOPPED;
   /** Waiting for a virtual interrupt (WFI trapped with hstatus.VTW, or retentive HSM suspend). */

@@ -8,6 +8,7 @@ import * as C from '../hart/constants.js';
 import type { VmExitRecord } from '../hart/observer.js';
 import { GuestPageTable, PTE_R, PTE_W, PTE_X, type FrameAllocator, type PhysMem } from './gpt.js';
 import { VirtPlic, type VplicSnapshot } from './vplic.js';
+import { VirtAplic, type VaplicPort, type VaplicSnapshot } from './vaplic.js';
 import { VmCpus, HSM_STOPPED, type VCpu, type VCpuSnapshot } from './vcpu.js';
 import { decodeHtinst, decodeMmioInsn, extendLoad, isImplicitAccessPseudo, type MmioInsn } from './mmio.js';
 import { VM_EXIT, type VmExitReason } from './exits.js';
@@ -17,6 +18,7 @@ import type { GuestPlan } from './config.js';
 import type { Hypervisor } from './hypervisor.js';
 import {
   UART_BASE, TESTDEV_BASE, PLIC_BASE, PLIC_PASSTHROUGH_SIZE, PLIC_CONTEXT_BASE, PLIC_CONTEXT_END, PLIC_CONTEXT_STRIDE,
+  GUEST_APLIC_BASE, GUEST_APLIC_SIZE, GUEST_IMSIC_BASE,
 } from './layout.js';
 
 const WFI_INSN = 0x10500073;
@@ -27,6 +29,8 @@ export interface VmSnapshot {
   stopped: string | null;
   failed: boolean;
   gptRoot: number;
+  /** With --aia aplic-imsic. */
+  vaplic?: VaplicSnapshot;
 }
 
 export class Vm {
@@ -36,6 +40,8 @@ export class Vm {
   readonly plan: GuestPlan;
   readonly vcpus: VmCpus;
   readonly vplic: VirtPlic;
+  /** With --aia aplic-imsic: the guest's APLIC (vaplic.ts) in place of the vPLIC. */
+  readonly vaplic: VirtAplic | null;
   gpt: GuestPageTable | null = null;
   /** Why the VM stopped (one line), or null while it runs. */
   stopped: string | null = null;
@@ -49,29 +55,35 @@ export class Vm {
   /** A test-device request seen during the current exit. */
   private finisher: HaltRequest | null = null;
 
-  constructor(plan: GuestPlan, pcpuOf: (vcpu: number) => number, shared: boolean) {
+  constructor(plan: GuestPlan, pcpuOf: (vcpu: number) => number, shared: boolean, aia = false) {
     this.index = plan.index;
     this.vmid = plan.index + 1;
     this.plan = plan;
     this.vcpus = new VmCpus(plan.index, plan.config.vcpus, pcpuOf);
     // Two PLIC contexts per vCPU, as the guest's device tree says (M, then S).
     this.vplic = new VirtPlic(2 * plan.config.vcpus);
+    this.vaplic = aia ? new VirtAplic(plan.index === 0) : null;
     this.testdev = shared ? new TestDevice((req) => { this.finisher = req; }) : null;
   }
 
   /**
    * Build the guest memory map (Hypercraft `setup_gpm`): load the image(s) and the generated
    * DTB into guest RAM, build the G-stage table, and make vCPU 0 ready to enter at the entry
-   * point with a0 = 0, a1 = DTB.
+   * point with a0 = 0, a1 = DTB. With AIA, the guest's IMSIC page of vCPU i is mapped onto
+   * vCPU i's guest interrupt file (`filePage`), and the APLIC is left unmapped (trapped).
    */
-  boot(mem: PhysMem, frames: FrameAllocator): void {
+  boot(mem: PhysMem, frames: FrameAllocator, filePage?: (v: VCpu) => number): void {
     const p = this.plan;
     for (const l of p.loads) mem.writeRam(p.hpaBase + (l.gpa - p.gpaBase), l.data);
     const gpt = new GuestPageTable(mem, frames);
     gpt.map(p.gpaBase, p.hpaBase, p.memSize, PTE_R | PTE_W | PTE_X);
     gpt.map(UART_BASE, UART_BASE, 0x1000, PTE_R | PTE_W);
     if (!this.testdev) gpt.map(TESTDEV_BASE, TESTDEV_BASE, 0x1000, PTE_R | PTE_W);
-    gpt.map(PLIC_BASE, PLIC_BASE, PLIC_PASSTHROUGH_SIZE, PTE_R | PTE_W);
+    if (this.vaplic) {
+      for (const v of this.vcpus.list) gpt.map(GUEST_IMSIC_BASE + v.id * 0x1000, filePage!(v), 0x1000, PTE_R | PTE_W);
+    } else {
+      gpt.map(PLIC_BASE, PLIC_BASE, PLIC_PASSTHROUGH_SIZE, PTE_R | PTE_W);
+    }
     this.gpt = gpt;
     this.vcpus.list[0]!.reset(BigInt(p.entry), BigInt(p.dtbGpa));
   }
@@ -200,7 +212,9 @@ export class Vm {
       return;
     }
     const testdev = this.testdev !== null && gpa >= BigInt(TESTDEV_BASE) && gpa < BigInt(TESTDEV_BASE + TEST_SIZE);
-    if (!testdev && (gpa < BigInt(PLIC_CONTEXT_BASE) || gpa >= BigInt(PLIC_CONTEXT_END))) {
+    const aplic = this.vaplic !== null && gpa >= BigInt(GUEST_APLIC_BASE) && gpa < BigInt(GUEST_APLIC_BASE + GUEST_APLIC_SIZE);
+    const plic = this.vaplic === null && gpa >= BigInt(PLIC_CONTEXT_BASE) && gpa < BigInt(PLIC_CONTEXT_END);
+    if (!testdev && !aplic && !plic) {
       stop(`${kind} guest-physical 0x${gpa.toString(16)}, outside the guest's memory and devices`);
       return;
     }
@@ -211,12 +225,12 @@ export class Vm {
       d = raw === null ? null : decodeMmioInsn(raw);
     }
     if (d === null || d.store !== store) {
-      stop(`${kind} the ${testdev ? 'test device' : 'PLIC'} at 0x${gpa.toString(16)} by ${raw === null ? 'an unreadable instruction' : `instruction 0x${raw.toString(16)}`}, which hvtrace cannot emulate`);
+      stop(`${kind} the ${testdev ? 'test device' : aplic ? 'APLIC' : 'PLIC'} at 0x${gpa.toString(16)} by ${raw === null ? 'an unreadable instruction' : `instruction 0x${raw.toString(16)}`}, which hvtrace cannot emulate`);
       return;
     }
     this.exit(h, v, store ? 'mmio_store' : 'mmio_load', gpa, scause);
-    const off = Number(gpa) - (testdev ? TESTDEV_BASE : PLIC_CONTEXT_BASE);
-    const device = testdev ? 'vtest' : 'vplic';
+    const off = Number(gpa) - (testdev ? TESTDEV_BASE : aplic ? GUEST_APLIC_BASE : PLIC_CONTEXT_BASE);
+    const device = testdev ? 'vtest' : aplic ? 'vaplic' : 'vplic';
     if (store) {
       const raw64 = d.fp ? BigInt.asUintN(64, h.fb[d.reg]!) : h.getX(d.reg);
       const value = BigInt.asUintN(d.size * 8, raw64);
@@ -227,9 +241,12 @@ export class Vm {
         this.finish(hv, h, v);
         return;
       }
-      this.vplicWrite(hv, h, off, d.size, value);
+      if (aplic) this.vaplic!.write(this.aplicPort(hv, h), off, d.size, Number(value & 0xffff_ffffn));
+      else this.vplicWrite(hv, h, off, d.size, value);
     } else {
-      const value = testdev ? this.testdev!.read(off, d.size) : this.vplicRead(hv, h, off, d.size);
+      const value = testdev ? this.testdev!.read(off, d.size)
+        : aplic ? BigInt(this.vaplic!.read(this.aplicPort(hv, h), off, d.size) >>> 0)
+        : this.vplicRead(hv, h, off, d.size);
       if (h.obs) h.obs.mmio(h, device, Number(gpa), d.size, value, false);
       const x = extendLoad(value, d);
       if (d.fp) {
@@ -240,6 +257,26 @@ export class Vm {
       }
     }
     v.pc += BigInt(d.length);
+  }
+
+  /** What the vAPLIC reaches: the physical S domain, the vCPUs' guest files. */
+  private aplicPort(hv: Hypervisor, h: Hart): VaplicPort {
+    const files = (i: number): VCpu | null => {
+      const t = this.vcpus.get(i);
+      return t && t.file > 0 ? t : null;
+    };
+    return {
+      physRead: (off) => hv.realAplicRead(h, off),
+      physWrite: (off, val) => hv.realAplicWrite(h, off, val),
+      route: (i) => {
+        const t = files(i);
+        return t ? { hart: t.pcpu, file: t.file } : null;
+      },
+      inject: (i, eiid) => {
+        const t = files(i);
+        if (t) hv.plat.aia!.msi(t.pcpu, t.file, eiid);
+      },
+    };
   }
 
   // ---- the virtual PLIC's context registers (threshold at +0, claim/complete at +4) ----
@@ -323,11 +360,13 @@ export class Vm {
       stopped: this.stopped,
       failed: this.failed,
       gptRoot: this.gpt ? this.gpt.root : -1,
+      ...(this.vaplic ? { vaplic: this.vaplic.saveState() } : {}),
     };
   }
   restoreState(s: VmSnapshot, mem: PhysMem, frames: FrameAllocator): void {
     this.vcpus.list.forEach((v, i) => v.restoreState(s.vcpus[i]!));
     this.vplic.restoreState(s.vplic);
+    if (this.vaplic && s.vaplic) this.vaplic.restoreState(s.vaplic);
     this.stopped = s.stopped;
     this.failed = s.failed;
     this.gpt = s.gptRoot >= 0 ? new GuestPageTable(mem, frames, s.gptRoot) : null;
