@@ -9,9 +9,12 @@ export const VM_EXIT = {
   timer_irq: 2,
   /** Host software interrupt: another pCPU asked this one to look at its vCPUs (detail = 1). */
   software_irq: 3,
-  /** Host external interrupt from the real PLIC, claimed for the vPLIC (detail = 9). */
+  /**
+   * Host external interrupt from the real PLIC, claimed for the vPLIC (detail = 9); with AIA,
+   * SGEI: an MSI into the guest file of a waiting vCPU that shares the pCPU (detail = 12).
+   */
   external_irq: 4,
-  /** Emulated load from a trapped device register (detail = GPA). */
+  /** Emulated load from a trapped device register: vPLIC contexts, vAPLIC, test device (detail = GPA). */
   mmio_load: 5,
   /** Emulated store to a trapped device register (detail = GPA). */
   mmio_store: 6,

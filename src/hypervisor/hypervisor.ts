@@ -18,6 +18,11 @@
  * its idle loop. Everything is driven by traps at exact instruction boundaries, so a run is as
  * deterministic as the hart itself.
  *
+ * Guest interrupts: with the PLIC, claimed from the real PLIC and injected with hvip.VSEIP
+ * (vplic.ts); with --aia aplic-imsic, delivered by the hardware into each vCPU's IMSIC guest
+ * interrupt file (hstatus.VGEIN while it runs, hgeie/SGEI to wake it when it waits), the guest's
+ * APLIC trapped and translated (vaplic.ts; ARCHITECTURE.md §7).
+ *
  * Nothing a guest does raises a host exception: faults outside its memory and
  * virtual-instruction exceptions stop the VM with a stated reason; an internal error stops the
  * machine with a one-line message.

@@ -346,7 +346,7 @@ const SBI_CALL = kind({
 const MMIO = kind({
   kind: 'mmio',
   summary: 'a load or store reached a device (or a device the hypervisor emulates for a guest)',
-  emittedBy: 'Recorder.mmio, from HartObserver.mmio (Hart loads/stores to devices, hypervisor vPLIC / test device emulation)',
+  emittedBy: 'Recorder.mmio, from HartObserver.mmio (Hart loads/stores to devices, hypervisor vPLIC / vAPLIC / test device emulation, its own real PLIC / APLIC accesses)',
   pc: PC("the hart's pc at the access (for vplic / vtest, which the hypervisor emulates in HS-mode: its trap vector)"),
   priv: PRIV('the privilege at the access (HS for vplic / vtest)'),
   virt: VIRT('V at the access (0 for vplic / vtest)'),
@@ -357,7 +357,7 @@ const MMIO = kind({
     view: [int('size', '(c & 255)'), int('write', '((c >> 8) & 1)')],
   },
   payload: [
-    { name: 'device', schema: { type: 'string' }, required: true, meaning: 'device name (MmioDevice.name), e.g. uart, clint, plic, test; vplic, vtest for the hypervisor\'s' },
+    { name: 'device', schema: { type: 'string' }, required: true, meaning: 'device name (MmioDevice.name), e.g. uart, clint, plic, aplic-s, test; vplic, vaplic, vtest for the registers the hypervisor emulates' },
   ],
   view: { name: 'mmio', order: ['pc', 'priv', 'virt', 'a', 'b', 'c'] },
   render: (f, p) => {
