@@ -40,7 +40,7 @@ export function machineOptions(cmd: Command): Command {
     .option('--cpu <MODEL>', 'CPU model as QEMU -cpu: rv64 (QEMU 7.2\'s default CPU\'s ISA) or rv64,sscofpmf=on (counter overflow interrupts, Sscofpmf)')
     .option('--rng [SEED]', 'virtio-rng: random bytes from a PRNG with this seed (default 0), recorded in the trace')
     .option('--aia <none|aplic|aplic-imsic>', 'interrupt controller as QEMU virt aia=: the PLIC (none, default), an APLIC with direct delivery, or an APLIC sending MSIs to per-hart IMSICs (Smaia/Ssaia)')
-    .option('--aia-guests <N>', 'guest interrupt files per hart in each S-level IMSIC (0-7, default 0; GEILEN), as QEMU virt aia-guests=')
+    .option('--aia-guests <N>', 'guest interrupt files per hart in each S-level IMSIC (0-7, default 0, or with --guest what its vCPUs need; GEILEN), as QEMU virt aia-guests=')
     .option('-M, --machine <virt,...>', 'QEMU-style machine options: virt[,aia=none|aplic|aplic-imsic][,aia-guests=N]')
     .option('--quantum <N>', 'scheduler quantum in instructions per hart', intArg('--quantum', 1, 1e9), 10000)
     .option('-q, --quiet', 'no progress or summary on stderr');
