@@ -79,5 +79,9 @@ describe('environment variables', () => {
     expect(() => engineSettingsFromEnv({ HVTRACE_TIER: 'jit' })).toThrow(/HVTRACE_TIER must be one of interp, js, wasm/);
     expect(engineSettingsFromEnv({ HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '2' })).toEqual({ tier: 'wasm', prime: true, jitHot: 2 });
     expect(() => engineSettingsFromEnv({ HVTRACE_JIT_HOT: '0' })).toThrow(/HVTRACE_JIT_HOT must be a positive integer/);
+    expect(engineSettingsFromEnv({ HVTRACE_TIER: 'wasm', HVTRACE_WASM_MAX_UNITS: '4' })).toEqual({ tier: 'wasm', prime: true, maxUnits: 4 });
+    for (const bad of ['0', '-1', '1.5', 'many', '65537']) {
+      expect(() => engineSettingsFromEnv({ HVTRACE_WASM_MAX_UNITS: bad })).toThrow(/HVTRACE_WASM_MAX_UNITS must be an integer in 1..65536/);
+    }
   });
 });

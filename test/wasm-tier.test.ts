@@ -45,8 +45,8 @@ const CASES: Case[] = [
   { name: 'hyp-guest under the built-in hypervisor (two-stage translation; it stops where it stops on the interpreter)', config: { virtio: true, ramSize: 512 * 1024 * 1024, harts: 1, bios: 'builtin', guests: [{ image: img(`${GUESTS}/hyp-guest.elf`), vcpus: 1, memSize: 128 * 1024 * 1024 }] } },
 ];
 
-function run(c: Case, tier: Tier, jitHot?: number) {
-  const m = new Machine({ ramSize: 256 * 1024 * 1024, ...c.config, tier, ...(jitHot !== undefined ? { jitHot } : {}) });
+function run(c: Case, tier: Tier, jitHot?: number, maxUnits?: number) {
+  const m = new Machine({ ramSize: 256 * 1024 * 1024, ...c.config, tier, ...(jitHot !== undefined ? { jitHot } : {}), ...(maxUnits !== undefined ? { maxUnits } : {}) });
   const out: number[] = [];
   m.onConsole = (b) => { for (const x of b) out.push(x); };
   const s = new Scheduler(m, { maxInsns: c.maxInsns ?? 3_000_000_000 });
@@ -100,6 +100,32 @@ describe('the wasm tier gives the interpreter\'s final state on every bundled gu
     expect(b.ram).toBe(a.ram);
     expect(b.halt).toEqual(a.halt);
   }, 600_000);
+});
+
+describe('a cap of 4 live units (eviction, oldest first; threshold 64: thousands of evictions) changes only speed', () => {
+  const capCases = CASES.filter((x) => ['isa-check', 'smp-kernel, 4 harts, input', 'bench, first 40M steps (Sv39)'].includes(x.name) || x.name.startsWith('hyp-guest'))
+    .map((c) => (c.name.startsWith('bench') ? { ...c, name: 'bench, first 4M steps (Sv39)', maxInsns: 4_000_000 } : c));
+  expect(capCases.length).toBe(4);
+  for (const c of capCases) {
+    it(c.name, () => {
+      const a = run(c, 'interp');
+      const b = run(c, 'wasm', 64, 4);
+      const j = b.jit;
+      expect(j.compileErrors).toEqual([]);
+      expect(j.maxUnits).toBe(4);
+      expect(j.evictions).toBeGreaterThan(0);
+      expect(j.unitsEvicted).toBe(j.evictions);
+      expect(j.liveUnits).toBeLessThanOrEqual(4);
+      expect(j.translatedInsns).toBeGreaterThan(0);
+      expect(b.console).toBe(a.console);
+      expect(b.steps).toEqual(a.steps);
+      expect(b.instret).toEqual(a.instret);
+      expect(b.time).toBe(a.time);
+      expect(b.regs).toEqual(a.regs);
+      expect(b.ram).toBe(a.ram);
+      expect(b.halt).toEqual(a.halt);
+    });
+  }
 });
 
 describe('recordings under HVTRACE_TIER=interp and =wasm have the same events', () => {

@@ -131,6 +131,8 @@ export interface MachineConfig {
   readonly pflash?: Image;
   /** Executions before a block is translated (tests use a low value to translate everything). */
   readonly jitHot?: number;
+  /** The wasm tier's live units at most (default: its own, DEFAULT_WASM_MAX_UNITS); past it, it evicts. */
+  readonly maxUnits?: number;
   /**
    * Observer attached to every hart before the machine boots, so that the firmware's setup of
    * the boot hart (CSR writes, mret) is observed too (trace recording / replay). Not part of
@@ -180,6 +182,11 @@ let defaultJitHot: number | undefined;
 /** The translation threshold of machines built without `config.jitHot` (undefined: the tier's own). */
 export function setDefaultJitHot(n: number | undefined): void {
   defaultJitHot = n;
+}
+let defaultMaxUnits: number | undefined;
+/** The wasm tier's unit cap of machines built without `config.maxUnits` (undefined: its own). */
+export function setDefaultMaxUnits(n: number | undefined): void {
+  defaultMaxUnits = n;
 }
 /** setDefaultTier('js') or ('interp'). */
 export function setDefaultJit(on: boolean): void {
@@ -236,7 +243,7 @@ export class Machine implements HartEnv, HartIrqLines {
     // machines whose buffer is a wasm memory with int32 offsets (up to 2047M of RAM) run it; the
     // others run the JavaScript block translator instead (ARCHITECTURE.md §4).
     const memory = this.bus.bigOffsets ? null : this.bus.memory;
-    this.jit = tier === 'wasm' && memory !== null ? new WasmTier(this.dc, memory, hot)
+    this.jit = tier === 'wasm' && memory !== null ? new WasmTier(this.dc, memory, hot, config.maxUnits ?? defaultMaxUnits)
       : new Jit(this.dc, tier === 'js' || tier === 'wasm', hot, this.bus.bigOffsets);
     for (let i = 0; i < config.harts; i++) {
       const h = new Hart(i, this.bus, this.dc, this);

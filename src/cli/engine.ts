@@ -7,11 +7,13 @@
  *   HVTRACE_JIT=0    the same as HVTRACE_TIER=interp (when HVTRACE_TIER is not set)
  *   HVTRACE_JIT_HOT=N  executions before code is translated (default: the tier's own; tests
  *                    use a low value to translate nearly everything)
+ *   HVTRACE_WASM_MAX_UNITS=N  the wasm tier's live units at most (default: its own); past it,
+ *                    it evicts (src/hart/jit.ts)
  *   HVTRACE_PRIME=0  no interpreter warm-up before the first machine (src/sched/primer.ts)
  *
  * Both are performance switches only: nothing a guest sees depends on them.
  */
-import { setDefaultJitHot, setDefaultTier, TIERS, type Tier } from '../board/machine.js';
+import { setDefaultJitHot, setDefaultMaxUnits, setDefaultTier, TIERS, type Tier } from '../board/machine.js';
 import { primeInterpreter } from '../sched/primer.js';
 
 export interface EngineSettings {
@@ -19,6 +21,8 @@ export interface EngineSettings {
   readonly tier: Tier;
   /** Translation threshold (undefined: the tier's default). */
   readonly jitHot?: number;
+  /** The wasm tier's unit cap (undefined: its default). */
+  readonly maxUnits?: number;
   /** Warm the interpreter up (once per process) before the first machine runs. */
   readonly prime: boolean;
 }
@@ -36,7 +40,13 @@ export function engineSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Eng
     jitHot = Number(h);
     if (!Number.isSafeInteger(jitHot) || jitHot < 1 || jitHot > 2 ** 30) throw new Error(`HVTRACE_JIT_HOT must be a positive integer (got '${h}')`);
   }
-  return { tier, prime: env['HVTRACE_PRIME'] !== '0', ...(jitHot !== undefined ? { jitHot } : {}) };
+  const u = env['HVTRACE_WASM_MAX_UNITS'];
+  let maxUnits: number | undefined;
+  if (u !== undefined && u !== '') {
+    maxUnits = Number(u);
+    if (!Number.isSafeInteger(maxUnits) || maxUnits < 1 || maxUnits > 65536) throw new Error(`HVTRACE_WASM_MAX_UNITS must be an integer in 1..65536 (got '${u}')`);
+  }
+  return { tier, prime: env['HVTRACE_PRIME'] !== '0', ...(jitHot !== undefined ? { jitHot } : {}), ...(maxUnits !== undefined ? { maxUnits } : {}) };
 }
 
 /**
@@ -45,6 +55,7 @@ export function engineSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Eng
 export function configureEngine(s: EngineSettings = engineSettingsFromEnv()): void {
   setDefaultTier(s.tier);
   setDefaultJitHot(s.jitHot);
+  setDefaultMaxUnits(s.maxUnits);
 }
 
 /**

@@ -43,7 +43,8 @@ export function machineOptions(cmd: Command): Command {
     .option('--aia-guests <N>', 'guest interrupt files per hart in each S-level IMSIC (0-7, default 0, or with --guest what its vCPUs need; GEILEN), as QEMU virt aia-guests=')
     .option('-M, --machine <virt,...>', 'QEMU-style machine options: virt[,aia=none|aplic|aplic-imsic][,aia-guests=N]')
     .option('--quantum <N>', 'scheduler quantum in instructions per hart', intArg('--quantum', 1, 1e9), 10000)
-    .option('-q, --quiet', 'no progress or summary on stderr');
+    .option('-q, --quiet', 'no progress or summary on stderr')
+    .option('--profile [text|json]', 'at the end, the execution tier\'s statistics on stderr: units compiled, compile time, translated vs interpreted instructions (hit rate), invalidations, evictions (json: one line `hvtrace-profile {...}`)');
 }
 
 /** `--symbols FILE` (repeatable) for the commands that show code locations (src/image/symbols.ts). */

@@ -32,6 +32,7 @@ import { Progress } from './progress.js';
 import { ConsoleBuffer } from './output.js';
 import { readSymbolFile, symbolsToStore } from '../image/symbols.js';
 import { configureEngine, warmUpEngine } from './engine.js';
+import { formatProfile, parseProfileOption, tierProfile, useCompileClock, type ProfileFormat } from './profile.js';
 import { InputScriptDriver, readInputScript, roundsUntil, scriptEndNote, scriptTimeoutMessage } from './input-script.js';
 import { IdlePacer } from './pacing.js';
 
@@ -113,8 +114,10 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
   let halt: HaltInfo | undefined;
   let script: InputScriptDriver | null = null;
   const stdin = process.stdin;
+  let profile: ProfileFormat | null;
   configureEngine();
   try {
+    profile = parseProfileOption(o.profile);
     if (o.output !== undefined) checkTracePath(o.output, o.overwrite === true); // before anything is loaded
     const opts = { ...o };
     if (!opts.kernel && opts.bios === 'builtin' && !(opts.guest && opts.guest.length > 0)) {
@@ -159,6 +162,7 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
       script = new InputScriptDriver(steps, (bytes, vtime) => session.queueInput(bytes, vtime));
       script.start();
     }
+    if (profile !== null) useCompileClock(session.machine);
     warmUpEngine();
   } catch (e) {
     if (e instanceof ImageError || e instanceof TraceError) {
@@ -269,6 +273,7 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
   }
   const note = script && halt ? scriptEndNote(o.inputScript!, script, halt) : null;
   if (note) process.stderr.write(`hvtrace: ${note}\n`);
+  if (profile !== null) process.stderr.write(formatProfile(tierProfile(m), profile));
   if (summary!.status === 'aborted' && stop === null && scriptTimeout !== null) {
     // An expect timed out: exit 4, as for the instruction limit.
     if (o.quiet) process.stderr.write(`hvtrace: ${scriptTimeout}\n`);

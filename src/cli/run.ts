@@ -9,6 +9,7 @@ import { ConsoleBuffer } from './output.js';
 import { openDrives, parseRngSeed, resolveDrives, FileDiskBackend } from './drive.js';
 import { configureEngine, warmUpEngine } from './engine.js';
 import { WasmTier } from '../hart/wasm/tier.js';
+import { formatProfile, parseProfileOption, tierProfile, useCompileClock, type ProfileFormat } from './profile.js';
 import { parseRtcOption } from './rtc.js';
 import { parseAiaOptions } from './aia.js';
 import { pflashFromCli, withoutPflash } from './pflash.js';
@@ -56,6 +57,8 @@ export interface MachineCliOptions {
   cpu?: string;
   /** --pflash FILE: flash bank 0's image (or -drive if=pflash,file=FILE; src/cli/pflash.ts). */
   pflash?: string;
+  /** --profile [text|json] (run, record): the tier's statistics at the end (src/cli/profile.ts). */
+  profile?: string | boolean;
 }
 
 /**
@@ -173,12 +176,14 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
   if (o.gdb !== undefined) return runGdbCommand(o);
   let machine: Machine;
   let sched: Scheduler;
+  let profile: ProfileFormat | null;
   try {
+    profile = parseProfileOption(o.profile);
     const cfg = machineConfigFromCli(o, { writeback: true });
     machine = new Machine(cfg);
     sched = new Scheduler(machine, { quantum: o.quantum, maxInsns: parseMaxInsns(o.maxInsns) });
     // Compile-time statistics of the wasm tier (the host clock is read only here in cli/).
-    if (machine.jit instanceof WasmTier) machine.jit.clock = () => performance.now();
+    if (machine.jit instanceof WasmTier || profile !== null) useCompileClock(machine);
     warmUpEngine();
   } catch (e) {
     if (e instanceof ImageError) {
@@ -263,6 +268,7 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
   } else if (halt.exitCode !== 0 && !['poweroff', 'fail', 'htif'].includes(halt.kind)) {
     process.stderr.write(`hvtrace: ${halt.message}\n`);
   }
+  if (profile !== null) process.stderr.write(formatProfile(tierProfile(machine), profile));
   return halt.exitCode;
 }
 

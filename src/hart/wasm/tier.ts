@@ -49,6 +49,13 @@ import { WASM_KIND, WK, emitValue, emitAccess, type SemEmitter } from './sem.gen
  * dominate below that.
  */
 export const DEFAULT_WASM_HOT = 16000;
+/**
+ * Live units at most (Jit.maxUnits; HVTRACE_WASM_MAX_UNITS); past it the oldest is evicted
+ * (Jit.evict, where the policy's measurements are). v86 keeps about 900 modules. The Linux
+ * boot compiles 27 units at the default threshold (563 at 1000), so this cap only bounds the
+ * memory of long runs with large code footprints.
+ */
+export const DEFAULT_WASM_MAX_UNITS = 1024;
 /** Blocks per region and instructions per block. */
 const MAX_BLOCKS = 48;
 const MAX_BLOCK_INSNS = 128;
@@ -93,8 +100,6 @@ export interface WasmStats {
 export class WasmTier extends Jit {
   private readonly f64: Float64Array;
   readonly stats: WasmStats = { modules: 0, blocks: 0, insns: 0, bytes: 0, compileMs: 0 };
-  /** Host clock for compile-time statistics, set by the CLI (src/ below cli/ reads no clock). */
-  clock: (() => number) | null = null;
   private readonly table = new WebAssembly.Table({ element: 'anyfunc', initial: SLOTS });
   private readonly run: (slot: number, base: number, budget: number) => number;
   /** Harts by state-area index, and each one's step count when its current unit was entered. */
@@ -102,8 +107,8 @@ export class WasmTier extends Jit {
   private readonly entrySteps = new Float64Array(64);
   private readonly imports: WebAssembly.Imports;
 
-  constructor(dc: DecodeCache, memory: WebAssembly.Memory, hot = DEFAULT_WASM_HOT) {
-    super(dc, true, hot);
+  constructor(dc: DecodeCache, memory: WebAssembly.Memory, hot = DEFAULT_WASM_HOT, maxUnits = DEFAULT_WASM_MAX_UNITS) {
+    super(dc, true, hot, false, maxUnits);
     this.f64 = new Float64Array(memory.buffer);
     const dv = new DataView(memory.buffer);
     const sync = (base: number, pc: number, count: number): Hart => {
@@ -165,6 +170,11 @@ export class WasmTier extends Jit {
     mb.func('run', c);
     const inst = new WebAssembly.Instance(new WebAssembly.Module(mb.toBytes()), { m: { mem: memory, tab: this.table } });
     this.run = inst.exports['run'] as (slot: number, base: number, budget: number) => number;
+  }
+
+  /** An evicted or invalidated unit: the funcref table lets go of its module. */
+  protected override unitDropped(s: number): void {
+    this.table.set(s, null);
   }
 
   override addHart(h: Hart): void {
