@@ -17,11 +17,16 @@
 //   node scripts/bench-linux.mjs            # table
 //   node scripts/bench-linux.mjs --json     # machine-readable
 //   node scripts/bench-linux.mjs --profile  # also: node --cpu-prof of the bare run, top self time
+//
+// Tiers: the bare boot once under each execution tier (HVTRACE_TIER=interp, js, wasm), with its
+// wall time, the process's peak RSS (process.resourceUsage().maxRSS at exit, through a --import
+// hook) and its ratio to the interpreter-only run (issue 17: <= 2x), and `--profile json`'s
+// units compiled and hit rate.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/cli/main.js');
@@ -46,13 +51,13 @@ function fail(msg) {
 // stdout goes to a file, not a pipe: QEMU's serial port stops transmitting while its chardev
 // cannot write (a pipe the reader has not drained yet), and the guest then powers off with
 // console output still queued in the kernel's tty buffer: lines get lost. A file is always ready.
-function timed(cmd, args) {
+function timed(cmd, args, env = process.env) {
   const outPath = join(tmp, 'stdout');
   const fd = openSync(outPath, 'w');
   const t0 = process.hrtime.bigint();
   let r;
   try {
-    r = spawnSync(cmd, args, { encoding: 'latin1', maxBuffer: 256 << 20, stdio: ['ignore', fd, 'pipe'] });
+    r = spawnSync(cmd, args, { encoding: 'latin1', maxBuffer: 256 << 20, stdio: ['ignore', fd, 'pipe'], env });
   } finally {
     closeSync(fd);
   }
@@ -167,6 +172,28 @@ for (const c of cases) {
   });
 }
 
+// Peak RSS and translation statistics of the bare boot under each tier.
+const rssHook = join(tmp, 'rss-hook.mjs');
+writeFileSync(rssHook, "process.on('exit', () => { process.stderr.write(`hvtrace-bench-rss ${process.resourceUsage().maxRSS}\\n`); });\n");
+const tiers = [];
+for (const tier of ['interp', 'js', 'wasm']) {
+  const argv = ['--import', pathToFileURL(rssHook).href, cli, 'run', '-q', '--profile', 'json', ...cases[0].hv];
+  const r = timed(process.execPath, argv, { ...process.env, HVTRACE_TIER: tier });
+  check(`hvtrace run (HVTRACE_TIER=${tier})`, r, argv);
+  const kb = Number(/hvtrace-bench-rss (\d+)/.exec(r.stderr)?.[1] ?? NaN);
+  const pj = /hvtrace-profile (\{.*\})/.exec(r.stderr);
+  const p = pj ? JSON.parse(pj[1]) : null;
+  tiers.push({
+    tier,
+    runMs: round(r.ms),
+    peakRssMiB: round(kb / 1024, 1),
+    unitsCompiled: p ? p.unitsCompiled : null,
+    hitRate: p ? round(p.hitRate, 4) : null,
+    compileMs: p ? round(p.compileMs, 1) : null,
+  });
+}
+for (const t of tiers) t.rssVsInterp = round(t.peakRssMiB / tiers[0].peakRssMiB, 2);
+
 let prof = null;
 if (profile) prof = cpuProfile(cases[0].hv);
 
@@ -179,6 +206,7 @@ const out = {
   qemu: qemuVersion === null ? null : { version: qemuVersion, argv: [qemu, ...qemuArgv], firmware: 'default (bundled OpenSBI fw_dynamic): QEMU cannot use the built-in SBI' },
   host: { cpus: cpus().length, loadavg: load, node: process.version },
   results,
+  tiers,
   ...(prof ? { profile: prof } : {}),
 };
 
@@ -204,6 +232,11 @@ if (json) {
     } else {
       console.log(`  qemu              not found (apt-get install qemu-system-misc): no ratio`);
     }
+  }
+  console.log(`\nbare boot per tier (one run each; peak RSS = the process's maxRSS; target: <= 2x interp):`);
+  for (const t of tiers) {
+    console.log(`  ${t.tier.padEnd(6)} ${fmt(t.runMs).padStart(6)} ms wall  peak RSS ${fmt(t.peakRssMiB, 1).padStart(6)} MiB (${fmt(t.rssVsInterp, 2)}x interp)` +
+      (t.tier === 'interp' ? '' : `  ${fmt(t.unitsCompiled)} units, compile ${fmt(t.compileMs, 1)} ms, hit rate ${fmt(100 * t.hitRate, 1)}%`));
   }
   if (prof) {
     console.log(`\nCPU profile of the bare run (node --cpu-prof, ${fmt(prof.totalMs)} ms sampled), top self time:`);
