@@ -4,27 +4,14 @@
  * run gives the same counts; translated + interpreted = all instructions; a hot guest compiles
  * units and runs most of its instructions in them.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TierProfile } from '../src/cli/profile.js';
+import { ROOT, cliSandbox } from './cli-sandbox.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = `${ROOT}dist/cli/main.js`;
 const BENCH = `${ROOT}guests/build/bench.elf`;
 const MAX = 20_000_000;
-
-function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    input: '', encoding: 'utf8', cwd: ROOT, maxBuffer: 64 << 20, timeout: 300_000, killSignal: 'SIGKILL',
-    env: { ...process.env, ...env },
-  });
-  if (r.error) throw r.error;
-  return r;
-}
+const sb = cliSandbox('hvtrace-profile-');
+const cli = (args: string[], env: Record<string, string> = {}) => sb.hv(args, 300_000, env);
 
 function profileOf(stderr: string): TierProfile {
   const lines = stderr.split('\n').filter((l) => l.startsWith('hvtrace-profile '));
@@ -103,14 +90,10 @@ describe('run --profile json: tier statistics from the core\'s counters', () => 
 });
 
 describe('record --profile json', () => {
-  let dir = '';
-  beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'hvtrace-profile-')); });
-  afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
-
   it('the same counts as run for the same guest and tier (recording changes nothing the tier sees)', () => {
     const env = { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256' };
     const run = cli(['run', '--kernel', BENCH, '--max-insns', '5000000', '-q', '--profile', 'json'], env);
-    const rec = cli(['record', '--kernel', BENCH, '--max-insns', '5000000', '-q', '--profile', 'json', '-o', join(dir, 'b.trace')], env);
+    const rec = cli(['record', '--kernel', BENCH, '--max-insns', '5000000', '-q', '--profile', 'json', '-o', sb.tmp('b.trace')], env);
     expect(rec.status, rec.stderr).toBe(4);
     expect(counts(profileOf(rec.stderr))).toEqual(counts(profileOf(run.stderr)));
   });

@@ -2,7 +2,8 @@
  * The built CLI (dist/cli/main.js) run as a user runs it, in a scratch directory of its own:
  * `cliSandbox('hvtrace-x-')` registers the directory's creation and removal with the calling test
  * file's beforeAll/afterAll and gives `hv(args)` (stdin empty and closed, killed after
- * `timeoutMs`) and `tmp(name)`, a path in that directory.
+ * `timeoutMs`; `env`: variables added to the environment, e.g. HVTRACE_TIER) and `tmp(name)`, a
+ * path in that directory.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +19,7 @@ export interface CliResult { status: number | null; stdout: string; stderr: stri
 
 export interface CliSandbox {
   /** Run `hvtrace args...` with the sandbox as its working directory. */
-  hv(args: string[], timeoutMs?: number): CliResult;
+  hv(args: string[], timeoutMs?: number, env?: Record<string, string>): CliResult;
   /** A path in the sandbox. */
   tmp(name: string): string;
   /** The sandbox directory (set once the file's beforeAll ran). */
@@ -30,8 +31,11 @@ export function cliSandbox(prefix: string): CliSandbox {
   beforeAll(() => { dir = mkdtempSync(join(tmpdir(), prefix)); });
   afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
   return {
-    hv(args, timeoutMs = 120_000) {
-      const r = spawnSync(process.execPath, [CLI, ...args], { input: '', encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', cwd: dir || ROOT });
+    hv(args, timeoutMs = 120_000, env) {
+      const r = spawnSync(process.execPath, [CLI, ...args], {
+        input: '', encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', cwd: dir || ROOT,
+        ...(env ? { env: { ...process.env, ...env } } : {}),
+      });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     },
     tmp: (name) => join(dir, name),

@@ -8,27 +8,15 @@
  * in them) rather than their defaults, so that translated code is what is compared.
  * (The 1-hart boot is test/wasm-tier.test.ts's.)
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import type { TierProfile } from '../src/cli/profile.js';
+import { ROOT, cliSandbox } from './cli-sandbox.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = `${ROOT}dist/cli/main.js`;
 const LINUX = `${ROOT}guests/build/linux/Image`;
 const TIERS = ['interp', 'js', 'wasm'] as const;
-
-function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    input: '', encoding: 'utf8', cwd: ROOT, maxBuffer: 64 << 20, timeout: 600_000, killSignal: 'SIGKILL',
-    env: { ...process.env, HVTRACE_JIT_HOT: '1000', ...env },
-  });
-  if (r.error) throw r.error;
-  return r;
-}
+const sb = cliSandbox('hvtrace-tiers-');
+const cli = (args: string[], env: Record<string, string> = {}) => sb.hv(args, 600_000, { HVTRACE_JIT_HOT: '1000', ...env });
 
 const CASES = [
   { name: 'the bundled Linux boot on 4 harts (--smp 4)', id: 'smp4', args: ['--kernel', LINUX, '--append', 'console=ttyS0', '--smp', '4'] },
@@ -38,15 +26,11 @@ const CASES = [
 const itLinux = existsSync(LINUX) ? it : it.skip;
 
 describe('recordings under interp, js and wasm are the same (hvtrace diff)', () => {
-  let dir = '';
-  beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'hvtrace-tiers-')); });
-  afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
-
   for (const c of CASES) {
     itLinux(`${c.name}: init PASS on every tier, js and wasm traces diff the same as interp's`, () => {
       const traces: string[] = [];
       for (const tier of TIERS) {
-        const p = join(dir, `${c.id}-${tier}.trace`);
+        const p = sb.tmp(`${c.id}-${tier}.trace`);
         const r = cli(['record', ...c.args, '-o', p, '-q', '--digest-every', '5000000', '--profile', 'json'], { HVTRACE_TIER: tier });
         expect(r.status, r.stderr).toBe(0);
         expect(r.stdout).toContain('hvtrace-init: PASS');

@@ -203,10 +203,12 @@ export class Hart extends HartMmu {
           if (js >= 0 && this.attempted + jit.len[js]! <= end && (bf === null || jit.breakFree(js, bf, this.breakStamp))) {
             const a0 = this.attempted;
             jit.fn[js]!(this, x, xi, dv, end);
-            jit.translatedInsns += this.attempted - a0;
+            // (--profile's hit rate: the instructions the unit completed.)
+            const done = this.attempted - a0;
+            jit.translatedInsns += done;
             // A wasm unit leaves an instruction it cannot complete inline (a TLB miss) to the
             // interpreter: when it stopped at its first, run that one here.
-            if (this.attempted !== a0) continue;
+            if (done !== 0) continue;
           }
         }
         s = (o >>> 1) & DC_MASK;
