@@ -180,11 +180,12 @@ program.command('import').description('convert another emulator\'s log into a re
   });
 
 // ---- stat / timeline / export (issue 14: src/cli/stat.ts, timeline.ts, export.ts) ----
-program.command('stat').description('statistics of a trace: VM exits (count, durations), traps, SBI calls, MMIO, interrupts, CSR writes, per-hart time per privilege level')
+program.command('stat').description('statistics of a trace: VM exits (count, durations), traps, SBI calls, MMIO, interrupts, interrupts by source (PLIC/APLIC claims, MSIs per source and IMSIC file), CSR writes, per-hart time per privilege level')
   .argument('<FILE>', 'trace file')
   .option('--vm <N>', 'only VM N (its exits, and the events on its vCPUs\' harts while they run)')
   .option('--vcpu <N>', 'only vCPU N (of every VM, or of --vm N)')
   .option('--hart <N>', 'only the events of hart N')
+  .option('--until <SEQ>', 'only the events up to this seq (N or seq:N, inclusive): the counts at that point of the run')
   .option('--per-vcpu', 'VM exits per vCPU too')
   .option('--json', 'one JSON object')
   .action(async (file: string, opts) => {

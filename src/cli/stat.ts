@@ -1,7 +1,8 @@
 /**
- * `hvtrace stat TRACE [--vm N] [--vcpu N] [--hart N] [--per-vcpu] [--json]` (issue 14): VM
- * exits, traps, SBI calls, MMIO, interrupts, CSR writes and per-hart totals of a recording, in
- * aligned tables for a 100-column terminal or as one JSON object. src/view/stat.ts computes them.
+ * `hvtrace stat TRACE [--vm N] [--vcpu N] [--hart N] [--until SEQ] [--per-vcpu] [--json]` (issue
+ * 14): VM exits, traps, SBI calls, MMIO, interrupts, interrupts by source (issue 16), CSR writes
+ * and per-hart totals of a recording, in aligned tables for a 100-column terminal or as one JSON
+ * object. src/view/stat.ts computes them.
  */
 import { TraceReader, TraceError, toJson } from '../trace/store.js';
 import { analyze } from '../view/analysis.js';
@@ -13,6 +14,7 @@ export interface StatCliOptions {
   vcpu?: string;
   hart?: string;
   perVcpu?: boolean;
+  until?: string;
   json?: boolean;
 }
 
@@ -34,7 +36,10 @@ export function failLine(e: unknown): number {
 
 export function statCommand(file: string, o: StatCliOptions): number {
   try {
-    const filter: StatFilter = { hart: intOption('--hart', o.hart), vm: intOption('--vm', o.vm), vcpu: intOption('--vcpu', o.vcpu) };
+    const filter: StatFilter = {
+      hart: intOption('--hart', o.hart), vm: intOption('--vm', o.vm), vcpu: intOption('--vcpu', o.vcpu),
+      until: intOption('--until', o.until?.replace(/^seq:/, '')),
+    };
     const r = TraceReader.open(file);
     try {
       const a = analyze(r, { console: false });

@@ -50,8 +50,8 @@ const PRIORITY_BASE = 0x0;
 const PENDING_BASE = 0x1000;
 const ENABLE_BASE = 0x2000;
 const ENABLE_STRIDE = 0x80;
-const CONTEXT_BASE = 0x20_0000;
-const CONTEXT_STRIDE = 0x1000;
+export const CONTEXT_BASE = 0x20_0000;
+export const CONTEXT_STRIDE = 0x1000;
 
 interface PlicState {
   priority: number[];

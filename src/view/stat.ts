@@ -12,6 +12,7 @@
 import type { TraceReader } from '../trace/store.js';
 import type { TraceEvent } from '../trace/model.js';
 import { csrName } from '../isa/disasm.js';
+import { irqSources, TOPEI_CSRS, HSTATUS, type IrqSources, type TopeiWrite } from './irq-sources.js';
 import {
   LEVEL, levelName, privText, sbiCallName, sbiExtName, trapCauseName, irqName, VM_EXIT_REASONS, type Analysis,
 } from './analysis.js';
@@ -20,6 +21,8 @@ export interface StatFilter {
   hart?: number;
   vm?: number;
   vcpu?: number;
+  /** Only events up to this seq (inclusive): the counts at a point of the run. */
+  until?: number;
 }
 
 export interface Range { min: number; avg: number; max: number }
@@ -54,6 +57,8 @@ export interface Stat {
   sbi: { total: number; byCall: { call: string; extension: string; count: number; percent: number; errors: number; firmware: number; hypervisor: number }[] };
   mmio: { total: number; byDevice: { device: string; reads: number; writes: number; total: number }[] };
   interrupts: { lines: { line: string; bit: number; raised: number; lowered: number }[]; taken: { cause: number; name: string; count: number }[] };
+  /** Interrupts by source: PLIC / APLIC claims, MSIs per APLIC source and per IMSIC file and EIID (src/view/irq-sources.ts). */
+  interruptSources: IrqSources;
   csrWrites: { total: number; top: { csr: number; name: string; count: number; insn: number; firmware: number; hypervisor: number }[] };
   /** share: percent of the hart's virtual time per level (unrounded), levels with time only. */
   harts: { hart: number; instructions: number; virtualUs: number; share: Record<string, number>; wfiUs: number; offUs: number }[];
@@ -107,9 +112,18 @@ function exitRows(exits: Analysis['exits']): ExitRow[] {
   }).sort((x, y) => y.count - x.count || x.code - y.code || (x.reason < y.reason ? -1 : 1));
 }
 
+/** The csr_write events of the *topei CSRs (IMSIC claims) and hstatus (VGEIN), in seq order. */
+function topeiWrites(r: TraceReader): TopeiWrite[] {
+  const csrs = [...Object.values(TOPEI_CSRS), HSTATUS];
+  const u = (v: unknown): bigint => BigInt.asUintN(64, BigInt(v as bigint | number));
+  return r.query(`SELECT CAST(seq AS REAL), CAST(hart AS REAL), CAST(a AS REAL), CAST(virt AS REAL), b, c FROM events WHERE kind = 'csr_write' AND a IN (${csrs.join(', ')}) ORDER BY seq`).rows
+    .map((x) => ({ seq: x[0] as number, hart: x[1] as number, csr: x[2] as number, virt: x[3] === 1, old: u(x[4]), value: u(x[5]) }));
+}
+
 export function computeStat(r: TraceReader, a: Analysis, filter: StatFilter = {}): Stat {
   const attr = filter.vm !== undefined || filter.vcpu !== undefined ? attribution(a) : null;
   const keep = (e: Pick<TraceEvent, 'hart' | 'seq'>): boolean => {
+    if (filter.until !== undefined && e.seq > filter.until) return false;
     if (filter.hart !== undefined && e.hart !== filter.hart) return false;
     if (attr) {
       const at = attr(e.hart, e.seq);
@@ -121,7 +135,8 @@ export function computeStat(r: TraceReader, a: Analysis, filter: StatFilter = {}
   };
 
   // VM exits.
-  const exits = a.exits.filter((x) => (filter.hart === undefined || x.hart === filter.hart)
+  const exits = a.exits.filter((x) => (filter.until === undefined || x.seq <= filter.until)
+    && (filter.hart === undefined || x.hart === filter.hart)
     && (filter.vm === undefined || x.vm === filter.vm)
     && (filter.vcpu === undefined || x.vcpu === filter.vcpu));
   const byVcpuMap = new Map<string, typeof exits>();
@@ -199,14 +214,14 @@ export function computeStat(r: TraceReader, a: Analysis, filter: StatFilter = {}
 
   // CSR writes: the trace-wide counts, or per hart / vCPU from the rows.
   let csrList = a.csrWrites;
-  if (filter.hart !== undefined || attr) {
+  if (filter.hart !== undefined || attr || filter.until !== undefined) {
     const m = new Map<number, { csr: number; name: string; count: number; byWho: Record<string, number> }>();
-    const rows = attr
-      ? r.query("SELECT CAST(seq AS REAL), CAST(hart AS REAL), CAST(a AS REAL), coalesce(json_extract(payload_json(payload), '$.who'), 'insn') FROM events WHERE kind = 'csr_write'" +
-          (filter.hart !== undefined ? ' AND hart = ?' : ''), filter.hart !== undefined ? [filter.hart] : []).rows
-      : r.query("SELECT 0, CAST(hart AS REAL), CAST(a AS REAL), coalesce(json_extract(payload_json(payload), '$.who'), 'insn') FROM events WHERE kind = 'csr_write' AND hart = ?", [filter.hart]).rows;
+    const where = (filter.hart !== undefined ? ' AND hart = ?' : '') + (filter.until !== undefined ? ' AND seq <= ?' : '');
+    const params = [...(filter.hart !== undefined ? [filter.hart] : []), ...(filter.until !== undefined ? [filter.until] : [])];
+    const rows = r.query("SELECT CAST(seq AS REAL), CAST(hart AS REAL), CAST(a AS REAL), coalesce(json_extract(payload_json(payload), '$.who'), 'insn') FROM events WHERE kind = 'csr_write'" +
+      where, params).rows;
     for (const row of rows) {
-      if (attr && !keep({ seq: row[0] as number, hart: row[1] as number })) continue;
+      if (!keep({ seq: row[0] as number, hart: row[1] as number })) continue;
       const csr = row[2] as number;
       const who = String(row[3]);
       let c = m.get(csr);
@@ -231,7 +246,7 @@ export function computeStat(r: TraceReader, a: Analysis, filter: StatFilter = {}
 
   const total = Object.values(a.kindCounts).reduce((s, x) => s + x, 0);
   return {
-    file: a.file, status: a.status, notes: a.notes, filter, virtualUs: a.end / 1000, events: filter.hart === undefined && !attr ? total : nEvents,
+    file: a.file, status: a.status, notes: a.notes, filter, virtualUs: a.end / 1000, events: filter.hart === undefined && !attr && filter.until === undefined ? total : nEvents + csrTotal,
     vmExits: { total: exits.length, byReason: exitRows(exits), byVcpu },
     traps: {
       total: nTraps,
@@ -241,6 +256,7 @@ export function computeStat(r: TraceReader, a: Analysis, filter: StatFilter = {}
     sbi: { total: nSbi, byCall: sortedEntries(calls).map(([, x]) => ({ ...x, percent: pct(x.count, nSbi) })).sort((x, y) => y.count - x.count || (x.call < y.call ? -1 : 1)) },
     mmio: { total: nMmio, byDevice: sortedEntries(devices).map(([, x]) => x).sort((x, y) => y.total - x.total || (x.device < y.device ? -1 : 1)) },
     interrupts: { lines: sortedEntries(lines).map(([, x]) => x), taken: sortedEntries(taken).map(([, x]) => x) },
+    interruptSources: irqSources(a.events, topeiWrites(r), keep),
     csrWrites: {
       total: csrTotal,
       top: csrList.slice(0, 15).map((c) => ({ csr: c.csr, name: c.name, count: c.count, insn: c.byWho.insn ?? 0, firmware: c.byWho.firmware ?? 0, hypervisor: c.byWho.hypervisor ?? 0 })),
@@ -286,7 +302,7 @@ function exitTable(rows: ExitRow[]): string[] {
 
 export function statText(s: Stat, o: { perVcpu?: boolean; file: string }): string {
   const L: string[] = [];
-  const filt = [s.filter.hart !== undefined ? `hart ${s.filter.hart}` : '', s.filter.vm !== undefined ? `vm ${s.filter.vm}` : '', s.filter.vcpu !== undefined ? `vcpu ${s.filter.vcpu}` : ''].filter(Boolean).join(', ');
+  const filt = [s.filter.until !== undefined ? `up to seq ${s.filter.until}` : '', s.filter.hart !== undefined ? `hart ${s.filter.hart}` : '', s.filter.vm !== undefined ? `vm ${s.filter.vm}` : '', s.filter.vcpu !== undefined ? `vcpu ${s.filter.vcpu}` : ''].filter(Boolean).join(', ');
   L.push(`${o.file}: ${s.status}, ${s.events.toLocaleString('en-US')} events${filt ? ` (${filt})` : ''}, ${us(s.virtualUs)} µs of virtual time`);
   for (const n of s.notes) L.push(`note: ${n}`);
 
@@ -338,13 +354,32 @@ export function statText(s: Stat, o: { perVcpu?: boolean; file: string }): strin
     L.push(...sideBySide(a, b));
   }
 
+  const src = s.interruptSources;
+  const claims = src.sources.reduce((n, x) => n + x.claims, 0);
+  L.push('', `Interrupts by source: ${claims.toLocaleString('en-US')} claims (PLIC, APLIC claimi, IMSIC *topei)`);
+  if (src.sources.length) {
+    L.push(...table([{ title: 'controller' }, { title: 'source', right: true }, { title: 'to' }, { title: 'eiid', right: true }, { title: 'claims', right: true }, { title: 'MSIs', right: true }],
+      src.sources.map((x) => [x.controller, x.source, `${x.controller === 'vplic' ? 'vcpu' : 'hart'} ${x.hart} ${x.to}`, x.eiid ?? '-', x.claims, x.msis ?? '-'])));
+  }
+  if (src.msis.length) {
+    const msiTotal = src.msis.reduce((n, x) => n + x.count, 0);
+    L.push('', `IMSIC identities: ${msiTotal.toLocaleString('en-US')} MSIs, ${src.msis.reduce((n, x) => n + x.claims, 0).toLocaleString('en-US')} claims (an MSI to a pending identity is absorbed)`);
+    L.push(...table([{ title: 'hart' }, { title: 'file' }, { title: 'eiid', right: true }, { title: 'MSIs', right: true }, { title: 'claims', right: true }, { title: 'MSIs from' }],
+      src.msis.map((x) => [String(x.hart), x.fileName, x.eiid, x.count, x.claims, [
+        ...x.sources.map((k) => `${k.replace(':', ' source ')}`),
+        ...(x.unattributed ? [`APLIC, source not known: ${x.unattributed.toLocaleString('en-US')}`] : []),
+        ...(x.cpu ? [`CPU store: ${x.cpu.toLocaleString('en-US')}`] : []),
+        ...(x.genmsi ? [`genmsi: ${x.genmsi.toLocaleString('en-US')}`] : []),
+      ].join(', ') || '-'])));
+  }
+
   L.push('', `CSR writes: ${s.csrWrites.total.toLocaleString('en-US')}${s.csrWrites.top.length ? ` (the ${s.csrWrites.top.length} most written)` : ''}`);
   if (s.csrWrites.total) {
     L.push(...table([{ title: 'csr' }, { title: 'count', right: true }, { title: 'insn', right: true }, { title: 'firmware', right: true }, { title: 'hypervisor', right: true }],
       s.csrWrites.top.map((c) => [c.name, c.count, c.insn, c.firmware, c.hypervisor])));
   }
 
-  L.push('', 'Harts: instructions and share of virtual time per privilege level');
+  L.push('', `Harts: instructions and share of virtual time per privilege level${s.filter.until !== undefined ? ' (the whole recording)' : ''}`);
   const levels = ['M', 'HS', 'S', 'VS', 'VU', 'U', 'WFI', 'off', 'unknown'].filter((k) => s.harts.some((h) => h.share[k] !== undefined));
   L.push(...table([{ title: 'hart' }, { title: 'instructions', right: true }, ...levels.map((l) => ({ title: l, right: true })), { title: 'WFI µs', right: true }],
     s.harts.map((h) => [String(h.hart), h.instructions, ...levels.map((l) => (h.share[l] === undefined ? '-' : h.share[l]! < 0.05 ? '<0.1%' : pctText(h.share[l]!))), us(h.wfiUs)])));
