@@ -7,6 +7,9 @@
  *    seteipnum, genmsi, APLIC) agree with the mmio writes that sent them.
  *  - the same guest with --aia aplic (direct delivery): claimi claims per source equal its counts.
  *  - the smp-kernel (PLIC) with UART input: claims per source equal the completions and the bytes.
+ *  - Linux 6.12 as a guest of the built-in hypervisor with --aia aplic-imsic: the UART's source
+ *    found behind its EIID in the vCPU's guest file (the physical target the hypervisor wrote),
+ *    the guest's claims through vstopei (stopei with V=1, file from hstatus.VGEIN).
  *  - --until SEQ: the counts at a point of the run; bad values are one line, exit 2.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,14 +22,16 @@ let dir = '';
 let imsic = '';   // aia-test, --aia aplic-imsic
 let direct = '';  // aia-test, --aia aplic
 let plic = '';    // smp-kernel on 4 harts, "hello\n" typed
+let guest = '';   // Linux 6.12 as a 1-vCPU guest, --aia aplic-imsic
 const tmp = (n: string): string => join(dir, n);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hvtrace-irqsrc-'));
-  [imsic, direct, plic] = await Promise.all([
+  [imsic, direct, plic, guest] = await Promise.all([
     recordAsync(tmp('imsic.trace'), ['--bios', 'none', '--kernel', `${GUESTS}/aia-test.elf`, '--aia', 'aplic-imsic']),
     recordAsync(tmp('direct.trace'), ['--bios', 'none', '--kernel', `${GUESTS}/aia-test.elf`, '--aia', 'aplic']),
     recordAsync(tmp('plic.trace'), ['--kernel', `${GUESTS}/smp-kernel.elf`, '--smp', '4', '--input', `${ROOT}traces/golden/smp-kernel.input`]),
+    recordAsync(tmp('guest.trace'), ['-m', '400M', '--guest', `${GUESTS}/linux-6.12/Image`, '--guest-append', 'console=ttyS0', '--aia', 'aplic-imsic', '--aia-guests', '1', '--checkpoint-every', '0']),
   ]);
 }, 300_000);
 afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
@@ -105,6 +110,21 @@ describe('hvtrace stat: interrupts by source', () => {
     expect(rows).toEqual([{ write: 0, value: 10, n: 6 }, { write: 1, value: 10, n: 6 }]);
     // Every claim came with an S external interrupt taken.
     expect(s.traps.byCause.find((c) => c.interrupt && c.cause === 9)!.count).toBeGreaterThanOrEqual(1);
+  });
+
+  it('Linux 6.12 as a guest with --aia aplic-imsic: the UART\'s source behind its EIID in guest file 1, claimed through vstopei', () => {
+    expect(consoleOf(guest)).toContain('hvtrace-init: PASS');
+    const s = stat(guest).interruptSources;
+    // All MSIs went from the physical S domain's source 10 (the UART) into hart 0's guest file 1.
+    const msis = sql<{ file: number; eiid: number; n: number }>(guest, "SELECT b AS file, c AS eiid, count(*) AS n FROM events WHERE kind = 'msi' GROUP BY b, c");
+    expect(msis).toHaveLength(1);
+    const { file, eiid, n } = msis[0]!;
+    expect(file).toBe(2);
+    // The guest's claims: stopei accessed with V=1 (the hart's vstopei), identity in bits 26:16.
+    const claims = sql<{ n: number }>(guest, "SELECT count(*) AS n FROM events WHERE kind = 'csr_write' AND a = 0x15c AND virt = 1 AND (b >> 16) = ?", eiid)[0]!.n;
+    expect(claims).toBeGreaterThan(100);
+    expect(s.sources).toEqual([{ controller: 'aplic-s', source: 10, hart: 0, to: 'guest file 1', eiid, claims, msis: n }]);
+    expect(s.msis).toEqual([{ hart: 0, file: 2, fileName: 'guest file 1', eiid, count: n, aplic: n, sources: ['aplic-s:10'], cpu: 0, genmsi: 0, unattributed: 0, claims }]);
   });
 
   it('--until SEQ: the counts up to that event; bad values are one line, exit 2', () => {
