@@ -2,12 +2,14 @@
  * `hvtrace stat`: the numbers of a recording (issue 14), computed from an Analysis
  * (src/view/analysis.ts): VM exits by reason with durations (as `perf kvm stat` prints them),
  * traps by cause and privilege transition, SBI calls by name, MMIO by device and direction,
- * interrupts, the CSRs written most often, and per-hart totals (instructions, share of virtual
- * time per privilege level, WFI).
+ * interrupts, interrupts by source (claims and MSIs: src/view/irq-sources.ts, issue 16), the CSRs
+ * written most often, and per-hart totals (instructions, share of virtual time per privilege
+ * level, WFI).
  *
  * Filters: --hart H keeps the events of hart H; --vm / --vcpu keep the events attributed to
  * that vCPU: those on its hart from a vm_entry of it up to the next vm_entry on that hart (the
- * guest's own events and the hypervisor's handling of its exits).
+ * guest's own events and the hypervisor's handling of its exits); --until SEQ keeps the events
+ * up to that one (the per-hart totals stay the whole recording's).
  */
 import type { TraceReader } from '../trace/store.js';
 import type { TraceEvent } from '../trace/model.js';
