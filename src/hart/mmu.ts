@@ -35,6 +35,14 @@ function big(lo: number, hi: number): bigint {
 function ppnOf(a: number): number {
   return Math.round(a / 4096);
 }
+/**
+ * A buffer offset as an int32 (a Smi) when it is one. Unoptimized code computes offsets from a
+ * double physical address as heap numbers; one reaching a load/store site of Hart.loop that
+ * had only seen Smis deoptimized the loop once per Linux boot (two recompiles of 150-400 ms).
+ */
+function intOff(o: number): number {
+  return o <= 0x7fffffff ? o | 0 : o;
+}
 /** The high word of (lo, hi) + k for a small k >= 0 (the carry out of the low word). */
 function hiPlus(lo: number, hi: number, k: number): number {
   return (hi + ((((lo + k) | 0) >>> 0) < (lo >>> 0) ? 1 : 0)) | 0;
@@ -477,13 +485,13 @@ export class HartMmu extends HartTraps {
           for (let j = 0, n = 1 + 3 * wl[0]!; j < n; j++) sh[b + SH_LOG + j] = wl[j]!;
         }
       }
-      const off = this.ramOffset + pa - bus.ramBase;
+      const off = intOff(this.ramOffset + pa - bus.ramBase);
       if (acc === ACC_STORE && bus.onStore !== null) bus.onStore(off, size);
       return off;
     }
     // The reset ROM (src/devices/mrom.ts) is fetched and read like RAM, uncached (a few
     // instructions per boot); stores go to its device, which ignores them.
-    if (acc !== ACC_STORE && bus.isRom(pa, size)) return bus.romOffset + pa - ROM_BASE;
+    if (acc !== ACC_STORE && bus.isRom(pa, size)) return intOff(bus.romOffset + pa - ROM_BASE);
     if (acc === ACC_FETCH) this.accessFault(acc, lo, hi);
     this.mmioPa = pa;
     return -1;

@@ -271,7 +271,7 @@ function compressed(a: Asm): void {
 
 function program(): Uint8Array {
   const a = new Asm();
-  const K = { satp: 0, highDelta: 1, uDelta: 2, stimeFar: 3 };
+  const K = { satp: 0, highDelta: 1, uDelta: 2, stimeFar: 3, farPc: 4 };
   // --- entry (S-mode, a0 = hartid, a1 = DTB) ---
   a.la(T0, 'strap').csrw(0x105, T0); // stvec
   a.la(SP, 'scratch').addi(SP, SP, 1024);
@@ -289,6 +289,9 @@ function program(): Uint8Array {
   VALS.forEach((r, k) => a.ld(r, k * 8, T0));
   sweep(a);
   compressed(a);
+  // A jump to an address beyond 2^53 (JALR's BigInt path, pcHi): the fetch faults, and the
+  // handler returns to ra.
+  a.konst(T0, K.farPc).la(RA, 'farret').jalr(ZERO, T0, 0).label('farret');
   // A hot loop, translated by the block tier (jitHot below).
   a.addi(T5, ZERO, 40).label('hot')
     .ld(T0, 0, S0).add(T1, T0, 10).sd(T1, 8, S0).i(0x03, T2, 2, S0, 4).s(0x23, 2, S0, T2, 12)
@@ -325,7 +328,10 @@ function program(): Uint8Array {
   a.label('strap');
   a.csrr(T6, 0x142).b(4, T6, ZERO, 'intr'); // blt t6, x0: interrupt
   a.addi(T6, T6, -8).b(0, T6, ZERO, 'uecall');
+  // Instruction access fault (1) or instruction page fault (12): back to ra.
+  a.addi(T6, T6, 7).b(0, T6, ZERO, 'fetchf').addi(T6, T6, -11).b(0, T6, ZERO, 'fetchf');
   a.csrr(T6, 0x141).addi(T6, T6, 4).csrw(0x141, T6).w(0x10200073);
+  a.label('fetchf').csrw(0x141, RA).w(0x10200073);
   a.label('uecall').addi(T6, ZERO, 0x100).csrrs(ZERO, 0x100, T6).la(T6, 'afterU').csrw(0x141, T6).w(0x10200073);
   a.label('intr').addi(T6, ZERO, 0x20).csrrc(ZERO, 0x104, T6).w(0x10200073);
   // --- data ---
@@ -337,6 +343,7 @@ function program(): Uint8Array {
     BigInt.asUintN(64, BigInt(HIGH - 0x8000_0000)), // low -> high alias
     BigInt.asUintN(64, BigInt(UVA - 0x8000_0000)), // low -> U alias
     0xffff_ffff_ffff_ffffn,
+    0x7fff_ffff_ffff_f000n, // a pc beyond 2^53
   ];
   for (const v of consts) dw(v);
   a.label('vals');
