@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // npm run bench: the compute benchmark guest (Sv39 paging on) on hvtrace and on QEMU 7.2,
-// measured in the same run. Prints hvtrace's MIPS and the wall-time ratio to QEMU.
+// measured in the same run. Prints hvtrace's MIPS and the wall-time ratio to QEMU. Then the
+// tight integer loop (guests/build/intloop.elf: 550 M instructions, M-mode, no paging, --bios
+// none) on each tier (BENCH_LOOP_TIERS, default "interp js wasm"; empty: skip) and on QEMU.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -11,9 +13,9 @@ const guest = process.argv[2] ?? join(root, 'guests/build/bench.elf');
 const cli = join(root, 'dist/cli/main.js');
 const reps = Number(process.env.BENCH_REPS ?? 1);
 
-function time(cmd, args) {
+function time(cmd, args, env = process.env) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'], env });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   return { ms, status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error };
 }
@@ -38,6 +40,7 @@ const qemu = 'qemu-system-riscv64';
 const haveQemu = spawnSync(qemu, ['--version'], { stdio: 'ignore' }).status === 0;
 if (!haveQemu) {
   console.log('qemu: qemu-system-riscv64 not found (apt-get install qemu-system-misc): no ratio');
+  intLoop(null);
   process.exit(0);
 }
 const fw = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
@@ -53,3 +56,30 @@ for (let i = 0; i < reps; i++) {
 }
 console.log(`qemu 7.2 (TCG, same guest, OpenSBI fw_jump): wall ${qbest.ms.toFixed(0)} ms`);
 console.log(`ratio hvtrace/qemu wall time: ${(best.ms / qbest.ms).toFixed(2)}x`);
+
+intLoop(qemu);
+
+/** The integer loop on each tier, and on QEMU (-bios none) when `q` is set. */
+function intLoop(q) {
+  const loop = join(root, 'guests/build/intloop.elf');
+  const tiers = (process.env.BENCH_LOOP_TIERS ?? 'interp js wasm').split(/\s+/).filter((t) => t !== '');
+  if (tiers.length === 0 || !existsSync(loop)) return;
+  console.log(`guest: ${loop} (M-mode integer loop, no paging)`);
+  for (const tier of tiers) {
+    const r = time(process.execPath, [cli, 'run', '--bios', 'none', '--kernel', loop], { ...process.env, HVTRACE_TIER: tier });
+    const lm = /instructions hart0=(\d+);.*?([\d.]+) MIPS/.exec(r.stderr);
+    if (r.status !== 0 || !lm) {
+      console.error(`hvtrace run (tier ${tier}) failed (status ${r.status}):\n${r.stderr.slice(-2000)}`);
+      process.exit(1);
+    }
+    const mips = Number(lm[2]);
+    console.log(`hvtrace ${tier}: ${Number(lm[1]).toLocaleString('en-US')} instructions, wall ${r.ms.toFixed(0)} ms (process), core ${mips.toFixed(1)} MIPS = ${(mips / 1000).toFixed(2)} GIPS`);
+  }
+  if (q === null) return;
+  const qr = time(q, ['-M', 'virt', '-m', '256M', '-smp', '1', '-nographic', '-bios', 'none', '-kernel', loop]);
+  if (qr.status !== 0) {
+    console.error(`qemu failed (status ${qr.status}): ${qr.stderr.slice(-2000)}`);
+    process.exit(1);
+  }
+  console.log(`qemu 7.2 (TCG, same guest, -bios none): wall ${qr.ms.toFixed(0)} ms`);
+}
