@@ -7,7 +7,10 @@
 //   npm run build                 # build B
 //   node scripts/bench-ab.mjs /tmp/dist-before dist compute|linux
 //
-// compute: guests/build/bench.elf; linux: the bundled Linux (1 hart, 256 MiB, built-in SBI).
+// compute: guests/build/bench.elf; linux: the bundled Linux (1 hart, 256 MiB, built-in SBI);
+// loop: guests/build/intloop.elf (M-mode integer loop, no firmware).
+// A build may name its tier: DIST@interp|js|wasm (default: the build's default tier), e.g.
+//   node scripts/bench-ab.mjs dist@js dist@wasm compute
 // Prints each build's CPU seconds, instructions and MIPS, and B/A CPU (< 1: B is faster).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -15,21 +18,24 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const [distA, distB, what = 'compute'] = process.argv.slice(2);
-if (!distA || !distB || !['compute', 'linux'].includes(what)) {
-  console.error('usage: node scripts/bench-ab.mjs DIST_A DIST_B [compute|linux]');
+if (!distA || !distB || !['compute', 'linux', 'loop'].includes(what)) {
+  console.error('usage: node scripts/bench-ab.mjs DIST_A[@TIER] DIST_B[@TIER] [compute|linux|loop]');
   process.exit(2);
 }
 const img = what === 'linux'
   ? { kernel: { name: 'Image', bytes: new Uint8Array(readFileSync(`${root}guests/build/linux/Image`)) }, append: 'console=ttyS0' }
-  : { kernel: { name: 'bench.elf', bytes: new Uint8Array(readFileSync(`${root}guests/build/bench.elf`)) } };
+  : what === 'loop'
+    ? { kernel: { name: 'intloop.elf', bytes: new Uint8Array(readFileSync(`${root}guests/build/intloop.elf`)) }, bios: 'none' }
+    : { kernel: { name: 'bench.elf', bytes: new Uint8Array(readFileSync(`${root}guests/build/bench.elf`)) } };
 
-async function load(dist) {
+async function load(spec) {
+  const [dist, tier] = spec.split('@');
   const d = resolve(dist);
   const { Machine } = await import(`${d}/board/machine.js`);
   const { Scheduler } = await import(`${d}/sched/scheduler.js`);
   const primer = await import(`${d}/sched/primer.js`);
   primer.primeInterpreter?.();
-  const m = new Machine({ ramSize: 256 * 1024 * 1024, harts: 1, bios: 'builtin', ...img });
+  const m = new Machine({ ramSize: 256 * 1024 * 1024, harts: 1, bios: 'builtin', ...img, ...(tier ? { tier } : {}) });
   return { s: new Scheduler(m, {}), cpu: 0, done: false, insns: 0 };
 }
 

@@ -83,6 +83,8 @@ export class Jit {
   private readonly fifo: number[] = [];
   private fifoHead = 0;
   private readonly serial = new Float64Array(TABLE_SIZE);
+  /** 1: the slot holds a further entry of another slot's unit (Translation.entries). */
+  private readonly alias = new Uint8Array(TABLE_SIZE);
   /** Host clock for compile-time statistics, set by the CLI (src/ below cli/ reads no clock). */
   clock: (() => number) | null = null;
   /** Milliseconds in `translate` (code generation + compilation), total and the longest unit. */
@@ -150,10 +152,7 @@ export class Jit {
     const slots = this.codePages.get(bufferPage);
     if (slots === undefined) return;
     for (const s of slots) {
-      if (Math.floor(this.tag[s]! / 4096) === bufferPage) {
-        this.drop(s);
-        this.unitsInvalidated++;
-      }
+      if (Math.floor(this.tag[s]! / 4096) === bufferPage && this.drop(s)) this.unitsInvalidated++;
     }
     this.codePages.delete(bufferPage);
     this.pagesInvalidated++;
@@ -163,10 +162,7 @@ export class Jit {
   invalidateAll(): void {
     for (const [page, slots] of this.codePages) {
       for (const s of slots) {
-        if (Math.floor(this.tag[s]! / 4096) === page) {
-          this.drop(s);
-          this.unitsInvalidated++;
-        }
+        if (Math.floor(this.tag[s]! / 4096) === page && this.drop(s)) this.unitsInvalidated++;
       }
     }
     this.tag.fill(0);
@@ -194,38 +190,73 @@ export class Jit {
       this.hot[s] = -1 << 30; // not translatable (or a translator bug, in compileErrors): stop counting
       return -1;
     }
-    const fresh = this.tag[s] === 0;
-    if (!fresh) this.unitsReplaced++;
-    else if (this.liveUnits >= this.maxUnits) this.evict();
     if (!this.codePages.has(page)) {
       this.codePages.set(page, []);
       // The page just became a code page: no hart may keep a fast store path to it.
       for (const h of this.harts) h.forgetStorePage(page);
     }
-    this.codePages.get(page)!.push(s);
-    this.tag[s] = off;
-    this.startPc[s] = pc;
-    this.spanLo[s] = t.lo;
-    this.endPc[s] = t.hi;
-    this.breakOk[s] = 0;
-    this.fn[s] = t.fn;
-    this.len[s] = t.n;
-    if (fresh) this.liveUnits++;
-    if (this.maxUnits !== Infinity) {
-      this.serial[s] = this.blocksCompiled;
-      this.fifo.push(s, this.blocksCompiled);
-      if (this.fifo.length - this.fifoHead > 8 * this.maxUnits + 8192) this.compactFifo();
+    const slots = this.codePages.get(page)!;
+    this.install(s, off, pc, t, t.fn, t.n, slots, false);
+    // Further entry points of the same unit (all in the page), in slots no other unit holds:
+    // they are not units of their own (not counted, not evicted alone: see drop).
+    for (const e of t.entries ?? []) {
+      const s2 = Jit.slot(e.off);
+      if (s2 !== s && this.tag[s2] === 0) this.install(s2, e.off, e.pc, t, e.fn, e.n, slots, true);
     }
     this.blocksCompiled++;
     return s;
   }
 
-  /** Remove unit `s` from the table (its code-page entry stays until the page is dropped). */
-  private drop(s: number): void {
+  private install(s: number, off: number, pc: number, t: Translation, fn: BlockFn, n: number, slots: number[], alias: boolean): void {
+    if (!alias) {
+      const fresh = this.tag[s] === 0 || this.alias[s] === 1;
+      if (!fresh) this.unitsReplaced++;
+      else if (this.liveUnits >= this.maxUnits) this.evict();
+      if (fresh) this.liveUnits++;
+    }
+    slots.push(s);
+    this.tag[s] = off;
+    this.startPc[s] = pc;
+    this.spanLo[s] = t.lo;
+    this.endPc[s] = t.hi;
+    this.breakOk[s] = 0;
+    this.fn[s] = fn;
+    this.len[s] = n;
+    this.alias[s] = alias ? 1 : 0;
+    this.serial[s] = this.blocksCompiled;
+    this.installed(s, t);
+    if (!alias && this.maxUnits !== Infinity) {
+      this.fifo.push(s, this.blocksCompiled);
+      if (this.fifo.length - this.fifoHead > 8 * this.maxUnits + 8192) this.compactFifo();
+    }
+  }
+
+  /** Slot `s` now holds (an entry of) translation `t` (see `unitDropped`). */
+  protected installed(_s: number, _t: Translation): void {}
+
+  /**
+   * Remove unit `s` from the table (its code-page entry stays until the page is dropped), and
+   * the other entries of its translation (Translation.entries). False when `s` is itself such
+   * an entry (not a unit of its own).
+   */
+  private drop(s: number): boolean {
+    const alias = this.alias[s] === 1;
+    const page = Math.floor(this.tag[s]! / 4096), serial = this.serial[s];
     this.tag[s] = 0;
     this.fn[s] = null;
-    this.liveUnits--;
+    this.alias[s] = 0;
     this.unitDropped(s);
+    if (alias) return false;
+    this.liveUnits--;
+    for (const s2 of this.codePages.get(page) ?? []) {
+      if (this.alias[s2] === 1 && this.serial[s2] === serial && this.tag[s2] !== 0) {
+        this.tag[s2] = 0;
+        this.fn[s2] = null;
+        this.alias[s2] = 0;
+        this.unitDropped(s2);
+      }
+    }
+    return true;
   }
 
   /** A unit left the table (a subclass frees what it holds for it). */
@@ -330,7 +361,11 @@ export class Jit {
  * A translated unit: its function, the instruction count of its first block (it only runs when
  * that fits in the budget), and the pcs [lo, hi) its code may come from (breakpoints).
  */
-export interface Translation { fn: BlockFn; n: number; lo: number; hi: number }
+export interface Translation {
+  fn: BlockFn; n: number; lo: number; hi: number;
+  /** Other entry points of the same unit: buffer offset, pc, function, first block's length. */
+  entries?: { off: number; pc: number; fn: BlockFn; n: number }[];
+}
 
 interface Emitted { text: string; ends: boolean }
 

@@ -92,10 +92,10 @@ export const TLB_EMPTY = 0x7fffffff;
  * Layout of a hart's state area in the shared memory (Bus.hartStateOffset), in bytes from its
  * start: x registers (33 x i64, x[32] the x0 sink), f registers, the slow-load scratch, the
  * three TLBs (ACC_FETCH, ACC_LOAD, ACC_STORE; TLB_SIZE entries of 4 x int32 each), then 8 bytes
- * where a wasm unit leaves the pc it exits at (src/hart/wasm/tier.ts).
+ * where a wasm unit leaves the pc it exits at and 4 for its FP guard (src/hart/wasm/tier.ts).
  */
 export const HS_X = 0, HS_F = 512, HS_SCRATCH = 1016, HS_TLB = 1024;
-export const HS_WASM_PC = HS_TLB + 3 * TLB_SIZE * 16;
+export const HS_WASM_PC = HS_TLB + 3 * TLB_SIZE * 16, HS_WASM_FP = HS_WASM_PC + 8;
 /** Where the TLBs are instead when they hold float64 words (Bus.bigOffsets): 3 x 8 KiB. */
 export const HS_TLB_F64 = 16384;
 /** Entries of the G-stage translation cache (a power of two). */

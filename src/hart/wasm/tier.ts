@@ -7,11 +7,15 @@
  * Unit: a region of basic blocks in the entry's page. From the entry, the blocks that static
  * control flow (branches both ways, JAL, fall-through) reaches inside the same page are
  * translated together, with a `loop` + `br_table` dispatcher between them (v86 does this per
- * page). Every other transfer leaves the function with the next pc.
+ * page); a branch of a block to itself is a plain `br`. Every block of the region is also an
+ * entry (Translation.entries). Every other transfer leaves the function with the next pc.
  *
  * What is translated: the operations with a WASM_SEM entry in the instruction table
- * (generated into sem.gen.ts), JAL and JALR. A block ends before anything else, so the
- * interpreter runs it (system, CSR, atomics, FP, mulh*, rev8/orc.b, ...). Loads and stores
+ * (generated into sem.gen.ts), JAL and JALR; the other ALU operations (mulh*, rev8, ...) and
+ * F/D operations call the interpreter's helpers (execAlu, execFp), the common double-precision
+ * ones run inline under the FP guard (fpGuard). A block ends before anything else (system,
+ * CSR, atomics), which the interpreter runs. The x registers a region uses are wasm locals,
+ * stored back before every call into JavaScript and at the exit. Loads and stores
  * take the interpreter's TLB fast path inline (the same tag test as the generated Op.LD case of
  * Hart.loop); on a miss (a device, a page-crossing access, a watched page, a code page, a TLB
  * flush) the unit calls the hart's own slow path (Hart.loadOffset / storeX, imported as `ld`
@@ -26,18 +30,21 @@
  *  - code pages stay out of the store TLBs (jit.ts), so a store to translated code always
  *    takes the slow path, which invalidates the page and raises `attention`.
  *
- * Calls from JavaScript go through one small trampoline module (`run(slot, base, budget)`,
- * call_indirect through a funcref table holding every unit): V8 then specializes one JS-to-wasm
- * wrapper instead of running its generic wrapper for each of hundreds of functions (measured:
- * the generic wrapper was ~6 % of a Linux boot).
+ * Calls from JavaScript go through one small trampoline module (`run`, call_indirect through a
+ * funcref table holding every unit): V8 then specializes one JS-to-wasm wrapper instead of
+ * running its generic wrapper for each of hundreds of functions (measured: the generic wrapper
+ * was ~6 % of a Linux boot). The trampoline also chains: when a unit leaves to a pc the
+ * interpreter would look up next, it finds that pc's unit through the fetch TLB and the table
+ * and goes on in wasm (see the constructor).
  */
 import { Jit, type BlockFn, type Translation } from '../jit.js';
 import { INSNS, Cls } from '../../isa/insns.js';
-import { DecodeCache, D_OP, D_RD, D_RS1, D_RS2, D_IMM, D_LEN, D_INS, Op, OP_CLASS } from '../../isa/decode.js';
+import { DecodeCache, X_SINK, D_OP, D_RD, D_RS1, D_RS2, D_IMM, D_LEN, D_INS, Op, OP_CLASS } from '../../isa/decode.js';
 import { execAlu } from '../exec-alu.gen.js';
-import { execFp } from '../fpu.js';
-import { ACC_LOAD, ACC_STORE, HS_TLB, HS_WASM_PC, TLB_MASK, TLB_SIZE } from '../state.js';
-import { Code, ModuleBuilder, W, I32, I64, F64 } from './emit.js';
+import { execFp, hasRm } from '../fpu.js';
+import { MSTATUS_FS } from '../constants.js';
+import { ACC_LOAD, ACC_STORE, HS_F, HS_TLB, HS_WASM_FP, HS_WASM_PC, TLB_MASK, TLB_SIZE } from '../state.js';
+import { Code, ModuleBuilder, W, I32, I64, F64, type FuncImport } from './emit.js';
 import type { Hart } from '../hart.js';
 import { WASM_KIND, WK, emitValue, emitAccess, type SemEmitter } from './sem.gen.js';
 
@@ -74,9 +81,60 @@ for (let k = 0; k < INSNS.length; k++) {
   if (sem !== undefined && 'load' in sem) LOAD_SIZE[k] = sem.load;
 }
 
+/**
+ * The FP guard word at HS_WASM_FP, written by JavaScript before a run and after every execFp
+ * (nothing else inside a run changes FP state): FPG_DIRTY when mstatus.FS (and vsstatus.FS
+ * with V = 1) is Dirty, so FP instructions are legal and marking FS dirty changes nothing;
+ * with it, FPG_NX when fflags.NX is set and FPG_RNE when frm is RNE.
+ */
+const FPG_DIRTY = 1, FPG_NX = 2, FPG_RNE = 4;
+function fpGuard(h: Hart): number {
+  if ((h.mstatus & MSTATUS_FS) !== MSTATUS_FS || (h.virt && (h.other.status & MSTATUS_FS) !== MSTATUS_FS)) return 0;
+  return FPG_DIRTY | ((h.fflags & 1) !== 0 ? FPG_NX : 0) | (h.frm === 0 ? FPG_RNE : 0);
+}
+/** F/D operations done inline under the guard (else by execFp), and their wasm operation. */
+const enum FK { NONE, BIN, SQRT, LD, SD, MV_X_D, MV_D_X, SGNJ, SGNJN, SGNJX, CMP, CVT_W, CVT_L }
+const FP_FAST = new Uint8Array(INSNS.length);
+const FP_BIN_OP = new Uint8Array(INSNS.length);
+for (const [op, k, w] of [
+  [Op.FADD_D, FK.BIN, W.F64_ADD], [Op.FSUB_D, FK.BIN, W.F64_SUB], [Op.FMUL_D, FK.BIN, W.F64_MUL], [Op.FDIV_D, FK.BIN, W.F64_DIV],
+  [Op.FSQRT_D, FK.SQRT, 0], [Op.FLD, FK.LD, 0], [Op.FSD, FK.SD, 0], [Op.FMV_X_D, FK.MV_X_D, 0], [Op.FMV_D_X, FK.MV_D_X, 0],
+  [Op.FSGNJ_D, FK.SGNJ, 0], [Op.FSGNJN_D, FK.SGNJN, 0], [Op.FSGNJX_D, FK.SGNJX, 0],
+  [Op.FEQ_D, FK.CMP, W.F64_EQ], [Op.FLT_D, FK.CMP, W.F64_LT], [Op.FLE_D, FK.CMP, W.F64_LE],
+  [Op.FCVT_D_W, FK.CVT_W, W.F64_CONVERT_I32_S], [Op.FCVT_D_WU, FK.CVT_W, W.F64_CONVERT_I32_U],
+  [Op.FCVT_D_L, FK.CVT_L, W.F64_CONVERT_I64_S], [Op.FCVT_D_LU, FK.CVT_L, W.F64_CONVERT_I64_U],
+] as const) {
+  FP_FAST[op] = k;
+  FP_BIN_OP[op] = w;
+}
+
+/** Whether a translated instruction's own wasm code writes x[rd] (not a JavaScript helper). */
+function writesXInline(ins: Insn): boolean {
+  const k = WASM_KIND[ins.op]!;
+  if (k === WK.X || k === WK.W || k === WK.LOAD) return true;
+  if (ins.op === Op.JAL || ins.op === Op.JALR) return true;
+  const f = FP_FAST[ins.op]!;
+  return OP_CLASS[ins.op] === Cls.FP && (f === FK.MV_X_D || f === FK.CMP);
+}
+
+/** A unit: its entries (every block of the region) and its wasm function, put in their slots. */
+interface WasmTranslation extends Translation { unit: () => number }
+
+/** The interpreter's helpers a unit imports (in this order; see the constructor). */
+const HELPERS: readonly FuncImport[] = [
+  { module: 'm', name: 'ld', params: [I32, I32, I32, I32, I32, F64, I32], results: [I32] },
+  { module: 'm', name: 'st', params: [I32, I32, I32, I32, I32, F64, I32], results: [I32] },
+  { module: 'm', name: 'fp', params: [I32, I32, I32, I32, I32, I32, I32, I32, F64, I32], results: [I32] },
+  { module: 'm', name: 'alu', params: [I32, I32, I32, I32, I32, I32], results: [] },
+];
+
+/** Function indices of a unit's imports. */
+interface Imports { ld: number; st: number; fp: number; alu: number }
+/** Counts passed to a unit stay below this, so (n << 1) | stop is a positive int32. */
+const BUDGET_LIMIT = 1 << 29;
+
 interface Insn { op: number; rd: number; rs1: number; rs2: number; imm: number; pc: number; len: number; ins: number; raw: number }
 /** How a translated operation is done: WASM_KIND's, or by a call to the interpreter's helper. */
-const K_CALL_ALU = 100, K_CALL_FP = 101;
 const enum End { STOP, BR, JAL, JALR }
 interface Block {
   pc: number;
@@ -98,10 +156,12 @@ export interface WasmStats {
 }
 
 export class WasmTier extends Jit {
-  private readonly f64: Float64Array;
+  private readonly i32: Int32Array;
   readonly stats: WasmStats = { modules: 0, blocks: 0, insns: 0, bytes: 0, compileMs: 0 };
-  private readonly table = new WebAssembly.Table({ element: 'anyfunc', initial: SLOTS });
-  private readonly run: (slot: number, base: number, budget: number) => number;
+  private readonly table: WebAssembly.Table;
+  /** The unit every empty slot of `table` holds: it answers "not me" (stop) to any entry. */
+  private readonly missFn: () => number;
+  private readonly run: (slot: number, base: number, budget: number, chain: number, off: number, pc: number) => number;
   /** Harts by state-area index, and each one's step count when its current unit was entered. */
   private readonly byArea: Hart[] = [];
   private readonly entrySteps = new Float64Array(64);
@@ -109,8 +169,9 @@ export class WasmTier extends Jit {
 
   constructor(dc: DecodeCache, memory: WebAssembly.Memory, hot = DEFAULT_WASM_HOT, maxUnits = DEFAULT_WASM_MAX_UNITS) {
     super(dc, true, hot, false, maxUnits);
-    this.f64 = new Float64Array(memory.buffer);
+    this.i32 = new Int32Array(memory.buffer);
     const dv = new DataView(memory.buffer);
+    const i32 = this.i32;
     const sync = (base: number, pc: number, count: number): Hart => {
       const h = this.byArea[base >>> HART_AREA_SHIFT]!;
       h.pc = pc;
@@ -155,26 +216,71 @@ export class WasmTier extends Jit {
     const fp = (base: number, op: number, ins: number, raw: number, rd: number, rs1: number, rs2: number, imm: number, pc: number, count: number): number => {
       const h = sync(base, pc, count);
       execFp(h, op, ins, raw, rd, rs1, rs2, imm);
+      i32[(base + HS_WASM_FP) >> 2] = fpGuard(h);
       return h.attention ? 1 : 0;
     };
     const alu = (base: number, op: number, rd: number, rs1: number, rs2: number, imm: number): void => {
       const h = this.byArea[base >>> HART_AREA_SHIFT]!;
       execAlu(h.x, h.xi, op, rd, rs1, rs2, imm);
     };
-    this.imports = { m: { mem: memory, ld, st, fp, alu } };
-    // The trampoline: run(slot, base, budget) = table[slot](base, budget).
+    // The units import the helpers as wasm functions of one small module that calls the
+    // JavaScript ones: an imported JavaScript function costs every instance its own wasm-to-JS
+    // wrappers (measured: ~250 us of a unit's ~300 us instantiation), an imported wasm
+    // function none.
+    const hb = new ModuleBuilder(0);
+    HELPERS.forEach((imp) => hb.importFunc(imp));
+    HELPERS.forEach((imp, k) => {
+      const hc = new Code(imp.params, imp.results);
+      imp.params.forEach((_t, i) => hc.get(i));
+      hb.func(imp.name, hc.call(k));
+    });
+    const hi = new WebAssembly.Instance(new WebAssembly.Module(hb.toBytes()), { m: { mem: memory, ld, st, fp, alu } }).exports;
+    this.imports = { m: { mem: memory, ld: hi['ld']!, st: hi['st']!, fp: hi['fp']!, alu: hi['alu']! } };
+    const UNIT = [I32, I32, I32, I32, I64];
+    // The empty slots' unit: (base, budget, n0, off, pc) -> (n0 << 1) | stop.
+    const mm = new ModuleBuilder(0);
+    const mc = new Code(UNIT, [I32]);
+    mc.get(2).i32c(1).op(W.I32_SHL).i32c(1).op(W.I32_OR);
+    mm.func('miss', mc);
+    this.missFn = new WebAssembly.Instance(new WebAssembly.Module(mm.toBytes()), { m: { mem: memory } }).exports['miss'] as () => number;
+    this.table = new WebAssembly.Table({ element: 'anyfunc', initial: SLOTS }, this.missFn);
+    // The trampoline: run(slot, base, budget, chain, off, pc) calls table[slot] for the entry
+    // (off, pc) and, while the unit returned without stop, `chain` is set and the budget is not
+    // used up, chains: the next pc's page through the fetch TLB (the interpreter's fetchFill
+    // test), its buffer offset, the unit in that offset's slot. The unit itself checks that it
+    // is the one for (off, pc) and that its first block fits (else it returns stop), so a run
+    // goes on in wasm exactly where the interpreter would have entered the same unit.
     const mb = new ModuleBuilder(0, SLOTS);
-    const unit = mb.typeOf([I32, I32], [I32]);
-    const c = new Code([I32, I32, I32], [I32]);
-    c.get(1).get(2).get(0).callIndirect(unit);
+    const unit = mb.typeOf(UNIT, [I32]);
+    const c = new Code([I32, I32, I32, I32, I32, F64], [I32]);
+    const SLOT = 0, BASE = 1, BUDGET = 2, CHAIN = 3, OFF = 4, PCF = 5;
+    const R = c.local(I32), N = c.local(I32), LO = c.local(I32), E = c.local(I32), PC = c.local(I64);
+    c.get(PCF).op(W.I64_TRUNC_F64_S).set(PC);
+    c.begin(W.LOOP);
+    c.get(BASE).get(BUDGET).get(N).get(OFF).get(PC).get(SLOT).callIndirect(unit).tee(R)
+      .i32c(1).op(W.I32_SHR_U).set(N);
+    c.get(R).i32c(1).op(W.I32_AND).get(CHAIN).op(W.I32_EQZ).op(W.I32_OR).get(N).get(BUDGET).op(W.I32_GE_S).op(W.I32_OR);
+    c.begin(W.IF).get(N).op(W.RETURN).end();
+    const TF = HS_TLB; // the fetch TLB (ACC_FETCH = 0)
+    c.get(BASE).mem(W.I64_LOAD, 3, HS_WASM_PC).tee(PC).op(W.I32_WRAP_I64).tee(LO)
+      .i32c(12).op(W.I32_SHR_U).i32c(TLB_MASK).op(W.I32_AND).i32c(4).op(W.I32_SHL).get(BASE).op(W.I32_ADD).tee(E)
+      .mem(W.I32_LOAD, 2, TF).get(LO).i32c(-4096).op(W.I32_AND).op(W.I32_NE)
+      .get(E).mem(W.I32_LOAD, 2, TF + 4).get(PC).i64c(32n).op(W.I64_SHR_U).op(W.I32_WRAP_I64).op(W.I32_NE).op(W.I32_OR);
+    c.begin(W.IF).get(N).op(W.RETURN).end();
+    c.get(E).mem(W.I32_LOAD, 2, TF + 8).get(LO).i32c(4095).op(W.I32_AND).op(W.I32_ADD).tee(OFF)
+      .i32c(1).op(W.I32_SHR_U).i32c(SLOTS - 1).op(W.I32_AND).set(SLOT);
+    c.br(0);
+    c.end();
+    c.op(W.UNREACHABLE);
     mb.func('run', c);
     const inst = new WebAssembly.Instance(new WebAssembly.Module(mb.toBytes()), { m: { mem: memory, tab: this.table } });
-    this.run = inst.exports['run'] as (slot: number, base: number, budget: number) => number;
+    this.run = inst.exports['run'] as (slot: number, base: number, budget: number, chain: number, off: number, pc: number) => number;
   }
 
-  /** An evicted or invalidated unit: the funcref table lets go of its module. */
+  /** An evicted or invalidated unit (or entry): its slot gets the stub, the table lets go of
+   * its module (a null slot would trap in the trampoline's call_indirect). */
   protected override unitDropped(s: number): void {
-    this.table.set(s, null);
+    this.table.set(s, this.missFn);
   }
 
   override addHart(h: Hart): void {
@@ -210,18 +316,15 @@ export class WasmTier extends Jit {
       else if (b.end === End.STOP) want(b.next);
     }
     const mb = new ModuleBuilder(0);
-    const ldFn = mb.importFunc({ module: 'm', name: 'ld', params: [I32, I32, I32, I32, I32, F64, I32], results: [I32] });
-    const stFn = mb.importFunc({ module: 'm', name: 'st', params: [I32, I32, I32, I32, I32, F64, I32], results: [I32] });
-    const fpFn = mb.importFunc({ module: 'm', name: 'fp', params: [I32, I32, I32, I32, I32, I32, I32, I32, F64, I32], results: [I32] });
-    const aluFn = mb.importFunc({ module: 'm', name: 'alu', params: [I32, I32, I32, I32, I32, I32], results: [] });
-    mb.func('f', this.emitRegion(blocks, index, ldFn, stFn, fpFn, aluFn));
+    const [ldFn, stFn, fpFn, aluFn] = HELPERS.map((imp) => mb.importFunc(imp)) as [number, number, number, number];
+    mb.func('f', this.emitRegion(blocks, index, { ld: ldFn, st: stFn, fp: fpFn, alu: aluFn }, off, pc));
     const bytes = mb.toBytes();
-    const slot = Jit.slot(off);
+    let unit: () => number;
     try {
       const t0 = this.clock !== null ? this.clock() : 0;
       const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), this.imports);
       if (this.clock !== null) this.stats.compileMs += this.clock() - t0;
-      this.table.set(slot, inst.exports['f'] as () => number);
+      unit = inst.exports['f'] as () => number;
     } catch (e) {
       this.compileErrors.push(`${(e as Error).message} in wasm region at pc 0x${pc.toString(16)}`);
       return null;
@@ -237,19 +340,35 @@ export class WasmTier extends Jit {
       if (b.pc < lo) lo = b.pc;
       if (last.pc + last.len > hi) hi = last.pc + last.len;
     }
-    const f64 = this.f64, run = this.run, entrySteps = this.entrySteps;
-    const len0 = blocks[0]!.insns.length;
-    const fn: BlockFn = (h, _x, xi, _dv, end) => {
-      const base = xi.byteOffset;
-      const a0 = h.attempted;
-      // Entered with `attention` still set (Hart.serviceAttention lets an instruction run after
-      // MAX_IRQS_PER_BOUNDARY interrupts): the first block only, as the block translator does.
-      const budget = h.attention ? len0 : end - a0;
-      entrySteps[base >>> HART_AREA_SHIFT] = a0;
-      h.attempted = a0 + run(slot, base, budget < 0x7fffffff ? budget : 0x7fffffff);
-      h.pc = f64[(base + HS_WASM_PC) >>> 3]!;
+    const i32 = this.i32, run = this.run, entrySteps = this.entrySteps;
+    /** The JavaScript entry at block `b` (buffer offset eo): Jit.lookup finds it in eo's slot. */
+    const entry = (b: Block): { off: number; pc: number; fn: BlockFn; n: number } => {
+      const eo = off + (b.pc - pc), ep = b.pc, slot = Jit.slot(eo), len0 = b.insns.length;
+      const fn: BlockFn = (h, _x, xi, _dv, end) => {
+        const base = xi.byteOffset;
+        const a0 = h.attempted;
+        // Entered with `attention` still set (Hart.serviceAttention lets an instruction run after
+        // MAX_IRQS_PER_BOUNDARY interrupts): the first block only, as the block translator does.
+        const att = h.attention;
+        const budget = att ? len0 : end - a0;
+        entrySteps[base >>> HART_AREA_SHIFT] = a0;
+        i32[(base + HS_WASM_FP) >> 2] = fpGuard(h);
+        // Chaining skips Hart.loop's per-entry checks: only while none of them can apply
+        // (breakpoints, execute triggers, the fetch-page hook all see every page change there).
+        const chain = att || h.breakFilter !== null || h.trigArmed !== 0 || h.onFetchPage !== null ? 0 : 1;
+        h.attempted = a0 + run(slot, base, budget < BUDGET_LIMIT ? budget : BUDGET_LIMIT, chain, eo, ep);
+        const w = (base + HS_WASM_PC) >> 2;
+        h.pc = i32[w + 1]! * 4294967296 + (i32[w]! >>> 0);
+      };
+      return { off: eo, pc: ep, fn, n: len0 };
     };
-    return { fn, n: len0, lo, hi };
+    const first = entry(blocks[0]!);
+    const t: WasmTranslation = { fn: first.fn, n: first.n, lo, hi, entries: blocks.slice(1).map(entry), unit };
+    return t;
+  }
+
+  protected override installed(s: number, t: Translation): void {
+    this.table.set(s, (t as WasmTranslation).unit);
   }
 
   /** Decode a block at buffer offset `o`, pc `p`; null if its first instruction is not translated. */
@@ -283,127 +402,326 @@ export class WasmTier extends Jit {
   }
 
   /**
-   * The region's function (base: hart state offset, budget: instructions it may complete) ->
-   * instructions completed; the next pc is left at base + HS_WASM_PC.
+   * The region's function: (base: hart state offset, budget: instructions the whole run may
+   * complete, n0: instructions the run completed before this unit, off, pc: the entry the caller
+   * wants) -> (n << 1) | stop, where n counts the run's instructions completed so far and the
+   * next pc is left (i64) at base + HS_WASM_PC. A unit asked for another entry (a stale chaining
+   * guess) or whose first block does not fit in the budget returns at once with stop set. stop:
+   * the trampoline must return to JavaScript (attention, a budget cut, or the interpreter must
+   * run the instruction at pc); otherwise it may chain to the unit at pc (see the constructor).
    *
-   *   loop $d
-   *     block $b[K-1] ... block $b0  (br_table over `blk`)  end  <block 0> end <block 1> ... end
+   *   block $x
+   *     loop $d
+   *       block $b[K-1] ... block $b0  (br_table over `blk`)  end  <block 0> end <block 1> ... end
+   *     end
    *   end
+   *   <pc, result>
    * Block j's code sits after the `end` of $b_j, inside K-1-j blocks and the loop: a branch to
-   * the loop from there has depth K-1-j.
+   * the loop from there has depth K-1-j (plus the blocks and ifs open there), to $x one more.
    */
-  private emitRegion(blocks: Block[], index: Map<number, number>, ldFn: number, stFn: number, fpFn: number, aluFn: number): Code {
-    const c = new Code([I32, I32], [I32]);
-    const BASE = 0, BUDGET = 1;
-    const N = c.local(I32), BLK = c.local(I32), LO = c.local(I32), E = c.local(I32);
-    const EA = c.local(I64), T = c.local(I64);
+  private emitRegion(blocks: Block[], index: Map<number, number>, fns: Imports, off: number, pc: number): Code {
+    const c = new Code([I32, I32, I32, I32, I64], [I32]);
+    const BASE = 0, BUDGET = 1, N0 = 2, OFF = 3, PC = 4;
+    const N = c.local(I32), BLK = c.local(I32), LO = c.local(I32), E = c.local(I32), STOP = c.local(I32), R = c.local(I32);
+    const EA = c.local(I64), T = c.local(I64), NPC = c.local(I64);
+    const FT = c.local(F64), FA = c.local(F64), FB = c.local(F64), T1 = c.local(F64);
+    const AH = c.local(F64), AL = c.local(F64), BH = c.local(F64), BL = c.local(F64);
     const K = blocks.length;
     let cur: Insn = blocks[0]!.insns[0]!;
-    let curIdx = 0;
-    /** Leave with pc `pc`, `i` instructions of the current block done. */
-    const exit = (pc: number, i: number): void => {
-      c.get(BASE).f64c(pc).mem(W.F64_STORE, 3, HS_WASM_PC);
-      c.get(N);
-      if (i !== 0) c.i32c(i).op(W.I32_ADD);
-      c.op(W.RETURN);
+    let curIdx = 0, curBlk = 0, nest = 0;
+    const open = (o: number, bt?: number): void => { c.begin(o, bt); nest++; };
+    const close = (): void => { c.end(); nest--; };
+    /** Branch depth of the dispatch loop from the current position. */
+    const toLoop = (): number => nest + K - 1 - curBlk;
+
+    // ---- guest registers: the x registers the region uses live in locals (XL), loaded at entry;
+    // those its own code writes (written) go back to the state area before every call into
+    // JavaScript (which reads h.x, may write x[rd], and may throw a Trap) and at the exit.
+    const used = new Set<number>(), written = new Set<number>();
+    for (const b of blocks) {
+      for (const ins of b.insns) {
+        for (const r of [ins.rs1, ins.rs2]) if (r > 0 && r < 32) used.add(r);
+        if (ins.rd > 0 && ins.rd < 32 && writesXInline(ins)) written.add(ins.rd);
+      }
+    }
+    for (const r of written) used.add(r);
+    const XL: number[] = [];
+    for (const r of [...used].sort((a, b) => a - b)) XL[r] = c.local(I64);
+    const xl = (r: number): number => {
+      const l = XL[r];
+      if (l === undefined) throw new Error(`internal: x${r} has no local`);
+      return l;
+    };
+    /** Push x[r] (i64) / its low word (i32). */
+    const rx = (r: number): void => { if (r === 0) c.i64c(0n); else c.get(xl(r)); };
+    const rw = (r: number): void => { if (r === 0) c.i32c(0); else c.get(xl(r)).op(W.I32_WRAP_I64); };
+    /** x[rd] = the i64 `value` pushes (rd may be x0 or its sink: the value is dropped). */
+    const setX = (rd: number, value: () => void): void => {
+      value();
+      if (rd === 0 || rd === X_SINK) c.op(W.DROP);
+      else if (!written.has(rd)) throw new Error(`internal: x${rd} written but not in the write-back set`);
+      else c.set(xl(rd));
+    };
+    /** f[r] as f64, as i64; f[rd] = the f64 / i64 `value` pushes. */
+    const rf = (r: number): void => { c.get(BASE).mem(W.F64_LOAD, 3, HS_F + r * 8); };
+    const rfi = (r: number): void => { c.get(BASE).mem(W.I64_LOAD, 3, HS_F + r * 8); };
+    const setF = (rd: number, value: () => void): void => { c.get(BASE); value(); c.mem(W.F64_STORE, 3, HS_F + rd * 8); };
+    const setFi = (rd: number, value: () => void): void => { c.get(BASE); value(); c.mem(W.I64_STORE, 3, HS_F + rd * 8); };
+    /** Before a call into JavaScript (which reads and writes h.x, and may throw a Trap). */
+    const flush = (): void => { for (const r of written) c.get(BASE).get(xl(r)).mem(W.I64_STORE, 3, r * 8); };
+    /** After it: x[r] may have changed. */
+    const reload = (r: number): void => { if (used.has(r)) c.get(BASE).mem(W.I64_LOAD, 3, r * 8).set(xl(r)); };
+
+    /** Leave with pc `to`, `i` instructions of the current block done past N. */
+    const exit = (to: number, i: number, stop: boolean): void => {
+      c.i64c(BigInt(to)).set(NPC);
+      if (i !== 0) c.get(N).i32c(i).op(W.I32_ADD).set(N);
+      if (stop) c.i32c(1).set(STOP);
+      c.br(toLoop() + 1);
     };
     /**
-     * The access of `size` bytes at x[rs1] + imm: the TLB test (as Hart.loop's generated cases)
-     * leaves 1 (miss) or 0 on the stack, with EA, LO and E (the entry's address) set.
+     * The access of `size` bytes at x[rs1] + imm: the TLB test leaves 1 (miss) or 0 on the
+     * stack, with EA, LO and E (the entry's address) set. The entry's first two words (the page's
+     * low word, the high word) are read as one i64 and compared with the address's page bits
+     * plus its low bits below `size`: a hit is the page Hart.loop's generated cases would hit
+     * with an aligned access (which cannot cross the page); a misaligned one takes the slow path.
      */
     const miss = (tlb: number, size: number): void => {
-      c.get(BASE).mem(W.I64_LOAD, 3, cur.rs1 * 8).i64c(BigInt(cur.imm)).op(W.I64_ADD).tee(EA)
+      rx(cur.rs1);
+      c.i64c(BigInt(cur.imm)).op(W.I64_ADD).tee(EA)
         .op(W.I32_WRAP_I64).tee(LO)
         .i32c(12).op(W.I32_SHR_U).i32c(TLB_MASK).op(W.I32_AND).i32c(4).op(W.I32_SHL).get(BASE).op(W.I32_ADD).tee(E)
-        .mem(W.I32_LOAD, 2, tlb).get(LO).i32c(-4096).op(W.I32_AND).op(W.I32_NE)
-        .get(E).mem(W.I32_LOAD, 2, tlb + 4).get(EA).i64c(32n).op(W.I64_SHR_U).op(W.I32_WRAP_I64).op(W.I32_NE)
-        .op(W.I32_OR);
-      if (size > 1) c.get(LO).i32c(4095).op(W.I32_AND).i32c(4096 - size).op(W.I32_GT_U).op(W.I32_OR);
+        .mem(W.I64_LOAD, 2, tlb).get(EA).i64c(BigInt(-4096 | (size - 1))).op(W.I64_AND).op(W.I64_NE);
     };
     /** The hit's buffer offset. */
     const hitOffset = (tlb: number): void => {
       c.get(E).mem(W.I32_LOAD, 2, tlb + 8).get(LO).i32c(4095).op(W.I32_AND).op(W.I32_ADD);
     };
-    /** Call the slow path `f` (pc and count exact); leave after this instruction on attention. */
-    const slow = (f: number, a: number, b: number): void => {
+    /** After a helper call left its attention flag on the stack: reload x[rd], leave on attention. */
+    const afterCall = (rd: number): void => {
+      c.set(R);
+      reload(rd);
+      c.get(R);
+      open(W.IF);
+      exit(cur.pc + cur.len, curIdx + 1, true);
+      close();
+    };
+    /** Call the slow path `f` (pc and count exact). */
+    const slow = (f: number, a: number, b: number, rd: number): void => {
+      flush();
       c.get(BASE).get(LO).get(EA).i64c(32n).op(W.I64_SHR_U).op(W.I32_WRAP_I64).i32c(a).i32c(b)
         .f64c(cur.pc).get(N).i32c(curIdx).op(W.I32_ADD).call(f);
-      c.begin(W.IF);
-      exit(cur.pc + cur.len, curIdx + 1);
-      c.end();
+      afterCall(rd);
     };
     const em: SemEmitter = {
       c,
-      x: (r) => { c.get(BASE).mem(W.I64_LOAD, 3, r * 8); },
-      w: (r) => { c.get(BASE).mem(W.I32_LOAD, 2, r * 8); },
+      x: rx,
+      w: rw,
       load: (opc, size) => {
         miss(TL, size);
-        c.begin(W.IF);
-        slow(ldFn, cur.op, cur.rd);
+        open(W.IF);
+        slow(fns.ld, cur.op, cur.rd, cur.rd);
         c.op(W.ELSE);
-        c.get(BASE);
-        hitOffset(TL);
-        c.mem(opc, 0, 0).mem(W.I64_STORE, 3, cur.rd * 8);
-        c.end();
+        setX(cur.rd, () => { hitOffset(TL); c.mem(opc, 0, 0); });
+        close();
       },
       store: (opc, size) => {
         miss(TS, size);
-        c.begin(W.IF);
-        slow(stFn, size, cur.rs2);
+        open(W.IF);
+        slow(fns.st, size, cur.rs2, -1);
         c.op(W.ELSE);
         hitOffset(TS);
-        c.get(BASE).mem(W.I64_LOAD, 3, cur.rs2 * 8).mem(opc, 0, 0);
-        c.end();
+        rx(cur.rs2);
+        c.mem(opc, 0, 0);
+        close();
       },
     };
-    /** Continue at pc `to` after `done` instructions of block j, from `extra` levels inside it. */
-    const goto = (j: number, done: number, to: number, extra: number): void => {
+    /** An F/D operation by the interpreter's execFp. */
+    const fpSlow = (ins: Insn): void => {
+      flush();
+      c.get(BASE).i32c(ins.op).i32c(ins.ins).i32c(ins.raw).i32c(ins.rd).i32c(ins.rs1).i32c(ins.rs2).i32c(ins.imm)
+        .f64c(ins.pc).get(N).i32c(curIdx).op(W.I32_ADD).call(fns.fp);
+      afterCall(ins.rd);
+    };
+    /**
+     * An F/D operation inline where the FP guard word (see fpGuard) says it changes nothing but
+     * its destination, else by execFp. With a rounding mode: only RNE (static, or dynamic with
+     * frm = RNE) and a result that is finite and above the smallest normal (no overflow,
+     * underflow or invalid: the only flag it can raise is NX, §11.2); NX must be set already,
+     * or the result exact (add/sub: the TwoSum error, mul: Dekker's product error, both exact
+     * with operands in [2^-400, 2^400]; fcvt.d.l: |x| <= 2^53).
+     */
+    const fpOp = (ins: Insn): void => {
+      const kind = FP_FAST[ins.op]!;
+      const rm = (ins.ins >>> 12) & 7;
+      const withRm = hasRm(ins.op);
+      if (kind === FK.NONE || (withRm && rm !== 0 && rm !== 7)) { fpSlow(ins); return; }
+      const op = FP_BIN_OP[ins.op]!;
+      /** Whether an inexact result can be told from an exact one here (else NX must be set). */
+      const exactTest = op === W.F64_ADD || op === W.F64_SUB || op === W.F64_MUL || kind === FK.CVT_L;
+      const need = FPG_DIRTY | (withRm && rm === 7 ? FPG_RNE : 0) | (withRm && !exactTest && kind !== FK.CVT_W ? FPG_NX : 0);
+      open(W.BLOCK); // $done
+      open(W.BLOCK); // $slow
+      c.get(BASE).mem(W.I32_LOAD, 2, HS_WASM_FP).i32c(need).op(W.I32_AND).i32c(need).op(W.I32_NE).brIf(0);
+      /** With NX clear: leave for $slow when the i32 `inexact` pushes is not 0. */
+      const unlessNx = (inexact: () => void): void => {
+        c.get(BASE).mem(W.I32_LOAD, 2, HS_WASM_FP).i32c(FPG_NX).op(W.I32_AND).op(W.I32_EQZ);
+        open(W.IF);
+        inexact();
+        c.brIf(1);
+        close();
+      };
+      /** Leave for $slow unless the f64 on the stack is finite and above the smallest normal; keep it in FT. */
+      const normal = (): void => {
+        c.tee(FT).op(W.F64_ABS).tee(T1).f64c(2 ** -1022).op(W.F64_GT).get(T1).f64c(Infinity).op(W.F64_LT).op(W.I32_AND)
+          .op(W.I32_EQZ).brIf(0);
+      };
+      /** |x| outside [2^-400, 2^400] (x in local l). */
+      const outside = (l: number): void => {
+        c.get(l).op(W.F64_ABS).tee(T1).f64c(2 ** -400).op(W.F64_LT).get(T1).f64c(2 ** 400).op(W.F64_GT).op(W.I32_OR);
+      };
+      /** Veltkamp's split of local x into hi and lo (26 + 27 bits). */
+      const split = (x: number, hi: number, lo: number): void => {
+        c.f64c(134217729).get(x).op(W.F64_MUL).tee(T1).get(T1).get(x).op(W.F64_SUB).op(W.F64_SUB).set(hi)
+          .get(x).get(hi).op(W.F64_SUB).set(lo);
+      };
+      const sign = -(2n ** 63n);
+      switch (kind) {
+        case FK.BIN:
+          rf(ins.rs1); c.set(FA); rf(ins.rs2); c.set(FB);
+          c.get(FA).get(FB).op(op);
+          normal();
+          if (op === W.F64_ADD || op === W.F64_SUB) {
+            unlessNx(() => {
+              // TwoSum (Knuth) of FA + (±FB): s = FT, a' = s - b, err = (a - a') + (b - (s - a')).
+              if (op === W.F64_SUB) c.get(FB).op(W.F64_NEG).set(FB);
+              c.get(FT).get(FB).op(W.F64_SUB).set(T1);
+              c.get(FA).get(T1).op(W.F64_SUB).get(FB).get(FT).get(T1).op(W.F64_SUB).op(W.F64_SUB).op(W.F64_ADD)
+                .f64c(0).op(W.F64_NE);
+            });
+          } else if (op === W.F64_MUL) {
+            unlessNx(() => {
+              // Dekker's product error: ((ah*bh - p) + ah*bl + al*bh) + al*bl.
+              outside(FA); outside(FB); c.op(W.I32_OR);
+              open(W.IF, I32);
+              c.i32c(1);
+              c.op(W.ELSE);
+              split(FA, AH, AL); split(FB, BH, BL);
+              c.get(AH).get(BH).op(W.F64_MUL).get(FT).op(W.F64_SUB).get(AH).get(BL).op(W.F64_MUL).op(W.F64_ADD)
+                .get(AL).get(BH).op(W.F64_MUL).op(W.F64_ADD).get(AL).get(BL).op(W.F64_MUL).op(W.F64_ADD).f64c(0).op(W.F64_NE);
+              close();
+            });
+          }
+          setF(ins.rd, () => c.get(FT));
+          break;
+        case FK.SQRT: rf(ins.rs1); c.op(W.F64_SQRT); normal(); setF(ins.rd, () => c.get(FT)); break;
+        case FK.LD:
+          miss(TL, 8); c.brIf(0);
+          setFi(ins.rd, () => { hitOffset(TL); c.mem(W.I64_LOAD, 0, 0); });
+          break;
+        case FK.SD:
+          miss(TS, 8); c.brIf(0);
+          hitOffset(TS); rfi(ins.rs2); c.mem(W.I64_STORE, 0, 0);
+          break;
+        case FK.MV_X_D: setX(ins.rd, () => rfi(ins.rs1)); break;
+        case FK.MV_D_X: setFi(ins.rd, () => rx(ins.rs1)); break;
+        case FK.SGNJ: case FK.SGNJN: case FK.SGNJX:
+          setFi(ins.rd, () => {
+            rfi(ins.rs1); c.i64c(~sign).op(W.I64_AND);
+            if (kind === FK.SGNJX) { rfi(ins.rs1); rfi(ins.rs2); c.op(W.I64_XOR); } else rfi(ins.rs2);
+            if (kind === FK.SGNJN) c.i64c(-1n).op(W.I64_XOR);
+            c.i64c(sign).op(W.I64_AND).op(W.I64_OR);
+          });
+          break;
+        case FK.CMP:
+          rf(ins.rs1); rf(ins.rs1); c.op(W.F64_NE); rf(ins.rs2); rf(ins.rs2); c.op(W.F64_NE); c.op(W.I32_OR).brIf(0);
+          setX(ins.rd, () => { rf(ins.rs1); rf(ins.rs2); c.op(FP_BIN_OP[ins.op]!).op(W.I64_EXTEND_I32_U); });
+          break;
+        case FK.CVT_W: setF(ins.rd, () => { rw(ins.rs1); c.op(FP_BIN_OP[ins.op]!); }); break;
+        case FK.CVT_L:
+          // |x| <= 2^53 (2^64 - 1 unsigned for fcvt.d.lu: x < 2^53) converts exactly.
+          unlessNx(() => {
+            rx(ins.rs1);
+            if (op === W.F64_CONVERT_I64_S) c.i64c(2n ** 53n).op(W.I64_ADD).i64c(2n ** 54n).op(W.I64_GT_U);
+            else c.i64c(2n ** 53n).op(W.I64_GT_U);
+          });
+          setF(ins.rd, () => { rx(ins.rs1); c.op(op); });
+          break;
+      }
+      c.br(1);
+      close(); // $slow
+      fpSlow(ins);
+      close(); // $done
+    };
+    /** Continue at pc `to` after `done` instructions of the current block. */
+    const goto = (done: number, to: number): void => {
       const k = index.get(to);
       if (k === undefined || k < 0) {
-        exit(to, done);
+        exit(to, done, false);
         return;
       }
       c.get(N).i32c(done).op(W.I32_ADD).tee(N)
         .i32c(blocks[k]!.insns.length).op(W.I32_ADD).get(BUDGET).op(W.I32_GT_S);
-      c.begin(W.IF);
-      exit(to, 0);
-      c.end();
-      c.i32c(k).set(BLK).br(K - 1 - j + extra);
+      open(W.IF);
+      exit(to, 0, true);
+      close();
+      if (k === curBlk) c.br(nest - 1);
+      else c.i32c(k).set(BLK).br(toLoop());
     };
 
+    // The entry: any block of the region. (off, pc) must be in this unit's mapping (pc - off the
+    // same as at the region's first block), off a block start (a br_table over the half-words
+    // of the blocks' span), and the block must fit in the budget; else return stop.
+    const offs = blocks.map((b) => off + (b.pc - pc));
+    const lo = Math.min(...offs);
+    const targets = new Array<number>(((Math.max(...offs) - lo) >> 1) + 1).fill(K);
+    offs.forEach((o, k) => { targets[(o - lo) >> 1] = k; });
+    c.begin(W.BLOCK); // $ok
+    c.begin(W.BLOCK); // $miss
+    for (let k = 0; k < K; k++) c.begin(W.BLOCK); // $e_{K-1} (outermost) ... $e_0
+    c.get(PC).i64c(BigInt(pc)).op(W.I64_SUB).get(OFF).i32c(off).op(W.I32_SUB).op(W.I64_EXTEND_I32_S).op(W.I64_NE).brIf(K);
+    c.get(OFF).i32c(lo).op(W.I32_SUB).i32c(1).op(W.I32_ROTR).brTable(targets, K);
+    for (let k = 0; k < K; k++) {
+      c.end(); // $e_k: inside K-1-k blocks, $miss, $ok
+      c.get(N0).i32c(blocks[k]!.insns.length).op(W.I32_ADD).get(BUDGET).op(W.I32_GT_S).brIf(K - 1 - k);
+      c.i32c(k).set(BLK).br(K - k);
+    }
+    c.end(); // $miss
+    c.get(N0).i32c(1).op(W.I32_SHL).i32c(1).op(W.I32_OR).op(W.RETURN);
+    c.end(); // $ok
+    c.get(N0).set(N);
+    for (const r of used) c.get(BASE).mem(W.I64_LOAD, 3, r * 8).set(xl(r));
+    c.begin(W.BLOCK);
     c.begin(W.LOOP);
     for (let j = 0; j < K; j++) c.begin(W.BLOCK);
     c.get(BLK).brTable(blocks.map((_b, j) => j), K - 1);
     for (let j = 0; j < K; j++) {
-      c.end(); // $b_j: block j's code follows
+      c.end(); // $b_j: block j's code follows, in a loop of its own (a branch to itself)
+      curBlk = j;
+      open(W.LOOP);
       const b = blocks[j]!;
       const n = b.insns.length;
       for (let i = 0; i < n; i++) {
         const ins = b.insns[i]!;
         cur = ins;
         curIdx = i;
-        const kind = WASM_KIND[ins.op]! !== WK.NONE ? WASM_KIND[ins.op]! : OP_CLASS[ins.op] === Cls.FP ? K_CALL_FP : K_CALL_ALU;
         if (i === n - 1 && b.end !== End.STOP) break; // the terminator, below
+        const kind = WASM_KIND[ins.op]!;
+        if (kind === WK.NONE) {
+          if (OP_CLASS[ins.op] === Cls.FP) fpOp(ins);
+          else {
+            flush();
+            c.get(BASE).i32c(ins.op).i32c(ins.rd).i32c(ins.rs1).i32c(ins.rs2).i32c(ins.imm).call(fns.alu);
+            reload(ins.rd);
+          }
+          continue;
+        }
         switch (kind) {
-          case K_CALL_ALU:
-            c.get(BASE).i32c(ins.op).i32c(ins.rd).i32c(ins.rs1).i32c(ins.rs2).i32c(ins.imm).call(aluFn);
-            break;
-          case K_CALL_FP:
-            c.get(BASE).i32c(ins.op).i32c(ins.ins).i32c(ins.raw).i32c(ins.rd).i32c(ins.rs1).i32c(ins.rs2).i32c(ins.imm)
-              .f64c(ins.pc).get(N).i32c(i).op(W.I32_ADD).call(fpFn);
-            c.begin(W.IF);
-            exit(ins.pc + ins.len, i + 1);
-            c.end();
-            break;
           case WK.X:
-            c.get(BASE);
-            emitValue(em, ins.op, ins.rs1, ins.rs2, ins.imm, ins.pc);
-            c.mem(W.I64_STORE, 3, ins.rd * 8);
+            setX(ins.rd, () => emitValue(em, ins.op, ins.rs1, ins.rs2, ins.imm, ins.pc));
             break;
           case WK.W:
-            c.get(BASE);
-            emitValue(em, ins.op, ins.rs1, ins.rs2, ins.imm, ins.pc);
-            c.op(W.I64_EXTEND_I32_S).mem(W.I64_STORE, 3, ins.rd * 8);
+            setX(ins.rd, () => { emitValue(em, ins.op, ins.rs1, ins.rs2, ins.imm, ins.pc); c.op(W.I64_EXTEND_I32_S); });
             break;
           case WK.LOAD: case WK.STORE:
             emitAccess(em, ins.op);
@@ -418,35 +736,40 @@ export class WasmTier extends Jit {
       const npc = last.pc + last.len;
       switch (b.end) {
         case End.STOP:
-          goto(j, n, b.next, 0);
+          goto(n, b.next);
           break;
         case End.BR:
           emitValue(em, last.op, last.rs1, last.rs2, last.imm, last.pc);
-          c.begin(W.IF);
-          goto(j, n, b.target, 1);
-          c.end();
-          goto(j, n, npc, 0);
+          open(W.IF);
+          goto(n, b.target);
+          close();
+          goto(n, npc);
           break;
         case End.JAL:
-          c.get(BASE).i64c(BigInt(npc)).mem(W.I64_STORE, 3, last.rd * 8);
-          goto(j, n, b.target, 0);
+          setX(last.rd, () => c.i64c(BigInt(npc)));
+          goto(n, b.target);
           break;
         case End.JALR:
           // Targets the interpreter computes exactly as a number (|x[rs1]| < 2^52) are done
           // here; the rest (Hart.pcFromBig) by the interpreter.
-          c.get(BASE).mem(W.I64_LOAD, 3, last.rs1 * 8).tee(T).i64c(2n ** 52n).op(W.I64_ADD).i64c(2n ** 53n).op(W.I64_GE_U);
-          c.begin(W.IF);
-          exit(last.pc, n - 1);
-          c.end();
-          c.get(T).i64c(BigInt(last.imm)).op(W.I64_ADD).i64c(-2n).op(W.I64_AND).set(T);
-          c.get(BASE).i64c(BigInt(npc)).mem(W.I64_STORE, 3, last.rd * 8);
-          c.get(BASE).get(T).op(W.F64_CONVERT_I64_S).mem(W.F64_STORE, 3, HS_WASM_PC);
-          c.get(N).i32c(n).op(W.I32_ADD).op(W.RETURN);
+          rx(last.rs1);
+          c.tee(T).i64c(2n ** 52n).op(W.I64_ADD).i64c(2n ** 53n).op(W.I64_GE_U);
+          open(W.IF);
+          exit(last.pc, n - 1, true);
+          close();
+          c.get(T).i64c(BigInt(last.imm)).op(W.I64_ADD).i64c(-2n).op(W.I64_AND).set(NPC);
+          setX(last.rd, () => c.i64c(BigInt(npc)));
+          c.get(N).i32c(n).op(W.I32_ADD).set(N);
+          c.br(toLoop() + 1);
           break;
       }
+      close(); // block j's own loop
     }
-    c.end(); // loop
-    c.op(W.UNREACHABLE);
+    c.end(); // $d
+    c.end(); // $x
+    flush();
+    c.get(BASE).get(NPC).mem(W.I64_STORE, 3, HS_WASM_PC);
+    c.get(N).i32c(1).op(W.I32_SHL).get(STOP).op(W.I32_OR);
     return c;
   }
 }
