@@ -320,8 +320,8 @@ export class WasmTier extends Jit {
     mb.func('f', this.emitRegion(blocks, index, { ld: ldFn, st: stFn, fp: fpFn, alu: aluFn }, off, pc));
     const bytes = mb.toBytes();
     let unit: () => number;
-    // Compiled synchronously, on the hot path. Compiling off it was built and measured (session
-    // 7: WebAssembly.compile on V8's threads, the unit installed between the CLI's scheduler
+    // Compiled synchronously, on the hot path. Compiling off it was built and measured
+    // (WebAssembly.compile on V8's threads, the unit installed between the CLI's scheduler
     // steps unless its code page was written meanwhile) and dropped: the unit arrives a step
     // (~640k instructions) later, and blocks of its region turn hot meanwhile and start units of
     // their own. Linux boot, main-thread CPU / hit rate, sync vs async: threshold 16000 1.82 s /
