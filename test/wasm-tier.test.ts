@@ -65,6 +65,17 @@ function run(c: Case, tier: Tier, jitHot?: number, maxUnits?: number) {
   };
 }
 
+/** Run `b` ended where run `a` did: console, step and instret counts, virtual time, registers, RAM, halt. */
+function expectSameRun(b: ReturnType<typeof run>, a: ReturnType<typeof run>): void {
+  expect(b.console).toBe(a.console);
+  expect(b.steps).toEqual(a.steps);
+  expect(b.instret).toEqual(a.instret);
+  expect(b.time).toBe(a.time);
+  expect(b.regs).toEqual(a.regs);
+  expect(b.ram).toBe(a.ram);
+  expect(b.halt).toEqual(a.halt);
+}
+
 describe('the wasm tier gives the interpreter\'s final state on every bundled guest', () => {
   for (const c of CASES) {
     it(c.name, () => {
@@ -75,13 +86,7 @@ describe('the wasm tier gives the interpreter\'s final state on every bundled gu
       expect(b.jit.compileErrors).toEqual([]);
       if (c.nothingToTranslate) expect(st.modules).toBe(0);
       else expect(st.modules).toBeGreaterThan(0);
-      expect(b.console).toBe(a.console);
-      expect(b.steps).toEqual(a.steps);
-      expect(b.instret).toEqual(a.instret);
-      expect(b.time).toBe(a.time);
-      expect(b.regs).toEqual(a.regs);
-      expect(b.ram).toBe(a.ram);
-      expect(b.halt).toEqual(a.halt);
+      expectSameRun(b, a);
     });
   }
 
@@ -93,12 +98,7 @@ describe('the wasm tier gives the interpreter\'s final state on every bundled gu
     expect(b.jit.compileErrors).toEqual([]);
     expect((b.jit as WasmTier).stats.modules).toBeGreaterThan(10);
     expect(a.console).toContain('hvtrace-init: PASS');
-    expect(b.console).toBe(a.console);
-    expect(b.steps).toEqual(a.steps);
-    expect(b.time).toBe(a.time);
-    expect(b.regs).toEqual(a.regs);
-    expect(b.ram).toBe(a.ram);
-    expect(b.halt).toEqual(a.halt);
+    expectSameRun(b, a);
   }, 600_000);
 });
 
@@ -117,13 +117,7 @@ describe('a cap of 4 live units (eviction, oldest first; threshold 64: thousands
       expect(j.unitsEvicted).toBe(j.evictions);
       expect(j.liveUnits).toBeLessThanOrEqual(4);
       expect(j.translatedInsns).toBeGreaterThan(0);
-      expect(b.console).toBe(a.console);
-      expect(b.steps).toEqual(a.steps);
-      expect(b.instret).toEqual(a.instret);
-      expect(b.time).toBe(a.time);
-      expect(b.regs).toEqual(a.regs);
-      expect(b.ram).toBe(a.ram);
-      expect(b.halt).toEqual(a.halt);
+      expectSameRun(b, a);
     });
   }
 });
