@@ -19,6 +19,7 @@ import { TestDevice } from '../devices/testdev.js';
 import { VirtioMmio, VIRTIO_MMIO_COUNT } from '../devices/virtio-mmio.js';
 import { VirtioBlk, type DriveConfig } from '../devices/virtio-blk.js';
 import { VirtioRng } from '../devices/virtio-rng.js';
+import { VirtioConsole } from '../devices/virtio-console.js';
 import { GoldfishRtc } from '../devices/goldfish-rtc.js';
 import { Aplic, APLIC_M_BASE, APLIC_S_BASE, APLIC_NUM_SOURCES } from '../devices/aplic.js';
 import { aiaColdInit } from '../firmware/aia-init.js';
@@ -85,6 +86,8 @@ export interface MachineConfig {
   readonly drives?: readonly DriveConfig[];
   /** virtio-rng with this PRNG seed (--rng); none when undefined. */
   readonly rngSeed?: number;
+  /** virtio-console port 0 (--device virtconsole); `input`: console input goes to it, not the UART. */
+  readonly virtconsole?: { readonly input: boolean };
   /**
    * QEMU virt's 8 virtio-mmio transports and their DT nodes (the CLI always sets it; drives or
    * an rng imply it). Absent: none, the board traces recorded before them were recorded on.
@@ -193,6 +196,14 @@ export function setDefaultJit(on: boolean): void {
   defaultTier = on ? 'js' : 'interp';
 }
 
+/** A console input device as the scheduler feeds it (Uart16550, VirtioConsole). */
+export interface ConsoleInput {
+  rxListening(): boolean;
+  rxSpace(): number; // bytes it takes now
+  pushRx(byte: number): void;
+  endRx?(): void; // the round's bytes are all pushed (the virtconsole fills its buffers then)
+}
+
 export class Machine implements HartEnv, HartIrqLines {
   readonly config: MachineConfig;
   readonly bus: Bus;
@@ -207,6 +218,10 @@ export class Machine implements HartEnv, HartIrqLines {
   readonly virtio: VirtioMmio[] = [];
   /** The virtio-blk devices, in --drive order. */
   readonly blks: VirtioBlk[] = [];
+  /** The virtio console (`virtconsole`); its output goes to onConsole with the UART's. */
+  readonly virtconsole: VirtioConsole | null = null;
+  /** Where the scheduler delivers console input: the UART, or the virtconsole (`input`). */
+  readonly consoleIn: ConsoleInput;
   /** With `aia`: the APLIC's M domain (the wired sources' root) and its S child domain. */
   readonly aplicM: Aplic | null = null;
   readonly aplicS: Aplic | null = null;
@@ -288,7 +303,9 @@ export class Machine implements HartEnv, HartIrqLines {
     const backends = [
       ...(config.drives ?? []).map((d, k) => { const b = new VirtioBlk(d, k); this.blks.push(b); return b; }),
       ...(config.rngSeed !== undefined ? [new VirtioRng(config.rngSeed)] : []),
+      ...(config.virtconsole ? [this.virtconsole = new VirtioConsole((b) => this.onConsole(b))] : []),
     ];
+    this.consoleIn = config.virtconsole?.input ? this.virtconsole! : this.uart;
     const virtio = config.virtio === true || backends.length > 0;
     for (let i = 0; i < (virtio ? VIRTIO_MMIO_COUNT : 0); i++) {
       const dev = backends[VIRTIO_MMIO_COUNT - 1 - i] ?? null;
@@ -734,8 +751,8 @@ export function validateConfig(c: MachineConfig): void {
   }
   if (c.ramSize > MAX_RAM_BYTES) throw new ImageError(`-m must be at most ${MAX_RAM_BYTES / MiB} MiB (16 GiB)`);
   if (c.ramSize % MiB !== 0) throw new ImageError('-m must be a whole number of MiB');
-  if ((c.drives?.length ?? 0) + (c.rngSeed !== undefined ? 1 : 0) > VIRTIO_MMIO_COUNT) {
-    throw new ImageError(`at most ${VIRTIO_MMIO_COUNT} virtio devices (--drive, --rng): the board has ${VIRTIO_MMIO_COUNT} virtio-mmio slots`);
+  if ((c.drives?.length ?? 0) + (c.rngSeed !== undefined ? 1 : 0) + (c.virtconsole ? 1 : 0) > VIRTIO_MMIO_COUNT) {
+    throw new ImageError(`at most ${VIRTIO_MMIO_COUNT} virtio devices (--drive, --rng, virtconsole): the board has ${VIRTIO_MMIO_COUNT} virtio-mmio slots`);
   }
   if (c.pflash && c.pflash.bytes.length > FLASH_BANK_SIZE) {
     throw new ImageError(`--pflash ${c.pflash.name}: ${c.pflash.bytes.length} bytes do not fit the ${FLASH_BANK_SIZE / MiB} MiB flash bank`);

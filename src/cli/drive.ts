@@ -6,6 +6,11 @@
  *   --device virtio-blk-device,drive=ID       attaches an `if=none,id=ID` drive (QEMU's spelling)
  *   --device virtio-rng-device                same as --rng
  *   --rng [SEED]                              virtio-rng from a PRNG with this seed (default 0)
+ *   --device virtio-serial-device --device virtconsole
+ *                                             virtio-console with port 0 (hvc0); both are needed,
+ *                                             as on QEMU (the bus, then the port on it). Its output
+ *                                             joins the UART's on the console; --console-input
+ *                                             virtio sends console input to it instead of the UART
  *
  * The image file is only read (in 4 KiB blocks, as the guest asks) and hashed (sha256, stored in
  * the trace); guest writes go to an overlay in memory, written back to the file at the end of a
@@ -63,9 +68,10 @@ export function parseDriveSpec(text: string): DriveSpec {
 /**
  * The drives in the order the guest sees them (vda, vdb, ...): `--drive` ones attached directly
  * (if=virtio) in the order given, then the `--device virtio-blk-device,drive=ID` ones in theirs.
- * Returns the drives and whether a `--device virtio-rng-device` asked for an rng.
+ * Returns the drives, whether a `--device virtio-rng-device` asked for an rng and whether
+ * `--device virtio-serial-device --device virtconsole` asked for a virtio console.
  */
-export function resolveDrives(drives: readonly string[], devices: readonly string[]): { specs: DriveSpec[]; rng: boolean } {
+export function resolveDrives(drives: readonly string[], devices: readonly string[]): { specs: DriveSpec[]; rng: boolean; virtconsole: boolean } {
   const specs = drives.map(parseDriveSpec);
   const byId = new Map<string, DriveSpec>();
   for (const s of specs) {
@@ -76,14 +82,21 @@ export function resolveDrives(drives: readonly string[], devices: readonly strin
   const out = specs.filter((s) => !s.ifNone);
   const attached = new Set<string>();
   let rng = false;
+  let serial = false;
+  let virtconsole = false;
   for (const d of devices) {
     const [type, ...opts] = d.split(',');
-    if (type === 'virtio-rng-device') {
-      if (opts.length > 0) throw new ImageError(`--device ${d}: virtio-rng-device takes no options here (the seed: --rng SEED)`);
-      rng = true;
+    if (type === 'virtio-rng-device' || type === 'virtio-serial-device' || type === 'virtconsole') {
+      if (opts.length > 0) throw new ImageError(`--device ${d}: ${type} takes no options here${type === 'virtio-rng-device' ? ' (the seed: --rng SEED)' : ' (its output is the console, its input --console-input virtio)'}`);
+      const seen = type === 'virtio-rng-device' ? rng : type === 'virtconsole' ? virtconsole : serial;
+      if (seen && type !== 'virtio-rng-device') throw new ImageError(`--device ${d}: given twice (one virtio console, port 0 only)`);
+      if (type === 'virtio-rng-device') rng = true;
+      else if (type === 'virtio-serial-device') serial = true;
+      else if (!serial) throw new ImageError(`--device ${d}: virtconsole needs --device virtio-serial-device before it (its bus)`);
+      else virtconsole = true;
       continue;
     }
-    if (type !== 'virtio-blk-device') throw new ImageError(`--device ${d}: unknown device '${type}' (virtio-blk-device,drive=ID or virtio-rng-device)`);
+    if (type !== 'virtio-blk-device') throw new ImageError(`--device ${d}: unknown device '${type}' (virtio-blk-device,drive=ID, virtio-rng-device, virtio-serial-device, virtconsole)`);
     const kv = new Map(opts.map((o) => [o.slice(0, Math.max(0, o.indexOf('='))), o.slice(o.indexOf('=') + 1)] as const));
     for (const k of kv.keys()) if (k !== 'drive') throw new ImageError(`--device ${d}: unknown option '${k || opts[0]}' (drive=ID)`);
     const id = kv.get('drive');
@@ -96,7 +109,16 @@ export function resolveDrives(drives: readonly string[], devices: readonly strin
     out.push(s);
   }
   for (const s of specs) if (s.ifNone && !attached.has(s.id!)) throw new ImageError(`--drive ${s.file}: if=none,id=${s.id} is not used by any --device virtio-blk-device,drive=${s.id}`);
-  return { specs: out, rng };
+  if (serial && !virtconsole) throw new ImageError('--device virtio-serial-device: add --device virtconsole (the only port hvtrace\'s virtio-serial bus has)');
+  return { specs: out, rng, virtconsole };
+}
+
+/** `--console-input uart|virtio`: where console input goes (virtio needs the virtconsole). */
+export function parseConsoleInput(v: string | undefined, virtconsole: boolean): boolean {
+  if (v === undefined || v === 'uart') return false;
+  if (v !== 'virtio') throw new ImageError(`--console-input ${v}: expected uart or virtio`);
+  if (!virtconsole) throw new ImageError('--console-input virtio needs --device virtio-serial-device --device virtconsole');
+  return true;
 }
 
 /** `--rng [SEED]`: undefined (no rng), true (seed 0) or the seed as given. */

@@ -207,6 +207,7 @@ export function infoCommand(file: string, o: { json?: boolean; console?: boolean
         lines.push(`  ${`vd${String.fromCharCode(97 + k)}`.padEnd(9)} ${d.name}  ${d.size} bytes  sha256 ${d.sha256}${d.readonly ? '  read-only' : ''}  (${n(0)} blocks of 4 KiB read, ${n(1)} written: overlay in the trace)`);
       }
       if (m?.rngSeed !== undefined) lines.push(`  rng       virtio-rng, PRNG seed ${m.rngSeed}`);
+      if (m?.virtconsole) lines.push(`  console   virtconsole (hvc0)${m.virtconsole.input ? ', console input to it' : ''}`);
       lines.push(`instructions: ${counts.instret.map((n, i) => `hart${i}=${n}`).join(' ')}  total ${counts.totalInstret}${r.counts ? '' : ' (as of the last event: the recording was not finished)'}`);
       lines.push(`virtual time: ${(counts.vtime / 1e9).toFixed(6)} s (${counts.vtime} instructions)`);
       lines.push(`events:       ${counts.events}${problems.length ? `  (DAMAGED: ${problems.join('; ')})` : ''}`);

@@ -6,7 +6,7 @@ import type { GuestConfig } from '../hypervisor/config.js';
 import { DEFAULT_GUEST_MEM, MAX_VCPUS, hostRamFor, guestFilesNeeded } from '../hypervisor/layout.js';
 import { Progress } from './progress.js';
 import { ConsoleBuffer } from './output.js';
-import { openDrives, parseRngSeed, resolveDrives, FileDiskBackend } from './drive.js';
+import { openDrives, parseConsoleInput, parseRngSeed, resolveDrives, FileDiskBackend } from './drive.js';
 import { configureEngine, warmUpEngine } from './engine.js';
 import { WasmTier } from '../hart/wasm/tier.js';
 import { formatProfile, parseProfileOption, tierProfile, useCompileClock, type ProfileFormat } from './profile.js';
@@ -49,6 +49,8 @@ export interface MachineCliOptions {
   device?: string[];
   /** --rng [SEED]: virtio-rng. */
   rng?: string | boolean;
+  /** --console-input uart|virtio: which device console input goes to. */
+  consoleInput?: string;
   /** --aia / --aia-guests / -M virt,aia=...: AIA in place of the PLIC (src/cli/aia.ts). */
   aia?: string;
   aiaGuests?: string;
@@ -81,7 +83,8 @@ export function parseCpuOption(v: string | undefined): { sscofpmf?: boolean } {
 /** Build the machine configuration from CLI flags (throws ImageError with a one-line message). */
 export function machineConfigFromCli(o: MachineCliOptions, opts: { writeback?: boolean } = {}): MachineConfig {
   const flash = pflashFromCli(o.pflash, o.drive ?? []);
-  const { specs, rng } = resolveDrives(flash.drives, o.device ?? []);
+  const { specs, rng, virtconsole } = resolveDrives(flash.drives, o.device ?? []);
+  const toVirtconsole = parseConsoleInput(o.consoleInput, virtconsole);
   if (!opts.writeback) {
     const wb = specs.find((s) => s.writeback);
     if (wb) throw new ImageError(`--drive ${wb.file}: writeback=on is for run only (a recording keeps the guest's writes in the trace and never writes the image)`);
@@ -111,6 +114,7 @@ export function machineConfigFromCli(o: MachineCliOptions, opts: { writeback?: b
     // Opened last: every other flag has been checked before an image is hashed.
     ...(specs.length > 0 ? { drives: openDrives(specs).drives } : {}),
     ...(rngSeed !== undefined ? { rngSeed } : {}),
+    ...(virtconsole ? { virtconsole: { input: toVirtconsole } } : {}),
     virtio: true,
     qemuBoard: true,
     ...(flash.image ? { pflash: flash.image } : {}),

@@ -49,7 +49,7 @@ const INT_CONFIG_CHANGE = 2;
 
 /** A device type behind the transport (virtio-blk, virtio-rng, ...). */
 export interface VirtioDevice {
-  /** Device ID (§5): 2 block, 4 entropy. */
+  /** Device ID (§5): 2 block, 3 console, 4 entropy. */
   readonly deviceId: number;
   /** Device-specific feature bits offered (the transport adds VIRTIO_F_VERSION_1). */
   readonly features: bigint;
@@ -65,6 +65,15 @@ export interface VirtioDevice {
   serve(q: number, chain: VirtqChain, vq: Virtqueue): number;
   /** Device reset (status 0). */
   reset(): void;
+  /**
+   * Queues the device fills when it has data (virtio-console's receiveq): a notify leaves their
+   * chains available; the device takes them through the transport's rxFill.
+   */
+  holdsQueue?(q: number): boolean;
+  /** A driver write to the device configuration space (offset from 0x100). */
+  writeConfig?(offset: number, size: number, value: bigint): void;
+  /** Called once by the transport the device is put behind. */
+  attach?(t: VirtioMmio): void;
   saveState(): unknown;
   restoreState(s: unknown): void;
 }
@@ -107,6 +116,7 @@ export class VirtioMmio implements MmioDevice {
     this.base = VIRTIO_MMIO_BASE + VIRTIO_MMIO_STRIDE * slot;
     this.name = `virtio-mmio@${this.base.toString(16)}`;
     this.queues = Array.from({ length: device?.numQueues ?? 0 }, emptyQueueState);
+    device?.attach?.(this);
   }
 
   get irqNumber(): number {
@@ -155,7 +165,10 @@ export class VirtioMmio implements MmioDevice {
   write(offset: number, size: number, value: bigint): void {
     const dev = this.device;
     if (!dev) return;
-    if (offset >= 0x100) return; // no device here has a writable configuration field
+    if (offset >= 0x100) {
+      dev.writeConfig?.(offset - 0x100, size, value);
+      return;
+    }
     if (size !== 4 || (offset & 3) !== 0) return;
     const v = Number(value & 0xffff_ffffn);
     const q = this.queues[this.queueSel];
@@ -231,6 +244,7 @@ export class VirtioMmio implements MmioDevice {
     const dev = this.device!;
     const s = this.queues[qi];
     if (!s || !s.ready || (this.status & STATUS_DRIVER_OK) === 0 || (this.status & STATUS_DEVICE_NEEDS_RESET) !== 0) return;
+    if (dev.holdsQueue?.(qi)) return;
     const vq = new Virtqueue(this.bus, s);
     if (!vq.ringsValid()) {
       this.needsReset();
@@ -248,6 +262,69 @@ export class VirtioMmio implements MmioDevice {
       used++;
     }
     if (used > 0 && !vq.interruptSuppressed()) this.setInterrupt(this.interruptStatus | INT_USED_BUFFER);
+  }
+
+  /** Queue `qi` is live: DRIVER_OK, no DEVICE_NEEDS_RESET, the queue ready. */
+  rxReady(qi: number): boolean {
+    return this.live(qi) !== null;
+  }
+
+  private live(qi: number): VirtqueueState | null {
+    const s = this.queues[qi];
+    if (!s || !s.ready || (this.status & STATUS_DRIVER_OK) === 0 || (this.status & STATUS_DEVICE_NEEDS_RESET) !== 0) return null;
+    return s;
+  }
+
+  /**
+   * Bytes the available chains of a held queue can take now, without consuming them: the
+   * chains are read and the driver-ring position put back. A bad chain ends the count (the
+   * fill that reaches it reports the error).
+   */
+  rxCapacity(qi: number): number {
+    const s = this.live(qi);
+    if (!s) return 0;
+    const vq = new Virtqueue(this.bus, s);
+    if (!vq.ringsValid()) return 0;
+    const at = s.lastAvail;
+    let n = 0;
+    for (let k = 0; k < s.num; k++) {
+      const c = vq.pop();
+      if (c === null || c === 'error') break;
+      for (const b of c.writable) n += b.len;
+    }
+    s.lastAvail = at;
+    return n;
+  }
+
+  /**
+   * Input for a held queue: fill its available chains in order with `data` (one chain after
+   * another, each as far as it goes), put them on the used ring and raise the interrupt.
+   * Returns the bytes taken.
+   */
+  rxFill(qi: number, data: Uint8Array): number {
+    const s = this.live(qi);
+    if (!s) return 0;
+    const vq = new Virtqueue(this.bus, s);
+    if (!vq.ringsValid()) {
+      this.needsReset();
+      return 0;
+    }
+    let k = 0;
+    let used = 0;
+    while (k < data.length) {
+      const c = vq.pop();
+      if (c === null) break;
+      if (c === 'error') {
+        this.needsReset();
+        break;
+      }
+      const n = vq.scatter(c.writable, data.subarray(k));
+      vq.push(c.head, n);
+      k += n;
+      used++;
+    }
+    if (used > 0 && !vq.interruptSuppressed()) this.setInterrupt(this.interruptStatus | INT_USED_BUFFER);
+    return k;
   }
 
   /** §2.1.2: the device met an error it cannot recover from; tell the driver (config change). */

@@ -124,6 +124,8 @@ export function compareRuns(ra: TraceReader, rb: TraceReader, ignore: readonly R
     const rtc = (m: typeof ma) => (m.rtc ? new Date(m.rtc.base * 1000).toISOString().replace('.000Z', 'Z') : 'none');
     if (rtc(ma) !== rtc(mb) && (readsRtc(ra) || readsRtc(rb))) item('rtc', 'RTC date at virtual time 0 (--rtc base=)', rtc(ma), rtc(mb));
     item('rng', 'virtio-rng seed (--rng)', ma.rngSeed === undefined ? 'none' : String(ma.rngSeed), mb.rngSeed === undefined ? 'none' : String(mb.rngSeed));
+    const hvc = (m: typeof ma) => (m.virtconsole ? (m.virtconsole.input ? 'yes, console input to it' : 'yes') : 'none');
+    item('virtconsole', 'virtio console (--device virtconsole, --console-input)', hvc(ma), hvc(mb));
     item('virtio', 'virtio-mmio transports on the board', ma.virtio ? 'yes' : 'no', mb.virtio ? 'yes' : 'no');
     const aia = (m: typeof ma) => (m.aia ? `${m.aia.mode}${m.aia.guests ? `, ${m.aia.guests} guest files` : ''}` : 'none (PLIC)');
     item('aia', 'interrupt controller (--aia, --aia-guests)', aia(ma), aia(mb));

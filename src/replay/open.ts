@@ -129,6 +129,7 @@ function checkReplayable(reader: TraceReader, opts: ReplayOpenOptions): OpenedTr
     ...(m.rtc ? { rtc: { base: m.rtc.base } } : {}),
     ...(drives.length > 0 ? { drives } : {}),
     ...(m.rngSeed !== undefined ? { rngSeed: m.rngSeed } : {}),
+    ...(m.virtconsole ? { virtconsole: { input: m.virtconsole.input } } : {}),
     ...(m.virtio ? { virtio: true } : {}),
     ...(m.aia ? { aia: { mode: m.aia.mode, guests: m.aia.guests } } : {}),
     ...(m.sscofpmf ? { sscofpmf: true } : {}),

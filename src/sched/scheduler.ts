@@ -10,7 +10,7 @@
  * is parked, time jumps to the earliest deadline. Input bytes are delivered at recorded times.
  * Nothing here reads the host clock.
  */
-import type { Machine, HaltInfo } from '../board/machine.js';
+import type { ConsoleInput, Machine, HaltInfo } from '../board/machine.js';
 import { HartState, type Hart } from '../hart/hart.js';
 
 export interface InputEvent {
@@ -124,15 +124,23 @@ export class Scheduler {
     return n;
   }
 
-  /** Deliver queued input whose time has come, as far as the UART FIFO has room. */
+  /**
+   * Deliver queued input whose time has come, as far as the console input device (the UART's
+   * FIFO, or the virtconsole's receive buffers) has room.
+   */
   protected deliverInput(): void {
-    const uart = this.machine.uart;
+    const uart = this.machine.consoleIn;
     if (!uart.rxListening()) return;
     // Deliver from the round after the one in which the guest started listening: a driver
     // that enables receive interrupts usually finishes setting up (Linux's 8250 startup reads
     // RBR once "for luck") before it really consumes input.
     if (this.listenFrom < 0) this.listenFrom = this.time + this.quantum;
     if (this.time < this.listenFrom) return;
+    this.pushInput(uart);
+    uart.endRx?.();
+  }
+
+  private pushInput(uart: ConsoleInput): void {
     while (this.inputPos < this.inputs.length) {
       const ev = this.inputs[this.inputPos]!;
       if (ev.vtime > this.time) return;
@@ -274,7 +282,7 @@ export class Scheduler {
       if (this.hasPendingInput()) {
         const next = this.inputs[this.inputPos]!.vtime;
         if (next > this.time) this.time = Math.min(next, earliest === Infinity ? next : Math.max(this.time, earliest));
-        if (m.uart.rxSpace() <= 0) {
+        if (m.consoleIn.rxSpace() <= 0) {
           // Input can't be delivered and nobody runs: only a timer can help.
           if (earliest === Infinity) return this.deadlock(anyAlive);
         }

@@ -350,6 +350,7 @@ export class TraceReader {
       dtb: img(m.dtb, 'dtb'),
       ...(m.drives ? { drives: m.drives.map((d, k) => traceDrive(this, d, k)) } : {}),
       ...(m.rngSeed !== undefined ? { rngSeed: m.rngSeed } : {}),
+      ...(m.virtconsole ? { virtconsole: { input: m.virtconsole.input } } : {}),
       ...(m.virtio ? { virtio: true } : {}),
       ...(m.aia ? { aia: { mode: m.aia.mode, guests: m.aia.guests } } : {}),
       ...(m.sscofpmf ? { sscofpmf: true } : {}),

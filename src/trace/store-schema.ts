@@ -93,6 +93,8 @@ export interface StoredMachineConfig {
   readonly drives?: readonly StoredDrive[];
   /** virtio-rng's PRNG seed (no virtio-rng when absent). */
   readonly rngSeed?: number;
+  /** virtio-console port 0; `input`: console input went to it (absent: no virtconsole). */
+  readonly virtconsole?: { readonly input: boolean };
   /** The board has the virtio-mmio transports (absent: recorded before them). */
   readonly virtio?: boolean;
   /** AIA in place of the PLIC (--aia); absent: the PLIC. */
@@ -308,6 +310,7 @@ export function storedMachineConfig(cfg: MachineConfig): { machine: StoredMachin
       drives: cfg.drives.map((d): StoredDrive => ({ name: d.backend.name, sha256: d.backend.sha256, size: d.backend.size, readonly: d.readonly })),
     } : {}),
     ...(cfg.rngSeed !== undefined ? { rngSeed: cfg.rngSeed } : {}),
+    ...(cfg.virtconsole ? { virtconsole: { input: cfg.virtconsole.input } } : {}),
     ...(cfg.virtio ? { virtio: true } : {}),
     ...(cfg.aia ? { aia: { mode: cfg.aia.mode, guests: cfg.aia.guests } } : {}),
     ...(cfg.sscofpmf ? { sscofpmf: true } : {}),
