@@ -127,12 +127,16 @@ describe('virtio-console device', () => {
     expect(d.r(0x34)).toBe(0); // no control queues
   });
 
-  it('config space: cols 0, rows 0, max_nr_ports 1; a write to emerg_wr outputs the byte', () => {
+  it('config space: cols 0, rows 0, max_nr_ports 1; with EMERG_WRITE accepted a write to emerg_wr outputs the byte', () => {
     const { dev, out } = consoleWithOutput();
     const d = new ConsoleDriver(dev);
     expect(Number(d.t.read(0x100, 2))).toBe(0);
     expect(Number(d.t.read(0x102, 2))).toBe(0);
     expect(Number(d.t.read(0x104, 4))).toBe(1);
+    d.init();
+    d.t.write(0x108, 4, 0x3fn); // not accepted: ignored
+    expect(out()).toBe('');
+    d.init(Number(VIRTIO_CONSOLE_F_EMERG_WRITE));
     d.t.write(0x108, 4, 0x21n);
     d.t.write(0x108, 1, 0x0an);
     expect(out()).toBe('!\n');

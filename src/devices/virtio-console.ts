@@ -2,8 +2,9 @@
  * virtio-console (virtio 1.1 §5.3, device ID 3), QEMU 7.2's `-device virtio-serial-device
  * -device virtconsole` reduced to what a console needs: port 0 only, no
  * VIRTIO_CONSOLE_F_MULTIPORT (so no control queues), no VIRTIO_CONSOLE_F_SIZE (QEMU's virtconsole
- * reports no size either). VIRTIO_CONSOLE_F_EMERG_WRITE is offered, as QEMU does: a byte
- * written to the configuration's emerg_wr field is output at once (§5.3.4, §5.3.6.1).
+ * reports no size either). VIRTIO_CONSOLE_F_EMERG_WRITE is offered, as QEMU does: once the
+ * driver accepted it, a byte written to the configuration's emerg_wr field is output at once
+ * (§5.3.4, §5.3.6.1).
  *
  *   queue 0  receiveq(port0)   host -> guest: device-writable buffers, held until input comes
  *   queue 1  transmitq(port0)  guest -> host: device-readable buffers, output in the notify store
@@ -75,8 +76,10 @@ export class VirtioConsole implements VirtioDevice {
     return 0;
   }
 
-  writeConfig(offset: number, size: number, value: bigint): void {
-    // emerg_wr: the low byte is the character (§5.3.6.1), any access that covers offset 8.
+  writeConfig(offset: number, size: number, value: bigint, driverFeatures: bigint): void {
+    // emerg_wr: the low byte is the character (§5.3.6.1), any access that covers offset 8; only
+    // once the driver accepted VIRTIO_CONSOLE_F_EMERG_WRITE (QEMU's virtio-serial set_config).
+    if ((driverFeatures & VIRTIO_CONSOLE_F_EMERG_WRITE) === 0n) return;
     if (offset <= CFG_EMERG_WR && offset + size > CFG_EMERG_WR) {
       this.output(Uint8Array.of(Number((value >> BigInt(8 * (CFG_EMERG_WR - offset))) & 0xffn)));
     }

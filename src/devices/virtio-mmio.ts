@@ -70,8 +70,8 @@ export interface VirtioDevice {
    * chains available; the device takes them through the transport's rxFill.
    */
   holdsQueue?(q: number): boolean;
-  /** A driver write to the device configuration space (offset from 0x100). */
-  writeConfig?(offset: number, size: number, value: bigint): void;
+  /** A driver write to the device configuration space (offset from 0x100), with the features the driver accepted. */
+  writeConfig?(offset: number, size: number, value: bigint, driverFeatures: bigint): void;
   /** Called once by the transport the device is put behind. */
   attach?(t: VirtioMmio): void;
   saveState(): unknown;
@@ -166,7 +166,7 @@ export class VirtioMmio implements MmioDevice {
     const dev = this.device;
     if (!dev) return;
     if (offset >= 0x100) {
-      dev.writeConfig?.(offset - 0x100, size, value);
+      dev.writeConfig?.(offset - 0x100, size, value, this.driverFeatures);
       return;
     }
     if (size !== 4 || (offset & 3) !== 0) return;
