@@ -401,8 +401,8 @@ const HART_STATE = kind({
 
 const INPUT = kind({
   kind: 'input',
-  summary: 'a UART input byte was delivered to the guest',
-  emittedBy: 'Recorder.input, from Scheduler.onInputDelivered (RecordSession), at the round boundary where the byte reaches the UART',
+  summary: 'a console input byte was delivered to the guest (the UART, or the virtconsole with --console-input virtio)',
+  emittedBy: 'Recorder.input, from Scheduler.onInputDelivered (RecordSession), at the round boundary where the byte reaches the UART or the virtconsole',
   vtime: 'the scheduler time of the delivery (the round start)',
   hart: 'always 0: hart 0 supplies pc / instret / priv / virt',
   pc: PC("hart 0's pc", 'pc', true),
