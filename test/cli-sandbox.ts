@@ -6,11 +6,11 @@
  * path in that directory.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const CLI = `${ROOT}dist/cli/main.js`;
@@ -24,6 +24,8 @@ export interface CliSandbox {
   tmp(name: string): string;
   /** The sandbox directory (set once the file's beforeAll ran). */
   readonly dir: string;
+  /** One `hvtrace: ...` line on stderr matching `want`, exit 2, and no file in the sandbox but `keep`. */
+  expectUsageError(r: CliResult, want: RegExp, keep: string[]): void;
 }
 
 export function cliSandbox(prefix: string): CliSandbox {
@@ -40,5 +42,14 @@ export function cliSandbox(prefix: string): CliSandbox {
     },
     tmp: (name) => join(dir, name),
     get dir() { return dir; },
+    expectUsageError(r, want, keep) {
+      const ctx = `exit ${r.status}\nstderr:\n${r.stderr}\nstdout:\n${r.stdout}`;
+      expect(r.status, ctx).toBe(2);
+      const lines = r.stderr.replace(/\n$/, '').split('\n');
+      expect(lines, ctx).toHaveLength(1);
+      expect(lines[0], ctx).toMatch(/^hvtrace: /);
+      expect(lines[0], ctx).toMatch(want);
+      expect(readdirSync(dir).sort()).toEqual([...keep].sort());
+    },
   };
 }

@@ -8,46 +8,23 @@
  *
  * Needs the build (dist/cli/main.js).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TraceReader } from '../src/trace/store.js';
+import { cliSandbox, ROOT, type CliResult } from './cli-sandbox.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = `${ROOT}dist/cli/main.js`;
 const HVC_TEST = `${ROOT}guests/build/hvc-test.elf`;
 const HVC = ['--bios', 'none', '--kernel', HVC_TEST, '-device', 'virtio-serial-device', '-device', 'virtconsole'];
 /** What hvc-test prints for the input "hello\nworld\nquit\n" (the same as on QEMU 7.2). */
 const ECHOED = 'hvc-test: virtio-console at 0x10008000, EMERG_WRITE offered\nhvc-test: hello from hvc0\n'
   + 'hvc-test: emergency write\nhvc-test: type lines, "quit" ends\necho: hello\necho: world\nhvc-test: bye after 0x3 lines\n';
 
-let dir = '';
-const tmp = (name: string): string => join(dir, name);
-
-function hv(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { input: '', encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL', cwd: dir });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function expectUsageError(r: ReturnType<typeof hv>, want: RegExp, keep: string[]): void {
-  const ctx = `exit ${r.status}\nstderr:\n${r.stderr}\nstdout:\n${r.stdout}`;
-  expect(r.status, ctx).toBe(2);
-  const lines = r.stderr.replace(/\n$/, '').split('\n');
-  expect(lines, ctx).toHaveLength(1);
-  expect(lines[0], ctx).toMatch(/^hvtrace: /);
-  expect(lines[0], ctx).toMatch(want);
-  expect(readdirSync(dir).sort()).toEqual([...keep].sort());
-}
+const box = cliSandbox('hvtrace-hvc-');
+const { tmp, expectUsageError } = box;
+const hv = (args: string[], timeoutMs = 120_000): CliResult => box.hv(args, timeoutMs);
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'hvtrace-hvc-'));
   writeFileSync(tmp('in.txt'), 'hello\nworld\nquit\n');
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('virtconsole: bad input is one line, exit 2, nothing written', () => {

@@ -7,16 +7,12 @@
  *
  * Needs the build (dist/cli/main.js).
  */
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TraceReader } from '../src/trace/store.js';
+import { cliSandbox, ROOT, type CliResult } from './cli-sandbox.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = `${ROOT}dist/cli/main.js`;
 const HELLO = `${ROOT}guests/build/hello.elf`;
 const IMAGE = `${ROOT}guests/build/linux/Image`;
 const ROOTFS = `${ROOT}guests/build/linux/rootfs.img`;
@@ -24,36 +20,14 @@ const ROOTFS = `${ROOT}guests/build/linux/rootfs.img`;
 const LINUX_TIMEOUT = 600_000;
 const DISK_BOOT = ['--kernel', IMAGE, '--append', 'console=ttyS0 root=/dev/vda rw'];
 
-let dir = '';
-const tmp = (name: string): string => join(dir, name);
-
-function hv(args: string[], timeoutMs = 240_000): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { input: '', encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', cwd: dir || ROOT });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** One `hvtrace: ...` line on stderr, exit 2, and no file left in the scratch directory but `keep`. */
-function expectUsageError(r: ReturnType<typeof hv>, want: RegExp, keep: string[]): void {
-  const ctx = `exit ${r.status}\nstderr:\n${r.stderr}\nstdout:\n${r.stdout}`;
-  expect(r.status, ctx).toBe(2);
-  const lines = r.stderr.replace(/\n$/, '').split('\n');
-  expect(lines, ctx).toHaveLength(1);
-  expect(lines[0], ctx).toMatch(/^hvtrace: /);
-  expect(lines[0], ctx).toMatch(want);
-  expect(readdirSync(dir).sort()).toEqual([...keep].sort());
-}
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'hvtrace-virtio-'));
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const box = cliSandbox('hvtrace-virtio-');
+const { tmp, expectUsageError } = box;
+const hv = (args: string[], timeoutMs = 240_000): CliResult => box.hv(args, timeoutMs);
 
 describe('--drive: bad input is one line, exit 2, nothing written', () => {
   it('a drive path that is a directory', () => {
-    mkdtempSync(join(dir, 'adir-'));
-    const sub = readdirSync(dir).find((n) => n.startsWith('adir-'))!;
+    mkdtempSync(join(box.dir, 'adir-'));
+    const sub = readdirSync(box.dir).find((n) => n.startsWith('adir-'))!;
     expectUsageError(hv(['run', '--kernel', HELLO, '--drive', `file=${tmp(sub)}`]), /is a directory/, [sub]);
     expectUsageError(hv(['record', '--kernel', HELLO, '--drive', `file=${tmp(sub)}`, '-o', tmp('t.trace')]), /is a directory/, [sub]);
     rmSync(tmp(sub), { recursive: true });
