@@ -66,10 +66,10 @@ describe('environment variables', () => {
     expect(readsEnv('// HVTRACE_JIT: process.env is read in cli/\nconst x = 1;')).toBe(false);
     expect(readsEnv('/* process.env */ const x = 1;')).toBe(false);
   });
-  it('HVTRACE_JIT=0 and HVTRACE_PRIME=0 turn the JIT default and the warm-up off (src/cli/engine.ts)', () => {
-    expect(engineSettingsFromEnv({})).toEqual({ tier: 'js', prime: true });
+  it('HVTRACE_JIT=0 and HVTRACE_PRIME=0 turn the JIT default (wasm) and the warm-up off (src/cli/engine.ts)', () => {
+    expect(engineSettingsFromEnv({})).toEqual({ tier: 'wasm', prime: true });
     expect(engineSettingsFromEnv({ HVTRACE_JIT: '0', HVTRACE_PRIME: '0' })).toEqual({ tier: 'interp', prime: false });
-    expect(engineSettingsFromEnv({ HVTRACE_JIT: '1' })).toEqual({ tier: 'js', prime: true });
+    expect(engineSettingsFromEnv({ HVTRACE_JIT: '1' })).toEqual({ tier: 'wasm', prime: true });
   });
   it('HVTRACE_TIER selects interp, js or wasm, wins over HVTRACE_JIT, and rejects anything else', () => {
     expect(engineSettingsFromEnv({ HVTRACE_TIER: 'wasm' })).toEqual({ tier: 'wasm', prime: true });

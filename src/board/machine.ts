@@ -172,7 +172,7 @@ export interface LoadedImage {
 
 export type Tier = 'interp' | 'js' | 'wasm';
 export const TIERS: readonly Tier[] = ['interp', 'js', 'wasm'];
-let defaultTier: Tier = 'js';
+let defaultTier: Tier = 'wasm';
 /**
  * The tier of machines built without `config.tier` or `config.jit`. The CLI sets it once from
  * HVTRACE_TIER / HVTRACE_JIT (src/cli/engine.ts): environment variables are read only in
@@ -191,9 +191,9 @@ let defaultMaxUnits: number | undefined;
 export function setDefaultMaxUnits(n: number | undefined): void {
   defaultMaxUnits = n;
 }
-/** setDefaultTier('js') or ('interp'). */
+/** setDefaultTier('wasm') (the default translator) or ('interp'). */
 export function setDefaultJit(on: boolean): void {
-  defaultTier = on ? 'js' : 'interp';
+  defaultTier = on ? 'wasm' : 'interp';
 }
 
 /** A console input device as the scheduler feeds it (Uart16550, VirtioConsole). */

@@ -2,8 +2,9 @@
  * Engine settings taken from the environment. Environment variables are read here, in src/cli/,
  * and nowhere below it (test/layering-env.test.ts): the core gets them as explicit settings.
  *
- *   HVTRACE_TIER=interp|js|wasm  the execution tier: interpreter only, `new Function` blocks
- *                    (the default), or the wasm translator (results are identical)
+ *   HVTRACE_TIER=interp|js|wasm  the execution tier: interpreter only, `new Function` blocks, or
+ *                    the wasm translator (the default; machines over 2 GiB of RAM run js, which
+ *                    addresses any size). Results are identical on every tier.
  *   HVTRACE_JIT=0    the same as HVTRACE_TIER=interp (when HVTRACE_TIER is not set)
  *   HVTRACE_JIT_HOT=N  executions before code is translated (default: the tier's own; tests
  *                    use a low value to translate nearly everything)
@@ -29,7 +30,7 @@ export interface EngineSettings {
 
 export function engineSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): EngineSettings {
   const t = env['HVTRACE_TIER'];
-  let tier: Tier = env['HVTRACE_JIT'] === '0' ? 'interp' : 'js';
+  let tier: Tier = env['HVTRACE_JIT'] === '0' ? 'interp' : 'wasm';
   if (t !== undefined && t !== '') {
     if (!(TIERS as readonly string[]).includes(t)) throw new Error(`HVTRACE_TIER must be one of ${TIERS.join(', ')} (got '${t}')`);
     tier = t as Tier;

@@ -8,7 +8,6 @@ import { Progress } from './progress.js';
 import { ConsoleBuffer } from './output.js';
 import { openDrives, parseConsoleInput, parseRngSeed, resolveDrives, FileDiskBackend } from './drive.js';
 import { configureEngine, warmUpEngine } from './engine.js';
-import { WasmTier } from '../hart/wasm/tier.js';
 import { formatProfile, parseProfileOption, tierProfile, useCompileClock, type ProfileFormat } from './profile.js';
 import { parseRtcOption } from './rtc.js';
 import { parseAiaOptions } from './aia.js';
@@ -186,8 +185,8 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
     const cfg = machineConfigFromCli(o, { writeback: true });
     machine = new Machine(cfg);
     sched = new Scheduler(machine, { quantum: o.quantum, maxInsns: parseMaxInsns(o.maxInsns) });
-    // Compile-time statistics of the wasm tier (the host clock is read only here in cli/).
-    if (machine.jit instanceof WasmTier || profile !== null) useCompileClock(machine);
+    // Compile-time statistics for --profile (the host clock is read only here in cli/).
+    if (profile !== null) useCompileClock(machine);
     warmUpEngine();
   } catch (e) {
     if (e instanceof ImageError) {
@@ -262,13 +261,6 @@ export async function runCommand(o: MachineCliOptions): Promise<number> {
     const total = sched.totalInstructions();
     const mips = total / (wallNs / 1e3);
     process.stderr.write(`hvtrace: ${halt.message}; instructions ${per}; vtime ${(sched.time / 1e9).toFixed(6)} s; ${mips.toFixed(1)} MIPS\n`);
-    const j = machine.jit;
-    if (j instanceof WasmTier) {
-      const s = j.stats;
-      process.stderr.write(`hvtrace: wasm tier: ${s.modules} modules (${s.blocks} blocks, ${s.insns} instructions, ${(s.bytes / 1024).toFixed(0)} KiB), ` +
-        `compile + instantiate ${s.compileMs.toFixed(1)} ms (${s.modules > 0 ? (s.compileMs * 1000 / s.modules).toFixed(0) : 0} us/module), ` +
-        `${j.pagesInvalidated} code pages invalidated\n`);
-    }
   } else if (halt.exitCode !== 0 && !['poweroff', 'fail', 'htif'].includes(halt.kind)) {
     process.stderr.write(`hvtrace: ${halt.message}\n`);
   }
