@@ -99,8 +99,8 @@ export interface MachineConfig {
    */
   readonly guests?: readonly GuestConfig[];
   /**
-   * Block translation tier (default: `setDefaultJit`, on unless the CLI turned it off for
-   * HVTRACE_JIT=0). Results are identical either way. Not part of the stored configuration.
+   * Block translation on (the js tier) or off (the interpreter); `tier` overrides it. Default:
+   * `setDefaultTier`. Results are identical either way. Not part of the stored configuration.
    */
   readonly jit?: boolean;
   /**
@@ -190,10 +190,6 @@ let defaultMaxUnits: number | undefined;
 /** The wasm tier's unit cap of machines built without `config.maxUnits` (undefined: its own). */
 export function setDefaultMaxUnits(n: number | undefined): void {
   defaultMaxUnits = n;
-}
-/** setDefaultTier('wasm') (the default translator) or ('interp'). */
-export function setDefaultJit(on: boolean): void {
-  defaultTier = on ? 'wasm' : 'interp';
 }
 
 /** A console input device as the scheduler feeds it (Uart16550, VirtioConsole). */

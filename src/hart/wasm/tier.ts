@@ -1,5 +1,5 @@
 /**
- * The wasm translation tier (issue 17, first milestone). It takes the block translator's place
+ * The wasm translation tier (the default; issue 17). It takes the block translator's place
  * (jit.ts: same lookup, hotness counting, code-page tracking and invalidation, breakpoint
  * filter) and compiles a hot entry point into one WebAssembly function over the shared
  * `WebAssembly.Memory` (src/mem/bus.ts), where the registers, TLBs and RAM already live.
