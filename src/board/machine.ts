@@ -21,11 +21,12 @@ import { VirtioBlk, type DriveConfig } from '../devices/virtio-blk.js';
 import { VirtioRng } from '../devices/virtio-rng.js';
 import { VirtioConsole } from '../devices/virtio-console.js';
 import { GoldfishRtc } from '../devices/goldfish-rtc.js';
-import { Aplic, APLIC_M_BASE, APLIC_S_BASE, APLIC_NUM_SOURCES } from '../devices/aplic.js';
+import { Aplic, APLIC_NUM_SOURCES } from '../devices/aplic.js';
 import { aiaColdInit } from '../firmware/aia-init.js';
-import { Imsic, IMSIC_M_BASE, IMSIC_S_BASE, IMSIC_PAGE, IMSIC_MAX_GUESTS, guestIndexBits } from '../devices/imsic.js';
-import { AiaHart, aiaSetGuestLine } from '../hart/aia.js';
-import { buildVirtDtb, parseDtb, fdtGetProp, fdtStrings, type FdtNode } from '../devices/fdt.js';
+import { IMSIC_M_BASE, IMSIC_S_BASE, guestIndexBits, type Imsic } from '../devices/imsic.js';
+import { buildAia, validateAia, type AiaConfig } from './aia.js';
+export type { AiaConfig } from './aia.js';
+import { buildVirtDtb } from '../devices/fdt.js';
 import { FwCfg } from '../devices/fw-cfg.js';
 import { Pflash, FLASH_BASE, FLASH_BANK_SIZE } from '../devices/pflash.js';
 import { parseElf, isElf, ImageError, findSymbol, type ElfImage } from '../image/loader.js';
@@ -35,7 +36,7 @@ import { WasmTier } from '../hart/wasm/tier.js';
 import type { HartIrqLines, IrqController } from '../mem/device.js';
 import { Hypervisor, type HypervisorSnapshot } from '../hypervisor/hypervisor.js';
 import type { GuestConfig } from '../hypervisor/config.js';
-import { HV_ENTRY, hostRamFor, guestFilesNeeded } from '../hypervisor/layout.js';
+import { HV_ENTRY, hostRamFor } from '../hypervisor/layout.js';
 import { INSNS_PER_TICK, RunningHartClock, ticksAt } from './clock.js';
 
 export const RAM_BASE = 0x8000_0000;
@@ -56,15 +57,6 @@ export function isaString(cfg: { readonly aia?: AiaConfig; readonly sscofpmf?: b
   return ISA_STRING.replace(/_sstc$/, `${ext.map((e) => `_${e}`).join('')}_sstc`);
 }
 
-/**
- * QEMU virt's `aia=` (hw/riscv/virt.c): the PLIC is replaced by an APLIC M and S domain, with
- * direct delivery (`aplic`) or MSIs to per-hart IMSICs (`aplic-imsic`, with `guests` guest
- * interrupt files per hart: QEMU's aia-guests, default 0, at most 7).
- */
-export interface AiaConfig {
-  readonly mode: 'aplic' | 'aplic-imsic';
-  readonly guests: number;
-}
 const MiB = 1024 * 1024;
 
 export interface Image {
@@ -222,7 +214,7 @@ export class Machine implements HartEnv, HartIrqLines {
   readonly aplicM: Aplic | null = null;
   readonly aplicS: Aplic | null = null;
   /** With `aia.mode` aplic-imsic: per hart its M-level IMSIC then its S-level one. */
-  readonly imsics: Imsic[] = [];
+  readonly imsics: readonly Imsic[] = [];
   /** Where device interrupt lines go: the PLIC, or the APLIC's M domain. */
   readonly irqchip: IrqController;
   /** The goldfish RTC when the configuration has one (`rtc`). */
@@ -275,7 +267,13 @@ export class Machine implements HartEnv, HartIrqLines {
     // at once on both.
     this.clint = new Clint(config.harts, this, this.clock, { resetMtimecmp: 0n });
     this.plic = new Plic(config.harts, this);
-    this.irqchip = config.aia ? this.buildAia(config.aia) : this.plic;
+    if (config.aia) {
+      const d = buildAia(config.aia, this);
+      this.aplicM = d.aplicM;
+      this.aplicS = d.aplicS;
+      this.imsics = d.imsics;
+    }
+    this.irqchip = this.aplicM ?? this.plic;
     this.uart = new Uart16550(this.irqchip, 10, (b) => this.onConsole(Uint8Array.of(b)));
     this.testdev = new TestDevice((h) => {
       if (h.kind === 'poweroff') this.stop({ kind: 'poweroff', exitCode: 0, message: 'test device: poweroff (pass)' });
@@ -363,44 +361,6 @@ export class Machine implements HartEnv, HartIrqLines {
       for (const h of this.harts) h.hsHandler = hv;
     }
     this.load();
-  }
-
-  /**
-   * QEMU 7.2 virt_create_aia: IMSICs (M file at 0x24000000 + 0x1000 * hart; S files at 0x28000000,
-   * 2^guest-index-bits pages per hart) that drive MEIP / SEIP / hgeip, and the APLIC domains
-   * (M at 0xc000000 is the root the devices are wired to, S at 0xd000000 its child) that drive
-   * MEIP / SEIP directly or send MSIs.
-   */
-  private buildAia(aia: AiaConfig): Aplic {
-    const msi = aia.mode === 'aplic-imsic';
-    const self = this as { aplicM: Aplic | null; aplicS: Aplic | null };
-    if (msi) {
-      const stride = IMSIC_PAGE << guestIndexBits(aia.guests);
-      for (const h of this.harts) {
-        const m = new Imsic(h.id, true, 1, IMSIC_M_BASE + h.id * IMSIC_PAGE, (_p, l) => h.setIrqLine(11, l));
-        const s = new Imsic(h.id, false, 1 + aia.guests, IMSIC_S_BASE + h.id * stride,
-          (p, l) => { if (p === 0) h.setIrqLine(9, l); else aiaSetGuestLine(h, p, l); });
-        // Every MSI is an event of the hart running now (its store, or its APLIC access).
-        const events = {
-          msi: (d: Imsic, page: number, eiid: number) => { const c = this.current; c.obs?.msi?.(c, d.hart, d.mmode ? 0 : 1 + page, eiid); },
-        };
-        m.events = events;
-        s.events = events;
-        this.imsics.push(m, s);
-        h.aia = new AiaHart(m, s);
-      }
-    }
-    const msiWrite = (addr: number, eiid: number): void => {
-      const d = this.bus.findDevice(addr, 4);
-      if (d instanceof Imsic) d.write(addr - d.base, 4, BigInt(eiid));
-    };
-    const n = this.harts.length;
-    const m = new Aplic(APLIC_M_BASE, true, msi, n, null, (i, l) => this.setIrqLine(i, 11, l), msiWrite);
-    const s = new Aplic(APLIC_S_BASE, false, msi, n, m, (i, l) => this.setIrqLine(i, 9, l), msiWrite);
-    m.child = s;
-    self.aplicM = m;
-    self.aplicS = s;
-    return m;
   }
 
   /**
@@ -753,18 +713,7 @@ export function validateConfig(c: MachineConfig): void {
   if (c.pflash && c.pflash.bytes.length > FLASH_BANK_SIZE) {
     throw new ImageError(`--pflash ${c.pflash.name}: ${c.pflash.bytes.length} bytes do not fit the ${FLASH_BANK_SIZE / MiB} MiB flash bank`);
   }
-  if (c.aia) {
-    const g = c.aia.guests;
-    if (c.dtb) checkDtbHasAia(c.dtb, c.aia);
-    if (!Number.isInteger(g) || g < 0 || g > IMSIC_MAX_GUESTS) throw new ImageError(`--aia-guests must be between 0 and ${IMSIC_MAX_GUESTS} (got ${g})`);
-    if (g > 0 && c.aia.mode !== 'aplic-imsic') throw new ImageError('--aia-guests needs --aia aplic-imsic: guest interrupt files are IMSIC files');
-    if (c.guests && c.guests.length > 0) {
-      // The built-in hypervisor delivers guest interrupts through IMSIC guest files (vaplic.ts).
-      if (c.aia.mode !== 'aplic-imsic') throw new ImageError('--guest with --aia needs --aia aplic-imsic: the built-in hypervisor delivers guest interrupts through IMSIC guest interrupt files');
-      const need = guestFilesNeeded(c.guests.map((x) => x.vcpus), c.harts);
-      if (g < need) throw new ImageError(`--guest with --aia aplic-imsic needs --aia-guests ${need} or more: each vCPU gets a guest interrupt file on its hart, and a hart runs up to ${need} vCPUs (got ${g})`);
-    }
-  }
+  if (c.aia) validateAia(c, c.aia);
   if (c.guests && c.guests.length > 0) {
     if (c.bios !== 'builtin') throw new ImageError('--guest needs the built-in firmware (--bios builtin): the built-in hypervisor runs on it');
     if (c.kernel) throw new ImageError('--guest and --kernel exclude each other: the built-in hypervisor is the payload at 0x80200000');
@@ -776,20 +725,3 @@ export function validateConfig(c: MachineConfig): void {
   }
 }
 
-/**
- * --aia with a --dtb of the user's: the tree must describe the controllers the board has (a
- * node compatible with riscv,aplic, and riscv,imsics for aplic-imsic), or the guest would look
- * for a PLIC that is not there.
- */
-function checkDtbHasAia(dtb: Image, aia: AiaConfig): void {
-  const compat = new Set<string>();
-  const walk = (n: FdtNode): void => {
-    const p = fdtGetProp(n, 'compatible');
-    if (p) for (const c of fdtStrings(p)) compat.add(c);
-    n.children.forEach(walk);
-  };
-  walk(parseDtb(dtb.bytes).root);
-  const need = aia.mode === 'aplic-imsic' ? ['riscv,aplic', 'riscv,imsics'] : ['riscv,aplic'];
-  const missing = need.find((c) => !compat.has(c));
-  if (missing) throw new ImageError(`--aia ${aia.mode}: the device tree ${dtb.name} has no ${missing} node (leave out --dtb, or give one made for -M virt,aia=${aia.mode})`);
-}
