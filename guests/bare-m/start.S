@@ -1,4 +1,4 @@
-/* hvc-test entry (--bios none / QEMU -bios none: M-mode at 0x80000000, a0 = hart id). */
+/* Entry of the bare M-mode C guests (aia-test, hvc-test: --bios none / QEMU -bios none: M-mode at 0x80000000, a0 = hart id). */
     .section .text.entry, "ax"
     .globl _start
 _start:
