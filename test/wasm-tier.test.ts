@@ -158,3 +158,34 @@ describe('recordings under HVTRACE_TIER=interp and =wasm have the same events', 
     });
   }
 });
+
+describe('the wasm tier sets up its modules when the first unit is compiled', () => {
+  /** WebAssembly.Instance constructions while `f` runs. */
+  function instancesDuring(f: () => void): number {
+    const Orig = WebAssembly.Instance;
+    let n = 0;
+    WebAssembly.Instance = new Proxy(Orig, { construct(t, args) { n++; return Reflect.construct(t, args) as object; } });
+    try {
+      f();
+    } finally {
+      WebAssembly.Instance = Orig;
+    }
+    return n;
+  }
+  const hello = CASES[0]!;
+
+  it('a machine whose code never gets hot instantiates no wasm module', () => {
+    let r: ReturnType<typeof run> | undefined;
+    expect(instancesDuring(() => { r = run(hello, 'wasm', 1_000_000); })).toBe(0);
+    expect((r!.jit as WasmTier).stats.modules).toBe(0);
+  });
+
+  it('once code gets hot: the helper, empty-slot and trampoline modules once, then one per unit', () => {
+    let r: ReturnType<typeof run> | undefined;
+    const n = instancesDuring(() => { r = run(hello, 'wasm', 2); });
+    const units = (r!.jit as WasmTier).stats.modules;
+    expect(units).toBeGreaterThan(0);
+    expect(n).toBe(3 + units);
+    expectSameRun(r!, run(hello, 'interp'));
+  });
+});

@@ -158,17 +158,25 @@ export interface WasmStats {
 export class WasmTier extends Jit {
   private readonly i32: Int32Array;
   readonly stats: WasmStats = { modules: 0, blocks: 0, insns: 0, bytes: 0, compileMs: 0 };
-  private readonly table: WebAssembly.Table;
+  /** The funcref table (one slot per translation-table slot), the helper module, the empty
+   * slots' unit and the trampoline: made by `setUp` when the first unit is compiled, so a run
+   * that never gets hot (or the js/interp fallback) does not pay for them (~25 ms unloaded:
+   * the 65,536-slot table and three instantiations). */
+  private table: WebAssembly.Table | null = null;
   /** The unit every empty slot of `table` holds: it answers "not me" (stop) to any entry. */
-  private readonly missFn: () => number;
-  private readonly run: (slot: number, base: number, budget: number, chain: number, off: number, pc: number) => number;
+  private missFn!: () => number;
+  private run!: (slot: number, base: number, budget: number, chain: number, off: number, pc: number) => number;
   /** Harts by state-area index, and each one's step count when its current unit was entered. */
   private readonly byArea: Hart[] = [];
   private readonly entrySteps = new Float64Array(64);
-  private readonly imports: WebAssembly.Imports;
+  private imports!: WebAssembly.Imports;
+  private readonly memory: WebAssembly.Memory;
+  /** The JavaScript slow paths the helper module wraps (see setUp). */
+  private readonly slowPaths: WebAssembly.ModuleImports;
 
   constructor(dc: DecodeCache, memory: WebAssembly.Memory, hot = DEFAULT_WASM_HOT, maxUnits = DEFAULT_WASM_MAX_UNITS) {
     super(dc, true, hot, false, maxUnits);
+    this.memory = memory;
     this.i32 = new Int32Array(memory.buffer);
     const dv = new DataView(memory.buffer);
     const i32 = this.i32;
@@ -223,6 +231,12 @@ export class WasmTier extends Jit {
       const h = this.byArea[base >>> HART_AREA_SHIFT]!;
       execAlu(h.x, h.xi, op, rd, rs1, rs2, imm);
     };
+    this.slowPaths = { ld, st, fp, alu };
+  }
+
+  /** The modules every unit needs (run once, before the first unit is compiled). */
+  private setUp(): void {
+    const memory = this.memory;
     // The units import the helpers as wasm functions of one small module that calls the
     // JavaScript ones: an imported JavaScript function costs every instance its own wasm-to-JS
     // wrappers (measured: ~250 us of a unit's ~300 us instantiation), an imported wasm
@@ -234,7 +248,7 @@ export class WasmTier extends Jit {
       imp.params.forEach((_t, i) => hc.get(i));
       hb.func(imp.name, hc.call(k));
     });
-    const hi = new WebAssembly.Instance(new WebAssembly.Module(hb.toBytes()), { m: { mem: memory, ld, st, fp, alu } }).exports;
+    const hi = new WebAssembly.Instance(new WebAssembly.Module(hb.toBytes()), { m: { mem: memory, ...this.slowPaths } }).exports;
     this.imports = { m: { mem: memory, ld: hi['ld']!, st: hi['st']!, fp: hi['fp']!, alu: hi['alu']! } };
     const UNIT = [I32, I32, I32, I32, I64];
     // The empty slots' unit: (base, budget, n0, off, pc) -> (n0 << 1) | stop.
@@ -243,7 +257,7 @@ export class WasmTier extends Jit {
     mc.get(2).i32c(1).op(W.I32_SHL).i32c(1).op(W.I32_OR);
     mm.func('miss', mc);
     this.missFn = new WebAssembly.Instance(new WebAssembly.Module(mm.toBytes()), { m: { mem: memory } }).exports['miss'] as () => number;
-    this.table = new WebAssembly.Table({ element: 'anyfunc', initial: SLOTS }, this.missFn);
+    const table = new WebAssembly.Table({ element: 'anyfunc', initial: SLOTS }, this.missFn);
     // The trampoline: run(slot, base, budget, chain, off, pc) calls table[slot] for the entry
     // (off, pc) and, while the unit returned without stop, `chain` is set and the budget is not
     // used up, chains: the next pc's page through the fetch TLB (the interpreter's fetchFill
@@ -273,14 +287,15 @@ export class WasmTier extends Jit {
     c.end();
     c.op(W.UNREACHABLE);
     mb.func('run', c);
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(mb.toBytes()), { m: { mem: memory, tab: this.table } });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(mb.toBytes()), { m: { mem: memory, tab: table } });
     this.run = inst.exports['run'] as (slot: number, base: number, budget: number, chain: number, off: number, pc: number) => number;
+    this.table = table;
   }
 
   /** An evicted or invalidated unit (or entry): its slot gets the stub, the table lets go of
    * its module (a null slot would trap in the trampoline's call_indirect). */
   protected override unitDropped(s: number): void {
-    this.table.set(s, this.missFn);
+    this.table?.set(s, this.missFn);
   }
 
   override addHart(h: Hart): void {
@@ -319,6 +334,7 @@ export class WasmTier extends Jit {
     const [ldFn, stFn, fpFn, aluFn] = HELPERS.map((imp) => mb.importFunc(imp)) as [number, number, number, number];
     mb.func('f', this.emitRegion(blocks, index, { ld: ldFn, st: stFn, fp: fpFn, alu: aluFn }, off, pc));
     const bytes = mb.toBytes();
+    if (this.table === null) this.setUp();
     let unit: () => number;
     // Compiled synchronously, on the hot path. Compiling off it was built and measured
     // (WebAssembly.compile on V8's threads, the unit installed between the CLI's scheduler
@@ -375,7 +391,7 @@ export class WasmTier extends Jit {
   }
 
   protected override installed(s: number, t: Translation): void {
-    this.table.set(s, (t as WasmTranslation).unit);
+    this.table!.set(s, (t as WasmTranslation).unit);
   }
 
   /** Decode a block at buffer offset `o`, pc `p`; null if its first instruction is not translated. */
