@@ -180,12 +180,12 @@ describe('the wasm tier sets up its modules when the first unit is compiled', ()
     expect((r!.jit as WasmTier).stats.modules).toBe(0);
   });
 
-  it('once code gets hot: the helper, empty-slot and trampoline modules once, then one per unit', () => {
+  it('once code gets hot: the helper and trampoline modules once, then one per unit', () => {
     let r: ReturnType<typeof run> | undefined;
     const n = instancesDuring(() => { r = run(hello, 'wasm', 2); });
     const units = (r!.jit as WasmTier).stats.modules;
     expect(units).toBeGreaterThan(0);
-    expect(n).toBe(3 + units);
+    expect(n).toBe(2 + units);
     expectSameRun(r!, run(hello, 'interp'));
   });
 });
