@@ -18,9 +18,12 @@
  * before anything is written.
  */
 import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { ImageError } from '../image/loader.js';
 import { DISK_BLOCK, type DiskBackend, type DriveConfig, type VirtioBlk } from '../devices/virtio-blk.js';
+
+/** node:crypto (the image digest) is loaded when a drive is opened, not by every `run`. */
+const requireBuiltin = createRequire(import.meta.url);
 
 export interface DriveSpec {
   readonly file: string;
@@ -156,6 +159,7 @@ export class FileDiskBackend implements DiskBackend {
       closeSync(this.fd);
       throw new ImageError(`--drive ${name}: ${this.size} bytes: a disk image has at least one 512-byte sector`);
     }
+    const { createHash } = requireBuiltin('node:crypto') as typeof import('node:crypto');
     const h = createHash('sha256');
     const buf = Buffer.alloc(1 << 20);
     for (let at = 0; at < this.size;) {

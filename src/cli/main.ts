@@ -3,9 +3,14 @@
  * hvtrace command line.
  */
 import { Command, CommanderError, Option, InvalidArgumentError } from 'commander';
-import { EVENT_KINDS } from '../trace/model.js';
 // Each command's module is imported when that command runs: a process loads only what it uses
 // (module loading is ~100 ms of a Linux boot's 1.6 s, and `record` needs none of replay / diff).
+
+/** The event kinds, listed in the help of `events --kind` and `diff --kinds`: the trace model
+ * (and the disassembler its names use, ~75 KB of modules) is loaded only for those commands. */
+const EVENT_KINDS_LIST = ['events', 'diff', 'help'].includes(process.argv[2] ?? '')
+  ? (await import('../trace/model.js')).EVENT_KINDS.join(', ')
+  : 'see hvtrace events --help';
 
 function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -109,7 +114,7 @@ program.command('info').description('describe a trace: configuration, images, st
 
 program.command('events').description('list the events of a trace, one per line, with the instruction at pc')
   .argument('<FILE>', 'trace file')
-  .option('--kind <K>', `event kind (repeatable or comma-separated): ${EVENT_KINDS.join(', ')}`, (v: string, prev: string[] = []) => [...prev, v])
+  .option('--kind <K>', `event kind (repeatable or comma-separated): ${EVENT_KINDS_LIST}`, (v: string, prev: string[] = []) => [...prev, v])
   .option('--hart <H>', 'only events of this hart')
   .option('--pc <ADDR|SYMBOL|LO-HI>', 'only events at these pcs: an address (0x...), a symbol (its whole extent), SYMBOL+OFF, or a half-open range LO-HI of addresses or symbols (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
   .option('--priv <P>', 'only events in this privilege: M, HS (= S), S, VS, VU, U (repeatable or comma-separated)', (v: string, prev: string[] = []) => [...prev, v])
@@ -157,7 +162,7 @@ program.command('replay').description('replay a trace and report the first diver
 program.command('diff').description('compare two traces event by event (exit 0 same, 1 different, 2 unusable)')
   .argument('<A>', 'expected trace (e.g. the golden one, or a reference import)')
   .argument('<B>', 'actual trace')
-  .option('--kinds <K,K>', `compare only these event kinds (${EVENT_KINDS.join(', ')}) or presets: exceptions (synchronous traps only), interrupts, traps (traps and trap returns), sbi, csr, vm, io`)
+  .option('--kinds <K,K>', `compare only these event kinds (${EVENT_KINDS_LIST}) or presets: exceptions (synchronous traps only), interrupts, traps (traps and trap returns), sbi, csr, vm, io`)
   .option('--kind <K,K>', 'alias of --kinds (as events --kind)')
   .option('--ignore <NAME,...>', 'event fields not compared (seq, vtime, hart, instret, pc, priv, virt, a, b, c, payload) and run areas not compared (images|config|input|console|status)')
   .option('--format <text|json|junit>', 'report format', 'text')
