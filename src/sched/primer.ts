@@ -50,13 +50,20 @@ const FVALUES: number[] = [1.5, -2.25, 0, -0, Infinity, -Infinity, NaN, 1e308, 5
 const FSINGLES: number[] = [1.5, -2.25, 0, -0, Infinity, NaN, 3.4e38, 1e-45, 3, 0.1, -7, 2 ** 31, -(2 ** 40), 65535.5, 1e-40, 42];
 
 class Asm {
-  readonly code: number[] = []; // 16-bit units
+  /** The image as 16-bit units (little-endian hosts: x86-64, arm64), `n` of them written. A
+   * typed array, not number[] pushes, and `padTo` skips zeros: assembling at process start runs
+   * unoptimized, and the old pushes of 47K padding units took ~20-80 ms on a loaded host. */
+  private readonly img = new Uint8Array(PT + 0x3000 - BASE);
+  private readonly code = new Uint16Array(this.img.buffer);
+  private n = 0;
   private readonly fix: { at: number; target: string; kind: 'B' | 'J' | 'LA' }[] = [];
   private readonly labels = new Map<string, number>();
-  get pc(): number { return BASE + this.code.length * 2; }
+  get pc(): number { return BASE + this.n * 2; }
   label(n: string): this { this.labels.set(n, this.pc); return this; }
-  w(x: number): this { this.code.push(x & 0xffff, (x >>> 16) & 0xffff); return this; }
-  h(x: number): this { this.code.push(x & 0xffff); return this; }
+  w(x: number): this { this.code[this.n++] = x & 0xffff; this.code[this.n++] = (x >>> 16) & 0xffff; return this; }
+  h(x: number): this { this.code[this.n++] = x & 0xffff; return this; }
+  /** Zeros up to `pc` (the image starts zeroed). */
+  padTo(pc: number): this { if (pc > this.pc) this.n = (pc - BASE) / 2; return this; }
   r(op: number, rd: number, f3: number, rs1: number, rs2: number, f7: number): this {
     return this.w((f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op);
   }
@@ -82,16 +89,16 @@ class Asm {
   nop(): this { return this.addi(ZERO, ZERO, 0); }
   /** Branch (funct3) to a label. */
   b(f3: number, rs1: number, rs2: number, target: string): this {
-    this.fix.push({ at: this.code.length, target, kind: 'B' });
+    this.fix.push({ at: this.n, target, kind: 'B' });
     return this.w((rs2 << 20) | (rs1 << 15) | (f3 << 12) | 0x63);
   }
   j(rd: number, target: string): this {
-    this.fix.push({ at: this.code.length, target, kind: 'J' });
+    this.fix.push({ at: this.n, target, kind: 'J' });
     return this.w((rd << 7) | 0x6f);
   }
   /** rd = address of a label, pc-relative (so it is right in every alias of the code). */
   la(rd: number, target: string): this {
-    this.fix.push({ at: this.code.length, target, kind: 'LA' });
+    this.fix.push({ at: this.n, target, kind: 'LA' });
     this.w((rd << 7) | 0x17); // auipc rd, 0
     return this.addi(rd, rd, 0);
   }
@@ -119,9 +126,7 @@ class Asm {
         this.put32(f.at + 2, this.get32(f.at + 2) | ((lo & 0xfff) << 20));
       }
     }
-    const img = new Uint8Array(PT + 0x3000 - BASE);
-    for (let k = 0; k < this.code.length; k++) { img[2 * k] = this.code[k]! & 0xff; img[2 * k + 1] = this.code[k]! >>> 8; }
-    return img;
+    return this.img;
   }
 }
 
@@ -335,7 +340,7 @@ function program(): Uint8Array {
   a.label('uecall').addi(T6, ZERO, 0x100).csrrs(ZERO, 0x100, T6).la(T6, 'afterU').csrw(0x141, T6).w(0x10200073);
   a.label('intr').addi(T6, ZERO, 0x20).csrrc(ZERO, 0x104, T6).w(0x10200073);
   // --- data ---
-  while (a.pc < DATA) a.h(0);
+  a.padTo(DATA);
   a.label('consts');
   const dw = (v: bigint): void => { for (let k = 0; k < 4; k++) a.h(Number((v >> BigInt(16 * k)) & 0xffffn)); };
   const consts = [
@@ -352,11 +357,11 @@ function program(): Uint8Array {
   const f64 = new DataView(new ArrayBuffer(8));
   for (const f of FVALUES) { f64.setFloat64(0, f, true); dw(f64.getBigUint64(0, true)); }
   for (const f of FSINGLES) { f64.setFloat32(0, f, true); dw(0xffff_ffff_0000_0000n | BigInt(f64.getUint32(0, true))); }
-  while (a.pc < SCRATCH) a.h(0);
+  a.padTo(SCRATCH);
   a.label('scratch');
-  while (a.pc < CROSS) a.h(0);
+  a.padTo(CROSS);
   a.label('cross');
-  while (a.pc < DATA + 0x3000 - 2) a.h(0);
+  a.padTo(DATA + 0x3000 - 2);
   a.label('crossfn').nop().jalr(ZERO, RA, 0);
   const img = a.assemble();
   // Page tables: root gigapages (identity for MMIO and RAM, U alias, high alias), one 3-level
