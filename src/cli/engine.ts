@@ -64,6 +64,14 @@ export function configureEngine(s: EngineSettings = engineSettingsFromEnv()): vo
  * machine runs: it gives V8 the interpreter's type feedback so that a first Linux boot in a
  * process does not deoptimize its loop again and again (~70-90 ms; measured in primer.ts). Called
  * after the command's input was checked, so a usage error does not pay for it.
+ *
+ * Re-measured (issue 17, loaded 2-core host, `run` of the bundled Linux, 5 interleaved runs each):
+ * wall / CPU median 6.9 s / 3.0 s primed vs 9.0 s / 4.1 s with HVTRACE_PRIME=0: it still pays.
+ * It costs a trivial guest (hello.elf) ~40-100 ms. Not the primer's doing, but seen at the end of
+ * every short run: the process waits ~60 ms (quiet host) to 300 ms (loaded) after the guest halts
+ * for V8's concurrent TurboFan compile of Hart.loop to finish (Node drains V8's worker tasks
+ * before exit, process.exit too). Hello's 5,006 instructions make that loop hot with or without
+ * the primer (its huge body spends V8's interrupt budget in a few iterations).
  */
 export function warmUpEngine(s: EngineSettings = engineSettingsFromEnv()): void {
   if (s.prime) primeInterpreter();
