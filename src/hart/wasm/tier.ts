@@ -280,7 +280,7 @@ export class WasmTier extends Jit {
     c.begin(W.IF).get(N).op(W.RETURN).end();
     c.get(E).mem(W.I32_LOAD, 2, TF + 8).get(LO).i32c(4095).op(W.I32_AND).op(W.I32_ADD).tee(OFF)
       .i32c(1).op(W.I32_SHR_U).i32c(SLOTS - 1).op(W.I32_AND).tee(SLOT);
-    c.byte(0x25).u32(0).byte(0xd1); // table.get 0, ref.is_null (reference types, §5.4.5-6)
+    c.byte(0x25).u32(0).byte(0xd1); // table.get 0 (binary format §5.4.5), ref.is_null (§5.4.2)
     c.begin(W.IF).get(N).op(W.RETURN).end();
     c.br(0);
     c.end();
