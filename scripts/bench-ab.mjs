@@ -11,6 +11,9 @@
 // loop: guests/build/intloop.elf (M-mode integer loop, no firmware).
 // A build may name its tier: DIST@interp|js|wasm (default: the build's default tier), e.g.
 //   node scripts/bench-ab.mjs dist@js dist@wasm compute
+// and then its translation threshold and the wasm tier's batch (size[:wait]: Jit.batchWait), e.g.
+//   node scripts/bench-ab.mjs dist@wasm@16000@1:0 dist@wasm@2000@64:500 linux
+// (an empty field keeps the build's default: dist@wasm@@16:2000).
 // Prints each build's CPU seconds, instructions and MIPS, and B/A CPU (< 1: B is faster).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -29,14 +32,20 @@ const img = what === 'linux'
     : { kernel: { name: 'bench.elf', bytes: new Uint8Array(readFileSync(`${root}guests/build/bench.elf`)) } };
 
 async function load(spec) {
-  const [dist, tier] = spec.split('@');
+  const [dist, tier, hot, batch] = spec.split('@');
   const d = resolve(dist);
   const { Machine } = await import(`${d}/board/machine.js`);
   const { Scheduler } = await import(`${d}/sched/scheduler.js`);
   const primer = await import(`${d}/sched/primer.js`);
   primer.primeInterpreter?.();
-  const m = new Machine({ ramSize: 256 * 1024 * 1024, harts: 1, bios: 'builtin', ...img, ...(tier ? { tier } : {}) });
-  return { s: new Scheduler(m, {}), cpu: 0, done: false, insns: 0 };
+  const m = new Machine({ ramSize: 256 * 1024 * 1024, harts: 1, bios: 'builtin', ...img, ...(tier ? { tier } : {}), ...(hot ? { jitHot: Number(hot) } : {}) });
+  if (batch) {
+    if (!('batchSize' in m.jit)) throw new Error(`${dist}: this build has no batch compilation`);
+    const [k, w] = batch.split(':').map(Number);
+    m.jit.batchSize = k;
+    if (w !== undefined) m.jit.batchWait = w;
+  }
+  return { m, s: new Scheduler(m, {}), cpu: 0, done: false, insns: 0 };
 }
 
 const A = await load(distA), B = await load(distB);
@@ -50,5 +59,5 @@ const slice = (x) => {
 };
 let k = 0;
 while (!A.done || !B.done) { if (k++ % 2 === 0) { slice(A); slice(B); } else { slice(B); slice(A); } }
-const f = (x) => `${x.cpu.toFixed(2)} s CPU, ${x.insns} insns, ${(x.insns / x.cpu / 1e6).toFixed(1)} MIPS`;
+const f = (x) => `${x.cpu.toFixed(2)} s CPU, ${x.insns} insns, ${(x.insns / x.cpu / 1e6).toFixed(1)} MIPS, hit rate ${(100 * x.m.jit.translatedInsns / x.insns).toFixed(1)}%, ${x.m.jit.blocksCompiled} units`;
 console.log(`${what}: A ${distA}: ${f(A)}\n${what}: B ${distB}: ${f(B)}\nB/A CPU = ${(B.cpu / A.cpu).toFixed(3)}`);

@@ -49,7 +49,12 @@ describe('run --profile json: tier statistics from the core\'s counters', () => 
       expect(p.compileMaxMs).toBeGreaterThanOrEqual(p.compileMeanMs);
       expect(p.compileMeanMs * p.unitsCompiled).toBeCloseTo(p.compileMs, 6);
       expect(p.maxUnits).toBe(tier === 'wasm' ? 1024 : null);
-      if (tier === 'wasm') expect(p.wasm!.insns).toBeGreaterThan(0);
+      if (tier === 'wasm') {
+        expect(p.wasm!.insns).toBeGreaterThan(0);
+        // Units are compiled in batches, several to a module.
+        expect(p.wasm!.modules).toBeGreaterThan(0);
+        expect(p.wasm!.modules).toBeLessThanOrEqual(p.unitsCompiled);
+      }
       else expect(p.wasm).toBeUndefined();
       const r2 = cli(args, env);
       expect(counts(profileOf(r2.stderr))).toEqual(counts(p));
@@ -77,7 +82,7 @@ describe('run --profile json: tier statistics from the core\'s counters', () => 
     const r = cli(['run', '--kernel', BENCH, '--max-insns', '5000000', '-q', '--profile'], { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256' });
     expect(r.status, r.stderr).toBe(4);
     expect(r.stderr).toMatch(/hvtrace: profile: tier wasm: \d+ units compiled, \d+ live \(cap 1,024; table occupancy [\d.]+% of 65,536 slots\)/);
-    expect(r.stderr).toMatch(/hvtrace: profile: compile [\d.]+ ms total, \d+ us mean, \d+ us max per unit/);
+    expect(r.stderr).toMatch(/hvtrace: profile: compile [\d.]+ ms total, \d+ us mean per unit, \d+ us max per batch \([\d,]+ modules; WebAssembly.Module/);
     expect(r.stderr).toMatch(/hvtrace: profile: instructions 5,000,000: translated [\d,]+, interpreted [\d,]+; hit rate [\d.]+%/);
     expect(r.stderr).toMatch(/hvtrace: profile: invalidated \d+ units \(\d+ code pages\); evicted 0 units in 0 evictions/);
   });

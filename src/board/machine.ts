@@ -184,6 +184,10 @@ export function setDefaultMaxUnits(n: number | undefined): void {
   defaultMaxUnits = n;
 }
 
+let defaultWasmBatch: readonly [number, number | undefined] | undefined;
+/** The wasm tier's batch size and wait (Jit.setBatch) of machines built from now on (undefined: its own). */
+export function setDefaultWasmBatch(b: readonly [number, number | undefined] | undefined): void { defaultWasmBatch = b; }
+
 /** A console input device as the scheduler feeds it (Uart16550, VirtioConsole). */
 export interface ConsoleInput {
   rxListening(): boolean;
@@ -248,6 +252,7 @@ export class Machine implements HartEnv, HartIrqLines {
     const memory = this.bus.bigOffsets ? null : this.bus.memory;
     this.jit = tier === 'wasm' && memory !== null ? new WasmTier(this.dc, memory, hot, config.maxUnits ?? defaultMaxUnits)
       : new Jit(this.dc, tier === 'js' || tier === 'wasm', hot, this.bus.bigOffsets);
+    if (this.jit instanceof WasmTier && defaultWasmBatch !== undefined) this.jit.setBatch(...defaultWasmBatch);
     for (let i = 0; i < config.harts; i++) {
       const h = new Hart(i, this.bus, this.dc, this);
       h.jit = this.jit;

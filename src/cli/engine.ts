@@ -10,11 +10,13 @@
  *                    use a low value to translate nearly everything)
  *   HVTRACE_WASM_MAX_UNITS=N  the wasm tier's live units at most (default: its own); past it,
  *                    it evicts (src/hart/jit.ts)
+ *   HVTRACE_WASM_BATCH=K[:W]  the wasm tier compiles hot regions K to a module, or when a
+ *                    queued one was entered W more times (default: its own; src/hart/jit.ts)
  *   HVTRACE_PRIME=0  no interpreter warm-up before the first machine (src/sched/primer.ts)
  *
  * Both are performance switches only: nothing a guest sees depends on them.
  */
-import { setDefaultJitHot, setDefaultMaxUnits, setDefaultTier, TIERS, type Tier } from '../board/machine.js';
+import { setDefaultJitHot, setDefaultMaxUnits, setDefaultTier, setDefaultWasmBatch, TIERS, type Tier } from '../board/machine.js';
 import { primeInterpreter } from '../sched/primer.js';
 
 export interface EngineSettings {
@@ -24,6 +26,8 @@ export interface EngineSettings {
   readonly jitHot?: number;
   /** The wasm tier's unit cap (undefined: its default). */
   readonly maxUnits?: number;
+  /** The wasm tier's batch size and wait (undefined: its defaults). */
+  readonly wasmBatch?: readonly [number, number | undefined];
   /** Warm the interpreter up (once per process) before the first machine runs. */
   readonly prime: boolean;
 }
@@ -47,7 +51,18 @@ export function engineSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Eng
     maxUnits = Number(u);
     if (!Number.isSafeInteger(maxUnits) || maxUnits < 1 || maxUnits > 65536) throw new Error(`HVTRACE_WASM_MAX_UNITS must be an integer in 1..65536 (got '${u}')`);
   }
-  return { tier, prime: env['HVTRACE_PRIME'] !== '0', ...(jitHot !== undefined ? { jitHot } : {}), ...(maxUnits !== undefined ? { maxUnits } : {}) };
+  const wb = env['HVTRACE_WASM_BATCH'];
+  let wasmBatch: [number, number | undefined] | undefined;
+  if (wb !== undefined && wb !== '') {
+    const m = /^(\d+)(?::(\d+))?$/.exec(wb);
+    const k = m ? Number(m[1]) : NaN, w = m?.[2] !== undefined ? Number(m[2]) : undefined;
+    if (!(k >= 1 && k <= 4096 && (w === undefined || w <= 2 ** 30))) throw new Error(`HVTRACE_WASM_BATCH must be K or K:W, K in 1..4096 (got '${wb}')`);
+    wasmBatch = [k, w];
+  }
+  return {
+    tier, prime: env['HVTRACE_PRIME'] !== '0', ...(jitHot !== undefined ? { jitHot } : {}), ...(maxUnits !== undefined ? { maxUnits } : {}),
+    ...(wasmBatch !== undefined ? { wasmBatch } : {}),
+  };
 }
 
 /**
@@ -57,6 +72,7 @@ export function configureEngine(s: EngineSettings = engineSettingsFromEnv()): vo
   setDefaultTier(s.tier);
   setDefaultJitHot(s.jitHot);
   setDefaultMaxUnits(s.maxUnits);
+  setDefaultWasmBatch(s.wasmBatch);
 }
 
 /**

@@ -36,7 +36,8 @@ export interface TierProfile {
   tableSlots: number;
   /** liveUnits / tableSlots. */
   occupancy: number;
-  /** Host milliseconds in code generation + compilation: total, mean and longest per unit. */
+  /** Host milliseconds in code generation + compilation: total, mean per unit, the longest batch
+   * (the js tier compiles each unit alone; the wasm tier several to a module). */
   compileMs: number;
   compileMeanMs: number;
   compileMaxMs: number;
@@ -51,8 +52,9 @@ export interface TierProfile {
   unitsEvicted: number;
   evictions: number;
   unitsReplaced: number;
-  /** wasm only: blocks and instructions compiled, module bytes, ms in WebAssembly.Module + instantiation. */
-  wasm?: { blocks: number; insns: number; bytes: number; instantiateMs: number };
+  /** wasm only: modules (a batch of units each), blocks and instructions compiled, module bytes,
+   * ms in WebAssembly.Module + instantiation. */
+  wasm?: { modules: number; blocks: number; insns: number; bytes: number; instantiateMs: number };
 }
 
 const TABLE_SLOTS = 1 << 16;
@@ -85,7 +87,7 @@ export function tierProfile(m: Machine): TierProfile {
   };
   if (j instanceof WasmTier) {
     const s = j.stats;
-    p.wasm = { blocks: s.blocks, insns: s.insns, bytes: s.bytes, instantiateMs: s.compileMs };
+    p.wasm = { modules: s.modules, blocks: s.blocks, insns: s.insns, bytes: s.bytes, instantiateMs: s.compileMs };
   }
   return p;
 }
@@ -100,8 +102,8 @@ export function formatProfile(p: TierProfile, format: ProfileFormat): string {
   } else {
     L.push(`tier ${p.tier}: ${n(p.unitsCompiled)} units compiled, ${n(p.liveUnits)} live` +
       ` (cap ${p.maxUnits === null ? 'none' : n(p.maxUnits)}; table occupancy ${(100 * p.occupancy).toFixed(2)}% of ${n(p.tableSlots)} slots)`);
-    L.push(`compile ${p.compileMs.toFixed(1)} ms total, ${(p.compileMeanMs * 1000).toFixed(0)} us mean, ${(p.compileMaxMs * 1000).toFixed(0)} us max per unit` +
-      (p.wasm ? ` (WebAssembly.Module + instantiate ${p.wasm.instantiateMs.toFixed(1)} ms; ${n(p.wasm.blocks)} blocks, ${n(p.wasm.insns)} instructions, ${(p.wasm.bytes / 1024).toFixed(0)} KiB)` : ''));
+    L.push(`compile ${p.compileMs.toFixed(1)} ms total, ${(p.compileMeanMs * 1000).toFixed(0)} us mean per unit, ${(p.compileMaxMs * 1000).toFixed(0)} us max per batch` +
+      (p.wasm ? ` (${n(p.wasm.modules)} modules; WebAssembly.Module + instantiate ${p.wasm.instantiateMs.toFixed(1)} ms; ${n(p.wasm.blocks)} blocks, ${n(p.wasm.insns)} instructions, ${(p.wasm.bytes / 1024).toFixed(0)} KiB)` : ''));
     L.push(`instructions ${n(p.instructions)}: translated ${n(p.translatedInstructions)}, interpreted ${n(p.interpretedInstructions)}; hit rate ${(100 * p.hitRate).toFixed(2)}%`);
     L.push(`invalidated ${n(p.unitsInvalidated)} units (${n(p.pagesInvalidated)} code pages); evicted ${n(p.unitsEvicted)} units in ${n(p.evictions)} evictions; ${n(p.unitsReplaced)} replaced by a slot collision`);
   }

@@ -85,9 +85,24 @@ export class Jit {
   private readonly serial = new Float64Array(TABLE_SIZE);
   /** 1: the slot holds a further entry of another slot's unit (Translation.entries). */
   private readonly alias = new Uint8Array(TABLE_SIZE);
+  /**
+   * Batch compilation (the wasm tier: one module per batch, as a module's fixed cost dwarfs a
+   * function's): hot entries wait in `pending` until `batchSize` are queued or one of them was
+   * entered `batchWait` more times (both count what the guest did: deterministic). 1: each is
+   * compiled when it turns hot.
+   */
+  batchSize = 1;
+  batchWait = 0;
+  setBatch(size: number, wait = this.batchWait): void {
+    if (!(size >= 1 && wait >= 0 && wait <= 2 ** 30)) throw new Error(`internal: batch ${size}:${wait}`);
+    this.batchSize = size;
+    this.batchWait = wait;
+  }
+  private readonly pending: Pending[] = [];
+  private nPending = 0;
   /** Host clock for compile-time statistics, set by the CLI (src/ below cli/ reads no clock). */
   clock: (() => number) | null = null;
-  /** Milliseconds in `translate` (code generation + compilation), total and the longest unit. */
+  /** Milliseconds in `translateBatch` (code generation + compilation), total and the longest batch. */
   compileMs = 0;
   compileMaxMs = 0;
   /** Translator failures (bugs): the interpreter ran that code instead. Tests assert none. */
@@ -151,6 +166,9 @@ export class Jit {
   invalidatePage(bufferPage: number, churn = true): void {
     const slots = this.codePages.get(bufferPage);
     if (slots === undefined) return;
+    // Entries queued for the next batch were decoded from this page's old bytes (or will be):
+    // they are dropped and count again from 0.
+    if (this.nPending !== 0) this.dropPending((p) => Math.floor(p.off / 4096) === bufferPage);
     for (const s of slots) {
       if (Math.floor(this.tag[s]! / 4096) === bufferPage && this.drop(s)) this.unitsInvalidated++;
     }
@@ -160,6 +178,7 @@ export class Jit {
   }
 
   invalidateAll(): void {
+    this.dropPending(() => true);
     for (const [page, slots] of this.codePages) {
       for (const s of slots) {
         if (Math.floor(this.tag[s]! / 4096) === page && this.drop(s)) this.unitsInvalidated++;
@@ -172,30 +191,87 @@ export class Jit {
     this.churn.clear();
   }
 
+  /**
+   * Entry (off, pc) in slot `s` turned hot: queue it for the next batch, which is compiled now
+   * when it is full or when the entry was already queued (it turned hot again: see
+   * `batchWait`); then the entry's unit, or -1. Its page becomes a code page at once, so a store
+   * to it reaches `invalidatePage`, which drops it from the queue.
+   */
   private compile(s: number, off: number, pc: number, dv: DataView): number {
     const page = Math.floor(off / 4096);
     if ((this.churn.get(page) ?? 0) >= CHURN_LIMIT) {
       this.hot[s] = -1 << 30;
       return -1;
     }
+    const q = this.pending;
+    let queued = false;
+    for (let k = 0; k < this.nPending && !queued; k++) queued = q[k]!.off === off && q[k]!.pc === pc;
+    if (!queued) {
+      this.codePage(page);
+      q[this.nPending++] = { s, off, pc };
+      // It counts on from here: entered `batchWait` more times, it has waited long enough.
+      this.hot[s] = this.hotThreshold - this.batchWait;
+      if (this.nPending < this.batchSize) return -1;
+    }
+    this.flush(dv);
+    return this.tag[s] === off && this.startPc[s] === pc ? s : -1;
+  }
+
+  /** Make `page` a code page: no hart may keep a fast store path to it. */
+  private codePage(page: number): number[] {
+    let slots = this.codePages.get(page);
+    if (slots === undefined) {
+      this.codePages.set(page, slots = []);
+      for (const h of this.harts) h.forgetStorePage(page);
+    }
+    return slots;
+  }
+
+  /** Forget the queued entries `which` selects (they count again from 0). */
+  private dropPending(which: (p: Pending) => boolean): void {
+    const q = this.pending;
+    let n = 0;
+    for (let k = 0; k < this.nPending; k++) {
+      const p = q[k]!;
+      if (which(p)) this.hot[p.s] = 0;
+      else q[n++] = p;
+    }
+    this.nPending = n;
+  }
+
+  /**
+   * Compile the queued entries (one batch: `translateBatch`) and install their units in queue
+   * order. An entry that meanwhile became an entry of a unit compiled since is left out.
+   */
+  private flush(dv: DataView): void {
+    const reqs = this.pending.slice(0, this.nPending).filter((r) => this.tag[r.s] !== r.off || this.startPc[r.s] !== r.pc);
+    this.nPending = 0;
     const clock = this.clock;
     const t0 = clock !== null ? clock() : 0;
-    const t = this.translate(off, pc, dv);
+    const ts = this.translateBatch(reqs, dv);
     if (clock !== null) {
       const ms = clock() - t0;
       this.compileMs += ms;
       if (ms > this.compileMaxMs) this.compileMaxMs = ms;
     }
-    if (t === null) {
-      this.hot[s] = -1 << 30; // not translatable (or a translator bug, in compileErrors): stop counting
-      return -1;
-    }
-    if (!this.codePages.has(page)) {
-      this.codePages.set(page, []);
-      // The page just became a code page: no hart may keep a fast store path to it.
-      for (const h of this.harts) h.forgetStorePage(page);
-    }
-    const slots = this.codePages.get(page)!;
+    reqs.forEach((r, k) => {
+      const t = ts[k];
+      if (t === null) this.hot[r.s] = -1 << 30; // not translatable (or a translator bug, in compileErrors): stop counting
+      else if (t !== undefined) this.installUnit(r.s, r.off, r.pc, t);
+    });
+  }
+
+  /**
+   * Translations of the queued entries, in order: null where the code is not translatable,
+   * undefined where the entry is already one of an earlier translation's `entries` in the
+   * same batch. The block translator translates each alone.
+   */
+  protected translateBatch(reqs: readonly Pending[], dv: DataView): (Translation | null | undefined)[] {
+    return reqs.map((r) => this.translate(r.off, r.pc, dv));
+  }
+
+  private installUnit(s: number, off: number, pc: number, t: Translation): void {
+    const slots = this.codePage(Math.floor(off / 4096));
     this.install(s, off, pc, t, t.fn, t.n, slots, false);
     // Further entry points of the same unit (all in the page), in slots no other unit holds:
     // they are not units of their own (not counted, not evicted alone: see drop).
@@ -204,7 +280,6 @@ export class Jit {
       if (s2 !== s && this.tag[s2] === 0) this.install(s2, e.off, e.pc, t, e.fn, e.n, slots, true);
     }
     this.blocksCompiled++;
-    return s;
   }
 
   private install(s: number, off: number, pc: number, t: Translation, fn: BlockFn, n: number, slots: number[], alias: boolean): void {
@@ -366,6 +441,9 @@ export interface Translation {
   /** Other entry points of the same unit: buffer offset, pc, function, first block's length. */
   entries?: { off: number; pc: number; fn: BlockFn; n: number }[];
 }
+
+/** An entry queued for compilation: its table slot, buffer offset and pc. */
+export interface Pending { s: number; off: number; pc: number }
 
 interface Emitted { text: string; ends: boolean }
 

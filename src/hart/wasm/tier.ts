@@ -37,16 +37,16 @@
  * interpreter would look up next, it finds that pc's unit through the fetch TLB and the table
  * and goes on in wasm (see the constructor).
  */
-import { Jit, type BlockFn, type Translation } from '../jit.js';
+import { Jit, type BlockFn, type Pending, type Translation } from '../jit.js';
 import { INSNS, Cls } from '../../isa/insns.js';
 import { DecodeCache, X_SINK, D_OP, D_RD, D_RS1, D_RS2, D_IMM, D_LEN, D_INS, Op, OP_CLASS } from '../../isa/decode.js';
 import { execAlu } from '../exec-alu.gen.js';
 import { execFp, hasRm } from '../fpu.js';
-import { MSTATUS_FS } from '../constants.js';
 import { ACC_LOAD, ACC_STORE, HS_F, HS_TLB, HS_WASM_FP, HS_WASM_PC, TLB_MASK, TLB_SIZE } from '../state.js';
 import { Code, ModuleBuilder, W, I32, I64, F64, type FuncImport } from './emit.js';
 import type { Hart } from '../hart.js';
 import { WASM_KIND, WK, emitValue, emitAccess, type SemEmitter } from './sem.gen.js';
+import { FK, FP_FAST, FP_BIN_OP, FPG_DIRTY, FPG_NX, FPG_RNE, fpGuard } from './fp.js';
 
 /**
  * Executions of an entry point before its region is compiled. Measured on the Linux boot (A/B
@@ -63,6 +63,13 @@ export const DEFAULT_WASM_HOT = 16000;
  * memory of long runs with large code footprints.
  */
 export const DEFAULT_WASM_MAX_UNITS = 1024;
+/**
+ * Batch compilation (Jit.batchSize, batchWait; HVTRACE_WASM_BATCH=K:W): hot regions are
+ * compiled K to a module, or when a queued one was entered another W times (default: this
+ * fraction of the threshold).
+ */
+export const DEFAULT_WASM_BATCH = 16;
+export const DEFAULT_WASM_BATCH_WAIT = 0.25;
 /** Blocks per region and instructions per block. */
 const MAX_BLOCKS = 48;
 const MAX_BLOCK_INSNS = 128;
@@ -81,32 +88,6 @@ for (let k = 0; k < INSNS.length; k++) {
   if (sem !== undefined && 'load' in sem) LOAD_SIZE[k] = sem.load;
 }
 
-/**
- * The FP guard word at HS_WASM_FP, written by JavaScript before a run and after every execFp
- * (nothing else inside a run changes FP state): FPG_DIRTY when mstatus.FS (and vsstatus.FS
- * with V = 1) is Dirty, so FP instructions are legal and marking FS dirty changes nothing;
- * with it, FPG_NX when fflags.NX is set and FPG_RNE when frm is RNE.
- */
-const FPG_DIRTY = 1, FPG_NX = 2, FPG_RNE = 4;
-function fpGuard(h: Hart): number {
-  if ((h.mstatus & MSTATUS_FS) !== MSTATUS_FS || (h.virt && (h.other.status & MSTATUS_FS) !== MSTATUS_FS)) return 0;
-  return FPG_DIRTY | ((h.fflags & 1) !== 0 ? FPG_NX : 0) | (h.frm === 0 ? FPG_RNE : 0);
-}
-/** F/D operations done inline under the guard (else by execFp), and their wasm operation. */
-const enum FK { NONE, BIN, SQRT, LD, SD, MV_X_D, MV_D_X, SGNJ, SGNJN, SGNJX, CMP, CVT_W, CVT_L }
-const FP_FAST = new Uint8Array(INSNS.length);
-const FP_BIN_OP = new Uint8Array(INSNS.length);
-for (const [op, k, w] of [
-  [Op.FADD_D, FK.BIN, W.F64_ADD], [Op.FSUB_D, FK.BIN, W.F64_SUB], [Op.FMUL_D, FK.BIN, W.F64_MUL], [Op.FDIV_D, FK.BIN, W.F64_DIV],
-  [Op.FSQRT_D, FK.SQRT, 0], [Op.FLD, FK.LD, 0], [Op.FSD, FK.SD, 0], [Op.FMV_X_D, FK.MV_X_D, 0], [Op.FMV_D_X, FK.MV_D_X, 0],
-  [Op.FSGNJ_D, FK.SGNJ, 0], [Op.FSGNJN_D, FK.SGNJN, 0], [Op.FSGNJX_D, FK.SGNJX, 0],
-  [Op.FEQ_D, FK.CMP, W.F64_EQ], [Op.FLT_D, FK.CMP, W.F64_LT], [Op.FLE_D, FK.CMP, W.F64_LE],
-  [Op.FCVT_D_W, FK.CVT_W, W.F64_CONVERT_I32_S], [Op.FCVT_D_WU, FK.CVT_W, W.F64_CONVERT_I32_U],
-  [Op.FCVT_D_L, FK.CVT_L, W.F64_CONVERT_I64_S], [Op.FCVT_D_LU, FK.CVT_L, W.F64_CONVERT_I64_U],
-] as const) {
-  FP_FAST[op] = k;
-  FP_BIN_OP[op] = w;
-}
 
 /** Whether a translated instruction's own wasm code writes x[rd] (not a JavaScript helper). */
 function writesXInline(ins: Insn): boolean {
@@ -174,6 +155,8 @@ export class WasmTier extends Jit {
   constructor(dc: DecodeCache, memory: WebAssembly.Memory, hot = DEFAULT_WASM_HOT, maxUnits = DEFAULT_WASM_MAX_UNITS) {
     super(dc, true, hot, false, maxUnits);
     this.memory = memory;
+    this.batchSize = DEFAULT_WASM_BATCH;
+    this.batchWait = Math.ceil(hot * DEFAULT_WASM_BATCH_WAIT);
     this.i32 = new Int32Array(memory.buffer);
     const dv = new DataView(memory.buffer);
     const i32 = this.i32;
@@ -302,7 +285,61 @@ export class WasmTier extends Jit {
     this.byArea[h.xi.byteOffset >>> HART_AREA_SHIFT] = h;
   }
 
-  protected override translate(off: number, pc: number, dv: DataView): Translation | null {
+  /**
+   * The queued entries' regions, one wasm function each, in ONE module: `new WebAssembly.Module`
+   * costs ~200 us per module however small, ~8 us per function. An entry that is a block of an
+   * earlier region of the batch (same mapping) is one of that unit's entries: undefined.
+   */
+  protected override translateBatch(reqs: readonly Pending[], dv: DataView): (Translation | null | undefined)[] {
+    const out: (Translation | null | undefined)[] = reqs.map(() => null);
+    const mb = new ModuleBuilder(0);
+    const [ld, st, fp, alu] = HELPERS.map((imp) => mb.importFunc(imp)) as [number, number, number, number];
+    const regions: { k: number; blocks: Block[] }[] = [];
+    /** Buffer offset -> pc of every block of the batch's regions so far. */
+    const covered = new Map<number, number>();
+    reqs.forEach((r, k) => {
+      if (covered.get(r.off) === r.pc) { out[k] = undefined; return; }
+      const rg = this.region(r.off, r.pc, dv);
+      if (rg === null) return;
+      try {
+        mb.func(`f${regions.length}`, this.emitRegion(rg.blocks, rg.index, { ld, st, fp, alu }, r.off, r.pc));
+      } catch (e) {
+        this.compileErrors.push(`${(e as Error).message} in wasm region at pc 0x${r.pc.toString(16)}`);
+        return;
+      }
+      for (const b of rg.blocks) covered.set(r.off + (b.pc - r.pc), b.pc);
+      regions.push({ k, blocks: rg.blocks });
+    });
+    if (regions.length === 0) return out;
+    const bytes = mb.toBytes();
+    if (this.table === null) this.setUp();
+    let exports: WebAssembly.Exports;
+    // Compiled synchronously, on the hot path. Compiling off it was built and measured
+    // (WebAssembly.compile on V8's threads, the unit installed between the CLI's scheduler
+    // steps unless its code page was written meanwhile) and dropped: the unit arrives a step
+    // (~640k instructions) later, and blocks of its region turn hot meanwhile and start units of
+    // their own. Linux boot, main-thread CPU / hit rate, sync vs async: threshold 16000 1.82 s /
+    // 23.7 % vs 1.98 s / 12.1 %; threshold 2000 2.27 s / 50.6 % vs 2.48 s / 29.7 %; compute
+    // bench 1.66 s vs 2.43 s CPU (hit rate 98.7 % vs 94.9 %).
+    try {
+      const t0 = this.clock !== null ? this.clock() : 0;
+      exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), this.imports).exports;
+      if (this.clock !== null) this.stats.compileMs += this.clock() - t0;
+    } catch (e) {
+      this.compileErrors.push(`${(e as Error).message} in wasm module of the regions at ${regions.map((g) => `0x${reqs[g.k]!.pc.toString(16)}`).join(', ')}`);
+      return reqs.map(() => null);
+    }
+    this.stats.modules++;
+    this.stats.bytes += bytes.length;
+    regions.forEach((g, i) => {
+      const r = reqs[g.k]!;
+      out[g.k] = this.unitOf(g.blocks, exports[`f${i}`] as () => number, r.off, r.pc);
+    });
+    return out;
+  }
+
+  /** The blocks of the region from entry (off, pc) (see the header), or null if its first is not translatable. */
+  private region(off: number, pc: number, dv: DataView): { blocks: Block[]; index: Map<number, number> } | null {
     const pagePc = pc - (off & 4095);
     const pageOff = off - (off & 4095);
     const blocks: Block[] = [];
@@ -329,32 +366,13 @@ export class WasmTier extends Jit {
       else if (b.end === End.JAL) want(b.target);
       else if (b.end === End.STOP) want(b.next);
     }
-    const mb = new ModuleBuilder(0);
-    const [ldFn, stFn, fpFn, aluFn] = HELPERS.map((imp) => mb.importFunc(imp)) as [number, number, number, number];
-    mb.func('f', this.emitRegion(blocks, index, { ld: ldFn, st: stFn, fp: fpFn, alu: aluFn }, off, pc));
-    const bytes = mb.toBytes();
-    if (this.table === null) this.setUp();
-    let unit: () => number;
-    // Compiled synchronously, on the hot path. Compiling off it was built and measured
-    // (WebAssembly.compile on V8's threads, the unit installed between the CLI's scheduler
-    // steps unless its code page was written meanwhile) and dropped: the unit arrives a step
-    // (~640k instructions) later, and blocks of its region turn hot meanwhile and start units of
-    // their own. Linux boot, main-thread CPU / hit rate, sync vs async: threshold 16000 1.82 s /
-    // 23.7 % vs 1.98 s / 12.1 %; threshold 2000 2.27 s / 50.6 % vs 2.48 s / 29.7 %; compute
-    // bench 1.66 s vs 2.43 s CPU (hit rate 98.7 % vs 94.9 %).
-    try {
-      const t0 = this.clock !== null ? this.clock() : 0;
-      const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), this.imports);
-      if (this.clock !== null) this.stats.compileMs += this.clock() - t0;
-      unit = inst.exports['f'] as () => number;
-    } catch (e) {
-      this.compileErrors.push(`${(e as Error).message} in wasm region at pc 0x${pc.toString(16)}`);
-      return null;
-    }
+    return { blocks, index };
+  }
+
+  /** The translation of a compiled region: its function `unit` and a JavaScript entry per block. */
+  private unitOf(blocks: Block[], unit: () => number, off: number, pc: number): WasmTranslation {
     const st = this.stats;
-    st.modules++;
     st.blocks += blocks.length;
-    st.bytes += bytes.length;
     let lo = pc, hi = pc;
     for (const b of blocks) {
       st.insns += b.insns.length;
