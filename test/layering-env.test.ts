@@ -83,5 +83,10 @@ describe('environment variables', () => {
     for (const bad of ['0', '-1', '1.5', 'many', '65537']) {
       expect(() => engineSettingsFromEnv({ HVTRACE_WASM_MAX_UNITS: bad })).toThrow(/HVTRACE_WASM_MAX_UNITS must be an integer in 1..65536/);
     }
+    expect(engineSettingsFromEnv({ HVTRACE_WASM_BATCH: '64:500' })).toEqual({ tier: 'wasm', prime: true, wasmBatch: [64, 500] });
+    expect(engineSettingsFromEnv({ HVTRACE_WASM_BATCH: '1' })).toEqual({ tier: 'wasm', prime: true, wasmBatch: [1, undefined] });
+    for (const bad of ['0', '4097', '16:', ':5', '16:-1', 'x']) {
+      expect(() => engineSettingsFromEnv({ HVTRACE_WASM_BATCH: bad })).toThrow(/HVTRACE_WASM_BATCH must be K or K:W/);
+    }
   });
 });

@@ -117,7 +117,7 @@ export class Jit {
    *   32768 (120 blocks); the compute benchmark keeps its speed up (its loops run millions of
    *   times).
    */
-  constructor(protected readonly dc: DecodeCache, enabled = true, private readonly hotThreshold = DEFAULT_JIT_HOT, bigOffsets = false,
+  constructor(protected readonly dc: DecodeCache, enabled = true, protected readonly hotThreshold = DEFAULT_JIT_HOT, bigOffsets = false,
     readonly maxUnits = Infinity) {
     if (!(maxUnits >= 1)) throw new Error(`internal: maxUnits ${maxUnits}`);
     this.enabled = enabled;

@@ -47,32 +47,9 @@ import { Code, ModuleBuilder, W, I32, I64, F64, type FuncImport } from './emit.j
 import type { Hart } from '../hart.js';
 import { WASM_KIND, WK, emitValue, emitAccess, type SemEmitter } from './sem.gen.js';
 import { FK, FP_FAST, FP_BIN_OP, FPG_DIRTY, FPG_NX, FPG_RNE, fpGuard } from './fp.js';
+import { DEFAULT_WASM_HOT, DEFAULT_WASM_MAX_UNITS, DEFAULT_WASM_BATCH, DEFAULT_WASM_BATCH_WAIT, MAX_BLOCKS, MAX_BLOCK_INSNS, REGION_HOT } from './params.js';
 
-/**
- * Executions of an entry point before its region is compiled. Measured on the Linux boot (A/B
- * against the js tier in one process, CPU time): 1000 -> 1.49x (525 modules), 4000 -> 0.99x,
- * 8000 -> 0.92x, 16000 -> 0.85-0.94x (26 modules), 32768 -> 0.88x; compute bench 0.91x at 16000:
- * module compilation and instantiation (~0.25 ms each unloaded, far more on a loaded host)
- * dominate below that.
- */
-export const DEFAULT_WASM_HOT = 16000;
-/**
- * Live units at most (Jit.maxUnits; HVTRACE_WASM_MAX_UNITS); past it the oldest is evicted
- * (Jit.evict, where the policy's measurements are). v86 keeps about 900 modules. The Linux
- * boot compiles 27 units at the default threshold (563 at 1000), so this cap only bounds the
- * memory of long runs with large code footprints.
- */
-export const DEFAULT_WASM_MAX_UNITS = 1024;
-/**
- * Batch compilation (Jit.batchSize, batchWait; HVTRACE_WASM_BATCH=K:W): hot regions are
- * compiled K to a module, or when a queued one was entered another W times (default: this
- * fraction of the threshold).
- */
-export const DEFAULT_WASM_BATCH = 16;
-export const DEFAULT_WASM_BATCH_WAIT = 0.25;
-/** Blocks per region and instructions per block. */
-const MAX_BLOCKS = 48;
-const MAX_BLOCK_INSNS = 128;
+export { DEFAULT_WASM_HOT, DEFAULT_WASM_MAX_UNITS, DEFAULT_WASM_BATCH, DEFAULT_WASM_BATCH_WAIT } from './params.js';
 
 /** Slots of the translation table (jit.ts TABLE_SIZE): the funcref table has one per slot. */
 const SLOTS = 1 << 16;
@@ -314,13 +291,11 @@ export class WasmTier extends Jit {
     const bytes = mb.toBytes();
     if (this.table === null) this.setUp();
     let exports: WebAssembly.Exports;
-    // Compiled synchronously, on the hot path. Compiling off it was built and measured
-    // (WebAssembly.compile on V8's threads, the unit installed between the CLI's scheduler
-    // steps unless its code page was written meanwhile) and dropped: the unit arrives a step
-    // (~640k instructions) later, and blocks of its region turn hot meanwhile and start units of
+    // Compiled synchronously, on the hot path. Compiling off it (WebAssembly.compile on V8's
+    // threads, installed between scheduler steps) was measured and dropped: the unit arrives
+    // ~640k instructions later, and blocks of its region turn hot meanwhile and start units of
     // their own. Linux boot, main-thread CPU / hit rate, sync vs async: threshold 16000 1.82 s /
-    // 23.7 % vs 1.98 s / 12.1 %; threshold 2000 2.27 s / 50.6 % vs 2.48 s / 29.7 %; compute
-    // bench 1.66 s vs 2.43 s CPU (hit rate 98.7 % vs 94.9 %).
+    // 23.7 % vs 1.98 s / 12.1 %; 2000 2.27 s / 50.6 % vs 2.48 s / 29.7 %; compute 1.66 vs 2.43 s.
     try {
       const t0 = this.clock !== null ? this.clock() : 0;
       exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), this.imports).exports;
@@ -345,11 +320,12 @@ export class WasmTier extends Jit {
     const blocks: Block[] = [];
     const index = new Map<number, number>(); // pc -> block index; -1: not translatable
     const hot = this.hot;
-    /** Add the block at `p` if it is in the page and was entered before (the interpreter counts
-     * entries per start, Jit.lookup): code never run is not worth compiling yet. */
+    /** Add the block at `p` if it is in the page and was entered REGION_HOT times the threshold
+     * (the interpreter counts entries per start, Jit.lookup): code run less is not worth it yet. */
+    const minHot = Math.max(1, Math.ceil(this.hotThreshold * REGION_HOT));
     const want = (p: number): void => {
       if (index.has(p) || blocks.length >= MAX_BLOCKS || p < pagePc || p >= pagePc + 4096) return;
-      if (blocks.length > 0 && hot[Jit.slot(pageOff + (p - pagePc))]! <= 0) return;
+      if (blocks.length > 0 && hot[Jit.slot(pageOff + (p - pagePc))]! < minHot) return;
       const b = this.scan(pageOff + (p - pagePc), p, pagePc, dv);
       if (b === null) {
         index.set(p, -1);

@@ -1,0 +1,57 @@
+/**
+ * The wasm tier's tuning parameters (tier.ts), with the measurements behind them. They change
+ * speed only: every value gives the same results (test/wasm-tier.test.ts, test/wasm-batch.test.ts).
+ */
+
+/**
+ * Executions of an entry point before its region is compiled (HVTRACE_JIT_HOT). Measured with
+ * batch compilation (DEFAULT_WASM_BATCH; scripts/bench-ab.mjs, CPU time of the whole process,
+ * in one process, loaded 2-core host), B/A CPU against A = the previous build (one module per
+ * unit) at its threshold 16000; Linux boot (hit rate) / compute bench:
+ *
+ *   threshold  Linux            compute   units (Linux)
+ *   16000      0.99 (22.4 %)    0.99      17
+ *    8000      1.05 (27.9 %)    0.93 *    35
+ *    4000      1.09 (35.4 %)    0.84      126
+ *    2000      1.10 (48.8 %)    0.69      298
+ *    1000      1.27 (60.1 %)    0.58      364      (* against this build at 16000)
+ *
+ * and with REGION_HOT = 0.5 at 2000: see the commit that chose it. The Linux boot's
+ * main-thread CPU is the same at 2000 as at 16000 (1.81-2.01 s both; 4000: 1.89-1.91 s): what
+ * the lower thresholds add is V8's background TurboFan tier-up of the units (process CPU 2.7-2.9
+ * s at 16000, 3.9-4.1 s at 2000; 1.0x at 2000 with --liftoff-only), so on an idle multi-core
+ * host the boot's wall time does not lose, while the compute bench (297M instructions) gains
+ * 30-40 % from compiling its loops earlier. Block starts of the boot entered >= N times cover
+ * 87 % of its instructions at N = 1000, 84 % at 2000, 54 % at 4000, 31 % at 16000.
+ */
+export const DEFAULT_WASM_HOT = 2000;
+/**
+ * Live units at most (Jit.maxUnits; HVTRACE_WASM_MAX_UNITS); past it the oldest is evicted
+ * (Jit.evict, where the policy's measurements are). v86 keeps about 900 modules. The Linux
+ * boot compiles ~300 units at the default threshold (17 at 16000), so this cap only bounds the
+ * memory of long runs with large code footprints. A module stays alive while any of its
+ * units is in the table: at most DEFAULT_WASM_BATCH times this many units' code.
+ */
+export const DEFAULT_WASM_MAX_UNITS = 1024;
+/**
+ * Batch compilation (Jit.batchSize, batchWait; HVTRACE_WASM_BATCH=K:W): hot regions are
+ * compiled K to a module, or when a queued one was entered another W times (default: this
+ * fraction of the threshold). `new WebAssembly.Module` costs ~200 us however small the module,
+ * a function ~8 us. Linux boot at threshold 1000, CPU in translation (code generation +
+ * WebAssembly.Module + instantiation): one module per unit 1236 ms (365 modules), 16 per module
+ * (wait 2000 lookups) 1014 ms (149), 64 per module 580 ms (64); at 2000, 16 per module with a
+ * wait of a quarter of the threshold: 298 units in 50 modules. 64 per module at 2000: Linux
+ * 1.125 against 1.102 for 16 (hit rate 48.5 against 48.8 %).
+ */
+export const DEFAULT_WASM_BATCH = 16;
+export const DEFAULT_WASM_BATCH_WAIT = 0.25;
+/** Blocks per region, instructions per block. */
+export const MAX_BLOCKS = 48;
+export const MAX_BLOCK_INSNS = 128;
+/**
+ * A block joins a region when it was entered at least this fraction of the threshold (the
+ * entry itself always). Linux boot at 2000: every block entered once (the rule before) 926 KiB
+ * of wasm for 8463 instructions, 48.8 % hit rate, process CPU 3.77 s; 0.125: 683 KiB, 48.3 %,
+ * 3.39 s; 0.5: 653 KiB, 47.7 %, 3.26 s (main thread 1.69-1.74 s all three).
+ */
+export const REGION_HOT = 0.5;
