@@ -16,13 +16,15 @@
  *    2000      1.10 (48.8 %)    0.69      298
  *    1000      1.27 (60.1 %)    0.58      364      (* against this build at 16000)
  *
- * and with REGION_HOT = 0.5 at 2000: see the commit that chose it. The Linux boot's
- * main-thread CPU is the same at 2000 as at 16000 (1.81-2.01 s both; 4000: 1.89-1.91 s): what
- * the lower thresholds add is V8's background TurboFan tier-up of the units (process CPU 2.7-2.9
- * s at 16000, 3.9-4.1 s at 2000; 1.0x at 2000 with --liftoff-only), so on an idle multi-core
- * host the boot's wall time does not lose, while the compute bench (297M instructions) gains
- * 30-40 % from compiling its loops earlier. Block starts of the boot entered >= N times cover
- * 87 % of its instructions at N = 1000, 84 % at 2000, 54 % at 4000, 31 % at 16000.
+ * With REGION_HOT = 0.5, this build at 2000 against the previous at 16000: Linux 1.20, 1.21
+ * (hit rate 47.7 %, 334 units in ~60 modules), compute 0.87-0.90 (and 0.5 against 0 at 2000:
+ * Linux 0.89, compute 0.98 and 0.86). The Linux boot's main-thread CPU is the same (1.39-1.45 s
+ * against 1.45-1.47 s; /proc/self/task/PID/stat): what the lower threshold adds is V8's
+ * background TurboFan tier-up of the units (process CPU 2.6-2.7 s against 2.2 s; with
+ * --liftoff-only, 2000 against 16000 is 1.0x on Linux), which an idle multi-core host runs
+ * beside the boot, while the compute bench (297M instructions) gains from compiling its loops
+ * earlier. Block starts of the boot entered >= N times cover 87 % of its instructions at
+ * N = 1000, 84 % at 2000, 54 % at 4000, 31 % at 16000 (the rest is entered fewer times).
  */
 export const DEFAULT_WASM_HOT = 2000;
 /**
@@ -52,6 +54,7 @@ export const MAX_BLOCK_INSNS = 128;
  * A block joins a region when it was entered at least this fraction of the threshold (the
  * entry itself always). Linux boot at 2000: every block entered once (the rule before) 926 KiB
  * of wasm for 8463 instructions, 48.8 % hit rate, process CPU 3.77 s; 0.125: 683 KiB, 48.3 %,
- * 3.39 s; 0.5: 653 KiB, 47.7 %, 3.26 s (main thread 1.69-1.74 s all three).
+ * 3.39 s; 0.5: 653 KiB, 47.7 %, 3.26 s (main thread 1.69-1.74 s all three); bench-ab of 0 against
+ * 0.5: Linux 1.12, compute 1.02 and 1.16.
  */
 export const REGION_HOT = 0.5;
