@@ -53,6 +53,8 @@ export interface SymbolFile extends SymbolSource {
   /** sha256 (hex) and size of the file's bytes, when read from them. */
   readonly sha256?: string;
   readonly size?: number;
+  /** A System.map's text (latin1) as read: parseSystemMap(text) gives `symbols`. */
+  readonly text?: string;
 }
 
 /**
@@ -70,6 +72,20 @@ export interface StoredSymbols {
   readonly sha256: string;
   readonly size: number;
   readonly symbols: readonly ElfSymbol[];
+  /**
+   * The System.map's text when `symbols` were parsed from one (parseSystemMap(mapText) gives
+   * them again): what ThreadedTraceWriter sends its thread in place of the list, a string being
+   * far cheaper to copy there than ~15,000 symbol objects (storedSymbolList).
+   */
+  readonly mapText?: string;
+}
+
+/**
+ * A stored table's symbols: its list, or (sent to a writer thread without it: an empty list) the
+ * list parsed again from its mapText.
+ */
+export function storedSymbolList(s: StoredSymbols): readonly ElfSymbol[] {
+  return s.symbols.length === 0 && s.mapText !== undefined ? parseSystemMap(s.mapText, s.name) : s.symbols;
 }
 
 const TYPE_CODE: Record<ElfSymbol['type'], string> = { func: 'f', object: 'o', other: 'x' };
@@ -114,8 +130,8 @@ export function symbolsToStore(cfg: {
 }, files: readonly SymbolFile[] = []): { stored: StoredSymbols[]; notes: string[] } {
   const notes: string[] = [];
   const stored: StoredSymbols[] = [];
-  const add = (role: string | null, f: SymbolSource & { path?: string; sha256?: string; size?: number }, name: string): void => {
-    stored.push({ role, name, format: f.format, sha256: f.sha256 ?? '', size: f.size ?? 0, symbols: f.symbols });
+  const add = (role: string | null, f: SymbolSource & { path?: string; sha256?: string; size?: number; text?: string }, name: string): void => {
+    stored.push({ role, name, format: f.format, sha256: f.sha256 ?? '', size: f.size ?? 0, symbols: f.symbols, ...(f.text !== undefined ? { mapText: f.text } : {}) });
   };
   for (const f of files) add(null, f, f.path);
   const covers = (k: { bytes: Uint8Array }): boolean => files.some((f) => kernelAlias(f.symbols, { bytes: k.bytes, base: 0 }) !== null);
@@ -187,9 +203,10 @@ export function symbolFileFromBytes(path: string, bytes: Uint8Array): SymbolFile
     return { path, name: `ELF ${path}`, format: 'elf', symbols, sha256: sha256hex(bytes), size: bytes.length };
   }
   if (looksLikeSystemMap(bytes)) {
-    const symbols = parseSystemMap(Buffer.from(bytes).toString('latin1'), `--symbols ${path}`);
+    const text = Buffer.from(bytes).toString('latin1');
+    const symbols = parseSystemMap(text, `--symbols ${path}`);
     if (symbols.length === 0) throw new ImageError(`--symbols ${path}: the System.map has no usable symbols`);
-    return { path, name: `System.map ${path}`, format: 'system.map', symbols, sha256: sha256hex(bytes), size: bytes.length };
+    return { path, name: `System.map ${path}`, format: 'system.map', symbols, sha256: sha256hex(bytes), size: bytes.length, text };
   }
   throw new ImageError(`--symbols ${path}: neither an ELF file nor a System.map ("ADDRESS TYPE NAME" lines)`);
 }

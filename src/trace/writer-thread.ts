@@ -90,7 +90,9 @@ export class ThreadedTraceWriter implements TraceSink {
     // A dead worker is reported like a failed write at the next call.
     this.worker.on('error', (e) => { this.failure ??= `${path}: trace writer thread failed: ${e.message}`; });
     this.worker.on('exit', () => { if (!this.closed) this.failure ??= `${path}: trace writer thread exited`; });
-    this.post({ op: 'create', path, init, opts, ctl: this.ctl.buffer as SharedArrayBuffer, reply: port2 }, [port2]);
+    // A System.map's symbols travel as its text (parsed again there: storedSymbolList).
+    const symbols = init.symbols?.map((s) => (s.mapText !== undefined ? { ...s, symbols: [] } : s));
+    this.post({ op: 'create', path, init: symbols ? { ...init, symbols } : init, opts, ctl: this.ctl.buffer as SharedArrayBuffer, reply: port2 }, [port2]);
     // A recorder that dies in JavaScript (an exception, process.exit) still gets what it handed
     // over onto disk, as the in-thread writer would have: close (status stays 'recording').
     process.on('exit', this.onExit);
