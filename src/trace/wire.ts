@@ -105,15 +105,23 @@ export class WireEncoder {
     const newPay: Uint8Array[] = [];
     const firstNewId = this.nextId;
     let used = 0;
+    // Runs of events share one payload object (csr_write's { who: 'insn' }): one lookup per run.
+    let lastP: object | null = null, lastId = -1;
     for (let i = 0; i < n; i++) {
       const p = b.payload[i];
       if (p === null || p === undefined) {
         ref[i] = -1;
         continue;
       }
+      if (p === lastP) {
+        ref[i] = lastId;
+        continue;
+      }
       const id = this.ids.get(p);
       if (id !== undefined) {
         ref[i] = id;
+        lastP = p;
+        lastId = id;
         continue;
       }
       const bytes = payloadBytes(p)!;
