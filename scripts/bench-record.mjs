@@ -92,7 +92,11 @@ for (const g of guests) {
   const p = join(tmp, 'synthetic.trace');
   const w = TraceWriter.create(p, { config: { producer: 'bench', hvtraceVersion: HVTRACE_VERSION, schemaVersion: SCHEMA_VERSION, machine: null, quantum: null, maxInsns: null, digestEvery: null, checkpointEvery: null, input: { source: 'none' } } });
   const rec = new Recorder((b) => w.writeEvents(b));
-  const hart = { id: 0, pc: 0x80200000, priv: 1, instret: 0, vtime() { return this.instret; }, mepc: 0x80200000n };
+  // The Hart members the Recorder reads (src/trace/recorder.ts row(), trap()).
+  const hart = {
+    id: 0, pc: 0x80200000, pcHi: 0, priv: 1, virt: false, instret: 0, mepc: 0x80200000n,
+    vtime() { return this.instret; }, pcNum() { return this.pc; }, getPc() { return BigInt(this.pc); },
+  };
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < N; i++) {
     hart.instret = i * 7;
@@ -100,7 +104,7 @@ for (const g of guests) {
     switch (i & 3) {
       case 0: rec.csrWrite(hart, 0x141, BigInt(i), BigInt(i + 4), 'insn'); break;
       case 1: rec.trap(hart, 9, false, BigInt(hart.pc), 0n, 1, 3); break;
-      case 2: rec.trapReturn(hart, 'sret', 1, 0); break;
+      case 2: rec.trapReturn(hart, 'sret', 1, 0, hart.pc); break;
       default: rec.mmio(hart, 'uart', 0x10000005, 1, 0x60n, false); break;
     }
   }
