@@ -97,7 +97,7 @@ ${rows.join('\n')}
 
 // ---- exec-alu.gen.ts
 const interpRare = { kind: 'interp', imm64: 'BigInt(imm)', hart: 'this' };
-const interpHot = { kind: 'interp', imm64: 'dImm64[s]!', hart: 'this' };
+const interpHot = { kind: 'interp', imm64: 'dImm64[de >> 1]!', hart: 'this' };
 // The effective address x[rs1] + imm as int32 words and its load/store TLB index; the TLB hit
 // test gives the buffer offset `o`, a miss goes to loadSlow / storeXMiss (which does device and
 // page-crossing stores itself and returns -1).

@@ -12,8 +12,8 @@
  * see the comment at the generated region); the rest of the hart lives in state.ts, trap.ts
  * and mmu.ts.
  */
-import { DecodeCache, DC_MASK, Op, X_SINK, OP_CLASS, OP_FLAGS, OP_SIZE, OP_ARG } from '../isa/decode.js';
-import { Cls, F_CTRL, F_UIMM, F_STORE, F_SIGNED, F_HLVX, CsrOp, Amo } from '../isa/insns.js';
+import { DecodeCache, DC_MASK, Op, X_SINK, OP_CLASS, OP_FLAGS, OP_SIZE, OP_ARG, P_CTRL } from '../isa/decode.js';
+import { Cls, F_UIMM, F_STORE, F_SIGNED, F_HLVX, CsrOp, Amo } from '../isa/insns.js';
 import { execAlu } from './exec-alu.gen.js';
 import * as C from './constants.js';
 import type { CsrWriter } from './observer.js';
@@ -170,8 +170,8 @@ export class Hart extends HartMmu {
 
   private loop(end: number): void {
     const x = this.x, xi = this.xi, dv = this.dv, dc = this.dc;
-    const dd = dc.data, dImm64 = dc.imm64;
-    const opClass = OP_CLASS, opFlags = OP_FLAGS;
+    const dd = dc.data, dImm64 = dc.imm64, dIns = dc.ins;
+    const opClass = OP_CLASS;
     const tl = this.tlb[ACC_LOAD]!, ts = this.tlb[ACC_STORE]!;
     const jit = this.jit !== null && this.jit.enabled ? this.jit : null;
     // Translated blocks are looked up only where one can start: at loop entry (after a trap,
@@ -224,12 +224,14 @@ export class Hart extends HartMmu {
         s = DecodeCache.slot(raw);
       }
       // ---- decode (cached; an entry is valid for the instruction bits in its tag) ----
-      const b = s * 8;
-      if (dd[b]! !== raw) dc.fill(s, raw);
-      const rd = dd[b + 2]!, rs1 = dd[b + 3]!, rs2 = dd[b + 4]!, imm = dd[b + 5]!;
-      let npc = pc + dd[b + 6]!;
-      const op = dd[b + 1]!;
-      entry = (opFlags[op]! & F_CTRL) !== 0;
+      // (The entry's layout: decode.ts, DC_W and D_*; imm64 is dImm64[de >> 1]. Not named
+      // like a semantics body's locals, SEM_LOCALS: the generated cases read it.)
+      const de = s << 2;
+      if (dd[de + 2]! !== raw) dc.fill(s, raw);
+      const pk = dd[de + 3]!, imm = dd[de]!;
+      const op = pk & 255, rd = (pk >>> 8) & 63, rs1 = (pk >>> 14) & 31, rs2 = (pk >>> 19) & 31;
+      let npc = pc + 2 + ((pk >>> 23) & 2);
+      entry = (pk & P_CTRL) !== 0;
       // ---- execute ----
       switch (op) {
         // The helpers (lt/ltu, eaHi + loadOffset/storeX TLB hits, setI32, shifts) are written out in the
@@ -239,7 +241,7 @@ export class Hart extends HartMmu {
         case Op.LUI: { const v = imm; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
         case Op.AUIPC: { const v = pc + imm; xi[rd * 2] = v | 0; xi[rd * 2 + 1] = (Math.floor(v / 4294967296) + this.pcHi) | 0; break; }
         case Op.JAL: { xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = (Math.floor(npc / 4294967296) + this.pcHi) | 0; npc = pc + imm; break; }
-        case Op.JALR: { const c = xi[rs1 * 2 + 1]!; let t = c * 4294967296 + (xi[rs1 * 2]! >>> 0) + imm; t -= t - Math.floor(t / 2) * 2; const l = c > 0x1fffff || c < -0x200000 || this.pcHi !== 0; const v = l ? (x[rs1]! + dImm64[s]!) & -2n : 0n; xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = (Math.floor(npc / 4294967296) + this.pcHi) | 0; npc = l ? this.pcFromBig(v) : t; break; }
+        case Op.JALR: { const c = xi[rs1 * 2 + 1]!; let t = c * 4294967296 + (xi[rs1 * 2]! >>> 0) + imm; t -= t - Math.floor(t / 2) * 2; const l = c > 0x1fffff || c < -0x200000 || this.pcHi !== 0; const v = l ? (x[rs1]! + dImm64[de >> 1]!) & -2n : 0n; xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = (Math.floor(npc / 4294967296) + this.pcHi) | 0; npc = l ? this.pcFromBig(v) : t; break; }
         case Op.BEQ: if (xi[rs1 * 2]! === xi[rs2 * 2]! && xi[rs1 * 2 + 1]! === xi[rs2 * 2 + 1]!) npc = pc + imm; break;
         case Op.BNE: if (xi[rs1 * 2]! !== xi[rs2 * 2]! || xi[rs1 * 2 + 1]! !== xi[rs2 * 2 + 1]!) npc = pc + imm; break;
         case Op.BLT: { const a = xi[rs1 * 2 + 1]!, c = xi[rs2 * 2 + 1]!; if (a < c || (a === c && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) npc = pc + imm; break; }
@@ -257,10 +259,10 @@ export class Hart extends HartMmu {
         case Op.SH: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4094 ? ts[i + 2]! + (lo & 4095) : this.storeXMiss(lo, hi, 2, rs2); if (o >= 0) { dv.setInt16(o, xi[rs2 * 2]!, true); } break; }
         case Op.SW: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4092 ? ts[i + 2]! + (lo & 4095) : this.storeXMiss(lo, hi, 4, rs2); if (o >= 0) { dv.setInt32(o, xi[rs2 * 2]!, true); } break; }
         case Op.SD: { const a = xi[rs1 * 2]!, lo = (a + imm) | 0, hi = (xi[rs1 * 2 + 1]! + (imm >> 31) + ((lo >>> 0) < (a >>> 0) ? 1 : 0)) | 0, i = ((lo >>> 12) & TLB_MASK) << 2; const o = ts[i] === (lo & -4096) && ts[i + 1] === hi && (lo & 4095) <= 4088 ? ts[i + 2]! + (lo & 4095) : this.storeXMiss(lo, hi, 8, rs2); if (o >= 0) { dv.setInt32(o, xi[rs2 * 2]!, true); dv.setInt32(o + 4, xi[rs2 * 2 + 1]!, true); } break; }
-        case Op.ADDI: x[rd] = x[rs1]! + dImm64[s]!; break;
-        case Op.XORI: x[rd] = x[rs1]! ^ dImm64[s]!; break;
-        case Op.ORI: x[rd] = x[rs1]! | dImm64[s]!; break;
-        case Op.ANDI: x[rd] = x[rs1]! & dImm64[s]!; break;
+        case Op.ADDI: x[rd] = x[rs1]! + dImm64[de >> 1]!; break;
+        case Op.XORI: x[rd] = x[rs1]! ^ dImm64[de >> 1]!; break;
+        case Op.ORI: x[rd] = x[rs1]! | dImm64[de >> 1]!; break;
+        case Op.ANDI: x[rd] = x[rs1]! & dImm64[de >> 1]!; break;
         case Op.SLLI: { const l = xi[rs1 * 2]!, h = xi[rs1 * 2 + 1]!; if (imm < 32) { xi[rd * 2 + 1] = imm === 0 ? h : (h << imm) | (l >>> (32 - imm)); xi[rd * 2] = l << imm; } else { xi[rd * 2 + 1] = l << (imm - 32); xi[rd * 2] = 0; } break; }
         case Op.SRLI: { const l = xi[rs1 * 2]!, h = xi[rs1 * 2 + 1]!; if (imm < 32) { xi[rd * 2] = imm === 0 ? l : (l >>> imm) | (h << (32 - imm)); xi[rd * 2 + 1] = h >>> imm; } else { xi[rd * 2] = h >>> (imm - 32); xi[rd * 2 + 1] = 0; } break; }
         case Op.SRAI: { const l = xi[rs1 * 2]!, h = xi[rs1 * 2 + 1]!; if (imm < 32) { xi[rd * 2] = imm === 0 ? l : (l >>> imm) | (h << (32 - imm)); xi[rd * 2 + 1] = h >> imm; } else { xi[rd * 2] = h >> (imm - 32); xi[rd * 2 + 1] = h >> 31; } break; }
@@ -286,7 +288,7 @@ export class Hart extends HartMmu {
             break;
           }
           // No doubles cross this call (they would be boxed): a jump sets this.jumped + this.pc.
-          this.execSystem(op, dd[b + 7]!, raw, rd, rs1, rs2, imm);
+          this.execSystem(op, dIns[s]!, raw, rd, rs1, rs2, imm);
           if (this.jumped) {
             this.jumped = false;
             entry = true;

@@ -15,7 +15,7 @@
  * module loading). Writes that bypass the harts (loader, firmware, checkpoint restore) call
  * `invalidateAll` or `invalidatePage`.
  */
-import { D_OP, D_RD, D_RS1, D_RS2, D_IMM, D_LEN, D_INS, DecodeCache } from '../isa/decode.js';
+import { DecodeCache } from '../isa/decode.js';
 import { INSNS, Cls, expandSem, expandBranch, expandJump, expandSlow, type SemTarget } from '../isa/insns.js';
 import * as B from '../isa/bits.js';
 
@@ -385,7 +385,7 @@ export class Jit {
    * first instruction is not translatable. A subclass (the wasm tier) translates differently.
    */
   protected translate(off: number, pc: number, dv: DataView): Translation | null {
-    const dc = this.dc, dd = dc.data;
+    const dc = this.dc;
     const body: string[] = [];
     let n = 0;
     let o = off;
@@ -399,12 +399,9 @@ export class Jit {
         if (po > 4092) break; // 32-bit instruction crossing the page: leave it to the interpreter
         raw = dv.getInt32(o, true);
       }
-      const ds = DecodeCache.slotAt(o);
-      if (dd[ds * 8] !== raw) dc.fill(ds, raw);
-      const b = ds * 8;
-      const op = dd[b + D_OP]!;
-      const len = dd[b + D_LEN]!;
-      const code = emit(op, dd[b + D_RD]!, dd[b + D_RS1]!, dd[b + D_RS2]!, dd[b + D_IMM]!, dc.imm64[ds]!, dd[b + D_INS]!, raw, p, p + len, n, pc);
+      const d = dc.get(DecodeCache.slotAt(o), raw);
+      const op = d.op, len = d.len;
+      const code = emit(op, d.rd, d.rs1, d.rs2, d.imm, d.imm64, d.ins, raw, p, p + len, n, pc);
       if (code === null) break;
       body.push(code.text);
       n++;

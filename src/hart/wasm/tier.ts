@@ -39,7 +39,7 @@
  */
 import { Jit, type BlockFn, type Pending, type Translation } from '../jit.js';
 import { INSNS, Cls } from '../../isa/insns.js';
-import { DecodeCache, X_SINK, D_OP, D_RD, D_RS1, D_RS2, D_IMM, D_LEN, D_INS, Op, OP_CLASS } from '../../isa/decode.js';
+import { DecodeCache, X_SINK, Op, OP_CLASS } from '../../isa/decode.js';
 import { execAlu } from '../exec-alu.gen.js';
 import { execFp, hasRm } from '../fpu.js';
 import { ACC_LOAD, ACC_STORE, HS_F, HS_TLB, HS_WASM_FP, HS_WASM_PC, TLB_MASK, TLB_SIZE } from '../state.js';
@@ -389,7 +389,7 @@ export class WasmTier extends Jit {
 
   /** Decode a block at buffer offset `o`, pc `p`; null if its first instruction is not translated. */
   private scan(o: number, p: number, pagePc: number, dv: DataView): Block | null {
-    const dc = this.dc, dd = dc.data;
+    const dc = this.dc;
     const insns: Insn[] = [];
     for (;;) {
       const po = p - pagePc;
@@ -399,13 +399,11 @@ export class WasmTier extends Jit {
         if (po > 4092) break; // crosses the page: the interpreter fetches it
         raw = dv.getInt32(o, true);
       }
-      const ds = DecodeCache.slotAt(o);
-      if (dd[ds * 8] !== raw) dc.fill(ds, raw);
-      const b = ds * 8;
-      const op = dd[b + D_OP]!, len = dd[b + D_LEN]!;
+      const d = dc.get(DecodeCache.slotAt(o), raw);
+      const op = d.op, len = d.len;
       const k = WASM_KIND[op]!;
       if (k === WK.NONE && op !== Op.JAL && op !== Op.JALR && OP_CLASS[op] !== Cls.FP && OP_CLASS[op] !== Cls.ALU) break;
-      const ins: Insn = { op, rd: dd[b + D_RD]!, rs1: dd[b + D_RS1]!, rs2: dd[b + D_RS2]!, imm: dd[b + D_IMM]!, pc: p, len, ins: dd[b + D_INS]!, raw };
+      const ins: Insn = { op, rd: d.rd, rs1: d.rs1, rs2: d.rs2, imm: d.imm, pc: p, len, ins: d.ins, raw };
       insns.push(ins);
       o += len;
       p += len;
