@@ -122,6 +122,10 @@ export class Jit {
     if (!(maxUnits >= 1)) throw new Error(`internal: maxUnits ${maxUnits}`);
     this.enabled = enabled;
     this.tag = bigOffsets ? new Float64Array(TABLE_SIZE) : new Int32Array(TABLE_SIZE);
+    // A double field from the start (see Hart's constructor: a later Smi -> double change
+    // deprecates the map Hart.loop was optimized for).
+    this.translatedInsns = 0.5;
+    this.translatedInsns = 0;
   }
 
   addHart(h: Hart): void {

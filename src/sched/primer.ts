@@ -297,7 +297,7 @@ function program(): Uint8Array {
   // A jump to an address beyond 2^53 (JALR's BigInt path, pcHi): the fetch faults, and the
   // handler returns to ra.
   a.konst(T0, K.farPc).la(RA, 'farret').jalr(ZERO, T0, 0).label('farret');
-  // A hot loop, translated by the block tier (jitHot below).
+  // A hot loop, translated by the process's default tier (jitHot below).
   a.addi(T5, ZERO, 40).label('hot')
     .ld(T0, 0, S0).add(T1, T0, 10).sd(T1, 8, S0).i(0x03, T2, 2, S0, 4).s(0x23, 2, S0, T2, 12)
     .addi(T5, T5, -1).b(1, T5, ZERO, 'hot');
@@ -391,7 +391,9 @@ export function primeInterpreter(): void {
   try {
     const m = new Machine({
       ramSize: 16 * 1024 * 1024, harts: 1, bios: 'builtin',
-      kernel: { name: '(primer)', bytes: program() }, jit: true, jitHot: 16,
+      // The default tier (no `tier`/`jit`): Hart.loop's unit entry sees the tier object the
+      // real machines use (another class there is a wrong-map deoptimization of the loop).
+      kernel: { name: '(primer)', bytes: program() }, jitHot: 16,
     });
     new Scheduler(m, { maxInsns: 500_000 }).runToEnd();
     // The decoder: compressed encodings of every quadrant and funct3 (decoded, not executed).
