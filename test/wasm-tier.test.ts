@@ -189,3 +189,38 @@ describe('the wasm tier sets up its modules when the first unit is compiled', ()
     expectSameRun(r!, run(hello, 'interp'));
   });
 });
+
+describe('units stop at the exact budget (stepping copies) and start again inside a block', () => {
+  // Quanta of 7 and 13 steps cut the integer loop's 11-instruction block (and the bench's
+  // blocks) at every offset: after each round, pc, counts and registers are the interpreter's,
+  // and the units still run most instructions (before stepping copies, a block that did not fit
+  // in a 7-step quantum never ran translated: a hit rate of 0).
+  const loopCfg = { harts: 1, bios: 'none' as const, kernel: img(`${GUESTS}/intloop.elf`) };
+  const benchCfg = { harts: 1, bios: 'builtin' as const, kernel: img(`${GUESTS}/bench.elf`) };
+  for (const [name, cfg, quantum, rounds, minHit] of [
+    ['intloop, quantum 7', loopCfg, 7, 40_000, 0.9], ['intloop, quantum 13', loopCfg, 13, 20_000, 0.9],
+    ['bench (Sv39), quantum 13', benchCfg, 13, 40_000, 0.3],
+  ] as const) {
+    it(name, () => {
+      const mk = (tier: Tier) => {
+        const m = new Machine({ ramSize: 256 * 1024 * 1024, ...cfg, tier, jitHot: 2 });
+        return { m, s: new Scheduler(m, { quantum }) };
+      };
+      const a = mk('interp'), b = mk('wasm');
+      const state = (x: ReturnType<typeof mk>) => {
+        const h = x.m.harts[0]!;
+        return `${h.getPc().toString(16)} ${h.attempted} ${h.instret} ${x.s.time} ${Array.from(h.x.subarray(0, 32), (v) => v.toString(16)).join(' ')}`;
+      };
+      for (let r = 0; r < rounds; r++) {
+        a.s.step(1);
+        b.s.step(1);
+        if (r % 97 === 0 || r === rounds - 1) expect(state(b)).toBe(state(a));
+      }
+      const h = b.m.harts[0]!;
+      expect(b.m.jit.compileErrors).toEqual([]);
+      expect(b.m.jit.translatedInsns / h.attempted).toBeGreaterThan(minHit);
+      expect(createHash('sha256').update(b.m.bus.bytes(b.m.bus.ramOffset, b.m.bus.ramSize)).digest('hex'))
+        .toBe(createHash('sha256').update(a.m.bus.bytes(a.m.bus.ramOffset, a.m.bus.ramSize)).digest('hex'));
+    }, 300_000);
+  }
+});
