@@ -99,6 +99,13 @@ function writesXInline(ins: Insn): boolean {
   return OP_CLASS[ins.op] === Cls.FP && (f === FK.MV_X_D || f === FK.CMP);
 }
 
+/** Whether a translated F/D instruction's own wasm code writes f[rd] (not execFp). */
+function writesFInline(ins: Insn): boolean {
+  const f = FP_FAST[ins.op]!;
+  return f === FK.BIN || f === FK.SQRT || f === FK.LD || f === FK.MV_D_X || f === FK.SGNJ || f === FK.SGNJN || f === FK.SGNJX
+    || f === FK.CVT_W || f === FK.CVT_L;
+}
+
 /** A unit: its entries (every block of the region) and its wasm function, put in their slots. */
 interface WasmTranslation extends Translation { unit: () => number }
 
@@ -506,6 +513,25 @@ export class WasmTier extends Jit {
       if (l === undefined) throw new Error(`internal: x${r} has no local`);
       return l;
     };
+    // The f registers of the region's F/D instructions (operand numbers, whichever file they name:
+    // a superset) live in f64 locals (FL) the same way; fWritten: those inline code writes.
+    // GUARD: the FP guard word (fpGuard), which only execFp changes inside a run.
+    const fUsed = new Set<number>(), fWritten = new Set<number>();
+    for (const b of blocks) {
+      for (const ins of b.insns) {
+        if (OP_CLASS[ins.op] !== Cls.FP) continue;
+        for (const r of [ins.rd, ins.rs1, ins.rs2]) if (r >= 0 && r < 32) fUsed.add(r);
+        if (writesFInline(ins)) fWritten.add(ins.rd);
+      }
+    }
+    const FL: number[] = [];
+    for (const r of [...fUsed].sort((a, b) => a - b)) FL[r] = c.local(F64);
+    const fl = (r: number): number => {
+      const l = FL[r];
+      if (l === undefined) throw new Error(`internal: f${r} has no local`);
+      return l;
+    };
+    const GUARD = c.local(I32);
     /** Push x[r] (i64) / its low word (i32). */
     const rx = (r: number): void => { if (r === 0) c.i64c(0n); else c.get(xl(r)); };
     const rw = (r: number): void => { if (r === 0) c.i32c(0); else c.get(xl(r)).op(W.I32_WRAP_I64); };
@@ -517,12 +543,19 @@ export class WasmTier extends Jit {
       else c.set(xl(rd));
     };
     /** f[r] as f64, as i64; f[rd] = the f64 / i64 `value` pushes. */
-    const rf = (r: number): void => { c.get(BASE).mem(W.F64_LOAD, 3, HS_F + r * 8); };
-    const rfi = (r: number): void => { c.get(BASE).mem(W.I64_LOAD, 3, HS_F + r * 8); };
-    const setF = (rd: number, value: () => void): void => { c.get(BASE); value(); c.mem(W.F64_STORE, 3, HS_F + rd * 8); };
-    const setFi = (rd: number, value: () => void): void => { c.get(BASE); value(); c.mem(W.I64_STORE, 3, HS_F + rd * 8); };
+    const rf = (r: number): void => { c.get(fl(r)); };
+    const rfi = (r: number): void => { c.get(fl(r)).op(W.I64_REINTERPRET_F64); };
+    const setF = (rd: number, value: () => void): void => {
+      if (!fWritten.has(rd)) throw new Error(`internal: f${rd} written but not in the write-back set`);
+      value();
+      c.set(fl(rd));
+    };
+    const setFi = (rd: number, value: () => void): void => { setF(rd, () => { value(); c.op(W.F64_REINTERPRET_I64); }); };
     /** Before a call into JavaScript (which reads and writes h.x, and may throw a Trap). */
-    const flush = (): void => { for (const r of written) c.get(BASE).get(xl(r)).mem(W.I64_STORE, 3, r * 8); };
+    const flush = (): void => {
+      for (const r of written) c.get(BASE).get(xl(r)).mem(W.I64_STORE, 3, r * 8);
+      for (const r of fWritten) c.get(BASE).get(fl(r)).mem(W.F64_STORE, 3, HS_F + r * 8);
+    };
     /** After it: x[r] may have changed. */
     const reload = (r: number): void => { if (used.has(r)) c.get(BASE).mem(W.I64_LOAD, 3, r * 8).set(xl(r)); };
 
@@ -595,6 +628,9 @@ export class WasmTier extends Jit {
       flush();
       c.get(BASE).i32c(ins.op).i32c(ins.ins).i32c(ins.raw).i32c(ins.rd).i32c(ins.rs1).i32c(ins.rs2).i32c(ins.imm)
         .f64c(ins.pc).get(N).i32c(curIdx).op(W.I32_ADD).call(fns.fp);
+      // execFp wrote f[rd] (or x[rd]) and maybe the FP state: reload them (the call's result stays below).
+      if (fUsed.has(ins.rd)) c.get(BASE).mem(W.F64_LOAD, 3, HS_F + ins.rd * 8).set(fl(ins.rd));
+      c.get(BASE).mem(W.I32_LOAD, 2, HS_WASM_FP).set(GUARD);
       afterCall(ins.rd);
     };
     /**
@@ -616,10 +652,10 @@ export class WasmTier extends Jit {
       const need = FPG_DIRTY | (withRm && rm === 7 ? FPG_RNE : 0) | (withRm && !exactTest && kind !== FK.CVT_W ? FPG_NX : 0);
       open(W.BLOCK); // $done
       open(W.BLOCK); // $slow
-      c.get(BASE).mem(W.I32_LOAD, 2, HS_WASM_FP).i32c(need).op(W.I32_AND).i32c(need).op(W.I32_NE).brIf(0);
+      c.get(GUARD).i32c(need).op(W.I32_AND).i32c(need).op(W.I32_NE).brIf(0);
       /** With NX clear: leave for $slow when the i32 `inexact` pushes is not 0. */
       const unlessNx = (inexact: () => void): void => {
-        c.get(BASE).mem(W.I32_LOAD, 2, HS_WASM_FP).i32c(FPG_NX).op(W.I32_AND).op(W.I32_EQZ);
+        c.get(GUARD).i32c(FPG_NX).op(W.I32_AND).op(W.I32_EQZ);
         open(W.IF);
         inexact();
         c.brIf(1);
@@ -768,6 +804,8 @@ export class WasmTier extends Jit {
     c.end(); // $ok
     c.get(N0).set(N);
     for (const r of used) c.get(BASE).mem(W.I64_LOAD, 3, r * 8).set(xl(r));
+    for (const r of fUsed) c.get(BASE).mem(W.F64_LOAD, 3, HS_F + r * 8).set(fl(r));
+    if (fUsed.size !== 0) c.get(BASE).mem(W.I32_LOAD, 2, HS_WASM_FP).set(GUARD);
     c.begin(W.BLOCK);
     c.begin(W.LOOP);
     for (let j = 0; j < KT; j++) c.begin(W.BLOCK);
