@@ -99,6 +99,20 @@ function writesXInline(ins: Insn): boolean {
   return OP_CLASS[ins.op] === Cls.FP && (f === FK.MV_X_D || f === FK.CMP);
 }
 
+/**
+ * One local of value type `t` per register in `regs` (allocated in register order), and the
+ * accessor emitRegion uses: a register without one is a translator bug.
+ */
+function regLocals(c: Code, regs: ReadonlySet<number>, t: number, file: 'x' | 'f'): (r: number) => number {
+  const local: number[] = [];
+  for (const r of [...regs].sort((a, b) => a - b)) local[r] = c.local(t);
+  return (r) => {
+    const l = local[r];
+    if (l === undefined) throw new Error(`internal: ${file}${r} has no local`);
+    return l;
+  };
+}
+
 /** Whether a translated F/D instruction's own wasm code writes f[rd] (not execFp). */
 function writesFInline(ins: Insn): boolean {
   const f = FP_FAST[ins.op]!;
@@ -495,7 +509,7 @@ export class WasmTier extends Jit {
     /** Branch depth of the dispatch loop from the current position. */
     const toLoop = (): number => nest + KT - 1 - curBlk;
 
-    // ---- guest registers: the x registers the region uses live in locals (XL), loaded at entry;
+    // ---- guest registers: the x registers the region uses live in locals (xl), loaded at entry;
     // those its own code writes (written) go back to the state area before every call into
     // JavaScript (which reads h.x, may write x[rd], and may throw a Trap) and at the exit.
     const used = new Set<number>(), written = new Set<number>();
@@ -506,15 +520,9 @@ export class WasmTier extends Jit {
       }
     }
     for (const r of written) used.add(r);
-    const XL: number[] = [];
-    for (const r of [...used].sort((a, b) => a - b)) XL[r] = c.local(I64);
-    const xl = (r: number): number => {
-      const l = XL[r];
-      if (l === undefined) throw new Error(`internal: x${r} has no local`);
-      return l;
-    };
+    const xl = regLocals(c, used, I64, 'x');
     // The f registers of the region's F/D instructions (operand numbers, whichever file they name:
-    // a superset) live in f64 locals (FL) the same way; fWritten: those inline code writes.
+    // a superset) live in f64 locals (fl) the same way; fWritten: those inline code writes.
     // GUARD: the FP guard word (fpGuard), which only execFp changes inside a run.
     const fUsed = new Set<number>(), fWritten = new Set<number>();
     for (const b of blocks) {
@@ -524,13 +532,7 @@ export class WasmTier extends Jit {
         if (writesFInline(ins)) fWritten.add(ins.rd);
       }
     }
-    const FL: number[] = [];
-    for (const r of [...fUsed].sort((a, b) => a - b)) FL[r] = c.local(F64);
-    const fl = (r: number): number => {
-      const l = FL[r];
-      if (l === undefined) throw new Error(`internal: f${r} has no local`);
-      return l;
-    };
+    const fl = regLocals(c, fUsed, F64, 'f');
     const GUARD = c.local(I32);
     /** Push x[r] (i64) / its low word (i32). */
     const rx = (r: number): void => { if (r === 0) c.i64c(0n); else c.get(xl(r)); };
