@@ -160,6 +160,31 @@ describe('a killed recording keeps its prefix', () => {
     }, 600_000);
   }
 
+  it('a signal after the trace is written (the process is exiting) leaves exit 0 and a complete trace', async () => {
+    // The exit waits for V8's compile threads (tens of ms); Node kills a process by the signal
+    // there unless a listener is still installed (src/util/late-signals.ts). Sent the moment
+    // the "trace written" line is read; before the fix most of these runs died by the signal.
+    const seen: string[] = [];
+    await inPairs(['SIGINT', 'SIGTERM', 'SIGINT', 'SIGTERM', 'SIGINT', 'SIGTERM'] as const, async (sig) => {
+      const out = join(dir, `late-${seen.length}-${sig}-${Math.random().toString(36).slice(2)}.trace`);
+      const c = spawn(process.execPath, [CLI, 'record', '--kernel', HELLO, '-o', out], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      let sent = false;
+      c.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (!sent && /trace written to/.test(stderr)) sent = c.kill(sig);
+      });
+      const r = await new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((res) => c.on('close', (status, signal) => res({ status, signal })));
+      expect(sent, stderr).toBe(true);
+      expect(r.signal, `${sig} after "trace written": ${stderr}`).toBeNull();
+      expect(r.status, stderr).toBe(0);
+      const t = TraceReader.open(out);
+      try { expect(t.status).toBe('complete'); } finally { t.close(); }
+      seen.push(`${sig}: exit ${r.status}`);
+    });
+    expect(seen).toHaveLength(6);
+  }, 300_000);
+
   it('a killed trace is read without its -shm, and from a directory the reader cannot write to', async () => {
     // The latest kill that left events.
     const src = [2500, 1900, 1400, 1000, 700].map((ms) => join(dir, `kill-${ms}.trace`)).find((p) => {

@@ -35,6 +35,7 @@ import { configureEngine, warmUpEngine } from './engine.js';
 import { formatProfile, parseProfileOption, tierProfile, useCompileClock, type ProfileFormat } from './profile.js';
 import { InputScriptDriver, readInputScript, roundsUntil, scriptEndNote, scriptTimeoutMessage } from './input-script.js';
 import { IdlePacer } from './pacing.js';
+import { holdLateSignals } from '../util/late-signals.js';
 
 export interface RecordCliOptions extends MachineCliOptions {
   output?: string;
@@ -92,6 +93,7 @@ export async function recordCommand(o: RecordCliOptions): Promise<number> {
   try {
     return await record(o, signals);
   } finally {
+    holdLateSignals();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);

@@ -14,6 +14,7 @@ import { parseAiaOptions } from './aia.js';
 import { pflashFromCli, withoutPflash } from './pflash.js';
 import { InputScriptDriver, readInputScript, roundsUntil, scriptEndNote, scriptTimeoutMessage, type ScriptStep } from './input-script.js';
 import { IdlePacer } from './pacing.js';
+import { holdLateSignals } from '../util/late-signals.js';
 
 export interface MachineCliOptions {
   bios: string;
@@ -335,6 +336,7 @@ async function runGdbCommand(o: MachineCliOptions): Promise<number> {
             if (sig !== null) return sig === 'SIGINT' ? 130 : 143;
           }
         } finally {
+          holdLateSignals();
           process.off('SIGINT', onInt);
           process.off('SIGTERM', onTerm);
         }
