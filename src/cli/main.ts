@@ -3,7 +3,7 @@
  * hvtrace command line.
  */
 import { Command, CommanderError, Option, InvalidArgumentError } from 'commander';
-import { holdLateSignals } from '../util/late-signals.js';
+import { holdLateSignals } from './late-signals.js';
 // Each command's module is imported when that command runs: a process loads only what it uses
 // (module loading is ~100 ms of a Linux boot's 1.6 s, and `record` needs none of replay / diff).
 
@@ -228,10 +228,10 @@ program.parseAsync(argv).catch((e: unknown) => {
   process.stderr.write(`hvtrace: ${what.split('\n')[0]}\n`);
   process.exitCode = EXIT_USAGE;
 }).finally(() => {
-  // Exit now, not when the event loop runs dry: the natural exit closes the signal listeners
-  // before it waits for V8's compile threads, and a Ctrl-C there would kill a finished command
-  // by the signal (src/util/late-signals.ts). stdout and stderr are synchronous for files, pipes
-  // and terminals on Linux, so nothing written is lost.
+  // Once the event loop has run dry (pending stdout writes and their errors included), exit with
+  // process.exit() rather than Node's natural exit: that one closes the signal listeners before
+  // it waits for V8's compile threads, and a Ctrl-C there would kill a finished command by the
+  // signal (src/cli/late-signals.ts).
   holdLateSignals();
-  process.exit(process.exitCode ?? 0);
+  process.once('beforeExit', () => process.exit(process.exitCode ?? 0));
 });

@@ -35,7 +35,7 @@ import { configureEngine, warmUpEngine } from './engine.js';
 import { formatProfile, parseProfileOption, tierProfile, useCompileClock, type ProfileFormat } from './profile.js';
 import { InputScriptDriver, readInputScript, roundsUntil, scriptEndNote, scriptTimeoutMessage } from './input-script.js';
 import { IdlePacer } from './pacing.js';
-import { holdLateSignals } from '../util/late-signals.js';
+import { holdLateSignals } from './late-signals.js';
 
 export interface RecordCliOptions extends MachineCliOptions {
   output?: string;

@@ -15,6 +15,7 @@ import { configureEngine, warmUpEngine } from './engine.js';
 import { parseDriveSpec, FileDiskBackend } from './drive.js';
 import { ImageError } from '../image/loader.js';
 import type { DiskBackend } from '../devices/virtio-blk.js';
+import { holdLateSignals } from './late-signals.js';
 
 export interface ReplayCliOptions {
   to?: string;
@@ -240,6 +241,7 @@ export async function replayGdbCommand(file: string, o: ReplayCliOptions): Promi
     if (o.to !== undefined) parsePosition(o.to);
     configureEngine();
     warmUpEngine();
+    holdLateSignals(); // before the server's own SIGINT / SIGTERM listeners, which it removes at its end
     const end = await serveGdb(() => {
       const t = openReplayTarget(file, {
         force: o.force,

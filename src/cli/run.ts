@@ -14,7 +14,7 @@ import { parseAiaOptions } from './aia.js';
 import { pflashFromCli, withoutPflash } from './pflash.js';
 import { InputScriptDriver, readInputScript, roundsUntil, scriptEndNote, scriptTimeoutMessage, type ScriptStep } from './input-script.js';
 import { IdlePacer } from './pacing.js';
-import { holdLateSignals } from '../util/late-signals.js';
+import { holdLateSignals } from './late-signals.js';
 
 export interface MachineCliOptions {
   bios: string;
@@ -304,6 +304,7 @@ async function runGdbCommand(o: MachineCliOptions): Promise<number> {
   flusher.unref();
   let target: Awaited<ReturnType<typeof openRunTarget>> | null = null;
   try {
+    holdLateSignals(); // before the server's own SIGINT / SIGTERM listeners, which it removes at its end
     const end = await serveGdb(() => {
       target = openRunTarget(cfg, { quantum: o.quantum, maxInsns, input, onConsole: console_.write, watchStop: 'gdb' });
       return target;

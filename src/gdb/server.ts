@@ -18,7 +18,6 @@
 import * as net from 'node:net';
 import type { DebugTarget } from './target.js';
 import { GdbStub, type SessionEnd } from './stub.js';
-import { holdLateSignals } from '../util/late-signals.js';
 
 export class ListenError extends Error {}
 
@@ -186,7 +185,6 @@ export async function serveGdb(targetOrMake: DebugTarget | (() => DebugTarget), 
   try {
     return await ended;
   } finally {
-    holdLateSignals();
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
   }

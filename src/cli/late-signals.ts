@@ -9,10 +9,11 @@
  * signal, which a CI script reads as "aborted" though the trace is complete (seen in CI: SIGINT
  * 1.5 s into a Linux recording that had just finished).
  *
- * holdLateSignals() is called before a command removes its own listeners: no-op listeners keep
- * libuv's handler installed, and main.ts ends every command with process.exit(), which (unlike
- * the natural exit) does not close them before the wait. A late signal is swallowed; the decided
- * status stands.
+ * holdLateSignals() is called before a command removes its own listeners (a gdb session: before
+ * the server installs its own): no-op listeners keep libuv's handler installed, and main.ts ends
+ * every command, once its event loop is empty, with process.exit(), which (unlike the natural
+ * exit) does not close them before the wait. A late signal is swallowed; the decided status
+ * stands. Signal listeners do not keep the event loop alive.
  */
 const LATE_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 let held = false;
