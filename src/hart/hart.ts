@@ -52,6 +52,14 @@ export class Hart extends HartMmu {
     // ran unoptimized for the first ~70 rounds of the compute bench).
     this.attempted = 0.5; this.notRetired = 0.5; this.vtimeOffset = 0.5;
     this.attempted = 0; this.notRetired = 0; this.vtimeOffset = 0;
+    // The same for the fields that take addresses of 2^30 and up (RAM at 0x8000_0000, the high
+    // half, a reserved address, a page-table root): the first such value of each deprecated the
+    // map again in the primer (each a wrong-map deoptimization of flushTlb; seen with
+    // --trace-generalization --trace-deopt). HartCore's constructor empties the TLBs without
+    // flushTlb(): this class's fields do not exist yet there, so `this` has a map of its own,
+    // and each hart built deoptimized flushTlb (wrong map).
+    this.pc = 0.5; this.pcHi = 0.5; this.mmioPa = 0.5; this.resvAddr = 0.5; this.satpRoot = 0.5; this.hgatpRoot = 0.5;
+    this.pc = 0; this.pcHi = 0; this.mmioPa = 0; this.resvAddr = -1; this.satpRoot = 0; this.hgatpRoot = 0;
   }
   // ======================================================================
   // CSR access

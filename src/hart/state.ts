@@ -398,7 +398,7 @@ export class HartCore {
     let m = 2n << 62n;
     for (const c of ext) m |= 1n << BigInt(c.charCodeAt(0) - 65);
     this.misa = m;
-    this.flushTlb();
+    for (const t of this.tlb) for (let i = 1; i < t.length; i += 4) t[i] = TLB_EMPTY; // empty; not flushTlb(): see Hart's constructor
     bus.resv.register(this);
   }
 

@@ -19,6 +19,16 @@
  * calls and one translated block, then shuts down. Nothing of that machine is shared with
  * other machines (softfloat's flags accumulate per hart, not in the module).
  * HVTRACE_PRIME=0 makes the CLI skip it (the environment is read only in src/cli/).
+ *
+ * It also gets `Hart.loop` itself marked for TurboFan (V8 does that after ~6,000 interpreted
+ * instructions of this program; test/primer.test.ts checks it): the concurrent compile then
+ * starts on the primer's next loop call and overlaps the real machine's construction, and the
+ * real run's calls enter the optimized code, reused as is (same maps; no deoptimization of the
+ * loop in the compute bench or the Linux boot, --trace-deopt). Measured with V8's tracing, when
+ * the primer ended before that (at ~4,900 instructions), the real run marked the loop after
+ * 20,000 instructions, ran the next 0.8-1.7M in baseline code for 0.25-0.45 s (loaded 2-core
+ * host) while it compiled, and compiled it twice: on-stack (OSR: the marked call ran its whole
+ * 10,000-instruction quantum on) and for entry, ~130-500 ms of background compile each.
  */
 import { OPCODES, type OpcodeDef } from '../isa/opcodes.js';
 import { Machine } from '../board/machine.js';
@@ -63,7 +73,7 @@ class Asm {
   w(x: number): this { this.code[this.n++] = x & 0xffff; this.code[this.n++] = (x >>> 16) & 0xffff; return this; }
   h(x: number): this { this.code[this.n++] = x & 0xffff; return this; }
   /** Zeros up to `pc` (the image starts zeroed). */
-  padTo(pc: number): this { if (pc > this.pc) this.n = (pc - BASE) / 2; return this; }
+  padTo(pc: number): this { if (pc > this.pc) this.n = (pc - BASE) >>> 1; return this; }
   r(op: number, rd: number, f3: number, rs1: number, rs2: number, f7: number): this {
     return this.w((f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op);
   }
@@ -194,6 +204,12 @@ function sweep(a: Asm): void {
           const hasRm = (d.mask & 0x7000) === 0;
           let ins = m | (fr(n) << 7) | (fr(n + 3) << 15) | (fr(n + 5) << 20) | (hasRm ? rm << 12 : 0);
           if (d.fmt === 'R4') ins |= fr(n + 7) << 27;
+          // Fresh sources (register k holds constant k, see program()): after a few ops most
+          // registers hold NaN, and paths taken only for numbers (FDIV_D's result store,
+          // f64Mul's inexact path) had no feedback; the compute bench deoptimized execFp and
+          // f64Mul on them, and waited at exit for execFp's re-compile (~100-300 ms).
+          a.la(T5, 'fvals');
+          for (const k of d.fmt === 'R4' ? [n + 3, n + 5, n + 7] : [n + 3, n + 5]) a.fld(fr(k), fr(k) * 8, T5);
           if (d.fmt === 'FCVT_XF' || d.fmt === 'FCMP' || d.fmt === 'FMV_XF') ins = (ins & ~(31 << 7)) | (rd << 7);
           if (d.fmt === 'FCVT_FX' || d.fmt === 'FMV_FX') ins = (ins & ~(31 << 15)) | (rs1 << 15);
           if (d.fmt === 'FR1' || d.fmt === 'FCVT_XF' || d.fmt === 'FCVT_FX' || d.fmt === 'FCVT_FF' || d.fmt === 'FMV_XF' || d.fmt === 'FMV_FX') {
@@ -293,6 +309,11 @@ function program(): Uint8Array {
   a.la(T0, 'vals');
   VALS.forEach((r, k) => a.ld(r, k * 8, T0));
   sweep(a);
+  // fadd/fsub/fmul/fdiv.d of a huge and a tiny operand (f7 = 1e308, f11 = -1e-300) and of two
+  // with an inexact result (f10 = 0.1, f9 = 3): softfloat's slow and rounding paths (the
+  // compute bench's matmul reached f64Mul's rounding and deoptimized it).
+  a.la(T5, 'fvals').fld(7, 7 * 8, T5).fld(11, 11 * 8, T5).fld(9, 9 * 8, T5).fld(10, 10 * 8, T5);
+  for (const f7 of [0x01, 0x05, 0x09, 0x0d]) a.r(0x53, 0, 7, 7, 11, f7).r(0x53, 0, 7, 11, 7, f7).r(0x53, 0, 7, 10, 9, f7);
   compressed(a);
   // A jump to an address beyond 2^53 (JALR's BigInt path, pcHi): the fetch faults, and the
   // handler returns to ra.
