@@ -322,6 +322,13 @@ function program(): Uint8Array {
   a.addi(T5, ZERO, 40).label('hot')
     .ld(T0, 0, S0).add(T1, T0, 10).sd(T1, 8, S0).i(0x03, T2, 2, S0, 4).s(0x23, 2, S0, T2, 12)
     .addi(T5, T5, -1).b(1, T5, ZERO, 'hot');
+  // A store (of the same bytes) into the translated loop: its units are dropped (the Jit's
+  // invalidation counters change as in a real run, which a boot reaches after the loop compiled).
+  a.la(T0, 'hot').ld(T1, 0, T0).sd(T1, 0, T0);
+  // sip.SSIP set and cleared (interrupts off): the first write of Hart.mipSw in a real run made
+  // V8 drop its "constant field" assumption, which aborted a compile of the loop in flight
+  // ("dependency change", --trace-opt, Linux boot).
+  a.i(0x73, ZERO, 6, 2, 0x144).i(0x73, ZERO, 7, 2, 0x144); // csrsi sip, SSIP; csrci sip, SSIP
   // Timer interrupt (Sstc) taken out of WFI: stimecmp = now + 3 ticks, STIE, SIE, wfi (the
   // handler clears STIE), then SIE off and the timer far away.
   a.csrr(T0, 0xc01).addi(T0, T0, 3).csrw(0x14d, T0).addi(T0, ZERO, 0x20).csrrs(ZERO, 0x104, T0);
