@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   parseSystemMap, looksLikeSystemMap, symbolFileFromBytes, readSymbolFile, riscvImageHeader, kernelAlias,
-  symbolSourcesFor, SymbolTable,
+  symbolSourcesFor, SymbolTable, scanSystemMap, kernelLinkRange, symbolsToStore, storedSymbolList, storedSymbolListText,
+  symbolListText,
 } from '../src/image/symbols.js';
 import { ImageError } from '../src/image/loader.js';
 import { parsePosition, resolveAddress } from '../src/replay/replayer.js';
@@ -63,6 +64,46 @@ describe('System.map parsing', () => {
   it('a malformed line is a one-line ImageError naming the line', () => {
     expect(() => parseSystemMap('ffffffff80000000 T _start\nthis is not a map line\n', 'x.map')).toThrow(ImageError);
     expect(() => parseSystemMap('ffffffff80000000 T _start\nthis is not a map line\n', 'x.map')).toThrow(/^x\.map: line 2 is not "ADDRESS TYPE NAME"/);
+  });
+
+  it('scanSystemMap gives parseSystemMap\'s count and _start.._end without the list, and its errors', () => {
+    const cases = [
+      readFileSync(`${ROOT}${MAP}`, 'latin1'), SAMPLE, '', '\n\n', '  U foo\n', 'w x', 'U  foo bar\n', '12345678901234567 T x\n',
+      '1234 Tx y\n', '1234 T\n', '1234  T  $x\n1234 t .Lfoo\n1 A _start\n2 T _start\n9 T _end\n', '\xa0abc T name extra\r\n',
+      'abc\tT\tname', 'zz T a', 'v  x  y', '0 ? a\n0 - b\n0 N c\n0 r d\n', 'ABCDEF T _end\n0 T _start\n1 T _start\nFFFFFF T _end',
+      '1 T _startx\n2 T _end\n1 T _start\n', '0 T _start\nnot a line\n',
+    ];
+    const outcome = (f: () => { count: number; range: unknown }) => {
+      try {
+        return f();
+      } catch (e) {
+        expect(e).toBeInstanceOf(ImageError);
+        return (e as Error).message;
+      }
+    };
+    for (const c of cases) {
+      const want = outcome(() => { const l = parseSystemMap(c, 'x.map'); return { count: l.length, range: kernelLinkRange(l) }; });
+      expect(outcome(() => scanSystemMap(c, 'x.map')), JSON.stringify(c.slice(0, 40))).toEqual(want);
+    }
+  });
+
+  it('symbolsToStore keeps the System.map next to the kernel Image as its text; its stored list is the parsed one', () => {
+    const r = symbolsToStore({ kernel: { name: `${ROOT}${IMAGE}`, bytes: new Uint8Array(readFileSync(`${ROOT}${IMAGE}`)) } });
+    expect(r.notes).toEqual([]);
+    expect(r.stored).toHaveLength(1);
+    const text = readFileSync(`${ROOT}${MAP}`, 'latin1');
+    expect(r.stored[0]).toMatchObject({ role: 'kernel', format: 'system.map', symbols: [], mapText: text, size: text.length });
+    expect(storedSymbolList(r.stored[0]!)).toEqual(parseSystemMap(text, 'x'));
+  });
+
+  it('storedSymbolListText of an unparsed System.map is symbolListText of its parsed list', () => {
+    const odd = '0000000000000000 T zero\n00000ABCdef01234 D Upper\n  ffff w weak\n1 C common\n2 W Weak\n3 V v\n4 t caf\xe9\n';
+    for (const text of [readFileSync(`${ROOT}${MAP}`, 'latin1'), SAMPLE, odd]) {
+      const stored = { role: 'kernel', name: 'x.map', format: 'system.map' as const, sha256: '', size: 0, symbols: [], mapText: text };
+      const list = parseSystemMap(text, 'x.map');
+      expect(storedSymbolListText(stored)).toEqual({ count: list.length, text: symbolListText(list) });
+      expect(storedSymbolListText({ ...stored, symbols: list, mapText: undefined })).toEqual({ count: list.length, text: symbolListText(list) });
+    }
   });
 
   it('parses the bundled Linux System.map', () => {

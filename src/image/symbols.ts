@@ -53,7 +53,10 @@ export interface SymbolFile extends SymbolSource {
   /** sha256 (hex) and size of the file's bytes, when read from them. */
   readonly sha256?: string;
   readonly size?: number;
-  /** A System.map's text (latin1) as read: parseSystemMap(text) gives `symbols`. */
+  /**
+   * A System.map's text (latin1) as read: parseSystemMap(text) gives `symbols` (or the symbols
+   * when `symbols` is empty: symbolsToStore's System.map next to an image, checked, not parsed).
+   */
   readonly text?: string;
 }
 
@@ -73,16 +76,17 @@ export interface StoredSymbols {
   readonly size: number;
   readonly symbols: readonly ElfSymbol[];
   /**
-   * The System.map's text when `symbols` were parsed from one (parseSystemMap(mapText) gives
-   * them again): what ThreadedTraceWriter sends its thread in place of the list, a string being
-   * far cheaper to copy there than ~15,000 symbol objects (storedSymbolList).
+   * The System.map's text when the symbols come from one (parseSystemMap(mapText) gives them):
+   * what ThreadedTraceWriter sends its thread in place of the list, a string being far cheaper
+   * to copy there than ~15,000 symbol objects (storedSymbolList). symbolsToStore leaves `symbols`
+   * empty for the System.map next to an image: the writer parses it.
    */
   readonly mapText?: string;
 }
 
 /**
- * A stored table's symbols: its list, or (sent to a writer thread without it: an empty list) the
- * list parsed again from its mapText.
+ * A stored table's symbols: its list, or (an empty list: not parsed at record time, or sent to a
+ * writer thread without it) the list parsed from its mapText.
  */
 export function storedSymbolList(s: StoredSymbols): readonly ElfSymbol[] {
   return s.symbols.length === 0 && s.mapText !== undefined ? parseSystemMap(s.mapText, s.name) : s.symbols;
@@ -136,12 +140,12 @@ export function symbolsToStore(cfg: {
   for (const f of files) add(null, f, f.path);
   const covers = (k: { bytes: Uint8Array }): boolean => files.some((f) => kernelAlias(f.symbols, { bytes: k.bytes, base: 0 }) !== null);
   if (cfg.kernel && !covers(cfg.kernel)) {
-    const m = systemMapNextTo({ name: cfg.kernel.name, bytes: cfg.kernel.bytes, base: 0 }, 'kernel', notes);
+    const m = systemMapNextTo({ name: cfg.kernel.name, bytes: cfg.kernel.bytes, base: 0 }, 'kernel', notes, true);
     if (m) add('kernel', m, m.path);
   }
   (cfg.guests ?? []).forEach((g, vm) => {
     if (covers(g.image)) return;
-    const m = systemMapNextTo({ name: g.image.name, bytes: g.image.bytes, base: 0 }, 'guest', notes);
+    const m = systemMapNextTo({ name: g.image.name, bytes: g.image.bytes, base: 0 }, 'guest', notes, true);
     if (m) add(`guest${vm}`, m, m.path);
   });
   return { stored, notes };
@@ -180,6 +184,103 @@ export function parseSystemMap(text: string, what = 'System.map'): ElfSymbol[] {
   return out;
 }
 
+/** JavaScript's \s (String.prototype.trim's white space and line terminators). */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || (c > 0xff && /\s/.test(String.fromCharCode(c)));
+}
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102);
+}
+function isTypeChar(c: number): boolean {
+  return ((c | 32) >= 97 && (c | 32) <= 122) || c === 63 || c === 45; // [A-Za-z?-]
+}
+
+/**
+ * What parseSystemMap(text, what) would give, without building the list: how many symbols, and
+ * their kernelLinkRange. Throws the same ImageError for the same line. A scan of the characters
+ * (no regular expression, no allocation per line), mirroring MAP_LINE and the `nm` undefined-symbol
+ * line on the trimmed line.
+ */
+export function scanSystemMap(text: string, what = 'System.map', listText = false): { count: number; range: LinkRange | null; listText?: string } {
+  let count = 0;
+  const out: string[] = [];
+  let start: bigint | undefined;
+  let end: bigint | undefined;
+  const n = text.length;
+  for (let ls = 0, i = 0; ls <= n; i++) {
+    let le = text.indexOf('\n', ls);
+    if (le < 0) le = n;
+    const next = le + 1;
+    // the trimmed line [s, e)
+    let s = ls, e = le;
+    while (s < e && isSpace(text.charCodeAt(s))) s++;
+    while (e > s && isSpace(text.charCodeAt(e - 1))) e--;
+    ls = next;
+    if (s === e) continue;
+    // MAP_LINE: ^([0-9a-fA-F]{1,16})\s+([A-Za-z?-])\s+(\S+)
+    let p = s;
+    while (p < e && isHex(text.charCodeAt(p))) p++;
+    const hexEnd = p;
+    let ok = hexEnd > s && hexEnd - s <= 16 && p < e && isSpace(text.charCodeAt(p));
+    let t = 0, nameStart = 0;
+    if (ok) {
+      while (p < e && isSpace(text.charCodeAt(p))) p++;
+      t = text.charCodeAt(p);
+      ok = p < e && isTypeChar(t) && p + 1 < e && isSpace(text.charCodeAt(p + 1));
+      if (ok) {
+        p += 1;
+        while (p < e && isSpace(text.charCodeAt(p))) p++;
+        nameStart = p; // < e: the line is trimmed
+      }
+    }
+    if (!ok) {
+      // `nm` prints undefined symbols without an address: "                 U name" (^[Uwv]\s+\S+$).
+      const c = text.charCodeAt(s);
+      let q = s + 1;
+      while (q < e && isSpace(text.charCodeAt(q))) q++;
+      let r = q;
+      while (r < e && !isSpace(text.charCodeAt(r))) r++;
+      if ((c === 85 || c === 119 || c === 118) && q > s + 1 && q < e && r === e) continue;
+      throw new ImageError(`${what}: line ${i + 1} is not "ADDRESS TYPE NAME": ${JSON.stringify(text.slice(s, e).slice(0, 60))}`);
+    }
+    if ('AaUwvN-?'.includes(String.fromCharCode(t))) continue;
+    const c0 = text.charCodeAt(nameStart);
+    if (c0 === 36 || (c0 === 46 && text.charCodeAt(nameStart + 1) === 76)) continue; // $..., .L...
+    count++;
+    if (listText) {
+      // symbolListText's line: VALUE in lower-case hex without leading zeros, SIZE 0 (a System.map has none).
+      let h = s;
+      while (h < hexEnd - 1 && text.charCodeAt(h) === 48) h++;
+      let ne = nameStart;
+      while (ne < e && !isSpace(text.charCodeAt(ne))) ne++;
+      const code = 'TtW'.includes(String.fromCharCode(t)) ? 'f' : 'DdBbRrGgSsVv'.includes(String.fromCharCode(t)) ? 'o' : 'x';
+      out.push(`${text.slice(h, hexEnd).toLowerCase()} 0 ${code} ${text.slice(nameStart, ne)}\n`);
+    }
+    // kernelLinkRange's names: the name is the run of non-space characters from nameStart.
+    if (start === undefined || end === undefined) {
+      let ne = nameStart;
+      while (ne < e && !isSpace(text.charCodeAt(ne))) ne++;
+      const name = ne - nameStart === 6 || ne - nameStart === 4 ? text.slice(nameStart, ne) : '';
+      if (name === '_start' && start === undefined) start = BigInt(`0x${text.slice(s, hexEnd)}`);
+      else if (name === '_end' && end === undefined) end = BigInt(`0x${text.slice(s, hexEnd)}`);
+    }
+  }
+  const range = start !== undefined && end !== undefined && end > start ? { start, end } : null;
+  return listText ? { count, range, listText: out.join('') } : { count, range };
+}
+
+/**
+ * A stored table's symbol count and symbolListText, from its mapText when its list was not
+ * parsed (the same text as symbolListText(storedSymbolList(s)), without the ~15,000 objects).
+ */
+export function storedSymbolListText(s: StoredSymbols): { count: number; text: string } {
+  if (s.symbols.length === 0 && s.mapText !== undefined) {
+    const r = scanSystemMap(s.mapText, s.name, true);
+    return { count: r.count, text: r.listText! };
+  }
+  return { count: s.symbols.length, text: symbolListText(s.symbols) };
+}
+
 /** Does the text look like a System.map (its first non-empty line is `ADDRESS TYPE NAME`)? */
 export function looksLikeSystemMap(bytes: Uint8Array): boolean {
   const head = Buffer.from(bytes.subarray(0, 4096)).toString('latin1');
@@ -213,15 +314,36 @@ export function symbolFileFromBytes(path: string, bytes: Uint8Array): SymbolFile
 
 /** Read a `--symbols FILE` (ELF or System.map, told apart by content). */
 export function readSymbolFile(path: string): SymbolFile {
-  let bytes: Uint8Array;
+  return symbolFileFromBytes(path, readSymbolBytes(path));
+}
+
+function readSymbolBytes(path: string): Uint8Array {
   try {
     if (!statSync(path).isFile()) throw new ImageError(`--symbols ${path}: not a regular file`);
-    bytes = new Uint8Array(readFileSync(path));
+    return new Uint8Array(readFileSync(path));
   } catch (e) {
     if (e instanceof ImageError) throw e;
     throw new ImageError(`--symbols ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  return symbolFileFromBytes(path, bytes);
+}
+
+/**
+ * readSymbolFile for storing only: a System.map is checked (scanSystemMap: the same errors as
+ * parseSystemMap) but not parsed: `symbols` is empty, `text` holds it (a StoredSymbols's mapText,
+ * parsed where the trace is written). `range`: kernelLinkRange of its symbols. Saves the
+ * recording thread parsing ~15,000 lines (~35 ms) it would only send away as text.
+ */
+function readSymbolFileUnparsed(path: string): { file: SymbolFile; range: LinkRange | null } {
+  const bytes = readSymbolBytes(path);
+  if (isElf(bytes) || !looksLikeSystemMap(bytes)) {
+    const file = symbolFileFromBytes(path, bytes);
+    return { file, range: kernelLinkRange(file.symbols) };
+  }
+  const text = Buffer.from(bytes).toString('latin1');
+  const scan = scanSystemMap(text, `--symbols ${path}`);
+  if (scan.count === 0) throw new ImageError(`--symbols ${path}: the System.map has no usable symbols`);
+  const file: SymbolFile = { path, name: `System.map ${path}`, format: 'system.map', symbols: [], sha256: sha256hex(bytes), size: bytes.length, text };
+  return { file, range: scan.range };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,8 +363,14 @@ export function riscvImageHeader(bytes: Uint8Array): { imageSize: bigint; textOf
   return { textOffset: dv.getBigUint64(8, true), imageSize: dv.getBigUint64(16, true) };
 }
 
+/** A kernel's link addresses: `_start` .. `_end`. */
+export interface LinkRange {
+  readonly start: bigint;
+  readonly end: bigint;
+}
+
 /** `_start` .. `_end` of a kernel symbol list, or null. */
-export function kernelLinkRange(symbols: readonly ElfSymbol[]): { start: bigint; end: bigint } | null {
+export function kernelLinkRange(symbols: readonly ElfSymbol[]): LinkRange | null {
   let start: bigint | undefined;
   let end: bigint | undefined;
   for (const s of symbols) {
@@ -257,9 +385,13 @@ export function kernelLinkRange(symbols: readonly ElfSymbol[]): { start: bigint;
  * image_size equals `_end - _start`), the physical alias of its code; else null.
  */
 export function kernelAlias(symbols: readonly ElfSymbol[], kernel: { bytes: Uint8Array; base: number }): SymbolAlias | null {
+  return aliasOf(kernelLinkRange(symbols), kernel);
+}
+
+/** kernelAlias for symbols whose kernelLinkRange is `r`. */
+function aliasOf(r: LinkRange | null, kernel: { bytes: Uint8Array; base: number }): SymbolAlias | null {
   if (isElf(kernel.bytes)) return null;
   const hdr = riscvImageHeader(kernel.bytes);
-  const r = kernelLinkRange(symbols);
   if (!hdr || !r || r.end - r.start !== hdr.imageSize) return null;
   return { phys: BigInt(kernel.base), link: r.start, size: hdr.imageSize };
 }
@@ -301,13 +433,21 @@ export interface ElfImageSymbols {
  * the physical alias; else null, with a note when there is a map that does not fit. One stat and
  * nothing else when there is no such file.
  */
-function systemMapNextTo(k: KernelRef, what: string, notes: string[]): SymbolFile | null {
+function systemMapNextTo(k: KernelRef, what: string, notes: string[], unparsed = false): SymbolFile | null {
   if (isElf(k.bytes) || !riscvImageHeader(k.bytes)) return null;
   const path = join(dirname(k.name), 'System.map');
   if (!existsSync(path)) return null;
   try {
-    const f = readSymbolFile(path);
-    const alias = kernelAlias(f.symbols, k);
+    // `unparsed` (storing it): a System.map's symbols stay its text (readSymbolFileUnparsed).
+    let f: SymbolFile, alias: SymbolAlias | null;
+    if (unparsed) {
+      const u = readSymbolFileUnparsed(path);
+      f = u.file;
+      alias = aliasOf(u.range, k);
+    } else {
+      f = readSymbolFile(path);
+      alias = kernelAlias(f.symbols, k);
+    }
     if (alias) return { ...f, name: `System.map ${path} (next to the ${what} image)`, alias };
     notes.push(`${path} does not describe the ${what} image ${k.name} (its _end - _start is not the image size): not used; pass --symbols to use it anyway`);
   } catch (e) {

@@ -623,8 +623,9 @@ export class RecordSession {
   private pageHashBuf: Int32Array | undefined;
   private haltRecorded = false;
   private finished = false;
-  // console chunk being collected
-  private chunk: number[] = [];
+  // console chunk being collected: chunk[0 .. chunkLen)
+  private chunk = new Uint8Array(8192);
+  private chunkLen = 0;
   private chunkHart: number | null = null;
   private chunkVtime = 0;
   private chunkSeq = 0;
@@ -699,18 +700,27 @@ export class RecordSession {
 
   private consoleBytes(bytes: Uint8Array): void {
     const h = this.machine.current;
-    if (this.chunk.length > 0 && (this.chunkHart !== h.id || this.chunk.length >= 4096)) this.cutConsole();
-    if (this.chunk.length === 0) {
+    if (this.chunkLen > 0 && (this.chunkHart !== h.id || this.chunkLen >= 4096)) this.cutConsole();
+    if (this.chunkLen === 0) {
       this.chunkHart = h.id;
       this.chunkVtime = h.vtime();
       this.chunkSeq = this.recorder.seq;
     }
-    for (let i = 0; i < bytes.length; i++) this.chunk.push(bytes[i]!);
+    const n = this.chunkLen + bytes.length;
+    if (n > this.chunk.length) {
+      const bigger = new Uint8Array(Math.max(n, this.chunk.length * 2));
+      bigger.set(this.chunk.subarray(0, this.chunkLen));
+      this.chunk = bigger;
+    }
+    const c = this.chunk, at = this.chunkLen;
+    if (bytes.length <= 16) for (let i = 0; i < bytes.length; i++) c[at + i] = bytes[i]!; // the UART's: one byte
+    else c.set(bytes, at);
+    this.chunkLen = n;
   }
   private cutConsole(): void {
-    if (this.chunk.length === 0) return;
-    this.writer.addConsole(this.chunkVtime, this.chunkHart, this.chunkSeq, Uint8Array.from(this.chunk));
-    this.chunk = [];
+    if (this.chunkLen === 0) return;
+    this.writer.addConsole(this.chunkVtime, this.chunkHart, this.chunkSeq, this.chunk.slice(0, this.chunkLen));
+    this.chunkLen = 0;
   }
 
   private roundStart(s: Scheduler): void {

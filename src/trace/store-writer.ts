@@ -8,7 +8,7 @@ import { existsSync, linkSync, renameSync, unlinkSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import { EVENT_KINDS, EventBatch, type TraceEvent } from './model.js';
 import type { WireBatch } from './wire.js';
-import { storedSymbolList, symbolListText } from '../image/symbols.js';
+import { storedSymbolListText } from '../image/symbols.js';
 import { payloadBytes } from './store-codec.js';
 import { SIDE_FILES, checkTracePath, keptText, recorderIdentity, tempTracePath, unlinkQuiet, writeErrorText } from './store-files.js';
 import { SCHEMA_VERSION, TraceError, openDatabase, schemaSql, type CheckpointInfo, type DigestRow, type DiskBlockRow, type ExitInfo, type PageRef, type TraceCounts, type TraceInit } from './store-schema.js';
@@ -174,8 +174,8 @@ export class TraceWriter implements TraceSink {
         if (init.symbols?.length) {
           const insSym = db!.prepare('INSERT INTO symbols (role, name, format, sha256, size, count, data) VALUES (?, ?, ?, ?, ?, ?, ?)');
           for (const s of init.symbols) {
-            const list = storedSymbolList(s);
-            insSym.run(s.role, s.name, s.format, s.sha256, s.size, list.length, deflateRawSync(Buffer.from(symbolListText(list), 'utf8'), { level: 6 }));
+            const { count, text } = storedSymbolListText(s);
+            insSym.run(s.role, s.name, s.format, s.sha256, s.size, count, deflateRawSync(Buffer.from(text, 'utf8'), { level: 6 }));
           }
         }
       })();

@@ -90,7 +90,7 @@ export class ThreadedTraceWriter implements TraceSink {
     // A dead worker is reported like a failed write at the next call.
     this.worker.on('error', (e) => { this.failure ??= `${path}: trace writer thread failed: ${e.message}`; });
     this.worker.on('exit', () => { if (!this.closed) this.failure ??= `${path}: trace writer thread exited`; });
-    // A System.map's symbols travel as its text (parsed again there: storedSymbolList).
+    // A System.map's symbols travel as its text (turned into the stored list there: storedSymbolListText).
     const symbols = init.symbols?.map((s) => (s.mapText !== undefined ? { ...s, symbols: [] } : s));
     this.post({ op: 'create', path, init: symbols ? { ...init, symbols } : init, opts, ctl: this.ctl.buffer as SharedArrayBuffer, reply: port2 }, [port2]);
     // A recorder that dies in JavaScript (an exception, process.exit) still gets what it handed
