@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   parseSystemMap, looksLikeSystemMap, symbolFileFromBytes, readSymbolFile, riscvImageHeader, kernelAlias,
-  symbolSourcesFor, SymbolTable, scanSystemMap, kernelLinkRange, symbolsToStore, storedSymbolList, storedSymbolListText,
+  symbolSourcesFor, SymbolTable, scanSystemMap, checkSystemMap, kernelLinkRange, symbolsToStore, storedSymbolList, storedSymbolListText,
   symbolListText,
 } from '../src/image/symbols.js';
 import { ImageError } from '../src/image/loader.js';
@@ -66,12 +66,13 @@ describe('System.map parsing', () => {
     expect(() => parseSystemMap('ffffffff80000000 T _start\nthis is not a map line\n', 'x.map')).toThrow(/^x\.map: line 2 is not "ADDRESS TYPE NAME"/);
   });
 
-  it('scanSystemMap gives parseSystemMap\'s count and _start.._end without the list, and its errors', () => {
+  it('scanSystemMap / checkSystemMap give parseSystemMap\'s count (usable) and _start.._end without the list, and its errors', () => {
     const cases = [
       readFileSync(`${ROOT}${MAP}`, 'latin1'), SAMPLE, '', '\n\n', '  U foo\n', 'w x', 'U  foo bar\n', '12345678901234567 T x\n',
       '1234 Tx y\n', '1234 T\n', '1234  T  $x\n1234 t .Lfoo\n1 A _start\n2 T _start\n9 T _end\n', '\xa0abc T name extra\r\n',
       'abc\tT\tname', 'zz T a', 'v  x  y', '0 ? a\n0 - b\n0 N c\n0 r d\n', 'ABCDEF T _end\n0 T _start\n1 T _start\nFFFFFF T _end',
-      '1 T _startx\n2 T _end\n1 T _start\n', '0 T _start\nnot a line\n',
+      '1 T _startx\n2 T _end\n1 T _start\n', '0 T _start\nnot a line\n', '\n\n  junk here\n', '1 A _start\n2 T x\n3 T _end\n',
+      '5 T _end\n1 T _start\n', '1 a _start\n', '2 T _start\r\n3 T _end\r\n', '1 T _start_x\n2 T _end\tmore\n',
     ];
     const outcome = (f: () => { count: number; range: unknown }) => {
       try {
@@ -84,6 +85,9 @@ describe('System.map parsing', () => {
     for (const c of cases) {
       const want = outcome(() => { const l = parseSystemMap(c, 'x.map'); return { count: l.length, range: kernelLinkRange(l) }; });
       expect(outcome(() => scanSystemMap(c, 'x.map')), JSON.stringify(c.slice(0, 40))).toEqual(want);
+      const check = typeof want === 'string' ? want : { usable: want.count > 0, range: want.range };
+      expect(outcome(() => { const r = checkSystemMap(c, 'x.map'); return { count: -1, ...r }; }), JSON.stringify(c.slice(0, 40)))
+        .toEqual(typeof check === 'string' ? check : { count: -1, ...check });
     }
   });
 
