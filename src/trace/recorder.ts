@@ -60,6 +60,7 @@ import {
 } from './store.js';
 import { ThreadedTraceWriter } from './writer-thread.js';
 import { EventHasher } from './event-hash.js';
+import { hashPageJs, pageHasher } from './page-hash.js';
 
 const K_TRAP = KIND_CODE.trap;
 const K_TRAP_RETURN = KIND_CODE.trap_return;
@@ -417,29 +418,6 @@ export class RamWriteTracker {
   }
 }
 
-/** 64-bit multiply-xor hash of one 4 KiB page (1024 words at w[base..]); (0,0) iff all zero. */
-function hashPage(w: Int32Array, base: number, o: Int32Array, p: number): void {
-  let h1 = 0x811c9dc5 | 0, h2 = 0x01000193, h3 = 0x27d4eb2f, h4 = 0x165667b1, or = 0;
-  for (let i = base, e = base + 1024; i < e; i += 4) {
-    const a0 = w[i]!, a1 = w[i + 1]!, a2 = w[i + 2]!, a3 = w[i + 3]!;
-    or |= a0 | a1 | a2 | a3;
-    h1 = Math.imul(h1 ^ a0, 0x01000193);
-    h2 = Math.imul(h2 ^ a1, 0x85ebca6b | 0);
-    h3 = Math.imul(h3 ^ a2, 0xc2b2ae35 | 0);
-    h4 = Math.imul(h4 ^ a3, 0x27d4eb2f);
-  }
-  if (or === 0) {
-    o[2 * p] = 0;
-    o[2 * p + 1] = 0;
-    return;
-  }
-  let x = Math.imul(h1 ^ (h3 >>> 15), 0x85ebca6b | 0) ^ h2;
-  const y = Math.imul(h2 ^ (h4 >>> 13), 0xc2b2ae35 | 0) ^ h3 ^ (h1 >>> 7) ^ Math.imul(h4, 0x9e3779b1 | 0);
-  if ((x | y) === 0) x = 1;
-  o[2 * p] = x;
-  o[2 * p + 1] = y;
-}
-
 /**
  * A cheap 64-bit hash of every 4 KiB RAM page (two int32 per page, four multiply-xor lanes over
  * the page's words); an all-zero page hashes to (0, 0) and no other page does. Only pages the
@@ -454,12 +432,17 @@ export function ramPageHashes(machine: Machine, out?: Int32Array): Int32Array {
   const o = out && out.length === np * 2 ? out : new Int32Array(np * 2);
   const tr = RamWriteTracker.existing(machine);
   const t = tr && tr.active ? tr.touched : null;
+  // The same hash in wasm where RAM is a WebAssembly.Memory (src/trace/page-hash.ts).
+  const wasm = pageHasher(bus.memory);
+  const base = bus.ramOffset;
   for (let p = 0; p < np; p++) {
     if (t !== null && t[p] === 0) {
       o[2 * p] = 0;
       o[2 * p + 1] = 0;
+    } else if (wasm !== null) {
+      wasm.hash(base + p * 4096, o, p);
     } else {
-      hashPage(chunks[p >> 18]!, (p & 0x3ffff) << 10, o, p);
+      hashPageJs(chunks[p >> 18]!, (p & 0x3ffff) << 10, o, p);
     }
   }
   return o;
