@@ -24,15 +24,18 @@
  * after; the slow load path reads none. A register reloaded must be current in the state area
  * whether or not the helper wrote it: execFp's rd is stored in both files before the call.
  * Measured on the Linux boot against storing every written register before every call: 92
- * instead of 120 bytes of wasm per guest instruction, translation (emit, compile, instantiate)
- * ~5 % less CPU (~30 of ~450 ms), run time the same within noise (in-process A/B, both orders). Loads and stores
+ * instead of 120 bytes of wasm per guest instruction (85 with the shared attention exit below),
+ * translation (emit, compile, instantiate) ~5 % less CPU (~25 of ~470 ms; ~65 ms less with
+ * both), run time the same within noise (in-process A/B, both orders). Loads and stores
  * take the interpreter's TLB fast path inline (the same tag test as the generated Op.LD case of
  * Hart.loop); on a miss (a device, a page-crossing access, a watched page, a code page, a TLB
  * flush) the unit calls the hart's own slow path (Hart.loadOffset / storeX, imported as `ld`
  * and `st`) after making pc and the step count exact, exactly as the block translator does:
  * a fault throws the Trap through the wasm frames to Hart.run, which takes it. When that access
  * raised `attention` (an interrupt line, a store into translated code), the unit leaves right
- * after the instruction. Nothing else inside a unit can trap or raise `attention`, so:
+ * after the instruction: the helper leaves the next pc at HS_WASM_PC and returns the count after
+ * it, and every call site branches to one exit sequence per function ($attn, see emitRegion)
+ * instead of having its own (~7 bytes of wasm per guest instruction on the Linux boot). Nothing else inside a unit can trap or raise `attention`, so:
  *  - counts are exact at every exit: the function returns the instructions it completed and
  *    leaves the next pc at HS_WASM_PC in the hart's state area;
  *  - it goes from block to block only while the next block fits in the budget (the scheduler's
@@ -204,27 +207,36 @@ export class WasmTier extends Jit {
       h.attempted = this.entrySteps[base >>> HART_AREA_SHIFT]! + count;
       return h;
     };
-    // The slow paths: the interpreter's, with pc and count exact first (a fault throws).
-    const ld = (base: number, lo: number, hi: number, op: number, rd: number, pc: number, count: number): number => {
+    /** A slow path's result: 0, or when the access raised `attention`, the count after the
+     * instruction (count + 1 > 0) with the next pc (pc + len) left at HS_WASM_PC: the unit leaves. */
+    const leave = (h: Hart, base: number, pc: number, len: number, count: number): number => {
+      if (!h.attention) return 0;
+      const npc = pc + len, w = (base + HS_WASM_PC) >> 2;
+      i32[w] = npc >>> 0;
+      i32[w + 1] = Math.floor(npc / 4294967296);
+      return count + 1;
+    };
+    // The slow paths: the interpreter's, with pc and count exact first (a fault throws). `opl`,
+    // `sizel`: the op or access size | the instruction's length << 16.
+    const ld = (base: number, lo: number, hi: number, opl: number, rd: number, pc: number, count: number): number => {
       const h = sync(base, pc, count);
+      const op = opl & 0xffff;
       const o = h.loadOffset(lo, hi, LOAD_SIZE[op]!);
       const xi = h.xi;
-      let v: number;
       switch (op) {
-        case Op.LB: v = dv.getInt8(o); break;
-        case Op.LBU: v = dv.getUint8(o); xi[rd * 2] = v; xi[rd * 2 + 1] = 0; return h.attention ? 1 : 0;
-        case Op.LH: v = dv.getInt16(o, true); break;
-        case Op.LHU: v = dv.getUint16(o, true); xi[rd * 2] = v; xi[rd * 2 + 1] = 0; return h.attention ? 1 : 0;
-        case Op.LW: v = dv.getInt32(o, true); break;
-        case Op.LWU: xi[rd * 2] = dv.getInt32(o, true); xi[rd * 2 + 1] = 0; return h.attention ? 1 : 0;
-        default: xi[rd * 2] = dv.getInt32(o, true); xi[rd * 2 + 1] = dv.getInt32(o + 4, true); return h.attention ? 1 : 0;
+        case Op.LB: { const v = dv.getInt8(o); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
+        case Op.LBU: xi[rd * 2] = dv.getUint8(o); xi[rd * 2 + 1] = 0; break;
+        case Op.LH: { const v = dv.getInt16(o, true); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
+        case Op.LHU: xi[rd * 2] = dv.getUint16(o, true); xi[rd * 2 + 1] = 0; break;
+        case Op.LW: { const v = dv.getInt32(o, true); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
+        case Op.LWU: xi[rd * 2] = dv.getInt32(o, true); xi[rd * 2 + 1] = 0; break;
+        default: xi[rd * 2] = dv.getInt32(o, true); xi[rd * 2 + 1] = dv.getInt32(o + 4, true); break;
       }
-      xi[rd * 2] = v;
-      xi[rd * 2 + 1] = v >> 31;
-      return h.attention ? 1 : 0;
+      return leave(h, base, pc, opl >>> 16, count);
     };
-    const st = (base: number, lo: number, hi: number, size: number, rs2: number, pc: number, count: number): number => {
+    const st = (base: number, lo: number, hi: number, sizel: number, rs2: number, pc: number, count: number): number => {
       const h = sync(base, pc, count);
+      const size = sizel & 0xffff;
       const o = h.storeX(lo, hi, size, rs2);
       if (o >= 0) {
         const xi = h.xi;
@@ -235,7 +247,7 @@ export class WasmTier extends Jit {
           if (size === 8) dv.setInt32(o + 4, xi[rs2 * 2 + 1]!, true);
         }
       }
-      return h.attention ? 1 : 0;
+      return leave(h, base, pc, sizel >>> 16, count);
     };
     // Operations without wasm code: the interpreter's own helpers (execFp may trap: pc and
     // count exact first; FP state changes may raise attention).
@@ -243,7 +255,7 @@ export class WasmTier extends Jit {
       const h = sync(base, pc, count);
       execFp(h, op, ins, raw, rd, rs1, rs2, imm);
       i32[(base + HS_WASM_FP) >> 2] = fpGuard(h);
-      return h.attention ? 1 : 0;
+      return leave(h, base, pc, (raw & 3) === 3 ? 4 : 2, count);
     };
     const alu = (base: number, op: number, rd: number, rs1: number, rs2: number, imm: number): void => {
       const h = this.byArea[base >>> HART_AREA_SHIFT]!;
@@ -491,16 +503,23 @@ export class WasmTier extends Jit {
    * run the instruction at pc); otherwise it may chain to the unit at pc (see the constructor).
    *
    *   try
-   *     block $x
-   *       loop $d
-   *         block $b[K-1] ... block $b0  (br_table over `blk`)  end  <block 0> end <block 1> ... end
+   *     block $done
+   *       block $attn
+   *         block $x
+   *           loop $d
+   *             block $b[K-1] ... block $b0  (br_table over `blk`)  end  <block 0> end <block 1> ... end
+   *           end
+   *         end
+   *         br $done
    *       end
+   *       <after a slow path raised attention: N, pc from the helper, stop>
    *     end
    *   catch_all  <store the written registers>  rethrow
    *   end
    *   <store the written registers, pc, result>
    * Block j's code sits after the `end` of $b_j, inside K-1-j blocks and the loop: a branch to
-   * the loop from there has depth K-1-j (plus the blocks and ifs open there), to $x one more.
+   * the loop from there has depth K-1-j (plus the blocks and ifs open there), to $x one more,
+   * to $attn two more.
    */
   private emitRegion(region: Block[], fns: Imports, off: number, pc: number): Code {
     // Blocks in pc order: a transfer to a later block is then a plain forward `br` (see goto),
@@ -612,14 +631,12 @@ export class WasmTier extends Jit {
     const hitOffset = (tlb: number): void => {
       c.get(E).mem(W.I32_LOAD, 2, tlb + 8).get(LO).i32c(4095).op(W.I32_AND).op(W.I32_ADD);
     };
-    /** After a helper call left its attention flag on the stack: reload x[rd], leave on attention. */
+    /** After a helper call left its result on the stack (see `leave` in the constructor): reload
+     * x[rd]; on attention, leave through $attn (which takes N and the next pc from the helper). */
     const afterCall = (rd: number): void => {
       c.set(R);
       reload(rd);
-      c.get(R);
-      open(W.IF);
-      exit(cur.pc + cur.len, curIdx + 1, true);
-      close();
+      c.get(R).brIf(toLoop() + 2);
     };
     /** Call the slow path `f` (pc and count exact; `reads`: the x registers it reads, see keep). */
     const slow = (f: number, a: number, b: number, rd: number, reads: readonly number[]): void => {
@@ -635,7 +652,7 @@ export class WasmTier extends Jit {
       load: (opc, size) => {
         miss(TL, size);
         open(W.IF);
-        slow(fns.ld, cur.op, cur.rd, cur.rd, []);
+        slow(fns.ld, cur.op | (cur.len << 16), cur.rd, cur.rd, []);
         c.op(W.ELSE);
         setX(cur.rd, () => { hitOffset(TL); c.mem(opc, 0, 0); });
         close();
@@ -643,7 +660,7 @@ export class WasmTier extends Jit {
       store: (opc, size) => {
         miss(TS, size);
         open(W.IF);
-        slow(fns.st, size, cur.rs2, -1, [cur.rs2]);
+        slow(fns.st, size | (cur.len << 16), cur.rs2, -1, [cur.rs2]);
         c.op(W.ELSE);
         hitOffset(TS);
         rx(cur.rs2);
@@ -841,7 +858,9 @@ export class WasmTier extends Jit {
     // A Trap (or any exception) a helper throws passes through here: the registers go back to the
     // state area, as at an exit, and it goes on to Hart.run.
     c.begin(W.TRY);
-    c.begin(W.BLOCK);
+    c.begin(W.BLOCK); // $done
+    c.begin(W.BLOCK); // $attn
+    c.begin(W.BLOCK); // $x
     c.begin(W.LOOP);
     for (let j = 0; j < KT; j++) c.begin(W.BLOCK);
     c.get(BLK).brTable(Array.from({ length: KT }, (_v, j) => j), KT - 1);
@@ -933,6 +952,10 @@ export class WasmTier extends Jit {
     }
     c.end(); // $d
     c.end(); // $x
+    c.br(1); // $done
+    c.end(); // $attn: a slow path raised attention (afterCall); it returned N and left the next pc
+    c.get(R).set(N).i32c(1).set(STOP).get(BASE).mem(W.I64_LOAD, 3, HS_WASM_PC).set(NPC);
+    c.end(); // $done
     c.op(W.CATCH_ALL);
     flush();
     c.op(W.RETHROW).u32(0);
