@@ -5,13 +5,14 @@
  * operands the loop itself has just written (so they are in locals only): execAlu (mulhu), the
  * store slow path (a new page every 512 iterations), execFp writing x[rd] while f[rd] was written
  * inline and writing f[rd] while x[rd] was, execFp reading a third source written inline (fmadd.d),
+ * a device store that raises `attention` (an earlier mtimecmp: the unit leaves right after it),
  * and the load slow path, which at last faults past the end of RAM inside the unit. The final
  * state (every x and f register, pc, counts, mepc / mcause seen by the handler, RAM) must be the
  * interpreter's.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Asm, CSR, encFp, encR4, RAM_BASE, TEST_DEV, a2, a3, a4, a5, a6, s3, s5, s6, s7, s8, s9, s11, t0, t1, t2, t6 } from './hart/harness.js';
+import { Asm, CSR, encFp, encR4, CLINT, RAM_BASE, TEST_DEV, a1, a2, a3, a4, a5, a6, s3, s5, s6, s7, s8, s9, s10, s11, t0, t1, t2, t6 } from './hart/harness.js';
 import { Machine, type Tier } from '../src/board/machine.js';
 import { Scheduler } from '../src/sched/scheduler.js';
 
@@ -26,6 +27,7 @@ function program(): Uint8Array {
   a.word(encFp(0x1a, 1, 3, s7, 0, 0)); // fcvt.d.w f3, s7 (1.0)
   a.li(s6, RAM_BASE + 0x10_0000); // stores: a new page every 512 iterations
   a.li(s5, RAM_BASE + RAM - 8 * (ITERS - 10)); // loads: past the end of RAM before the loop ends
+  a.li(a1, CLINT + 0x4000).li(s10, 1n << 40n); // mtimecmp (hart 0), far ahead
   a.li(s3, ITERS);
   a.label('loop');
   a.addi(t0, t0, 1).xor(t1, t1, t0);
@@ -39,6 +41,7 @@ function program(): Uint8Array {
   a.slli(a6, t0, 3).sd(a6, 0, s6).addi(s6, s6, 8); // the store slow path reads a6
   a.ld(a2, 0, s5).addi(s5, s5, 8); // the load slow path; faults at the end of RAM
   a.add(a4, a4, a2);
+  a.addi(s10, s10, -1).sd(s10, 0, a1); // an earlier timer deadline: attention, the unit leaves after the store
   a.addi(s3, s3, -1).bne(s3, 0, 'loop');
   a.li(s9, 0xbad).label('hang').jal(0, 'hang'); // not reached
   a.label('trap');
