@@ -237,9 +237,14 @@ function vsieWrite(h: Hart, v: bigint): void {
   const mask = C.MIP_VS_MASK & h.hideleg;
   h.setMie((h.mie & ~mask) | ((lo32(v) << 1) & mask));
 }
+/** What sstatus shows of mstatus: the S bits, UXL and SD (§4.1.1). A constant: Linux reads and
+ * writes sstatus thousands of times per boot (SUM around user accesses, SIE), and building the
+ * mask on each read was ~1 % of a boot, ~3 % of a recording (which reads it twice per write). */
+const SSTATUS_READ_MASK = BigInt(C.SSTATUS_MASK) | (3n << 32n) | (1n << 63n);
+const HSTATUS_VSXL = BigInt(C.HSTATUS_VSXL_HI) << 32n;
 def(C.CSR.sstatus, {
   name: 'sstatus',
-  read: (h) => h.mstatusValue() & (BigInt(C.SSTATUS_MASK) | (3n << 32n) | (1n << 63n)),
+  read: (h) => h.mstatusValue() & SSTATUS_READ_MASK,
   write: (h, v) => h.setMstatus((h.mstatus & ~C.SSTATUS_MASK) | (lo32(v) & C.SSTATUS_MASK)),
 });
 // With V = 1, sie/sip are vsie/vsip (§8.2.?).
@@ -294,7 +299,7 @@ def(C.CSR.stimecmp, {
 
 // ------------------------------------------------ hypervisor (§8.2) ------
 def(C.CSR.hstatus, {
-  name: 'hstatus', read: (h) => u(h.hstatus) | (BigInt(C.HSTATUS_VSXL_HI) << 32n),
+  name: 'hstatus', read: (h) => u(h.hstatus) | HSTATUS_VSXL,
   write: (h, v) => {
     // With IMSICs VGEIN is writable, as QEMU 7.2 keeps it; it selects the guest file for VSEIP.
     h.hstatus = lo32(v) & (h.aia ? C.HSTATUS_WMASK | (0x3f << C.HSTATUS_VGEIN_SHIFT) : C.HSTATUS_WMASK);
