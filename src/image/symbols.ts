@@ -172,16 +172,34 @@ export function parseSystemMap(text: string, what = 'System.map'): ElfSymbol[] {
     if (!m) {
       // `nm` prints undefined symbols without an address: "                 U name".
       if (/^[Uwv]\s+\S+$/.test(line)) continue;
-      throw new ImageError(`${what}: line ${i + 1} is not "ADDRESS TYPE NAME": ${JSON.stringify(line.slice(0, 60))}`);
+      throw mapLineError(what, i + 1, line);
     }
     const t = m[2]!;
     const name = m[3]!;
-    if ('AaUwvN-?'.includes(t)) continue;
-    if (name.startsWith('$') || name.startsWith('.L')) continue;
+    if (!mapKeeps(t, name)) continue;
     const type: ElfSymbol['type'] = 'TtWw'.includes(t) ? 'func' : 'DdBbRrGgSsVv'.includes(t) ? 'object' : 'other';
     out.push({ name, value: BigInt(`0x${m[1]}`), size: 0n, type });
   }
   return out;
+}
+
+/** Whether a System.map line of type `t` naming `name` is a symbol kept (see parseSystemMap). */
+function mapKeeps(t: string, name: string): boolean {
+  return !'AaUwvN-?'.includes(t) && !name.startsWith('$') && !name.startsWith('.L');
+}
+
+/** parseSystemMap's error for line `n` (1-based) of a System.map. */
+function mapLineError(what: string, n: number, line: string): ImageError {
+  return new ImageError(`${what}: line ${n} is not "ADDRESS TYPE NAME": ${JSON.stringify(line.slice(0, 60))}`);
+}
+
+/** mapLineError for the line that starts at offset `at` of `text`. */
+function mapLineErrorAt(text: string, what: string, at: number): ImageError {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < at; i = text.indexOf('\n', i + 1)) n++;
+  let le = text.indexOf('\n', at);
+  if (le < 0) le = text.length;
+  return mapLineError(what, n, text.slice(at, le).trim());
 }
 
 /**
@@ -206,21 +224,14 @@ export function scanSystemMap(text: string, what = 'System.map', listText = fals
   for (let pos = 0; pos < n || pos === 0;) {
     re.lastIndex = pos;
     const m = re.exec(text);
-    if (m === null) {
-      let le = text.indexOf('\n', pos);
-      if (le < 0) le = n;
-      let line = 1;
-      for (let i = text.indexOf('\n'); i >= 0 && i < pos; i = text.indexOf('\n', i + 1)) line++;
-      throw new ImageError(`${what}: line ${line} is not "ADDRESS TYPE NAME": ${JSON.stringify(text.slice(pos, le).trim().slice(0, 60))}`);
-    }
+    if (m === null) throw mapLineErrorAt(text, what, pos);
     pos = re.lastIndex;
     if (m[0].length === 0) break; // the end of the text
     const hex = m[1];
     if (hex === undefined) continue; // empty, or an undefined symbol
     const t = m[2]!;
     const name = m[3]!;
-    if ('AaUwvN-?'.includes(t)) continue;
-    if (name.startsWith('$') || name.startsWith('.L')) continue;
+    if (!mapKeeps(t, name)) continue;
     count++;
     if (listText) {
       // symbolListText's line: VALUE in lower-case hex without leading zeros, SIZE 0 (a System.map has none).
@@ -248,18 +259,11 @@ const MAP_START_END = /(?:^|\n)[^\S\n]*([0-9a-fA-F]{1,16})[^\S\n]+([A-Za-z?-])[^
  */
 export function checkSystemMap(text: string, what = 'System.map'): { usable: boolean; range: LinkRange | null } {
   const bad = MAP_BAD_LINE.exec(text);
-  if (bad !== null) {
-    const at = bad.index + bad[0].length;
-    let line = 1;
-    for (let i = text.indexOf('\n'); i >= 0 && i < at; i = text.indexOf('\n', i + 1)) line++;
-    let le = text.indexOf('\n', at);
-    if (le < 0) le = text.length;
-    throw new ImageError(`${what}: line ${line} is not "ADDRESS TYPE NAME": ${JSON.stringify(text.slice(at, le).trim().slice(0, 60))}`);
-  }
+  if (bad !== null) throw mapLineErrorAt(text, what, bad.index + bad[0].length);
   let start: bigint | undefined;
   let end: bigint | undefined;
   for (const m of text.matchAll(MAP_START_END)) {
-    if ('AaUwvN-?'.includes(m[2]!)) continue;
+    if (!mapKeeps(m[2]!, m[3]!)) continue;
     if (m[3] === '_start') start ??= BigInt(`0x${m[1]}`);
     else end ??= BigInt(`0x${m[1]}`);
   }
