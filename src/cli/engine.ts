@@ -30,9 +30,17 @@ import { primeInterpreter } from '../sched/primer.js';
  * 1.83-1.89 s / 2.19-2.29 s; the compute bench and the 550M loop, whose loops run millions of
  * times, tier up as before (3 interleaved rounds: compute 458-528 vs 515-544 MIPS, loop
  * 1,947-2,015 vs 1,911-2,188 MIPS). --liftoff-only was as good on Linux (1.74-1.87 s) but cost
- * the loop a quarter (1,415-1,541 MIPS). A V8 setting: it changes speed only.
+ * the loop a quarter (1,415-1,541 MIPS). Raised again to 1,000,000,000: at 100,000,000 the Linux
+ * boot still tiered up 12 units (--trace-wasm-compilation-times: ~450 ms of background TurboFan,
+ * one 8 KiB-body unit alone 141 ms, for code that then ran a few thousand more times), the
+ * compute bench 26; now 0 and 12 (the compute bench's and the 550M loop's hot loops still tier up
+ * within their first ~10M instructions). Fresh processes, 5 alternating pairs on a host loaded
+ * ~3x its 2 cores, median main-thread / all-thread CPU (/proc/self/task): Linux 2.22 / 3.52 s ->
+ * 2.21 / 3.33 s, compute 0.89 / 1.56 s -> 0.83 / 1.36 s, loop 0.49 / 0.63 s -> 0.49 / 0.61 s. The
+ * background CPU matters on a 2-core host: `record`'s writer thread needs the other core.
+ * A V8 setting: it changes speed only.
  */
-const WASM_TIERING_BUDGET = 100_000_000;
+const WASM_TIERING_BUDGET = 1_000_000_000;
 
 export interface EngineSettings {
   /** Execution tier for machines whose configuration does not say. */
