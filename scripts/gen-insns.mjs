@@ -126,20 +126,36 @@ const caseOf = (e, to, indent) => {
   return `${indent}case Op.${e.op}: { ${body} break; }`;
 };
 const alu = INSNS.filter((e) => e.sem !== undefined && e.cls === Cls.ALU);
+/** One small function per ALU op (its body as a function's statements). */
+const aluFn = (e) => `function alu${e.op}(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { ${expandSem(e.sem, interpRare)} }`;
 const aluGen = `${HEADER}
 /**
  * The ALU-class operations of the instruction table: rarely executed integer operations, kept
  * out of Hart.loop so that their first execution (type feedback V8 has not seen yet)
- * deoptimizes this small function, not the loop.
+ * deoptimizes a small function, not the loop.
+ *
+ * One function per operation, called through a table: V8 optimizes each alone, once it is hot,
+ * and an operation's first run of a new path deoptimizes only its own function. As one switch,
+ * execAlu was a 235 ms TurboFan compile, done twice in a Linux boot (an operation the primer's
+ * type feedback had not covered deoptimized all of it): --trace-opt-verbose, loaded 2-core host.
  */
 import { Op } from '../isa/decode.js';
 import * as B from '../isa/bits.js';
 
+type AluFn = (x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number) => void;
+
+${alu.map(aluFn).join('\n')}
+
+function notAlu(): void {
+  throw new Error('internal: not an ALU op');
+}
+
+/** The function of each ALU op, by op (others: notAlu). */
+const ALU_FN: AluFn[] = new Array<AluFn>(${INSNS.length}).fill(notAlu);
+${alu.map((e) => `ALU_FN[Op.${e.op}] = alu${e.op};`).join('\n')}
+
 export function execAlu(x: BigInt64Array, xi: Int32Array, op: number, rd: number, rs1: number, rs2: number, imm: number): void {
-  switch (op) {
-${alu.map((e) => caseOf(e, interpRare, '    ')).join('\n')}
-    default: throw new Error(\`internal: op \${op} is not an ALU op\`);
-  }
+  ALU_FN[op]!(x, xi, rd, rs1, rs2, imm);
 }
 `;
 

@@ -3,81 +3,162 @@
 /**
  * The ALU-class operations of the instruction table: rarely executed integer operations, kept
  * out of Hart.loop so that their first execution (type feedback V8 has not seen yet)
- * deoptimizes this small function, not the loop.
+ * deoptimizes a small function, not the loop.
+ *
+ * One function per operation, called through a table: V8 optimizes each alone, once it is hot,
+ * and an operation's first run of a new path deoptimizes only its own function. As one switch,
+ * execAlu was a 235 ms TurboFan compile, done twice in a Linux boot (an operation the primer's
+ * type feedback had not covered deoptimized all of it): --trace-opt-verbose, loaded 2-core host.
  */
 import { Op } from '../isa/decode.js';
 import * as B from '../isa/bits.js';
 
+type AluFn = (x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number) => void;
+
+function aluSLTI(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const h = xi[rs1 * 2 + 1]!, c = imm >> 31; xi[rd * 2] = h < c || (h === c && (xi[rs1 * 2]! >>> 0) < (imm >>> 0)) ? 1 : 0; xi[rd * 2 + 1] = 0; }
+function aluSLTIU(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const h = xi[rs1 * 2 + 1]! >>> 0, c = (imm >> 31) >>> 0; xi[rd * 2] = h < c || (h === c && (xi[rs1 * 2]! >>> 0) < (imm >>> 0)) ? 1 : 0; xi[rd * 2 + 1] = 0; }
+function aluSLL(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { B.sll(xi, rd, rs1, xi[rs2 * 2]! & 63); }
+function aluSLT(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { xi[rd * 2] = (xi[rs1 * 2 + 1]! < xi[rs2 * 2 + 1]! || (xi[rs1 * 2 + 1]! === xi[rs2 * 2 + 1]! && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) ? 1 : 0; xi[rd * 2 + 1] = 0; }
+function aluSRL(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { B.srl(xi, rd, rs1, xi[rs2 * 2]! & 63); }
+function aluSRA(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { B.sra(xi, rd, rs1, xi[rs2 * 2]! & 63); }
+function aluSRAIW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const v = xi[rs1 * 2]! >> imm; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; }
+function aluSLLW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const v = xi[rs1 * 2]! << (xi[rs2 * 2]! & 31); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; }
+function aluSRLW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const v = xi[rs1 * 2]! >>> (xi[rs2 * 2]! & 31) | 0; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; }
+function aluSRAW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const v = xi[rs1 * 2]! >> (xi[rs2 * 2]! & 31); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; }
+function aluMUL(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = x[rs1]! * x[rs2]!; }
+function aluMULH(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = (x[rs1]! * x[rs2]!) >> 64n; }
+function aluMULHSU(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = (x[rs1]! * BigInt.asUintN(64, x[rs2]!)) >> 64n; }
+function aluMULHU(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = (BigInt.asUintN(64, x[rs1]!) * BigInt.asUintN(64, x[rs2]!)) >> 64n; }
+function aluDIV(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const a = x[rs1]!, c = x[rs2]!; x[rd] = c === 0n ? -1n : (c === -1n ? -a : a / c); }
+function aluDIVU(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const a = BigInt.asUintN(64, x[rs1]!), c = BigInt.asUintN(64, x[rs2]!); x[rd] = c === 0n ? -1n : a / c; }
+function aluREM(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const a = x[rs1]!, c = x[rs2]!; x[rd] = c === 0n ? a : (c === -1n ? 0n : a % c); }
+function aluREMU(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const a = BigInt.asUintN(64, x[rs1]!), c = BigInt.asUintN(64, x[rs2]!); x[rd] = c === 0n ? a : a % c; }
+function aluMULW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const v = Math.imul(xi[rs1 * 2]!, xi[rs2 * 2]!); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; }
+function aluDIVW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const a = xi[rs1 * 2]!, c = xi[rs2 * 2]!; const v = c === 0 ? -1 : (c === -1 ? -a | 0 : (a / c) | 0); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; }
+function aluDIVUW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const a = xi[rs1 * 2]! >>> 0, c = xi[rs2 * 2]! >>> 0; const v = c === 0 ? -1 : ((a / c) >>> 0) | 0; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; }
+function aluREMW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const a = xi[rs1 * 2]!, c = xi[rs2 * 2]!; const v = c === 0 ? a : (c === -1 ? 0 : (a % c) | 0); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; }
+function aluREMUW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const a = xi[rs1 * 2]! >>> 0, c = xi[rs2 * 2]! >>> 0; const v = c === 0 ? a | 0 : (a % c) | 0; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; }
+function aluADD_UW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = BigInt.asUintN(32, x[rs1]!) + x[rs2]!; }
+function aluSH1ADD(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = (x[rs1]! << 1n) + x[rs2]!; }
+function aluSH2ADD(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = (x[rs1]! << 2n) + x[rs2]!; }
+function aluSH3ADD(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = (x[rs1]! << 3n) + x[rs2]!; }
+function aluSH1ADD_UW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = (BigInt.asUintN(32, x[rs1]!) << 1n) + x[rs2]!; }
+function aluSH2ADD_UW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = (BigInt.asUintN(32, x[rs1]!) << 2n) + x[rs2]!; }
+function aluSH3ADD_UW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = (BigInt.asUintN(32, x[rs1]!) << 3n) + x[rs2]!; }
+function aluSLLI_UW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = BigInt.asUintN(32, x[rs1]!) << BigInt(imm); }
+function aluANDN(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = x[rs1]! & ~x[rs2]!; }
+function aluORN(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = x[rs1]! | ~x[rs2]!; }
+function aluXNOR(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = ~(x[rs1]! ^ x[rs2]!); }
+function aluCLZ(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const h = xi[rs1 * 2 + 1]!; xi[rd * 2] = h !== 0 ? Math.clz32(h) : 32 + Math.clz32(xi[rs1 * 2]!); xi[rd * 2 + 1] = 0; }
+function aluCLZW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { xi[rd * 2] = Math.clz32(xi[rs1 * 2]!); xi[rd * 2 + 1] = 0; }
+function aluCTZ(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const l = xi[rs1 * 2]!; xi[rd * 2] = l !== 0 ? B.ctz32(l) : 32 + B.ctz32(xi[rs1 * 2 + 1]!); xi[rd * 2 + 1] = 0; }
+function aluCTZW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { xi[rd * 2] = B.ctz32(xi[rs1 * 2]!); xi[rd * 2 + 1] = 0; }
+function aluCPOP(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { xi[rd * 2] = B.cpop32(xi[rs1 * 2]!) + B.cpop32(xi[rs1 * 2 + 1]!); xi[rd * 2 + 1] = 0; }
+function aluCPOPW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { xi[rd * 2] = B.cpop32(xi[rs1 * 2]!); xi[rd * 2 + 1] = 0; }
+function aluMAX(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = (xi[rs1 * 2 + 1]! < xi[rs2 * 2 + 1]! || (xi[rs1 * 2 + 1]! === xi[rs2 * 2 + 1]! && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) ? x[rs2]! : x[rs1]!; }
+function aluMAXU(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = ((xi[rs1 * 2 + 1]! >>> 0) < (xi[rs2 * 2 + 1]! >>> 0) || ((xi[rs1 * 2 + 1]! >>> 0) === (xi[rs2 * 2 + 1]! >>> 0) && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) ? x[rs2]! : x[rs1]!; }
+function aluMIN(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = (xi[rs1 * 2 + 1]! < xi[rs2 * 2 + 1]! || (xi[rs1 * 2 + 1]! === xi[rs2 * 2 + 1]! && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) ? x[rs1]! : x[rs2]!; }
+function aluMINU(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = ((xi[rs1 * 2 + 1]! >>> 0) < (xi[rs2 * 2 + 1]! >>> 0) || ((xi[rs1 * 2 + 1]! >>> 0) === (xi[rs2 * 2 + 1]! >>> 0) && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) ? x[rs1]! : x[rs2]!; }
+function aluSEXT_B(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const v = (xi[rs1 * 2]! << 24) >> 24; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; }
+function aluSEXT_H(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const v = (xi[rs1 * 2]! << 16) >> 16; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; }
+function aluZEXT_H(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { xi[rd * 2] = xi[rs1 * 2]! & 0xffff; xi[rd * 2 + 1] = 0; }
+function aluROL(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = B.rol64(x[rs1]!, xi[rs2 * 2]! & 63); }
+function aluROR(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = B.rol64(x[rs1]!, (64 - (xi[rs2 * 2]! & 63)) & 63); }
+function aluRORI(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = B.rol64(x[rs1]!, (64 - imm) & 63); }
+function aluROLW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const v = B.rol32(xi[rs1 * 2]!, xi[rs2 * 2]! & 31); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; }
+function aluRORW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const v = B.rol32(xi[rs1 * 2]!, (32 - (xi[rs2 * 2]! & 31)) & 31); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; }
+function aluRORIW(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const v = B.rol32(xi[rs1 * 2]!, (32 - imm) & 31); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; }
+function aluORC_B(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const l = xi[rs1 * 2]!, h = xi[rs1 * 2 + 1]!; xi[rd * 2] = B.orcb32(l); xi[rd * 2 + 1] = B.orcb32(h); }
+function aluREV8(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const l = xi[rs1 * 2]!, h = xi[rs1 * 2 + 1]!; xi[rd * 2] = B.bswap32(h); xi[rd * 2 + 1] = B.bswap32(l); }
+function aluCLMUL(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = B.clmul(x[rs1]!, x[rs2]!); }
+function aluCLMULR(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = B.clmul(x[rs1]!, x[rs2]!) >> 63n; }
+function aluCLMULH(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = B.clmul(x[rs1]!, x[rs2]!) >> 64n; }
+function aluBCLR(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = x[rs1]! & ~(1n << BigInt(xi[rs2 * 2]! & 63)); }
+function aluBCLRI(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = x[rs1]! & ~(1n << BigInt(imm)); }
+function aluBEXT(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { const t = xi[rs2 * 2]! & 63; xi[rd * 2] = ((t < 32 ? xi[rs1 * 2]! : xi[rs1 * 2 + 1]!) >>> (t & 31)) & 1; xi[rd * 2 + 1] = 0; }
+function aluBEXTI(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { xi[rd * 2] = ((imm < 32 ? xi[rs1 * 2]! : xi[rs1 * 2 + 1]!) >>> (imm & 31)) & 1; xi[rd * 2 + 1] = 0; }
+function aluBINV(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = x[rs1]! ^ (1n << BigInt(xi[rs2 * 2]! & 63)); }
+function aluBINVI(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = x[rs1]! ^ (1n << BigInt(imm)); }
+function aluBSET(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = x[rs1]! | (1n << BigInt(xi[rs2 * 2]! & 63)); }
+function aluBSETI(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = x[rs1]! | (1n << BigInt(imm)); }
+function aluCZERO_EQZ(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = (xi[rs2 * 2]! | xi[rs2 * 2 + 1]!) === 0 ? 0n : x[rs1]!; }
+function aluCZERO_NEZ(x: BigInt64Array, xi: Int32Array, rd: number, rs1: number, rs2: number, imm: number): void { x[rd] = (xi[rs2 * 2]! | xi[rs2 * 2 + 1]!) !== 0 ? 0n : x[rs1]!; }
+
+function notAlu(): void {
+  throw new Error('internal: not an ALU op');
+}
+
+/** The function of each ALU op, by op (others: notAlu). */
+const ALU_FN: AluFn[] = new Array<AluFn>(230).fill(notAlu);
+ALU_FN[Op.SLTI] = aluSLTI;
+ALU_FN[Op.SLTIU] = aluSLTIU;
+ALU_FN[Op.SLL] = aluSLL;
+ALU_FN[Op.SLT] = aluSLT;
+ALU_FN[Op.SRL] = aluSRL;
+ALU_FN[Op.SRA] = aluSRA;
+ALU_FN[Op.SRAIW] = aluSRAIW;
+ALU_FN[Op.SLLW] = aluSLLW;
+ALU_FN[Op.SRLW] = aluSRLW;
+ALU_FN[Op.SRAW] = aluSRAW;
+ALU_FN[Op.MUL] = aluMUL;
+ALU_FN[Op.MULH] = aluMULH;
+ALU_FN[Op.MULHSU] = aluMULHSU;
+ALU_FN[Op.MULHU] = aluMULHU;
+ALU_FN[Op.DIV] = aluDIV;
+ALU_FN[Op.DIVU] = aluDIVU;
+ALU_FN[Op.REM] = aluREM;
+ALU_FN[Op.REMU] = aluREMU;
+ALU_FN[Op.MULW] = aluMULW;
+ALU_FN[Op.DIVW] = aluDIVW;
+ALU_FN[Op.DIVUW] = aluDIVUW;
+ALU_FN[Op.REMW] = aluREMW;
+ALU_FN[Op.REMUW] = aluREMUW;
+ALU_FN[Op.ADD_UW] = aluADD_UW;
+ALU_FN[Op.SH1ADD] = aluSH1ADD;
+ALU_FN[Op.SH2ADD] = aluSH2ADD;
+ALU_FN[Op.SH3ADD] = aluSH3ADD;
+ALU_FN[Op.SH1ADD_UW] = aluSH1ADD_UW;
+ALU_FN[Op.SH2ADD_UW] = aluSH2ADD_UW;
+ALU_FN[Op.SH3ADD_UW] = aluSH3ADD_UW;
+ALU_FN[Op.SLLI_UW] = aluSLLI_UW;
+ALU_FN[Op.ANDN] = aluANDN;
+ALU_FN[Op.ORN] = aluORN;
+ALU_FN[Op.XNOR] = aluXNOR;
+ALU_FN[Op.CLZ] = aluCLZ;
+ALU_FN[Op.CLZW] = aluCLZW;
+ALU_FN[Op.CTZ] = aluCTZ;
+ALU_FN[Op.CTZW] = aluCTZW;
+ALU_FN[Op.CPOP] = aluCPOP;
+ALU_FN[Op.CPOPW] = aluCPOPW;
+ALU_FN[Op.MAX] = aluMAX;
+ALU_FN[Op.MAXU] = aluMAXU;
+ALU_FN[Op.MIN] = aluMIN;
+ALU_FN[Op.MINU] = aluMINU;
+ALU_FN[Op.SEXT_B] = aluSEXT_B;
+ALU_FN[Op.SEXT_H] = aluSEXT_H;
+ALU_FN[Op.ZEXT_H] = aluZEXT_H;
+ALU_FN[Op.ROL] = aluROL;
+ALU_FN[Op.ROR] = aluROR;
+ALU_FN[Op.RORI] = aluRORI;
+ALU_FN[Op.ROLW] = aluROLW;
+ALU_FN[Op.RORW] = aluRORW;
+ALU_FN[Op.RORIW] = aluRORIW;
+ALU_FN[Op.ORC_B] = aluORC_B;
+ALU_FN[Op.REV8] = aluREV8;
+ALU_FN[Op.CLMUL] = aluCLMUL;
+ALU_FN[Op.CLMULR] = aluCLMULR;
+ALU_FN[Op.CLMULH] = aluCLMULH;
+ALU_FN[Op.BCLR] = aluBCLR;
+ALU_FN[Op.BCLRI] = aluBCLRI;
+ALU_FN[Op.BEXT] = aluBEXT;
+ALU_FN[Op.BEXTI] = aluBEXTI;
+ALU_FN[Op.BINV] = aluBINV;
+ALU_FN[Op.BINVI] = aluBINVI;
+ALU_FN[Op.BSET] = aluBSET;
+ALU_FN[Op.BSETI] = aluBSETI;
+ALU_FN[Op.CZERO_EQZ] = aluCZERO_EQZ;
+ALU_FN[Op.CZERO_NEZ] = aluCZERO_NEZ;
+
 export function execAlu(x: BigInt64Array, xi: Int32Array, op: number, rd: number, rs1: number, rs2: number, imm: number): void {
-  switch (op) {
-    case Op.SLTI: { const h = xi[rs1 * 2 + 1]!, c = imm >> 31; xi[rd * 2] = h < c || (h === c && (xi[rs1 * 2]! >>> 0) < (imm >>> 0)) ? 1 : 0; xi[rd * 2 + 1] = 0; break; }
-    case Op.SLTIU: { const h = xi[rs1 * 2 + 1]! >>> 0, c = (imm >> 31) >>> 0; xi[rd * 2] = h < c || (h === c && (xi[rs1 * 2]! >>> 0) < (imm >>> 0)) ? 1 : 0; xi[rd * 2 + 1] = 0; break; }
-    case Op.SLL: { B.sll(xi, rd, rs1, xi[rs2 * 2]! & 63); break; }
-    case Op.SLT: { xi[rd * 2] = (xi[rs1 * 2 + 1]! < xi[rs2 * 2 + 1]! || (xi[rs1 * 2 + 1]! === xi[rs2 * 2 + 1]! && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) ? 1 : 0; xi[rd * 2 + 1] = 0; break; }
-    case Op.SRL: { B.srl(xi, rd, rs1, xi[rs2 * 2]! & 63); break; }
-    case Op.SRA: { B.sra(xi, rd, rs1, xi[rs2 * 2]! & 63); break; }
-    case Op.SRAIW: { const v = xi[rs1 * 2]! >> imm; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-    case Op.SLLW: { const v = xi[rs1 * 2]! << (xi[rs2 * 2]! & 31); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-    case Op.SRLW: { const v = xi[rs1 * 2]! >>> (xi[rs2 * 2]! & 31) | 0; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-    case Op.SRAW: { const v = xi[rs1 * 2]! >> (xi[rs2 * 2]! & 31); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-    case Op.MUL: x[rd] = x[rs1]! * x[rs2]!; break;
-    case Op.MULH: x[rd] = (x[rs1]! * x[rs2]!) >> 64n; break;
-    case Op.MULHSU: x[rd] = (x[rs1]! * BigInt.asUintN(64, x[rs2]!)) >> 64n; break;
-    case Op.MULHU: x[rd] = (BigInt.asUintN(64, x[rs1]!) * BigInt.asUintN(64, x[rs2]!)) >> 64n; break;
-    case Op.DIV: { const a = x[rs1]!, c = x[rs2]!; x[rd] = c === 0n ? -1n : (c === -1n ? -a : a / c); break; }
-    case Op.DIVU: { const a = BigInt.asUintN(64, x[rs1]!), c = BigInt.asUintN(64, x[rs2]!); x[rd] = c === 0n ? -1n : a / c; break; }
-    case Op.REM: { const a = x[rs1]!, c = x[rs2]!; x[rd] = c === 0n ? a : (c === -1n ? 0n : a % c); break; }
-    case Op.REMU: { const a = BigInt.asUintN(64, x[rs1]!), c = BigInt.asUintN(64, x[rs2]!); x[rd] = c === 0n ? a : a % c; break; }
-    case Op.MULW: { const v = Math.imul(xi[rs1 * 2]!, xi[rs2 * 2]!); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-    case Op.DIVW: { const a = xi[rs1 * 2]!, c = xi[rs2 * 2]!; const v = c === 0 ? -1 : (c === -1 ? -a | 0 : (a / c) | 0); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-    case Op.DIVUW: { const a = xi[rs1 * 2]! >>> 0, c = xi[rs2 * 2]! >>> 0; const v = c === 0 ? -1 : ((a / c) >>> 0) | 0; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-    case Op.REMW: { const a = xi[rs1 * 2]!, c = xi[rs2 * 2]!; const v = c === 0 ? a : (c === -1 ? 0 : (a % c) | 0); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-    case Op.REMUW: { const a = xi[rs1 * 2]! >>> 0, c = xi[rs2 * 2]! >>> 0; const v = c === 0 ? a | 0 : (a % c) | 0; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-    case Op.ADD_UW: x[rd] = BigInt.asUintN(32, x[rs1]!) + x[rs2]!; break;
-    case Op.SH1ADD: x[rd] = (x[rs1]! << 1n) + x[rs2]!; break;
-    case Op.SH2ADD: x[rd] = (x[rs1]! << 2n) + x[rs2]!; break;
-    case Op.SH3ADD: x[rd] = (x[rs1]! << 3n) + x[rs2]!; break;
-    case Op.SH1ADD_UW: x[rd] = (BigInt.asUintN(32, x[rs1]!) << 1n) + x[rs2]!; break;
-    case Op.SH2ADD_UW: x[rd] = (BigInt.asUintN(32, x[rs1]!) << 2n) + x[rs2]!; break;
-    case Op.SH3ADD_UW: x[rd] = (BigInt.asUintN(32, x[rs1]!) << 3n) + x[rs2]!; break;
-    case Op.SLLI_UW: x[rd] = BigInt.asUintN(32, x[rs1]!) << BigInt(imm); break;
-    case Op.ANDN: x[rd] = x[rs1]! & ~x[rs2]!; break;
-    case Op.ORN: x[rd] = x[rs1]! | ~x[rs2]!; break;
-    case Op.XNOR: x[rd] = ~(x[rs1]! ^ x[rs2]!); break;
-    case Op.CLZ: { const h = xi[rs1 * 2 + 1]!; xi[rd * 2] = h !== 0 ? Math.clz32(h) : 32 + Math.clz32(xi[rs1 * 2]!); xi[rd * 2 + 1] = 0; break; }
-    case Op.CLZW: { xi[rd * 2] = Math.clz32(xi[rs1 * 2]!); xi[rd * 2 + 1] = 0; break; }
-    case Op.CTZ: { const l = xi[rs1 * 2]!; xi[rd * 2] = l !== 0 ? B.ctz32(l) : 32 + B.ctz32(xi[rs1 * 2 + 1]!); xi[rd * 2 + 1] = 0; break; }
-    case Op.CTZW: { xi[rd * 2] = B.ctz32(xi[rs1 * 2]!); xi[rd * 2 + 1] = 0; break; }
-    case Op.CPOP: { xi[rd * 2] = B.cpop32(xi[rs1 * 2]!) + B.cpop32(xi[rs1 * 2 + 1]!); xi[rd * 2 + 1] = 0; break; }
-    case Op.CPOPW: { xi[rd * 2] = B.cpop32(xi[rs1 * 2]!); xi[rd * 2 + 1] = 0; break; }
-    case Op.MAX: x[rd] = (xi[rs1 * 2 + 1]! < xi[rs2 * 2 + 1]! || (xi[rs1 * 2 + 1]! === xi[rs2 * 2 + 1]! && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) ? x[rs2]! : x[rs1]!; break;
-    case Op.MAXU: x[rd] = ((xi[rs1 * 2 + 1]! >>> 0) < (xi[rs2 * 2 + 1]! >>> 0) || ((xi[rs1 * 2 + 1]! >>> 0) === (xi[rs2 * 2 + 1]! >>> 0) && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) ? x[rs2]! : x[rs1]!; break;
-    case Op.MIN: x[rd] = (xi[rs1 * 2 + 1]! < xi[rs2 * 2 + 1]! || (xi[rs1 * 2 + 1]! === xi[rs2 * 2 + 1]! && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) ? x[rs1]! : x[rs2]!; break;
-    case Op.MINU: x[rd] = ((xi[rs1 * 2 + 1]! >>> 0) < (xi[rs2 * 2 + 1]! >>> 0) || ((xi[rs1 * 2 + 1]! >>> 0) === (xi[rs2 * 2 + 1]! >>> 0) && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) ? x[rs1]! : x[rs2]!; break;
-    case Op.SEXT_B: { const v = (xi[rs1 * 2]! << 24) >> 24; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-    case Op.SEXT_H: { const v = (xi[rs1 * 2]! << 16) >> 16; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-    case Op.ZEXT_H: { xi[rd * 2] = xi[rs1 * 2]! & 0xffff; xi[rd * 2 + 1] = 0; break; }
-    case Op.ROL: x[rd] = B.rol64(x[rs1]!, xi[rs2 * 2]! & 63); break;
-    case Op.ROR: x[rd] = B.rol64(x[rs1]!, (64 - (xi[rs2 * 2]! & 63)) & 63); break;
-    case Op.RORI: x[rd] = B.rol64(x[rs1]!, (64 - imm) & 63); break;
-    case Op.ROLW: { const v = B.rol32(xi[rs1 * 2]!, xi[rs2 * 2]! & 31); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-    case Op.RORW: { const v = B.rol32(xi[rs1 * 2]!, (32 - (xi[rs2 * 2]! & 31)) & 31); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-    case Op.RORIW: { const v = B.rol32(xi[rs1 * 2]!, (32 - imm) & 31); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-    case Op.ORC_B: { const l = xi[rs1 * 2]!, h = xi[rs1 * 2 + 1]!; xi[rd * 2] = B.orcb32(l); xi[rd * 2 + 1] = B.orcb32(h); break; }
-    case Op.REV8: { const l = xi[rs1 * 2]!, h = xi[rs1 * 2 + 1]!; xi[rd * 2] = B.bswap32(h); xi[rd * 2 + 1] = B.bswap32(l); break; }
-    case Op.CLMUL: x[rd] = B.clmul(x[rs1]!, x[rs2]!); break;
-    case Op.CLMULR: x[rd] = B.clmul(x[rs1]!, x[rs2]!) >> 63n; break;
-    case Op.CLMULH: x[rd] = B.clmul(x[rs1]!, x[rs2]!) >> 64n; break;
-    case Op.BCLR: x[rd] = x[rs1]! & ~(1n << BigInt(xi[rs2 * 2]! & 63)); break;
-    case Op.BCLRI: x[rd] = x[rs1]! & ~(1n << BigInt(imm)); break;
-    case Op.BEXT: { const t = xi[rs2 * 2]! & 63; xi[rd * 2] = ((t < 32 ? xi[rs1 * 2]! : xi[rs1 * 2 + 1]!) >>> (t & 31)) & 1; xi[rd * 2 + 1] = 0; break; }
-    case Op.BEXTI: { xi[rd * 2] = ((imm < 32 ? xi[rs1 * 2]! : xi[rs1 * 2 + 1]!) >>> (imm & 31)) & 1; xi[rd * 2 + 1] = 0; break; }
-    case Op.BINV: x[rd] = x[rs1]! ^ (1n << BigInt(xi[rs2 * 2]! & 63)); break;
-    case Op.BINVI: x[rd] = x[rs1]! ^ (1n << BigInt(imm)); break;
-    case Op.BSET: x[rd] = x[rs1]! | (1n << BigInt(xi[rs2 * 2]! & 63)); break;
-    case Op.BSETI: x[rd] = x[rs1]! | (1n << BigInt(imm)); break;
-    case Op.CZERO_EQZ: x[rd] = (xi[rs2 * 2]! | xi[rs2 * 2 + 1]!) === 0 ? 0n : x[rs1]!; break;
-    case Op.CZERO_NEZ: x[rd] = (xi[rs2 * 2]! | xi[rs2 * 2 + 1]!) !== 0 ? 0n : x[rs1]!; break;
-    default: throw new Error(`internal: op ${op} is not an ALU op`);
-  }
+  ALU_FN[op]!(x, xi, rd, rs1, rs2, imm);
 }
