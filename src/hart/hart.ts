@@ -15,6 +15,7 @@
 import { DecodeCache, DC_MASK, Op, X_SINK, OP_CLASS, OP_FLAGS, OP_SIZE, OP_ARG, P_CTRL } from '../isa/decode.js';
 import { Cls, F_UIMM, F_STORE, F_SIGNED, F_HLVX, CsrOp, Amo } from '../isa/insns.js';
 import { execAlu } from './exec-alu.gen.js';
+import { TABLE_MASK } from './jit.js';
 import * as C from './constants.js';
 import type { CsrWriter } from './observer.js';
 import { CSR_TABLE, csrAccess, CSR_OK, CSR_VIRTUAL } from './csr.js';
@@ -40,7 +41,7 @@ const MAX_IRQS_PER_BOUNDARY = 8;
 // code, while an imported binding is loaded from its module cell at every use (measured: the
 // generated loads and stores use TLB_MASK, about 4 % of the compute benchmark).
 const ACC_LOAD = S.ACC_LOAD, ACC_STORE = S.ACC_STORE, BREAK_FILTER_SIZE = S.BREAK_FILTER_SIZE;
-const TLB_MASK = S.TLB_MASK, TWO32 = S.TWO32;
+const TLB_MASK = S.TLB_MASK, TWO32 = S.TWO32, JIT_MASK = TABLE_MASK;
 
 export class Hart extends HartMmu {
   constructor(...args: ConstructorParameters<typeof HartMmu>) {
@@ -217,7 +218,10 @@ export class Hart extends HartMmu {
         const o = this.fetchOff + (po | 0);
         // No blocks while pcHi != 0 (see HartCore.pc): they bake pc numbers in.
         if (jit !== null && entry && this.pcHi === 0) {
-          const js = jit.lookup(o, pc, dv);
+          // jit.lookup(o, pc, dv), inline.
+          const sj = (o >>> 1) & JIT_MASK;
+          const js = jit.tag[sj] === o && jit.startPc[sj] === pc ? sj
+            : ++jit.hot[sj] < jit.hotThreshold ? -1 : jit.hotEntry(sj, o, pc, dv);
           if (js >= 0 && this.attempted + jit.len[js]! <= end && (bf === null || jit.breakFree(js, bf, this.breakStamp))) {
             const a0 = this.attempted;
             jit.fn[js]!(this, x, xi, dv, end);

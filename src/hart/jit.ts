@@ -31,7 +31,8 @@ export type BlockFn = (h: Hart, x: BigInt64Array, xi: Int32Array, dv: DataView, 
 
 const TABLE_BITS = 16;
 const TABLE_SIZE = 1 << TABLE_BITS;
-const TABLE_MASK = TABLE_SIZE - 1;
+/** Slot mask of the block table (Jit.slot; Hart.loop computes slots inline with it). */
+export const TABLE_MASK = TABLE_SIZE - 1;
 /** Executions of a block start before it is compiled (compiling costs ~25-150 µs). */
 export const DEFAULT_JIT_HOT = 32768;
 const MAX_BLOCK = 64;
@@ -43,10 +44,10 @@ export class Jit {
   /** Block table, direct-mapped by (offset >> 1): tag = buffer offset, 0 = empty (RAM starts
    * past the harts' state, so no block is at offset 0; the arrays are not pre-filled: first
    * writes to fresh memory are slow). Float64Array when buffer offsets exceed int32 (Bus.bigOffsets). */
-  private readonly tag: Int32Array | Float64Array;
+  readonly tag: Int32Array | Float64Array;
   /** Virtual pc of each block's first instruction: blocks bake pc constants in, so the same
    * physical code reached through another mapping needs its own block. */
-  private readonly startPc = new Float64Array(TABLE_SIZE);
+  readonly startPc = new Float64Array(TABLE_SIZE);
   /** The pcs [spanLo, endPc) each unit's code comes from (breakpoints inside a unit skip it). */
   private readonly spanLo = new Float64Array(TABLE_SIZE);
   readonly endPc = new Float64Array(TABLE_SIZE);
@@ -55,7 +56,8 @@ export class Jit {
   /** Instruction count of each block. */
   readonly len = new Int32Array(TABLE_SIZE);
   readonly fn: (BlockFn | null | undefined)[] = new Array<BlockFn | null>(TABLE_SIZE);
-  protected readonly hot = new Int32Array(TABLE_SIZE);
+  /** Entries into each slot's block start so far (Hart.loop counts them inline, see `lookup`). */
+  readonly hot = new Int32Array(TABLE_SIZE);
   /** Code pages (by buffer page index) -> slots of the blocks compiled from them. */
   private readonly codePages = new Map<number, number[]>();
   /** How often each page's code was invalidated by stores; pages that keep being written
@@ -117,7 +119,7 @@ export class Jit {
    *   32768 (120 blocks); the compute benchmark keeps its speed up (its loops run millions of
    *   times).
    */
-  constructor(protected readonly dc: DecodeCache, enabled = true, protected readonly hotThreshold = DEFAULT_JIT_HOT, bigOffsets = false,
+  constructor(protected readonly dc: DecodeCache, enabled = true, readonly hotThreshold = DEFAULT_JIT_HOT, bigOffsets = false,
     readonly maxUnits = Infinity) {
     if (!(maxUnits >= 1)) throw new Error(`internal: maxUnits ${maxUnits}`);
     this.enabled = enabled;
@@ -136,11 +138,21 @@ export class Jit {
     return (off >>> 1) & TABLE_MASK;
   }
 
-  /** The block starting at buffer offset `off`, compiling it once it is hot; -1 if none. */
+  /**
+   * The block starting at buffer offset `off`, compiling it once it is hot; -1 if none.
+   * Hart.loop does the same inline (tag, startPc and hot are read there, and `hotEntry` called
+   * when the count reaches the threshold): a call per control transfer was ~4 % of the Linux
+   * boot's interpreter time.
+   */
   lookup(off: number, pc: number, dv: DataView): number {
     const s = (off >>> 1) & TABLE_MASK;
     if (this.tag[s] === off && this.startPc[s] === pc) return s;
     if (++this.hot[s] < this.hotThreshold) return -1;
+    return this.hotEntry(s, off, pc, dv);
+  }
+
+  /** The entry (off, pc) in slot `s` reached the threshold: its block now, or -1 (see compile). */
+  hotEntry(s: number, off: number, pc: number, dv: DataView): number {
     this.hot[s] = 0;
     return this.compile(s, off, pc, dv);
   }
