@@ -89,131 +89,164 @@ program
   .description('Deterministic record / replay / diff for RISC-V firmware, hypervisors and kernels')
   .version('0.1.0');
 
-machineOptions(program.command('run').description('run a machine; the guest console goes to stdout'))
-  .option('--gdb <[HOST:]PORT>', 'start stopped at the first instruction and serve a gdb client (gdb-multiarch: target remote HOST:PORT; 127.0.0.1 unless HOST; port 0: any free port)')
-  .action(async (opts) => {
-    process.exitCode = await (await import('./run.js')).runCommand(opts);
-  });
+/**
+ * The commands, in the order of the help, each defined by a function. A process defines only the
+ * command it runs (argv[2]) when that names one: defining all of them (~110 options, `run` and
+ * `record` 30-odd each) was ~10 ms of every start-up, a few % of a short run (issue 17).
+ * Anything else (no command, --help, --version, `help`, a mistyped command) defines all, so the
+ * program's help, its suggestions and its errors are unchanged; so are each command's.
+ */
+const COMMANDS: readonly (readonly [string, () => void])[] = [
+  ['run', () => {
+    machineOptions(program.command('run').description('run a machine; the guest console goes to stdout'))
+      .option('--gdb <[HOST:]PORT>', 'start stopped at the first instruction and serve a gdb client (gdb-multiarch: target remote HOST:PORT; 127.0.0.1 unless HOST; port 0: any free port)')
+      .action(async (opts) => {
+        process.exitCode = await (await import('./run.js')).runCommand(opts);
+      });
+  }],
 
-machineOptions(program.command('record').description('run a machine like `run` and record a trace (default: the bundled smp-kernel on 4 harts)'))
-  .option('-o, --output <FILE>', 'trace file (default: traces/<kernel>-<n>.trace, the next free n)')
-  .option('--overwrite', 'replace an existing trace file')
-  .option('--checkpoint-every <N>', 'instructions between checkpoints, e.g. 50M (0 = none)', '50000000')
-  .option('--digest-every <N>', 'instructions between state digests, e.g. 10M (0 = none)', '10000000')
-  .option('--symbols <FILE>', 'store this ELF file\'s or System.map\'s symbols in the trace too (repeatable; the System.map next to a raw kernel Image is stored without it)', (v: string, prev: string[] = []) => [...prev, v])
-  .action(async (opts, cmd: Command) => {
-    process.exitCode = await (await import('./record.js')).recordCommand({ ...opts, smpGiven: cmd.getOptionValueSource('smp') !== 'default' });
-  });
+  ['record', () => {
+    machineOptions(program.command('record').description('run a machine like `run` and record a trace (default: the bundled smp-kernel on 4 harts)'))
+      .option('-o, --output <FILE>', 'trace file (default: traces/<kernel>-<n>.trace, the next free n)')
+      .option('--overwrite', 'replace an existing trace file')
+      .option('--checkpoint-every <N>', 'instructions between checkpoints, e.g. 50M (0 = none)', '50000000')
+      .option('--digest-every <N>', 'instructions between state digests, e.g. 10M (0 = none)', '10000000')
+      .option('--symbols <FILE>', 'store this ELF file\'s or System.map\'s symbols in the trace too (repeatable; the System.map next to a raw kernel Image is stored without it)', (v: string, prev: string[] = []) => [...prev, v])
+      .action(async (opts, cmd: Command) => {
+        process.exitCode = await (await import('./record.js')).recordCommand({ ...opts, smpGiven: cmd.getOptionValueSource('smp') !== 'default' });
+      });
+  }],
 
-program.command('info').description('describe a trace: configuration, images, status, counts, the end of the console output')
-  .argument('<FILE>', 'trace file')
-  .option('--console', `all of the console output (default: its last 20 lines)`)
-  .option('--json', 'one JSON object (with the whole console)')
-  .action(async (file: string, opts) => {
-    process.exitCode = (await import('./inspect.js')).infoCommand(file, opts);
-  });
+  ['info', () => {
+    program.command('info').description('describe a trace: configuration, images, status, counts, the end of the console output')
+      .argument('<FILE>', 'trace file')
+      .option('--console', `all of the console output (default: its last 20 lines)`)
+      .option('--json', 'one JSON object (with the whole console)')
+      .action(async (file: string, opts) => {
+        process.exitCode = (await import('./inspect.js')).infoCommand(file, opts);
+      });
+  }],
 
-program.command('events').description('list the events of a trace, one per line, with the instruction at pc')
-  .argument('<FILE>', 'trace file')
-  .option('--kind <K>', `event kind (repeatable or comma-separated): ${EVENT_KINDS_LIST}`, (v: string, prev: string[] = []) => [...prev, v])
-  .option('--hart <H>', 'only events of this hart')
-  .option('--pc <ADDR|SYMBOL|LO-HI>', 'only events at these pcs: an address (0x...), a symbol (its whole extent), SYMBOL+OFF, or a half-open range LO-HI of addresses or symbols (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-  .option('--priv <P>', 'only events in this privilege: M, HS (= S), S, VS, VU, U (repeatable or comma-separated)', (v: string, prev: string[] = []) => [...prev, v])
-  .option('--csr <NAME>', 'only writes of this CSR (csr_write events): a name such as satp or a number')
-  .option('--sbi <EXT>', 'only SBI calls of this extension (sbi_call events): TIME, IPI, RFENCE, HSM, SRST, DBCN, BASE, or a number')
-  .option('--vm <N>', 'only guest VM N of the built-in hypervisor (its V=1 events, its VM exits and entries)')
-  .option('--from <POS>', 'first event: a seq number (N or seq:N), i:INSTRET (the hart\'s retired instructions) or t:VTIME (its virtual time); inclusive')
-  .option('--until <POS>', 'last event, as --from (inclusive)')
-  .option('--to <POS>', 'alias of --until')
-  .option('--limit <N>', 'at most N events')
-  .option('--json', 'JSON Lines (64-bit values as hex strings)')
-  .option(...SYMBOLS_OPTION)
-  .action(async (file: string, opts) => {
-    process.exitCode = await (await import('./inspect.js')).eventsCommand(file, opts);
-  });
+  ['events', () => {
+    program.command('events').description('list the events of a trace, one per line, with the instruction at pc')
+      .argument('<FILE>', 'trace file')
+      .option('--kind <K>', `event kind (repeatable or comma-separated): ${EVENT_KINDS_LIST}`, (v: string, prev: string[] = []) => [...prev, v])
+      .option('--hart <H>', 'only events of this hart')
+      .option('--pc <ADDR|SYMBOL|LO-HI>', 'only events at these pcs: an address (0x...), a symbol (its whole extent), SYMBOL+OFF, or a half-open range LO-HI of addresses or symbols (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+      .option('--priv <P>', 'only events in this privilege: M, HS (= S), S, VS, VU, U (repeatable or comma-separated)', (v: string, prev: string[] = []) => [...prev, v])
+      .option('--csr <NAME>', 'only writes of this CSR (csr_write events): a name such as satp or a number')
+      .option('--sbi <EXT>', 'only SBI calls of this extension (sbi_call events): TIME, IPI, RFENCE, HSM, SRST, DBCN, BASE, or a number')
+      .option('--vm <N>', 'only guest VM N of the built-in hypervisor (its V=1 events, its VM exits and entries)')
+      .option('--from <POS>', 'first event: a seq number (N or seq:N), i:INSTRET (the hart\'s retired instructions) or t:VTIME (its virtual time); inclusive')
+      .option('--until <POS>', 'last event, as --from (inclusive)')
+      .option('--to <POS>', 'alias of --until')
+      .option('--limit <N>', 'at most N events')
+      .option('--json', 'JSON Lines (64-bit values as hex strings)')
+      .option(...SYMBOLS_OPTION)
+      .action(async (file: string, opts) => {
+        process.exitCode = await (await import('./inspect.js')).eventsCommand(file, opts);
+      });
+  }],
 
-program.command('query').description('run a read-only SQL query on a trace (tables and views: see schemas/trace.sql)')
-  // SQL may begin with a comment ("-- count the traps"): not an option.
-  .allowUnknownOption()
-  .argument('<FILE>', 'trace file')
-  .argument('<SQL>', 'one SELECT statement; views with names beside the numbers (event_list, traps, csr_writes, sbi_calls, vm_exits, ...: csr_name, cause_name, sbi_ext_name, reason_name, *_hex, payload_json)')
-  .option('--format <table|csv|json>', 'output: an aligned table (default), CSV (RFC 4180), or a JSON array of objects')
-  .option('--json', 'alias of --format json')
-  .action(async (file: string, sql: string, opts) => {
-    process.exitCode = (await import('./inspect.js')).queryCommand(file, sql, opts);
-  });
+  ['query', () => {
+    program.command('query').description('run a read-only SQL query on a trace (tables and views: see schemas/trace.sql)')
+      // SQL may begin with a comment ("-- count the traps"): not an option.
+      .allowUnknownOption()
+      .argument('<FILE>', 'trace file')
+      .argument('<SQL>', 'one SELECT statement; views with names beside the numbers (event_list, traps, csr_writes, sbi_calls, vm_exits, ...: csr_name, cause_name, sbi_ext_name, reason_name, *_hex, payload_json)')
+      .option('--format <table|csv|json>', 'output: an aligned table (default), CSV (RFC 4180), or a JSON array of objects')
+      .option('--json', 'alias of --format json')
+      .action(async (file: string, sql: string, opts) => {
+        process.exitCode = (await import('./inspect.js')).queryCommand(file, sql, opts);
+      });
+  }],
 
 // ---- replay / diff / import (src/cli/replay.ts, src/cli/diff.ts) ----
-program.command('replay').description('replay a trace and report the first divergence (exit 0 match, 1 divergence, 2 unusable); --to: land on an instruction and show the machine')
-  .argument('<FILE>', 'trace file')
-  .option('--to <POS>', 'stop at POS: N (global instruction count), HART:COUNT (instret), seq:N (the step that emits event N), pc:ADDR or pc:ADDR#K (hex, SYMBOL or SYMBOL+OFFSET; H:pc:... for one hart)')
-  .option('--force', 'replay even when images, schema or hvtrace version differ from the recording')
-  .option('--json', 'one JSON object')
-  .option('--events <N>', 'with --to: events to show before the position (default 8)')
-  .option('--no-digests', 'do not compare the stored state digests')
-  .option('--console', 'print the guest console output while replaying')
-  .option('--drive <SPEC>', 'file=PATH: the image of a recorded drive (repeatable, in drive order; optional: the trace holds every block the guest read; must be the image recorded)', (v: string, prev: string[] = []) => [...prev, v])
-  .option(...SYMBOLS_OPTION)
-  .option('--gdb <[HOST:]PORT>', 'serve a gdb client (gdb-multiarch: target remote HOST:PORT) at the start, or at --to POS; forwards and backwards (127.0.0.1 unless HOST; port 0: any free port)')
-  .action(async (file: string, opts) => {
-    const mod = await import('./replay.js');
-    process.exitCode = opts.gdb !== undefined ? await mod.replayGdbCommand(file, opts) : mod.replayCommand(file, opts);
-  });
+  ['replay', () => {
+    program.command('replay').description('replay a trace and report the first divergence (exit 0 match, 1 divergence, 2 unusable); --to: land on an instruction and show the machine')
+      .argument('<FILE>', 'trace file')
+      .option('--to <POS>', 'stop at POS: N (global instruction count), HART:COUNT (instret), seq:N (the step that emits event N), pc:ADDR or pc:ADDR#K (hex, SYMBOL or SYMBOL+OFFSET; H:pc:... for one hart)')
+      .option('--force', 'replay even when images, schema or hvtrace version differ from the recording')
+      .option('--json', 'one JSON object')
+      .option('--events <N>', 'with --to: events to show before the position (default 8)')
+      .option('--no-digests', 'do not compare the stored state digests')
+      .option('--console', 'print the guest console output while replaying')
+      .option('--drive <SPEC>', 'file=PATH: the image of a recorded drive (repeatable, in drive order; optional: the trace holds every block the guest read; must be the image recorded)', (v: string, prev: string[] = []) => [...prev, v])
+      .option(...SYMBOLS_OPTION)
+      .option('--gdb <[HOST:]PORT>', 'serve a gdb client (gdb-multiarch: target remote HOST:PORT) at the start, or at --to POS; forwards and backwards (127.0.0.1 unless HOST; port 0: any free port)')
+      .action(async (file: string, opts) => {
+        const mod = await import('./replay.js');
+        process.exitCode = opts.gdb !== undefined ? await mod.replayGdbCommand(file, opts) : mod.replayCommand(file, opts);
+      });
+  }],
 
-program.command('diff').description('compare two traces event by event (exit 0 same, 1 different, 2 unusable)')
-  .argument('<A>', 'expected trace (e.g. the golden one, or a reference import)')
-  .argument('<B>', 'actual trace')
-  .option('--kinds <K,K>', `compare only these event kinds (${EVENT_KINDS_LIST}) or presets: exceptions (synchronous traps only), interrupts, traps (traps and trap returns), sbi, csr, vm, io`)
-  .option('--kind <K,K>', 'alias of --kinds (as events --kind)')
-  .option('--ignore <NAME,...>', 'event fields not compared (seq, vtime, hart, instret, pc, priv, virt, a, b, c, payload) and run areas not compared (images|config|input|console|status)')
-  .option('--format <text|json|junit>', 'report format', 'text')
-  .option('--context <N>', 'events shown before the divergence', '5')
-  .option('--no-digests', 'do not use state digests to skip the common start')
-  .option(...SYMBOLS_OPTION)
-  .action(async (a: string, b: string, opts) => {
-    process.exitCode = (await import('./diff.js')).diffCommand(a, b, opts);
-  });
+  ['diff', () => {
+    program.command('diff').description('compare two traces event by event (exit 0 same, 1 different, 2 unusable)')
+      .argument('<A>', 'expected trace (e.g. the golden one, or a reference import)')
+      .argument('<B>', 'actual trace')
+      .option('--kinds <K,K>', `compare only these event kinds (${EVENT_KINDS_LIST}) or presets: exceptions (synchronous traps only), interrupts, traps (traps and trap returns), sbi, csr, vm, io`)
+      .option('--kind <K,K>', 'alias of --kinds (as events --kind)')
+      .option('--ignore <NAME,...>', 'event fields not compared (seq, vtime, hart, instret, pc, priv, virt, a, b, c, payload) and run areas not compared (images|config|input|console|status)')
+      .option('--format <text|json|junit>', 'report format', 'text')
+      .option('--context <N>', 'events shown before the divergence', '5')
+      .option('--no-digests', 'do not use state digests to skip the common start')
+      .option(...SYMBOLS_OPTION)
+      .action(async (a: string, b: string, opts) => {
+        process.exitCode = (await import('./diff.js')).diffCommand(a, b, opts);
+      });
+  }],
 
-program.command('import').description('convert another emulator\'s log into a reference trace for `hvtrace diff`')
-  .command('qemu').description('a QEMU 7.2 `-d int` log (trap lines) -> trace of trap events')
-  .argument('<LOG>', 'QEMU log file (-D FILE -d int)')
-  .option('-o, --output <FILE>', 'trace file to write')
-  .option('--overwrite', 'replace an existing file')
-  .option('--drop-known-deviations', 'leave out traps where QEMU 7.2 deviates from the spec (CSRs it lacks; src/diff/qemu-log.ts)')
-  .option('--sv57-to-sv48', 'map user addresses (epc, tval) from Linux\'s Sv57 layout (QEMU 7.2) to its Sv48 one: for diffing against a Linux boot recorded by hvtrace before it had Sv57')
-  .option('-q, --quiet', 'no summary on stderr')
-  .action(async (log: string, opts) => {
-    process.exitCode = (await import('./diff.js')).importQemuCommand(log, opts);
-  });
+  ['import', () => {
+    program.command('import').description('convert another emulator\'s log into a reference trace for `hvtrace diff`')
+      .command('qemu').description('a QEMU 7.2 `-d int` log (trap lines) -> trace of trap events')
+      .argument('<LOG>', 'QEMU log file (-D FILE -d int)')
+      .option('-o, --output <FILE>', 'trace file to write')
+      .option('--overwrite', 'replace an existing file')
+      .option('--drop-known-deviations', 'leave out traps where QEMU 7.2 deviates from the spec (CSRs it lacks; src/diff/qemu-log.ts)')
+      .option('--sv57-to-sv48', 'map user addresses (epc, tval) from Linux\'s Sv57 layout (QEMU 7.2) to its Sv48 one: for diffing against a Linux boot recorded by hvtrace before it had Sv57')
+      .option('-q, --quiet', 'no summary on stderr')
+      .action(async (log: string, opts) => {
+        process.exitCode = (await import('./diff.js')).importQemuCommand(log, opts);
+      });
+  }],
 
 // ---- stat / timeline / export (issue 14: src/cli/stat.ts, timeline.ts, export.ts) ----
-program.command('stat').description('statistics of a trace: VM exits (count, durations), traps, SBI calls, MMIO, interrupts, interrupts by source (PLIC/APLIC claims, MSIs per source and IMSIC file), CSR writes, per-hart time per privilege level')
-  .argument('<FILE>', 'trace file')
-  .option('--vm <N>', 'only VM N (its exits, and the events on its vCPUs\' harts while they run)')
-  .option('--vcpu <N>', 'only vCPU N (of every VM, or of --vm N)')
-  .option('--hart <N>', 'only the events of hart N')
-  .option('--until <SEQ>', 'only the events up to this seq (N or seq:N, inclusive): the counts at that point of the run')
-  .option('--per-vcpu', 'VM exits per vCPU too')
-  .option('--json', 'one JSON object')
-  .action(async (file: string, opts) => {
-    process.exitCode = (await import('./stat.js')).statCommand(file, opts);
-  });
+  ['stat', () => {
+    program.command('stat').description('statistics of a trace: VM exits (count, durations), traps, SBI calls, MMIO, interrupts, interrupts by source (PLIC/APLIC claims, MSIs per source and IMSIC file), CSR writes, per-hart time per privilege level')
+      .argument('<FILE>', 'trace file')
+      .option('--vm <N>', 'only VM N (its exits, and the events on its vCPUs\' harts while they run)')
+      .option('--vcpu <N>', 'only vCPU N (of every VM, or of --vm N)')
+      .option('--hart <N>', 'only the events of hart N')
+      .option('--until <SEQ>', 'only the events up to this seq (N or seq:N, inclusive): the counts at that point of the run')
+      .option('--per-vcpu', 'VM exits per vCPU too')
+      .option('--json', 'one JSON object')
+      .action(async (file: string, opts) => {
+        process.exitCode = (await import('./stat.js')).statCommand(file, opts);
+      });
+  }],
 
-program.command('timeline').description('write a self-contained HTML page of a trace: lanes per hart and vCPU, privilege levels, VM exits, marks; zoom, search, details')
-  .argument('<FILE>', 'trace file')
-  .requiredOption('-o, --output <FILE.html>', 'HTML file to write')
-  .option('--symbols <FILE>', 'symbols from an ELF file or a System.map (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-  .action(async (file: string, opts) => {
-    process.exitCode = (await import('./timeline.js')).timelineCommand(file, opts);
-  });
+  ['timeline', () => {
+    program.command('timeline').description('write a self-contained HTML page of a trace: lanes per hart and vCPU, privilege levels, VM exits, marks; zoom, search, details')
+      .argument('<FILE>', 'trace file')
+      .requiredOption('-o, --output <FILE.html>', 'HTML file to write')
+      .option('--symbols <FILE>', 'symbols from an ELF file or a System.map (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+      .action(async (file: string, opts) => {
+        process.exitCode = (await import('./timeline.js')).timelineCommand(file, opts);
+      });
+  }],
 
-program.command('export').description('export a trace to a trace viewer\'s format: perfetto (protobuf, ui.perfetto.dev) or chrome-json (chrome://tracing)')
-  .argument('<FILE>', 'trace file')
-  .requiredOption('--format <perfetto|chrome-json>', 'output format')
-  .requiredOption('-o, --output <FILE>', 'file to write')
-  .action(async (file: string, opts) => {
-    process.exitCode = (await import('./export.js')).exportCommand(file, opts);
-  });
+  ['export', () => {
+    program.command('export').description('export a trace to a trace viewer\'s format: perfetto (protobuf, ui.perfetto.dev) or chrome-json (chrome://tracing)')
+      .argument('<FILE>', 'trace file')
+      .requiredOption('--format <perfetto|chrome-json>', 'output format')
+      .requiredOption('-o, --output <FILE>', 'file to write')
+      .action(async (file: string, opts) => {
+        process.exitCode = (await import('./export.js')).exportCommand(file, opts);
+      });
+  }],
+];
+const only = COMMANDS.find(([name]) => name === process.argv[2]);
+for (const [, define] of only ? [only] : COMMANDS) define();
 
 // QEMU users type -append / -kernel with one dash: accept those spellings too.
 const argv = process.argv.map((a) => (/^-(kernel|append|initrd|bios|dtb|smp|drive|device|rtc|pflash|cpu)$/.test(a) ? `-${a}` : a));
