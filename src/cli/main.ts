@@ -2,8 +2,17 @@
 /**
  * hvtrace command line.
  */
-import { Command, CommanderError, Option, InvalidArgumentError } from 'commander';
+import { createRequire } from 'node:module';
+import type * as commander from 'commander';
 import { holdLateSignals } from './late-signals.js';
+
+/**
+ * commander is a CommonJS package: `require` loads it as such, where an ESM `import` went through
+ * its esm.mjs wrapper and Node's CommonJS export lexer (measured on the loaded 2-core host, in
+ * a fresh process: require 17-43 ms, import 34-77 ms; issue 17, start-up).
+ */
+const { Command, CommanderError, Option, InvalidArgumentError } = createRequire(import.meta.url)('commander') as typeof commander;
+type Command = commander.Command;
 // Each command's module is imported when that command runs: a process loads only what it uses
 // (module loading is ~100 ms of a Linux boot's 1.6 s, and `record` needs none of replay / diff).
 
