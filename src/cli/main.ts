@@ -13,6 +13,7 @@ import { holdLateSignals } from './late-signals.js';
  */
 const { Command, CommanderError, Option, InvalidArgumentError } = createRequire(import.meta.url)('commander') as typeof commander;
 type Command = commander.Command;
+
 // Each command's module is imported when that command runs: a process loads only what it uses
 // (module loading is ~100 ms of a Linux boot's 1.6 s, and `record` needs none of replay / diff).
 
@@ -101,7 +102,8 @@ program
 /**
  * The commands, in the order of the help, each defined by a function. A process defines only the
  * command it runs (argv[2]) when that names one: defining all of them (~110 options, `run` and
- * `record` 30-odd each) was ~10 ms of every start-up, a few % of a short run (issue 17).
+ * `record` 30-odd each) took 8-20 ms of every start-up on the loaded 2-core host, 2-7 ms for
+ * one command (issue 17).
  * Anything else (no command, --help, --version, `help`, a mistyped command) defines all, so the
  * program's help, its suggestions and its errors are unchanged; so are each command's.
  */
