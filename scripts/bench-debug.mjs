@@ -28,7 +28,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist/cli/main.js');
+const cli = join(root, 'dist/bundle/hvtrace.mjs'); // the installed command (package.json bin)
 const image = process.env.LINUX_IMAGE ?? join(root, 'guests/build/linux/Image');
 const map = join(dirname(image), 'System.map');
 const json = process.argv.includes('--json');

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist/cli/main.js');
+const cli = join(root, 'dist/bundle/hvtrace.mjs'); // the installed command (package.json bin)
 const reps = Number(process.env.BENCH_REPS ?? 3);
 const tmp = mkdtempSync(join(tmpdir(), 'hvtrace-bench-'));
 

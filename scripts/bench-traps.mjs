@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const guest = join(root, 'guests/build/trap-storm.elf');
-const cli = join(root, 'dist/cli/main.js');
+const cli = join(root, 'dist/bundle/hvtrace.mjs'); // the installed command (package.json bin)
 const reps = Number(process.env.BENCH_REPS ?? 3);
 const GOAL = 5e6;
 const json = process.argv.includes('--json');

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const guest = process.argv[2] ?? join(root, 'guests/build/bench.elf');
-const cli = join(root, 'dist/cli/main.js');
+const cli = join(root, 'dist/bundle/hvtrace.mjs'); // the installed command (package.json bin)
 const reps = Math.max(1, Number(process.env.BENCH_REPS ?? 3));
 
 function time(cmd, args, env = process.env) {

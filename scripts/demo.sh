@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm install --no-audit --no-fund
 npm run build --silent
-hv() { node dist/cli/main.js "$@"; }
+hv() { node dist/bundle/hvtrace.mjs "$@"; }
 echo "== hvtrace record (bundled smp-kernel, 4 harts, UART input 'hello')"
 hv record --kernel guests/build/smp-kernel.elf --smp 4 --input traces/golden/smp-kernel.input -o traces/demo.trace --overwrite < /dev/null
 echo

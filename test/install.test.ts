@@ -1,8 +1,9 @@
 /**
  * hvtrace installs as a command (issue 13): `npm pack` ships dist/, schemas/ and the small bundled
  * guests (not the tests, golden traces or the 3 MB Linux image), and `npm install -g` of that
- * tarball into a fresh prefix gives a working `hvtrace`: `--version`, and `run` of the bundled
- * hello guest from another directory.
+ * tarball into a fresh prefix gives a working `hvtrace` (package.json's bin: the bundled CLI,
+ * dist/bundle/hvtrace.mjs, scripts/bundle.mjs): `--version`, `run` of the bundled hello guest,
+ * `record` (its writer thread) and `info` (the trace store) from another directory.
  *
  * The install builds better-sqlite3's native module as a user's install would (no prebuilt
  * binaries can be fetched here), so this takes a minute or more.
@@ -34,7 +35,7 @@ describe('an installable command', () => {
     expect(tgz).toBeDefined();
     const list = sh('tar', ['tzf', join(dir, tgz!)], dir);
     const files = list.stdout.split('\n').filter(Boolean);
-    for (const f of ['package/dist/cli/main.js', 'package/dist/trace/writer-worker.js', 'package/schemas/trace.sql',
+    for (const f of ['package/dist/cli/main.js', 'package/dist/bundle/hvtrace.mjs', 'package/dist/trace/writer-worker.js', 'package/schemas/trace.sql',
       'package/guests/build/hello.elf', 'package/guests/build/smp-kernel.elf', 'package/package.json', 'package/README.md']) {
       expect(files, f).toContain(f);
     }
