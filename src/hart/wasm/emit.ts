@@ -22,7 +22,7 @@ export const W = {
   TRY: 0x06, CATCH_ALL: 0x19, RETHROW: 0x09,
   BR: 0x0c, BR_IF: 0x0d, BR_TABLE: 0x0e, RETURN: 0x0f, CALL: 0x10, CALL_INDIRECT: 0x11,
   DROP: 0x1a, SELECT: 0x1b,
-  LOCAL_GET: 0x20, LOCAL_SET: 0x21, LOCAL_TEE: 0x22,
+  LOCAL_GET: 0x20, LOCAL_SET: 0x21, LOCAL_TEE: 0x22, GLOBAL_GET: 0x23, GLOBAL_SET: 0x24,
   I32_LOAD: 0x28, I64_LOAD: 0x29, F32_LOAD: 0x2a, F64_LOAD: 0x2b,
   I32_LOAD8_S: 0x2c, I32_LOAD8_U: 0x2d, I32_LOAD16_S: 0x2e, I32_LOAD16_U: 0x2f,
   I64_LOAD8_S: 0x30, I64_LOAD8_U: 0x31, I64_LOAD16_S: 0x32, I64_LOAD16_U: 0x33,
@@ -175,6 +175,12 @@ export class Code extends Bytes {
   end(): this {
     return this.byte(W.END);
   }
+  globalGet(g: number): this {
+    return this.byte(W.GLOBAL_GET).u32(g);
+  }
+  globalSet(g: number): this {
+    return this.byte(W.GLOBAL_SET).u32(g);
+  }
   br(depth: number): this {
     return this.byte(W.BR).u32(depth);
   }
@@ -207,7 +213,9 @@ export class ModuleBuilder {
   private readonly types: string[] = [];
   private readonly typeBytes: Bytes[] = [];
   private readonly imports: { imp: FuncImport; type: number }[] = [];
-  private readonly funcs: { name: string; type: number; code: Code }[] = [];
+  private readonly funcs: { name: string | null; type: number; code: Code }[] = [];
+  /** Module-internal mutable globals: [value type, initial value (i32 / i64 0 only)]. */
+  private readonly globals: number[] = [];
 
   constructor(private readonly memPages = 0, private readonly tableSize = -1) {}
 
@@ -228,10 +236,15 @@ export class ModuleBuilder {
     this.imports.push({ imp, type: this.typeOf(imp.params, imp.results) });
     return this.imports.length - 1;
   }
-  /** Add an exported function; returns its index. */
-  func(name: string, code: Code): number {
+  /** Add a function, exported under `name` (null: internal); returns its index. */
+  func(name: string | null, code: Code): number {
     this.funcs.push({ name, type: this.typeOf(code.params, code.results), code });
     return this.imports.length + this.funcs.length - 1;
+  }
+
+  /** A new internal mutable global of value type `t` (I32 or I64), initially 0; returns its index. */
+  global(t: number): number {
+    return this.globals.push(t) - 1;
   }
 
   toBytes(): Uint8Array<ArrayBuffer> {
@@ -253,9 +266,16 @@ export class ModuleBuilder {
     const fs = new Bytes().u32(this.funcs.length);
     for (const f of this.funcs) fs.u32(f.type);
     section(3, fs);
+    // 6: globals (mutable, initialized with a constant 0)
+    if (this.globals.length !== 0) {
+      const gs = new Bytes().u32(this.globals.length);
+      for (const t of this.globals) gs.byte(t).byte(0x01).byte(t === I64 ? W.I64_CONST : W.I32_CONST).byte(0).byte(W.END);
+      section(6, gs);
+    }
     // 7: exports
-    const ex = new Bytes().u32(this.funcs.length);
-    this.funcs.forEach((f, i) => ex.name(f.name).byte(0x00).u32(this.imports.length + i));
+    const named = this.funcs.filter((f) => f.name !== null).length;
+    const ex = new Bytes().u32(named);
+    this.funcs.forEach((f, i) => { if (f.name !== null) ex.name(f.name).byte(0x00).u32(this.imports.length + i); });
     section(7, ex);
     // 10: code
     const code = new Bytes().u32(this.funcs.length);
