@@ -875,21 +875,15 @@ export class WasmTier extends Jit {
       fpSlow(ins);
       close(); // $done
     };
-    /** Continue at pc `to` after `done` instructions of the current block. */
+    /** Continue at pc `to` after `done` instructions of the current block (block k's own code
+     * tests whether it fits in the budget: see the block head below). */
     const goto = (done: number, to: number): void => {
       const k = index.get(to);
       if (k === undefined) {
         exit(to, done, false);
         return;
       }
-      c.get(N).i32c(done).op(W.I32_ADD).tee(N)
-        .i32c(blocks[k]!.insns.length).op(W.I32_ADD).get(BUDGET).op(W.I32_GT_S);
-      open(W.IF);
-      const sk = stepOf.get(k);
-      // Block k does not fit: its stepping copy runs what does, else the interpreter goes on.
-      if (sk === undefined) exit(to, 0, true);
-      else c.i32c(0).set(SUB).i32c(sk).set(BLK).br(toLoop());
-      close();
+      if (done !== 0) c.get(N).i32c(done).op(W.I32_ADD).set(N);
       // Block k's code follows the end of $b_k: from block j < k (inside $b_{j+1} .. $b_{K-1})
       // that is a forward branch of depth k - j - 1; a block's own loop is at nest - 1.
       if (k === curBlk) c.br(nest - 1);
@@ -898,9 +892,10 @@ export class WasmTier extends Jit {
     };
 
     // The entry: any block of the region, or any instruction of a block with a stepping copy.
-    // (off, pc) must be in this unit's mapping (pc - off the same as at the region's first block),
-    // off an entry (a br_table over the half-words of the region's span); a block entered at its
-    // start must fit in the budget unless it has a stepping copy; else return stop.
+    // (off, pc) must be in this unit's mapping (pc - off the same as at the region's first block)
+    // and off an entry (a br_table over the half-words of the region's span, or a test per entry,
+    // whichever is fewer bytes); else return stop. (Whether the block fits in the budget is its
+    // own code's first test.)
     /** Entries: [buffer offset, block index, instruction index]; block starts first. */
     const ents: [number, number, number][] = blocks.map((b, k) => [off + (b.pc - pc), k, 0]);
     for (const k of steps) {
@@ -909,26 +904,36 @@ export class WasmTier extends Jit {
     }
     const lo = Math.min(...ents.map((e) => e[0]));
     const E_N = ents.length;
-    const targets = new Array<number>(((Math.max(...ents.map((e) => e[0])) - lo) >> 1) + 1).fill(E_N);
-    for (let e = E_N - 1; e >= 0; e--) targets[(ents[e]![0] - lo) >> 1] = e;
+    /** Entry e's code: its block (and instruction, in a stepping copy), then `br` depth d to $ok. */
+    const enter = (e: number, d: number): void => {
+      const [, k, i] = ents[e]!;
+      if (i !== 0) c.i32c(i).set(SUB).i32c(stepOf.get(k)!).set(BLK);
+      else c.i32c(k).set(BLK);
+      c.br(d);
+    };
+    const span = ((Math.max(...ents.map((e) => e[0])) - lo) >> 1) + 1;
     c.begin(W.BLOCK); // $ok
     c.begin(W.BLOCK); // $miss
-    for (let e = 0; e < E_N; e++) c.begin(W.BLOCK); // $e_{E_N-1} (outermost) ... $e_0
-    c.get(PC).i64c(BigInt(pc)).op(W.I64_SUB).get(OFF).i32c(off).op(W.I32_SUB).op(W.I64_EXTEND_I32_S).op(W.I64_NE).brIf(E_N);
-    c.get(OFF).i32c(lo).op(W.I32_SUB).i32c(1).op(W.I32_ROTR).brTable(targets, E_N);
-    for (let e = 0; e < E_N; e++) {
-      c.end(); // $e_e: inside E_N-1-e blocks, $miss, $ok
-      const [, k, i] = ents[e]!;
-      const sk = stepOf.get(k);
-      if (sk === undefined) {
-        c.get(N0).i32c(blocks[k]!.insns.length).op(W.I32_ADD).get(BUDGET).op(W.I32_GT_S).brIf(E_N - 1 - e);
-        c.i32c(k).set(BLK).br(E_N - e);
-      } else if (i === 0) {
-        // The whole block if it fits, else its stepping copy from its first instruction.
-        c.i32c(sk).i32c(k).get(N0).i32c(blocks[k]!.insns.length).op(W.I32_ADD).get(BUDGET).op(W.I32_GT_S).op(W.SELECT).set(BLK)
-          .br(E_N - e);
-      } else {
-        c.i32c(i).set(SUB).i32c(sk).set(BLK).br(E_N - e);
+    c.get(PC).get(OFF).op(W.I64_EXTEND_I32_U).op(W.I64_SUB).i64c(BigInt(pc - off)).op(W.I64_NE).brIf(0);
+    c.get(OFF).i32c(lo).op(W.I32_SUB).set(LO);
+    if (span > 8 * E_N) {
+      // A test per entry (the first of equal offsets wins: block starts before stepping entries).
+      const seen = new Set<number>();
+      ents.forEach(([o], e) => {
+        if (seen.has(o)) return;
+        seen.add(o);
+        c.get(LO).i32c(o - lo).op(W.I32_EQ).begin(W.IF);
+        enter(e, 2);
+        c.end();
+      });
+    } else {
+      const targets = new Array<number>(span).fill(E_N);
+      for (let e = E_N - 1; e >= 0; e--) targets[(ents[e]![0] - lo) >> 1] = e;
+      for (let e = 0; e < E_N; e++) c.begin(W.BLOCK); // $e_{E_N-1} (outermost) ... $e_0
+      c.get(LO).i32c(1).op(W.I32_ROTR).brTable(targets, E_N);
+      for (let e = 0; e < E_N; e++) {
+        c.end(); // $e_e: inside E_N-1-e blocks, $miss, $ok
+        enter(e, E_N - e);
       }
     }
     c.end(); // $miss
@@ -956,7 +961,15 @@ export class WasmTier extends Jit {
       inlineAcc = stepSet.has(b.pc);
       const n = b.insns.length;
       open(W.LOOP);
-      if (stepCopy) {
+      if (!stepCopy) {
+        // Block j does not fit: its stepping copy runs what does, else the interpreter goes on.
+        c.get(N).i32c(n).op(W.I32_ADD).get(BUDGET).op(W.I32_GT_S);
+        open(W.IF);
+        const sk = stepOf.get(j);
+        if (sk === undefined) exit(b.pc, 0, true);
+        else c.i32c(0).set(SUB).i32c(sk).set(BLK).br(toLoop());
+        close();
+      } else {
         // N counts from the block's first instruction (as in the block's own code: N + i before
         // instruction i); Duff's device: $s_{n-1} (outermost) ... $s_0, then instruction i after $s_i.
         c.get(N).get(SUB).op(W.I32_SUB).set(N);
@@ -1008,11 +1021,12 @@ export class WasmTier extends Jit {
           goto(n, b.next);
           break;
         case End.BR:
+          c.get(N).i32c(n).op(W.I32_ADD).set(N);
           emitValue(em, last.op, last.rs1, last.rs2, last.imm, last.pc);
           open(W.IF);
-          goto(n, b.target);
+          goto(0, b.target);
           close();
-          goto(n, npc);
+          goto(0, npc);
           break;
         case End.JAL:
           setX(last.rd, () => c.i64c(BigInt(npc)));
