@@ -1,12 +1,13 @@
 /**
  * The wasm tier keeps the registers a unit writes in wasm locals and stores them back only at
- * the exit, in the function's exception handler (a Trap thrown by a helper), and, before a call,
- * the ones that helper reads (src/hart/wasm/tier.ts). One hot loop exercises every helper with
+ * the exit (also when a helper threw a Trap: the unit leaves, then its entry throws it on) and,
+ * before a call, the ones that helper reads (src/hart/wasm/tier.ts). One hot loop exercises every helper with
  * operands the loop itself has just written (so they are in locals only): execAlu (mulhu), the
  * store slow path (a new page every 512 iterations), execFp writing x[rd] while f[rd] was written
  * inline and writing f[rd] while x[rd] was, execFp reading a third source written inline (fmadd.d),
  * a device store that raises `attention` (an earlier mtimecmp: the unit leaves right after it),
- * and the load slow path, which at last faults past the end of RAM inside the unit. The final
+ * and the load slow path, which at last faults past the end of RAM inside the unit (its rd written
+ * inline just before: a load that traps leaves rd as it was). The final
  * state (every x and f register, pc, counts, mepc / mcause seen by the handler, RAM) must be the
  * interpreter's.
  */
@@ -39,6 +40,7 @@ function program(): Uint8Array {
   a.word(encFp(0x00, 1, 16, 16, 3, 0)); // fadd.d f16, f16, f3 (inline) ...
   a.word(encR4(0x43, 1, 18, 3, 3, 16, 0)); // ... fmadd.d f18, f3, f3, f16: execFp reads it as rs3
   a.slli(a6, t0, 3).sd(a6, 0, s6).addi(s6, s6, 8); // the store slow path reads a6
+  a.addi(a2, a2, 3); // rd of the load below, written inline: kept when the load faults
   a.ld(a2, 0, s5).addi(s5, s5, 8); // the load slow path; faults at the end of RAM
   a.add(a4, a4, a2);
   a.addi(s10, s10, -1).sd(s10, 0, a1); // an earlier timer deadline: attention, the unit leaves after the store

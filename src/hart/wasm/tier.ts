@@ -168,14 +168,15 @@ const P_REG = 63, P_IDX_SHIFT = 8, P_LEN = 0x70000;
  * tag test as the generated Op.LD case of Hart.loop), else the slow path `ld` / `st` with pc and
  * count exact. One per op and module instead of inline at every access: ~70 fewer bytes of wasm
  * per load or store.
- *   load (base, ea, pc, n, packed) -> x[rd]: on the slow path, x[rd] as the helper left it in the state area;
- *   store (base, ea, value, pc, n, packed): on the slow path, x[rs2] = value in the state area first (the helper reads it there).
+ *   load (base, ea, x[rd], pc, n, packed) -> x[rd]: on the slow path, x[rd] as the helper left it in
+ *     the state area (the value passed in if it threw: a load that traps does not write rd);
+ *   store (base, ea, x[rs2], pc, n, packed): on the slow path, x[rs2] in the state area first (the helper reads it there).
  * `n`: N of the calling unit, packed: reg | index << P_IDX_SHIFT | len << 16 (count = n + index).
  * The slow path's result goes to global `att`; the caller leaves through $attn when it is not 0.
  */
 function accessFn(op: number, opc: number, size: number, store: boolean, helper: number, att: number): Code {
-  const c = store ? new Code([I32, I64, I64, I64, I32, I32], []) : new Code([I32, I64, I64, I32, I32], [I64]);
-  const BASE = 0, EA = 1, VAL = 2, PCA = store ? 3 : 2, NA = PCA + 1, PK = NA + 1;
+  const c = new Code([I32, I64, I64, I64, I32, I32], store ? [] : [I64]);
+  const BASE = 0, EA = 1, VAL = 2, PCA = 3, NA = 4, PK = 5;
   const LO = c.local(I32), E = c.local(I32);
   const tlb = store ? TS : TL;
   c.get(EA).op(W.I32_WRAP_I64).tee(LO)
@@ -184,12 +185,11 @@ function accessFn(op: number, opc: number, size: number, store: boolean, helper:
   c.begin(W.IF, store ? VOID : I64);
   /** Push the state-area address of x[reg]. */
   const regAddr = (): void => { c.get(PK).i32c(P_REG).op(W.I32_AND).i32c(3).op(W.I32_SHL).get(BASE).op(W.I32_ADD); };
-  if (store) {
-    // x[rs2] current in the state area (unless x0): the slow path reads it there.
-    c.get(PK).i32c(P_REG).op(W.I32_AND).begin(W.IF);
-    regAddr(); c.get(VAL).mem(W.I64_STORE, 3, HS_X);
-    c.end();
-  }
+  // x[rs2] / x[rd] current in the state area (unless x0): the store's slow path reads it there,
+  // the load's leaves it there (written or, when it throws, not).
+  c.get(PK).i32c(P_REG).op(W.I32_AND).begin(W.IF);
+  regAddr(); c.get(VAL).mem(W.I64_STORE, 3, HS_X);
+  c.end();
   c.get(BASE).get(LO).get(EA).i64c(32n).op(W.I64_SHR_U).op(W.I32_WRAP_I64)
     .get(PK).i32c(P_LEN).op(W.I32_AND).i32c(store ? size : op).op(W.I32_OR)
     .get(PK).i32c(P_REG).op(W.I32_AND)
@@ -243,6 +243,8 @@ export class WasmTier extends Jit {
   private readonly entrySteps = new Float64Array(64);
   private imports!: WebAssembly.Imports;
   private readonly memory: WebAssembly.Memory;
+  /** What a slow path threw inside the running unit, for its JavaScript entry to throw on. */
+  private thrown: { e: unknown } | null = null;
   /** The JavaScript slow paths the helper module wraps (see setUp). */
   private readonly slowPaths: WebAssembly.ModuleImports;
 
@@ -269,46 +271,64 @@ export class WasmTier extends Jit {
       i32[w + 1] = Math.floor(npc / 4294967296);
       return count + 1;
     };
+    /** A slow path threw (a Trap: pc and count are exact): the unit leaves (as on attention,
+     * with the registers stored back) and its JavaScript entry throws it on (see unitOf). */
+    const thrown = (e: unknown): number => {
+      this.thrown = { e };
+      return 1;
+    };
     // The slow paths: the interpreter's, with pc and count exact first (a fault throws). `opl`,
     // `sizel`: the op or access size | the instruction's length << 16.
     const ld = (base: number, lo: number, hi: number, opl: number, rd: number, pc: number, count: number): number => {
-      const h = sync(base, pc, count);
-      const op = opl & 0xffff;
-      const o = h.loadOffset(lo, hi, LOAD_SIZE[op]!);
-      const xi = h.xi;
-      switch (op) {
-        case Op.LB: { const v = dv.getInt8(o); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-        case Op.LBU: xi[rd * 2] = dv.getUint8(o); xi[rd * 2 + 1] = 0; break;
-        case Op.LH: { const v = dv.getInt16(o, true); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-        case Op.LHU: xi[rd * 2] = dv.getUint16(o, true); xi[rd * 2 + 1] = 0; break;
-        case Op.LW: { const v = dv.getInt32(o, true); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
-        case Op.LWU: xi[rd * 2] = dv.getInt32(o, true); xi[rd * 2 + 1] = 0; break;
-        default: xi[rd * 2] = dv.getInt32(o, true); xi[rd * 2 + 1] = dv.getInt32(o + 4, true); break;
+      try {
+        const h = sync(base, pc, count);
+        const op = opl & 0xffff;
+        const o = h.loadOffset(lo, hi, LOAD_SIZE[op]!);
+        const xi = h.xi;
+        switch (op) {
+          case Op.LB: { const v = dv.getInt8(o); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
+          case Op.LBU: xi[rd * 2] = dv.getUint8(o); xi[rd * 2 + 1] = 0; break;
+          case Op.LH: { const v = dv.getInt16(o, true); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
+          case Op.LHU: xi[rd * 2] = dv.getUint16(o, true); xi[rd * 2 + 1] = 0; break;
+          case Op.LW: { const v = dv.getInt32(o, true); xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
+          case Op.LWU: xi[rd * 2] = dv.getInt32(o, true); xi[rd * 2 + 1] = 0; break;
+          default: xi[rd * 2] = dv.getInt32(o, true); xi[rd * 2 + 1] = dv.getInt32(o + 4, true); break;
+        }
+        return leave(h, base, pc, opl >>> 16, count);
+      } catch (e) {
+        return thrown(e);
       }
-      return leave(h, base, pc, opl >>> 16, count);
     };
     const st = (base: number, lo: number, hi: number, sizel: number, rs2: number, pc: number, count: number): number => {
-      const h = sync(base, pc, count);
-      const size = sizel & 0xffff;
-      const o = h.storeX(lo, hi, size, rs2);
-      if (o >= 0) {
-        const xi = h.xi;
-        if (size === 1) dv.setInt8(o, xi[rs2 * 2]!);
-        else if (size === 2) dv.setInt16(o, xi[rs2 * 2]!, true);
-        else {
-          dv.setInt32(o, xi[rs2 * 2]!, true);
-          if (size === 8) dv.setInt32(o + 4, xi[rs2 * 2 + 1]!, true);
+      try {
+        const h = sync(base, pc, count);
+        const size = sizel & 0xffff;
+        const o = h.storeX(lo, hi, size, rs2);
+        if (o >= 0) {
+          const xi = h.xi;
+          if (size === 1) dv.setInt8(o, xi[rs2 * 2]!);
+          else if (size === 2) dv.setInt16(o, xi[rs2 * 2]!, true);
+          else {
+            dv.setInt32(o, xi[rs2 * 2]!, true);
+            if (size === 8) dv.setInt32(o + 4, xi[rs2 * 2 + 1]!, true);
+          }
         }
+        return leave(h, base, pc, sizel >>> 16, count);
+      } catch (e) {
+        return thrown(e);
       }
-      return leave(h, base, pc, sizel >>> 16, count);
     };
     // Operations without wasm code: the interpreter's own helpers (execFp may trap: pc and
     // count exact first; FP state changes may raise attention).
     const fp = (base: number, op: number, ins: number, raw: number, rd: number, rs1: number, rs2: number, imm: number, pc: number, count: number): number => {
-      const h = sync(base, pc, count);
-      execFp(h, op, ins, raw, rd, rs1, rs2, imm);
-      i32[(base + HS_WASM_FP) >> 2] = fpGuard(h);
-      return leave(h, base, pc, (raw & 3) === 3 ? 4 : 2, count);
+      try {
+        const h = sync(base, pc, count);
+        execFp(h, op, ins, raw, rd, rs1, rs2, imm);
+        i32[(base + HS_WASM_FP) >> 2] = fpGuard(h);
+        return leave(h, base, pc, (raw & 3) === 3 ? 4 : 2, count);
+      } catch (e) {
+        return thrown(e);
+      }
     };
     const alu = (base: number, op: number, rd: number, rs1: number, rs2: number, imm: number): void => {
       const h = this.byArea[base >>> HART_AREA_SHIFT]!;
@@ -511,7 +531,13 @@ export class WasmTier extends Jit {
         // Chaining skips Hart.loop's per-entry checks: only while none of them can apply
         // (breakpoints, execute triggers, the fetch-page hook all see every page change there).
         const chain = att || h.breakFilter !== null || h.trigArmed !== 0 || h.onFetchPage !== null ? 0 : 1;
-        h.attempted = a0 + run(slot, base, budget < BUDGET_LIMIT ? budget : BUDGET_LIMIT, chain, eo, ep);
+        const r = run(slot, base, budget < BUDGET_LIMIT ? budget : BUDGET_LIMIT, chain, eo, ep);
+        if (this.thrown !== null) {
+          const { e } = this.thrown;
+          this.thrown = null;
+          throw e;
+        }
+        h.attempted = a0 + r;
         const w = (base + HS_WASM_PC) >> 2;
         h.pc = i32[w + 1]! * 4294967296 + (i32[w]! >>> 0);
       };
@@ -709,7 +735,7 @@ export class WasmTier extends Jit {
       c.get(BASE);
       rx(cur.rs1);
       if (cur.imm !== 0) c.i64c(BigInt(cur.imm)).op(W.I64_ADD);
-      if (store) rx(cur.rs2);
+      rx(store ? cur.rs2 : cur.rd === X_SINK ? 0 : cur.rd);
       c.i64c(BigInt(cur.pc)).get(N).i32c((store ? cur.rs2 : cur.rd) | (curIdx << P_IDX_SHIFT) | (cur.len << 16))
         .call(fns.acc(cur.op, opc, size, store));
     };
@@ -943,9 +969,6 @@ export class WasmTier extends Jit {
     for (const r of used) c.get(BASE).mem(W.I64_LOAD, 3, r * 8).set(xl(r));
     for (const r of fUsed) c.get(BASE).mem(W.F64_LOAD, 3, HS_F + r * 8).set(fl(r));
     if (fUsed.size !== 0) c.get(BASE).mem(W.I32_LOAD, 2, HS_WASM_FP).set(GUARD);
-    // A Trap (or any exception) a helper throws passes through here: the registers go back to the
-    // state area, as at an exit, and it goes on to Hart.run.
-    c.begin(W.TRY);
     c.begin(W.BLOCK); // $done
     c.begin(W.BLOCK); // $attn
     c.begin(W.BLOCK); // $x
@@ -1051,13 +1074,9 @@ export class WasmTier extends Jit {
     c.end(); // $d
     c.end(); // $x
     c.br(1); // $done
-    c.end(); // $attn: a slow path raised attention (afterCall); it returned N and left the next pc
+    c.end(); // $attn: a slow path raised attention or threw (afterCall); it returned N and left the next pc
     c.globalGet(fns.att).set(N).i32c(0).globalSet(fns.att).i32c(1).set(STOP).get(BASE).mem(W.I64_LOAD, 3, HS_WASM_PC).set(NPC);
     c.end(); // $done
-    c.op(W.CATCH_ALL);
-    flush();
-    c.op(W.RETHROW).u32(0);
-    c.end(); // try
     flush();
     c.get(BASE).get(NPC).mem(W.I64_STORE, 3, HS_WASM_PC);
     c.get(N).i32c(1).op(W.I32_SHL).get(STOP).op(W.I32_OR);
