@@ -237,9 +237,9 @@ function wasmExpr(n, where) {
       case 'X2': return ['e.x(rs2);'];
       case 'W1': return ['e.w(rs1);'];
       case 'W2': return ['e.w(rs2);'];
-      case 'IMM': return ['c.i64c(BigInt(imm));'];
+      case 'IMM': return ['c.i64c(imm);'];
       case 'IMM32': return ['c.i32c(imm);'];
-      case 'PC': return ['c.i64c(BigInt(pc));'];
+      case 'PC': return ['c.i64c(pc);'];
       default: throw new Error(`${where}: unknown operand ${n}`);
     }
   }

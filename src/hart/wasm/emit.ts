@@ -56,17 +56,32 @@ export class Bytes {
   private buf: Uint8Array<ArrayBuffer> = new Uint8Array(256);
   length = 0;
 
-  byte(b: number): this {
-    if (this.length === this.buf.length) {
-      const n = new Uint8Array(this.buf.length * 2);
-      n.set(this.buf);
-      this.buf = n;
+  /** Room for `n` more bytes. */
+  private room(n: number): Uint8Array {
+    if (this.length + n > this.buf.length) {
+      const b = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
+      b.set(this.buf);
+      this.buf = b;
     }
-    this.buf[this.length++] = b;
+    return this.buf;
+  }
+  byte(b: number): this {
+    this.room(1)[this.length++] = b;
+    return this;
+  }
+  /** An opcode and an immediate below 128 (one byte), the common forms of local.get, br, ... */
+  protected byte2(o: number, v: number): this {
+    const buf = this.room(2);
+    buf[this.length] = o;
+    buf[this.length + 1] = v;
+    this.length += 2;
     return this;
   }
   bytes(bs: ArrayLike<number>): this {
-    for (let i = 0; i < bs.length; i++) this.byte(bs[i]!);
+    const buf = this.room(bs.length);
+    if (bs instanceof Uint8Array) buf.set(bs, this.length);
+    else for (let i = 0; i < bs.length; i++) buf[this.length + i] = bs[i]!;
+    this.length += bs.length;
     return this;
   }
   /** Unsigned LEB128 of a non-negative integer below 2^32 (§5.2.2). */
@@ -93,8 +108,19 @@ export class Bytes {
       this.byte(b | 0x80);
     }
   }
-  /** Signed LEB128 of an int64 (given as a bigint, taken modulo 2^64 as a signed value). */
-  s64(v: bigint): this {
+  /** Signed LEB128 of an int64: a safe integer (|v| < 2^53), or a bigint taken modulo 2^64 as a signed value. */
+  s64(v: bigint | number): this {
+    if (typeof v === 'number') {
+      if ((v | 0) === v) return this.s32(v);
+      if (!Number.isSafeInteger(v)) throw new Error(`internal: i64 immediate ${v} is not a safe integer`);
+      for (;;) {
+        const q = Math.floor(v / 128), b = v - q * 128; // the low 7 bits (two's complement), the rest
+        v = q;
+        if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) return this.byte(b);
+        this.byte(b | 0x80);
+      }
+    }
+    if (v >= -0x1fffffffffffffn && v <= 0x1fffffffffffffn) return this.s64(Number(v));
     v = BigInt.asIntN(64, v);
     for (;;) {
       const b = Number(v & 0x7fn);
@@ -117,8 +143,12 @@ export class Bytes {
   }
   /** A length-prefixed copy of another buffer (section and function bodies). */
   sized(b: Bytes): this {
-    this.u32(b.length);
-    for (let i = 0; i < b.length; i++) this.byte(b.buf[i]!);
+    return this.u32(b.length).append(b);
+  }
+  /** A copy of another buffer. */
+  append(b: Bytes): this {
+    this.room(b.length).set(b.buf.subarray(0, b.length), this.length);
+    this.length += b.length;
     return this;
   }
   toArray(): Uint8Array<ArrayBuffer> {
@@ -147,22 +177,22 @@ export class Code extends Bytes {
     return this.byte(o);
   }
   i32c(v: number): this {
-    return this.byte(W.I32_CONST).s32(v);
+    return v >= 0 && v < 64 ? this.byte2(W.I32_CONST, v) : this.byte(W.I32_CONST).s32(v);
   }
-  i64c(v: bigint): this {
+  i64c(v: bigint | number): this {
     return this.byte(W.I64_CONST).s64(v);
   }
   f64c(v: number): this {
     return this.byte(W.F64_CONST).f64(v);
   }
   get(l: number): this {
-    return this.byte(W.LOCAL_GET).u32(l);
+    return l < 128 ? this.byte2(W.LOCAL_GET, l) : this.byte(W.LOCAL_GET).u32(l);
   }
   set(l: number): this {
-    return this.byte(W.LOCAL_SET).u32(l);
+    return l < 128 ? this.byte2(W.LOCAL_SET, l) : this.byte(W.LOCAL_SET).u32(l);
   }
   tee(l: number): this {
-    return this.byte(W.LOCAL_TEE).u32(l);
+    return l < 128 ? this.byte2(W.LOCAL_TEE, l) : this.byte(W.LOCAL_TEE).u32(l);
   }
   /** A load or store with its memory immediate (alignment hint log2, constant offset). */
   mem(o: number, alignLog2: number, offset: number): this {
@@ -170,7 +200,7 @@ export class Code extends Bytes {
   }
   /** block / loop / if with a block type (VOID or one value type). */
   begin(o: number, bt: number = VOID): this {
-    return this.byte(o).byte(bt);
+    return this.byte2(o, bt);
   }
   end(): this {
     return this.byte(W.END);
@@ -182,10 +212,10 @@ export class Code extends Bytes {
     return this.byte(W.GLOBAL_SET).u32(g);
   }
   br(depth: number): this {
-    return this.byte(W.BR).u32(depth);
+    return depth < 128 ? this.byte2(W.BR, depth) : this.byte(W.BR).u32(depth);
   }
   brIf(depth: number): this {
-    return this.byte(W.BR_IF).u32(depth);
+    return depth < 128 ? this.byte2(W.BR_IF, depth) : this.byte(W.BR_IF).u32(depth);
   }
   /** call_indirect through table 0 with function type `type`. */
   callIndirect(type: number): this {
@@ -254,7 +284,7 @@ export class ModuleBuilder {
     };
     // 1: types
     const types = new Bytes().u32(this.typeBytes.length);
-    for (const t of this.typeBytes) types.bytes(t.toArray());
+    for (const t of this.typeBytes) types.append(t);
     section(1, types);
     // 2: imports (memory first, then functions)
     const imps = new Bytes().u32(1 + (this.tableSize >= 0 ? 1 : 0) + this.imports.length);
@@ -282,7 +312,7 @@ export class ModuleBuilder {
     for (const f of this.funcs) {
       const body = new Bytes().u32(f.code.locals.length);
       for (const [n, t] of f.code.locals) body.u32(n).byte(t);
-      body.bytes(f.code.toArray()).byte(W.END);
+      body.append(f.code).byte(W.END);
       code.sized(body);
     }
     section(10, code);

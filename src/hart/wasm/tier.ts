@@ -15,10 +15,12 @@
  * F/D operations call the interpreter's helpers (execAlu, execFp), the common double-precision
  * ones run inline under the FP guard (fpGuard). A block ends before anything else (system,
  * CSR, atomics), which the interpreter runs. The x (and f) registers a region uses are wasm
- * locals, loaded at entry and stored back (those its own code writes) at the exit and in the
- * function's exception handler: the whole body is a `try ... catch_all` whose handler stores
- * them and rethrows, so a Trap a helper throws reaches Hart.run with the registers exactly as
- * the interpreter would have them. Before a call, only what the helper reads from the state
+ * locals, loaded at entry and stored back (those its own code writes) at the exit, which is
+ * also where a unit goes when a helper threw (a Trap): the helper catches it and returns as on
+ * `attention`, and the unit's JavaScript entry throws it on (unitOf), so it reaches Hart.run
+ * with the registers exactly as the interpreter would have them (one write-back per function
+ * instead of a second one in a `try ... catch_all` handler: ~2 bytes of wasm per guest
+ * instruction on the Linux boot). Before a call, only what the helper reads from the state
  * area is stored (the store slow path's x[rs2], execAlu's x[rs1] and x[rs2], execFp's x[rs1]
  * and f[rs1], f[rs2], f[rs3]), and what it writes (x[rd]; execFp's x[rd] or f[rd]) is reloaded
  * after; the slow load path reads none. A register reloaded must be current in the state area
@@ -27,11 +29,12 @@
  * instead of 120 bytes of wasm per guest instruction (85 with the shared attention exit below),
  * translation (emit, compile, instantiate) ~5 % less CPU (~25 of ~470 ms; ~65 ms less with
  * both), run time the same within noise (in-process A/B, both orders). Loads and stores
- * take the interpreter's TLB fast path inline (the same tag test as the generated Op.LD case of
- * Hart.loop); on a miss (a device, a page-crossing access, a watched page, a code page, a TLB
- * flush) the unit calls the hart's own slow path (Hart.loadOffset / storeX, imported as `ld`
- * and `st`) after making pc and the step count exact, exactly as the block translator does:
- * a fault throws the Trap through the wasm frames to Hart.run, which takes it. When that access
+ * take the interpreter's TLB fast path (the same tag test as the generated Op.LD case of
+ * Hart.loop), in a function the module's units share per op (accessFn), inline only in blocks
+ * that branch to themselves; on a miss (a device, a page-crossing access, a watched page, a
+ * code page, a TLB flush) that function calls the hart's own slow path (Hart.loadOffset /
+ * storeX, imported as `ld` and `st`) with pc and the step count exact, exactly as the block
+ * translator does: a fault is a Trap (see above). When that access
  * raised `attention` (an interrupt line, a store into translated code), the unit leaves right
  * after the instruction: the helper leaves the next pc at HS_WASM_PC and returns the count after
  * it, and every call site branches to one exit sequence per function ($attn, see emitRegion)
@@ -181,7 +184,7 @@ function accessFn(op: number, opc: number, size: number, store: boolean, helper:
   const tlb = store ? TS : TL;
   c.get(EA).op(W.I32_WRAP_I64).tee(LO)
     .i32c(12).op(W.I32_SHR_U).i32c(TLB_MASK).op(W.I32_AND).i32c(4).op(W.I32_SHL).get(BASE).op(W.I32_ADD).tee(E)
-    .mem(W.I64_LOAD, 2, tlb).get(EA).i64c(BigInt(-4096 | (size - 1))).op(W.I64_AND).op(W.I64_NE);
+    .mem(W.I64_LOAD, 2, tlb).get(EA).i64c(-4096 | (size - 1)).op(W.I64_AND).op(W.I64_NE);
   c.begin(W.IF, store ? VOID : I64);
   /** Push the state-area address of x[reg]. */
   const regAddr = (): void => { c.get(PK).i32c(P_REG).op(W.I32_AND).i32c(3).op(W.I32_SHL).get(BASE).op(W.I32_ADD); };
@@ -588,13 +591,15 @@ export class WasmTier extends Jit {
    * complete, n0: instructions the run completed before this unit, off, pc: the entry the caller
    * wants) -> (n << 1) | stop, where n counts the run's instructions completed so far and the
    * next pc is left (i64) at base + HS_WASM_PC. A unit asked for another entry (a stale chaining
-   * guess) or whose first block does not fit in the budget returns at once with stop set. stop:
+   * guess) returns at once with stop set, one whose first block does not fit in the budget
+   * after no instruction with stop set. stop:
    * the trampoline must return to JavaScript (attention, a budget cut, or the interpreter must
    * run the instruction at pc); otherwise it may chain to the unit at pc (see the constructor).
    *
-   *   try
-   *     block $done
-   *       block $attn
+   *   block $ok (result i32)  <the entry: its block | instruction << 8, else return stop>  end
+   *   block $done
+   *     block $attn
+   *       block $stop
    *         block $x
    *           loop $d
    *             block $b[K-1] ... block $b0  (br_table over `blk`)  end  <block 0> end <block 1> ... end
@@ -602,14 +607,14 @@ export class WasmTier extends Jit {
    *         end
    *         br $done
    *       end
-   *       <after a slow path raised attention: N, pc from the helper, stop>
+   *       <stop>  br $done
    *     end
-   *   catch_all  <store the written registers>  rethrow
+   *     <after a slow path raised attention or threw: N from global `att`, pc from the helper, stop>
    *   end
    *   <store the written registers, pc, result>
    * Block j's code sits after the `end` of $b_j, inside K-1-j blocks and the loop: a branch to
    * the loop from there has depth K-1-j (plus the blocks and ifs open there), to $x one more,
-   * to $attn two more.
+   * to $stop two more, to $attn three more. Each block first tests whether it fits in the budget.
    */
   private emitRegion(region: Block[], fns: Imports, off: number, pc: number): Code {
     // Blocks in pc order: a transfer to a later block is then a plain forward `br` (see goto),
@@ -700,10 +705,9 @@ export class WasmTier extends Jit {
 
     /** Leave with pc `to`, `i` instructions of the current block done past N. */
     const exit = (to: number, i: number, stop: boolean): void => {
-      c.i64c(BigInt(to)).set(NPC);
+      c.i64c(to).set(NPC);
       if (i !== 0) c.get(N).i32c(i).op(W.I32_ADD).set(N);
-      if (stop) c.i32c(1).set(STOP);
-      c.br(toLoop() + 1);
+      c.br(toLoop() + (stop ? 2 : 1)); // $stop or $x
     };
     /**
      * The access of `size` bytes at x[rs1] + imm: the TLB test leaves 1 (miss) or 0 on the
@@ -714,10 +718,10 @@ export class WasmTier extends Jit {
      */
     const miss = (tlb: number, size: number): void => {
       rx(cur.rs1);
-      c.i64c(BigInt(cur.imm)).op(W.I64_ADD).tee(EA)
+      c.i64c(cur.imm).op(W.I64_ADD).tee(EA)
         .op(W.I32_WRAP_I64).tee(LO)
         .i32c(12).op(W.I32_SHR_U).i32c(TLB_MASK).op(W.I32_AND).i32c(4).op(W.I32_SHL).get(BASE).op(W.I32_ADD).tee(E)
-        .mem(W.I64_LOAD, 2, tlb).get(EA).i64c(BigInt(-4096 | (size - 1))).op(W.I64_AND).op(W.I64_NE);
+        .mem(W.I64_LOAD, 2, tlb).get(EA).i64c(-4096 | (size - 1)).op(W.I64_AND).op(W.I64_NE);
     };
     /** The hit's buffer offset. */
     const hitOffset = (tlb: number): void => {
@@ -728,15 +732,15 @@ export class WasmTier extends Jit {
     const afterCall = (rd: number): void => {
       c.globalSet(fns.att);
       reload(rd);
-      c.globalGet(fns.att).brIf(toLoop() + 2);
+      c.globalGet(fns.att).brIf(toLoop() + 3);
     };
     /** The current load or store by the module's access function (accessFn): base, ea, [value], pc, N, packed. */
     const access = (opc: number, size: number, store: boolean): void => {
       c.get(BASE);
       rx(cur.rs1);
-      if (cur.imm !== 0) c.i64c(BigInt(cur.imm)).op(W.I64_ADD);
+      if (cur.imm !== 0) c.i64c(cur.imm).op(W.I64_ADD);
       rx(store ? cur.rs2 : cur.rd === X_SINK ? 0 : cur.rd);
-      c.i64c(BigInt(cur.pc)).get(N).i32c((store ? cur.rs2 : cur.rd) | (curIdx << P_IDX_SHIFT) | (cur.len << 16))
+      c.i64c(cur.pc).get(N).i32c((store ? cur.rs2 : cur.rd) | (curIdx << P_IDX_SHIFT) | (cur.len << 16))
         .call(fns.acc(cur.op, opc, size, store));
     };
     const em: SemEmitter = {
@@ -751,21 +755,21 @@ export class WasmTier extends Jit {
           miss(TL, size);
           open(W.IF);
           setX(cur.rd, () => access(opc, size, false));
-          c.globalGet(fns.att).brIf(toLoop() + 2);
+          c.globalGet(fns.att).brIf(toLoop() + 3);
           c.op(W.ELSE);
           setX(cur.rd, () => { hitOffset(TL); c.mem(opc, 0, 0); });
           close();
           return;
         }
         setX(cur.rd, () => access(opc, size, false));
-        c.globalGet(fns.att).brIf(toLoop() + 2);
+        c.globalGet(fns.att).brIf(toLoop() + 3);
       },
       store: (opc, size) => {
         if (inlineAcc) {
           miss(TS, size);
           open(W.IF);
           access(opc, size, true);
-          c.globalGet(fns.att).brIf(toLoop() + 2);
+          c.globalGet(fns.att).brIf(toLoop() + 3);
           c.op(W.ELSE);
           hitOffset(TS);
           rx(cur.rs2);
@@ -774,7 +778,7 @@ export class WasmTier extends Jit {
           return;
         }
         access(opc, size, true);
-        c.globalGet(fns.att).brIf(toLoop() + 2);
+        c.globalGet(fns.att).brIf(toLoop() + 3);
       },
     };
     /** An F/D operation by the interpreter's execFp. */
@@ -930,27 +934,23 @@ export class WasmTier extends Jit {
     }
     const lo = Math.min(...ents.map((e) => e[0]));
     const E_N = ents.length;
-    /** Entry e's code: its block (and instruction, in a stepping copy), then `br` depth d to $ok. */
-    const enter = (e: number, d: number): void => {
+    /** Entry e's code: BLK | SUB << 8 (its block, or its stepping copy and instruction), for $ok. */
+    const code = (e: number): number => {
       const [, k, i] = ents[e]!;
-      if (i !== 0) c.i32c(i).set(SUB).i32c(stepOf.get(k)!).set(BLK);
-      else c.i32c(k).set(BLK);
-      c.br(d);
+      return i !== 0 ? stepOf.get(k)! | (i << 8) : k;
     };
     const span = ((Math.max(...ents.map((e) => e[0])) - lo) >> 1) + 1;
-    c.begin(W.BLOCK); // $ok
+    c.begin(W.BLOCK, I32); // $ok: the entry's code
     c.begin(W.BLOCK); // $miss
-    c.get(PC).get(OFF).op(W.I64_EXTEND_I32_U).op(W.I64_SUB).i64c(BigInt(pc - off)).op(W.I64_NE).brIf(0);
+    c.get(PC).get(OFF).op(W.I64_EXTEND_I32_U).op(W.I64_SUB).i64c(pc - off).op(W.I64_NE).brIf(0);
     c.get(OFF).i32c(lo).op(W.I32_SUB).set(LO);
-    if (span > 8 * E_N) {
+    if (span >= 3 * E_N) {
       // A test per entry (the first of equal offsets wins: block starts before stepping entries).
       const seen = new Set<number>();
       ents.forEach(([o], e) => {
         if (seen.has(o)) return;
         seen.add(o);
-        c.get(LO).i32c(o - lo).op(W.I32_EQ).begin(W.IF);
-        enter(e, 2);
-        c.end();
+        c.i32c(code(e)).get(LO).i32c(o - lo).op(W.I32_EQ).brIf(1).op(W.DROP);
       });
     } else {
       const targets = new Array<number>(span).fill(E_N);
@@ -959,18 +959,21 @@ export class WasmTier extends Jit {
       c.get(LO).i32c(1).op(W.I32_ROTR).brTable(targets, E_N);
       for (let e = 0; e < E_N; e++) {
         c.end(); // $e_e: inside E_N-1-e blocks, $miss, $ok
-        enter(e, E_N - e);
+        c.i32c(code(e)).br(E_N - e);
       }
     }
     c.end(); // $miss
     c.get(N0).i32c(1).op(W.I32_SHL).i32c(1).op(W.I32_OR).op(W.RETURN);
     c.end(); // $ok
+    if (steps.length !== 0) c.tee(LO).i32c(8).op(W.I32_SHR_U).set(SUB).get(LO).i32c(255).op(W.I32_AND);
+    c.set(BLK);
     c.get(N0).set(N);
     for (const r of used) c.get(BASE).mem(W.I64_LOAD, 3, r * 8).set(xl(r));
     for (const r of fUsed) c.get(BASE).mem(W.F64_LOAD, 3, HS_F + r * 8).set(fl(r));
     if (fUsed.size !== 0) c.get(BASE).mem(W.I32_LOAD, 2, HS_WASM_FP).set(GUARD);
     c.begin(W.BLOCK); // $done
     c.begin(W.BLOCK); // $attn
+    c.begin(W.BLOCK); // $stop
     c.begin(W.BLOCK); // $x
     c.begin(W.LOOP);
     for (let j = 0; j < KT; j++) c.begin(W.BLOCK);
@@ -1052,19 +1055,20 @@ export class WasmTier extends Jit {
           goto(0, npc);
           break;
         case End.JAL:
-          setX(last.rd, () => c.i64c(BigInt(npc)));
+          setX(last.rd, () => c.i64c(npc));
           goto(n, b.target);
           break;
         case End.JALR:
           // Targets the interpreter computes exactly as a number (|x[rs1]| < 2^52) are done
           // here; the rest (Hart.pcFromBig) by the interpreter.
           rx(last.rs1);
-          c.tee(T).i64c(2n ** 52n).op(W.I64_ADD).i64c(2n ** 53n).op(W.I64_GE_U);
+          // x[rs1] in [-2^52, 2^52): x >> 52 (arithmetic) is -1 or 0.
+          c.tee(T).i64c(52n).op(W.I64_SHR_S).i64c(1n).op(W.I64_ADD).i64c(2n).op(W.I64_GE_U);
           open(W.IF);
           exit(last.pc, n - 1, true);
           close();
-          c.get(T).i64c(BigInt(last.imm)).op(W.I64_ADD).i64c(-2n).op(W.I64_AND).set(NPC);
-          setX(last.rd, () => c.i64c(BigInt(npc)));
+          c.get(T).i64c(last.imm).op(W.I64_ADD).i64c(-2n).op(W.I64_AND).set(NPC);
+          setX(last.rd, () => c.i64c(npc));
           c.get(N).i32c(n).op(W.I32_ADD).set(N);
           c.br(toLoop() + 1);
           break;
@@ -1073,7 +1077,9 @@ export class WasmTier extends Jit {
     }
     c.end(); // $d
     c.end(); // $x
-    c.br(1); // $done
+    c.br(2); // $done
+    c.end(); // $stop
+    c.i32c(1).set(STOP).br(1); // $done
     c.end(); // $attn: a slow path raised attention or threw (afterCall); it returned N and left the next pc
     c.globalGet(fns.att).set(N).i32c(0).globalSet(fns.att).i32c(1).set(STOP).get(BASE).mem(W.I64_LOAD, 3, HS_WASM_PC).set(NPC);
     c.end(); // $done
