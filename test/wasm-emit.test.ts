@@ -29,6 +29,31 @@ describe('wasm emitter', () => {
     expect(hex(new Bytes().s64(-0x8000000000000000n))).toBe('80 80 80 80 80 80 80 80 80 7f');
   });
 
+  it('encodes an i64 immediate given as a number as the same bigint', () => {
+    const values = [0, 1, -1, 63, 64, -64, -65, 2 ** 31, -(2 ** 31) - 1, 0x7fffffff, 2 ** 32, -(2 ** 32), 2 ** 52, -(2 ** 53) + 1, 2 ** 53 - 1, -0x7fe00000 - 0x1234];
+    for (const v of values) expect(hex(new Bytes().s64(v)), String(v)).toBe(hex(new Bytes().s64(BigInt(v))));
+    expect(() => new Bytes().s64(2 ** 53)).toThrow(/not a safe integer/);
+    expect(hex(new Code([], []).i64c(-2).i64c(2n ** 63n))).toBe('42 7e 42 80 80 80 80 80 80 80 80 80 7f');
+  });
+
+  it('internal functions and mutable globals: only named functions are exported', () => {
+    const mem = new WebAssembly.Memory({ initial: 1 });
+    const mb = new ModuleBuilder(1);
+    const g = mb.global(I32);
+    // bump(a): g += a, returns g (internal); twice(a): bump(a) + bump(a) (exported).
+    const bump = new Code([I32], [I32]);
+    bump.globalGet(g).get(0).op(W.I32_ADD).globalSet(g).globalGet(g);
+    const fb = mb.func(null, bump);
+    const twice = new Code([I32], [I32]);
+    twice.get(0).call(fb).get(0).call(fb).op(W.I32_ADD);
+    mb.func('twice', twice);
+    const ex = instantiate(mb, mem);
+    expect(Object.keys(ex)).toEqual(['twice']);
+    const f = ex['twice'] as (a: number) => number;
+    expect(f(3)).toBe(3 + 6);
+    expect(f(1)).toBe(7 + 8);
+  });
+
   it('rejects nothing it builds and runs i64 arithmetic on the shared memory', () => {
     const mem = new WebAssembly.Memory({ initial: 1, maximum: 1 });
     const mb = new ModuleBuilder(1);
