@@ -237,11 +237,18 @@ CREATE VIEW msis AS
 -- @deferred: everything below runs when the recording finishes (complete or aborted), not at
 -- creation: building the indexes once is cheaper than maintaining them per insert. A trace
 -- whose writer died without finishing has no indexes (queries still work, more slowly).
-CREATE INDEX events_kind ON events(kind, seq);
+-- `hvtrace record`'s writer thread creates the indexes down to `@finish` with the tables
+-- instead (src/trace/store-writer.ts, indexesFirst): maintained per insert there, they cost the
+-- thread a little and the end of a recording nothing.
 CREATE INDEX events_hart ON events(hart, seq);
 CREATE INDEX events_vtime ON events(vtime);
 CREATE INDEX checkpoints_instret ON checkpoints(total_instret);
 CREATE INDEX digests_instret ON digests(total_instret);
+-- @finish: built when the recording finishes by every writer. Per insert, events_kind (7 kinds
+-- spread through it, text keys) cost the writer thread ~3x what it costs built at the end
+-- (better-sqlite3, the Linux boot's 151,203 events: +205 ms of inserts with the two above, 37 ms
+-- to build once).
+CREATE INDEX events_kind ON events(kind, seq);
 
 
 -- @reader: not stored in the trace. `hvtrace query` (TraceReader.query) creates these TEMP views

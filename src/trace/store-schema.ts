@@ -274,6 +274,8 @@ export interface QueryResult {
 
 /** Marks the part of trace.sql that runs when a recording finishes (indexes: cheaper built once). */
 const DEFERRED_MARKER = '-- @deferred';
+/** Marks the deferred indexes that are built at finish even by a writer that creates the others first. */
+const FINISH_MARKER = '-- @finish';
 
 export const REQUIRED_TABLES = ['meta', 'images', 'events', 'inputs', 'input_queue', 'console', 'checkpoints', 'pages', 'digests'];
 
@@ -328,8 +330,12 @@ export function storedMachineConfig(cfg: MachineConfig): { machine: StoredMachin
   };
   return { machine, images };
 }
-/** trace.sql split at the `-- @deferred` line: [run at create, run at finish]. */
-export function schemaSql(): [string, string] {
+/**
+ * trace.sql split at the `-- @deferred` and `-- @finish` lines: [tables and views, run at create;
+ * indexes a writer may create first (TraceCreateOptions.indexesFirst) or at finish; indexes
+ * always built at finish].
+ */
+export function schemaSql(): [string, string, string] {
   const p = `${PACKAGE_ROOT}schemas/trace.sql`;
   let text: string;
   try {
@@ -340,7 +346,9 @@ export function schemaSql(): [string, string] {
   const r = text.indexOf(`\n${READER_MARKER}`);
   if (r >= 0) text = text.slice(0, r + 1); // the reader's TEMP views (readerViewsSql) are not stored
   const k = text.indexOf(`\n${DEFERRED_MARKER}`);
-  return k < 0 ? [text, ''] : [text.slice(0, k + 1), text.slice(k + 1)];
+  if (k < 0) return [text, '', ''];
+  const f = text.indexOf(`\n${FINISH_MARKER}`, k);
+  return f < 0 ? [text.slice(0, k + 1), text.slice(k + 1), ''] : [text.slice(0, k + 1), text.slice(k + 1, f + 1), text.slice(f + 1)];
 }
 
 const READER_MARKER = '-- @reader';

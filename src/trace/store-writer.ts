@@ -24,8 +24,9 @@ export interface TraceCreateOptions {
   /** Replace an existing file (otherwise it is an error). */
   overwrite?: boolean;
   /**
-   * Create the indexes before the first event instead of at finish. Inserts cost more, but on the
-   * writer thread that work overlaps the emulation, while an index built at finish is a wait.
+   * Create the indexes before the first event instead of at finish, except those below
+   * `-- @finish` in schemas/trace.sql. Inserts cost more, but on the writer thread that work
+   * overlaps the emulation, while an index built at finish is a wait.
    */
   indexesFirst?: boolean;
   /**
@@ -92,7 +93,7 @@ export class TraceWriter implements TraceSink {
   private events = 0;
   private readonly byKind = new Float64Array(EVENT_KINDS.length);
   private closed = false;
-  /** The indexes exist already (TraceCreateOptions.indexesFirst): finish does not build them. */
+  /** The indexes exist already (TraceCreateOptions.indexesFirst): finish builds only the @finish ones. */
   private readonly indexed: boolean;
   private readonly writeBatchTx: (b: EventBatch | WireBatch) => void;
   private readonly writeListTx: (l: readonly TraceEvent[]) => void;
@@ -154,7 +155,7 @@ export class TraceWriter implements TraceSink {
     try {
       db = openDatabase(tmp);
       db.pragma('synchronous = OFF');
-      const [tables, indexes] = schemaSql();
+      const [tables, indexes] = schemaSql(); // (the @finish indexes: at finish)
       db.exec(`BEGIN;\n${tables}\n${opts.indexesFirst ? indexes : ''}\nCOMMIT;`);
       const cfg = init.config;
       const meta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
@@ -417,7 +418,8 @@ export class TraceWriter implements TraceSink {
       if (result.exit) this.setMeta('exit', JSON.stringify(result.exit));
       this.setMeta('counts', JSON.stringify(counts));
       this.setMeta('console_sha256', this.consoleHash.copy().digest('hex'));
-      if (!this.indexed) this.db.exec(schemaSql()[1]);
+      const [, indexes, last] = schemaSql();
+      this.db.exec(this.indexed ? last : indexes + last);
     })());
     this.closeFile();
   }

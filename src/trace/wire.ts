@@ -15,7 +15,7 @@
  * ```
  */
 import { words, type EventBatch, type EventColumns } from './model.js';
-import { payloadBytes } from './store.js';
+import { payloadBytes } from './store-codec.js';
 
 export interface WireBatchMsg {
   /**

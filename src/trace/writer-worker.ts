@@ -7,9 +7,11 @@
 import { parentPort, threadId } from 'node:worker_threads';
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { TraceError, TraceWriter, keptText, writeErrorText } from './store.js';
+import { TraceWriter } from './store-writer.js';
+import { TraceError } from './store-schema.js';
+import { keptText, writeErrorText } from './store-files.js';
 import { WireDecoder } from './wire.js';
-import { CTL_DONE, CTL_ERROR, CTL_PENDING, type WriterReply, type WriterRequest } from './writer-thread.js';
+import { CTL_DONE, CTL_ERROR, CTL_PENDING, CTL_TID, WRITER_NICE, type WriterReply, type WriterRequest } from './writer-thread.js';
 import type { MessagePort } from 'node:worker_threads';
 
 if (!parentPort) throw new Error('writer-worker: not started as a worker thread');
@@ -21,20 +23,24 @@ if (!parentPort) throw new Error('writer-worker: not started as a worker thread'
  * slept), and the recording thread waits. Measured on the bundled Linux boot (in process, 4 runs
  * each): the recording thread's run-queue wait 300-580 ms at nice 0, 190-270 ms at 10; wall
  * 1,911 ms mean at 0, 1,857 at 5, 1,842 at 10, 1,941 at 19 (there the writer falls behind and
- * the end of the recording waits for it). Nothing it writes depends on it.
+ * the end of the recording waits for it). Nothing it writes depends on it. While the recorder
+ * waits for this thread, it lends it its own priority (writer-thread.ts, CTL_TID).
+ * (WRITER_NICE is in writer-thread.ts.)
  */
-const WRITER_NICE = 10;
-
-/** Linux: setpriority on this thread's own id (/proc/thread-self); elsewhere nothing. */
-function yieldToRecorder(): void {
+/** Linux: setpriority on this thread's own id (/proc/thread-self); elsewhere nothing. Returns the id, or 0. */
+function yieldToRecorder(): number {
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isSafeInteger(tid) && tid > 0 && tid !== process.pid && threadId !== 0) setPriority(tid, WRITER_NICE);
+    if (Number.isSafeInteger(tid) && tid > 0 && tid !== process.pid && threadId !== 0) {
+      setPriority(tid, WRITER_NICE);
+      return tid;
+    }
   } catch {
     /* no /proc, or not allowed: the default priority */
   }
+  return 0;
 }
-yieldToRecorder();
+const niceTid = yieldToRecorder();
 
 let writer: TraceWriter | null = null;
 let ctl: Int32Array | null = null;
@@ -98,6 +104,7 @@ function apply(m: WriterRequest): void {
 parentPort.on('message', (m: WriterRequest) => {
   if (m.op === 'create') {
     ctl = new Int32Array(m.ctl);
+    Atomics.store(ctl, CTL_TID, niceTid);
     reply = m.reply;
     tracePath = m.path;
     try {
