@@ -5,7 +5,7 @@
  * faster than SQLite takes them all arrive (back-pressure); and the payload dictionary keeps
  * shared and one-off payloads apart.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -113,6 +113,30 @@ describe('the writer thread', () => {
     expect(r.maxSeq()).toBe(n * 4096 - 1);
     expect(r.event(4096 * 150 + 7)!.payload).toEqual({ note: `one-off ${4096 * 150 + 7}` });
     expect(r.event(4096 * 150 + 8)!.payload).toBeNull();
+    r.close();
+  });
+
+  it('runs at nice 10 while the recorder is not waiting for it: the priority lent for a back-pressure wait is given back', () => {
+    if (!existsSync('/proc/thread-self')) return; // setpriority per thread: Linux only
+    const p = join(dir, 'nice.trace');
+    ThreadedTraceWriter.prestart(); // as `hvtrace record` does: the next create takes this thread
+    const w = ThreadedTraceWriter.create(p, { config: CONFIG });
+    const b = new EventBatch(4096);
+    let seq = 0;
+    for (let k = 0; k < 100; k++) { // > MAX_PENDING batches: the recorder waits (and lends its priority)
+      b.clear();
+      for (let i = 0; i < 4096; i++, seq++) b.push(ev(seq, null));
+      w.writeEvents(b);
+    }
+    // The writer thread is the one thread of this process at nice 10 (field 19 of its stat line).
+    const niceThreads = (): number => readdirSync('/proc/self/task').filter((t) => {
+      const st = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      return st.slice(st.lastIndexOf(')') + 2).split(' ')[16] === '10';
+    }).length;
+    expect(niceThreads()).toBe(1);
+    w.finish('complete');
+    const r = TraceReader.open(p);
+    expect(r.eventCount()).toBe(100 * 4096);
     r.close();
   });
 

@@ -26,6 +26,7 @@ import { ImageError } from '../image/loader.js';
 import type { HaltInfo } from '../board/machine.js';
 import { RecordSession, DEFAULT_CHECKPOINT_EVERY, DEFAULT_DIGEST_EVERY } from '../trace/recorder.js';
 import { TraceError, PACKAGE_ROOT, checkTracePath } from '../trace/store.js';
+import { ThreadedTraceWriter } from '../trace/writer-thread.js';
 import { machineConfigFromCli, parseMaxInsns, type MachineCliOptions } from './run.js';
 import { readImage } from './images.js';
 import { Progress } from './progress.js';
@@ -117,6 +118,7 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
   let script: InputScriptDriver | null = null;
   const stdin = process.stdin;
   let profile: ProfileFormat | null;
+  ThreadedTraceWriter.prestart(); // its start-up overlaps ours (nothing is written before create)
   configureEngine();
   try {
     profile = parseProfileOption(o.profile);
