@@ -121,7 +121,8 @@ export class ThreadedTraceWriter implements TraceSink {
   /**
    * Start the writer thread ahead of its trace (`hvtrace record` does first thing): its modules
    * and SQLite load while the recorder reads the images and builds the machine, and the next
-   * create takes it. Measured on the bundled Linux boot: the thread was ready ~?? ms earlier.
+   * create takes it. Measured on the bundled Linux boot (load 6-12): its modules were loaded
+   * at about the time the emulation started instead of 0.2-1 s after it.
    */
   static prestart(): void {
     if (spare !== null) return;
