@@ -93,6 +93,15 @@ export function engineSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Eng
  */
 export function configureEngine(s: EngineSettings = engineSettingsFromEnv()): void {
   if (s.tier === 'wasm') setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+  // No on-stack replacement. The primer gets Hart.loop marked for TurboFan, but the compile
+  // (70-250 ms) is still running when the real machine starts; the loop activation running then
+  // (a 10,000-instruction quantum) stays in baseline code when the optimized code arrives, so V8
+  // compiled the loop a second time for OSR (--trace-opt: 145-340 ms more of background compile,
+  // for code the next quantum's call no longer needed). Every hot function here is called again
+  // and again (a quantum, a batch, a region), so a new call picks up the optimized code. Quiet
+  // host, 6 alternating fresh processes, median wall: Linux run 1,463 -> 1,435 ms (all-thread
+  // CPU 1.82 -> 1.75 s), record 2,043 -> 2,010 ms, compute bench 840 -> 827 ms, loop unchanged.
+  setFlagsFromString('--no-use-osr');
   setDefaultTier(s.tier);
   setDefaultJitHot(s.jitHot);
   setDefaultMaxUnits(s.maxUnits);
