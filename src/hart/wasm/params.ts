@@ -59,3 +59,18 @@ export const MAX_BLOCK_INSNS = 128;
  * 0.5: Linux 1.12, compute 1.02 and 1.16.
  */
 export const REGION_HOT = 0.5;
+/*
+ * Tried and not adopted (issue 17, measured on the Linux boot, which interprets 21.7M of its
+ * 42.1M instructions at this policy): three changes that translate more of it, together (a) the
+ * interpreter looks for a unit after SYSTEM / AMO instructions too (the code after a CSR access
+ * or an AMO otherwise runs interpreted to the next branch: 1.19M instructions), (b) a region
+ * takes the continuation of a block cut at MAX_BLOCK_INSNS whatever its count (the interpreter
+ * never counts entries there: blake2s_compress_generic's ~2,000 straight-line instructions were
+ * translated 128 at a time), (c) an interpreted stretch of n instructions adds n / 8 - 1 to its
+ * entry's count (that one entry ran 4.9M instructions in ~2,500 entries). Hit rate 48.3 -> 58.5 %,
+ * 6,022 -> 7,157 instructions translated. Quiet host, 6 alternating fresh processes: main-thread
+ * CPU 1.35 -> 1.29 s, but all-thread CPU 1.79 -> 1.98 s and wall 1,446 -> 1,460 ms: the extra
+ * translation makes V8 optimize the code generator (emitRegion, its closures inlined) with
+ * TurboFan, ~190 ms of background compile (~570 ms on a loaded host), on the core `record`'s
+ * writer needs. Worth trying again once emitRegion is cheap for TurboFan (smaller functions).
+ */
