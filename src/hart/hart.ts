@@ -218,7 +218,7 @@ export class Hart extends HartMmu {
         const o = this.fetchOff + (po | 0);
         // No blocks while pcHi != 0 (see HartCore.pc): they bake pc numbers in.
         if (jit !== null && entry && this.pcHi === 0) {
-          // jit.lookup(o, pc, dv), inline.
+          // The block starting here, or -1 (counted; compiled once hot): see Jit.hotEntry.
           const sj = (o >>> 1) & JIT_MASK;
           const js = jit.tag[sj] === o && jit.startPc[sj] === pc ? sj
             : ++jit.hot[sj] < jit.hotThreshold ? -1 : jit.hotEntry(sj, o, pc, dv);

@@ -56,7 +56,7 @@ export class Jit {
   /** Instruction count of each block. */
   readonly len = new Int32Array(TABLE_SIZE);
   readonly fn: (BlockFn | null | undefined)[] = new Array<BlockFn | null>(TABLE_SIZE);
-  /** Entries into each slot's block start so far (Hart.loop counts them inline, see `lookup`). */
+  /** Entries into each slot's block start so far (Hart.loop counts them, see `hotEntry`). */
   readonly hot = new Int32Array(TABLE_SIZE);
   /** Code pages (by buffer page index) -> slots of the blocks compiled from them. */
   private readonly codePages = new Map<number, number[]>();
@@ -139,19 +139,12 @@ export class Jit {
   }
 
   /**
-   * The block starting at buffer offset `off`, compiling it once it is hot; -1 if none.
-   * Hart.loop does the same inline (tag, startPc and hot are read there, and `hotEntry` called
-   * when the count reaches the threshold): a call per control transfer was ~4 % of the Linux
-   * boot's interpreter time.
+   * The entry (off, pc) in slot `s` reached the threshold: its block now, or -1 (see compile).
+   * Hart.loop looks blocks up itself: slot (off >>> 1) & TABLE_MASK holds the block when `tag`
+   * is off and `startPc` pc; else it counts the entry in `hot` and calls this at the threshold.
+   * (A lookup method called per control transfer, which V8 did not inline, was ~4 % of the
+   * Linux boot's interpreter time.)
    */
-  lookup(off: number, pc: number, dv: DataView): number {
-    const s = (off >>> 1) & TABLE_MASK;
-    if (this.tag[s] === off && this.startPc[s] === pc) return s;
-    if (++this.hot[s] < this.hotThreshold) return -1;
-    return this.hotEntry(s, off, pc, dv);
-  }
-
-  /** The entry (off, pc) in slot `s` reached the threshold: its block now, or -1 (see compile). */
   hotEntry(s: number, off: number, pc: number, dv: DataView): number {
     this.hot[s] = 0;
     return this.compile(s, off, pc, dv);

@@ -1,6 +1,5 @@
 /**
- * A small WebAssembly binary emitter (core spec 1.0 + sign-extension ops + the legacy exception
- * handling opcodes, §5 "Binary Format"):
+ * A small WebAssembly binary emitter (core spec 1.0 + sign-extension ops, §5 "Binary Format"):
  * enough for the wasm translation tier (wasm/tier.ts) to build one module per translated unit
  * directly as bytes, without a text format or a library. A module here has a type section,
  * imports (the shared memory, functions), functions with their code, and exports.
@@ -17,9 +16,6 @@ export const VOID = 0x40;
 /** Opcodes the tier uses (§5.4). Names: the text format's, upper case, '.' -> '_'. */
 export const W = {
   UNREACHABLE: 0x00, NOP: 0x01, BLOCK: 0x02, LOOP: 0x03, IF: 0x04, ELSE: 0x05, END: 0x0b,
-  // Exception handling, the legacy opcodes V8 ships (Node 20: V8 11.3; exception-handling
-  // proposal, legacy section): try blocktype, catch_all, rethrow labelidx.
-  TRY: 0x06, CATCH_ALL: 0x19, RETHROW: 0x09,
   BR: 0x0c, BR_IF: 0x0d, BR_TABLE: 0x0e, RETURN: 0x0f, CALL: 0x10, CALL_INDIRECT: 0x11,
   DROP: 0x1a, SELECT: 0x1b,
   LOCAL_GET: 0x20, LOCAL_SET: 0x21, LOCAL_TEE: 0x22, GLOBAL_GET: 0x23, GLOBAL_SET: 0x24,

@@ -31,7 +31,7 @@
  * both), run time the same within noise (in-process A/B, both orders). Loads and stores
  * take the interpreter's TLB fast path (the same tag test as the generated Op.LD case of
  * Hart.loop), in a function the module's units share per op (accessFn), inline only in blocks
- * that branch to themselves; on a miss (a device, a page-crossing access, a watched page, a
+ * on a cycle of the region's own control flow (onCycle); on a miss (a device, a page-crossing access, a watched page, a
  * code page, a TLB flush) that function calls the hart's own slow path (Hart.loadOffset /
  * storeX, imported as `ld` and `st`) with pc and the step count exact, exactly as the block
  * translator does: a fault is a Trap (see above). When that access
@@ -389,7 +389,7 @@ export class WasmTier extends Jit {
     // (null: table.get, ref.is_null). The unit itself checks that it is the one for (off, pc)
     // and that its first block fits (else it returns stop), so a run goes on in wasm exactly
     // where the interpreter would have entered the same unit. A call from JavaScript is always
-    // for an installed unit (Jit.lookup found it), so only chaining tests for an empty slot.
+    // for an installed unit (Hart.loop found it), so only chaining tests for an empty slot.
     const mb = new ModuleBuilder(0, SLOTS);
     const unit = mb.typeOf(UNIT, [I32]);
     const c = new Code([I32, I32, I32, I32, I32, F64], [I32]);
@@ -501,7 +501,7 @@ export class WasmTier extends Jit {
     const index = new Map<number, number>(); // pc -> block index; -1: not translatable
     const hot = this.hot;
     /** Add the block at `p` if it is in the page and was entered REGION_HOT times the threshold
-     * (the interpreter counts entries per start, Jit.lookup): code run less is not worth it yet. */
+     * (the interpreter counts entries per start, Jit.hotEntry): code run less is not worth it yet. */
     const minHot = Math.max(1, Math.ceil(this.hotThreshold * REGION_HOT));
     const want = (p: number): void => {
       if (index.has(p) || blocks.length >= MAX_BLOCKS || p < pagePc || p >= pagePc + 4096) return;
@@ -666,8 +666,9 @@ export class WasmTier extends Jit {
     const toLoop = (): number => nest + KT - 1 - curBlk;
 
     // ---- guest registers: the x registers the region uses live in locals (xl), loaded at entry;
-    // those its own code writes (written) go back to the state area at the exit and when a
-    // helper throws (the catch_all handler); before a call, only the ones the helper reads (keep).
+    // those its own code writes (written) go back to the state area at the exit, which is also
+    // where the unit goes when a helper threw (see `thrown`); before a call, only the ones the
+    // helper reads (keep).
     const used = new Set<number>(), written = new Set<number>();
     for (const b of blocks) {
       for (const ins of b.insns) {
@@ -709,8 +710,8 @@ export class WasmTier extends Jit {
       c.set(fl(rd));
     };
     const setFi = (rd: number, value: () => void): void => { setF(rd, () => { value(); c.op(W.F64_REINTERPRET_I64); }); };
-    /** Every register the region's own code writes back to the state area: at the exit and in
-     * the function's exception handler (a Trap thrown by a helper). */
+    /** Every register the region's own code writes back to the state area: at the exit (also
+     * taken when a helper threw a Trap). */
     const flush = (): void => {
       for (const r of written) c.get(BASE).get(xl(r)).mem(W.I64_STORE, 3, r * 8);
       for (const r of fWritten) c.get(BASE).get(fl(r)).mem(W.F64_STORE, 3, HS_F + r * 8);
@@ -748,12 +749,15 @@ export class WasmTier extends Jit {
     const hitOffset = (tlb: number): void => {
       c.get(E).mem(W.I32_LOAD, 2, tlb + 8).get(LO).i32c(4095).op(W.I32_AND).op(W.I32_ADD);
     };
+    /** Leave through $attn when the last slow path raised attention or threw (global `att` is
+     * not 0; $attn takes N from it and the next pc from the helper). */
+    const attnExit = (): void => { c.globalGet(fns.att).brIf(toLoop() + 3); };
     /** After a helper call left its result on the stack (see `leave` in the constructor): reload
-     * x[rd]; on attention, leave through $attn (which takes N from global `att` and the next pc from the helper). */
+     * x[rd], then attnExit. */
     const afterCall = (rd: number): void => {
       c.globalSet(fns.att);
       reload(rd);
-      c.globalGet(fns.att).brIf(toLoop() + 3);
+      attnExit();
     };
     /** The current load or store by the module's access function (accessFn): base, ea, [value], pc, N, packed. */
     const access = (opc: number, size: number, store: boolean): void => {
@@ -777,21 +781,21 @@ export class WasmTier extends Jit {
           miss(TL, size);
           open(W.IF);
           setX(cur.rd, () => access(opc, size, false));
-          c.globalGet(fns.att).brIf(toLoop() + 3);
+          attnExit();
           c.op(W.ELSE);
           setX(cur.rd, () => { hitOffset(TL); c.mem(opc, 0, 0); });
           close();
           return;
         }
         setX(cur.rd, () => access(opc, size, false));
-        c.globalGet(fns.att).brIf(toLoop() + 3);
+        attnExit();
       },
       store: (opc, size) => {
         if (inlineAcc) {
           miss(TS, size);
           open(W.IF);
           access(opc, size, true);
-          c.globalGet(fns.att).brIf(toLoop() + 3);
+          attnExit();
           c.op(W.ELSE);
           hitOffset(TS);
           rx(cur.rs2);
@@ -800,7 +804,7 @@ export class WasmTier extends Jit {
           return;
         }
         access(opc, size, true);
-        c.globalGet(fns.att).brIf(toLoop() + 3);
+        attnExit();
       },
     };
     /** An F/D operation by the interpreter's execFp. */
