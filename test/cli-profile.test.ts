@@ -29,7 +29,9 @@ describe('run --profile json: tier statistics from the core\'s counters', () => 
   for (const tier of ['js', 'wasm'] as const) {
     it(`${tier}: the bench's first 20M instructions: units compiled, hit rate in [0, 1], counts consistent and the same on a second run`, () => {
       const args = ['run', '--kernel', BENCH, '--max-insns', String(MAX), '-q', '--profile', 'json'];
-      const env = { HVTRACE_TIER: tier, HVTRACE_JIT_HOT: '256' };
+      // Compiled in place: with the compile thread, when a unit arrives depends on the host,
+      // and so do these counts (not the guest: see the threaded case below).
+      const env = { HVTRACE_TIER: tier, HVTRACE_JIT_HOT: '256', HVTRACE_WASM_THREAD: '0' };
       const r1 = cli(args, env);
       expect(r1.status, r1.stderr).toBe(4); // --max-insns reached
       const p = profileOf(r1.stderr);
@@ -78,11 +80,27 @@ describe('run --profile json: tier statistics from the core\'s counters', () => 
     expect(r.stderr).toContain('hvtrace: profile: tier interp: the interpreter only (no translation); 2,000,000 instructions interpreted');
   });
 
+  it('wasm on the compile thread (the default): counts consistent, the units compiled there, the output the same as in place', () => {
+    const args = ['run', '--kernel', BENCH, '--max-insns', String(MAX), '--profile', 'json'];
+    const threaded = cli(args, { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256' });
+    const here = cli(args, { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256', HVTRACE_WASM_THREAD: '0' });
+    expect(threaded.status, threaded.stderr).toBe(4);
+    expect(threaded.stdout).toBe(here.stdout);
+    const p = profileOf(threaded.stderr);
+    expect(p.translatedInstructions + p.interpretedInstructions).toBe(MAX);
+    expect(p.unitsCompiled).toBeGreaterThan(0);
+    expect(p.hitRate).toBeGreaterThan(0.5);
+    expect(p.wasm!.threadMs).toBeGreaterThan(0);
+    expect(profileOf(here.stderr).wasm!.threadMs).toBe(0);
+  });
+
   it('text form (the default) on the wasm tier names units, compile times, hit rate, invalidations and evictions', () => {
     const r = cli(['run', '--kernel', BENCH, '--max-insns', '5000000', '-q', '--profile'], { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256' });
     expect(r.status, r.stderr).toBe(4);
     expect(r.stderr).toMatch(/hvtrace: profile: tier wasm: \d+ units compiled, \d+ live \(cap 1,024; table occupancy [\d.]+% of 65,536 slots\)/);
-    expect(r.stderr).toMatch(/hvtrace: profile: compile [\d.]+ ms total, \d+ us mean per unit, \d+ us max per batch \([\d,]+ modules; WebAssembly.Module/);
+    expect(r.stderr).toMatch(/hvtrace: profile: compile [\d.]+ ms total, \d+ us mean per unit, \d+ us max per batch \([\d,]+ modules; compile thread [\d.]+ ms \(code generation \+ WebAssembly.Module\), this thread instantiate [\d.]+ ms; /);
+    const here = cli(['run', '--kernel', BENCH, '--max-insns', '5000000', '-q', '--profile'], { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256', HVTRACE_WASM_THREAD: '0' });
+    expect(here.stderr).toMatch(/hvtrace: profile: compile [\d.]+ ms total, \d+ us mean per unit, \d+ us max per batch \([\d,]+ modules; WebAssembly.Module \+ instantiate [\d.]+ ms; /);
     expect(r.stderr).toMatch(/hvtrace: profile: instructions 5,000,000: translated [\d,]+, interpreted [\d,]+; hit rate [\d.]+%/);
     expect(r.stderr).toMatch(/hvtrace: profile: invalidated \d+ units \(\d+ code pages\); evicted 0 units in 0 evictions/);
   });
@@ -96,7 +114,7 @@ describe('run --profile json: tier statistics from the core\'s counters', () => 
 
 describe('record --profile json', () => {
   it('the same counts as run for the same guest and tier (recording changes nothing the tier sees)', () => {
-    const env = { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256' };
+    const env = { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256', HVTRACE_WASM_THREAD: '0' };
     const run = cli(['run', '--kernel', BENCH, '--max-insns', '5000000', '-q', '--profile', 'json'], env);
     const rec = cli(['record', '--kernel', BENCH, '--max-insns', '5000000', '-q', '--profile', 'json', '-o', sb.tmp('b.trace')], env);
     expect(rec.status, rec.stderr).toBe(4);

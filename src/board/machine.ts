@@ -32,7 +32,7 @@ import { Pflash, FLASH_BASE, FLASH_BANK_SIZE } from '../devices/pflash.js';
 import { parseElf, isElf, ImageError, findSymbol, type ElfImage } from '../image/loader.js';
 import { BuiltinSbi } from '../firmware/sbi.js';
 import { Jit } from '../hart/jit.js';
-import { WasmTier } from '../hart/wasm/tier.js';
+import { WasmTier, type WasmCompiler } from '../hart/wasm/tier.js';
 import type { HartIrqLines, IrqController } from '../mem/device.js';
 import { Hypervisor, type HypervisorSnapshot } from '../hypervisor/hypervisor.js';
 import type { GuestConfig } from '../hypervisor/config.js';
@@ -187,6 +187,9 @@ export function setDefaultMaxUnits(n: number | undefined): void {
 let defaultWasmBatch: readonly [number, number | undefined] | undefined;
 /** The wasm tier's batch size and wait (Jit.setBatch) of machines built from now on (undefined: its own). */
 export function setDefaultWasmBatch(b: readonly [number, number | undefined] | undefined): void { defaultWasmBatch = b; }
+let defaultWasmCompiler: WasmCompiler | null = null;
+/** Where the wasm tier of machines built from now on compiles (null: in place; the CLI's compile thread). */
+export function setDefaultWasmCompiler(c: WasmCompiler | null): void { defaultWasmCompiler = c; }
 
 /** A console input device as the scheduler feeds it (Uart16550, VirtioConsole). */
 export interface ConsoleInput {
@@ -252,7 +255,10 @@ export class Machine implements HartEnv, HartIrqLines {
     const memory = this.bus.bigOffsets ? null : this.bus.memory;
     this.jit = tier === 'wasm' && memory !== null ? new WasmTier(this.dc, memory, hot, config.maxUnits ?? defaultMaxUnits)
       : new Jit(this.dc, tier === 'js' || tier === 'wasm', hot, this.bus.bigOffsets);
-    if (this.jit instanceof WasmTier && defaultWasmBatch !== undefined) this.jit.setBatch(...defaultWasmBatch);
+    if (this.jit instanceof WasmTier) {
+      if (defaultWasmBatch !== undefined) this.jit.setBatch(...defaultWasmBatch);
+      this.jit.compiler = defaultWasmCompiler;
+    }
     for (let i = 0; i < config.harts; i++) {
       const h = new Hart(i, this.bus, this.dc, this);
       h.jit = this.jit;

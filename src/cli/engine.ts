@@ -13,10 +13,13 @@
  *   HVTRACE_WASM_BATCH=K[:W]  the wasm tier compiles hot regions K to a module, or when a
  *                    queued one was entered W more times (default: its own; src/hart/jit.ts)
  *   HVTRACE_PRIME=0  no interpreter warm-up before the first machine (src/sched/primer.ts)
+ *   HVTRACE_WASM_THREAD=0  the wasm tier compiles on the interpreter's thread instead of its
+ *                    compile thread (src/cli/compile-thread.ts)
  *
- * Both are performance switches only: nothing a guest sees depends on them.
+ * All are performance switches only: nothing a guest sees depends on them.
  */
-import { setDefaultJitHot, setDefaultMaxUnits, setDefaultTier, setDefaultWasmBatch, TIERS, type Tier } from '../board/machine.js';
+import { setDefaultJitHot, setDefaultMaxUnits, setDefaultTier, setDefaultWasmBatch, setDefaultWasmCompiler, TIERS, type Tier } from '../board/machine.js';
+import { ThreadedWasmCompiler } from './compile-thread.js';
 import { setFlagsFromString } from 'node:v8';
 import { primeInterpreter } from '../sched/primer.js';
 
@@ -53,6 +56,8 @@ export interface EngineSettings {
   readonly wasmBatch?: readonly [number, number | undefined];
   /** Warm the interpreter up (once per process) before the first machine runs. */
   readonly prime: boolean;
+  /** False: the wasm tier compiles in place, not on its compile thread (compile-thread.ts). */
+  readonly wasmThread?: boolean;
 }
 
 export function engineSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): EngineSettings {
@@ -83,7 +88,7 @@ export function engineSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Eng
     wasmBatch = [k, w];
   }
   return {
-    tier, prime: env['HVTRACE_PRIME'] !== '0', ...(jitHot !== undefined ? { jitHot } : {}), ...(maxUnits !== undefined ? { maxUnits } : {}),
+    tier, prime: env['HVTRACE_PRIME'] !== '0', ...(env['HVTRACE_WASM_THREAD'] === '0' ? { wasmThread: false } : {}), ...(jitHot !== undefined ? { jitHot } : {}), ...(maxUnits !== undefined ? { maxUnits } : {}),
     ...(wasmBatch !== undefined ? { wasmBatch } : {}),
   };
 }
@@ -106,7 +111,12 @@ export function configureEngine(s: EngineSettings = engineSettingsFromEnv()): vo
   setDefaultJitHot(s.jitHot);
   setDefaultMaxUnits(s.maxUnits);
   setDefaultWasmBatch(s.wasmBatch);
+  // The compile thread starts now, beside the command's own start-up (the primer compiles in
+  // place: it primes the interpreter thread's side of the tier).
+  if (s.tier === 'wasm' && s.wasmThread !== false && compiler === null) compiler = new ThreadedWasmCompiler();
+  setDefaultWasmCompiler(compiler);
 }
+let compiler: ThreadedWasmCompiler | null = null;
 
 /**
  * The interpreter warm-up (src/sched/primer.ts), once per process, right before the first real

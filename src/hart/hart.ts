@@ -118,6 +118,8 @@ export class Hart extends HartMmu {
     const start = this.attempted;
     const end = start + budget;
     this.sliceCut = false;
+    // Translations compiled on another thread that have arrived (see Jit.waiting).
+    if (this.jit !== null && this.jit.waiting !== 0) this.jit.poll();
     for (;;) {
       // An HPM counter wraps here (Sscofpmf): OF and LCOFIP before the next instruction.
       if (this.attempted >= this.hpmCut) hpmPoll(this);

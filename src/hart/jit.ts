@@ -109,6 +109,15 @@ export class Jit {
   compileMaxMs = 0;
   /** Translator failures (bugs): the interpreter ran that code instead. Tests assert none. */
   readonly compileErrors: string[] = [];
+  /**
+   * Batches compiled elsewhere (the wasm tier's compile thread) not installed yet: Hart.run
+   * calls `poll` while this is not 0.
+   */
+  waiting = 0;
+  /** Invalidations of each code page so far, and of everything (`invalidateAll`): a translation
+   * made before one of its page is stale (see the wasm tier's compile thread). */
+  protected readonly pageGen = new Map<number, number>();
+  protected epoch = 0;
 
   /**
    * @param hot executions of a block start before it is compiled. A translated block costs
@@ -182,12 +191,14 @@ export class Jit {
       if (Math.floor(this.tag[s]! / 4096) === bufferPage && this.drop(s)) this.unitsInvalidated++;
     }
     this.codePages.delete(bufferPage);
+    this.pageGen.set(bufferPage, (this.pageGen.get(bufferPage) ?? 0) + 1);
     this.pagesInvalidated++;
     if (churn) this.churn.set(bufferPage, (this.churn.get(bufferPage) ?? 0) + 1);
   }
 
   invalidateAll(): void {
     this.dropPending(() => true);
+    this.epoch++;
     for (const [page, slots] of this.codePages) {
       for (const s of slots) {
         if (Math.floor(this.tag[s]! / 4096) === page && this.drop(s)) this.unitsInvalidated++;
@@ -279,7 +290,10 @@ export class Jit {
     return reqs.map((r) => this.translate(r.off, r.pc, dv));
   }
 
-  private installUnit(s: number, off: number, pc: number, t: Translation): void {
+  /** Install translations compiled elsewhere that have arrived (see `waiting`). */
+  poll(): void {}
+
+  protected installUnit(s: number, off: number, pc: number, t: Translation): void {
     const slots = this.codePage(Math.floor(off / 4096));
     this.install(s, off, pc, t, t.fn, t.n, slots, false);
     // Further entry points of the same unit (all in the page), in slots no other unit holds:

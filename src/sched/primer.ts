@@ -34,6 +34,7 @@ import { OPCODES, type OpcodeDef } from '../isa/opcodes.js';
 import { Machine } from '../board/machine.js';
 import { DecodeCache } from '../isa/decode.js';
 import { Scheduler } from './scheduler.js';
+import { WasmTier } from '../hart/wasm/tier.js';
 
 let primed = false;
 
@@ -423,6 +424,12 @@ export function primeInterpreter(): void {
       // real machines use (another class there is a wrong-map deoptimization of the loop).
       kernel: { name: '(primer)', bytes: program() }, jitHot: 16,
     });
+    // Compiled in place, so that this thread's side of the tier (instantiation, units) is primed;
+    // a compile thread gets the same batches to warm up.
+    if (m.jit instanceof WasmTier) {
+      m.jit.warmer = m.jit.compiler;
+      m.jit.compiler = null;
+    }
     new Scheduler(m, { maxInsns: 500_000 }).runToEnd();
     // The decoder: compressed encodings of every quadrant and funct3 (decoded, not executed).
     for (let k = 0; k < 24 * 16; k++) {

@@ -18,6 +18,57 @@ export interface RegionCode { blocks: Block[]; off: number; pc: number }
  * exported function, or null with the translator's error (a bug: the interpreter runs that code). */
 export interface BuiltModule { bytes: Uint8Array<ArrayBuffer> | null; names: (string | null)[]; errors: (string | null)[] }
 
+/** Numbers per instruction in encodeRegions: op, rd, rs1, rs2, imm, pc, len, ins, raw. */
+const INSN_W = 9;
+
+/**
+ * The regions as numbers (pcs are doubles), for another thread: written into `out` from `at`
+ * (a structured clone of the Block objects cost ~2 ms per batch on the Linux boot). Returns how
+ * many numbers they take, or -1 (nothing written) when that is more than `out` has from `at`.
+ * Layout: count, then per region off, pc, block count, then per block pc, end, next, target,
+ * instruction count, then INSN_W numbers per instruction.
+ */
+export function encodeRegions(regions: readonly RegionCode[], out: Float64Array, at: number): number {
+  let n = 1;
+  for (const r of regions) {
+    n += 3;
+    for (const b of r.blocks) n += 5 + INSN_W * b.insns.length;
+  }
+  if (at + n > out.length) return -1;
+  const a = out;
+  let k = at;
+  a[k++] = regions.length;
+  for (const r of regions) {
+    a[k++] = r.off; a[k++] = r.pc; a[k++] = r.blocks.length;
+    for (const b of r.blocks) {
+      a[k++] = b.pc; a[k++] = b.end; a[k++] = b.next; a[k++] = b.target; a[k++] = b.insns.length;
+      for (const i of b.insns) {
+        a[k++] = i.op; a[k++] = i.rd; a[k++] = i.rs1; a[k++] = i.rs2; a[k++] = i.imm;
+        a[k++] = i.pc; a[k++] = i.len; a[k++] = i.ins; a[k++] = i.raw;
+      }
+    }
+  }
+  return n;
+}
+
+/** The regions encodeRegions encoded. */
+export function decodeRegions(a: Float64Array, at: number): RegionCode[] {
+  const out: RegionCode[] = [];
+  let k = at + 1;
+  for (let r = a[at]!; r > 0; r--) {
+    const off = a[k++]!, pc = a[k++]!, blocks: Block[] = [];
+    for (let nb = a[k++]!; nb > 0; nb--) {
+      const bpc = a[k++]!, end = a[k++]! as End, next = a[k++]!, target = a[k++]!, insns: Insn[] = [];
+      for (let ni = a[k++]!; ni > 0; ni--, k += INSN_W) {
+        insns.push({ op: a[k]!, rd: a[k + 1]!, rs1: a[k + 2]!, rs2: a[k + 3]!, imm: a[k + 4]!, pc: a[k + 5]!, len: a[k + 6]!, ins: a[k + 7]!, raw: a[k + 8]! });
+      }
+      blocks.push({ pc: bpc, insns, end, next, target });
+    }
+    out.push({ off, pc, blocks });
+  }
+  return out;
+}
+
 /**
  * The regions' functions, one per region, in ONE module (`new WebAssembly.Module` costs ~350 us
  * per module however small, a function a few us): units import the helpers (HELPERS) and share

@@ -88,6 +88,33 @@ for (let k = 0; k < INSNS.length; k++) {
 /** A unit: its entries (every block of the region) and its wasm function, put in their slots. */
 interface WasmTranslation extends Translation { unit: () => number }
 
+/**
+ * Compiles batches of regions elsewhere (the CLI's compile thread, src/cli/compile-thread.ts):
+ * code generation and `new WebAssembly.Module` leave the interpreter's thread. Null: the tier
+ * compiles in place.
+ */
+export interface WasmCompiler {
+  /** Start compiling `regions` (codegen.ts buildModule, then the module); returns its ticket. */
+  submit(regions: readonly RegionCode[]): number;
+  /** The ticket's result once done, else undefined (never waits). */
+  take(ticket: number): CompiledBatch | undefined;
+  /** Compile `regions` and drop the result: gets the compiler's own code warm (the primer). */
+  warm(regions: readonly RegionCode[]): void;
+}
+/** A batch compiled by a WasmCompiler: buildModule's names and errors, and the compiled module. */
+export interface CompiledBatch {
+  module: WebAssembly.Module | null;
+  names: (string | null)[];
+  errors: (string | null)[];
+  /** Size of the module's bytes, and the compiler's milliseconds for the batch. */
+  bytes: number;
+  ms: number;
+}
+/** A batch on its way: its regions and the invalidation counts they were decoded under. */
+interface InFlight { ticket: number; regions: RegionCode[]; gens: number[]; epoch: number }
+/** `hot` of the blocks of a region being compiled: they do not turn hot again meanwhile. */
+const IN_FLIGHT = -(1 << 30);
+
 /** Compile statistics (performance only). */
 export interface WasmStats {
   modules: number;
@@ -96,11 +123,18 @@ export interface WasmStats {
   bytes: number;
   /** Milliseconds spent in `new WebAssembly.Module` + instantiation, when `clock` is set. */
   compileMs: number;
+  /** Milliseconds of the compile thread (code generation + module), when there is one. */
+  threadMs: number;
 }
 
 export class WasmTier extends Jit {
   private readonly i32: Int32Array;
-  readonly stats: WasmStats = { modules: 0, blocks: 0, insns: 0, bytes: 0, compileMs: 0 };
+  readonly stats: WasmStats = { modules: 0, blocks: 0, insns: 0, bytes: 0, compileMs: 0, threadMs: 0 };
+  /** Where batches are compiled (null: here, synchronously); set before the first one. */
+  compiler: WasmCompiler | null = null;
+  /** A compiler that also gets the batches compiled in place, to warm it up (see WasmCompiler.warm). */
+  warmer: WasmCompiler | null = null;
+  private readonly inFlight: InFlight[] = [];
   /** The funcref table (one slot per translation-table slot; empty slots are null), the helper
    * module and the trampoline: made by `setUp` when the first unit is compiled, so a run that
    * never gets hot (or the js/interp fallback) does not pay for them. */
@@ -295,24 +329,42 @@ export class WasmTier extends Jit {
       ks.push(k);
     });
     if (regions.length === 0) return out;
+    if (this.compiler !== null) {
+      // Compiled elsewhere: installed by `poll` when it arrives. Meanwhile the interpreter runs
+      // this code, and the regions' blocks do not turn hot again (they would queue again).
+      const ticket = this.compiler.submit(regions);
+      if (ticket === 0) return this.compileHere(out, regions, ks);
+      this.inFlight.push({ ticket, regions, gens: regions.map((g) => this.pageGen.get(Math.floor(g.off / 4096)) ?? 0), epoch: this.epoch });
+      this.waiting++;
+      for (const g of regions) for (const b of g.blocks) this.hot[Jit.slot(g.off + (b.pc - g.pc))] = IN_FLIGHT;
+      for (const k of ks) out[k] = undefined;
+      return out;
+    }
+    return this.compileHere(out, regions, ks);
+  }
+
+  /** Compile the batch's regions (of requests `ks`) here and now: translateBatch's result `out`. */
+  private compileHere(out: (Translation | null | undefined)[], regions: RegionCode[], ks: number[]): (Translation | null | undefined)[] {
+    if (this.warmer !== null) this.warmer.warm(regions);
     const built = buildModule(regions);
     for (const e of built.errors) if (e !== null) this.compileErrors.push(e);
     const bytes = built.bytes;
     if (bytes === null) return out;
     if (this.table === null) this.setUp();
     let exports: WebAssembly.Exports;
-    // Compiled synchronously, on the hot path. Compiling off it (WebAssembly.compile on V8's
-    // threads, installed between scheduler steps) was measured and dropped: the unit arrives
-    // ~640k instructions later, and blocks of its region turn hot meanwhile and start units of
-    // their own. Linux boot, main-thread CPU / hit rate, sync vs async: threshold 16000 1.82 s /
-    // 23.7 % vs 1.98 s / 12.1 %; 2000 2.27 s / 50.6 % vs 2.48 s / 29.7 %; compute 1.66 vs 2.43 s.
+    // In place, on the hot path (no compiler, or its slots are full). An earlier asynchronous
+    // design (WebAssembly.compile on V8's threads, installed between scheduler steps through the
+    // event loop) lost: units arrived ~640k instructions later and blocks of their regions turned
+    // hot meanwhile and queued units of their own (Linux boot at 2000: hit rate 50.6 -> 29.7 %,
+    // main-thread CPU 2.27 -> 2.48 s). The compile thread (WasmCompiler) avoids both: Hart.run
+    // takes its modules at every quantum, and a region's blocks do not turn hot while it is away.
     try {
       const t0 = this.clock !== null ? this.clock() : 0;
       exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), this.imports).exports;
       if (this.clock !== null) this.stats.compileMs += this.clock() - t0;
     } catch (e) {
       this.compileErrors.push(`${(e as Error).message} in wasm module of the regions at ${regions.map((g) => `0x${g.pc.toString(16)}`).join(', ')}`);
-      return reqs.map(() => null);
+      return out.map(() => null);
     }
     this.stats.modules++;
     this.stats.bytes += bytes.length;
@@ -321,6 +373,52 @@ export class WasmTier extends Jit {
       if (name !== null) out[ks[i]!] = this.unitOf(g.blocks, exports[name!] as () => number, g.off, g.pc);
     });
     return out;
+  }
+
+  /**
+   * Install the batches the compiler has finished, in the order they were submitted. A region
+   * whose page was invalidated since it was decoded (a store into it, a loader, a debugger
+   * write) is dropped: its blocks count again from 0.
+   */
+  override poll(): void {
+    const q = this.inFlight;
+    while (q.length !== 0) {
+      const f = q[0]!;
+      const r = this.compiler!.take(f.ticket);
+      if (r === undefined) return;
+      q.shift();
+      this.waiting--;
+      this.stats.threadMs += r.ms;
+      for (const e of r.errors) if (e !== null) this.compileErrors.push(e);
+      let exports: WebAssembly.Exports | null = null;
+      if (r.module !== null) {
+        if (this.table === null) this.setUp();
+        try {
+          const t0 = this.clock !== null ? this.clock() : 0;
+          exports = new WebAssembly.Instance(r.module, this.imports).exports;
+          if (this.clock !== null) this.stats.compileMs += this.clock() - t0;
+          this.stats.modules++;
+          this.stats.bytes += r.bytes;
+        } catch (e) {
+          this.compileErrors.push(`${(e as Error).message} in wasm module of the regions at ${f.regions.map((g) => `0x${g.pc.toString(16)}`).join(', ')}`);
+        }
+      }
+      f.regions.forEach((g, i) => {
+        const page = Math.floor(g.off / 4096);
+        const name = r.names[i] ?? null;
+        const fresh = f.epoch === this.epoch && f.gens[i] === (this.pageGen.get(page) ?? 0) && this.isCodePage(page);
+        if (exports !== null && name !== null && fresh) {
+          this.installUnit(Jit.slot(g.off), g.off, g.pc, this.unitOf(g.blocks, exports[name] as () => number, g.off, g.pc));
+        }
+        // Blocks that did not get an entry (stale, failed, or their slot taken) count again;
+        // untranslatable code (a translator error) is not tried again.
+        const again = exports !== null && name === null ? IN_FLIGHT : 0;
+        for (const b of g.blocks) {
+          const o = g.off + (b.pc - g.pc), s = Jit.slot(o);
+          if (this.hot[s] === IN_FLIGHT && !(this.tag[s] === o && this.startPc[s] === b.pc)) this.hot[s] = again;
+        }
+      });
+    }
   }
 
   /** The blocks of the region from entry (off, pc) (see the header), or null if its first is not translatable. */
