@@ -125,11 +125,13 @@ export interface WasmStats {
   compileMs: number;
   /** Milliseconds of the compile thread (code generation + module), when there is one. */
   threadMs: number;
+  /** Regions compiled elsewhere and dropped on arrival: their page was invalidated meanwhile. */
+  stale: number;
 }
 
 export class WasmTier extends Jit {
   private readonly i32: Int32Array;
-  readonly stats: WasmStats = { modules: 0, blocks: 0, insns: 0, bytes: 0, compileMs: 0, threadMs: 0 };
+  readonly stats: WasmStats = { modules: 0, blocks: 0, insns: 0, bytes: 0, compileMs: 0, threadMs: 0, stale: 0 };
   /** Where batches are compiled (null: here, synchronously); set before the first one. */
   compiler: WasmCompiler | null = null;
   /** A compiler that also gets the batches compiled in place, to warm it up (see WasmCompiler.warm). */
@@ -407,15 +409,17 @@ export class WasmTier extends Jit {
         const page = Math.floor(g.off / 4096);
         const name = r.names[i] ?? null;
         const fresh = f.epoch === this.epoch && f.gens[i] === (this.pageGen.get(page) ?? 0) && this.isCodePage(page);
+        if (!fresh) this.stats.stale++;
         if (exports !== null && name !== null && fresh) {
           this.installUnit(Jit.slot(g.off), g.off, g.pc, this.unitOf(g.blocks, exports[name] as () => number, g.off, g.pc));
         }
-        // Blocks that did not get an entry (stale, failed, or their slot taken) count again;
-        // untranslatable code (a translator error) is not tried again.
+        // Blocks that did not get an entry (stale, failed, or their slot taken) count again
+        // (the interpreter went on counting from IN_FLIGHT: any negative count); untranslatable
+        // code (a translator error) is not tried again.
         const again = exports !== null && name === null ? IN_FLIGHT : 0;
         for (const b of g.blocks) {
           const o = g.off + (b.pc - g.pc), s = Jit.slot(o);
-          if (this.hot[s] === IN_FLIGHT && !(this.tag[s] === o && this.startPc[s] === b.pc)) this.hot[s] = again;
+          if (this.hot[s]! < 0 && !(this.tag[s] === o && this.startPc[s] === b.pc)) this.hot[s] = again;
         }
       });
     }
