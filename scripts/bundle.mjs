@@ -34,10 +34,12 @@ const ownUrl = {
   name: 'own-import-meta-url',
   setup(b) {
     b.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, async (args) => {
-      const text = await readFile(args.path, 'utf8');
-      if (!text.includes('import.meta.url')) return { contents: text, loader: 'js' };
+      let text = await readFile(args.path, 'utf8');
+      // The bundled compile thread starts from its own bundle (next to this one), not dist/cli.
+      text = text.replace(`new URL('./compile-worker.js', import.meta.url)`, `new URL('./compile-worker.mjs', BUNDLE_URL)`);
+      if (!text.includes('import.meta.url')) return { contents: text.replace('BUNDLE_URL', 'import.meta.url'), loader: 'js' };
       const rel = relative(dist, args.path).split(sep).join('/');
-      return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(`../${rel}`)}, import.meta.url).href`), loader: 'js' };
+      return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(`../${rel}`)}, import.meta.url).href`).replace('BUNDLE_URL', 'import.meta.url'), loader: 'js' };
     });
   },
 };
@@ -46,7 +48,7 @@ const ownUrl = {
 rmSync(`${dist}/bundle`, { recursive: true, force: true });
 
 await build({
-  entryPoints: { hvtrace: `${dist}/cli/main.js` },
+  entryPoints: { hvtrace: `${dist}/cli/main.js`, 'compile-worker': `${dist}/cli/compile-worker.js` },
   outdir: `${dist}/bundle`,
   outExtension: { '.js': '.mjs' },
   splitting: true,

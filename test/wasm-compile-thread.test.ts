@@ -135,4 +135,22 @@ describe('wasm tier: compiling elsewhere', () => {
     expect(tier.stats.threadMs).toBeGreaterThan(0);
     expect(tier.translatedInsns).toBeGreaterThan(1_000_000);
   });
+
+  it('a compile thread that cannot start: the tier compiles in place, with the interpreter\'s result', async () => {
+    const broken = new ThreadedWasmCompiler(new URL('file:///nonexistent/compile-worker.js'));
+    // Its failure arrives as an event: let the event loop deliver it.
+    await new Promise((r) => setTimeout(r, 200));
+    const m = new Machine({ ramSize: 64 * 1024 * 1024, harts: 1, bios: 'builtin', kernel: { name: 'bench.elf', bytes: new Uint8Array(readFileSync(BENCH)) }, tier: 'wasm', jitHot: 16 });
+    (m.jit as WasmTier).compiler = broken;
+    new Scheduler(m, { maxInsns: 2_000_000 }).runToEnd();
+    const ref = new Machine({ ramSize: 64 * 1024 * 1024, harts: 1, bios: 'builtin', kernel: { name: 'bench.elf', bytes: new Uint8Array(readFileSync(BENCH)) }, tier: 'interp' });
+    new Scheduler(ref, { maxInsns: 2_000_000 }).runToEnd();
+    const h = m.harts[0]!, r = ref.harts[0]!;
+    expect([h.attempted, h.getPc(), ...h.x.subarray(0, 32)]).toEqual([r.attempted, r.getPc(), ...r.x.subarray(0, 32)]);
+    expect(broken.failure).toMatch(/nonexistent|Cannot find/);
+    // It failed before the first batch: every batch was compiled in place, nothing was lost.
+    expect(m.jit.compileErrors).toEqual([]);
+    expect(m.jit.blocksCompiled).toBeGreaterThan(4);
+    expect(m.jit.translatedInsns).toBeGreaterThan(500_000);
+  });
 });

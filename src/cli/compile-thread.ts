@@ -39,12 +39,20 @@ export class ThreadedWasmCompiler implements WasmCompiler {
   private seen = 0;
   private nextTicket = 1;
   private readonly done = new Map<number, CompiledBatch>();
+  /** Why the thread stopped, once it did: batches then compile in place (a batch it had taken
+   * and not answered is reported once, as a compile error: a bug). */
+  failure: string | null = null;
+  private reported = false;
 
-  constructor() {
+  /** `url`: the worker's module (tests start a broken one). */
+  constructor(url: URL = WORKER_URL) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const wd: CompileThreadData = { ctl: this.ctl.buffer as SharedArrayBuffer, data: this.data.buffer as SharedArrayBuffer, port: port2 };
-    startWorker(WORKER_URL, { workerData: wd, transferList: [port2] });
+    const w = startWorker(url, { workerData: wd, transferList: [port2] });
+    // A thread that cannot start or dies: the tier compiles in place from then on (see take).
+    w.on('error', (e: Error) => { this.failure ??= e.message; });
+    w.on('exit', () => { this.failure ??= 'it exited'; });
     // The worker sleeps in Atomics.wait, where termination does not reach it.
     process.once('exit', () => {
       Atomics.store(this.ctl, C_STOP, 1);
@@ -64,6 +72,7 @@ export class ThreadedWasmCompiler implements WasmCompiler {
    * waiting, or too big for one). */
   private post(regions: readonly RegionCode[], ticket: number): number {
     const c = this.ctl, w = this.wseq;
+    if (this.failure !== null) return 0;
     if (w - Atomics.load(c, C_RSEQ) >= SLOTS) return 0;
     const base = (w % SLOTS) * SLOT_SIZE;
     if (encodeRegions(regions, this.data.subarray(base, base + SLOT_SIZE), 1) < 0) return 0;
@@ -84,6 +93,12 @@ export class ThreadedWasmCompiler implements WasmCompiler {
     }
     const r = this.done.get(ticket);
     if (r !== undefined) this.done.delete(ticket);
+    else if (this.failure !== null) {
+      // Never coming: the tier counts the regions again and compiles them in place.
+      const errors = this.reported ? [] : [`the wasm compile thread stopped (${this.failure}); compiling in place`];
+      this.reported = true;
+      return { module: null, names: [], errors, bytes: 0, ms: 0 };
+    }
     return r;
   }
 }
