@@ -33,6 +33,7 @@ import { parseElf, isElf, ImageError, findSymbol, type ElfImage } from '../image
 import { BuiltinSbi } from '../firmware/sbi.js';
 import { Jit } from '../hart/jit.js';
 import { WasmTier, type WasmCompiler } from '../hart/wasm/tier.js';
+import { DEFAULT_WASM_HOT_THREADED } from '../hart/wasm/params.js';
 import type { HartIrqLines, IrqController } from '../mem/device.js';
 import { Hypervisor, type HypervisorSnapshot } from '../hypervisor/hypervisor.js';
 import type { GuestConfig } from '../hypervisor/config.js';
@@ -253,7 +254,8 @@ export class Machine implements HartEnv, HartIrqLines {
     // machines whose buffer is a wasm memory with int32 offsets (up to 2047M of RAM) run it; the
     // others run the JavaScript block translator instead (ARCHITECTURE.md §4).
     const memory = this.bus.bigOffsets ? null : this.bus.memory;
-    this.jit = tier === 'wasm' && memory !== null ? new WasmTier(this.dc, memory, hot, config.maxUnits ?? defaultMaxUnits)
+    this.jit = tier === 'wasm' && memory !== null
+      ? new WasmTier(this.dc, memory, hot ?? (defaultWasmCompiler !== null ? DEFAULT_WASM_HOT_THREADED : undefined), config.maxUnits ?? defaultMaxUnits)
       : new Jit(this.dc, tier === 'js' || tier === 'wasm', hot, this.bus.bigOffsets);
     if (this.jit instanceof WasmTier) {
       if (defaultWasmBatch !== undefined) this.jit.setBatch(...defaultWasmBatch);

@@ -29,6 +29,14 @@
  */
 export const DEFAULT_WASM_HOT = 2000;
 /**
+ * The threshold when a compile thread compiles (src/cli/compile-thread.ts): code generation and
+ * WebAssembly.Module leave the interpreter's thread, which keeps forming the regions (~20-45 ms
+ * of the Linux boot) and instantiating the modules (~10-20 ms). Linux boot, one run each (host
+ * loaded), hit rate / interpreter-thread translation ms / compile-thread ms: 2000 45.2 % / 21+9 /
+ * 259; 1000 57.5 % / 30+11 / 263; 500 63.5 % / 46+20 / 400 (in place: 48.3, 59.5, 67.2 %).
+ */
+export const DEFAULT_WASM_HOT_THREADED = 1000;
+/**
  * Live units at most (Jit.maxUnits; HVTRACE_WASM_MAX_UNITS); past it the oldest is evicted
  * (Jit.evict, where the policy's measurements are). v86 keeps about 900 modules. The Linux
  * boot compiles ~300 units at the default threshold (17 at 16000), so this cap only bounds the
