@@ -467,6 +467,7 @@ export class HartMmu extends HartTraps {
         t[k] = lo & -4096;
         t[k + 1] = hi;
         t[k + 2] = this.ramOffset + pagePa - bus.ramBase;
+        this.tlbStash.note(acc, k >> 2);
         // Keep what this translation depended on, for reinstate after a flush.
         const sh = this.shadow[acc]!, b = (k >> 2) * SH_W;
         const gRoot = eVirt ? this.hgatpRoot / 4096 : 0;
@@ -498,9 +499,9 @@ export class HartMmu extends HartTraps {
   }
 
   /**
-   * Shadow TLB (performance only, exact). A flush (privilege change, trap, xRET, satp or
-   * mstatus write, fence) empties the TLBs, and the next access to each page walks the page
-   * table again. A walk is a function of the translation context (effective privilege, SUM,
+   * Shadow TLB (performance only, exact). A flush (satp write, fence; tlb-stash.ts keeps the
+   * entries of a few other contexts across traps, xRETs and mstatus writes) empties the TLBs,
+   * and the next access to each page walks the page table again. A walk is a function of the translation context (effective privilege, SUM,
    * MXR, satp, PMP) and of the PTEs it reads; its only side effect is setting A/D, which it
    * does not do when they are set already. So each filled entry also keeps, here, the context
    * and the PTEs (buffer offset and value after the A/D update) of its walk; on a miss whose
@@ -537,6 +538,7 @@ export class HartMmu extends HartTraps {
     }
     const t = this.tlb[acc]!;
     t[k << 2] = sh[b]!; t[(k << 2) + 1] = sh[b + 1]!; t[(k << 2) + 2] = off;
+    this.tlbStash.note(acc, k);
     const o = off + (lo & 4095);
     if (acc === ACC_STORE && bus.onStore !== null) bus.onStore(o, size);
     return o;
