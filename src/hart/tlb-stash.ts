@@ -114,7 +114,8 @@ export class TlbStash {
   /** Empty the live entries filled since the last switch, keeping them under `cur`. */
   private save(): void {
     let s = -1;
-    if (this.cur !== -1) {
+    // Nothing filled (a context only passed through): keep no stash, evict none.
+    if (this.cur !== -1 && this.nFilled[0]! + this.nFilled[1]! + this.nFilled[2]! > 0) {
       let oldest = Infinity;
       for (let i = 0; i < N_STASH; i++) {
         if (this.keys[i] === -1) { s = i; break; }
