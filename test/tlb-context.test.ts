@@ -52,19 +52,42 @@ describe('TlbStash', () => {
   }
   const filled = (t: Int32Array[]): number => t.reduce((n, a) => { for (let i = 1; i < a.length; i += 4) if (a[i] !== TLB_EMPTY) n++; return n; }, 0);
 
-  it('a switch empties the live TLBs and a switch back restores exactly their entries', () => {
+  /** The offset refill gives for page `slot` (filled at VA slot << 12) of TLB `acc`, or -1. */
+  const refill = (st: TlbStash, acc: number, slot: number): number => st.refill(acc, slot, slot << 12, 0);
+
+  it('a switch empties the live TLBs; back in the old context, its entries come back on a miss', () => {
     const t = live(), st = new TlbStash(t);
     st.dropAll(1);
     fill(t, st, 0, 3, 0x1000); fill(t, st, 1, 3, 0x2000); fill(t, st, 2, 200, 0x3000);
     st.switchTo(2);
     expect(filled(t)).toBe(0);
+    expect(refill(st, 1, 3)).toBe(-1); // context 2 never had it
     fill(t, st, 1, 3, 0x9000);
     st.switchTo(1);
+    expect(filled(t)).toBe(0);
+    expect([refill(st, 0, 3), refill(st, 1, 3), refill(st, 2, 200), refill(st, 2, 3)]).toEqual([0x1000, 0x2000, 0x3000, -1]);
     expect(filled(t)).toBe(3);
     expect([t[0]![14], t[1]![14], t[2]![802]]).toEqual([0x1000, 0x2000, 0x3000]);
     st.switchTo(2);
-    expect(filled(t)).toBe(1);
-    expect(t[1]![14]).toBe(0x9000);
+    expect(filled(t)).toBe(0);
+    expect(refill(st, 1, 3)).toBe(0x9000);
+    // A refilled entry is live again: the next switch keeps it (and what was not used stays).
+    st.switchTo(1);
+    st.switchTo(2);
+    expect(refill(st, 1, 3)).toBe(0x9000);
+    st.switchTo(1);
+    expect(refill(st, 2, 200)).toBe(0x3000);
+  });
+
+  it('a refill needs the same page: another page in that slot misses', () => {
+    const t = live(), st = new TlbStash(t);
+    st.dropAll(1);
+    fill(t, st, 1, 4, 0x1000);
+    st.switchTo(2);
+    st.switchTo(1);
+    expect(st.refill(1, 4, (4 + 256) << 12, 0)).toBe(-1);
+    expect(st.refill(1, 4, 4 << 12, 1)).toBe(-1);
+    expect(st.refill(1, 4, 4 << 12, 0)).toBe(0x1000);
   });
 
   it('dropAll forgets every stash (a real invalidation)', () => {
@@ -74,7 +97,7 @@ describe('TlbStash', () => {
     st.switchTo(2);
     st.dropAll(2);
     st.switchTo(1);
-    expect(filled(t)).toBe(0);
+    expect(refill(st, 1, 5)).toBe(-1);
   });
 
   it('forgetStorePage removes a buffer page from the stashed store TLBs only', () => {
@@ -84,12 +107,10 @@ describe('TlbStash', () => {
     st.switchTo(2);
     st.forgetStorePage(5);
     st.switchTo(1);
-    expect(t[2]![7 * 4 + 1]).toBe(TLB_EMPTY);
-    expect(t[2]![8 * 4 + 2]).toBe(0x6000);
-    expect(t[1]![7 * 4 + 2]).toBe(0x5000);
+    expect([refill(st, 2, 7), refill(st, 2, 8), refill(st, 1, 7)]).toEqual([-1, 0x6000, 0x5000]);
   });
 
-  it('keeps the most recently stashed contexts when there are more than it holds', () => {
+  it('keeps the most recently used contexts when there are more than it holds', () => {
     const t = live(), st = new TlbStash(t);
     st.dropAll(100);
     for (let k = 100; k < 110; k++) {
@@ -97,9 +118,9 @@ describe('TlbStash', () => {
       fill(t, st, 1, 1, k * 4096);
     }
     st.switchTo(1); // stashes 109; 100 and 101 were the oldest of ten
-    const back = (k: number): number => { st.switchTo(k); return filled(t) === 1 ? t[1]![6]! / 4096 : -1; };
-    expect(back(100)).toBe(-1);
-    expect(back(101)).toBe(-1);
+    const back = (k: number): number => { st.switchTo(k); return st.refill(1, 1, 1 << 12, 0) / 4096; };
+    expect(back(100)).toBe(-1 / 4096);
+    expect(back(101)).toBe(-1 / 4096);
     expect(back(102)).toBe(102);
     expect(back(109)).toBe(109);
   });

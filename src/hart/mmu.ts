@@ -513,6 +513,15 @@ export class HartMmu extends HartTraps {
    */
   protected reinstate(lo: number, hi: number, size: number, acc: number): number {
     if (this.hlv !== 0) return -1;
+    // The entry the current context had before its last switch (tlb-stash.ts): exact, as if it
+    // had stayed in the live TLB (what decides which pages may be cached flushes the stashes,
+    // or removes the page from them: forgetStorePage).
+    const so = this.tlbStash.refill(acc, (lo >>> 12) & TLB_MASK, lo & -4096, hi);
+    if (so >= 0) {
+      const o = so + (lo & 4095);
+      if (acc === ACC_STORE && this.bus.onStore !== null) this.bus.onStore(o, size);
+      return o;
+    }
     if (this.watch !== null && acc !== ACC_FETCH && this.watch.page(this as unknown as Hart, hi * TWO32 + (lo >>> 0), acc)) return -1;
     const ctx = this.accessCtx(acc), eVirt = (ctx & CTX_VIRT) !== 0;
     if (eVirt && !this.virt) return -1;

@@ -5,8 +5,10 @@
  * the interpreter and the translation tiers) hold translations made in one context: effective
  * privilege, V, SUM, MXR, MPRV/MPP/MPV (HartCore.tlbKey). A context switch (trap entry, xRET, a
  * write of those mstatus bits) used to empty them; now their filled entries move into a stash
- * under the old context's key, and the new context's stash, if there is one, moves back in. The
- * live arrays stay where they are (only their contents change), so no tier needs to know.
+ * under the old context's key, and the new context's stash, if there is one, gives its entries
+ * back one by one, when an access misses in the live TLBs (refill, from HartMmu.reinstate): a
+ * short visit (a system call, an SBI call) moves only the entries it uses. The live arrays stay
+ * where they are (only their contents change), so no tier needs to know.
  *
  * This is what the ISA allows: translations may be cached until an SFENCE.VMA (priv spec §4.2.1,
  * "Supervisor Memory-Management Fence Instruction"), independently of privilege changes, as QEMU
@@ -15,14 +17,14 @@
  * drops every stash. Deterministic: what is stashed depends only on the hart's own actions.
  *
  * Costs are O(filled entries), not O(TLB_SIZE): the slots filled since the last switch are
- * listed (note), once each (mark). About 5 ns per entry moved (Linux boot: ~73 per switch).
+ * listed (note), once each (mark).
  */
 import * as C from './constants.js';
 import type { OffsetArray } from './state.js';
 
 /** TLB "hi word" of an empty entry: no reachable address has bits 63:32 equal to this. */
 export const TLB_EMPTY = 0x7fffffff;
-/** Contexts kept besides the live one (least recently stashed is dropped first). Linux uses
+/** Contexts kept (the least recently used is dropped first). Linux uses
  * about four (U, S, S with SUM, M); a hypervisor and its guest about eight. */
 export const N_STASH = 8;
 /** Access kinds (ACC_FETCH, ACC_LOAD, ACC_STORE). */
@@ -49,6 +51,8 @@ export function tlbKey(priv: number, virt: boolean, mstatus: number, other: numb
 export class TlbStash {
   /** Key of the context the live entries were made in (-1: unknown, they are not kept). */
   cur = -1;
+  /** The stash of `cur` (-1: none yet; save assigns one). */
+  private curStash = -1;
   /** Entries per live TLB (a power of two) and its log2: an entry's code is acc << bits | slot. */
   private readonly size: number;
   private readonly bits: number;
@@ -56,13 +60,21 @@ export class TlbStash {
   private readonly filled: Int32Array;
   private nFilled = 0;
   private readonly mark: Uint8Array;
-  /** Per stash: its key (-1 = free), when it was stored, its number of entries, and the entries
-   * as 4 words each (code, page VA lo, hi, buffer offset), in the live TLBs' element type. */
+  /** Per stash: its key (-1 = free) and when it was last used. */
   private readonly keys = new Int32Array(N_STASH).fill(-1);
   private readonly stamp = new Float64Array(N_STASH);
   private clock = 0;
-  private readonly count = new Int32Array(N_STASH);
-  private readonly ent: OffsetArray;
+  /**
+   * Per stash, a copy of the three TLBs as its context left them (4 words per entry as in the
+   * live TLBs, hi = TLB_EMPTY where none), in the live TLBs' element type. An entry goes back
+   * into the live TLBs when an access misses there (refill), not at the switch: a short visit
+   * (a system call, an SBI call) moves only the entries it uses.
+   */
+  private readonly copy: OffsetArray;
+  /** Per stash, the store-TLB slots its copy may hold (forgetStorePage looks only there). */
+  private readonly storeSlots: Int32Array;
+  private readonly nStore = new Int32Array(N_STASH);
+  private readonly storeMark: Uint8Array;
 
   constructor(private readonly live: readonly OffsetArray[]) {
     this.size = live[0]!.length >> 2;
@@ -70,7 +82,9 @@ export class TlbStash {
     this.filled = new Int32Array(N_ACC * this.size);
     this.mark = new Uint8Array(N_ACC * this.size);
     const n = N_STASH * N_ACC * this.size * 4;
-    this.ent = live[0] instanceof Int32Array ? new Int32Array(n) : new Float64Array(n);
+    this.copy = live[0] instanceof Int32Array ? new Int32Array(n) : new Float64Array(n);
+    this.storeSlots = new Int32Array(N_STASH * this.size);
+    this.storeMark = new Uint8Array(N_STASH * this.size);
   }
 
   /** Slot `slot` of live TLB `acc` was just filled. */
@@ -82,18 +96,38 @@ export class TlbStash {
     }
   }
 
-  /** The live TLBs become context `key`'s: the old context's entries are stashed, `key`'s come back. */
+  /** The live TLBs become context `key`'s: the old context's entries are stashed, and `key`'s
+   * stash (if any) serves the misses from now on (refill). */
   switchTo(key: number): void {
     if (key === this.cur) return;
     this.save();
-    this.restore(key);
+    let s = -1;
+    for (let i = 0; i < N_STASH; i++) if (this.keys[i] === key) { s = i; break; }
+    if (s >= 0) this.stamp[s] = ++this.clock;
+    this.curStash = s;
     this.cur = key;
+  }
+
+  /**
+   * A miss in live TLB `acc` at `slot` for the page (pageLo, hi): if the current context's
+   * stash has that page there, it goes back into the live TLB; returns its buffer offset, or -1.
+   */
+  refill(acc: number, slot: number, pageLo: number, hi: number): number {
+    const s = this.curStash;
+    if (s < 0) return -1;
+    const code = (acc << this.bits) | slot, c = this.copy, m = ((s << this.bits) * N_ACC + code) << 2;
+    if (c[m + 1] !== hi || c[m] !== pageLo) return -1;
+    const t = this.live[acc]!, e = slot << 2, off = c[m + 2]!;
+    t[e] = pageLo; t[e + 1] = hi; t[e + 2] = off;
+    if (this.mark[code] === 0) { this.mark[code] = 1; this.filled[this.nFilled++] = code; }
+    return off;
   }
 
   /** Real invalidation: every stash goes, and the live entries (which the caller empties)
    * now belong to context `key`. */
   dropAll(key: number): void {
     this.keys.fill(-1);
+    this.curStash = -1;
     this.nFilled = 0;
     this.mark.fill(0);
     this.cur = key;
@@ -101,66 +135,57 @@ export class TlbStash {
 
   /** Buffer page `page` must leave every stashed store TLB (code page, another hart's reservation). */
   forgetStorePage(page: number): void {
-    const ent = this.ent, first = 2 << this.bits, w = N_ACC * this.size * 4;
+    const c = this.copy, size = this.size;
     for (let s = 0; s < N_STASH; s++) {
       if (this.keys[s] === -1) continue;
-      for (let b = s * w, end = b + 4 * this.count[s]!; b < end; b += 4) {
-        if (ent[b]! >= first && Math.floor(ent[b + 3]! / 4096) === page) ent[b + 2] = TLB_EMPTY;
+      const base = (s * N_ACC + 2) * size;
+      for (let j = s * size, end = j + this.nStore[s]!; j < end; j++) {
+        const m = (base + this.storeSlots[j]!) << 2;
+        if (c[m + 1] !== TLB_EMPTY && Math.floor(c[m + 2]! / 4096) === page) c[m + 1] = TLB_EMPTY;
       }
     }
   }
 
-  /** Empty the live entries filled since the last switch, keeping them under `cur`. */
+  /** Empty the live entries filled since the last switch, writing them into cur's stash. */
   private save(): void {
     const n = this.nFilled;
-    if (n === 0) return; // a context that filled nothing: no stash kept, none evicted
+    if (n === 0) return; // nothing filled: the stash (if any) is up to date
     this.nFilled = 0;
-    let s = -1;
-    if (this.cur !== -1) {
-      let oldest = Infinity;
-      for (let i = 0; i < N_STASH; i++) {
-        if (this.keys[i] === -1) { s = i; break; }
-        if (this.stamp[i]! < oldest) { oldest = this.stamp[i]!; s = i; }
-      }
-    }
-    const live = this.live, filled = this.filled, mark = this.mark, ent = this.ent;
-    const bits = this.bits, mask = this.size - 1;
-    const b0 = s * N_ACC * this.size * 4;
-    let b = b0;
+    let s = this.curStash;
+    if (s < 0 && this.cur !== -1) s = this.curStash = this.assign(this.cur);
+    const live = this.live, filled = this.filled, mark = this.mark, c = this.copy;
+    const bits = this.bits, mask = this.size - 1, size = this.size, first = 2 << bits;
+    const base = s * N_ACC * size;
     for (let j = 0; j < n; j++) {
       const code = filled[j]!;
       mark[code] = 0;
       const t = live[code >> bits]!, e = (code & mask) << 2, hi = t[e + 1]!;
       if (hi === TLB_EMPTY) continue;
       if (s >= 0) {
-        ent[b] = code; ent[b + 1] = t[e]!; ent[b + 2] = hi; ent[b + 3] = t[e + 2]!;
-        b += 4;
+        const m = (base + code) << 2;
+        c[m] = t[e]!; c[m + 1] = hi; c[m + 2] = t[e + 2]!;
+        if (code >= first && this.storeMark[s * size + (code & mask)] === 0) {
+          this.storeMark[s * size + (code & mask)] = 1;
+          this.storeSlots[s * size + this.nStore[s]!++] = code & mask;
+        }
       }
       t[e + 1] = TLB_EMPTY;
     }
-    if (s < 0) return;
-    // An evicted stash is simply overwritten.
-    this.count[s] = (b - b0) >> 2;
-    this.keys[s] = b > b0 ? this.cur : -1;
-    this.stamp[s] = ++this.clock;
+    if (s >= 0) this.stamp[s] = ++this.clock;
   }
 
-  /** Put context `key`'s stash, if any, into the (empty) live TLBs. */
-  private restore(key: number): void {
-    let s = -1;
-    for (let i = 0; i < N_STASH; i++) if (this.keys[i] === key) { s = i; break; }
-    if (s < 0) return;
-    this.keys[s] = -1;
-    const live = this.live, filled = this.filled, mark = this.mark, ent = this.ent;
-    const bits = this.bits, mask = this.size - 1;
-    let n = this.nFilled;
-    for (let b = s * N_ACC * this.size * 4, end = b + 4 * this.count[s]!; b < end; b += 4) {
-      const hi = ent[b + 2]!;
-      if (hi === TLB_EMPTY) continue;
-      const code = ent[b]!, t = live[code >> bits]!, e = (code & mask) << 2;
-      t[e] = ent[b + 1]!; t[e + 1] = hi; t[e + 2] = ent[b + 3]!;
-      if (mark[code] === 0) { mark[code] = 1; filled[n++] = code; }
+  /** A stash for `key`: a free one or the least recently used, emptied. */
+  private assign(key: number): number {
+    let s = 0, oldest = Infinity;
+    for (let i = 0; i < N_STASH; i++) {
+      if (this.keys[i] === -1) { s = i; break; }
+      if (this.stamp[i]! < oldest) { oldest = this.stamp[i]!; s = i; }
     }
-    this.nFilled = n;
+    this.keys[s] = key;
+    const c = this.copy, size = this.size;
+    for (let m = s * N_ACC * size * 4 + 1, end = m + N_ACC * size * 4; m < end; m += 4) c[m] = TLB_EMPTY;
+    this.storeMark.fill(0, s * size, (s + 1) * size);
+    this.nStore[s] = 0;
+    return s;
   }
 }
