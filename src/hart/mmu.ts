@@ -501,15 +501,16 @@ export class HartMmu extends HartTraps {
   /**
    * Shadow TLB (performance only, exact). A flush (satp write, fence; tlb-stash.ts keeps the
    * entries of a few other contexts across traps, xRETs and mstatus writes) empties the TLBs,
-   * and the next access to each page walks the page table again. A walk is a function of the translation context (effective privilege, SUM,
-   * MXR, satp, PMP) and of the PTEs it reads; its only side effect is setting A/D, which it
-   * does not do when they are set already. So each filled entry also keeps, here, the context
-   * and the PTEs (buffer offset and value after the A/D update) of its walk; on a miss whose
-   * shadow entry has the same page, the same context and PTEs that still hold those values,
-   * the walk would give the same result without side effects, and the entry is put back
-   * without walking. Two-stage translations (V = 1) keep every PTE of both stages they read
-   * (the G-stage walks of each VS PTE address and of the final GPA) and the hgatp root; HLV/HSV
-   * translations, and M-mode ones with MPRV + MPV, are not kept.
+   * and the next access to each page walks the page table again. A walk is a function of the
+   * translation context (effective privilege, SUM, MXR, satp, PMP) and of the PTEs it reads;
+   * its only side effect is setting A/D, which it does not do when they are set already. So
+   * each filled entry also keeps, here, the context and the PTEs (buffer offset and value after
+   * the A/D update) of its walk; on a miss whose shadow entry has the same page, the same
+   * context and PTEs that still hold those values, the walk would give the same result without
+   * side effects, and the entry is put back without walking. Two-stage translations (V = 1)
+   * keep every PTE of both stages they read (the G-stage walks of each VS PTE address and of
+   * the final GPA) and the hgatp root; HLV/HSV translations, and M-mode ones with MPRV + MPV,
+   * are not kept.
    */
   protected reinstate(lo: number, hi: number, size: number, acc: number): number {
     if (this.hlv !== 0) return -1;

@@ -769,7 +769,7 @@ export class HartCore {
     this.tlbStash.dropAll(this.tlbKey());
     this.fetchVa = NaN;
   }
-  /** Context switch (something tlbKey covers changed): live entries are stashed, the new key's come back. */
+  /** Context switch (something tlbKey covers changed): live entries are stashed, the new key's refill misses. */
   tlbSwitch(): void {
     this.tlbStash.switchTo(this.tlbKey());
     this.fetchVa = NaN;
