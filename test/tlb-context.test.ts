@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { Machine } from '../src/board/machine.js';
 import { Scheduler } from '../src/sched/scheduler.js';
-import { TLB_EMPTY, TlbStash, tlbKey } from '../src/hart/tlb-stash.js';
+import { HOT_VISITS, TLB_EMPTY, TlbStash, tlbKey } from '../src/hart/tlb-stash.js';
 import * as C from '../src/hart/constants.js';
 
 const GUEST = 'guests/build/tlb-ctx.elf';
@@ -55,7 +55,7 @@ describe('TlbStash', () => {
   /** The offset refill gives for page `slot` (filled at VA slot << 12) of TLB `acc`, or -1. */
   const refill = (st: TlbStash, acc: number, slot: number): number => st.refill(acc, slot, slot << 12, 0);
 
-  it('a switch empties the live TLBs; back in the old context, its entries come back on a miss', () => {
+  it('a switch empties the live TLBs; back in a context, the entries it filled last time are live again', () => {
     const t = live(), st = new TlbStash(t);
     st.dropAll(1);
     fill(t, st, 0, 3, 0x1000); fill(t, st, 1, 3, 0x2000); fill(t, st, 2, 200, 0x3000);
@@ -64,19 +64,25 @@ describe('TlbStash', () => {
     expect(refill(st, 1, 3)).toBe(-1); // context 2 never had it
     fill(t, st, 1, 3, 0x9000);
     st.switchTo(1);
-    expect(filled(t)).toBe(0);
-    expect([refill(st, 0, 3), refill(st, 1, 3), refill(st, 2, 200), refill(st, 2, 3)]).toEqual([0x1000, 0x2000, 0x3000, -1]);
     expect(filled(t)).toBe(3);
     expect([t[0]![14], t[1]![14], t[2]![802]]).toEqual([0x1000, 0x2000, 0x3000]);
     st.switchTo(2);
-    expect(filled(t)).toBe(0);
-    expect(refill(st, 1, 3)).toBe(0x9000);
-    // A refilled entry is live again: the next switch keeps it (and what was not used stays).
-    st.switchTo(1);
-    st.switchTo(2);
-    expect(refill(st, 1, 3)).toBe(0x9000);
-    st.switchTo(1);
-    expect(refill(st, 2, 200)).toBe(0x3000);
+    expect(filled(t)).toBe(1);
+    expect(t[1]![14]).toBe(0x9000);
+  });
+
+  it(`an entry that came back at HOT_VISITS (${HOT_VISITS}) switches without missing waits for a miss (refill), then comes back again`, () => {
+    const t = live(), st = new TlbStash(t);
+    st.dropAll(1);
+    fill(t, st, 1, 9, 0x4000);
+    const liveAfterSwitch: boolean[] = [];
+    for (let v = 1; v <= HOT_VISITS + 2; v++) {
+      st.switchTo(2);
+      st.switchTo(1);
+      liveAfterSwitch.push(t[1]![9 * 4 + 1] !== TLB_EMPTY);
+      if (!liveAfterSwitch[v - 1]) expect(refill(st, 1, 9)).toBe(0x4000);
+    }
+    expect(liveAfterSwitch).toEqual([...Array(HOT_VISITS).fill(true), false, true]);
   });
 
   it('a refill needs the same page: another page in that slot misses', () => {

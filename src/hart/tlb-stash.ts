@@ -6,9 +6,10 @@
  * privilege, V, SUM, MXR, MPRV/MPP/MPV (HartCore.tlbKey). A context switch (trap entry, xRET, a
  * write of those mstatus bits) used to empty them; now their filled entries move into a stash
  * under the old context's key, and the new context's stash, if there is one, gives its entries
- * back one by one, when an access misses in the live TLBs (refill, from HartMmu.reinstate): a
- * short visit (a system call, an SBI call) moves only the entries it uses. The live arrays stay
- * where they are (only their contents change), so no tier needs to know.
+ * back: at the switch those that missed in one of its last HOT_VISITS visits (what a system
+ * call or an SBI call uses again next time), the others one by one when an access misses in
+ * the live TLBs (refill, from HartMmu.reinstate). The live arrays stay where they are (only
+ * their contents change), so no tier needs to know.
  *
  * This is what the ISA allows: translations may be cached until an SFENCE.VMA (priv spec §4.2.1,
  * "Supervisor Memory-Management Fence Instruction"), independently of privilege changes, as QEMU
@@ -27,6 +28,8 @@ export const TLB_EMPTY = 0x7fffffff;
 /** Contexts kept (the least recently used is dropped first). Linux uses
  * about four (U, S, S with SUM, M); a hypervisor and its guest about eight. */
 export const N_STASH = 8;
+/** Visits after which an entry that did not miss no longer comes back at the switch. */
+export const HOT_VISITS = 4;
 /** Access kinds (ACC_FETCH, ACC_LOAD, ACC_STORE). */
 const N_ACC = 3;
 
@@ -66,15 +69,24 @@ export class TlbStash {
   private clock = 0;
   /**
    * Per stash, a copy of the three TLBs as its context left them (4 words per entry as in the
-   * live TLBs, hi = TLB_EMPTY where none), in the live TLBs' element type. An entry goes back
-   * into the live TLBs when an access misses there (refill), not at the switch: a short visit
-   * (a system call, an SBI call) moves only the entries it uses.
+   * live TLBs, hi = TLB_EMPTY where none), in the live TLBs' element type.
    */
   private readonly copy: OffsetArray;
   /** Per stash, the store-TLB slots its copy may hold (forgetStorePage looks only there). */
   private readonly storeSlots: Int32Array;
   private readonly nStore = new Int32Array(N_STASH);
   private readonly storeMark: Uint8Array;
+  /**
+   * Per stash, the entries that come back at the switch (the rest on a miss): those that
+   * missed in one of the context's last HOT_VISITS visits. Hits are not seen, so an entry put
+   * back this way ages by one per visit, and one that missed is young again.
+   */
+  private readonly hot: Int32Array;
+  private readonly nHot = new Int32Array(N_STASH);
+  private readonly age: Uint8Array;
+  /** Codes of the live entries put back at the last switch (emptied at the next). */
+  private readonly back: Int32Array;
+  private nBack = 0;
 
   constructor(private readonly live: readonly OffsetArray[]) {
     this.size = live[0]!.length >> 2;
@@ -85,6 +97,9 @@ export class TlbStash {
     this.copy = live[0] instanceof Int32Array ? new Int32Array(n) : new Float64Array(n);
     this.storeSlots = new Int32Array(N_STASH * this.size);
     this.storeMark = new Uint8Array(N_STASH * this.size);
+    this.hot = new Int32Array(N_STASH * N_ACC * this.size);
+    this.age = new Uint8Array(N_STASH * N_ACC * this.size);
+    this.back = new Int32Array(N_ACC * this.size);
   }
 
   /** Slot `slot` of live TLB `acc` was just filled. */
@@ -96,16 +111,29 @@ export class TlbStash {
     }
   }
 
-  /** The live TLBs become context `key`'s: the old context's entries are stashed, and `key`'s
-   * stash (if any) serves the misses from now on (refill). */
+  /** The live TLBs become context `key`'s: the old context's entries are stashed, `key`'s hot
+   * entries come back, and its stash (if any) serves the misses from now on (refill). */
   switchTo(key: number): void {
     if (key === this.cur) return;
     this.save();
     let s = -1;
     for (let i = 0; i < N_STASH; i++) if (this.keys[i] === key) { s = i; break; }
-    if (s >= 0) this.stamp[s] = ++this.clock;
     this.curStash = s;
     this.cur = key;
+    if (s < 0) return;
+    this.stamp[s] = ++this.clock;
+    // The entries that missed recently come back now.
+    const live = this.live, c = this.copy, hot = this.hot, back = this.back;
+    const bits = this.bits, mask = this.size - 1, base = s * N_ACC * this.size;
+    let nb = 0;
+    for (let j = base, end = base + this.nHot[s]!; j < end; j++) {
+      const code = hot[j]!, m = (base + code) << 2, hi = c[m + 1]!;
+      if (hi === TLB_EMPTY) continue;
+      const t = live[code >> bits]!, e = (code & mask) << 2;
+      t[e] = c[m]!; t[e + 1] = hi; t[e + 2] = c[m + 2]!;
+      back[nb++] = code;
+    }
+    this.nBack = nb;
   }
 
   /**
@@ -129,6 +157,7 @@ export class TlbStash {
     this.keys.fill(-1);
     this.curStash = -1;
     this.nFilled = 0;
+    this.nBack = 0;
     this.mark.fill(0);
     this.cur = key;
   }
@@ -146,16 +175,20 @@ export class TlbStash {
     }
   }
 
-  /** Empty the live entries filled since the last switch, writing them into cur's stash. */
+  /** Empty the live entries of this visit, writing those filled into cur's stash. */
   private save(): void {
-    const n = this.nFilled;
-    if (n === 0) return; // nothing filled: the stash (if any) is up to date
+    const n = this.nFilled, nb = this.nBack;
+    if (n === 0 && nb === 0) return;
     this.nFilled = 0;
+    this.nBack = 0;
     let s = this.curStash;
-    if (s < 0 && this.cur !== -1) s = this.curStash = this.assign(this.cur);
-    const live = this.live, filled = this.filled, mark = this.mark, c = this.copy;
+    if (s < 0 && this.cur !== -1 && n > 0) s = this.curStash = this.assign(this.cur);
+    const live = this.live, filled = this.filled, mark = this.mark, c = this.copy, back = this.back;
     const bits = this.bits, mask = this.size - 1, size = this.size, first = 2 << bits;
-    const base = s * N_ACC * size;
+    const base = s * N_ACC * size, age = this.age, hot = this.hot;
+    // Entries put back at the switch age (a miss below makes them young again).
+    if (s >= 0) for (let j = 0; j < nb; j++) { const a = base + back[j]!; if (age[a]! < 255) age[a]!++; }
+    let nh = base;
     for (let j = 0; j < n; j++) {
       const code = filled[j]!;
       mark[code] = 0;
@@ -168,10 +201,19 @@ export class TlbStash {
           this.storeMark[s * size + (code & mask)] = 1;
           this.storeSlots[s * size + this.nStore[s]!++] = code & mask;
         }
+        age[base + code] = 0;
+        hot[nh++] = code;
       }
       t[e + 1] = TLB_EMPTY;
     }
-    if (s >= 0) this.stamp[s] = ++this.clock;
+    for (let j = 0; j < nb; j++) {
+      const code = back[j]!;
+      live[code >> bits]![((code & mask) << 2) + 1] = TLB_EMPTY;
+      if (s >= 0) { const a = age[base + code]!; if (a > 0 && a < HOT_VISITS) hot[nh++] = code; }
+    }
+    if (s < 0) return;
+    this.nHot[s] = nh - base;
+    this.stamp[s] = ++this.clock;
   }
 
   /** A stash for `key`: a free one or the least recently used, emptied. */
@@ -186,6 +228,7 @@ export class TlbStash {
     for (let m = s * N_ACC * size * 4 + 1, end = m + N_ACC * size * 4; m < end; m += 4) c[m] = TLB_EMPTY;
     this.storeMark.fill(0, s * size, (s + 1) * size);
     this.nStore[s] = 0;
+    this.nHot[s] = 0;
     return s;
   }
 }
