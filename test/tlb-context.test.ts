@@ -8,7 +8,7 @@
  * U <-> S round trips, a PTE changed and fenced seen by both S and U, SUM toggled in S-mode and
  * by M-mode, MXR for U, MPRV with MPP = S / U from M-mode. Each of these breakages makes checks
  * fail (tried): the key without the privilege (40 of 540), without SUM/MXR (100), without MPP
- * (59), a real flush that keeps the stashes (20). QEMU 7.2 prints the same
+ * (59), a real flush that keeps the stashes (117). QEMU 7.2 prints the same
  * (test/reference/tlb-ctx-vs-qemu.test.ts).
  */
 import { describe, expect, it } from 'vitest';
