@@ -6,7 +6,9 @@
  * and per-process V8 flags such as --max-semi-space-size make `new Worker` throw. Then the worker
  * starts with no flags rather than the command failing.
  */
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { Worker, threadId, type WorkerOptions } from 'node:worker_threads';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 
 export function startWorker(url: URL, options: WorkerOptions = {}): Worker {
   const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
@@ -20,4 +22,22 @@ export function startWorker(url: URL, options: WorkerOptions = {}): Worker {
   // Never keeps the process alive: the owner waits for what it needs synchronously.
   w.unref();
   return w;
+}
+
+/**
+ * In a worker thread: give this thread nice value `nice` (Linux: setpriority on its own id,
+ * from /proc/thread-self), so it yields to the emulating thread when both cores are busy.
+ * Returns the thread's id, or 0 where that is not possible (then nothing changes).
+ */
+export function niceThisThread(nice: number): number {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isSafeInteger(tid) && tid > 0 && tid !== process.pid && threadId !== 0) {
+      setPriority(tid, nice);
+      return tid;
+    }
+  } catch {
+    /* no /proc, or not allowed: the default priority */
+  }
+  return 0;
 }

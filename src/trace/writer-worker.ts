@@ -4,9 +4,8 @@
  * a message on the reply port); later requests are ignored except that synchronous ones are
  * still answered, so the recorder never waits forever.
  */
-import { parentPort, threadId } from 'node:worker_threads';
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { parentPort } from 'node:worker_threads';
+import { niceThisThread } from './worker.js';
 import { TraceWriter } from './store-writer.js';
 import { TraceError } from './store-schema.js';
 import { keptText, writeErrorText } from './store-files.js';
@@ -27,20 +26,7 @@ if (!parentPort) throw new Error('writer-worker: not started as a worker thread'
  * waits for this thread, it lends it its own priority (writer-thread.ts, CTL_TID).
  * (WRITER_NICE is in writer-thread.ts.)
  */
-/** Linux: setpriority on this thread's own id (/proc/thread-self); elsewhere nothing. Returns the id, or 0. */
-function yieldToRecorder(): number {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isSafeInteger(tid) && tid > 0 && tid !== process.pid && threadId !== 0) {
-      setPriority(tid, WRITER_NICE);
-      return tid;
-    }
-  } catch {
-    /* no /proc, or not allowed: the default priority */
-  }
-  return 0;
-}
-const niceTid = yieldToRecorder();
+const niceTid = niceThisThread(WRITER_NICE);
 
 let writer: TraceWriter | null = null;
 let ctl: Int32Array | null = null;
