@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { TraceReader, TraceError, payloadBytes, type CheckpointInfo, type DigestRow } from '../trace/store.js';
-import { Recorder, RamWriteTracker, stateDigest, restoreCheckpoint } from '../trace/recorder.js';
+import { Recorder, RamWriteTracker, stateDigest, restoreCheckpoint, checkpointFlush } from '../trace/recorder.js';
 import { EVENT_KINDS, words, type EventBatch, type TraceEvent } from '../trace/model.js';
 import { StoredEventFeed, type StoredColumns } from '../trace/event-feed.js';
 import { Machine } from '../board/machine.js';
@@ -199,7 +199,8 @@ export class ReplayRun {
     };
     this.code = new CodeView(this.machine, opened.symbolOptions, this.reader);
     this.digests = opts.digests === false ? [] : this.reader.digests().filter((d) => !d.final);
-    if (this.digests.length > 0) this.sched.onRoundStart = (s) => this.roundStart(s);
+    this.flushAt = this.reader.checkpoints().map((c) => c.totalInstret).sort((a, b) => a - b);
+    if (this.digests.length > 0 || this.flushAt.length > 0) this.sched.onRoundStart = (s) => this.roundStart(s);
     this.startFast(0);
   }
 
@@ -312,6 +313,7 @@ export class ReplayRun {
     this.expectedIt = this.reader.events({ from: ck.seq });
     this.expectedLeft = true;
     while (this.digests[this.di] && this.digests[this.di]!.totalInstret <= ck.totalInstret) this.di++;
+    this.skipFlushes(ck.totalInstret);
   }
 
   /**
@@ -322,6 +324,7 @@ export class ReplayRun {
    */
   rewind(seq: number, opts: { compare?: boolean } = {}): void {
     this.recorder.reset(seq);
+    this.skipFlushes(this.sched.totalInstructions());
     this.comparer = new EventComparer({ context: this.contextSize, drain: false });
     this.di = this.digests.length;
     this.fb = null;
@@ -337,7 +340,21 @@ export class ReplayRun {
    */
   private compareOff = false;
 
+  /** Where the recording took its checkpoints (total instructions), and the next one here. */
+  private flushAt: number[] = [];
+  private nextFlush = 0;
+  /** Past every flush point up to total `t` (a restore or rewind to there). */
+  private skipFlushes(t: number): void {
+    this.nextFlush = 0;
+    while (this.nextFlush < this.flushAt.length && this.flushAt[this.nextFlush]! <= t) this.nextFlush++;
+  }
+
   private roundStart(s: Scheduler): void {
+    // The recording flushed the TLBs where it took a checkpoint (checkpointFlush): so does this run.
+    if (this.nextFlush < this.flushAt.length && s.totalInstructions() >= this.flushAt[this.nextFlush]!) {
+      checkpointFlush(this.machine);
+      this.skipFlushes(s.totalInstructions());
+    }
     if (this.digestMismatch || this.di >= this.digests.length) return;
     const d = this.digests[this.di]!;
     const total = s.totalInstructions();

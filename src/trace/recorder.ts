@@ -454,6 +454,18 @@ export interface SchedulerState {
   inputOff: number;
 }
 
+/**
+ * Every hart's cached translations dropped (a real invalidation: first-level TLBs and their
+ * per-context stashes), at a checkpoint. Translations cached before a point a replay can start
+ * from must not outlive it: the ISA lets a hart use a cached translation until SFENCE.VMA, so a
+ * guest that edits a PTE without a fence may see the old one or the new one depending on what
+ * the hart still caches. The recorder flushes when it takes a checkpoint, restoreState flushes,
+ * and a replay flushes where the recording took one (ReplayRun), so all three see the same.
+ */
+export function checkpointFlush(machine: Machine): void {
+  for (const h of machine.harts) h.flushTlb();
+}
+
 /** The snapshot that checkpoints store and state digests hash. */
 export function stateSnapshot(machine: Machine, scheduler: Scheduler): { machine: MachineSnapshot; scheduler: SchedulerState } {
   return { machine: machine.saveState(), scheduler: scheduler.saveState() };
@@ -722,6 +734,9 @@ export class RecordSession {
       this.recorder.flush();
       this.cutConsole();
       const c = this.taker.capture(this.machine, s, this.pageHashBuf);
+      // A checkpoint is a TLB flush point (checkpointFlush): a replay restored from it starts
+      // with empty TLBs, and one that runs through it flushes here too.
+      checkpointFlush(this.machine);
       const pos = this.writer.consolePosition;
       this.writer.addCheckpoint(
         { vtime: c.vtime, totalInstret: c.totalInstret, seq: this.recorder.seq, consoleSeq: pos.seq, consoleBytes: pos.bytes },
