@@ -8,36 +8,17 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Asm, a0, a1, a6, a7, s3, s4, s5, s6, s7, t1, t2 } from './hart/harness.js';
+import { t1 } from './hart/harness.js';
+import { smcProgram } from './hart/smc-guest.js';
 import { Machine, type Tier } from '../src/board/machine.js';
 import { Scheduler } from '../src/sched/scheduler.js';
 import { WasmTier } from '../src/hart/wasm/tier.js';
 
 const BENCH = fileURLToPath(new URL('../guests/build/bench.elf', import.meta.url));
 
-/** `addi t1, t1, imm`. */
-const addiT1 = (imm: number): number => ((imm & 0xfff) << 20) | (t1 << 15) | (t1 << 7) | 0x13;
-
-/**
- * A loop that adds the immediate of its first instruction to t1, `s6` passes of 10 iterations,
- * then one of 1000; after each pass the program rewrites that instruction with an immediate
- * one larger (a store into the loop's own page, while its region waits in the queue).
- */
+/** The self-modifying guest (test/hart/smc-guest.ts) on `tier`. */
 function smc(tier: Tier, batchSize: number, batchWait: number) {
-  const a = new Asm(0x8020_0000);
-  a.la(s4, 'patch').li(s7, addiT1(1)).li(s6, 4).li(s5, 1 << 20);
-  a.label('outer').li(s3, 10);
-  a.bne(s6, 0, 'loop');
-  a.li(s3, 1000);
-  a.label('loop');
-  a.label('patch').word(addiT1(1));
-  a.addi(s3, s3, -1).bne(s3, 0, 'loop');
-  a.beq(s6, 0, 'done');
-  a.add(s7, s7, s5).sw(s7, 0, s4); // the next pass adds one more
-  a.addi(s6, s6, -1).jal(0, 'outer');
-  a.label('done').li(t2, 0);
-  a.li(a7, 0x53525354).li(a6, 0).li(a0, 0).li(a1, 0).ecall();
-  const m = new Machine({ ramSize: 16 * 1024 * 1024, harts: 1, bios: 'builtin', kernel: { name: '(smc batch)', bytes: a.assemble() }, tier, jitHot: 2 });
+  const m = new Machine({ ramSize: 16 * 1024 * 1024, harts: 1, bios: 'builtin', kernel: { name: '(smc batch)', bytes: smcProgram() }, tier, jitHot: 2 });
   if (m.jit instanceof WasmTier) {
     m.jit.batchSize = batchSize;
     m.jit.batchWait = batchWait;
