@@ -1,11 +1,11 @@
 /**
  * A checkpoint is a TLB flush point (checkpointFlush, src/trace/recorder.ts). The ISA lets a
- * hart use a cached translation until SFENCE.VMA, and the first-level TLBs (with their
- * per-context stashes, src/hart/tlb-stash.ts) keep one across traps, so a guest that edits a PTE
- * without a fence sees the old or the new mapping depending on what the hart still caches. A
- * replay restored from a checkpoint starts with empty TLBs (restoreState), so the recording
- * flushes when it takes the checkpoint, and a replay that runs through one (ReplayRun) flushes
- * at the same round start: recording, restored replay and replay from the start cache the same.
+ * hart use a cached translation until SFENCE.VMA, and within one translation context the
+ * first-level TLBs keep an entry past a PTE change without a fence, so such a guest sees the old
+ * or the new mapping depending on what the hart still caches. A replay restored from a
+ * checkpoint starts with empty TLBs (restoreState), so the recording flushes when it takes the
+ * checkpoint, and a replay that runs through one (ReplayRun) flushes at the same round start:
+ * recording, restored replay and replay from the start cache the same.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -420,7 +420,7 @@ export abstract class DebugEngine {
       if (needFilter) this.refill(h);
       h.watch = watching ? this.watchHook : null;
       // Watched pages must not stay in the TLBs.
-      if (watching) h.flushTlb(); // real: watched pages must leave every context's TLBs
+      if (watching) h.flushTlb();
     }
   }
 

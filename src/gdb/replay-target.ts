@@ -198,8 +198,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
     };
     this.clearDirty();
     this.resetCov();
-    // From here on, every page's first store must reach Bus.onStore again (a real flush: the
-    // stashed store TLBs of other contexts too).
+    // From here on, every page's first store must reach Bus.onStore again.
     for (const h of m.harts) h.flushTlb();
     return snap;
   }
@@ -328,7 +327,7 @@ export class ReplayTarget extends DebugEngine implements DebugTarget {
     this.run.rewind(s.seq, { compare: this.comparing });
     this.base = s;
     this.clearDirty();
-    for (const h of m.harts) h.flushTlb(); // real, as in capture
+    for (const h of m.harts) h.flushTlb();
     this.resetCov();
     this.ignoreG = -1;
     this.atEnd = false;

@@ -365,9 +365,7 @@ def(C.CSR.vsstatus, {
   write: (h, v) => {
     const n = lo32(v) & VS_WMASK;
     if (h.virt) h.setMstatus((h.mstatus & ~VS_WMASK) | n);
-    // V = 0: the banked vsstatus's SUM/MXR are in the TLB context key (MPRV with MPV, and the
-    // stashed V = 1 contexts): a context switch, not an invalidation.
-    else { h.other.status = (h.other.status & ~VS_WMASK) | n; h.tlbSwitch(); }
+    else { h.other.status = (h.other.status & ~VS_WMASK) | n; h.flushTlb(); }
   },
 });
 def(C.CSR.vsie, { name: 'vsie', read: vsieRead, write: vsieWrite });
@@ -397,7 +395,7 @@ def(C.CSR.vsatp, {
     const mode = Number(v >> 60n);
     if (!C.satpModeOk(mode)) return;
     h.other.satp = BigInt.asUintN(64, v);
-    h.flushTlb(); // real: the stashed V = 1 contexts (and MPRV with MPV) translate with it
+    h.flushTlb();
   },
 });
 def(C.CSR.vstimecmp, {
@@ -414,7 +412,7 @@ def(C.CSR.mtinst, { name: 'mtinst', read: (h) => h.mtinst, write: (h, v) => { h.
 // match must leave the fast paths (and may come back once it is disarmed).
 function trigChanged(h: Hart): void {
   h.trigArmed = h.trig.armed;
-  h.flushTlb(); // real: decides which pages may be in any TLB
+  h.flushTlb();
 }
 def(C.CSR.tselect, { name: 'tselect', read: (h) => BigInt(h.trig.select), write: (h, v) => h.trig.writeSelect(v) });
 def(C.CSR.tdata1, {

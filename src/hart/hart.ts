@@ -407,7 +407,7 @@ export class Hart extends HartMmu {
         } else if (this.priv === C.PRV_U || (this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TVM) !== 0)) {
           this.illegal(raw);
         }
-        this.flushTlb(); // real invalidation (every context's entries, tlb-stash.ts)
+        this.flushTlb();
         return;
       case Op.HFENCE_VVMA: case Op.HFENCE_GVMA: case Op.HINVAL_VVMA: case Op.HINVAL_GVMA: {
         // Hypervisor fences: virtual instruction in VS/VU, illegal in U; HFENCE.GVMA is illegal
@@ -416,7 +416,7 @@ export class Hart extends HartMmu {
         if (this.virt) this.virtualInsn(raw);
         if (this.priv === C.PRV_U) this.illegal(raw);
         if (gvma && this.priv === C.PRV_S && (this.mstatus & C.MSTATUS_TVM) !== 0) this.illegal(raw);
-        this.flushTlb(); // real invalidation
+        this.flushTlb();
         if (gvma) this.flushGTlb();
         return;
       }

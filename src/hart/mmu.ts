@@ -467,7 +467,6 @@ export class HartMmu extends HartTraps {
         t[k] = lo & -4096;
         t[k + 1] = hi;
         t[k + 2] = this.ramOffset + pagePa - bus.ramBase;
-        this.tlbStash.note(acc, k >> 2);
         // Keep what this translation depended on, for reinstate after a flush.
         const sh = this.shadow[acc]!, b = (k >> 2) * SH_W;
         const gRoot = eVirt ? this.hgatpRoot / 4096 : 0;
@@ -499,30 +498,20 @@ export class HartMmu extends HartTraps {
   }
 
   /**
-   * Shadow TLB (performance only, exact). A flush (satp write, fence; tlb-stash.ts keeps the
-   * entries of a few other contexts across traps, xRETs and mstatus writes) empties the TLBs,
-   * and the next access to each page walks the page table again. A walk is a function of the
-   * translation context (effective privilege, SUM, MXR, satp, PMP) and of the PTEs it reads;
-   * its only side effect is setting A/D, which it does not do when they are set already. So
-   * each filled entry also keeps, here, the context and the PTEs (buffer offset and value after
-   * the A/D update) of its walk; on a miss whose shadow entry has the same page, the same
-   * context and PTEs that still hold those values, the walk would give the same result without
-   * side effects, and the entry is put back without walking. Two-stage translations (V = 1)
-   * keep every PTE of both stages they read (the G-stage walks of each VS PTE address and of
-   * the final GPA) and the hgatp root; HLV/HSV translations, and M-mode ones with MPRV + MPV,
-   * are not kept.
+   * Shadow TLB (performance only, exact). A flush (privilege change, trap, xRET, satp or
+   * mstatus write, fence) empties the TLBs, and the next access to each page walks the page
+   * table again. A walk is a function of the translation context (effective privilege, SUM,
+   * MXR, satp, PMP) and of the PTEs it reads; its only side effect is setting A/D, which it
+   * does not do when they are set already. So each filled entry also keeps, here, the context
+   * and the PTEs (buffer offset and value after the A/D update) of its walk; on a miss whose
+   * shadow entry has the same page, the same context and PTEs that still hold those values,
+   * the walk would give the same result without side effects, and the entry is put back
+   * without walking. Two-stage translations (V = 1) keep every PTE of both stages they read
+   * (the G-stage walks of each VS PTE address and of the final GPA) and the hgatp root; HLV/HSV
+   * translations, and M-mode ones with MPRV + MPV, are not kept.
    */
   protected reinstate(lo: number, hi: number, size: number, acc: number): number {
     if (this.hlv !== 0) return -1;
-    // The entry the current context had before its last switch (tlb-stash.ts): exact, as if it
-    // had stayed in the live TLB (what decides which pages may be cached flushes the stashes,
-    // or removes the page from them: forgetStorePage).
-    const so = this.tlbStash.refill(acc, (lo >>> 12) & TLB_MASK, lo & -4096, hi);
-    if (so >= 0) {
-      const o = so + (lo & 4095);
-      if (acc === ACC_STORE && this.bus.onStore !== null) this.bus.onStore(o, size);
-      return o;
-    }
     if (this.watch !== null && acc !== ACC_FETCH && this.watch.page(this as unknown as Hart, hi * TWO32 + (lo >>> 0), acc)) return -1;
     const ctx = this.accessCtx(acc), eVirt = (ctx & CTX_VIRT) !== 0;
     if (eVirt && !this.virt) return -1;
@@ -548,7 +537,6 @@ export class HartMmu extends HartTraps {
     }
     const t = this.tlb[acc]!;
     t[k << 2] = sh[b]!; t[(k << 2) + 1] = sh[b + 1]!; t[(k << 2) + 2] = off;
-    this.tlbStash.note(acc, k);
     const o = off + (lo & 4095);
     if (acc === ACC_STORE && bus.onStore !== null) bus.onStore(o, size);
     return o;

@@ -30,7 +30,6 @@ import type { Jit } from './jit.js';
 import type { Hart } from './hart.js';
 import type { FpFlags } from '../isa/softfloat.js';
 import type { AiaHart, AiaSnapshot } from './aia.js';
-import { TLB_EMPTY, TlbStash, tlbKey } from './tlb-stash.js';
 
 /** A hart's state as plain data (checkpoints). */
 export interface HartSnapshot {
@@ -87,7 +86,8 @@ export const GW_MAX = 5, GW_W = 3 * GW_MAX;
 export const SH_W = 7 + 1 + 3 * WL_MAX;
 export const SH_LOG = 7;
 export const TWO32 = 4294967296;
-export { TLB_EMPTY };
+/** TLB "hi word" of an empty entry: no reachable address has bits 63:32 equal to this. */
+export const TLB_EMPTY = 0x7fffffff;
 /**
  * Layout of a hart's state area in the shared memory (Bus.hartStateOffset), in bytes from its
  * start: x registers (33 x i64, x[32] the x0 sink), f registers, the slow-load scratch, the
@@ -109,8 +109,43 @@ export function breakSlot(pc: number): number {
 }
 let breakStamps = 0;
 
-export type { WatchHook, MTrapHandler, HsHandler, HartEnv } from './hooks.js';
-import type { WatchHook, MTrapHandler, HsHandler, HartEnv } from './hooks.js';
+/** Watchpoint hooks (see Hart.watch). `va` is the access's virtual address as a number. */
+export interface WatchHook {
+  /** Whether accesses of kind `acc` (ACC_LOAD / ACC_STORE) to the page of `va` must miss the TLB. */
+  page(h: Hart, va: number, acc: number): boolean;
+  /** An access of `size` bytes at `va` of kind `acc` passed translation and PMP; it completes
+   * unless a later part of the same instruction faults. Must not change machine state. */
+  access(h: Hart, va: number, size: number, acc: number): void;
+}
+
+/** Native M-mode firmware hook: called after a trap into M-mode was entered. */
+export type MTrapHandler = (h: Hart, cause: number, interrupt: boolean) => void;
+
+/**
+ * Native HS-mode software (the built-in hypervisor): takes the place of code at `stvec` while
+ * the hart is in HS-mode (S with V = 0).
+ */
+export interface HsHandler {
+  /**
+   * A trap into HS-mode was entered architecturally (sepc/scause/stval/htval/htinst,
+   * hstatus.SPV/SPVP/GVA, sstatus.SPP/SPIE set; V = 0). The handler must leave HS-mode
+   * before returning, normally with `h.doSret()` (hstatus.SPV = 1 re-enters the guest), or
+   * park the hart (WFI) at an idle address in HS-mode.
+   */
+  onTrap(h: Hart, cause: number, interrupt: boolean): void;
+  /** The hart entered HS-mode from M-mode (firmware boot or HSM start) at `h.pc`. */
+  onEnter(h: Hart): void;
+}
+
+/** What a hart needs from its board. */
+export interface HartEnv {
+  /** Current virtual mtime as seen by this hart. */
+  mtime(h: Hart): bigint;
+  /** A machine-level stop was requested (test device, SRST): harts leave their run loops. */
+  readonly halted: boolean;
+  /** Virtual time (instructions) of this hart's next timer deadline, or Infinity. */
+  nextDeadline?(h: Hart): number;
+}
 
 export class HartCore {
   readonly id: number;
@@ -243,8 +278,6 @@ export class HartCore {
   //     Float64Array for larger memories (Bus.offsetArray, Bus.bigOffsets): one array kind per
   //     machine, so the hot path of the default sizes is unchanged.
   protected readonly tlb: OffsetArray[];
-  /** The live TLBs' entries of other translation contexts (tlbSwitch). */
-  protected readonly tlbStash: TlbStash;
   /** Shadow TLBs (see reinstate): SH_W numbers per slot, one array per access kind. */
   protected readonly shadow: OffsetArray[];
   /** PTEs read by the last translation, both stages: [count, (buffer offset, low word, high
@@ -356,7 +389,6 @@ export class HartCore {
       this.tlb.push(bus.offsetArray(TLB_SIZE * 4, o));
       o += TLB_SIZE * 4 * (bus.bigOffsets ? 8 : 4);
     }
-    this.tlbStash = new TlbStash(this.tlb);
     this.shadow = [0, 1, 2].map(() => bus.offsetArray(TLB_SIZE * SH_W).fill(-1));
     this.walkLog = bus.offsetArray(1 + 3 * WL_MAX);
     this.gtlbPte = bus.offsetArray(GTLB_SIZE * GW_W);
@@ -419,7 +451,6 @@ export class HartCore {
   forgetStorePage(page: number): void {
     const t = this.tlb[ACC_STORE]!;
     for (let k = 0; k < t.length; k += 4) if (Math.floor(t[k + 2]! / 4096) === page) t[k + 1] = TLB_EMPTY;
-    this.tlbStash.forgetStorePage(page);
   }
 
   // ======================================================================
@@ -496,7 +527,7 @@ export class HartCore {
     this.mip = this.mipSw | this.mipHw | this.hvip;
     this.satp = 0n;
     this.setSatp(s.satp);
-    this.flushTlb(); // real: nothing cached before the restore belongs to the restored state
+    this.flushTlb();
     this.fatal = null;
     this.timerCut = Infinity;
     this.hpmCut = Infinity; // re-armed by hpmRestoreState
@@ -553,17 +584,15 @@ export class HartCore {
     if (((n & C.MSTATUS_MPP) >>> C.MSTATUS_MPP_SHIFT) === 2) n = (n & ~C.MSTATUS_MPP) | (old & C.MSTATUS_MPP);
     this.mstatus = n;
     const xlate = C.MSTATUS_MPRV | C.MSTATUS_SUM | C.MSTATUS_MXR | C.MSTATUS_MPP;
-    // Context switch: in tlbKey (as the banked SUM/MXR, set by the mstatus CSR while V = 1).
-    if (((old ^ n) & xlate) !== 0 || this.tlbKey() !== this.tlbStash.cur) this.tlbSwitch();
+    if ((old ^ n) & xlate) this.flushTlb();
     this.attention = true;
   }
   /** mstatus.MPV / mstatus.GVA (bits 39:38, as MSTATUSH_* bits of the high word). */
   setMstatusH(v: number): void {
     const n = v & (C.MSTATUSH_MPV | C.MSTATUSH_GVA);
-    // MPV selects the translation of MPRV accesses (§8.2.? mstatus.MPV): a context switch (tlbKey).
-    const sw = ((n ^ this.mstatusH) & C.MSTATUSH_MPV) !== 0;
+    // MPV selects the translation of MPRV accesses (§8.2.? mstatus.MPV): cached translations go.
+    if ((n ^ this.mstatusH) & C.MSTATUSH_MPV) this.flushTlb();
     this.mstatusH = n;
-    if (sw) this.tlbSwitch();
   }
   /**
    * FP instructions are legal when mstatus.FS is not Off and, with V = 1, vsstatus.FS is not
@@ -596,9 +625,9 @@ export class HartCore {
 
   /**
    * Change V, swapping the live supervisor CSRs with the banked ones (QEMU's
-   * riscv_cpu_swap_hypervisor_regs). Translation changes: a context switch (V is in tlbKey).
+   * riscv_cpu_swap_hypervisor_regs). Translation changes: the TLBs are flushed.
    */
-  setVirt(v: boolean, tlb = true): void {
+  setVirt(v: boolean): void {
     if (v === this.virt) return;
     const o = this.other;
     const m = HartCore.BANKED_STATUS;
@@ -610,11 +639,9 @@ export class HartCore {
     t = this.sepc; this.sepc = o.sepc; o.sepc = t;
     t = this.scause; this.scause = o.scause; o.scause = t;
     t = this.stval; this.stval = o.stval; o.stval = t;
-    // No flush: V = 0 and V = 1 are different contexts (tlbKey), each with its own satp.
-    t = this.satp; this.satp = 0n; this.setSatp(o.satp, false); o.satp = t;
+    t = this.satp; this.satp = 0n; this.setSatp(o.satp); o.satp = t;
     this.virt = v;
-    // tlb = false: the caller (trap.ts) switches once after all its changes.
-    if (tlb) this.tlbSwitch();
+    this.flushTlb();
     this.attention = true;
   }
 
@@ -692,7 +719,7 @@ export class HartCore {
   // ======================================================================
   // Translation context
   // ======================================================================
-  setSatp(v: bigint, flush = true): void {
+  setSatp(v: bigint): void {
     const mode = Number(v >> 60n);
     // WARL: writes of an unsupported mode have no effect (priv spec §4.1.11).
     if (!C.satpModeOk(mode)) return;
@@ -700,7 +727,7 @@ export class HartCore {
     this.satp = BigInt.asUintN(64, v);
     this.satpMode = mode;
     this.satpRoot = Number(this.satp & 0xfffffffffffn) * 4096;
-    if (flush) this.flushTlb(); // real invalidation: the live context's root (and ASID) changed
+    this.flushTlb();
   }
   /**
    * hgatp (§8.2.18): MODE Bare/Sv39x4/Sv48x4/Sv57x4, 14-bit VMID, root PPN with bits 1:0 zero. Unlike
@@ -713,7 +740,7 @@ export class HartCore {
     this.hgatp = (BigInt(mode) << 60n) | (v & 0x03fffffffffffffcn); // VMID 57:44, PPN 43:2
     this.hgatpMode = mode;
     this.hgatpRoot = Number(this.hgatp & 0xfffffffffffn) * 4096;
-    this.flushTlb(); // real: every V = 1 translation goes through the G stage
+    this.flushTlb();
     this.flushGTlb();
   }
 
@@ -741,7 +768,7 @@ export class HartCore {
     const bits = Number((this.menvcfg >> 62n) & 1n) | (Number((this.henvcfg >> 62n) & 1n) << 1);
     if (bits !== this.pbmteBits) {
       this.pbmteBits = bits;
-      this.flushTlb(); // real: not part of tlbKey
+      this.flushTlb();
       this.flushGTlb();
     }
   }
@@ -750,32 +777,22 @@ export class HartCore {
   }
   /** Every cached translation, both stages (remote fences from firmware). */
   flushAllTlb(): void {
-    this.flushTlb(); // real
+    this.flushTlb();
     this.flushGTlb();
   }
   setPriv(p: number): void {
     if (p !== this.priv) {
       this.priv = p;
-      this.tlbSwitch(); // the privilege is in tlbKey
+      this.flushTlb();
     }
     this.attention = true;
   }
-  /** Real invalidation (SFENCE.VMA, satp, PMP, ...): the live TLBs and every stash (tlb-stash.ts). */
   flushTlb(): void {
     for (let k = 0; k < 3; k++) {
       const t = this.tlb[k]!;
       for (let i = 1; i < t.length; i += 4) t[i] = TLB_EMPTY;
     }
-    this.tlbStash.dropAll(this.tlbKey());
     this.fetchVa = NaN;
-  }
-  /** Context switch (something tlbKey covers changed): live entries are stashed, the new key's refill misses. */
-  tlbSwitch(): void {
-    this.tlbStash.switchTo(this.tlbKey());
-    this.fetchVa = NaN;
-  }
-  protected tlbKey(): number {
-    return tlbKey(this.priv, this.virt, this.mstatus, this.other.status, this.mstatusH);
   }
 }
 

@@ -89,9 +89,8 @@ export class HartTraps extends HartCore {
     const reported = target === 2 && interrupt && (cause === 2 || cause === 6 || cause === 10) ? cause - 1 : cause;
     const causeV = (interrupt ? IRQ_CAUSE_BIG : EXC_CAUSE_BIG)[reported]!;
     let vec: bigint;
-    // One TLB context switch after every change below (V, MPP, MPV, the privilege): tlbSwitch.
     if (target === 0) {
-      this.setVirt(false, false);
+      this.setVirt(false);
       this.mepc = epc;
       this.mcause = causeV;
       this.mtval = tval;
@@ -101,12 +100,13 @@ export class HartTraps extends HartCore {
       ms = (ms & ~C.MSTATUS_MPIE) | ((ms & C.MSTATUS_MIE) ? C.MSTATUS_MPIE : 0);
       ms &= ~C.MSTATUS_MIE;
       ms = (ms & ~C.MSTATUS_MPP) | (from << C.MSTATUS_MPP_SHIFT);
+      if ((ms ^ this.mstatus) & C.MSTATUS_MPP) this.flushTlb();
       this.mstatus = ms;
-      this.mstatusH = (fromVirt ? C.MSTATUSH_MPV : 0) | (gva ? C.MSTATUSH_GVA : 0);
+      this.setMstatusH((fromVirt ? C.MSTATUSH_MPV : 0) | (gva ? C.MSTATUSH_GVA : 0));
       vec = this.mtvec;
     } else {
       if (target === 1) {
-        this.setVirt(false, false);
+        this.setVirt(false);
         this.htval = tval2;
         this.htinst = tinst;
         let hs = this.hstatus & ~(C.HSTATUS_SPV | C.HSTATUS_GVA);
@@ -125,9 +125,7 @@ export class HartTraps extends HartCore {
       this.mstatus = ms;
       vec = this.stvec;
     }
-    this.priv = target === 0 ? C.PRV_M : C.PRV_S;
-    this.attention = true;
-    this.tlbSwitch(); // a context switch, not an invalidation (tlb-stash.ts)
+    this.setPriv(target === 0 ? C.PRV_M : C.PRV_S);
     if (this.hpmModeHook !== null) this.hpmModeHook(this as unknown as Hart, false);
     // Vectored mode: interrupts go to BASE + 4*cause (§3.1.7). Computed on the pc's number
     // form where it is exact (BigInt masking cost a third of a trap).
@@ -165,11 +163,10 @@ export class HartTraps extends HartCore {
     ms &= ~C.MSTATUS_MPP; // MPP = U (least-privileged supported mode)
     if (mpp !== C.PRV_M) ms &= ~C.MSTATUS_MPRV;
     this.mstatus = ms;
-    this.mstatusH &= ~C.MSTATUSH_MPV;
-    this.setVirt(mpv, false);
-    this.priv = mpp;
-    this.attention = true;
-    this.tlbSwitch(); // MPRV, MPP, MPV, V, the privilege: a context switch (tlb-stash.ts)
+    this.setMstatusH(this.mstatusH & ~C.MSTATUSH_MPV);
+    this.flushTlb();
+    this.setVirt(mpv);
+    this.setPriv(mpp);
     // The mret itself still counts, in M-mode (Sscofpmf mode filtering).
     if (this.hpmModeHook !== null) this.hpmModeHook(this as unknown as Hart, true);
     this.bus.resv.release(this);
@@ -199,10 +196,9 @@ export class HartTraps extends HartCore {
       this.hstatus &= ~C.HSTATUS_SPV;
     }
     const ret = this.sepc; // HS's sepc: read before V changes banks
-    this.setVirt(toVirt, false);
-    this.priv = spp;
-    this.attention = true;
-    this.tlbSwitch(); // SPP, MPRV, V, the privilege: a context switch (tlb-stash.ts)
+    this.flushTlb();
+    this.setVirt(toVirt);
+    this.setPriv(spp);
     if (this.hpmModeHook !== null) this.hpmModeHook(this as unknown as Hart, true);
     this.bus.resv.release(this);
     this.setPc(ret);

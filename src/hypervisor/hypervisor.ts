@@ -352,7 +352,7 @@ export class Hypervisor implements HsHandler {
 
   /** SBI remote sfence.vma for vCPU t: hfence.vvma where it is loaded (a reload flushes anyway). */
   remoteSfence(t: VCpu): void {
-    if (t.loaded) this.plat.harts[t.pcpu]!.flushTlb(); // real (the stashed contexts too)
+    if (t.loaded) this.plat.harts[t.pcpu]!.flushTlb();
   }
 
   /**

@@ -130,7 +130,7 @@ export class PerCpu {
     if (this.vm !== v.vmIndex) {
       // Install the VM's G-stage table, then the equivalent of hfence.gvma (§8.2.18).
       h.csrSet(C.CSR.hgatp, hgatp, 'hypervisor');
-      h.flushTlb(); // a real invalidation (as the hgatp write itself)
+      h.flushTlb();
       this.vm = v.vmIndex;
     }
     for (let i = 1; i < 32; i++) h.setX(i, v.x[i]!);
@@ -141,7 +141,7 @@ export class PerCpu {
       if (hasCsr(csr)) setCsr(h, csr, v.csr[k]!);
     });
     setCsr(h, C.CSR.hvip, BigInt(v.hvip));
-    // Another vCPU's VS-stage translations may be cached (live or stashed): hfence.vvma, real.
+    // Another vCPU's VS-stage translations may be cached: hfence.vvma.
     h.flushTlb();
     v.loaded = true;
     v.fresh = false;

@@ -455,8 +455,7 @@ export interface SchedulerState {
 }
 
 /**
- * Every hart's cached translations dropped (a real invalidation: first-level TLBs and their
- * per-context stashes), at a checkpoint. Translations cached before a point a replay can start
+ * Every hart's first-level TLBs emptied, at a checkpoint. Translations cached before a point a replay can start
  * from must not outlive it: the ISA lets a hart use a cached translation until SFENCE.VMA, so a
  * guest that edits a PTE without a fence may see the old one or the new one depending on what
  * the hart still caches. The recorder flushes when it takes a checkpoint, restoreState flushes,
