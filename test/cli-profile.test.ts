@@ -113,6 +113,16 @@ describe('run --profile json: tier statistics from the core\'s counters', () => 
 });
 
 describe('record --profile json', () => {
+  it('record compiles in place by default (its trace writer needs the second core); HVTRACE_WASM_THREAD=1 moves it to the thread', () => {
+    const args = ['record', '--kernel', BENCH, '--max-insns', '3000000', '-q', '--profile', 'json', '-o', sb.tmp('t.trace'), '--overwrite'];
+    const here = cli(args, { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256' });
+    expect(here.status, here.stderr).toBe(4);
+    expect(profileOf(here.stderr).wasm!.threadMs).toBe(0);
+    const threaded = cli(args, { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256', HVTRACE_WASM_THREAD: '1' });
+    expect(threaded.status, threaded.stderr).toBe(4);
+    expect(profileOf(threaded.stderr).wasm!.threadMs).toBeGreaterThan(0);
+  });
+
   it('the same counts as run for the same guest and tier (recording changes nothing the tier sees)', () => {
     const env = { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256', HVTRACE_WASM_THREAD: '0' };
     const run = cli(['run', '--kernel', BENCH, '--max-insns', '5000000', '-q', '--profile', 'json'], env);

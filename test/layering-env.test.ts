@@ -70,9 +70,9 @@ describe('environment variables', () => {
     expect(engineSettingsFromEnv({})).toEqual({ tier: 'wasm', prime: true });
     expect(engineSettingsFromEnv({ HVTRACE_JIT: '0', HVTRACE_PRIME: '0' })).toEqual({ tier: 'interp', prime: false });
     expect(engineSettingsFromEnv({ HVTRACE_JIT: '1' })).toEqual({ tier: 'wasm', prime: true });
-    // The compile thread is on unless HVTRACE_WASM_THREAD=0.
+    // HVTRACE_WASM_THREAD=0|1 overrides the command's choice of the compile thread.
     expect(engineSettingsFromEnv({ HVTRACE_WASM_THREAD: '0' })).toEqual({ tier: 'wasm', prime: true, wasmThread: false });
-    expect(engineSettingsFromEnv({ HVTRACE_WASM_THREAD: '1' })).toEqual({ tier: 'wasm', prime: true });
+    expect(engineSettingsFromEnv({ HVTRACE_WASM_THREAD: '1' })).toEqual({ tier: 'wasm', prime: true, wasmThread: true });
   });
   it('HVTRACE_TIER selects interp, js or wasm, wins over HVTRACE_JIT, and rejects anything else', () => {
     expect(engineSettingsFromEnv({ HVTRACE_TIER: 'wasm' })).toEqual({ tier: 'wasm', prime: true });

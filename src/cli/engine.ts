@@ -13,8 +13,9 @@
  *   HVTRACE_WASM_BATCH=K[:W]  the wasm tier compiles hot regions K to a module, or when a
  *                    queued one was entered W more times (default: its own; src/hart/jit.ts)
  *   HVTRACE_PRIME=0  no interpreter warm-up before the first machine (src/sched/primer.ts)
- *   HVTRACE_WASM_THREAD=0  the wasm tier compiles on the interpreter's thread instead of its
- *                    compile thread (src/cli/compile-thread.ts)
+ *   HVTRACE_WASM_THREAD=0|1  the wasm tier compiles on the interpreter's thread (0) or on its
+ *                    compile thread (1; src/cli/compile-thread.ts); default: the command's (see
+ *                    configureEngine)
  *
  * All are performance switches only: nothing a guest sees depends on them.
  */
@@ -56,7 +57,8 @@ export interface EngineSettings {
   readonly wasmBatch?: readonly [number, number | undefined];
   /** Warm the interpreter up (once per process) before the first machine runs. */
   readonly prime: boolean;
-  /** False: the wasm tier compiles in place, not on its compile thread (compile-thread.ts). */
+  /** The wasm tier compiles on its compile thread (compile-thread.ts) or in place; undefined:
+   * the command's default (configureEngine). */
   readonly wasmThread?: boolean;
 }
 
@@ -88,15 +90,22 @@ export function engineSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Eng
     wasmBatch = [k, w];
   }
   return {
-    tier, prime: env['HVTRACE_PRIME'] !== '0', ...(env['HVTRACE_WASM_THREAD'] === '0' ? { wasmThread: false } : {}), ...(jitHot !== undefined ? { jitHot } : {}), ...(maxUnits !== undefined ? { maxUnits } : {}),
+    tier, prime: env['HVTRACE_PRIME'] !== '0', ...(env['HVTRACE_WASM_THREAD'] === '0' ? { wasmThread: false } : env['HVTRACE_WASM_THREAD'] === '1' ? { wasmThread: true } : {}), ...(jitHot !== undefined ? { jitHot } : {}), ...(maxUnits !== undefined ? { maxUnits } : {}),
     ...(wasmBatch !== undefined ? { wasmBatch } : {}),
   };
 }
 
 /**
  * The tier default, before a command builds machines (run, record, replay; their gdb forms).
+ * `thread`: whether the wasm tier compiles on its compile thread unless HVTRACE_WASM_THREAD
+ * says. `record` compiles in place: on a 2-core host its trace writer (~0.7 s of CPU for the
+ * Linux boot) needs the core the interpreter does not use, and the compile thread's ~0.3 s
+ * there made the recording wait for the writer: bundled command, Linux boot, alternating fresh
+ * processes, median wall 1,941 -> 2,019 ms (5 pairs); `npm run bench:linux` record 1,812 ->
+ * 2,043 ms. `run` and `replay` gain a little (Linux `run` 1,465 -> 1,431 ms, 6 pairs; its
+ * interpreter thread 1.38 -> 1.30 s of CPU).
  */
-export function configureEngine(s: EngineSettings = engineSettingsFromEnv()): void {
+export function configureEngine(s: EngineSettings = engineSettingsFromEnv(), thread = true): void {
   if (s.tier === 'wasm') setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
   // No on-stack replacement. The primer gets Hart.loop marked for TurboFan, but the compile
   // (70-250 ms) is still running when the real machine starts; the loop activation running then
@@ -113,8 +122,8 @@ export function configureEngine(s: EngineSettings = engineSettingsFromEnv()): vo
   setDefaultWasmBatch(s.wasmBatch);
   // The compile thread starts now, beside the command's own start-up (the primer compiles in
   // place: it primes the interpreter thread's side of the tier).
-  if (s.tier === 'wasm' && s.wasmThread !== false && compiler === null) compiler = new ThreadedWasmCompiler();
-  setDefaultWasmCompiler(compiler);
+  if (s.tier === 'wasm' && (s.wasmThread ?? thread) && compiler === null) compiler = new ThreadedWasmCompiler();
+  setDefaultWasmCompiler(s.tier === 'wasm' && (s.wasmThread ?? thread) ? compiler : null);
 }
 let compiler: ThreadedWasmCompiler | null = null;
 
