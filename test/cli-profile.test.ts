@@ -80,10 +80,10 @@ describe('run --profile json: tier statistics from the core\'s counters', () => 
     expect(r.stderr).toContain('hvtrace: profile: tier interp: the interpreter only (no translation); 2,000,000 instructions interpreted');
   });
 
-  it('wasm on the compile thread (the default): counts consistent, the units compiled there, the output the same as in place', () => {
+  it('wasm on the compile thread (HVTRACE_WASM_THREAD=1): counts consistent, the units compiled there, the output the same as in place', () => {
     const args = ['run', '--kernel', BENCH, '--max-insns', String(MAX), '--profile', 'json'];
-    const threaded = cli(args, { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256' });
-    const here = cli(args, { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256', HVTRACE_WASM_THREAD: '0' });
+    const threaded = cli(args, { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256', HVTRACE_WASM_THREAD: '1' });
+    const here = cli(args, { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256' });
     expect(threaded.status, threaded.stderr).toBe(4);
     expect(threaded.stdout).toBe(here.stdout);
     const p = profileOf(threaded.stderr);
@@ -95,11 +95,11 @@ describe('run --profile json: tier statistics from the core\'s counters', () => 
   });
 
   it('text form (the default) on the wasm tier names units, compile times, hit rate, invalidations and evictions', () => {
-    const r = cli(['run', '--kernel', BENCH, '--max-insns', '5000000', '-q', '--profile'], { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256' });
+    const r = cli(['run', '--kernel', BENCH, '--max-insns', '5000000', '-q', '--profile'], { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256', HVTRACE_WASM_THREAD: '1' });
     expect(r.status, r.stderr).toBe(4);
     expect(r.stderr).toMatch(/hvtrace: profile: tier wasm: \d+ units compiled, \d+ live \(cap 1,024; table occupancy [\d.]+% of 65,536 slots\)/);
     expect(r.stderr).toMatch(/hvtrace: profile: compile [\d.]+ ms total, \d+ us mean per unit, \d+ us max per batch \([\d,]+ modules; compile thread [\d.]+ ms \(code generation \+ WebAssembly.Module\), this thread instantiate [\d.]+ ms; /);
-    const here = cli(['run', '--kernel', BENCH, '--max-insns', '5000000', '-q', '--profile'], { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256', HVTRACE_WASM_THREAD: '0' });
+    const here = cli(['run', '--kernel', BENCH, '--max-insns', '5000000', '-q', '--profile'], { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256' });
     expect(here.stderr).toMatch(/hvtrace: profile: compile [\d.]+ ms total, \d+ us mean per unit, \d+ us max per batch \([\d,]+ modules; WebAssembly.Module \+ instantiate [\d.]+ ms; /);
     expect(r.stderr).toMatch(/hvtrace: profile: instructions 5,000,000: translated [\d,]+, interpreted [\d,]+; hit rate [\d.]+%/);
     expect(r.stderr).toMatch(/hvtrace: profile: invalidated \d+ units \(\d+ code pages\); evicted 0 units in 0 evictions/);
@@ -113,7 +113,7 @@ describe('run --profile json: tier statistics from the core\'s counters', () => 
 });
 
 describe('record --profile json', () => {
-  it('record compiles in place by default (its trace writer needs the second core); HVTRACE_WASM_THREAD=1 moves it to the thread', () => {
+  it('record compiles in place by default; HVTRACE_WASM_THREAD=1 moves it to the compile thread', () => {
     const args = ['record', '--kernel', BENCH, '--max-insns', '3000000', '-q', '--profile', 'json', '-o', sb.tmp('t.trace'), '--overwrite'];
     const here = cli(args, { HVTRACE_TIER: 'wasm', HVTRACE_JIT_HOT: '256' });
     expect(here.status, here.stderr).toBe(4);

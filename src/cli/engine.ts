@@ -13,9 +13,8 @@
  *   HVTRACE_WASM_BATCH=K[:W]  the wasm tier compiles hot regions K to a module, or when a
  *                    queued one was entered W more times (default: its own; src/hart/jit.ts)
  *   HVTRACE_PRIME=0  no interpreter warm-up before the first machine (src/sched/primer.ts)
- *   HVTRACE_WASM_THREAD=0|1  the wasm tier compiles on the interpreter's thread (0) or on its
- *                    compile thread (1; src/cli/compile-thread.ts); default: the command's (see
- *                    configureEngine)
+ *   HVTRACE_WASM_THREAD=0|1  the wasm tier compiles on the interpreter's thread (0, the default)
+ *                    or on its compile thread (1; src/cli/compile-thread.ts; see configureEngine)
  *
  * All are performance switches only: nothing a guest sees depends on them.
  */
@@ -98,14 +97,14 @@ export function engineSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Eng
 /**
  * The tier default, before a command builds machines (run, record, replay; their gdb forms).
  * `thread`: whether the wasm tier compiles on its compile thread unless HVTRACE_WASM_THREAD
- * says. `record` compiles in place: on a 2-core host its trace writer (~0.7 s of CPU for the
- * Linux boot) needs the core the interpreter does not use, and the compile thread's ~0.3 s
- * there made the recording wait for the writer: bundled command, Linux boot, alternating fresh
- * processes, median wall 1,941 -> 2,019 ms (5 pairs); `npm run bench:linux` record 1,812 ->
- * 2,043 ms. `run` and `replay` gain a little (Linux `run` 1,465 -> 1,431 ms, 6 pairs; its
- * interpreter thread 1.38 -> 1.30 s of CPU).
+ * says; off by default. Measured on the 2-core host (bundled command, alternating fresh
+ * processes): the Linux boot's `run` gains a little (median wall 1,465 -> 1,431 ms, 6 pairs; its
+ * interpreter thread 1.38 -> 1.30 s of CPU), but `record` loses (1,941 -> 2,019 ms, 5 pairs: its
+ * trace writer needs the second core) and so does the compute bench (4 pairs: 769-861 ms in
+ * place against 879-929 ms on the thread, with the same hit rate, ~99 %; the 550M loop 2.47 ->
+ * 2.25 GIPS). A host with more cores is where it should pay; not measured here.
  */
-export function configureEngine(s: EngineSettings = engineSettingsFromEnv(), thread = true): void {
+export function configureEngine(s: EngineSettings = engineSettingsFromEnv(), thread = false): void {
   if (s.tier === 'wasm') setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
   // No on-stack replacement. The primer gets Hart.loop marked for TurboFan, but the compile
   // (70-250 ms) is still running when the real machine starts; the loop activation running then

@@ -119,7 +119,7 @@ async function record(o: RecordCliOptions, signals: RecordSignals): Promise<numb
   const stdin = process.stdin;
   let profile: ProfileFormat | null;
   ThreadedTraceWriter.prestart(); // its start-up overlaps ours (nothing is written before create)
-  configureEngine(undefined, false); // compiles in place: see configureEngine
+  configureEngine();
   try {
     profile = parseProfileOption(o.profile);
     if (o.output !== undefined) checkTracePath(o.output, o.overwrite === true); // before anything is loaded
