@@ -38,6 +38,9 @@ export const DEFAULT_JIT_HOT = 32768;
 const MAX_BLOCK = 64;
 /** Invalidations after which a page is no longer translated. */
 const CHURN_LIMIT = 8;
+/** A `hot` count that no number of entries brings to the threshold: the entry is not counted
+ * (not translatable, churned, or its region is being compiled elsewhere). */
+export const HOT_NEVER = -(1 << 30);
 
 export class Jit {
   enabled: boolean;
@@ -220,7 +223,7 @@ export class Jit {
   private compile(s: number, off: number, pc: number, dv: DataView): number {
     const page = Math.floor(off / 4096);
     if ((this.churn.get(page) ?? 0) >= CHURN_LIMIT) {
-      this.hot[s] = -1 << 30;
+      this.hot[s] = HOT_NEVER;
       return -1;
     }
     const q = this.pending;
@@ -276,7 +279,7 @@ export class Jit {
     }
     reqs.forEach((r, k) => {
       const t = ts[k];
-      if (t === null) this.hot[r.s] = -1 << 30; // not translatable (or a translator bug, in compileErrors): stop counting
+      if (t === null) this.hot[r.s] = HOT_NEVER; // not translatable (or a translator bug, in compileErrors): stop counting
       else if (t !== undefined) this.installUnit(r.s, r.off, r.pc, t);
     });
   }

@@ -57,7 +57,7 @@
  *
  * The code generator (emitRegion, accessFn, buildModule) is codegen.ts.
  */
-import { Jit, type BlockFn, type Pending, type Translation } from '../jit.js';
+import { Jit, HOT_NEVER, type BlockFn, type Pending, type Translation } from '../jit.js';
 import { INSNS, Cls } from '../../isa/insns.js';
 import { DecodeCache, Op, OP_CLASS } from '../../isa/decode.js';
 import { execAlu } from '../exec-alu.gen.js';
@@ -112,8 +112,6 @@ export interface CompiledBatch {
 }
 /** A batch on its way: its regions and the invalidation counts they were decoded under. */
 interface InFlight { ticket: number; regions: RegionCode[]; gens: number[]; epoch: number }
-/** `hot` of the blocks of a region being compiled: they do not turn hot again meanwhile. */
-const IN_FLIGHT = -(1 << 30);
 
 /** Compile statistics (performance only). */
 export interface WasmStats {
@@ -338,7 +336,7 @@ export class WasmTier extends Jit {
       if (ticket === 0) return this.compileHere(out, regions, ks);
       this.inFlight.push({ ticket, regions, gens: regions.map((g) => this.pageGen.get(Math.floor(g.off / 4096)) ?? 0), epoch: this.epoch });
       this.waiting++;
-      for (const g of regions) for (const b of g.blocks) this.hot[Jit.slot(g.off + (b.pc - g.pc))] = IN_FLIGHT;
+      for (const g of regions) for (const b of g.blocks) this.hot[Jit.slot(g.off + (b.pc - g.pc))] = HOT_NEVER; // not again while it is away
       for (const k of ks) out[k] = undefined;
       return out;
     }
@@ -414,9 +412,9 @@ export class WasmTier extends Jit {
           this.installUnit(Jit.slot(g.off), g.off, g.pc, this.unitOf(g.blocks, exports[name] as () => number, g.off, g.pc));
         }
         // Blocks that did not get an entry (stale, failed, or their slot taken) count again
-        // (the interpreter went on counting from IN_FLIGHT: any negative count); untranslatable
+        // (the interpreter went on counting from HOT_NEVER: any negative count); untranslatable
         // code (a translator error) is not tried again.
-        const again = exports !== null && name === null ? IN_FLIGHT : 0;
+        const again = exports !== null && name === null ? HOT_NEVER : 0;
         for (const b of g.blocks) {
           const o = g.off + (b.pc - g.pc), s = Jit.slot(o);
           if (this.hot[s]! < 0 && !(this.tag[s] === o && this.startPc[s] === b.pc)) this.hot[s] = again;
