@@ -242,10 +242,11 @@ export class WasmTier extends Jit {
   /** The modules every unit needs (run once, before the first unit is compiled). */
   private setUp(): void {
     const memory = this.memory;
-    // The units import the helpers as wasm functions of one small module that calls the
-    // JavaScript ones: an imported JavaScript function costs every instance its own wasm-to-JS
-    // wrappers (measured: ~250 us of a unit's ~300 us instantiation), an imported wasm
-    // function none.
+    // The units call the helpers through a table of wasm functions of one small module that
+    // calls the JavaScript ones: an imported JavaScript function costs every instance its own
+    // wasm-to-JS wrappers (measured: ~250 us of a unit's ~300 us instantiation), and any
+    // imported function costs every module's compilation wrappers too (codegen.ts,
+    // buildModule); a table entry that is a wasm function costs neither.
     const hb = new ModuleBuilder(0);
     HELPERS.forEach((imp) => hb.importFunc(imp));
     HELPERS.forEach((imp, k) => {
@@ -254,7 +255,9 @@ export class WasmTier extends Jit {
       hb.func(imp.name, hc.call(k));
     });
     const hi = new WebAssembly.Instance(new WebAssembly.Module(hb.toBytes()), { m: { mem: memory, ...this.slowPaths } }).exports;
-    this.imports = { m: { mem: memory, ld: hi['ld']!, st: hi['st']!, fp: hi['fp']!, alu: hi['alu']! } };
+    const helpers = new WebAssembly.Table({ element: 'anyfunc', initial: HELPERS.length });
+    HELPERS.forEach((imp, k) => helpers.set(k, hi[imp.name] as WebAssembly.ExportValue & (() => void)));
+    this.imports = { m: { mem: memory, tab: helpers } };
     const UNIT = [I32, I32, I32, I32, I64];
     // Empty slots are null. Filling all 65,536 with a "not me" stub unit cost more than the
     // rest of the set-up together (the table's fill, then the trampoline's instantiation
