@@ -200,9 +200,18 @@ export class Hart extends HartMmu {
     let entry = true;
     // The breakpoint filter only changes between runs: read it once.
     const bf = this.breakFilter;
+    // The pc of the next instruction, kept in a local as well as in this.pc (which helpers,
+    // traps and units read and write): reading the field back at every instruction put a load
+    // from its heap-number box on the loop-carried chain pc -> fetch -> decode -> npc. Reloaded
+    // from this.pc wherever a callee may have changed it (an interrupt taken, a unit, a trap,
+    // a jump by execSystem).
+    let npcLocal = this.pc;
     while (this.attempted < end) {
-      if (this.attention && this.serviceAttention()) return;
-      const pc = this.pc;
+      if (this.attention) {
+        if (this.serviceAttention()) return;
+        npcLocal = this.pc;
+      }
+      const pc = npcLocal;
       if (bf !== null && bf[(pc >>> 1) & (BREAK_FILTER_SIZE - 1)] !== 0 && this.onBreakPc !== null) this.onBreakPc(this);
       // ---- fetch ----
       let raw: number;
@@ -232,7 +241,10 @@ export class Hart extends HartMmu {
             jit.translatedInsns += done;
             // A wasm unit leaves an instruction it cannot complete inline (a TLB miss) to the
             // interpreter: when it stopped at its first, run that one here.
-            if (done !== 0) continue;
+            if (done !== 0) {
+              npcLocal = this.pc;
+              continue;
+            }
           }
         }
         s = (o >>> 1) & DC_MASK;
@@ -322,12 +334,14 @@ export class Hart extends HartMmu {
               this.attempted++;
               this.notRetired++;
               this.takeException();
+              npcLocal = this.pc;
               continue;
             }
             npc = this.pc;
           }
       }
       this.pc = npc;
+      npcLocal = npc;
       this.attempted++;
     }
   }
