@@ -200,33 +200,40 @@ export class Hart extends HartMmu {
     let entry = true;
     // The breakpoint filter only changes between runs: read it once.
     const bf = this.breakFilter;
-    // The pc of the next instruction, kept in a local as well as in this.pc (which helpers,
-    // traps and units read and write): reading the field back at every instruction put a load
-    // from its heap-number box on the loop-carried chain pc -> fetch -> decode -> npc. Reloaded
-    // from this.pc wherever a callee may have changed it (an interrupt taken, a unit, a trap,
-    // a jump by execSystem).
-    let npcLocal = this.pc;
+    // The fetch page as last read (fv = this.fetchVa, fo = this.fetchOff) and po = pc - fv,
+    // carried as an integer along straight-line code (po + the instruction's length) and
+    // recomputed from this.pc (which helpers, traps and units read and write) after a jump, a
+    // unit, an interrupt or a trap (po = -1), or when the fetch page changed. The pc itself is
+    // then fv + po: computing each pc from the last one in floating point (pc - fetchVa,
+    // to int32, fetch, decode, pc + length) put two conversions and two additions of doubles on
+    // the loop-carried chain of every instruction.
+    let fv = NaN, fo = 0, po = -1;
     while (this.attempted < end) {
       if (this.attention) {
         if (this.serviceAttention()) return;
-        npcLocal = this.pc;
+        po = -1;
       }
-      const pc = npcLocal;
+      const fresh = po >= 0 && po < 4096 && this.fetchVa === fv;
+      const pc = fresh ? fv + po : this.pc;
       if (bf !== null && bf[(pc >>> 1) & (BREAK_FILTER_SIZE - 1)] !== 0 && this.onBreakPc !== null) this.onBreakPc(this);
       // ---- fetch ----
       let raw: number;
       // Decode-cache slot: by physical address where the fetch page is known (sequential code
       // stays in neighbouring cache lines), else by the instruction bits.
       let s: number;
-      let po = pc - this.fetchVa;
-      if (!(po >= 0 && po < 4096)) {
-        this.fetchFill(pc);
+      if (!fresh) {
         po = pc - this.fetchVa;
+        if (!(po >= 0 && po < 4096)) {
+          this.fetchFill(pc);
+          po = pc - this.fetchVa;
+        }
+        fv = this.fetchVa;
+        fo = this.fetchOff;
       }
       if (po >= 0 && po < 4096) {
         // po is an integer in [0, 4096): with an int32 fetchOff (buffers up to 2 GiB) the sum is an
         // int32 index, which keeps DataView on its fast path; larger buffers give a double.
-        const o = this.fetchOff + (po | 0);
+        const o = fo + (po | 0);
         // No blocks while pcHi != 0 (see HartCore.pc): they bake pc numbers in.
         if (jit !== null && entry && this.pcHi === 0) {
           // The block starting here, or -1 (counted; compiled once hot): see Jit.hotEntry.
@@ -242,7 +249,7 @@ export class Hart extends HartMmu {
             // A wasm unit leaves an instruction it cannot complete inline (a TLB miss) to the
             // interpreter: when it stopped at its first, run that one here.
             if (done !== 0) {
-              npcLocal = this.pc;
+              po = -1;
               continue;
             }
           }
@@ -266,7 +273,9 @@ export class Hart extends HartMmu {
       if (dd[de + 2]! !== raw) dc.fill(s, raw);
       const pk = dd[de + 3]!, imm = dd[de]!;
       const op = pk & 255, rd = (pk >>> 8) & 63, rs1 = (pk >>> 14) & 31, rs2 = (pk >>> 19) & 31;
-      let npc = pc + 2 + ((pk >>> 23) & 2);
+      const len = 2 + ((pk >>> 23) & 2);
+      let npc = pc + len;
+      const seq = npc;
       entry = (pk & P_CTRL) !== 0;
       // ---- execute ----
       switch (op) {
@@ -334,14 +343,15 @@ export class Hart extends HartMmu {
               this.attempted++;
               this.notRetired++;
               this.takeException();
-              npcLocal = this.pc;
+              po = -1;
               continue;
             }
             npc = this.pc;
           }
       }
       this.pc = npc;
-      npcLocal = npc;
+      // (A predicted branch: only po's integer addition stays on the chain.)
+      po = npc === seq ? po + len : -1;
       this.attempted++;
     }
   }
