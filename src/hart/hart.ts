@@ -43,6 +43,10 @@ const MAX_IRQS_PER_BOUNDARY = 8;
 const ACC_LOAD = S.ACC_LOAD, ACC_STORE = S.ACC_STORE, BREAK_FILTER_SIZE = S.BREAK_FILTER_SIZE;
 const TLB_MASK = S.TLB_MASK, TWO32 = S.TWO32, JIT_MASK = TABLE_MASK;
 
+/** The ops whose taken target is pc + imm (Hart.loop carries po across them). */
+const PC_RELATIVE = new Uint8Array(256);
+for (const op of [Op.JAL, Op.BEQ, Op.BNE, Op.BLT, Op.BGE, Op.BLTU, Op.BGEU]) PC_RELATIVE[op] = 1;
+
 export class Hart extends HartMmu {
   constructor(...args: ConstructorParameters<typeof HartMmu>) {
     super(...args);
@@ -350,8 +354,9 @@ export class Hart extends HartMmu {
           }
       }
       this.pc = npc;
-      // (A predicted branch: only po's integer addition stays on the chain.)
-      po = npc === seq ? po + len : -1;
+      // (Predicted branches: only po's integer addition stays on the chain. A taken branch or
+      // jal went to pc + imm: po + imm, recomputed at the top when that leaves the page.)
+      po = npc === seq ? po + len : PC_RELATIVE[op] === 1 ? po + imm : -1;
       this.attempted++;
     }
   }
