@@ -290,7 +290,7 @@ export class Hart extends HartMmu {
         case Op.LUI: { const v = imm; xi[rd * 2] = v; xi[rd * 2 + 1] = v >> 31; break; }
         case Op.AUIPC: { const v = pc + imm; xi[rd * 2] = v | 0; xi[rd * 2 + 1] = (Math.floor(v / 4294967296) + this.pcHi) | 0; break; }
         case Op.JAL: { xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = (Math.floor(npc / 4294967296) + this.pcHi) | 0; npc = pc + imm; break; }
-        case Op.JALR: { const c = xi[rs1 * 2 + 1]!; let t = c * 4294967296 + (xi[rs1 * 2]! >>> 0) + imm; t -= t - Math.floor(t / 2) * 2; const l = c > 0x1fffff || c < -0x200000 || this.pcHi !== 0; const v = l ? (x[rs1]! + dImm64[de >> 1]!) & -2n : 0n; xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = (Math.floor(npc / 4294967296) + this.pcHi) | 0; npc = l ? this.pcFromBig(v) : t; break; }
+        case Op.JALR: { const c = xi[rs1 * 2 + 1]!; let t = c * 4294967296 + (xi[rs1 * 2]! >>> 0) + imm; t -= t - Math.floor(t / 2) * 2; const l = c > 0x1fffff || c < -0x200000 || this.pcHi !== 0; const v = l ? (x[rs1]! + dImm64[de >> 1]!) & -2n : 0n; xi[rd * 2] = npc | 0; xi[rd * 2 + 1] = (Math.floor(npc / 4294967296) + this.pcHi) | 0; npc = l ? this.pcFromBig(v) + 0 : t; break; }
         case Op.BEQ: if (xi[rs1 * 2]! === xi[rs2 * 2]! && xi[rs1 * 2 + 1]! === xi[rs2 * 2 + 1]!) npc = pc + imm; break;
         case Op.BNE: if (xi[rs1 * 2]! !== xi[rs2 * 2]! || xi[rs1 * 2 + 1]! !== xi[rs2 * 2 + 1]!) npc = pc + imm; break;
         case Op.BLT: { const a = xi[rs1 * 2 + 1]!, c = xi[rs2 * 2 + 1]!; if (a < c || (a === c && (xi[rs1 * 2]! >>> 0) < (xi[rs2 * 2]! >>> 0))) npc = pc + imm; break; }
