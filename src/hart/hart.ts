@@ -212,6 +212,9 @@ export class Hart extends HartMmu {
     // to int32, fetch, decode, pc + length) put two conversions and two additions of doubles on
     // the loop-carried chain of every instruction.
     let fv = NaN, fo = 0, po = -1;
+    // What the next lookup adds to its entry's count (see Jit.loopWeight).
+    const loopW = jit !== null ? jit.loopWeight : 1;
+    let inc = 1;
     while (this.attempted < end) {
       if (this.attention) {
         if (this.serviceAttention()) return;
@@ -243,7 +246,7 @@ export class Hart extends HartMmu {
           // The block starting here, or -1 (counted; compiled once hot): see Jit.hotEntry.
           const sj = (o >>> 1) & JIT_MASK;
           const js = jit.tag[sj] === o && jit.startPc[sj] === pc ? sj
-            : ++jit.hot[sj] < jit.hotThreshold ? -1 : jit.hotEntry(sj, o, pc, dv);
+            : (jit.hot[sj] += inc) < jit.hotThreshold ? -1 : jit.hotEntry(sj, o, pc, dv);
           if (js >= 0 && this.attempted + jit.len[js]! <= end && (bf === null || jit.breakFree(js, bf, this.breakStamp))) {
             const a0 = this.attempted;
             jit.fn[js]!(this, x, xi, dv, end);
@@ -357,6 +360,9 @@ export class Hart extends HartMmu {
       // (Predicted branches: only po's integer addition stays on the chain. A taken branch or
       // jal went to pc + imm: po + imm, recomputed at the top when that leaves the page.)
       po = npc === seq ? po + len : PC_RELATIVE[op] === 1 ? po + imm : -1;
+      // A backward branch or jump taken: its target (a loop's head, most likely) counts
+      // Jit.loopWeight entries towards the threshold.
+      if (entry) inc = npc !== seq && imm < 0 && PC_RELATIVE[op] === 1 ? loopW : 1;
       this.attempted++;
     }
   }

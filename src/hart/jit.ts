@@ -98,6 +98,12 @@ export class Jit {
    */
   batchSize = 1;
   batchWait = 0;
+  /**
+   * What an entry reached by a taken backward branch or jump (a loop's head, most likely) adds
+   * to its count, against 1 for any other entry: loops turn hot `loopWeight` times sooner.
+   * The wasm tier's (see params.ts DEFAULT_WASM_LOOP_WEIGHT); 1 for the block translator.
+   */
+  loopWeight = 1;
   setBatch(size: number, wait = this.batchWait): void {
     if (!(size >= 1 && wait >= 0 && wait <= 2 ** 30)) throw new Error(`internal: batch ${size}:${wait}`);
     this.batchSize = size;

@@ -27,7 +27,27 @@
  * against 1.27-1.29 s), compute 0.65, 0.70. Block starts of the boot entered >= N times cover 87 % of its instructions at
  * N = 1000, 84 % at 2000, 54 % at 4000, 31 % at 16000 (the rest is entered fewer times).
  */
-export const DEFAULT_WASM_HOT = 2000;
+export const DEFAULT_WASM_HOT = 8000;
+/**
+ * What an entry reached by a taken backward branch or jump adds to its count (Jit.loopWeight;
+ * 1 for any other entry): a loop's head turns hot after DEFAULT_WASM_HOT / this entries (2000,
+ * the threshold's value before), other code after 8000. Measured once the interpreter had got
+ * ~10-25 % faster (issue 17, session 12: the loop's pc chain and npc boxing), when an
+ * interpreter-only Linux boot had become ~8 % faster than the wasm tier at 2000: B against A =
+ * 2000 / 1, each pair run at the same time on the two cores and swapped (core-balanced median of
+ * 3 geometric means of pairs; the host drifted 2x during the session), Linux boot / compute bench:
+ *
+ *   threshold / weight   Linux    compute   Linux units, hit rate
+ *    8000 / 1            0.943    1.033
+ *   32000 / 1            0.966    1.169
+ *    6000 / 3            0.968    1.004
+ *    8000 / 4            0.964    1.001     163, 39.2 % (2000 / 1: 357, 48.3 %)
+ *   16000 / 8            0.956    1.009     152, 38.3 %
+ *
+ * Loops are where compiling pays first (they repeat); straight-line code entered a few thousand
+ * times often stops running before its unit has paid for its compilation.
+ */
+export const DEFAULT_WASM_LOOP_WEIGHT = 4;
 /**
  * The threshold when a compile thread compiles (src/cli/compile-thread.ts): code generation and
  * WebAssembly.Module leave the interpreter's thread, which keeps forming the regions (~20-45 ms
@@ -35,7 +55,7 @@ export const DEFAULT_WASM_HOT = 2000;
  * loaded), hit rate / interpreter-thread translation ms / compile-thread ms: 2000 45.2 % / 21+9 /
  * 259; 1000 57.5 % / 30+11 / 263; 500 63.5 % / 46+20 / 400 (in place: 48.3, 59.5, 67.2 %).
  */
-export const DEFAULT_WASM_HOT_THREADED = 1000;
+export const DEFAULT_WASM_HOT_THREADED = 4000; // measured as 1000 before the loop weight (loops: 1000 entries, as then); not re-measured
 /**
  * Live units at most (Jit.maxUnits; HVTRACE_WASM_MAX_UNITS); past it the oldest is evicted
  * (Jit.evict, where the policy's measurements are). v86 keeps about 900 modules. The Linux

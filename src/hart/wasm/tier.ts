@@ -68,7 +68,7 @@ import { buildModule, stepping, HELPERS, BUDGET_LIMIT, End, type Block, type Ins
 import type { Hart } from '../hart.js';
 import { WASM_KIND, WK } from './sem.gen.js';
 import { fpGuard } from './fp.js';
-import { DEFAULT_WASM_HOT, DEFAULT_WASM_MAX_UNITS, DEFAULT_WASM_BATCH, DEFAULT_WASM_BATCH_WAIT, MAX_BLOCKS, MAX_BLOCK_INSNS, REGION_HOT } from './params.js';
+import { DEFAULT_WASM_HOT, DEFAULT_WASM_LOOP_WEIGHT, DEFAULT_WASM_MAX_UNITS, DEFAULT_WASM_BATCH, DEFAULT_WASM_BATCH_WAIT, MAX_BLOCKS, MAX_BLOCK_INSNS, REGION_HOT } from './params.js';
 
 export { DEFAULT_WASM_HOT, DEFAULT_WASM_MAX_UNITS, DEFAULT_WASM_BATCH, DEFAULT_WASM_BATCH_WAIT } from './params.js';
 
@@ -152,6 +152,7 @@ export class WasmTier extends Jit {
 
   constructor(dc: DecodeCache, memory: WebAssembly.Memory, hot = DEFAULT_WASM_HOT, maxUnits = DEFAULT_WASM_MAX_UNITS) {
     super(dc, true, hot, false, maxUnits);
+    this.loopWeight = DEFAULT_WASM_LOOP_WEIGHT;
     this.memory = memory;
     this.batchSize = DEFAULT_WASM_BATCH;
     this.batchWait = Math.ceil(hot * DEFAULT_WASM_BATCH_WAIT);
@@ -434,8 +435,9 @@ export class WasmTier extends Jit {
     const index = new Map<number, number>(); // pc -> block index; -1: not translatable
     const hot = this.hot;
     /** Add the block at `p` if it is in the page and was entered REGION_HOT times the threshold
-     * (the interpreter counts entries per start, Jit.hotEntry): code run less is not worth it yet. */
-    const minHot = Math.max(1, Math.ceil(this.hotThreshold * REGION_HOT));
+     * at the loops' rate (the interpreter counts entries per start, Jit.hotEntry; a loop's head
+     * counts loopWeight per entry, the blocks of its body one): code run less is not worth it yet. */
+    const minHot = Math.max(1, Math.ceil(this.hotThreshold / this.loopWeight * REGION_HOT));
     const want = (p: number): void => {
       if (index.has(p) || blocks.length >= MAX_BLOCKS || p < pagePc || p >= pagePc + 4096) return;
       if (blocks.length > 0 && hot[Jit.slot(pageOff + (p - pagePc))]! < minHot) return;
