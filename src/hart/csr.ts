@@ -22,6 +22,14 @@ export interface CsrDef {
   readonly read: (h: Hart) => bigint;
   /** Absent for read-only CSRs. Receives an unsigned 64-bit value. */
   readonly write?: (h: Hart, v: bigint) => void;
+  /**
+   * Optional number forms of read and write, for the CSR instructions' path that allocates no
+   * BigInt (Hart.execSystem, taken when no observer watches): the value's low and high words
+   * (int32), and a write of the value with those words. Both or neither; they must do exactly
+   * what `read` and `write` do (test/csr-words.test.ts compares them).
+   */
+  readonly readWords?: (h: Hart, out: Int32Array) => void;
+  readonly writeWords?: (h: Hart, lo: number, hi: number) => void;
 }
 
 export const CSR_TABLE: (CsrDef | undefined)[] = new Array<CsrDef | undefined>(4096).fill(undefined);
@@ -246,6 +254,14 @@ def(C.CSR.sstatus, {
   name: 'sstatus',
   read: (h) => h.mstatusValue() & SSTATUS_READ_MASK,
   write: (h, v) => h.setMstatus((h.mstatus & ~C.SSTATUS_MASK) | (lo32(v) & C.SSTATUS_MASK)),
+  // The same as words: Linux's csrr/csrs/csrc of sstatus (SUM, SIE) allocated ~11 MB of
+  // BigInts per boot through mstatusValue.
+  readWords: (h, out) => {
+    out[0] = h.mstatus & C.SSTATUS_MASK;
+    // UXL (bits 33:32) from MSTATUS_XL_HI; SD (bit 63) while FS is Dirty, as mstatusValue.
+    out[1] = (C.MSTATUS_XL_HI & 3) | ((((h.mstatus & C.MSTATUS_FS) >>> C.MSTATUS_FS_SHIFT) === C.FS_DIRTY) ? 1 << 31 : 0);
+  },
+  writeWords: (h, lo) => h.setMstatus((h.mstatus & ~C.SSTATUS_MASK) | (lo & C.SSTATUS_MASK)),
 });
 // With V = 1, sie/sip are vsie/vsip (§8.2.?).
 def(C.CSR.sie, {

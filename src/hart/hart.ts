@@ -18,7 +18,7 @@ import { execAlu } from './exec-alu.gen.js';
 import { TABLE_MASK } from './jit.js';
 import * as C from './constants.js';
 import type { CsrWriter } from './observer.js';
-import { CSR_TABLE, csrAccess, CSR_OK, CSR_VIRTUAL } from './csr.js';
+import { CSR_TABLE, csrAccess, CSR_OK, CSR_VIRTUAL, type CsrDef } from './csr.js';
 import { hpmPoll } from './hpm.js';
 import { execFp } from './fpu.js';
 import { HartMmu } from './mmu.js';
@@ -382,6 +382,41 @@ export class Hart extends HartMmu {
   /** Set by execSystem when it changed pc (mret/sret, or an exception taken by exceptionNow). */
   private jumped = false;
 
+  /** The old value's words (csrWords). */
+  private readonly csrOld = new Int32Array(2);
+  /**
+   * A CSR instruction on a CSR with number forms (CsrDef.readWords / writeWords), without an
+   * observer: what the BigInt path below does (the same access checks in the same order, the
+   * same reads and writes), with int32 words.
+   */
+  private csrWords(d: CsrDef, csr: number, op: number, raw: number, rd: number, rs1: number): void {
+    const kind = OP_ARG[op]!;
+    const xi = this.xi;
+    const uimm = (OP_FLAGS[op]! & F_UIMM) !== 0;
+    const srcLo = uimm ? rs1 : xi[rs1 * 2]!, srcHi = uimm ? 0 : xi[rs1 * 2 + 1]!;
+    // csrrw with rd = x0 does not read; csrrs/c with rs1 / uimm = 0 do not write (§9.1).
+    const reads = kind !== CsrOp.RW || rd !== X_SINK;
+    const writes = kind === CsrOp.RW || rs1 !== 0;
+    if (reads) {
+      const a = csrAccess(this, csr, d, false);
+      if (a !== CSR_OK) this.csrFault(a, raw);
+    }
+    const old = this.csrOld;
+    if (reads) d.readWords!(this, old);
+    if (writes) {
+      const a = csrAccess(this, csr, d, true);
+      if (a !== CSR_OK) this.csrFault(a, raw);
+      if (d.writeWords === undefined) this.illegal(raw);
+      if (kind === CsrOp.RW) d.writeWords(this, srcLo, srcHi);
+      else if (kind === CsrOp.RS) d.writeWords(this, old[0]! | srcLo, old[1]! | srcHi);
+      else d.writeWords(this, old[0]! & ~srcLo, old[1]! & ~srcHi);
+    }
+    if (reads) {
+      xi[rd * 2] = old[0]!;
+      xi[rd * 2 + 1] = old[1]!;
+    }
+  }
+
   private execSystem(op: number, ins: number, raw: number, rd: number, rs1: number, rs2: number, imm: number): void {
     const x = this.x, xi = this.xi;
     switch (op) {
@@ -461,6 +496,13 @@ export class Hart extends HartMmu {
         return;
       case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI: {
         const csr = imm;
+        const dw = CSR_TABLE[csr];
+        if (dw !== undefined && dw.readWords !== undefined && this.obs === null) {
+          this.csrWords(dw, csr, op, raw, rd, rs1);
+          this.attention = true;
+          this.fetchVa = NaN;
+          return;
+        }
         const src = (OP_FLAGS[op]! & F_UIMM) !== 0 ? BigInt(rs1) : BigInt.asUintN(64, x[rs1]!);
         const kind = OP_ARG[op]!;
         // csrrw with rd=x0 does not read; csrrs/c with rs1/uimm = 0 do not write (§9.1).
