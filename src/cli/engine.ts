@@ -6,8 +6,9 @@
  *                    the wasm translator (the default; machines over 2 GiB of RAM run js, which
  *                    addresses any size). Results are identical on every tier.
  *   HVTRACE_JIT=0    the same as HVTRACE_TIER=interp (when HVTRACE_TIER is not set)
- *   HVTRACE_JIT_HOT=N  executions before code is translated (default: the tier's own; tests
- *                    use a low value to translate nearly everything)
+ *   HVTRACE_JIT_HOT=N  executions before code is translated (default: the tier's own; the wasm
+ *                    tier counts a loop's head 4 times per entry, Jit.loopWeight; tests use a
+ *                    low value to translate nearly everything)
  *   HVTRACE_WASM_MAX_UNITS=N  the wasm tier's live units at most (default: its own); past it,
  *                    it evicts (src/hart/jit.ts)
  *   HVTRACE_WASM_BATCH=K[:W]  the wasm tier compiles hot regions K to a module, or when a

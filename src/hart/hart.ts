@@ -219,6 +219,7 @@ export class Hart extends HartMmu {
       if (this.attention) {
         if (this.serviceAttention()) return;
         po = -1;
+        inc = 1;
       }
       const fresh = po >= 0 && po < 4096 && this.fetchVa === fv;
       const pc = fresh ? fv + po : this.pc;
@@ -257,6 +258,7 @@ export class Hart extends HartMmu {
             // interpreter: when it stopped at its first, run that one here.
             if (done !== 0) {
               po = -1;
+              inc = 1;
               continue;
             }
           }
@@ -351,6 +353,7 @@ export class Hart extends HartMmu {
               this.notRetired++;
               this.takeException();
               po = -1;
+              inc = 1;
               continue;
             }
             npc = this.pc;
