@@ -55,12 +55,18 @@ function hvtrace(cfg: Omit<MachineConfig, 'ramSize'>): { console: string; halt: 
   return { console: Buffer.from(out).toString('latin1'), halt: halt.kind, traps };
 }
 
-/** QEMU's trap sequence (-d int) with -icount shift=0, which takes interrupts at hvtrace's boundaries. */
+/**
+ * QEMU's trap sequence (-d int) with -icount shift=0, which takes interrupts at hvtrace's
+ * boundaries. sleep=off: with the default (sleep=on) QEMU's virtual clock follows the host's
+ * while every vCPU waits, so on a loaded host the 2-hart case's S-external interrupts once all
+ * landed at another pc of hart 1's wait loop (0x800009d2 instead of 0x800009bc, a fresh-clone CI
+ * run of session 12); hvtrace's are fixed by instruction counts.
+ */
 function qemuTraps(machine: string, smp: number, args: string[]): Trap[] {
   const dir = mkdtempSync(join(tmpdir(), 'hvtrace-aia-int-'));
   try {
     const log = join(dir, 'int.log');
-    qemu(machine, smp, ['-icount', 'shift=0', '-d', 'int', '-D', log, ...args]);
+    qemu(machine, smp, ['-icount', 'shift=0,sleep=off', '-d', 'int', '-D', log, ...args]);
     return [...readFileSync(log, 'latin1').matchAll(/async:([01]), cause:([0-9a-f]+), epc:(0x[0-9a-f]+)/g)]
       .map((m) => [Number(m[1]), Number(BigInt(`0x${m[2]}`) & 0xffn), `0x${BigInt(m[3]!).toString(16)}`]);
   } finally {
