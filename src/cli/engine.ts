@@ -57,8 +57,8 @@ export interface EngineSettings {
   readonly wasmBatch?: readonly [number, number | undefined];
   /** Warm the interpreter up (once per process) before the first machine runs. */
   readonly prime: boolean;
-  /** The wasm tier compiles on its compile thread (compile-thread.ts) or in place; undefined:
-   * the command's default (configureEngine). */
+  /** The wasm tier compiles on its compile thread (compile-thread.ts) rather than in place,
+   * the default (configureEngine). */
   readonly wasmThread?: boolean;
 }
 
@@ -97,15 +97,14 @@ export function engineSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Eng
 
 /**
  * The tier default, before a command builds machines (run, record, replay; their gdb forms).
- * `thread`: whether the wasm tier compiles on its compile thread unless HVTRACE_WASM_THREAD
- * says; off by default. Measured on the 2-core host (bundled command, alternating fresh
+ * The wasm tier compiles on its compile thread only with HVTRACE_WASM_THREAD=1. Measured on the 2-core host (bundled command, alternating fresh
  * processes): the Linux boot's `run` gains a little (median wall 1,465 -> 1,431 ms, 6 pairs; its
  * interpreter thread 1.38 -> 1.30 s of CPU), but `record` loses (1,941 -> 2,019 ms, 5 pairs: its
  * trace writer needs the second core) and so does the compute bench (4 pairs: 769-861 ms in
  * place against 879-929 ms on the thread, with the same hit rate, ~99 %; the 550M loop 2.47 ->
  * 2.25 GIPS). A host with more cores is where it should pay; not measured here.
  */
-export function configureEngine(s: EngineSettings = engineSettingsFromEnv(), thread = false): void {
+export function configureEngine(s: EngineSettings = engineSettingsFromEnv()): void {
   if (s.tier === 'wasm') setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
   // No on-stack replacement. The primer gets Hart.loop marked for TurboFan, but the compile
   // (70-250 ms) is still running when the real machine starts; the loop activation running then
@@ -122,8 +121,9 @@ export function configureEngine(s: EngineSettings = engineSettingsFromEnv(), thr
   setDefaultWasmBatch(s.wasmBatch);
   // The compile thread starts now, beside the command's own start-up (the primer compiles in
   // place: it primes the interpreter thread's side of the tier).
-  if (s.tier === 'wasm' && (s.wasmThread ?? thread) && compiler === null) compiler = new ThreadedWasmCompiler();
-  setDefaultWasmCompiler(s.tier === 'wasm' && (s.wasmThread ?? thread) ? compiler : null);
+  const threaded = s.tier === 'wasm' && s.wasmThread === true;
+  if (threaded && compiler === null) compiler = new ThreadedWasmCompiler();
+  setDefaultWasmCompiler(threaded ? compiler : null);
 }
 let compiler: ThreadedWasmCompiler | null = null;
 

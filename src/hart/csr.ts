@@ -25,8 +25,9 @@ export interface CsrDef {
   /**
    * Optional number forms of read and write, for the CSR instructions' path that allocates no
    * BigInt (Hart.execSystem, taken when no observer watches): the value's low and high words
-   * (int32), and a write of the value with those words. Both or neither; they must do exactly
-   * what `read` and `write` do (test/csr-words.test.ts compares them).
+   * (int32), and a write of the value with those words (exactly when `write` exists: a
+   * read-only row has readWords only). They must do exactly what `read` and `write` do
+   * (test/csr-words.test.ts compares them).
    */
   readonly readWords?: (h: Hart, out: Int32Array) => void;
   readonly writeWords?: (h: Hart, lo: number, hi: number) => void;

@@ -364,8 +364,9 @@ export class Hart extends HartMmu {
       // jal went to pc + imm: po + imm, recomputed at the top when that leaves the page.)
       po = npc === seq ? po + len : PC_RELATIVE[op] === 1 ? po + imm : -1;
       // A backward branch or jump taken: its target (a loop's head, most likely) counts
-      // Jit.loopWeight entries towards the threshold.
-      if (entry) inc = npc !== seq && imm < 0 && PC_RELATIVE[op] === 1 ? loopW : 1;
+      // Jit.loopWeight entries towards the threshold (nothing to weigh without a weight: the
+      // interpreter-only and block tiers skip it).
+      if (entry && loopW !== 1) inc = npc !== seq && imm < 0 && PC_RELATIVE[op] === 1 ? loopW : 1;
       this.attempted++;
     }
   }
@@ -502,29 +503,27 @@ export class Hart extends HartMmu {
         const dw = CSR_TABLE[csr];
         if (dw !== undefined && dw.readWords !== undefined && this.obs === null) {
           this.csrWords(dw, csr, op, raw, rd, rs1);
-          this.attention = true;
-          this.fetchVa = NaN;
-          return;
-        }
-        const src = (OP_FLAGS[op]! & F_UIMM) !== 0 ? BigInt(rs1) : BigInt.asUintN(64, x[rs1]!);
-        const kind = OP_ARG[op]!;
-        // csrrw with rd=x0 does not read; csrrs/c with rs1/uimm = 0 do not write (§9.1).
-        if (kind === CsrOp.RW) {
-          if (rd !== X_SINK) {
-            const old = this.csrRead(csr, raw);
-            this.csrWrite(csr, src, raw);
-            x[rd] = BigInt.asIntN(64, old);
-          } else {
-            this.csrWrite(csr, src, raw);
-          }
         } else {
-          const old = this.csrRead(csr, raw);
-          if (rs1 !== 0) {
-            // mip.SEIP: the read-modify-write sees only the software-writable bit (§3.1.9).
-            const base = csr === C.CSR.mip ? (old & ~BigInt(C.MIP_SEIP)) | BigInt(this.mipSw & C.MIP_SEIP) : old;
-            this.csrWrite(csr, kind === CsrOp.RS ? base | src : base & ~src, raw);
+          const src = (OP_FLAGS[op]! & F_UIMM) !== 0 ? BigInt(rs1) : BigInt.asUintN(64, x[rs1]!);
+          const kind = OP_ARG[op]!;
+          // csrrw with rd=x0 does not read; csrrs/c with rs1/uimm = 0 do not write (§9.1).
+          if (kind === CsrOp.RW) {
+            if (rd !== X_SINK) {
+              const old = this.csrRead(csr, raw);
+              this.csrWrite(csr, src, raw);
+              x[rd] = BigInt.asIntN(64, old);
+            } else {
+              this.csrWrite(csr, src, raw);
+            }
+          } else {
+            const old = this.csrRead(csr, raw);
+            if (rs1 !== 0) {
+              // mip.SEIP: the read-modify-write sees only the software-writable bit (§3.1.9).
+              const base = csr === C.CSR.mip ? (old & ~BigInt(C.MIP_SEIP)) | BigInt(this.mipSw & C.MIP_SEIP) : old;
+              this.csrWrite(csr, kind === CsrOp.RS ? base | src : base & ~src, raw);
+            }
+            x[rd] = BigInt.asIntN(64, old);
           }
-          x[rd] = BigInt.asIntN(64, old);
         }
         // CSR writes can change interrupts, translation, counters: re-check before the next insn.
         this.attention = true;

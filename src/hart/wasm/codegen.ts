@@ -198,7 +198,7 @@ export const HELPERS: readonly FuncImport[] = [
   { module: 'm', name: 'alu', params: [I32, I32, I32, I32, I32, I32], results: [] },
 ];
 
-/** Function indices of a unit's imports, and the module's shared access functions (see accessFn). */
+/** The helper calls a unit emits (HelperCall), and the module's shared access functions (see accessFn). */
 interface Imports {
   ld: HelperCall; st: HelperCall; fp: HelperCall; alu: HelperCall;
   /** The module's access function for load / store op `op` (wasm access `opc` of `size` bytes), added on first use. */
